@@ -1,0 +1,54 @@
+"""The single source of truth for audio and feature parameters.
+
+Every module that resamples audio, computes a spectrogram or cuts model patches reads its numbers
+from here. The values are those the pretrained musicnn front end was trained with (16 kHz mono,
+512-point FFT, hop 256, 96 Slaney Mel bands, ``log10(10000 * S + 1)``, 187-frame patches = 3 s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MelParams:
+    """Parameters of the log-Mel spectrogram that the models consume."""
+
+    sample_rate: int = 16000
+    n_fft: int = 512
+    hop_length: int = 256
+    n_mels: int = 96
+    fmin: float = 0.0
+    fmax: float | None = None  # None means sample_rate / 2
+    power: float = 2.0
+    mel_norm: str = "slaney"
+    htk: bool = False
+    center: bool = True
+    pad_mode: str = "constant"
+    log_gain: float = 10000.0  # log10(log_gain * S + 1), computed in float32
+    patch_frames: int = 187  # 187 frames * 256 / 16000 = 2.99 s
+
+    @property
+    def frame_seconds(self) -> float:
+        """Seconds between two spectrogram frames."""
+        return self.hop_length / self.sample_rate
+
+    @property
+    def patch_seconds(self) -> float:
+        """Duration of one model patch in seconds."""
+        return self.patch_frames * self.frame_seconds
+
+
+@dataclass(frozen=True)
+class RecordingParams:
+    """Defaults for microphone capture."""
+
+    sample_rate: int = 48000
+    channels: int = 1
+    block_frames: int = 1024
+    ring_seconds: float = 30.0
+    flush_interval_s: float = 0.25  # the WAV on disk lags the device by at most this much
+
+
+MEL = MelParams()
+RECORDING = RecordingParams()
