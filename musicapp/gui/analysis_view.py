@@ -1,0 +1,300 @@
+"""Analysis views: ranked mood bars, valence/arousal plane, summary, JSON/CSV export."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicapp.gui.theme import ACCENT, ACCENT2
+
+KEYS = ("moods", "valence", "arousal", "genres", "segments", "key", "tempo_bpm", "meter",
+        "beats", "downbeats", "chords", "key_timeline", "device", "hash")
+
+
+def _find(d: Any, key: str, depth: int = 0) -> Any:
+    """First value stored under ``key`` anywhere in nested dicts (breadth first)."""
+    if not isinstance(d, dict) or depth > 4:
+        return None
+    if key in d and d[key] is not None:
+        return d[key]
+    for v in d.values():
+        if isinstance(v, dict):
+            found = _find(v, key, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def flatten_result(result: dict) -> dict:
+    """Pick the known keys out of the (possibly nested) analysis result."""
+    flat = {k: _find(result, k) for k in KEYS}
+    flat["errors"] = list(result.get("errors") or [])
+    flat["file"] = result.get("file")
+    return flat
+
+
+def mood_rows(moods: Any) -> list[tuple[str, float, float]]:
+    """(tag, percentile 0..1, raw score) sorted best first."""
+    rows = []
+    if isinstance(moods, dict):
+        moods = [{"tag": k, "score": v} for k, v in moods.items()]
+    for m in moods or []:
+        if not isinstance(m, dict):
+            continue
+        score = float(m.get("score", 0.0) or 0.0)
+        pct = m.get("percentile")
+        pct = float(pct) if pct is not None else score
+        rows.append((str(m.get("tag", "?")), pct, score))
+    if rows and max(r[1] for r in rows) > 1.0:
+        rows = [(t, p / 100.0, s) for t, p, s in rows]
+    rows.sort(key=lambda r: -r[1])
+    return rows
+
+
+def genre_text(genres: Any, n: int = 3) -> str:
+    """'rock 0.41, pop 0.22' from a list of dicts, names or a dict."""
+    if isinstance(genres, dict):
+        genres = [{"tag": k, "score": v} for k, v in genres.items()]
+        genres.sort(key=lambda g: -float(g["score"]))
+    parts = []
+    for g in (genres or [])[:n]:
+        if isinstance(g, dict):
+            name = g.get("tag", g.get("genre", g.get("label", "?")))
+            val = g.get("percentile", g.get("score"))
+            parts.append(f"{name}" + (f" {float(val):.2f}" if val is not None else ""))
+        else:
+            parts.append(str(g))
+    return ", ".join(parts) or "–"
+
+
+def key_text(key: Any) -> str:
+    """'A minor (0.82)' from {tonic, mode, confidence} or a string."""
+    if isinstance(key, dict):
+        conf = key.get("confidence")
+        txt = f"{key.get('tonic', '?')} {key.get('mode', '')}".strip()
+        return txt + (f"  (confidence {float(conf):.2f})" if conf is not None else "")
+    return str(key) if key else "–"
+
+
+class MoodBars(QWidget):
+    """Horizontal bars: each mood tag's percentile against the reference music collection."""
+
+    def __init__(self, parent=None, max_rows: int = 10) -> None:
+        super().__init__(parent)
+        self.rows: list[tuple[str, float, float]] = []
+        self.max_rows = max_rows
+        self.setMinimumHeight(120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip("Mood tags ranked by percentile: how strongly this track shows each mood\n"
+                        "compared with a reference collection of music (raw model scores in "
+                        "brackets)")
+
+    def set_moods(self, moods: Any) -> None:
+        """Show the mood list (``[{tag, score, percentile}]``)."""
+        self.rows = mood_rows(moods)[: self.max_rows]
+        self.update()
+
+    def paintEvent(self, _ev) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        if not self.rows:
+            p.setPen(pal.placeholderText().color())
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No mood analysis yet")
+            return
+        n = len(self.rows)
+        h = min(24.0, self.height() / n)
+        label_w = 110
+        bar_w = max(10, self.width() - label_w - 60)
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, min(10.0, h * 0.45)))
+        p.setFont(font)
+        for i, (tag, pct, _score) in enumerate(self.rows):
+            y = i * h
+            p.setPen(pal.text().color())
+            p.drawText(QRectF(4, y, label_w - 8, h), Qt.AlignmentFlag.AlignVCenter
+                       | Qt.AlignmentFlag.AlignRight, tag)
+            p.fillRect(QRectF(label_w, y + h * 0.2, bar_w, h * 0.6), QColor(255, 255, 255, 18))
+            color = QColor(ACCENT) if i < 3 else QColor(ACCENT2)
+            p.fillRect(QRectF(label_w, y + h * 0.2, bar_w * max(0.0, min(1.0, pct)), h * 0.6),
+                       color)
+            p.setPen(pal.placeholderText().color())
+            p.drawText(QRectF(label_w + bar_w + 4, y, 56, h), Qt.AlignmentFlag.AlignVCenter,
+                       f"{pct * 100:.0f}%")
+        p.end()
+
+
+class ValenceArousalPlane(pg.PlotWidget):
+    """The track's path through its segments on the valence/arousal plane."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMenuEnabled(False)
+        self.hideButtons()
+        self.setMouseEnabled(x=False, y=False)
+        self.setLabel("bottom", "valence (negative → positive)")
+        self.setLabel("left", "arousal (calm → energetic)")
+        self.setAspectLocked(False)
+        self.setToolTip("Valence/arousal of each segment; the line follows the track in time,\n"
+                        "the large amber dot is the whole track")
+        self.path = pg.PlotDataItem(pen=pg.mkPen((200, 200, 200, 90), width=1))
+        self.points = pg.ScatterPlotItem(size=7, pen=None)
+        self.track = pg.ScatterPlotItem(size=16, brush=pg.mkBrush(ACCENT), pen=pg.mkPen("w"))
+        self.addItem(self.path)
+        self.addItem(self.points)
+        self.addItem(self.track)
+        self.h_line = pg.InfiniteLine(0, angle=0, pen=pg.mkPen((255, 255, 255, 50)))
+        self.v_line = pg.InfiniteLine(0, angle=90, pen=pg.mkPen((255, 255, 255, 50)))
+        self.addItem(self.h_line)
+        self.addItem(self.v_line)
+        self._labels = [pg.TextItem(t, color=(170, 170, 170), anchor=a) for t, a in
+                        (("tense", (0, 0)), ("happy", (1, 0)), ("sad", (0, 1)), ("calm", (1, 1)))]
+        for lab in self._labels:
+            self.addItem(lab)
+        self.set_range(-1.0, 1.0)
+        self.n_points = 0
+
+    def set_range(self, lo: float, hi: float) -> None:
+        """Axis range for both coordinates (-1..1 or 0..1 depending on the model's scale)."""
+        mid = (lo + hi) / 2
+        self.setXRange(lo, hi, padding=0.04)
+        self.setYRange(lo, hi, padding=0.04)
+        self.h_line.setValue(mid)
+        self.v_line.setValue(mid)
+        for lab, (x, y) in zip(self._labels, ((lo, hi), (hi, hi), (lo, lo), (hi, lo)),
+                               strict=True):
+            lab.setPos(x, y)
+
+    def set_data(self, valence, arousal, segments) -> None:
+        """Plot the segments' path and the track's overall point."""
+        segs = [s for s in (segments or []) if s.get("valence") is not None
+                and s.get("arousal") is not None]
+        xs = np.array([float(s["valence"]) for s in segs])
+        ys = np.array([float(s["arousal"]) for s in segs])
+        vals = list(xs) + list(ys) + [v for v in (valence, arousal) if v is not None]
+        lo = -1.0 if any(float(v) < 0 for v in vals) else 0.0
+        self.set_range(lo, 1.0)
+        self.path.setData(xs, ys)
+        cmap = pg.colormap.get("viridis")
+        brushes = [pg.mkBrush(cmap.map(i / max(len(xs) - 1, 1), mode="qcolor"))
+                   for i in range(len(xs))]
+        self.points.setData(xs, ys, brush=brushes)
+        self.n_points = len(xs)
+        if valence is not None and arousal is not None:
+            self.track.setData([float(valence)], [float(arousal)])
+        else:
+            self.track.setData([], [])
+
+
+class AnalysisPanel(QWidget):
+    """Summary (key, tempo, meter, genre, device), mood bars and the valence/arousal plane."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.result: dict | None = None
+        self.flat: dict = {}
+        summary = QGroupBox("Track")
+        form = QFormLayout(summary)
+        self.key_label = QLabel("–")
+        self.tempo_label = QLabel("–")
+        self.meter_label = QLabel("–")
+        self.genre_label = QLabel("–")
+        self.genre_label.setWordWrap(True)
+        self.device_label = QLabel("–")
+        self.errors_label = QLabel("")
+        self.errors_label.setObjectName("message")
+        self.errors_label.setProperty("level", "error")
+        self.errors_label.setWordWrap(True)
+        self.errors_label.hide()
+        form.addRow("Key", self.key_label)
+        form.addRow("Tempo", self.tempo_label)
+        form.addRow("Meter", self.meter_label)
+        form.addRow("Genre", self.genre_label)
+        form.addRow("Computed on", self.device_label)
+        moods = QGroupBox("Moods (percentile)")
+        self.mood_bars = MoodBars()
+        QVBoxLayout(moods).addWidget(self.mood_bars)
+        va = QGroupBox("Valence / arousal")
+        self.va_plane = ValenceArousalPlane()
+        QVBoxLayout(va).addWidget(self.va_plane)
+        left = QVBoxLayout()
+        left.addWidget(summary)
+        left.addWidget(moods, 1)
+        lay = QHBoxLayout()
+        lay.addLayout(left, 1)
+        lay.addWidget(va, 1)
+        outer = QVBoxLayout(self)
+        outer.addWidget(self.errors_label)
+        outer.addLayout(lay, 1)
+
+    def clear(self) -> None:
+        """Forget the shown analysis."""
+        self.set_result({})
+        self.result = None
+
+    def set_result(self, result: dict) -> None:
+        """Show an analysis result (the combined dict)."""
+        self.result = result
+        f = self.flat = flatten_result(result or {})
+        self.key_label.setText(key_text(f["key"]))
+        self.tempo_label.setText(f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"] else "–")
+        self.meter_label.setText(str(f["meter"]) if f["meter"] else "–")
+        self.genre_label.setText(genre_text(f["genres"]))
+        self.device_label.setText(str(f["device"]) if f["device"] else "–")
+        self.mood_bars.set_moods(f["moods"])
+        self.va_plane.set_data(f["valence"], f["arousal"], f["segments"])
+        if f["errors"]:
+            self.errors_label.setText("\n".join(f["errors"]))
+            self.errors_label.show()
+        else:
+            self.errors_label.hide()
+
+
+def export_json(result: dict, path: str | Path) -> Path:
+    """Write the whole analysis as JSON."""
+    path = Path(path)
+    path.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    return path
+
+
+def export_csv(result: dict, path: str | Path) -> Path:
+    """Write the time-based parts (chords, beats, segments) as rows kind,start,end,label,value."""
+    f = flatten_result(result)
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["kind", "start", "end", "label", "value"])
+        for k in ("key", "tempo_bpm", "meter", "valence", "arousal"):
+            if f[k] is not None:
+                w.writerow(["summary", "", "", k, key_text(f[k]) if k == "key" else f[k]])
+        for tag, pct, _score in mood_rows(f["moods"]):
+            w.writerow(["mood", "", "", tag, f"{pct:.4f}"])
+        for ch in f["chords"] or []:
+            w.writerow(["chord", f"{float(ch['start']):.3f}", f"{float(ch['end']):.3f}",
+                        ch.get("label", ""), ""])
+        downs = {round(float(d), 3) for d in (f["downbeats"] or [])}
+        for b in f["beats"] or []:
+            w.writerow(["beat", f"{float(b):.3f}", "", "downbeat" if round(float(b), 3) in downs
+                        else "beat", ""])
+        for s in f["segments"] or []:
+            top = mood_rows(s.get("moods"))
+            w.writerow(["segment", f"{float(s['start']):.3f}", f"{float(s['end']):.3f}",
+                        top[0][0] if top else "",
+                        f"valence={s.get('valence')};arousal={s.get('arousal')}"])
+    return path

@@ -1,0 +1,897 @@
+"""The main window: transport, overview, spectrogram with lanes, and the panels below it."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from musicapp.gui import parts
+from musicapp.gui.analysis_runner import analyze_task
+from musicapp.gui.analysis_view import AnalysisPanel, export_csv, export_json, flatten_result
+from musicapp.gui.featuremaps import FeatureMapsView
+from musicapp.gui.live import FeatureMapEngine, LiveCapture
+from musicapp.gui.settings import Settings
+from musicapp.gui.spectrogram import SpectrogramView
+from musicapp.gui.waveform import WaveformOverview
+from musicapp.gui.workers import TaskContext, TaskRunner
+from musicapp.params import MEL, RECORDING
+
+AUDIO_FILTER = "Audio files (*.wav *.flac *.aif *.aiff *.ogg *.opus *.mp3 *.m4a);;All files (*)"
+AUDIO_SUFFIXES = {".wav", ".flac", ".aif", ".aiff", ".ogg", ".opus", ".mp3", ".m4a"}
+
+
+class LoadedTrack:
+    """A decoded file: audio for playback, 16-kHz mono for the models, and its log-Mel."""
+
+    def __init__(self, path: str, play: np.ndarray, play_sr: int, mono16k: np.ndarray,
+                 logmel: np.ndarray, info=None) -> None:
+        self.path = path
+        self.play = play
+        self.play_sr = play_sr
+        self.mono16k = mono16k
+        self.logmel = logmel
+        self.info = info
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return len(self.mono16k) / float(MEL.sample_rate)
+
+
+def load_track_task(ctx: TaskContext, path: str) -> LoadedTrack:
+    """Decode ``path`` and compute its log-Mel spectrogram (runs in a worker thread)."""
+    from musicapp.audio import load_audio, resample
+    from musicapp.features import log_mel
+
+    ctx.progress(0.05, f"decoding {Path(path).name}")
+    audio = load_audio(path, sr=None, mono=False)
+    samples = np.asarray(audio.samples, np.float32)
+    mono = samples if samples.ndim == 1 else samples.mean(axis=0)
+    ctx.progress(0.45, "resampling")
+    mono16k = resample(mono, int(audio.sample_rate), MEL.sample_rate)
+    ctx.progress(0.6, "computing the spectrogram")
+    logmel = log_mel(mono16k)
+    ctx.progress(1.0, "loaded")
+    return LoadedTrack(path, samples, int(audio.sample_rate), mono16k, logmel, audio.info)
+
+
+class MainWindow(QMainWindow):
+    """The whole application window."""
+
+    #: emitted when a file finished loading (path)
+    track_loaded = Signal(str)
+    #: emitted when an analysis finished (result dict)
+    analysis_finished = Signal(object)
+    #: emitted when a recording ended (path, seconds)
+    take_finished = Signal(str, float)
+
+    def __init__(self, settings: QSettings | None = None, isolate_analysis: bool = True,
+                 auto_analyze: bool | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("musicapp")
+        self.setAcceptDrops(True)
+        self.settings = Settings(settings)
+        self.isolate_analysis = isolate_analysis
+        self.auto_analyze = (self.settings.get("analysis/auto", True, bool)
+                             if auto_analyze is None else auto_analyze)
+        self.runner = TaskRunner(self, max_threads=3)
+        self.track: LoadedTrack | None = None
+        self.analysis: dict | None = None
+        self.capture: LiveCapture | None = None
+        self.player = None
+        self.feature_engine: FeatureMapEngine | None = None
+        self.load_task = None
+        self.analysis_task = None
+        self.last_error = ""
+        self.take_path: str | None = None
+        self.record_level = float("-inf")
+        self.record_overflows = 0
+        self._last_map_submit = 0.0
+        self._map_position = -1.0
+
+        self._build_views()
+        self._build_actions()
+        self._build_toolbar()
+        self._build_statusbar()
+
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.redraw_timer.setInterval(16)
+        self.redraw_timer.timeout.connect(self._redraw_live)
+        self.cursor_timer = QTimer(self)
+        self.cursor_timer.setInterval(33)
+        self.cursor_timer.timeout.connect(self._update_cursor)
+        self.map_timer = QTimer(self)
+        self.map_timer.setSingleShot(True)
+        self.map_timer.setInterval(150)
+        self.map_timer.timeout.connect(self._maps_for_cursor)
+        self._restore_state()
+        self.refresh_devices()
+        self._update_enabled()
+
+    # ------------------------------------------------------------------ construction
+    def _build_views(self) -> None:
+        self.message = QLabel("")
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        self.overview = WaveformOverview()
+        self.spectrogram = SpectrogramView()
+        self.analysis_panel = AnalysisPanel()
+        self.feature_view = FeatureMapsView()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.analysis_panel, "Analysis")
+        self.tabs.addTab(self.feature_view, "Feature maps")
+        self.composer = self._make_composer()
+        self.tabs.addTab(self.composer, "Composer")
+        self.library = self._make_library()
+        self.tabs.addTab(self.library, "Library")
+        self.tabs.currentChanged.connect(lambda _i: self._maps_for_cursor())
+
+        top = QWidget()
+        top_lay = QVBoxLayout(top)
+        top_lay.setContentsMargins(0, 0, 0, 0)
+        top_lay.setSpacing(2)
+        top_lay.addWidget(self.message)
+        top_lay.addWidget(self.overview)
+        top_lay.addWidget(self.spectrogram, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(self.splitter)
+
+        self.spectrogram.seek_requested.connect(self.seek)
+        self.overview.seek_requested.connect(self.seek)
+        self.spectrogram.range_changed.connect(self.overview.set_region)
+        self.overview.region_changed.connect(self.spectrogram.set_view_range)
+
+    def _make_composer(self) -> QWidget:
+        from musicapp.gui.composer import ComposerPanel
+
+        panel = ComposerPanel(self.runner, context=self.composer_context,
+                              settings=self.settings)
+        panel.message.connect(self.show_message)
+        return panel
+
+    def composer_context(self) -> dict:
+        """What the composer may use: the track, its 16-kHz audio and its analysis."""
+        return {
+            "path": self.track.path if self.track else None,
+            "mono16k": self.track.mono16k if self.track else None,
+            "analysis": flatten_result(self.analysis) if self.analysis else None,
+            "raw_analysis": self.analysis,
+        }
+
+    def _make_library(self) -> QWidget:
+        from musicapp.gui.library_panel import LibraryPanel
+
+        panel = LibraryPanel(self.runner, settings=self.settings,
+                             current_file=lambda: self.track.path if self.track else None)
+        panel.message.connect(self.show_message)
+        panel.open_requested.connect(self.open_file)
+        return panel
+
+    def _act(self, text: str, slot, shortcut=None, tip: str = "", checkable=False) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        tip = tip or text
+        if shortcut is not None:
+            tip += f"  ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
+        act.setToolTip(tip)
+        act.setStatusTip(tip)
+        act.setCheckable(checkable)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        self.act_open = self._act("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
+                                  "Open an audio file")
+        self.act_record = self._act("● Record", self.toggle_record, "R",
+                                    "Record from the chosen input (press again to stop)",
+                                    checkable=True)
+        self.act_play = self._act("▶ Play", self.toggle_play, Qt.Key.Key_Space,
+                                  "Play or pause from the cursor")
+        self.act_analyze = self._act("Analyse", self.start_analysis, "Ctrl+Return",
+                                     "Analyse moods, key, tempo, beats and chords")
+        self.act_cancel = self._act("Cancel", self.cancel_work, Qt.Key.Key_Escape,
+                                    "Cancel loading or analysis")
+        self.act_export_json = self._act("Export analysis as JSON…", self.export_json_dialog,
+                                         "Ctrl+E")
+        self.act_export_csv = self._act("Export analysis as CSV…", self.export_csv_dialog,
+                                        "Ctrl+Shift+E")
+        self.act_zoom_in = self._act("Zoom in", lambda: self.zoom(0.5), "Ctrl+=",
+                                     "Zoom the spectrogram in")
+        self.act_zoom_out = self._act("Zoom out", lambda: self.zoom(2.0), "Ctrl+-",
+                                      "Zoom the spectrogram out")
+        self.act_zoom_fit = self._act("Whole track", self.zoom_fit, "Ctrl+0",
+                                      "Show the whole track")
+        self.act_about = self._act("About musicapp", self.show_about, "F1")
+        self.act_quit = self._act("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_devices = self._act("Rescan audio devices", lambda: self.refresh_devices(True))
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._fill_recent()
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_export_json)
+        file_menu.addAction(self.act_export_csv)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        trans = menu.addMenu("&Transport")
+        for a in (self.act_play, self.act_record, self.act_devices):
+            trans.addAction(a)
+        ana = menu.addMenu("&Analysis")
+        ana.addAction(self.act_analyze)
+        ana.addAction(self.act_cancel)
+        self.act_auto = QAction("Analyse files when opened", self, checkable=True)
+        self.act_auto.setChecked(self.auto_analyze)
+        self.act_auto.toggled.connect(self._set_auto)
+        ana.addAction(self.act_auto)
+        view = menu.addMenu("&View")
+        for a in (self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit):
+            view.addAction(a)
+        view.addSeparator()
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for theme in ("dark", "light"):
+            a = QAction(f"{theme.title()} theme", self, checkable=True)
+            a.triggered.connect(lambda _c=False, t=theme: self.set_theme(t))
+            group.addAction(a)
+            view.addAction(a)
+            self.theme_actions[theme] = a
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Transport")
+        tb.setObjectName("transport")
+        tb.setMovable(False)
+        self.addToolBar(tb)
+        tb.addAction(self.act_open)
+        tb.addSeparator()
+        tb.addAction(self.act_play)
+        tb.addAction(self.act_record)
+        self.device_combo = QComboBox()
+        self.device_combo.setMinimumWidth(200)
+        self.device_combo.setToolTip("Input device used for recording")
+        self.device_combo.currentIndexChanged.connect(self._device_changed)
+        tb.addWidget(self.device_combo)
+        self.level_meter = QProgressBar()
+        self.level_meter.setRange(-60, 0)
+        self.level_meter.setValue(-60)
+        self.level_meter.setTextVisible(False)
+        self.level_meter.setFixedWidth(120)
+        self.level_meter.setFixedHeight(12)
+        self.level_meter.setToolTip("Input level (peak, dBFS)")
+        tb.addWidget(self.level_meter)
+        self.time_label = QLabel("0:00.0")
+        self.time_label.setMinimumWidth(110)
+        self.time_label.setToolTip("Cursor position / length")
+        tb.addWidget(self.time_label)
+        tb.addSeparator()
+        tb.addAction(self.act_analyze)
+        tb.addSeparator()
+        tb.addAction(self.act_zoom_in)
+        tb.addAction(self.act_zoom_out)
+        tb.addAction(self.act_zoom_fit)
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.status_label = QLabel("Open a file (Ctrl+O), drop one here, or press R to record")
+        sb.addWidget(self.status_label, 1)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFixedWidth(180)
+        self.progress.setFixedHeight(14)
+        self.progress.hide()
+        sb.addPermanentWidget(self.progress)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Cancel loading or analysis (Esc)")
+        self.cancel_button.clicked.connect(self.cancel_work)
+        self.cancel_button.hide()
+        sb.addPermanentWidget(self.cancel_button)
+        avail = parts.available()
+        missing = [p for p in ("tagger", "analysis", "compose", "library") if not avail[p]]
+        self.parts_label = QLabel("missing: " + ", ".join(missing) if missing else "")
+        self.parts_label.setToolTip("Parts of musicapp that are not installed in this build")
+        sb.addPermanentWidget(self.parts_label)
+        self.device_label = QLabel("Models: not loaded")
+        self.device_label.setToolTip("Compute device used by the models (GPU when available)")
+        sb.addPermanentWidget(self.device_label)
+
+    # ------------------------------------------------------------------ settings
+    def _restore_state(self) -> None:
+        geo = self.settings.get("window/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1280, 800)
+        state = self.settings.get("window/state")
+        if state is not None:
+            self.restoreState(state)
+        split = self.settings.get("window/splitter")
+        if split is not None:
+            self.splitter.restoreState(split)
+        theme = str(self.settings.get("ui/theme", "dark"))
+        if theme in self.theme_actions:
+            self.theme_actions[theme].setChecked(True)
+        tab = self.settings.get("ui/tab", 0, int)
+        self.tabs.setCurrentIndex(tab if 0 <= tab < self.tabs.count() else 0)
+
+    def save_state(self) -> None:
+        """Write window state and choices to QSettings."""
+        self.settings.set("window/geometry", self.saveGeometry())
+        self.settings.set("window/state", self.saveState())
+        self.settings.set("window/splitter", self.splitter.saveState())
+        self.settings.set("ui/tab", self.tabs.currentIndex())
+        self.settings.set("analysis/auto", self.auto_analyze)
+        self.settings.sync()
+
+    def _set_auto(self, on: bool) -> None:
+        self.auto_analyze = bool(on)
+        self.settings.set("analysis/auto", self.auto_analyze)
+
+    def set_theme(self, theme: str) -> None:
+        """Switch between the dark and the light theme (kept in QSettings)."""
+        from musicapp.gui.theme import apply_theme
+
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, theme)
+        self.settings.set("ui/theme", theme)
+        self.show_info("Theme changes apply fully to plots after a restart")
+
+    # ------------------------------------------------------------------ messages
+    def show_message(self, text: str, level: str = "error") -> None:
+        """Show a message in the banner above the views (errors stay until the next action)."""
+        if level == "error":
+            self.last_error = text
+        self.message.setProperty("level", level)
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self.status_label.setText(text.splitlines()[0] if text else "")
+
+    def show_info(self, text: str) -> None:
+        """A short note in the status bar."""
+        self.status_label.setText(text)
+
+    def clear_message(self) -> None:
+        """Hide the banner."""
+        self.message.hide()
+        self.message.setText("")
+
+    def _progress(self, fraction: float, text: str) -> None:
+        self.progress.show()
+        self.cancel_button.show()
+        self.progress.setValue(int(fraction * 1000))
+        if text:
+            self.status_label.setText(text)
+
+    def _progress_done(self) -> None:
+        if not self.runner.busy or not any(
+                t is not None for t in (self.load_task, self.analysis_task)):
+            self.progress.hide()
+            self.cancel_button.hide()
+
+    # ------------------------------------------------------------------ opening files
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_files
+        for path in recent:
+            act = self.recent_menu.addAction(Path(path).name)
+            act.setToolTip(path)
+            act.triggered.connect(lambda _c=False, p=path: self.open_file(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def open_dialog(self) -> None:
+        """Ask for a file and open it."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open audio file",
+                                              self.settings.last_dir("open"), AUDIO_FILTER)
+        if path:
+            self.settings.set_last_dir("open", path)
+            self.open_file(path)
+
+    def open_file(self, path: str) -> None:
+        """Decode ``path`` in a worker and show it (errors appear in the banner)."""
+        if self.capture is not None:
+            self.show_message("Stop recording before opening another file.")
+            return
+        if not (parts.has("audio") and parts.has("features")):
+            self.show_message("Audio decoding is not available in this build (musicapp.audio).")
+            return
+        self.clear_message()
+        self.stop_playback()
+        if self.load_task is not None:
+            self.load_task.cancel()
+        self.show_info(f"Opening {Path(path).name}…")
+        self.load_task = self.runner.start(
+            load_track_task, str(path), name="load",
+            on_finished=self._on_loaded, on_failed=lambda m, p=path: self._on_load_failed(p, m),
+            on_progress=self._progress, on_cancelled=self._on_load_cancelled)
+
+    def _on_load_failed(self, path: str, message: str) -> None:
+        self.load_task = None
+        self._progress_done()
+        self.show_message(f"Could not open {Path(path).name}: {message}")
+        self._update_enabled()
+
+    def _on_load_cancelled(self) -> None:
+        self.load_task = None
+        self._progress_done()
+        self.show_info("Opening cancelled")
+
+    def _on_loaded(self, track: LoadedTrack) -> None:
+        self.load_task = None
+        self._progress_done()
+        self.set_track(track)
+        if self.auto_analyze:
+            self.start_analysis()
+
+    def set_track(self, track: LoadedTrack) -> None:
+        """Show a decoded track in every view."""
+        self.track = track
+        self.analysis = None
+        self.analysis_panel.clear()
+        self.spectrogram.clear_all()
+        self.spectrogram.set_spectrogram(track.logmel)
+        self.overview.set_audio(track.mono16k, MEL.sample_rate)
+        self.overview.set_region(0, track.duration_s)
+        self._set_cursor(0.0)
+        self.settings.add_recent(track.path)
+        self._fill_recent()
+        self.setWindowTitle(f"{Path(track.path).name} — musicapp")
+        self.show_info(f"{Path(track.path).name}: {track.duration_s:.1f} s, "
+                       f"{track.play_sr} Hz")
+        if hasattr(self.composer, "track_changed"):
+            self.composer.track_changed()
+        self._update_enabled()
+        self._maps_for_cursor()
+        self.track_loaded.emit(track.path)
+
+    # drag and drop ----------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if any(u.isLocalFile() for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        audio = [f for f in files if Path(f).suffix.lower() in AUDIO_SUFFIXES] or files
+        if audio:
+            event.acceptProposedAction()
+            self.open_file(audio[0])
+            if len(audio) > 1:
+                self.show_info(f"Opened {Path(audio[0]).name}; drop one file at a time "
+                               "(add folders in the Library tab)")
+
+    # ------------------------------------------------------------------ analysis
+    def start_analysis(self) -> None:
+        """Analyse the current track in the background."""
+        if self.track is None:
+            self.show_message("Open or record something to analyse first.", "info")
+            return
+        if self.analysis_task is not None:
+            return
+        self.clear_message()
+        self.analysis_started_at = time.perf_counter()
+        self.analysis_task = self.runner.start(
+            analyze_task, self.track.path, self.isolate_analysis, name="analysis",
+            on_finished=self._on_analysis, on_failed=self._on_analysis_failed,
+            on_progress=self._progress, on_cancelled=self._on_analysis_cancelled)
+        self._update_enabled()
+
+    def _on_analysis(self, result: dict) -> None:
+        self.analysis_task = None
+        self._progress_done()
+        self.set_analysis(result)
+        took = time.perf_counter() - self.analysis_started_at
+        errors = result.get("errors") or []
+        if errors:
+            self.show_message("Analysis finished with problems: " + "; ".join(errors))
+        else:
+            self.show_info(f"Analysis finished in {took:.1f} s")
+        self._update_enabled()
+        self.analysis_finished.emit(result)
+
+    def set_analysis(self, result: dict) -> None:
+        """Show an analysis result in the panels and lanes."""
+        self.analysis = result
+        flat = flatten_result(result)
+        self.analysis_panel.set_result(result)
+        self.spectrogram.set_beats(flat["beats"] or [], flat["downbeats"] or [])
+        self.spectrogram.set_chords(flat["chords"] or [])
+        self.spectrogram.set_mood_timeline(flat["segments"] or [])
+        if flat["device"]:
+            self.device_label.setText(f"Models: {flat['device']}")
+        if hasattr(self.composer, "analysis_changed"):
+            self.composer.analysis_changed(flat)
+
+    def _on_analysis_failed(self, message: str) -> None:
+        self.analysis_task = None
+        self._progress_done()
+        self.show_message(f"Analysis failed: {message}")
+        self._update_enabled()
+
+    def _on_analysis_cancelled(self) -> None:
+        self.analysis_task = None
+        self._progress_done()
+        self.show_info("Analysis cancelled")
+        self._update_enabled()
+
+    def cancel_work(self) -> None:
+        """Cancel loading and analysis."""
+        for task in (self.load_task, self.analysis_task):
+            if task is not None:
+                task.cancel()
+
+    def export_json_dialog(self) -> None:
+        """Save the analysis as JSON."""
+        self._export("json", export_json)
+
+    def export_csv_dialog(self) -> None:
+        """Save the analysis as CSV."""
+        self._export("csv", export_csv)
+
+    def _export(self, ext: str, fn) -> None:
+        if not self.analysis:
+            self.show_message("Nothing to export yet: run the analysis first.", "info")
+            return
+        stem = Path(self.track.path).stem if self.track else "analysis"
+        start = str(Path(self.settings.last_dir("export")) / f"{stem}.{ext}")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export analysis ({ext.upper()})", start,
+                                              f"{ext.upper()} (*.{ext})")
+        if not path:
+            return
+        try:
+            fn(self.analysis, path)
+        except OSError as exc:
+            self.show_message(f"Could not write {path}: {exc.strerror or exc}")
+            return
+        self.settings.set_last_dir("export", path)
+        self.show_info(f"Exported {path}")
+
+    # ------------------------------------------------------------------ recording
+    def refresh_devices(self, rescan: bool = False) -> None:
+        """Fill the input-device list (keeps the saved choice when it still exists)."""
+        self.device_combo.blockSignals(True)
+        self.device_combo.clear()
+        self.device_combo.addItem("Default input", None)
+        if parts.has("recorder"):
+            try:
+                from musicapp.audio import devices
+
+                if rescan:
+                    devices.refresh()
+                for d in devices.list_input_devices():
+                    label = d.name + ("  (default)" if d.is_default_input else "")
+                    self.device_combo.addItem(label, d.name)
+            except Exception as exc:  # no PortAudio, no devices: recording shows why later
+                self.device_combo.setToolTip(f"Input devices unavailable: {exc}")
+        saved = self.settings.get("audio/input_device")
+        idx = self.device_combo.findData(saved) if saved else 0
+        self.device_combo.setCurrentIndex(max(idx, 0))
+        self.device_combo.blockSignals(False)
+
+    def _device_changed(self, _i: int) -> None:
+        self.settings.set("audio/input_device", self.device_combo.currentData())
+
+    def take_folder(self) -> Path:
+        """Folder where takes are saved (remembered in QSettings)."""
+        default = Path.home() / "Music" / "musicapp-takes"
+        return Path(self.settings.get("folders/takes", str(default)))
+
+    def toggle_record(self) -> None:
+        """Start or stop recording."""
+        if self.capture is None:
+            self.start_recording()
+        else:
+            self.stop_recording()
+
+    def start_recording(self, path: str | None = None, device=None) -> bool:
+        """Record to ``path`` (default: a new file in the take folder); returns False on error."""
+        if self.capture is not None:
+            return False
+        if not parts.has("recorder"):
+            self.show_message("Recording is not available in this build (musicapp.audio).")
+            self.act_record.setChecked(False)
+            return False
+        self.stop_playback()
+        self.clear_message()
+        if path is None:
+            folder = self.take_folder()
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.show_message(f"Cannot create the take folder {folder}: {exc.strerror}")
+                self.act_record.setChecked(False)
+                return False
+            path = str(folder / time.strftime("take-%Y%m%d-%H%M%S.wav"))
+        device = device if device is not None else self.device_combo.currentData()
+        self.take_path = path
+        cap = LiveCapture(path, device=device, sample_rate=RECORDING.sample_rate, parent=self)
+        cap.frames.connect(self.spectrogram.append_frames)
+        cap.samples.connect(self.overview.append_live)
+        cap.level.connect(self._on_level)
+        cap.started_ok.connect(self._on_record_started)
+        cap.failed.connect(self._on_record_failed)
+        cap.finished_take.connect(self._on_take_finished)
+        self.capture = cap
+        self.track = None
+        self.analysis = None
+        self.analysis_panel.clear()
+        self.spectrogram.begin_live()
+        self.overview.begin_live(RECORDING.sample_rate)
+        self.record_overflows = 0
+        cap.start()
+        self.act_record.setChecked(True)
+        self.act_record.setText("■ Stop")
+        self.redraw_timer.start()
+        self._ensure_feature_engine()
+        self._update_enabled()
+        self.show_info(f"Recording to {path}")
+        return True
+
+    def stop_recording(self) -> None:
+        """Stop recording; the take is loaded when the capture thread has closed it."""
+        if self.capture is not None:
+            self.capture.request_stop()
+
+    def _on_record_started(self, rate: int) -> None:
+        self.overview.begin_live(rate)
+
+    def _on_level(self, dbfs: float, overflows: int, elapsed: float) -> None:
+        self.record_level = dbfs
+        self.record_overflows = overflows
+        self.level_meter.setValue(int(max(-60.0, min(0.0, dbfs))) if np.isfinite(dbfs) else -60)
+        self.time_label.setText(f"● {_fmt(elapsed)}")
+        if overflows:
+            self.level_meter.setToolTip(f"Input level; {overflows} input overflows")
+
+    def _on_record_failed(self, message: str) -> None:
+        kept = ""
+        if self.take_path and Path(self.take_path).exists():
+            kept = f" The take so far is kept in {self.take_path}."
+        if kept and "kept" in message:
+            kept = ""
+        self.show_message(f"Recording stopped: {message}.{kept}".replace("..", "."))
+
+    def _on_take_finished(self, path: str, seconds: float, overflows: int) -> None:
+        cap, self.capture = self.capture, None
+        if cap is not None:
+            cap.wait(2000)
+        self.redraw_timer.stop()
+        self.spectrogram.refresh_live()
+        self.spectrogram.end_live()
+        self.overview.refresh_live()
+        self.act_record.setChecked(False)
+        self.act_record.setText("● Record")
+        self.level_meter.setValue(-60)
+        self.record_overflows = overflows
+        self._update_enabled()
+        self.take_finished.emit(path, seconds)
+        if Path(path).exists() and seconds > 0:
+            note = f"Take saved: {path} ({seconds:.1f} s"
+            note += f", {overflows} input overflows)" if overflows else ")"
+            if not self.message.isVisible():
+                self.show_info(note)
+            self.open_file(path)
+
+    def _redraw_live(self) -> None:
+        if self.spectrogram.refresh_live():
+            self._submit_live_maps()
+        now = time.perf_counter()
+        if now - getattr(self, "_last_overview", 0.0) > 0.1:
+            self._last_overview = now
+            self.overview.refresh_live()
+
+    # ------------------------------------------------------------------ feature maps
+    def _ensure_feature_engine(self) -> bool:
+        if self.feature_engine is not None:
+            return True
+        if not parts.has("musicnn"):
+            self.feature_view.source.setText("Feature maps need the tagger models "
+                                             "(musicapp.models), which are not installed.")
+            return False
+        self.feature_engine = FeatureMapEngine(parent=self)
+        self.feature_engine.maps_ready.connect(self._on_maps)
+        self.feature_engine.failed.connect(self._on_maps_failed)
+        self.feature_engine.device_ready.connect(
+            lambda d: self.device_label.setText(f"Models: {d}"))
+        self.feature_engine.start()
+        return True
+
+    def _submit_live_maps(self) -> None:
+        now = time.perf_counter()
+        if now - self._last_map_submit < 0.25 or self.feature_engine is None:
+            return
+        frames = self.spectrogram.frames
+        if len(frames) < 16:
+            return
+        self._last_map_submit = now
+        shown = min(len(frames), MEL.patch_frames) * MEL.frame_seconds
+        self._map_source = f"Live: the last {shown:.1f} s"
+        self.feature_engine.submit(frames[-MEL.patch_frames:])
+
+    def _maps_for_cursor(self) -> None:
+        """Compute the maps of the 3-s patch at the cursor (when the tab is visible)."""
+        if self.track is None or self.capture is not None:
+            return
+        if self.tabs.currentWidget() is not self.feature_view:
+            return
+        if not self._ensure_feature_engine():
+            return
+        t = float(self.spectrogram.cursor.value())
+        start = int(t / MEL.frame_seconds)
+        frames = self.track.logmel[start:start + MEL.patch_frames]
+        if len(frames) < MEL.patch_frames:
+            frames = self.track.logmel[-MEL.patch_frames:]
+            start = max(0, len(self.track.logmel) - MEL.patch_frames)
+        self._map_position = t
+        self._map_source = f"{Path(self.track.path).name}: {start * MEL.frame_seconds:.1f} s " \
+                           f"to {(start + len(frames)) * MEL.frame_seconds:.1f} s"
+        self.feature_engine.submit(frames)
+
+    def _on_maps(self, maps: dict, tags) -> None:
+        self.feature_view.set_maps(maps, tags, getattr(self, "_map_source", ""))
+
+    def _on_maps_failed(self, message: str) -> None:
+        self.feature_view.source.setText(message)
+        if self.feature_engine is not None and not self.feature_engine.isRunning():
+            self.feature_engine = None
+
+    # ------------------------------------------------------------------ playback
+    def toggle_play(self) -> None:
+        """Play or pause the current track from the cursor."""
+        if self.capture is not None or self.track is None:
+            return
+        if self.player is not None and self.player.playing:
+            self.player.pause()
+            self.cursor_timer.stop()
+            self.act_play.setText("▶ Play")
+            self._map_position = -1
+            self._maps_for_cursor()
+            return
+        try:
+            if self.player is None:
+                from musicapp.audio.player import Player
+
+                self.player = Player(self.track.play, self.track.play_sr)
+                self.player.seek(float(self.spectrogram.cursor.value()))
+            self.player.play()
+        except Exception as exc:
+            from musicapp.gui.workers import describe_error
+
+            self.player = None
+            self.show_message(f"Cannot play: {describe_error(exc)}")
+            return
+        self.act_play.setText("❚❚ Pause")
+        self.cursor_timer.start()
+
+    def stop_playback(self) -> None:
+        """Stop and release the output device."""
+        self.cursor_timer.stop()
+        if self.player is not None:
+            with contextlib.suppress(Exception):  # a vanished device must not block closing
+                self.player.stop()
+            self.player = None
+        self.act_play.setText("▶ Play")
+
+    def seek(self, seconds: float) -> None:
+        """Move the cursor (and the player) to ``seconds``."""
+        if self.capture is not None or self.track is None:
+            return
+        seconds = max(0.0, min(seconds, self.track.duration_s))
+        if self.player is not None:
+            self.player.seek(seconds)
+        self._set_cursor(seconds)
+        self.map_timer.start()
+
+    def _set_cursor(self, seconds: float) -> None:
+        self.spectrogram.set_cursor(seconds)
+        self.overview.set_cursor(seconds)
+        total = self.track.duration_s if self.track else 0.0
+        self.time_label.setText(f"{_fmt(seconds)} / {_fmt(total)}")
+
+    def _update_cursor(self) -> None:
+        if self.player is None:
+            return
+        pos = float(self.player.position_s)
+        self._set_cursor(pos)
+        x0, x1 = self.spectrogram.plot.viewRange()[0]
+        if pos > x1 or pos < x0:  # page the view along with the cursor
+            w = x1 - x0
+            self.spectrogram.set_view_range(pos, pos + w)
+        if not self.player.playing:
+            self.cursor_timer.stop()
+            self.act_play.setText("▶ Play")
+
+    # ------------------------------------------------------------------ view
+    def zoom(self, factor: float) -> None:
+        """Zoom the spectrogram's time axis around its centre."""
+        x0, x1 = self.spectrogram.plot.viewRange()[0]
+        c, w = (x0 + x1) / 2, (x1 - x0) * factor
+        w = max(0.5, w)
+        if self.capture is not None:
+            self.spectrogram.live_window_s = w
+        self.spectrogram.set_view_range(max(0.0, c - w / 2), max(0.0, c - w / 2) + w)
+
+    def zoom_fit(self) -> None:
+        """Show the whole track."""
+        dur = self.spectrogram.duration_s
+        if dur > 0:
+            self.spectrogram.set_view_range(0, dur)
+
+    def show_about(self) -> None:
+        """The About box with the model licences."""
+        from musicapp.gui.about import AboutDialog
+
+        AboutDialog(self).exec()
+
+    def _update_enabled(self) -> None:
+        has_track = self.track is not None
+        recording = self.capture is not None
+        self.act_play.setEnabled(has_track and not recording)
+        self.act_analyze.setEnabled(has_track and not recording and self.analysis_task is None)
+        self.act_open.setEnabled(not recording)
+        self.act_export_json.setEnabled(self.analysis is not None)
+        self.act_export_csv.setEnabled(self.analysis is not None)
+        self.device_combo.setEnabled(not recording)
+
+    # ------------------------------------------------------------------ shutdown
+    def shutdown(self) -> None:
+        """Stop every thread and device (called on close)."""
+        self.redraw_timer.stop()
+        self.cursor_timer.stop()
+        self.stop_playback()
+        if self.capture is not None:
+            cap = self.capture
+            cap.request_stop()
+            cap.wait(5000)
+        self.runner.cancel_all()
+        if hasattr(self.library, "shutdown"):
+            self.library.shutdown()
+        if hasattr(self.composer, "shutdown"):
+            self.composer.shutdown()
+        self.runner.wait(10000)
+        if self.feature_engine is not None:
+            self.feature_engine.shutdown()
+            self.feature_engine = None
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.save_state()
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _fmt(seconds: float) -> str:
+    seconds = max(0.0, float(seconds))
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"

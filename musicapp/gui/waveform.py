@@ -1,0 +1,133 @@
+"""Waveform overview of the whole track: shows where the spectrogram is and lets you navigate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+
+from musicapp.gui.theme import ACCENT, ACCENT2
+
+ENVELOPE_POINTS = 2000
+
+
+def envelope(samples: np.ndarray, sample_rate: int, points: int = ENVELOPE_POINTS):
+    """(times, min, max) of ``samples`` in ``points`` equal chunks."""
+    y = np.asarray(samples, dtype=np.float32)
+    if y.ndim > 1:
+        y = y.mean(axis=0)
+    n = len(y)
+    if n == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    points = max(1, min(points, n))
+    hop = n // points
+    trimmed = y[: hop * points].reshape(points, hop)
+    t = (np.arange(points) + 0.5) * hop / sample_rate
+    return t, trimmed.min(axis=1), trimmed.max(axis=1)
+
+
+class WaveformOverview(pg.PlotWidget):
+    """Min/max envelope with a draggable window (the spectrogram's view) and a play cursor."""
+
+    #: the user dragged the window: show start..end in the spectrogram
+    region_changed = Signal(float, float)
+    #: the user clicked a time
+    seek_requested = Signal(float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setToolTip("Overview: drag the window to navigate, click to move the cursor")
+        self.setMouseEnabled(x=False, y=False)
+        self.setMenuEnabled(False)
+        self.hideButtons()
+        self.hideAxis("left")
+        self.getPlotItem().getAxis("bottom").setHeight(18)
+        self.setYRange(-1, 1, padding=0.05)
+        self.setMinimumHeight(60)
+        self.setMaximumHeight(80)
+        self.upper = pg.PlotDataItem(pen=pg.mkPen(ACCENT2, width=1))
+        self.lower = pg.PlotDataItem(pen=pg.mkPen(ACCENT2, width=1))
+        self.fill = pg.FillBetweenItem(self.upper, self.lower, brush=pg.mkBrush(60, 200, 200, 90))
+        for item in (self.upper, self.lower, self.fill):
+            self.addItem(item)
+        self.region = pg.LinearRegionItem(values=(0, 1), brush=pg.mkBrush(240, 160, 48, 40),
+                                          pen=pg.mkPen(ACCENT, width=1))
+        self.region.setZValue(10)
+        self.addItem(self.region)
+        self.cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(ACCENT, width=2))
+        self.addItem(self.cursor)
+        self.region.sigRegionChanged.connect(self._on_region)
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self._setting = False
+        self.duration_s = 0.0
+        self._live_peaks: list[float] = []
+        self._live_rate = 50.0  # envelope points per second while recording
+        self._live_carry = np.zeros(0, np.float32)
+        self._live_sr = 0
+
+    def set_audio(self, samples: np.ndarray, sample_rate: int) -> None:
+        """Show the envelope of a whole track."""
+        t, lo, hi = envelope(samples, sample_rate)
+        self.duration_s = len(samples) / float(sample_rate) if sample_rate else 0.0
+        self.upper.setData(t, hi)
+        self.lower.setData(t, lo)
+        self.setXRange(0, max(self.duration_s, 1e-3), padding=0)
+        self.set_region(0, self.duration_s)
+
+    def clear(self) -> None:
+        self.upper.setData([], [])
+        self.lower.setData([], [])
+        self.duration_s = 0.0
+        self._live_peaks = []
+        self._live_carry = np.zeros(0, np.float32)
+
+    def begin_live(self, sample_rate: int) -> None:
+        """Start an envelope that grows while recording."""
+        self.clear()
+        self._live_sr = sample_rate
+
+    def append_live(self, block: np.ndarray) -> None:
+        """Add recorded samples (mono, at the rate given to :meth:`begin_live`)."""
+        hop = max(1, int(self._live_sr / self._live_rate))
+        y = np.concatenate([self._live_carry, np.asarray(block, np.float32).reshape(-1)])
+        n = len(y) // hop
+        if n:
+            self._live_peaks.extend(np.abs(y[: n * hop]).reshape(n, hop).max(axis=1).tolist())
+        self._live_carry = y[n * hop:]
+
+    def refresh_live(self) -> None:
+        """Redraw the growing envelope."""
+        if not self._live_peaks:
+            return
+        p = np.asarray(self._live_peaks)
+        t = np.arange(len(p)) / self._live_rate
+        self.upper.setData(t, p)
+        self.lower.setData(t, -p)
+        self.duration_s = len(p) / self._live_rate
+        self.setXRange(0, max(self.duration_s, 10.0), padding=0)
+
+    def set_region(self, start: float, end: float) -> None:
+        """Move the view window without re-emitting :attr:`region_changed`."""
+        self._setting = True
+        try:
+            self.region.setRegion((start, end))
+        finally:
+            self._setting = False
+
+    def set_cursor(self, seconds: float) -> None:
+        """Move the play cursor."""
+        self.cursor.setValue(float(seconds))
+
+    def _on_region(self) -> None:
+        if self._setting:
+            return
+        a, b = self.region.getRegion()
+        self.region_changed.emit(float(a), float(b))
+
+    def _on_click(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or ev.isAccepted():
+            return
+        pos = ev.scenePos()
+        vb = self.getPlotItem().getViewBox()
+        if vb.sceneBoundingRect().contains(pos):
+            self.seek_requested.emit(max(0.0, float(vb.mapSceneToView(pos).x())))
