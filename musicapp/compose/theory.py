@@ -1,0 +1,364 @@
+"""Harmony theory core: keys, key-relative chord tokens, spelling in all 24 keys, pitch classes.
+
+A chord token is written relative to the tonic, with degrees measured against the *major* scale of
+the tonic (as in Harte's degree syntax), so the same token means the same chord in either mode:
+
+* ``"I:maj"``, ``"II:min"``, ``"V:7"``, ``"VII:dim"`` — degree, then quality;
+* ``"bIII:maj"``, ``"bVI:maj"``, ``"bVII:maj"`` — altered degrees (in C minor these are Eb, Ab,
+  Bb; in C major they are borrowed chords);
+* ``"V:7/V"``, ``"VII:dim7/II"`` — applied (secondary) chords: the chord's own degree and quality
+  in the major key of the target degree.
+
+Qualities: maj, min, dim, aug, 7, maj7, m7, m7b5, dim7, sus2, sus4, add9, 9.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from musicapp.errors import MusicappError
+
+LETTERS = "CDEFGAB"
+NATURAL_PC = (0, 2, 4, 5, 7, 9, 11)
+MAJOR_STEPS = NATURAL_PC  # semitones of the major scale degrees 1..7 above the tonic
+ROMANS = ("I", "II", "III", "IV", "V", "VI", "VII")
+
+#: quality -> ((semitones above root, letter steps above root), ...)
+QUALITIES: dict[str, tuple[tuple[int, int], ...]] = {
+    "maj": ((0, 0), (4, 2), (7, 4)),
+    "min": ((0, 0), (3, 2), (7, 4)),
+    "dim": ((0, 0), (3, 2), (6, 4)),
+    "aug": ((0, 0), (4, 2), (8, 4)),
+    "7": ((0, 0), (4, 2), (7, 4), (10, 6)),
+    "maj7": ((0, 0), (4, 2), (7, 4), (11, 6)),
+    "m7": ((0, 0), (3, 2), (7, 4), (10, 6)),
+    "m7b5": ((0, 0), (3, 2), (6, 4), (10, 6)),
+    "dim7": ((0, 0), (3, 2), (6, 4), (9, 6)),
+    "sus2": ((0, 0), (2, 1), (7, 4)),
+    "sus4": ((0, 0), (5, 3), (7, 4)),
+    "add9": ((0, 0), (4, 2), (7, 4), (14, 8)),
+    "9": ((0, 0), (4, 2), (7, 4), (10, 6), (14, 8)),
+}
+#: qualities with a major third and perfect fifth ("major-quality" chords for valence statistics)
+MAJOR_QUALITIES = frozenset({"maj", "7", "maj7", "add9", "9"})
+MINOR_QUALITIES = frozenset({"min", "m7"})
+DARK_QUALITIES = frozenset({"min", "m7", "dim", "m7b5", "dim7"})
+
+_SUFFIX = {"maj": "", "min": "m", "dim": "dim", "aug": "aug", "7": "7", "maj7": "maj7",
+           "m7": "m7", "m7b5": "m7b5", "dim7": "dim7", "sus2": "sus2", "sus4": "sus4",
+           "add9": "add9", "9": "9"}
+_HARTE = {"maj": "maj", "min": "min", "dim": "dim", "aug": "aug", "7": "7", "maj7": "maj7",
+          "m7": "min7", "m7b5": "hdim7", "dim7": "dim7", "sus2": "sus2", "sus4": "sus4",
+          "add9": "maj(9)", "9": "9"}
+_ROMAN_SUFFIX = {"maj": "", "min": "", "dim": "°", "aug": "+", "7": "7", "maj7": "maj7",
+                 "m7": "7", "m7b5": "ø7", "dim7": "°7", "sus2": "sus2", "sus4": "sus4",
+                 "add9": "add9", "9": "9"}
+_LOWER = frozenset({"min", "dim", "m7", "m7b5", "dim7"})
+
+SCALES = {
+    "major": frozenset({0, 2, 4, 5, 7, 9, 11}),
+    # natural minor plus the raised leading tone (harmonic minor's V and vii°)
+    "minor": frozenset({0, 2, 3, 5, 7, 8, 10, 11}),
+}
+
+
+def _acc(n: int) -> str:
+    return "#" * n if n > 0 else "b" * (-n)
+
+
+def parse_note(name: str) -> tuple[int, int]:
+    """Parse a note name like ``"F#"``, ``"Bb"``, ``"Ebb"`` into (letter index, pitch class)."""
+    m = re.fullmatch(r"\s*([A-Ga-g])([#b♯♭]*|-*)\s*", name)
+    if not m:
+        raise MusicappError(f"{name!r}: not a note name (expected e.g. C, F#, Bb)")
+    letter = LETTERS.index(m.group(1).upper())
+    acc = m.group(2).replace("♯", "#").replace("♭", "b").replace("-", "b")
+    alter = acc.count("#") - acc.count("b")
+    return letter, (NATURAL_PC[letter] + alter) % 12
+
+
+def spell(letter: int, pc: int) -> str:
+    """Spell pitch class ``pc`` on letter index ``letter`` (e.g. (3, 6) -> "F#")."""
+    diff = ((pc - NATURAL_PC[letter % 7] + 6) % 12) - 6
+    return LETTERS[letter % 7] + _acc(diff)
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key: tonic spelling and mode (``"major"`` or ``"minor"``)."""
+
+    tonic: str
+    mode: str = "major"
+
+    def __post_init__(self) -> None:
+        if self.mode not in SCALES:
+            raise MusicappError(f"{self.mode!r}: mode must be 'major' or 'minor'")
+        parse_note(self.tonic)
+
+    @property
+    def letter(self) -> int:
+        return parse_note(self.tonic)[0]
+
+    @property
+    def pc(self) -> int:
+        return parse_note(self.tonic)[1]
+
+    @property
+    def name(self) -> str:
+        return f"{self.tonic} {self.mode}"
+
+    def scale_pcs(self) -> frozenset[int]:
+        """Absolute pitch classes of the scale (minor includes the raised leading tone)."""
+        return frozenset((self.pc + s) % 12 for s in SCALES[self.mode])
+
+    def mido_key(self) -> str:
+        """The key name as mido's ``key_signature`` meta message expects (``"Bb"``, ``"F#m"``)."""
+        return self.tonic + ("m" if self.mode == "minor" else "")
+
+    @staticmethod
+    def parse(text: str, mode: str | None = None) -> Key:
+        """Parse ``"C"``, ``"F#m"``, ``"Bb minor"``, ``"eb"`` (lower case = minor), ``"A:min"``."""
+        t = text.strip()
+        m = re.fullmatch(r"([A-Ga-g][#b♯♭-]*)\s*(:?\s*(major|minor|maj|min|m|M))?", t)
+        if not m:
+            raise MusicappError(f"{text!r}: not a key (expected e.g. C, F#m, Bb minor)")
+        tonic = m.group(1)
+        word = m.group(3)
+        if word in ("minor", "min", "m"):
+            found = "minor"
+        elif word in ("major", "maj", "M"):
+            found = "major"
+        else:
+            found = "minor" if tonic[0].islower() else "major"
+        tonic = tonic[0].upper() + tonic[1:].replace("-", "b").replace("♯", "#").replace("♭", "b")
+        return Key(tonic, mode or found)
+
+
+#: Conventional spellings of the 24 keys.
+MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+ALL_KEYS = tuple(Key(t, "major") for t in MAJOR_TONICS) + tuple(Key(t, "minor")
+                                                                  for t in MINOR_TONICS)
+
+_TOKEN_RE = re.compile(r"([b#]?)(VII|VI|V|IV|III|II|I):([a-z0-9]+)(?:/([b#]?)(VII|VI|V|IV|III|II|I))?")
+
+
+@dataclass(frozen=True)
+class ChordToken:
+    """A chord relative to the key: degree (1-7), alteration (-1/0/+1), quality, optional target."""
+
+    degree: int
+    alter: int
+    quality: str
+    of_degree: int | None = None
+    of_alter: int = 0
+
+    def __post_init__(self) -> None:
+        if self.quality not in QUALITIES:
+            raise MusicappError(f"{self.quality!r}: unknown chord quality")
+        if not 1 <= self.degree <= 7:
+            raise MusicappError(f"degree {self.degree} out of range 1..7")
+
+    # ---- text forms -------------------------------------------------------------------------
+    @property
+    def token(self) -> str:
+        """The canonical token text, e.g. ``"bVI:maj"`` or ``"V:7/V"``."""
+        s = f"{_acc(self.alter)}{ROMANS[self.degree - 1]}:{self.quality}"
+        if self.of_degree is not None:
+            s += f"/{_acc(self.of_alter)}{ROMANS[self.of_degree - 1]}"
+        return s
+
+    def __str__(self) -> str:
+        return self.token
+
+    @staticmethod
+    def parse(text: str) -> ChordToken:
+        """Parse a token (``"bVI:maj"``) or a Roman numeral (``"V7/V"``, ``"iv"``, ``"vii°7"``)."""
+        m = _TOKEN_RE.fullmatch(text.strip())
+        if m:
+            deg = ROMANS.index(m.group(2)) + 1
+            alt = {"": 0, "b": -1, "#": 1}[m.group(1)]
+            of = ROMANS.index(m.group(5)) + 1 if m.group(5) else None
+            of_alt = {"": 0, "b": -1, "#": 1, None: 0}[m.group(4)]
+            return ChordToken(deg, alt, m.group(3), of, of_alt)
+        return parse_roman(text)
+
+    def roman(self, mode: str = "major") -> str:
+        """Conventional Roman numeral: ``"V7/V"``, ``"bVI"``, ``"iv"``, ``"viiø7"``."""
+        num = ROMANS[self.degree - 1]
+        if self.quality in _LOWER:
+            num = num.lower()
+        s = _acc(self.alter) + num + _ROMAN_SUFFIX[self.quality]
+        if self.of_degree is not None:
+            target_minor = (self.of_degree, self.of_alter) in _MINOR_TARGETS[mode]
+            t = ROMANS[self.of_degree - 1]
+            s += "/" + _acc(self.of_alter) + (t.lower() if target_minor else t)
+        return s
+
+    # ---- pitch ------------------------------------------------------------------------------
+    def root(self, key: Key) -> tuple[int, int]:
+        """(letter index, pitch class) of the root in ``key``."""
+        letter, pc = key.letter, key.pc
+        if self.of_degree is not None:
+            letter += self.of_degree - 1
+            pc += MAJOR_STEPS[self.of_degree - 1] + self.of_alter
+        letter += self.degree - 1
+        pc += MAJOR_STEPS[self.degree - 1] + self.alter
+        return letter % 7, pc % 12
+
+    def root_name(self, key: Key) -> str:
+        return spell(*self.root(key))
+
+    def note_names(self, key: Key) -> list[str]:
+        """Spelled chord tones, root first (e.g. D major ``III:maj`` -> F#, A#, C#)."""
+        letter, pc = self.root(key)
+        return [spell(letter + steps, pc + semis) for semis, steps in QUALITIES[self.quality]]
+
+    def pitch_classes(self, key: Key) -> list[int]:
+        """Absolute pitch classes, root first."""
+        _, pc = self.root(key)
+        return [(pc + semis) % 12 for semis, _ in QUALITIES[self.quality]]
+
+    def relative_pcs(self) -> frozenset[int]:
+        """Pitch classes relative to the tonic."""
+        return frozenset(self.pitch_classes(Key("C")))
+
+    def name(self, key: Key) -> str:
+        """Absolute chord symbol, e.g. ``"F#"``, ``"Bbmaj7"``, ``"Bm7b5"``."""
+        return self.root_name(key) + _SUFFIX[self.quality]
+
+    def harte(self, key: Key) -> str:
+        """Harte-style label, e.g. ``"F#:maj"``, ``"B:hdim7"``."""
+        return f"{self.root_name(key)}:{_HARTE[self.quality]}"
+
+    def is_diatonic(self, mode: str) -> bool:
+        """True when every chord tone lies in the mode's scale (minor: natural + leading tone)."""
+        return self.relative_pcs() <= SCALES[mode]
+
+    @property
+    def is_major_quality(self) -> bool:
+        return self.quality in MAJOR_QUALITIES
+
+
+_MINOR_TARGETS = {"major": {(2, 0), (3, 0), (6, 0)}, "minor": {(4, 0), (5, 0)}}
+_ROMAN_RE = re.compile(r"([b#]?)(VII|VI|V|IV|III|II|I|vii|vi|v|iv|iii|ii|i)"
+                       r"(°7|o7|ø7|°|o|\+|maj7|M7|7|9|sus2|sus4|add9|)(?:/([b#]?)([IViv]+))?")
+
+
+def parse_roman(text: str) -> ChordToken:
+    """Parse a Roman numeral such as ``"V7/V"``, ``"bVI"``, ``"iv"``, ``"viiø7"``, ``"Iadd9"``."""
+    m = _ROMAN_RE.fullmatch(text.strip())
+    if not m:
+        raise MusicappError(f"{text!r}: not a chord token or Roman numeral")
+    num, fig = m.group(2), m.group(3)
+    lower = num.islower()
+    deg = ROMANS.index(num.upper()) + 1
+    alt = {"": 0, "b": -1, "#": 1}[m.group(1)]
+    if fig in ("°", "o"):
+        q = "dim"
+    elif fig in ("°7", "o7"):
+        q = "dim7"
+    elif fig == "ø7":
+        q = "m7b5"
+    elif fig == "+":
+        q = "aug"
+    elif fig in ("maj7", "M7"):
+        q = "maj7"
+    elif fig == "7":
+        q = "m7" if lower else "7"
+    elif fig in ("9", "sus2", "sus4", "add9"):
+        q = fig
+    else:
+        q = "min" if lower else "maj"
+    of = of_alt = None
+    if m.group(5):
+        if m.group(5).upper() not in ROMANS:
+            raise MusicappError(f"{text!r}: bad target degree {m.group(5)!r}")
+        of = ROMANS.index(m.group(5).upper()) + 1
+        of_alt = {"": 0, "b": -1, "#": 1}[m.group(4)]
+    return ChordToken(deg, alt, q, of, of_alt or 0)
+
+
+def quality_from_pcs(rel: set[int] | frozenset[int]) -> str | None:
+    """Best quality for a set of pitch classes relative to the root (root must be 0)."""
+    rel = frozenset(p % 12 for p in rel)
+    for q, tones in QUALITIES.items():
+        if frozenset(s % 12 for s, _ in tones) == rel:
+            return q
+    # incomplete chords: the smallest template that contains all given tones
+    best: tuple[int, str] | None = None
+    for q, tones in QUALITIES.items():
+        tset = frozenset(s % 12 for s, _ in tones)
+        if rel <= tset and (best is None or len(tset) < best[0]):
+            best = (len(tset), q)
+    return best[1] if best else None
+
+
+def from_root(degree_letter_steps: int, semis: int, quality: str) -> ChordToken:
+    """Token for a chord whose root is ``degree_letter_steps`` letters and ``semis`` semitones
+    above the tonic; the alteration is clipped to one flat/sharp by respelling."""
+    deg = degree_letter_steps % 7 + 1
+    alter = ((semis - MAJOR_STEPS[deg - 1] + 6) % 12) - 6
+    if abs(alter) > 1:  # e.g. a doubly-altered root: respell enharmonically
+        for d in range(1, 8):
+            a = ((semis - MAJOR_STEPS[d - 1] + 6) % 12) - 6
+            if abs(a) <= 1 and (abs(a) < abs(alter)):
+                deg, alter = d, a
+                if a == 0:
+                    break
+    return ChordToken(deg, alter, quality)
+
+
+_APPLIED_TARGETS = {"major": ((2, 0), (3, 0), (4, 0), (5, 0), (6, 0)),
+                    "minor": ((3, -1), (4, 0), (5, 0), (6, -1))}
+
+
+def canonical(tok: ChordToken, mode: str) -> ChordToken:
+    """Rewrite chromatic dominant/leading-tone chords as applied chords (``II:7`` -> ``V:7/V``)
+    and applied chords that are diatonic or do not resolve to a diatonic degree back to plain
+    degrees, so that every source uses one vocabulary."""
+    if tok.of_degree is not None:
+        target = (tok.of_degree, tok.of_alter)
+        plain = _plain(tok)
+        if target not in _APPLIED_TARGETS[mode] or tok.quality not in ("maj", "7", "9", "dim",
+                                                                          "dim7", "m7b5"):
+            return plain
+        if plain.is_diatonic(mode):
+            return plain
+        return tok
+    if tok.is_diatonic(mode):
+        return tok
+    semis = (MAJOR_STEPS[tok.degree - 1] + tok.alter) % 12
+    for tdeg, talt in _APPLIED_TARGETS[mode]:
+        tsemis = (MAJOR_STEPS[tdeg - 1] + talt) % 12
+        if tok.quality in ("maj", "7", "9") and semis == (tsemis + 7) % 12:
+            return ChordToken(5, 0, tok.quality, tdeg, talt)
+        if tok.quality in ("dim", "dim7", "m7b5") and semis == (tsemis + 11) % 12:
+            return ChordToken(7, 0, tok.quality, tdeg, talt)
+    if tok.quality == "7" and semis == 0 and mode == "major":
+        return ChordToken(5, 0, "7", 4, 0)
+    return tok
+
+
+def _plain(tok: ChordToken) -> ChordToken:
+    letter, pc = tok.root(Key("C"))
+    return from_root(letter, pc, tok.quality)
+
+
+_NAME_RE = re.compile(r"([A-G][#b]*)(m7b5|maj7|dim7|add9|sus2|sus4|dim|aug|m7|m|7|9|)")
+_SUFFIX_TO_Q = {v: k for k, v in _SUFFIX.items()}
+
+
+def parse_chord_name(name: str) -> tuple[int, str]:
+    """Parse an absolute chord symbol (``"F#m7"``) into (root pitch class, quality)."""
+    m = _NAME_RE.fullmatch(name.strip())
+    if not m:
+        raise MusicappError(f"{name!r}: not a chord symbol")
+    return parse_note(m.group(1))[1], _SUFFIX_TO_Q[m.group(2)]
+
+
+def chord_name_pcs(name: str) -> frozenset[int]:
+    """Pitch classes of an absolute chord symbol."""
+    root, q = parse_chord_name(name)
+    return frozenset((root + s) % 12 for s, _ in QUALITIES[q])
