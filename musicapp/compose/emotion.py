@@ -1,0 +1,139 @@
+"""Emotion sources for the generator: an analysed track, a mood name, a valence/arousal point,
+or a picture.
+
+Picture -> emotion uses the published regression of Valdez & Mehrabian (1994), "Effects of color
+on emotions", Journal of Experimental Psychology: General 123(4), 394-409:
+
+    pleasure = 0.69 * brightness + 0.22 * saturation
+    arousal  = -0.31 * brightness + 0.60 * saturation
+
+We apply it to the image's mean HSV value (brightness) and mean HSV saturation, both in [0, 1]
+(the paper used Munsell brightness/saturation; HSV is our approximation), and rescale linearly so
+that the attainable ranges (pleasure 0..0.91, arousal -0.31..0.60) map onto [-1, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from musicapp.compose.labels import MOODS, mood_to_va, moods_to_va
+from musicapp.errors import MusicappError
+
+
+@dataclass
+class Emotion:
+    """A point on the valence/arousal plane ([-1, 1] each) plus where it came from."""
+
+    valence: float
+    arousal: float
+    source: str
+    moods: dict[str, float] = field(default_factory=dict)
+    key: str | None = None  # suggested key (from an analysed track)
+
+    @property
+    def suggested_mode(self) -> str:
+        """Minor for negative valence, major otherwise."""
+        return "minor" if self.valence < -0.1 else "major"
+
+
+def _clip(x: float) -> float:
+    return float(np.clip(x, -1.0, 1.0))
+
+
+def from_va(valence: float, arousal: float) -> Emotion:
+    """A point chosen on a valence/arousal pad."""
+    return Emotion(_clip(valence), _clip(arousal), "valence/arousal")
+
+
+def from_mood(name: str) -> Emotion:
+    """A named mood (see :data:`musicapp.compose.labels.MOODS`)."""
+    try:
+        v, a = mood_to_va(name)
+    except KeyError:
+        raise MusicappError(f"{name!r}: unknown mood; choose one of {', '.join(sorted(MOODS))}")\
+            from None
+    return Emotion(v, a, f"mood:{name.lower()}", {name.lower(): 1.0})
+
+
+def _scale01(x: float) -> float:
+    """Map an analysis value to [-1, 1]: values in [0, 1] are treated as 0..1 scales."""
+    return _clip(2.0 * x - 1.0) if 0.0 <= x <= 1.0 else _clip(x)
+
+
+def from_analysis(result: dict, *, unit_scale: bool | None = None) -> Emotion:
+    """The emotion vector of an analysed track (``musicapp analyze --json`` / ``analyze_path``).
+
+    Uses ``valence``/``arousal`` when present (values in [0, 1] are rescaled to [-1, 1] unless
+    ``unit_scale=False``), else the mood scores mapped through the mood prototypes. ``moods`` may
+    be a dict name -> score or a list of ``{"name"/"tag", "score"}`` / ``[name, score]`` items.
+    The track's key (``"A minor"`` or ``{"tonic", "mode"}``) is kept as a suggestion.
+    """
+    moods_raw = result.get("moods") or {}
+    moods: dict[str, float] = {}
+    if isinstance(moods_raw, dict):
+        moods = {str(k): float(v) for k, v in moods_raw.items() if isinstance(v, int | float)}
+    elif isinstance(moods_raw, list):
+        for item in moods_raw:
+            if isinstance(item, dict):
+                name = item.get("name") or item.get("tag") or item.get("mood")
+                score = item.get("score", item.get("value", item.get("probability", 0.0)))
+                if name is not None:
+                    moods[str(name)] = float(score)
+            elif isinstance(item, list | tuple) and len(item) == 2:
+                moods[str(item[0])] = float(item[1])
+    v, a = result.get("valence"), result.get("arousal")
+    if isinstance(v, dict):
+        v = v.get("value")
+    if isinstance(a, dict):
+        a = a.get("value")
+    if v is not None and a is not None:
+        fv, fa = float(v), float(a)
+        both_unit = 0.0 <= fv <= 1.0 and 0.0 <= fa <= 1.0
+        if unit_scale or (unit_scale is None and both_unit):
+            fv, fa = 2.0 * fv - 1.0, 2.0 * fa - 1.0
+        val, aro = _clip(fv), _clip(fa)
+    else:
+        va = moods_to_va(moods)
+        if va is None:
+            raise MusicappError("analysis result has neither valence/arousal nor known moods")
+        val, aro = va
+    key = result.get("key")
+    if isinstance(key, dict):
+        tonic = key.get("tonic") or key.get("name")
+        key = f"{tonic} {key.get('mode', 'major')}" if tonic else None
+    return Emotion(val, aro, "analysis", moods, key if isinstance(key, str) else None)
+
+
+def image_statistics(path: str | Path) -> tuple[float, float]:
+    """Mean brightness (HSV value) and mean saturation (HSV saturation) of an image, in [0, 1]."""
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(path)
+    try:
+        with Image.open(p) as img:
+            img.thumbnail((256, 256))
+            hsv = np.asarray(img.convert("RGB").convert("HSV"), dtype=np.float64) / 255.0
+    except FileNotFoundError:
+        raise MusicappError(f"{p}: image file does not exist") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise MusicappError(f"{p}: not a readable image ({exc})") from exc
+    return float(hsv[..., 2].mean()), float(hsv[..., 1].mean())
+
+
+def va_from_colour(brightness: float, saturation: float) -> tuple[float, float]:
+    """Valdez & Mehrabian (1994) pleasure/arousal, rescaled to [-1, 1] (see module docstring)."""
+    pleasure = 0.69 * brightness + 0.22 * saturation
+    arousal = -0.31 * brightness + 0.60 * saturation
+    v = (pleasure - 0.455) / 0.455
+    a = (arousal - 0.145) / 0.455
+    return _clip(v), _clip(a)
+
+
+def from_image(path: str | Path) -> Emotion:
+    """Valence/arousal of a picture from its colour statistics (Valdez & Mehrabian 1994)."""
+    b, s = image_statistics(path)
+    v, a = va_from_colour(b, s)
+    return Emotion(v, a, f"image:{Path(path).name}", {"brightness": b, "saturation": s})

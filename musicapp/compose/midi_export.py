@@ -1,0 +1,95 @@
+"""MIDI export: SMF type 1, 480 ticks per beat, named tracks on distinct channels, meta events,
+chord names as markers; written atomically and never overwriting silently."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import mido
+
+from musicapp.compose.arrange import Arrangement, Note
+from musicapp.errors import FileExistsRefusal, MusicappError
+
+TICKS_PER_BEAT = 480
+#: track name -> (channel, General MIDI program, 0-based)
+TRACKS = {"Chords": (0, 4), "Bass": (1, 33), "Melody": (2, 73)}  # E.piano 1, finger bass, flute
+
+
+def _track(name: str, channel: int, program: int, notes: list[Note]) -> mido.MidiTrack:
+    tr = mido.MidiTrack()
+    tr.append(mido.MetaMessage("track_name", name=name, time=0))
+    tr.append(mido.Message("program_change", channel=channel, program=program, time=0))
+    events: list[tuple[int, int, mido.Message]] = []
+    for n in notes:
+        on = round(n.start * TICKS_PER_BEAT)
+        off = max(round((n.start + n.dur) * TICKS_PER_BEAT), on + 1)
+        events.append((on, 1, mido.Message("note_on", channel=channel, note=int(n.pitch),
+                                            velocity=int(n.velocity))))
+        events.append((off, 0, mido.Message("note_off", channel=channel, note=int(n.pitch),
+                                             velocity=0)))
+    events.sort(key=lambda e: (e[0], e[1]))  # note-offs before note-ons at the same tick
+    now = 0
+    for tick, _, msg in events:
+        tr.append(msg.copy(time=tick - now))
+        now = tick
+    tr.append(mido.MetaMessage("end_of_track", time=0))
+    return tr
+
+
+def build_midi(arr: Arrangement) -> mido.MidiFile:
+    """The arrangement as a :class:`mido.MidiFile` (type 1)."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    conductor = mido.MidiTrack()
+    conductor.append(mido.MetaMessage("track_name", name="musicapp chords", time=0))
+    conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(arr.tempo_bpm), time=0))
+    conductor.append(mido.MetaMessage("time_signature", numerator=arr.beats_per_bar,
+                                      denominator=4, time=0))
+    conductor.append(mido.MetaMessage("key_signature", key=arr.key.mido_key(), time=0))
+    now = 0
+    for start, name in arr.markers:
+        tick = round(start * TICKS_PER_BEAT)
+        conductor.append(mido.MetaMessage("marker", text=name, time=tick - now))
+        now = tick
+    end = round(arr.total_beats * TICKS_PER_BEAT)
+    conductor.append(mido.MetaMessage("end_of_track", time=max(end - now, 0)))
+    mid.tracks.append(conductor)
+    for name, notes in (("Chords", arr.chords), ("Bass", arr.bass), ("Melody", arr.melody)):
+        ch, prog = TRACKS[name]
+        mid.tracks.append(_track(name, ch, prog, notes))
+    return mid
+
+
+def write_midi_file(mid: mido.MidiFile, path: str | os.PathLike[str], *, overwrite: bool = False
+                    ) -> Path:
+    """Write atomically (temp file in the same folder + ``os.replace``).
+
+    Raises :class:`~musicapp.errors.FileExistsRefusal` when ``path`` exists and ``overwrite`` is
+    false, and :class:`~musicapp.errors.MusicappError` when the folder is not writable.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsRefusal(f"{path}: file exists; pass overwrite=True (--overwrite) to "
+                                "replace it")
+    if not path.parent.is_dir():
+        raise MusicappError(f"{path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            mid.save(file=fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists() and not overwrite:  # appeared meanwhile
+            raise FileExistsRefusal(f"{path}: file appeared while writing; not overwritten")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_midi(arr: Arrangement, path: str | os.PathLike[str], *, overwrite: bool = False
+               ) -> Path:
+    """Build and write the arrangement's MIDI file (see :func:`write_midi_file`)."""
+    return write_midi_file(build_midi(arr), path, overwrite=overwrite)
