@@ -1,0 +1,182 @@
+"""Training data for the chord model: corpus + curated table, labels, vocabulary, tune split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from musicapp.compose.labels import DEFAULT_BPM, derive_arousal, derive_valence
+from musicapp.compose.theory import ChordToken, canonical, parse_roman
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "compose"
+CORPUS_JSON = RESOURCES / "corpus_tokens.json"
+CURATED_JSON = RESOURCES / "progressions.json"
+
+SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+DUR_BEATS = (1.0, 2.0, 4.0)
+
+
+def dur_class(beats: float) -> int:
+    """Snap a chord duration in beats to a class of :data:`DUR_BEATS`."""
+    return 0 if beats <= 1.5 else (1 if beats <= 3.0 else 2)
+
+
+@dataclass
+class Sequence:
+    """One training/evaluation sequence with its derived labels."""
+
+    source: str
+    tune: str
+    mode: str
+    tokens: list[str]
+    beats: list[float]
+    bpm: float
+    valence: float = 0.0
+    arousal: float = 0.0
+    bwv: str | None = None
+    melody: tuple[int, ...] | None = None
+    group: str = ""
+
+
+@dataclass
+class Vocab:
+    """Token <-> id mapping; ids 0-3 are pad, bos, eos, unk."""
+
+    itos: list[str] = field(default_factory=lambda: list(SPECIALS))
+
+    def __post_init__(self) -> None:
+        self.stoi = {s: i for i, s in enumerate(self.itos)}
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def encode(self, tokens: list[str]) -> list[int]:
+        return [self.stoi.get(t, UNK) for t in tokens]
+
+    @staticmethod
+    def build(seqs: list[Sequence], min_count: int = 2) -> Vocab:
+        counts = Counter(t for s in seqs for t in s.tokens)
+        toks = sorted(t for t, c in counts.items() if c >= min_count)
+        return Vocab(list(SPECIALS) + toks)
+
+
+def _recanon(token: str, mode: str) -> str:
+    return canonical(ChordToken.parse(token), mode).token
+
+
+def load_sequences(corpus_json: Path = CORPUS_JSON, curated_json: Path = CURATED_JSON
+                   ) -> list[Sequence]:
+    """All sequences with labels: music21 corpus extraction plus the curated table."""
+    seqs: list[Sequence] = []
+    if corpus_json.exists():
+        for r in json.loads(corpus_json.read_text())["records"]:
+            toks = [_recanon(t, r["mode"]) for t in r["tokens"]]
+            mel = r.get("melody")
+            seqs.append(Sequence(r["source"], r["tune"], r["mode"], toks,
+                                 [float(b) for b in r["beats"]],
+                                 DEFAULT_BPM.get(r["source"], 80.0), bwv=r.get("bwv"),
+                                 melody=tuple(mel) if mel else None))
+    for p in json.loads(curated_json.read_text())["progressions"]:
+        toks = [canonical(parse_roman(c), p["mode"]).token for c in p["chords"]]
+        seqs.append(Sequence("curated", "curated: " + p["name"], p["mode"], toks,
+                             [float(p["beats"])] * len(toks), float(p["bpm"])))
+    for s in seqs:
+        s.valence = derive_valence(s.tokens, s.beats, s.mode)
+        s.arousal = derive_arousal(s.tokens, s.beats, s.bpm)
+    assign_tune_groups(seqs)
+    return seqs
+
+
+def assign_tune_groups(seqs: list[Sequence], melody_len: int = 10) -> None:
+    """Union settings of one tune: same normalised title, same BWV number, or the same opening
+    melody (first ``melody_len`` intervals of the top part). Many chorale scores carry no title,
+    so the melody fingerprint is what links their several harmonisations."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    keys_of: list[list[str]] = []
+    for i, s in enumerate(seqs):
+        keys = [f"seq:{i}"]
+        if s.tune and not s.tune.startswith("bwv"):
+            keys.append(f"title:{s.tune}")
+        if s.bwv:
+            keys.append(f"bwv:{s.bwv}")
+        if s.melody and len(s.melody) >= melody_len:
+            keys.append(f"mel:{s.melody[:melody_len]}")
+        for k in keys[1:]:
+            union(keys[0], k)
+        keys_of.append(keys)
+    named: dict[str, list[str]] = {}
+    for k in list(parent):
+        if not k.startswith("seq:"):
+            named.setdefault(find(k), []).append(k)
+    for s, keys in zip(seqs, keys_of, strict=True):
+        members = sorted(named.get(find(keys[0]), []))
+        s.group = members[0] if members else keys[0]
+
+
+def split_of(tune: str, seed: int = 0) -> str:
+    """Deterministic split by tune title: ~80% train, 10% valid, 10% test."""
+    h = int(hashlib.sha256(f"{seed}:{tune}".encode()).hexdigest()[:8], 16) % 100
+    return "train" if h < 80 else ("valid" if h < 90 else "test")
+
+
+def split_sequences(seqs: list[Sequence], seed: int = 0) -> dict[str, list[Sequence]]:
+    """Group sequences into train/valid/test so that all settings of one tune share a split."""
+    out: dict[str, list[Sequence]] = {"train": [], "valid": [], "test": []}
+    for s in seqs:
+        out[split_of(s.group or s.tune, seed)].append(s)
+    return out
+
+
+def encode_windows(seqs: list[Sequence], vocab: Vocab, window: int = 48,
+                   curated_weight: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                      np.ndarray]:
+    """Cut sequences into training windows.
+
+    Returns ``inputs`` (n, window) token ids starting with BOS, ``targets`` (n, window) next-token
+    ids (EOS at a sequence end, PAD after), ``durs`` (n, window) duration classes of the target
+    chord (-1 where none), and ``conds`` (n, COND_DIM). Curated progressions are repeated
+    ``curated_weight`` times because the table is small next to the chorales.
+    """
+    from musicapp.compose.labels import condition_vector
+
+    ins, tgs, dus, cds = [], [], [], []
+    for s in seqs:
+        ids = vocab.encode(s.tokens)
+        dcls = [dur_class(b) for b in s.beats]
+        cond = condition_vector(s.valence, s.arousal, s.mode)
+        reps = curated_weight if s.source == "curated" else 1
+        for start in range(0, len(ids), window - 1):
+            chunk = ids[start:start + window - 1]
+            dchunk = dcls[start:start + window - 1]
+            inp = [BOS, *chunk]
+            tgt = [*chunk, EOS] if start + window - 1 >= len(ids) else [*chunk, PAD]
+            dur = [*dchunk, -1]
+            inp = inp[:window] + [PAD] * (window - len(inp[:window]))
+            tgt = tgt[:window] + [PAD] * (window - len(tgt[:window]))
+            dur = dur[:window] + [-1] * (window - len(dur[:window]))
+            for _ in range(reps):
+                ins.append(inp)
+                tgs.append(tgt)
+                dus.append(dur)
+                cds.append(cond)
+    return (np.asarray(ins, dtype=np.int64), np.asarray(tgs, dtype=np.int64),
+            np.asarray(dus, dtype=np.int64), np.asarray(cds, dtype=np.float32))

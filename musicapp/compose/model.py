@@ -1,0 +1,202 @@
+"""ChordGRU: a conditioned GRU language model over key-relative chord tokens.
+
+Training uses torch (:func:`build_torch_model`, imported lazily); inference runs in numpy
+(:class:`ChordModel`) so that generating a loop needs neither torch nor a GPU and takes
+milliseconds. Weights are stored as safetensors (tensors + JSON metadata with the vocabulary and
+configuration); loading verifies a sha256 checksum first and never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from musicapp.errors import ModelError
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
+DEFAULT_WEIGHTS = MODELS_DIR / "chordgru.safetensors"
+DEFAULT_SHA = MODELS_DIR / "chordgru.safetensors.sha256"
+
+
+@dataclass(frozen=True)
+class GRUConfig:
+    """Sizes of the network."""
+
+    vocab_size: int
+    cond_dim: int
+    emb_dim: int = 48
+    hidden: int = 160
+    n_dur: int = 3
+
+
+def build_torch_model(cfg: GRUConfig, dropout: float = 0.25):
+    """Create the torch module (training only)."""
+    import torch
+    from torch import nn
+
+    class ChordGRU(nn.Module):
+        """Embedding + condition -> GRU -> next-token and duration heads; h0 = tanh(W c + b)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.cfg = cfg
+            self.emb = nn.Embedding(cfg.vocab_size, cfg.emb_dim)
+            self.cond_h = nn.Linear(cfg.cond_dim, cfg.hidden)
+            self.gru = nn.GRU(cfg.emb_dim + cfg.cond_dim, cfg.hidden, batch_first=True)
+            self.drop = nn.Dropout(dropout)
+            self.out = nn.Linear(cfg.hidden, cfg.vocab_size)
+            self.dur = nn.Linear(cfg.hidden, cfg.n_dur)
+
+        def forward(self, tokens: torch.Tensor, cond: torch.Tensor):
+            x = self.drop(self.emb(tokens))
+            c = cond.unsqueeze(1).expand(-1, tokens.shape[1], -1)
+            h0 = torch.tanh(self.cond_h(cond)).unsqueeze(0)
+            y, _ = self.gru(torch.cat([x, c], dim=-1), h0)
+            y = self.drop(y)
+            return self.out(y), self.dur(y)
+
+    return ChordGRU()
+
+
+def torch_state_to_numpy(model) -> dict[str, np.ndarray]:
+    """Flatten the torch module's parameters into the safetensors layout."""
+    sd = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    return {
+        "emb": sd["emb.weight"],
+        "cond_h.w": sd["cond_h.weight"], "cond_h.b": sd["cond_h.bias"],
+        "gru.w_ih": sd["gru.weight_ih_l0"], "gru.w_hh": sd["gru.weight_hh_l0"],
+        "gru.b_ih": sd["gru.bias_ih_l0"], "gru.b_hh": sd["gru.bias_hh_l0"],
+        "out.w": sd["out.weight"], "out.b": sd["out.bias"],
+        "dur.w": sd["dur.weight"], "dur.b": sd["dur.bias"],
+    }
+
+
+def save_weights(tensors: dict[str, np.ndarray], meta: dict, path: Path) -> str:
+    """Write safetensors (with JSON metadata) atomically and a ``.sha256`` file; return the hash."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    arrays = {k: np.ascontiguousarray(np.asarray(v, dtype=np.float32)) for k, v in tensors.items()}
+    save_file(arrays, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+    tmp.replace(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    Path(str(path) + ".sha256").write_text(f"{digest}  {path.name}\n")
+    return digest
+
+
+def _read_verified(path: Path, sha_path: Path) -> bytes:
+    """Read the weights once and check them against the recorded sha256 (sidecar file).
+
+    Uses the project's :mod:`musicapp.models.weights` checks (truncation, header) when present.
+    """
+    if not sha_path.exists():
+        raise ModelError(f"{path}: no checksum file {sha_path.name}; refusing unverified weights")
+    expected = sha_path.read_text().split()[0].strip().lower()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read weights ({exc})") from exc
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ModelError(f"{path}: sha256 {actual[:16]}... does not match the recorded "
+                         f"{expected[:16]}... (file corrupt or modified); refusing to load it")
+    try:
+        from musicapp.models import weights
+    except ImportError:
+        weights = None
+    if weights is not None and hasattr(weights, "verify"):
+        weights.verify(path, expected)
+    return data
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """Numerically stable log-softmax over the last axis."""
+    m = x.max(axis=-1, keepdims=True)
+    y = x - m
+    return y - np.log(np.exp(y).sum(axis=-1, keepdims=True))
+
+
+class ChordModel:
+    """Numpy inference for a trained ChordGRU (weights + vocabulary + metadata)."""
+
+    def __init__(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
+        self.t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
+        self.meta = meta
+        self.itos: list[str] = list(meta["vocab"])
+        self.stoi = {s: i for i, s in enumerate(self.itos)}
+        self.cfg = GRUConfig(**meta["config"])
+        self.hidden = self.cfg.hidden
+        t = self.t
+        # precompute the embedding's input projection: one lookup per step instead of a matmul
+        e = t["emb"] @ t["gru.w_ih"][:, : self.cfg.emb_dim].T + t["gru.b_ih"]
+        self._emb_proj = e
+        self._w_ic = t["gru.w_ih"][:, self.cfg.emb_dim:]
+
+    @staticmethod
+    def load(path: str | Path | None = None, sha_path: str | Path | None = None) -> ChordModel:
+        """Load weights after verifying their sha256; raises :class:`ModelError` on any problem."""
+        path = Path(path) if path else DEFAULT_WEIGHTS
+        sha = Path(sha_path) if sha_path else Path(str(path) + ".sha256")
+        if not path.exists():
+            raise ModelError(f"{path}: chord model weights not found (run `musicapp train chords`)")
+        data = _read_verified(path, sha)
+        try:
+            from safetensors.numpy import load as load_np
+
+            (header_len,) = struct.unpack_from("<Q", data, 0)
+            header = json.loads(data[8:8 + header_len])
+            meta = {k: json.loads(v) for k, v in header.get("__metadata__", {}).items()}
+            tensors = load_np(data)
+        except Exception as exc:
+            raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+        if "vocab" not in meta or "config" not in meta:
+            raise ModelError(f"{path}: metadata lacks vocab/config")
+        return ChordModel(tensors, meta)
+
+    # ---- inference ---------------------------------------------------------------------------
+    def init_state(self, cond: np.ndarray) -> np.ndarray:
+        """Initial hidden state (B, H) from conditions (B, C)."""
+        return np.tanh(cond @ self.t["cond_h.w"].T + self.t["cond_h.b"])
+
+    def cond_proj(self, cond: np.ndarray) -> np.ndarray:
+        """The condition's (constant) contribution to the GRU input gates, (B, 3H)."""
+        return cond @ self._w_ic.T
+
+    def step(self, tok: np.ndarray, cproj: np.ndarray, h: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One GRU step: returns (token log-probs (B,V), duration log-probs (B,3), new h)."""
+        H = self.hidden
+        gi = self._emb_proj[tok] + cproj
+        gh = h @ self.t["gru.w_hh"].T + self.t["gru.b_hh"]
+        r = _sigmoid(gi[:, :H] + gh[:, :H])
+        z = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+        n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+        h = (1.0 - z) * n + z * h
+        logits = h @ self.t["out.w"].T + self.t["out.b"]
+        dlog = h @ self.t["dur.w"].T + self.t["dur.b"]
+        return log_softmax(logits), log_softmax(dlog), h
+
+    def sequence_logprobs(self, ids: list[int], cond: np.ndarray, bos: int = 1
+                          ) -> np.ndarray:
+        """Log-probabilities of each next token of ``ids`` (ids exclude BOS, may end with EOS)."""
+        c = cond[None, :]
+        h = self.init_state(c)
+        cp = self.cond_proj(c)
+        prev = np.array([bos])
+        out = []
+        for i in ids:
+            lp, _, h = self.step(prev, cp, h)
+            out.append(lp[0, i])
+            prev = np.array([i])
+        return np.asarray(out)
