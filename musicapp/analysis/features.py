@@ -1,0 +1,158 @@
+"""Frame-level features for key, tempo and chord analysis.
+
+* onset envelopes (log-Mel spectral flux, full band and below ~200 Hz),
+* a tuning-corrected semitone spectrum (CQT, 3 bins per semitone, C1..B7) from which
+  beat-synchronous treble and bass chroma are derived (optionally with an NNLS note transcription
+  that removes harmonics, after Mauch & Dixon 2010).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SAMPLE_RATE = 22050
+HOP = 512
+FPS = SAMPLE_RATE / HOP
+MIDI_LOW = 24  # C1
+N_SEMITONES = 84  # C1..B7
+BINS_PER_SEMITONE = 3
+CQT_RATE = SAMPLE_RATE // 2
+
+
+@dataclass
+class Frames:
+    """Frame features of one track (frame rate :data:`FPS`)."""
+
+    onset: np.ndarray  # (n,) full-band spectral flux
+    low_onset: np.ndarray  # (n,) spectral flux below ~200 Hz
+    semitones: np.ndarray  # (84, n) magnitude per semitone, MIDI 24..107
+    rms: np.ndarray  # (n,)
+    duration: float
+    tuning: float  # in semitones, within +-0.5
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames."""
+        return int(self.onset.shape[0])
+
+    def frame_times(self) -> np.ndarray:
+        """Centre time of each frame in seconds."""
+        return np.arange(self.n_frames) / FPS
+
+
+def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float32 at :data:`SAMPLE_RATE`, NaN/inf replaced by 0."""
+    y = np.asarray(samples, dtype=np.float32)
+    if y.ndim == 2:
+        # accept (channels, n) or (n, channels)
+        y = y.mean(axis=0) if y.shape[0] <= 8 and y.shape[0] < y.shape[1] else y.mean(axis=1)
+    y = np.nan_to_num(y.ravel(), nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    if sample_rate != SAMPLE_RATE and y.size:
+        from musicapp.audio import resample
+
+        y = np.asarray(resample(y, int(sample_rate), SAMPLE_RATE), dtype=np.float32)
+    return y
+
+
+def _onsets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import librosa
+
+    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=HOP, center=True))
+    rms = np.sqrt(np.mean(S**2, axis=0) / 2048.0 * 2).astype(np.float32)
+    mel = librosa.feature.melspectrogram(S=S**2, sr=SAMPLE_RATE, n_mels=64, fmax=8000.0)
+    ref = max(float(mel.max()), 1e-10)
+    logmel = 10.0 * np.log10(np.maximum(mel, ref * 1e-8) / ref)  # 80 dB range
+    flux = np.maximum(0.0, np.diff(logmel, axis=1, prepend=logmel[:, :1]))
+    mel_f = librosa.mel_frequencies(n_mels=64, fmax=8000.0)
+    low = mel_f < 200.0
+    return flux.mean(axis=0), flux[low].mean(axis=0), rms
+
+
+def _semitone_spectrum(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, float]:
+    import librosa
+
+    n_bins = N_SEMITONES * BINS_PER_SEMITONE
+    fmin = librosa.midi_to_hz(MIDI_LOW - 1.0 / BINS_PER_SEMITONE)  # bin 3k+1 is semitone k
+    # The CQT only needs up to B7 (3.95 kHz): compute it at half the rate (same frame times).
+    y_half = librosa.resample(y, orig_sr=SAMPLE_RATE, target_sr=CQT_RATE, res_type="soxr_hq")
+    C = np.abs(librosa.cqt(y_half, sr=CQT_RATE, hop_length=HOP // 2, fmin=fmin, n_bins=n_bins,
+                           bins_per_octave=12 * BINS_PER_SEMITONE)).astype(np.float32)
+    C = C[:, :n_frames]
+    if C.shape[1] < n_frames:
+        C = np.pad(C, ((0, 0), (0, n_frames - C.shape[1])))
+    # Tuning: circular mean of the energy's position within each semitone's 3 bins.
+    energy = (C**2).reshape(N_SEMITONES, BINS_PER_SEMITONE, -1).sum(axis=(0, 2))
+    phase = np.angle(np.sum(energy * np.exp(2j * np.pi * (np.arange(3) - 1) / 3)))
+    tuning = float(phase / (2 * np.pi))  # semitones, within +-0.5
+    shift = tuning * BINS_PER_SEMITONE  # bins
+    idx = np.arange(n_bins, dtype=np.float64) + shift
+    i0 = np.clip(np.floor(idx).astype(int), 0, n_bins - 1)
+    i1 = np.clip(i0 + 1, 0, n_bins - 1)
+    a = (idx - np.floor(idx)).astype(np.float32)[:, None]
+    Cs = (1 - a) * C[i0] + a * C[i1]
+    Cs = Cs.reshape(N_SEMITONES, BINS_PER_SEMITONE, -1)
+    semis = 0.25 * Cs[:, 0] + 0.5 * Cs[:, 1] + 0.25 * Cs[:, 2]
+    return semis.astype(np.float32), tuning
+
+
+def compute_frames(y: np.ndarray) -> Frames:
+    """Frame features of mono audio at :data:`SAMPLE_RATE`."""
+    if y.size < 4096:
+        y = np.pad(y, (0, 4096 - y.size))
+    onset, low_onset, rms = _onsets(y)
+    semis, tuning = _semitone_spectrum(y, onset.shape[0])
+    return Frames(onset=onset.astype(np.float32), low_onset=low_onset.astype(np.float32),
+                  semitones=semis, rms=rms, duration=y.size / SAMPLE_RATE, tuning=tuning)
+
+
+def segment_mean(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Mean of ``x`` (d, n) over frame ranges ``bounds[i]:bounds[i+1]`` -> (d, len(bounds)-1)."""
+    n = x.shape[1]
+    b = np.clip(np.asarray(bounds, dtype=int), 0, n)
+    cs = np.concatenate([np.zeros((x.shape[0], 1), x.dtype), np.cumsum(x, axis=1)], axis=1)
+    lengths = np.maximum(1, b[1:] - b[:-1])
+    return (cs[:, b[1:]] - cs[:, b[:-1]]) / lengths
+
+
+def _nnls_dictionary(s: float = 0.6, n_harm: int = 8) -> np.ndarray:
+    D = np.zeros((N_SEMITONES, N_SEMITONES), dtype=np.float64)
+    for k in range(N_SEMITONES):
+        for h in range(1, n_harm + 1):
+            j = k + int(round(12 * np.log2(h)))
+            if j < N_SEMITONES:
+                D[j, k] += s ** (h - 1)
+    return D
+
+
+_DICT = _nnls_dictionary()
+
+
+def nnls_notes(spec: np.ndarray) -> np.ndarray:
+    """Note activations (84, m) explaining the semitone spectrum ``spec`` (84, m) by NNLS."""
+    from scipy.optimize import nnls
+
+    out = np.zeros_like(spec, dtype=np.float64)
+    for i in range(spec.shape[1]):
+        col = spec[:, i].astype(np.float64)
+        if col.max() <= 0:
+            continue
+        out[:, i] = nnls(_DICT, col, maxiter=200)[0]
+    return out.astype(np.float32)
+
+
+def bass_treble_chroma(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fold note activations (84, m) into (treble chroma, bass chroma), each (12, m).
+
+    Weights follow NNLS-Chroma: bass is a raised-cosine window centred near MIDI 40 (E2), treble
+    one over MIDI ~50..96.
+    """
+    midi = np.arange(N_SEMITONES) + MIDI_LOW
+    bass_w = np.clip(np.cos((midi - 38) / 20.0 * np.pi), 0, None) * (midi < 58)
+    treble_w = np.clip(np.sin((midi - 38) / 66.0 * np.pi), 0, None) * (midi >= 42)
+    fold = np.zeros((12, N_SEMITONES), dtype=np.float32)
+    fold[midi % 12, np.arange(N_SEMITONES)] = 1.0
+    treble = fold @ (notes * treble_w[:, None])
+    bass = fold @ (notes * bass_w[:, None])
+    return treble.astype(np.float32), bass.astype(np.float32)

@@ -1,0 +1,142 @@
+"""Key and mode: profile correlation for the global key, an HMM over 24 keys for modulations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from musicapp.analysis.labels import MODES
+
+# Temperley (2001), derived from the Kostka-Payne corpus.
+TEMPERLEY_MAJOR = np.array([0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366,
+                            0.057, 0.400])
+TEMPERLEY_MINOR = np.array([0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067,
+                            0.133, 0.330])
+# Albrecht & Shanahan (2013).
+AS_MAJOR = np.array([0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214, 0.009, 0.080, 0.008,
+                     0.081])
+AS_MINOR = np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061,
+                     0.052])
+
+
+@dataclass
+class KeyEstimate:
+    """A key: tonic pitch class 0-11, mode "major"/"minor", confidence in [0, 1]."""
+
+    tonic: int
+    mode: str
+    confidence: float
+
+
+@dataclass
+class KeySegment:
+    """A local key between ``start`` and ``end`` seconds."""
+
+    start: float
+    end: float
+    key: KeyEstimate
+
+
+def key_profiles(kind: str = "temperley") -> np.ndarray:
+    """(24, 12) z-normalised profiles; row ``m * 12 + tonic`` (m 0 = major, 1 = minor)."""
+    maj, mnr = (TEMPERLEY_MAJOR, TEMPERLEY_MINOR) if kind == "temperley" else (AS_MAJOR, AS_MINOR)
+    rows = [np.roll(p, t) for p in (maj, mnr) for t in range(12)]
+    P = np.array(rows, dtype=np.float64)
+    P -= P.mean(axis=1, keepdims=True)
+    P /= np.linalg.norm(P, axis=1, keepdims=True)
+    return P
+
+
+_PROFILES = key_profiles()
+
+
+def key_correlations(chroma: np.ndarray) -> np.ndarray:
+    """Pearson correlation of chroma (12,) or (12, m) with the 24 key profiles -> (24,) / (24, m)."""
+    c = np.asarray(chroma, dtype=np.float64)
+    squeeze = c.ndim == 1
+    if squeeze:
+        c = c[:, None]
+    c = c - c.mean(axis=0, keepdims=True)
+    norm = np.linalg.norm(c, axis=0, keepdims=True)
+    c = np.where(norm > 1e-12, c / np.maximum(norm, 1e-12), 0.0)
+    r = _PROFILES @ c
+    return r[:, 0] if squeeze else r
+
+
+def _confidence(r: np.ndarray) -> float:
+    order = np.sort(r)[::-1]
+    if order[0] <= 0:
+        return 0.0
+    margin = order[0] - order[1]
+    return float(np.clip(margin * 6.0, 0.0, 1.0) * np.clip(order[0] / 0.7, 0.0, 1.0))
+
+
+def _estimate(index: int, r: np.ndarray) -> KeyEstimate:
+    return KeyEstimate(tonic=index % 12, mode=MODES[index // 12], confidence=_confidence(r))
+
+
+def global_key(key_chroma: np.ndarray) -> KeyEstimate:
+    """Global key of a track from its summed key chroma (12,)."""
+    if not np.any(key_chroma > 0):
+        return KeyEstimate(0, "major", 0.0)
+    r = key_correlations(key_chroma)
+    return _estimate(int(np.argmax(r)), r)
+
+
+def local_keys(beat_chroma: np.ndarray, bounds_s: np.ndarray, window: int = 16,
+               switch_penalty: float = 3.0, min_beats: int = 8) -> list[KeySegment]:
+    """Key timeline from per-beat key chroma (12, m) and beat-segment bounds in seconds (m+1,).
+
+    Chroma is summed over a +-``window`` beat neighbourhood, correlated with the 24 profiles and
+    decoded with Viterbi (``switch_penalty`` in correlation*10 units per change).
+    """
+    m = beat_chroma.shape[1]
+    if m == 0:
+        return []
+    cs = np.concatenate([np.zeros((12, 1)), np.cumsum(beat_chroma, axis=1)], axis=1)
+    idx = np.arange(m)
+    lo = np.clip(idx - window, 0, m)
+    hi = np.clip(idx + window + 1, 0, m)
+    smooth = cs[:, hi] - cs[:, lo]
+    r = key_correlations(smooth)  # (24, m)
+    energy = beat_chroma.sum(axis=0)
+    silent = energy <= 1e-9 * max(1e-12, float(energy.max()))
+    obs = 10.0 * r
+    obs[:, silent] = 0.0
+    # Viterbi with a uniform switch penalty.
+    score = obs[:, 0].copy()
+    back = np.zeros((24, m), dtype=int)
+    for t in range(1, m):
+        best_prev = int(np.argmax(score))
+        stay = score
+        switch = score[best_prev] - switch_penalty
+        take_switch = switch > stay
+        back[:, t] = np.where(take_switch, best_prev, np.arange(24))
+        score = np.where(take_switch, switch, stay) + obs[:, t]
+    path = np.zeros(m, dtype=int)
+    path[-1] = int(np.argmax(score))
+    for t in range(m - 1, 0, -1):
+        path[t - 1] = back[path[t], t]
+    # Merge runs shorter than min_beats into the previous run.
+    runs: list[list[int]] = []
+    for t, k in enumerate(path):
+        if runs and runs[-1][0] == k:
+            runs[-1][2] = t + 1
+        else:
+            runs.append([int(k), t, t + 1])
+    merged: list[list[int]] = []
+    for run in runs:
+        if merged and (run[2] - run[1] < min_beats or merged[-1][0] == run[0]):
+            merged[-1][2] = run[2]
+        else:
+            merged.append(run)
+    if len(merged) > 1 and merged[0][2] - merged[0][1] < min_beats:
+        merged[1][1] = merged[0][1]
+        merged.pop(0)
+    out = []
+    for k, a, b in merged:
+        rr = key_correlations(beat_chroma[:, a:b].sum(axis=1))
+        est = _estimate(k, rr)
+        out.append(KeySegment(float(bounds_s[a]), float(bounds_s[b]), est))
+    return out

@@ -1,0 +1,195 @@
+"""Tempo estimation (autocorrelation with a log-Gaussian prior) and dynamic-programming beats.
+
+The beat tracker follows Ellis (2007): the best chain of onset-strong frames with inter-beat
+intervals close to the estimated period, found by dynamic programming.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from musicapp.analysis.features import FPS
+
+MIN_BPM = 40.0
+MAX_BPM = 240.0
+PRIOR_CENTER_BPM = 115.0
+PRIOR_SIGMA_OCT = 1.0
+
+
+@dataclass
+class TempoEstimate:
+    """Tempo with a confidence in [0, 1] and the second-best metrical level."""
+
+    bpm: float
+    confidence: float
+    alternative_bpm: float
+
+
+def normalize_onset(onset: np.ndarray) -> np.ndarray:
+    """High-pass (subtract a 1 s moving average), half-wave rectify, scale to unit std."""
+    o = np.asarray(onset, dtype=np.float64)
+    if o.size == 0:
+        return o
+    win = max(3, int(FPS))
+    kernel = np.ones(win) / win
+    o = np.maximum(0.0, o - np.convolve(o, kernel, mode="same"))
+    sd = o.std()
+    return o / sd if sd > 1e-9 else np.zeros_like(o)
+
+
+def onset_autocorrelation(o: np.ndarray, max_lag: int) -> np.ndarray:
+    """Autocorrelation of ``o`` averaged over 8 s windows (robust to tempo drift), r[0] = 1."""
+    n = o.size
+    win = int(8 * FPS)
+    if n < 2 * max_lag or n <= win:
+        segs = [o]
+    else:
+        hop = win // 2
+        segs = [o[s:s + win] for s in range(0, n - win + 1, hop)]
+    acc = np.zeros(max_lag + 1)
+    for seg in segs:
+        seg = seg - seg.mean()
+        m = len(seg)
+        nfft = 1 << int(np.ceil(np.log2(2 * m)))
+        f = np.fft.rfft(seg, nfft)
+        r = np.fft.irfft(f * np.conj(f), nfft)[: max_lag + 1]
+        if r.size < max_lag + 1:
+            r = np.pad(r, (0, max_lag + 1 - r.size))
+        r = r / np.maximum(1, m - np.arange(max_lag + 1))  # unbiased
+        if r[0] > 0:
+            acc += r / r[0]
+    return acc / max(1, len(segs))
+
+
+def _interp(r: np.ndarray, lag: np.ndarray | float) -> np.ndarray:
+    return np.interp(lag, np.arange(r.size), r, right=0.0)
+
+
+def _salience(r: np.ndarray, bpms: np.ndarray) -> np.ndarray:
+    lags = FPS * 60.0 / bpms
+    sal = (_interp(r, lags) + 0.5 * _interp(r, 2 * lags) + 0.25 * _interp(r, 4 * lags)
+           + 0.25 * _interp(r, 3 * lags))
+    return np.maximum(sal, 0.0)
+
+
+def _refine(r: np.ndarray, bpm: float) -> float:
+    lag = FPS * 60.0 / bpm
+    lo, hi = int(np.floor(lag * 0.96)), int(np.ceil(lag * 1.04)) + 1
+    if hi >= r.size or hi - lo < 3:
+        return bpm
+    k = lo + int(np.argmax(r[lo:hi]))
+    if 0 < k < r.size - 1:
+        a, b, c = r[k - 1], r[k], r[k + 1]
+        den = a - 2 * b + c
+        off = 0.5 * (a - c) / den if abs(den) > 1e-12 else 0.0
+        return float(FPS * 60.0 / (k + np.clip(off, -0.5, 0.5)))
+    return bpm
+
+
+def alternation(onset: np.ndarray, bpm: float, low_onset: np.ndarray | None = None) -> float:
+    """How much every other beat of a beat grid at ``bpm`` is weaker (>= 1; 1 = no pattern).
+
+    When a grid alternates strong/weak, its beats are really subdivisions of a slower beat.
+    Strength is the full-band plus the low-band (bass, kick) onset envelope.
+    """
+    o = normalize_onset(onset)
+    if low_onset is not None:
+        o = o + normalize_onset(low_onset)
+    beats = track_beats(onset, bpm)
+    if beats.size < 8:
+        return 1.0
+    strength = np.array([o[max(0, b - 2):b + 3].max() for b in beats])
+    even, odd = strength[0::2].mean(), strength[1::2].mean()
+    return float(max(even, odd) / max(min(even, odd), 1e-3))
+
+
+def estimate_tempo(onset: np.ndarray, low_onset: np.ndarray | None = None,
+                   prior_center: float = PRIOR_CENTER_BPM,
+                   prior_sigma: float = PRIOR_SIGMA_OCT, alternation_threshold: float = 2.4,
+                   level_salience: float = 0.35) -> TempoEstimate:
+    """Estimate the beat tempo of an onset envelope at :data:`FPS` frames per second.
+
+    1. the strongest periodicity (autocorrelation plus its multiples, broad log-Gaussian prior);
+    2. start from the fastest metrical level (x2, x4) that is still clearly periodic;
+    3. halve while the beat grid alternates strong/weak (the beats are then subdivisions).
+    """
+    o = normalize_onset(onset)
+    max_lag = int(np.ceil(FPS * 60.0 / MIN_BPM * 4.4))
+    if o.size < int(2 * FPS) or not np.any(o):
+        return TempoEstimate(120.0, 0.0, 60.0)
+    r = onset_autocorrelation(o, max_lag)
+    bpms = np.arange(MIN_BPM, MAX_BPM + 0.25, 0.25)
+    sal = _salience(r, bpms)
+    prior = np.exp(-0.5 * (np.log2(bpms / prior_center) / prior_sigma) ** 2)
+    score = sal * prior
+    best = int(np.argmax(score))
+    if score[best] <= 0:
+        return TempoEstimate(120.0, 0.0, 60.0)
+    bpm = _refine(r, float(bpms[best]))
+    # Fastest plausible level.
+    peak_r = float(_interp(r, FPS * 60.0 / bpm))
+    level = bpm
+    while True:
+        ups = [(float(_interp(r, FPS * 60.0 / (level * f))), f) for f in (2, 3)
+               if level * f <= MAX_BPM]
+        ups = [u for u in ups if u[0] > level_salience * peak_r]
+        if not ups:
+            break
+        level = _refine(r, level * max(ups)[1])
+    # Step down while the grid alternates.
+    while level / 2 >= MIN_BPM and alternation(onset, level, low_onset) > alternation_threshold:
+        level = level / 2
+    bpm = _refine(r, level)
+    alt_candidates = [bpm / 2, bpm * 2]
+    alt_scores = [float(np.interp(a, bpms, sal, left=0, right=0)) for a in alt_candidates]
+    alternative = alt_candidates[int(np.argmax(alt_scores))]
+    here = float(np.interp(bpm, bpms, sal))
+    confidence = float(np.clip(_interp(r, FPS * 60.0 / bpm) / 0.3, 0.0, 1.0))
+    if here > 0:
+        confidence *= float(np.clip(1.5 - max(alt_scores) / here, 0.2, 1.0))
+    return TempoEstimate(bpm, confidence, alternative)
+
+
+def track_beats(onset: np.ndarray, bpm: float, tightness: float = 100.0) -> np.ndarray:
+    """Beat frames (int array) for onset envelope ``onset`` and tempo ``bpm`` (Ellis DP)."""
+    o = normalize_onset(onset)
+    n = o.size
+    if n == 0 or not np.any(o):
+        return np.zeros(0, dtype=int)
+    period = FPS * 60.0 / bpm
+    # Local score: onset smoothed by a Gaussian of width period/32 (as in Ellis 2007).
+    w = max(1, int(round(period / 16)))
+    t = np.arange(-2 * w, 2 * w + 1)
+    g = np.exp(-0.5 * (t / max(1.0, period / 32)) ** 2)
+    local = np.convolve(o, g / g.sum(), mode="same")
+    window = np.arange(-int(round(2 * period)), -int(round(period / 2)) + 1)
+    txcost = -tightness * np.log(-window / period) ** 2
+    cs = local.copy()
+    bp = np.full(n, -1, dtype=int)
+    for i in range(n):
+        lo = i + window
+        valid = lo >= 0
+        if not valid.any():
+            continue
+        cand = cs[lo[valid]] + txcost[valid]
+        j = int(np.argmax(cand))
+        if cand[j] > 0:
+            cs[i] = local[i] + cand[j]
+            bp[i] = lo[valid][j]
+    # Last beat: best cumulative score among the final period (local maxima above median).
+    tail = max(1, int(round(period)))
+    start = max(0, n - tail)
+    last = start + int(np.argmax(cs[start:]))
+    beats = [last]
+    while bp[beats[-1]] >= 0:
+        beats.append(int(bp[beats[-1]]))
+    beats = np.array(beats[::-1], dtype=int)
+    # Drop beats in silent lead-in / tail (no onset energy within half a period).
+    thr = 0.1 * float(np.max(local))
+    active = np.flatnonzero(local > thr)
+    if active.size:
+        first_a, last_a = active[0] - period / 2, active[-1] + period / 2
+        beats = beats[(beats >= first_a) & (beats <= last_a)]
+    return beats
