@@ -66,6 +66,7 @@ class LiveCapture(QThread):
         except Exception as exc:  # a missing device must not kill the app
             self.error = describe_error(exc)
             self.failed.emit(self.error)
+            self.finished_take.emit(self.path, 0.0, 0)
             return
         self.recorder = rec
         rate = int(getattr(rec, "sample_rate", self.sample_rate) or self.sample_rate)

@@ -196,6 +196,9 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.live = False
         self._buf = logmel
         self._n = len(logmel)
+        if self._n == 0:
+            self.image.clear()
+            return
         hi = float(np.percentile(logmel, 99.5)) if logmel.size else DEFAULT_LEVELS[1]
         self.levels = (0.0, max(hi, 0.5))
         self.image.setImage(logmel, autoLevels=False, levels=self.levels)
