@@ -1,0 +1,44 @@
+"""``musicapp info FILE...``: format, duration, sample rate and channels of audio files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers) -> None:
+    """Add the ``info`` command."""
+    p = subparsers.add_parser(
+        "info",
+        help="show format, duration, sample rate and channels of audio files",
+        description="Read the header of each audio file (any WAV, FLAC, AIFF, OGG, Opus, MP3, "
+        "M4A) and print what it holds. Nothing is decoded.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files")
+    p.add_argument("--json", action="store_true", help="print one JSON object per file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the info of each file; exit 2 if any file could not be read."""
+    from musicapp.audio import probe
+    from musicapp.errors import AudioDecodeError
+
+    status = 0
+    for path in args.files:
+        try:
+            info = probe(path)
+        except AudioDecodeError as exc:
+            print(f"musicapp: error: {exc}", file=__import__("sys").stderr)
+            status = 2
+            continue
+        if args.json:
+            print(json.dumps(info.to_dict()))
+        else:
+            minutes, seconds = divmod(info.duration_s, 60)
+            print(
+                f"{info.path}\n  format: {info.format} ({info.codec})\n"
+                f"  duration: {int(minutes)}:{seconds:06.3f} ({info.duration_s:.3f} s)\n"
+                f"  sample rate: {info.sample_rate} Hz\n  channels: {info.channels}"
+            )
+    return status

@@ -1,0 +1,34 @@
+"""WAV writing: atomic whole files and incremental takes that are valid after every flush."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicapp.audio import write_wav
+from musicapp.audio.wav import IncrementalWavWriter
+from musicapp.errors import FileExistsRefusal
+
+
+def test_write_wav_atomic_and_refuses_overwrite(tmp_path):
+    p = tmp_path / "x.wav"
+    write_wav(p, np.zeros((2, 100), np.float32), 8000)
+    assert sf.info(str(p)).channels == 2
+    with pytest.raises(FileExistsRefusal):
+        write_wav(p, np.zeros(10, np.float32), 8000, overwrite=False)
+    assert not list(tmp_path.glob(".x.wav.*"))
+
+
+def test_incremental_writer_is_readable_before_close(tmp_path):
+    p = tmp_path / "take.wav"
+    w = IncrementalWavWriter(p, 16000, 1)
+    w.write(np.full(16000, 0.5, np.float32))
+    w.flush()
+    y, sr = sf.read(str(p), dtype="float32")  # read while still open, as after a crash
+    assert sr == 16000 and len(y) == 16000
+    np.testing.assert_allclose(y, 0.5, atol=1e-4)
+    w.write(np.full(8000, -0.5, np.float32))
+    w.close()
+    y, _ = sf.read(str(p), dtype="float32")
+    assert len(y) == 24000

@@ -1,0 +1,90 @@
+"""The command line: help everywhere, info, record, and start-up hygiene."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from musicapp.cli import build_parser, main
+from tests.helpers.signals import stereo_test_signal, write_audio
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _subcommand_paths(parser, prefix=()):
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from _subcommand_paths(sub, (*prefix, name))
+
+
+def test_every_command_has_help(capsys):
+    paths = list(_subcommand_paths(build_parser()))
+    assert ("info",) in paths and ("record",) in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as exc:
+            main([*path, "--help"])
+        assert exc.value.code == 0
+        assert "usage:" in capsys.readouterr().out
+
+
+def test_info_json_and_text(tmp_path, capsys):
+    path = write_audio(tmp_path / "t.flac", stereo_test_signal(1.5, 44100), 44100)
+    assert main(["info", "--json", str(path)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["format"] == "FLAC" and info["channels"] == 2 and info["sample_rate"] == 44100
+    assert info["duration_s"] == pytest.approx(1.5)
+    assert main(["info", str(path)]) == 0
+    assert "44100 Hz" in capsys.readouterr().out
+
+
+def test_info_bad_file_reports_and_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.mp3"
+    bad.write_bytes(b"not audio at all" * 100)
+    assert main(["info", str(bad)]) == 2
+    assert "bad.mp3" in capsys.readouterr().err
+
+
+def test_python_m_and_no_torch_on_startup():
+    code = (
+        "import sys, musicapp.cli; musicapp.cli.build_parser(); "
+        "print(sorted(m for m in ('torch', 'librosa', 'PySide6') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    assert out.strip() == "[]"
+    r = subprocess.run(
+        [sys.executable, "-m", "musicapp", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 0 and "musicapp" in r.stdout
+
+
+@pytest.mark.audio_device
+def test_record_command(pulse_audio, tmp_path):
+    out = tmp_path / "cli.wav"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run(
+        [sys.executable, "-m", "musicapp", "record", str(out), "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert sf.info(str(out)).duration == pytest.approx(1.0, abs=1e-3)
+    r = subprocess.run(
+        [sys.executable, "-m", "musicapp", "record", str(out), "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "already exists" in r.stderr
