@@ -36,7 +36,7 @@ def prefetch(source: Iterator[T], depth: int = 4) -> Iterator[T]:
                 if stop.is_set():
                     return
             q.put(_END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+        except BaseException as exc:
             q.put(exc)
 
     thread = threading.Thread(target=produce, name="prefetch", daemon=True)
