@@ -1,0 +1,168 @@
+"""Qt-free glue between the composer panel and :mod:`musicapp.compose`.
+
+Everything here runs in worker threads: loading the chord model, sampling, regenerating one
+chord, arranging, writing MIDI and rendering the audible preview.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicapp.errors import MusicappError
+
+#: where "drag the MIDI out" files are written
+DRAG_DIR = Path.home() / ".cache" / "musicapp" / "drag"
+TONICS = ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MODES = ("major", "minor")
+PREVIEW_RATE = 44100
+
+
+@dataclass
+class EmotionChoice:
+    """What the user picked as the emotion source."""
+
+    source: str  # "track" | "mood" | "pad" | "picture"
+    mood: str | None = None
+    valence: float = 0.0
+    arousal: float = 0.0
+    picture: str | None = None
+    analysis: dict | None = None
+
+
+def mood_names() -> list[str]:
+    """Moods the generator knows (from :data:`musicapp.compose.labels.MOODS`)."""
+    from musicapp.compose.labels import MOODS
+
+    return sorted(MOODS)
+
+
+def resolve_emotion(choice: EmotionChoice):
+    """A :class:`musicapp.compose.emotion.Emotion` for the user's choice."""
+    from musicapp.compose import emotion
+
+    if choice.source == "track":
+        if not choice.analysis:
+            raise MusicappError("no analysed track: analyse a track first, or pick another "
+                                "emotion source")
+        return emotion.from_analysis(choice.analysis)
+    if choice.source == "mood":
+        return emotion.from_mood(choice.mood or "happy")
+    if choice.source == "picture":
+        if not choice.picture:
+            raise MusicappError("choose a picture first")
+        return emotion.from_image(choice.picture)
+    return emotion.from_va(choice.valence, choice.arousal)
+
+
+def track_key(analysis: dict | None) -> tuple[str, str] | None:
+    """(tonic, mode) of an analysed track's key, normalised for the key chooser."""
+    if not analysis:
+        return None
+    key = analysis.get("key")
+    if isinstance(key, dict):
+        tonic, mode = key.get("tonic"), key.get("mode", "major")
+    elif isinstance(key, str) and key.strip():
+        from musicapp.compose.theory import Key
+
+        try:
+            k = Key.parse(key)
+        except MusicappError:
+            return None
+        tonic, mode = k.tonic, k.mode
+    else:
+        return None
+    if not tonic:
+        return None
+    tonic = str(tonic)
+    mode = "minor" if str(mode).lower().startswith("min") else "major"
+    enh = {"A#": "Bb", "D#": "Eb", "G#": "Ab", "Gb": "F#", "Cb": "B", "Fb": "E", "E#": "F",
+           "B#": "C"}
+    tonic = enh.get(tonic, tonic)
+    return (tonic if tonic in TONICS else "C"), mode
+
+
+@dataclass
+class ComposeSession:
+    """One progression being worked on: generate, lock, regenerate, arrange, export."""
+
+    generator: Any = None
+    progression: Any = None
+    locked: set[int] = field(default_factory=set)
+    seed: int = 0
+    temperature: float = 1.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ensure_generator(self) -> None:
+        """Load the chord model once (raises ModelError when it is missing)."""
+        with self._lock:
+            if self.generator is None:
+                from musicapp.compose.generate import Generator
+
+                self.generator = Generator()
+
+    def generate(self, emo, tonic: str, mode: str, length: int, temperature: float,
+                 seed: int | None = None):
+        """A new progression; locked chords of the current one are kept (same length)."""
+        from musicapp.compose.generate import Constraints
+        from musicapp.compose.theory import Key
+
+        self.ensure_generator()
+        key = Key(tonic, mode)
+        self.seed = self.seed + 1 if seed is None else seed
+        locked = {}
+        if self.progression is not None and len(self.progression.tokens) == length \
+                and self.progression.key == key:
+            locked = {i: self.progression.tokens[i].token for i in self.locked if i < length}
+        else:
+            self.locked = set()
+        cons = Constraints(length=length, locked=locked)
+        self.temperature = temperature
+        self.progression = self.generator.generate(emo.valence, emo.arousal, key, cons,
+                                                   seed=self.seed, temperature=temperature)
+        return self.progression
+
+    def regenerate(self, position: int):
+        """Replace the chord at ``position``; every other chord stays."""
+        if self.progression is None:
+            raise MusicappError("generate a progression first")
+        self.ensure_generator()
+        self.seed += 1
+        self.progression = self.generator.regenerate(self.progression, [position], seed=self.seed,
+                                                     temperature=self.temperature)
+        return self.progression
+
+    def arrangement(self, tempo_bpm: float | None = None):
+        """Voicings, bass and melody for the current progression."""
+        from musicapp.compose.arrange import arrange
+
+        if self.progression is None:
+            raise MusicappError("generate a progression first")
+        return arrange(self.progression, tempo_bpm=tempo_bpm, seed=self.seed)
+
+    def export_midi(self, path: str | Path, tempo_bpm: float | None = None) -> Path:
+        """Write the arrangement as a MIDI file (replacing ``path``)."""
+        from musicapp.compose.midi_export import write_midi
+
+        return write_midi(self.arrangement(tempo_bpm), path, overwrite=True)
+
+    def drag_file(self, tempo_bpm: float | None = None) -> Path:
+        """A MIDI file in the cache folder to hand to a drag-and-drop target."""
+        DRAG_DIR.mkdir(parents=True, exist_ok=True)
+        p = self.progression
+        name = f"musicapp-{p.key.tonic}{'m' if p.key.mode == 'minor' else ''}-" \
+               f"{'-'.join(n.replace('/', '_') for n in p.names)}.mid"
+        return self.export_midi(DRAG_DIR / name.replace("#", "s"), tempo_bpm)
+
+    def render_preview(self, tempo_bpm: float | None = None) -> tuple[np.ndarray, int]:
+        """Render the arrangement to audio ((channels, n) float32, rate)."""
+        from musicapp.compose.preview import render_arrangement
+
+        y = np.asarray(render_arrangement(self.arrangement(tempo_bpm), PREVIEW_RATE), np.float32)
+        if y.ndim == 2 and y.shape[1] in (1, 2) and y.shape[0] > y.shape[1]:
+            y = y.T
+        return np.ascontiguousarray(y), PREVIEW_RATE
