@@ -50,5 +50,22 @@ class RecordingParams:
     flush_interval_s: float = 0.25  # the WAV on disk lags the device by at most this much
 
 
+@dataclass(frozen=True)
+class AnalysisParams:
+    """Rate and hop of the musical analysis (key, tempo, beats, chords) and of whole-track decoding.
+
+    Whole tracks are decoded once at this rate; the tagger resamples its copy to ``MEL.sample_rate``.
+    """
+
+    sample_rate: int = 22050
+    hop_length: int = 512
+
+    @property
+    def frames_per_second(self) -> float:
+        """Analysis frames per second."""
+        return self.sample_rate / self.hop_length
+
+
 MEL = MelParams()
+ANALYSIS = AnalysisParams()
 RECORDING = RecordingParams()
