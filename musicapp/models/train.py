@@ -68,6 +68,11 @@ class TrainConfig:
     threads: int = 1
     top_fraction: float = 0.1  # teacher's top tags: above the training set's 90th percentile
     max_train: int | None = None  # cap on training patches (tests, quick runs)
+    # --prepare: segments per track taken from each split (evenly spread; None = all)
+    patches_per_track: dict[str, int] = field(
+        default_factory=lambda: {"train": 10, "val": 6, "test": 20}
+    )
+    ablation_epochs: int = 12
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -77,6 +82,9 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{path}: unknown config keys {unknown}")
+        for key in ("cache_dir", "out", "log", "metrics_out"):  # relative to the repository
+            if key in data and not Path(data[key]).is_absolute():
+                data[key] = str(REPO / data[key])
         return cls(**data)
 
     def model_config(self) -> HashNetConfig:
@@ -203,6 +211,13 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def nanmean(values: np.ndarray) -> float:
+    """Mean of the finite values; NaN (without a warning) when there are none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
 def map_at_k(
     dist: np.ndarray, labels: np.ndarray, groups: np.ndarray, k: int = 10
 ) -> float:
@@ -291,9 +306,9 @@ def evaluate(
         "n_segments": int(x.shape[0]),
         "n_tracks": len(np.unique(tracks)),
         "per_tag_auc": per_tag,
-        "mean_auc": float(np.nanmean(vals)),
-        "mean_auc_mood": float(np.nanmean(mood_auc)),
-        "mean_auc_genre": float(np.nanmean(genre_auc)),
+        "mean_auc": nanmean(vals),
+        "mean_auc_mood": nanmean(mood_auc),
+        "mean_auc_genre": nanmean(genre_auc),
         "undefined_auc_tags": [n for n, v in per_tag.items() if np.isnan(v)],
         "va_pearson": va_r,
         "va_mae": [float(v) for v in va_mae],
@@ -392,7 +407,7 @@ def fit(
         if val is not None:
             m = evaluate(head, val[0], val[1], val[2], stats, device, tc.top_fraction)
             row["val_mean_auc"] = m["mean_auc"]
-            if m["mean_auc"] > best_score:
+            if m["mean_auc"] > best_score or best_state is None:
                 best_score = m["mean_auc"]
                 best_state = {k: v.detach().clone() for k, v in head.state_dict().items()}
         history.append(row)
