@@ -218,7 +218,7 @@ class HashNetHead(nn.Module):
             raise ValueError(
                 f"expected sequence (B, {cfg.seq_len}, {cfg.step_dim}), got {tuple(seq.shape)}"
             )
-        x = self.proj(self.in_norm(seq.float())) + self.step_emb
+        x = self.proj(self.in_norm(seq.to(self.proj.weight.dtype))) + self.step_emb
         out, _ = self.reader(x)
         h = self.summary(torch.cat([out[:, -1], out.mean(dim=1)], dim=1))
         mood_z = self.mood(h)

@@ -421,11 +421,18 @@ def fit(
 def calibration_tables(
     head: HashNetHead, x_ref: torch.Tensor, device: torch.device
 ) -> dict[str, torch.Tensor]:
-    """Percentile tables of the student's outputs on a reference set (the training segments)."""
+    """Percentile tables of the student's outputs on a reference set (the training segments).
+
+    Tag tables are of the probabilities ``sigmoid(logits)`` (what the engine reports).
+    """
     pred = predict(head, x_ref, device)
+
+    def prob(z: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
+
     return {
-        "mood_quantiles": torch.from_numpy(fit_quantiles(pred["mood_logits"])),
-        "genre_quantiles": torch.from_numpy(fit_quantiles(pred["genre_logits"])),
+        "mood_quantiles": torch.from_numpy(fit_quantiles(prob(pred["mood_logits"]))),
+        "genre_quantiles": torch.from_numpy(fit_quantiles(prob(pred["genre_logits"]))),
         "va_quantiles": torch.from_numpy(fit_quantiles(pred["valence_arousal"])),
     }
 
