@@ -11,6 +11,9 @@ from musicapp.audio.info import Audio
 from musicapp.features.streaming import StreamingLogMel
 from musicapp.params import MEL, MelParams
 
+#: Samples gathered before each spectrogram step (about 8 s at 16 kHz).
+PUSH_SAMPLES = 1 << 17
+
 
 def load_log_mel(
     path: str | Path,
@@ -26,14 +29,24 @@ def load_log_mel(
     """
     stream = StreamingLogMel(params=params)
     parts: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+    pending_samples = 0
+
+    def on_block(block: np.ndarray) -> None:
+        # Decoder blocks are small; batching them keeps the FFT calls large and cheap.
+        nonlocal pending_samples
+        pending.append(block)
+        pending_samples += block.shape[0]
+        if pending_samples >= PUSH_SAMPLES:
+            parts.append(stream.push(np.concatenate(pending)))
+            pending.clear()
+            pending_samples = 0
+
     audio = load_audio(
-        path,
-        sr=params.sample_rate,
-        mono=True,
-        offset=offset,
-        duration=duration,
-        on_block=lambda block: parts.append(stream.push(block)),
+        path, sr=params.sample_rate, mono=True, offset=offset, duration=duration, on_block=on_block
     )
+    if pending:
+        parts.append(stream.push(np.concatenate(pending)))
     parts.append(stream.flush())
     frames = np.concatenate(parts)
     expected = 1 + audio.samples.shape[0] // params.hop_length
