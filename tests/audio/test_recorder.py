@@ -135,3 +135,36 @@ def test_full_disk_stops_cleanly_and_keeps_take(pulse_audio, tmp_path, monkeypat
     assert "are kept" in result.error
     y, _ = sf.read(result.path)
     assert len(y) > 0
+
+
+def test_no_input_device_is_a_clear_error(pulse_audio, monkeypatch, tmp_path):
+    from musicapp.audio import devices
+
+    outputs_only = [d for d in devices.list_devices() if d.max_input_channels == 0]
+    monkeypatch.setattr(devices, "list_devices", lambda: outputs_only)
+    with pytest.raises(AudioDeviceError, match="no audio input device found"):
+        Recorder(tmp_path / "x.wav").start()
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_device_disappearing_mid_take_keeps_the_take(pulse_audio, tmp_path):
+    """Kill the audio server while recording: a clear error, and the take so far stays on disk."""
+    from musicapp.audio.devices import refresh
+    from tests.helpers.pulse import ensure_null_sink
+
+    rec = Recorder(tmp_path / "gone.wav", sample_rate=48000)
+    rec.start()
+    try:
+        deadline = time.monotonic() + 10
+        while rec.elapsed_s < 1.0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        subprocess.run(["pulseaudio", "--kill"], check=False, timeout=10)
+        assert rec.wait(15), "the recorder did not notice the device was gone"
+        result = rec.stop()
+    finally:
+        rec.stop()
+        assert ensure_null_sink() is None
+        refresh()
+    assert result.error and "stopped delivering audio" in result.error
+    y, _ = sf.read(result.path)
+    assert len(y) / 48000 >= 0.9
