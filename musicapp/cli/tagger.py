@@ -47,6 +47,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_run_convert)
 
+    c = subparsers.add_parser(
+        "calibrate-musicnn",
+        help="measure the musicnn teachers' tag-score distributions on a folder of music",
+        description=(
+            "Score up to --per-file evenly spread 3-s segments of every audio file under SRC "
+            "with MSD_musicnn and MTT_musicnn and write the percentile tables "
+            "(musicnn_calibration.safetensors) that turn raw tag probabilities into percentiles."
+        ),
+    )
+    c.add_argument("--src", required=True, type=Path, help="folder with reference music")
+    c.add_argument("--out", type=Path, default=_DEFAULT_OUT, help=f"output folder ({_DEFAULT_OUT})")
+    c.add_argument("--per-file", type=int, default=8, help="segments per file (default 8)")
+    c.set_defaults(func=_run_calibrate)
+
 
 def register_bench(subparsers: argparse._SubParsersAction) -> None:
     """Add ``musicapp bench tagger``."""
@@ -81,6 +95,16 @@ def _run_convert(args: argparse.Namespace) -> int:
         print(f"{name}: {args.out / s['file']} ({s['parameters']:,} parameters, "
               f"sha256 {s['sha256'][:16]}...{extra})")  # fmt: skip
     print(f"model card: {args.out / CARD_NAME}")
+    return 0
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    from musicapp.models.device import configure_threads
+    from musicapp.models.musicnn_calibrate import build_calibration
+
+    configure_threads(1)
+    path = build_calibration(args.src, args.out, per_file=args.per_file)
+    print(f"calibration tables: {path}")
     return 0
 
 

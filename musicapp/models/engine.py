@@ -1,0 +1,582 @@
+"""The tagger engine: a whole track in, moods, valence/arousal, genres, a hash and an embedding out.
+
+No Qt. Usage::
+
+    result = TaggerEngine(device="auto").analyze_path("song.flac")
+    print(result.to_dict())
+
+How a track is processed:
+
+1. Decoding streams the file in 30-s blocks (:func:`musicapp.audio.iter_blocks`) through the
+   streaming log-Mel front end (:class:`musicapp.features.StreamingLogMel`), so a 2-hour file never
+   sits in memory: only the current block, at most one batch of patches and the small per-segment
+   results are kept.
+2. The log-Mel frames are cut into consecutive 3-s patches (187 frames). A final partial patch is
+   taken as the *last* 187 frames of the track (overlapping the previous patch) so that it holds
+   real audio, not padding; a track shorter than 3 s gives one zero-padded patch (zeros are
+   silence in the log domain).
+3. Patches run through the model in batches of ``batch_size`` (small on CPU, where small batches
+   stay in cache; large on a GPU, in half precision there).
+4. Model: the distilled CNN-LSTM hashing model (:mod:`musicapp.models.hashnet`) when it and its
+   weights load; otherwise the ported musicnn teachers MSD_musicnn + MTT_musicnn, whose mood and
+   genre tags are reported and whose mood percentiles give valence/arousal through the documented
+   circumplex mapping (:mod:`musicapp.models.circumplex`); no hash or embedding then.
+5. Scores are calibrated: each tag's score becomes the percentile it reaches among the scores of
+   a reference set of 3-s segments of real music (:mod:`musicapp.models.calibration`). The
+   whole-track score of a tag is the duration-weighted mean of its segment scores.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicapp.errors import ModelError
+from musicapp.params import MEL
+
+# Mood-bearing and genre tags of the musicnn teachers (used when the distilled model is absent;
+# the distilled model carries its own lists). (source model, tag as the teacher spells it)
+FALLBACK_MOODS: tuple[tuple[str, str], ...] = (
+    ("MSD", "happy"), ("MSD", "sad"), ("MSD", "Mellow"), ("MSD", "chill"), ("MSD", "beautiful"),
+    ("MSD", "party"), ("MSD", "sexy"), ("MSD", "catchy"), ("MSD", "easy listening"),
+    ("MTT", "fast"), ("MTT", "slow"), ("MTT", "loud"), ("MTT", "quiet"), ("MTT", "soft"),
+    ("MTT", "ambient"),
+)  # fmt: skip
+FALLBACK_GENRES: tuple[tuple[str, str], ...] = (
+    *(("MSD", t) for t in (
+        "rock", "pop", "alternative", "indie", "electronic", "dance", "jazz", "metal", "soul",
+        "folk", "punk", "blues", "hard rock", "experimental", "Hip-Hop", "country", "funk",
+        "electro", "heavy metal", "Progressive rock", "rnb", "House", "electronica", "chillout")),
+    *(("MTT", t) for t in ("classical", "techno", "new age", "opera", "indian")),
+)  # fmt: skip
+
+TOP_GENRES = 5
+SEGMENT_MOODS = 3
+DEFAULT_FEATURE_MAP_COLUMNS = 2048
+CPU_BATCH = 4
+GPU_BATCH = 64
+BLOCK_SECONDS = 30.0
+
+
+@dataclass
+class TaggerResult:
+    """What the engine found in one track. :meth:`to_dict` gives the JSON-ready form."""
+
+    duration_s: float
+    moods: list[dict[str, Any]]
+    valence: float | None
+    arousal: float | None
+    genres: list[dict[str, Any]]
+    segments: list[dict[str, Any]]
+    model: str
+    device: str
+    hash: str | None = None
+    embedding: list[float] | None = None
+    feature_maps: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    feature_map_seconds_per_column: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict: duration_s, moods, valence, arousal, genres, segments, model, device, and
+        hash / embedding when the model gives them. ``feature_maps`` ({layer: (C, T) float32
+        array}) and ``feature_map_seconds_per_column`` are included only when they were requested
+        (numpy arrays: drop them before JSON encoding)."""
+        out: dict[str, Any] = {
+            "duration_s": round(self.duration_s, 3),
+            "moods": self.moods,
+            "valence": self.valence,
+            "arousal": self.arousal,
+            "genres": self.genres,
+        }
+        if self.hash is not None:
+            out["hash"] = self.hash
+        if self.embedding is not None:
+            out["embedding"] = self.embedding
+        out["segments"] = self.segments
+        out["model"] = self.model
+        out["device"] = self.device
+        if self.feature_maps is not None:
+            out["feature_maps"] = self.feature_maps
+            out["feature_map_seconds_per_column"] = self.feature_map_seconds_per_column
+        return out
+
+
+# --------------------------------------------------------------------------- patch cutting
+
+
+@dataclass
+class Patch:
+    """One model input: 187 log-Mel frames and the span of the track it newly covers."""
+
+    logmel: np.ndarray  # (187, 96)
+    start_s: float  # where the new (not yet covered) part starts
+    end_s: float
+    weight: float  # fraction of the patch that is new, real audio (0..1]
+
+
+class PatchCutter:
+    """Turns a stream of log-Mel frames into :class:`Patch` es (see the module docs, step 2)."""
+
+    def __init__(self, patch_frames: int = MEL.patch_frames) -> None:
+        self.n = patch_frames
+        self.buffer = np.zeros((0, MEL.n_mels), dtype=np.float32)
+        self.frames_done = 0  # frames already covered by emitted patches
+        self.tail = np.zeros((0, MEL.n_mels), dtype=np.float32)  # last n frames seen
+
+    def push(self, frames: np.ndarray) -> list[Patch]:
+        """Add frames; return the complete patches."""
+        if frames.shape[0] == 0:
+            return []
+        self.buffer = np.concatenate([self.buffer, frames]) if self.buffer.size else frames
+        out = []
+        while self.buffer.shape[0] >= self.n:
+            patch = np.ascontiguousarray(self.buffer[: self.n])
+            start = self.frames_done * MEL.frame_seconds
+            self.frames_done += self.n
+            out.append(Patch(patch, start, self.frames_done * MEL.frame_seconds, 1.0))
+            self.tail = patch
+            self.buffer = self.buffer[self.n :]
+        return out
+
+    def finish(self, duration_s: float) -> list[Patch]:
+        """End of the track (``duration_s`` long): the final partial patch, if any."""
+        rest = self.buffer.shape[0]
+        if self.frames_done == 0:  # shorter than one patch: zero-pad
+            patch = np.zeros((self.n, MEL.n_mels), dtype=np.float32)
+            patch[:rest] = self.buffer[: self.n]
+            weight = max(rest, 1) / self.n
+            return [Patch(patch, 0.0, duration_s, weight)]
+        if duration_s <= self.frames_done * MEL.frame_seconds + 1e-6 or rest == 0:
+            return []
+        joined = np.concatenate([self.tail, self.buffer])[-self.n :]
+        start = self.frames_done * MEL.frame_seconds
+        return [Patch(np.ascontiguousarray(joined), start, duration_s, rest / self.n)]
+
+
+def _frames_of_samples(samples: np.ndarray, block: int) -> Iterator[np.ndarray]:
+    for i in range(0, max(len(samples), 1), block):
+        yield samples[i : i + block]
+
+
+def clean_samples(samples: np.ndarray) -> np.ndarray:
+    """Mono float32 with non-finite values replaced by 0. Accepts (n,), (channels, n) or (n, ch)."""
+    y = np.asarray(samples, dtype=np.float32)
+    if y.ndim == 2:
+        y = y.mean(axis=0 if y.shape[0] <= y.shape[1] else 1)
+    elif y.ndim != 1:
+        raise ModelError(f"expected mono samples (n,) or (channels, n), got shape {y.shape}")
+    if not np.isfinite(y).all():
+        y = np.nan_to_num(y, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.ascontiguousarray(y)
+
+
+# --------------------------------------------------------------------------- models
+
+
+class _Backend:
+    """A loaded model that scores batches of patches (B, 187, 96)."""
+
+    name: str
+    mood_tags: list[str]
+    genre_tags: list[str]
+    mood_quantiles: np.ndarray | None
+    genre_quantiles: np.ndarray | None
+    has_code: bool
+
+    def run(self, x: Any, feature_maps: bool) -> dict[str, np.ndarray]:
+        """Return per-patch arrays: mood (B, M), genre (B, G), optionally va (B, 2), code,
+        embedding, and maps.<layer> (B, C, T)."""
+        raise NotImplementedError
+
+
+def _np(t: Any) -> np.ndarray:
+    return t.detach().float().cpu().numpy()
+
+
+class _HashnetBackend(_Backend):
+    def __init__(self, model: Any, meta: dict[str, Any], device: Any) -> None:
+        self.model = model
+        self.device = device
+        self.name = f"hashnet ({Path(meta.get('path', 'hashnet')).name}, "
+        self.name += f"{meta.get('variant', '?')}/{meta.get('cell', '?')}, {meta.get('bits', '?')} bits)"
+        self.mood_tags = [str(t) for t in meta["mood_tags"]]
+        self.genre_tags = [str(t) for t in meta["genre_tags"]]
+        calib = meta.get("calibration") or {}
+        mq = meta.get("mood_quantiles", calib.get("mood") if isinstance(calib, dict) else None)
+        gq = meta.get("genre_quantiles", calib.get("genre") if isinstance(calib, dict) else None)
+        self.mood_quantiles = None if mq is None else _np(mq) if hasattr(mq, "detach") else mq
+        self.genre_quantiles = None if gq is None else _np(gq) if hasattr(gq, "detach") else gq
+        self.has_code = True
+
+    def run(self, x: Any, feature_maps: bool) -> dict[str, np.ndarray]:
+        import torch
+
+        out = self.model(x, return_features=True) if feature_maps else self.model(x)
+        res = {
+            "mood": _np(torch.sigmoid(out["mood_logits"].float())),
+            "genre": _np(torch.sigmoid(out["genre_logits"].float())),
+            "va": _np(out["valence_arousal"]),
+            "code": _np(out["code"]),
+            "embedding": _np(out["embedding"]),
+        }
+        if feature_maps:
+            for layer, m in out.get("feature_maps", {}).items():
+                res[f"maps.{layer}"] = _np(m)
+        return res
+
+
+class _TeacherBackend(_Backend):
+    def __init__(self, msd: Any, mtt: Any, calibration: dict[str, np.ndarray] | None) -> None:
+        from musicapp.models.musicnn import MSD_TAGS, MTT_TAGS
+
+        self.models = {"MSD": msd, "MTT": mtt}
+        index = {"MSD": {t: i for i, t in enumerate(MSD_TAGS)},
+                 "MTT": {t: i for i, t in enumerate(MTT_TAGS)}}  # fmt: skip
+        self.mood_idx = [(s, index[s][t]) for s, t in FALLBACK_MOODS]
+        self.genre_idx = [(s, index[s][t]) for s, t in FALLBACK_GENRES]
+        self.mood_tags = [t.lower() for _, t in FALLBACK_MOODS]
+        self.genre_tags = [t.lower() for _, t in FALLBACK_GENRES]
+        self.name = "musicnn teachers (MSD_musicnn + MTT_musicnn)"
+        self.has_code = False
+        self.mood_quantiles = self.genre_quantiles = None
+        if calibration is not None:
+            tables = {"MSD": calibration["MSD_musicnn"], "MTT": calibration["MTT_musicnn"]}
+            self.mood_quantiles = np.stack([tables[s][i] for s, i in self.mood_idx])
+            self.genre_quantiles = np.stack([tables[s][i] for s, i in self.genre_idx])
+
+    def run(self, x: Any, feature_maps: bool) -> dict[str, np.ndarray]:
+        probs = {}
+        res: dict[str, np.ndarray] = {}
+        for src, model in self.models.items():
+            out = model(x)
+            probs[src] = _np(out["prob"])
+            if feature_maps and src == "MSD":
+                for layer in ("timbral", "temporal", "mid1", "mid2", "mid3"):
+                    res[f"maps.{layer}"] = _np(out[layer])
+        res["mood"] = np.stack([probs[s][:, i] for s, i in self.mood_idx], axis=1)
+        res["genre"] = np.stack([probs[s][:, i] for s, i in self.genre_idx], axis=1)
+        return res
+
+
+def _load_teacher_calibration() -> dict[str, np.ndarray] | None:
+    from musicapp.models.musicnn import models_dir
+    from musicapp.models.musicnn_calibrate import CALIBRATION_FILE
+    from musicapp.models.weights import load_state
+
+    path = models_dir() / CALIBRATION_FILE
+    if not path.exists():
+        return None
+    return {k: _np(v) for k, v in load_state(path).items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _load_backend(device_str: str, half: bool, prefer_student: bool) -> tuple[_Backend, str]:
+    """Load (and cache per device/precision) the model; returns (backend, note on fallback)."""
+    import torch
+
+    from musicapp.models.musicnn import load_musicnn
+
+    device = torch.device(device_str)
+    note = ""
+    backend: _Backend | None = None
+    if prefer_student:
+        # Absent (not built / not shipped): fall back to the teachers and say so in `model`.
+        # Present but refused (tampered, truncated, incompatible): the ModelError propagates, so
+        # a modified weights file is never silently replaced.
+        try:
+            from musicapp.models import hashnet
+        except ImportError as exc:
+            hashnet = None
+            note = f"distilled model not importable ({exc}); using the musicnn teachers"
+        loader = getattr(hashnet, "load_hashnet", None)
+        weights = getattr(hashnet, "WEIGHTS_PATH", None)
+        if hashnet is not None and loader is None:
+            note = "musicapp.models.hashnet has no load_hashnet; using the musicnn teachers"
+        elif loader is not None and weights is not None and not Path(weights).exists():
+            note = f"distilled model weights not found ({weights}); using the musicnn teachers"
+        elif loader is not None:
+            model, meta = loader(device)
+            backend = _HashnetBackend(model, meta, device)
+    if backend is None:
+        backend = _TeacherBackend(load_musicnn("MSD_musicnn", device),
+                                  load_musicnn("MTT_musicnn", device),
+                                  _load_teacher_calibration())  # fmt: skip
+    if half:
+        for m in (getattr(backend, "model", None), *getattr(backend, "models", {}).values()):
+            if m is not None:
+                m.half()
+    return backend, note
+
+
+# --------------------------------------------------------------------------- engine
+
+
+class TaggerEngine:
+    """Tag, score, hash and embed tracks (see the module docs).
+
+    Args:
+        device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+            An unavailable device raises ModelError.
+        threads: torch CPU threads (None: chosen by :func:`musicapp.models.device.configure_threads`).
+        half: half precision; None means on CUDA only.
+        batch_size: patches per forward pass (None: 4 on CPU, 64 on a GPU).
+        use_student: try the distilled hashing model first (else only the teachers).
+        feature_map_columns: time columns kept per feature map when maps are requested; longer
+            tracks are average-pooled in time to this many columns.
+    """
+
+    def __init__(
+        self,
+        device: str = "auto",
+        threads: int | None = None,
+        half: bool | None = None,
+        batch_size: int | None = None,
+        use_student: bool = True,
+        feature_map_columns: int = DEFAULT_FEATURE_MAP_COLUMNS,
+    ) -> None:
+        from musicapp.models.device import configure_threads, select_device
+
+        self.device = select_device(device)
+        self.threads = configure_threads(threads) if self.device.type == "cpu" else threads
+        self.half = (self.device.type == "cuda") if half is None else bool(half)
+        if self.half and self.device.type == "cpu":
+            raise ModelError("half precision is only supported on a GPU; use half=False on CPU")
+        default_batch = CPU_BATCH if self.device.type == "cpu" else GPU_BATCH
+        self.batch_size = max(1, int(batch_size or default_batch))
+        self.feature_map_columns = max(1, int(feature_map_columns))
+        self.backend, self.note = _load_backend(str(self.device), self.half, use_student)
+
+    # ------------------------------------------------------------------ public API
+
+    def analyze(
+        self,
+        samples_16k_mono: np.ndarray,
+        feature_maps: bool = False,
+        sample_rate: int = MEL.sample_rate,
+    ) -> TaggerResult:
+        """Analyse a whole signal (mono float samples at 16 kHz, or at ``sample_rate``)."""
+        y = clean_samples(samples_16k_mono)
+        if sample_rate != MEL.sample_rate:
+            from musicapp.audio import resample
+
+            y = resample(y, sample_rate, MEL.sample_rate)
+        duration = len(y) / MEL.sample_rate
+        blocks = _frames_of_samples(y, int(BLOCK_SECONDS * MEL.sample_rate))
+        return self._analyze_blocks(blocks, duration, feature_maps)
+
+    def analyze_path(
+        self,
+        path: str | Path,
+        feature_maps: bool = False,
+        progress: Callable[[float], None] | None = None,
+    ) -> TaggerResult:
+        """Decode ``path`` in blocks and analyse it; ``progress(fraction)`` is called per block.
+
+        Raises AudioDecodeError for unreadable files (from :mod:`musicapp.audio`).
+        """
+        from musicapp.audio import iter_blocks, probe
+
+        info = probe(path)
+        expected = max(info.duration_s, 1e-9)
+
+        def blocks() -> Iterator[np.ndarray]:
+            done = 0
+            for block in iter_blocks(path, sr=MEL.sample_rate, mono=True,
+                                     block_seconds=BLOCK_SECONDS):  # fmt: skip
+                done += len(block)
+                yield clean_samples(block)
+                if progress:
+                    progress(min(1.0, done / MEL.sample_rate / expected))
+
+        return self._analyze_blocks(blocks(), info.duration_s, feature_maps)
+
+    # ------------------------------------------------------------------ internals
+
+    def _analyze_blocks(
+        self,
+        blocks: Iterable[np.ndarray],
+        duration_hint: float,
+        feature_maps: bool,
+    ) -> TaggerResult:
+        import torch
+
+        from musicapp.features import StreamingLogMel
+
+        mel = StreamingLogMel()
+        cutter = PatchCutter()
+        acc = _Accumulator(self.backend, feature_maps, duration_hint, self.feature_map_columns)
+        pending: list[Patch] = []
+
+        def flush(force: bool = False) -> None:
+            while pending and (force or len(pending) >= self.batch_size):
+                batch, pending[:] = pending[: self.batch_size], pending[self.batch_size :]
+                x = torch.from_numpy(np.stack([p.logmel for p in batch])).to(self.device)
+                if self.half:
+                    x = x.half()
+                with torch.inference_mode():
+                    out = self.backend.run(x, feature_maps)
+                acc.add(batch, out)
+
+        n_samples = 0
+        for block in blocks:
+            n_samples += len(block)
+            pending.extend(cutter.push(mel.push(block)))
+            flush()
+        duration = n_samples / MEL.sample_rate
+        pending.extend(cutter.push(mel.flush()))
+        pending.extend(cutter.finish(duration))
+        flush(force=True)
+        return acc.result(duration, str(self.device), self.note)
+
+
+class _Accumulator:
+    """Collects per-patch outputs (small) and pooled feature maps; builds the result."""
+
+    def __init__(self, backend: _Backend, maps: bool, duration_hint: float, columns: int) -> None:
+        self.backend = backend
+        self.maps = maps
+        self.patches: list[tuple[float, float, float]] = []  # start, end, weight
+        self.mood: list[np.ndarray] = []
+        self.genre: list[np.ndarray] = []
+        self.va: list[np.ndarray] = []
+        self.code: list[np.ndarray] = []
+        self.embedding: list[np.ndarray] = []
+        frames = max(1, math.ceil(duration_hint / MEL.frame_seconds) + MEL.patch_frames)
+        self.pool = max(1, math.ceil(frames / columns))
+        self.map_chunks: dict[str, list[np.ndarray]] = {}
+        self.map_rest: dict[str, np.ndarray] = {}
+
+    def add(self, batch: list[Patch], out: dict[str, np.ndarray]) -> None:
+        self.patches.extend((p.start_s, p.end_s, p.weight) for p in batch)
+        self.mood.append(out["mood"])
+        self.genre.append(out["genre"])
+        for key, store in (("va", self.va), ("code", self.code), ("embedding", self.embedding)):
+            if key in out:
+                store.append(out[key])
+        if self.maps:
+            for key, value in out.items():
+                if key.startswith("maps."):
+                    for patch, fmap in zip(batch, value, strict=True):
+                        self._add_map(key[5:], patch, fmap)
+
+    def _add_map(self, layer: str, patch: Patch, fmap: np.ndarray) -> None:
+        # Keep only the new part of a final overlapping patch, then pool in time.
+        new = max(1, round(patch.weight * fmap.shape[1])) if patch.weight < 1 else fmap.shape[1]
+        part = fmap[:, -new:] if patch.start_s > 0 and patch.weight < 1 else fmap[:, :new]
+        if layer in self.map_rest:
+            part = np.concatenate([self.map_rest.pop(layer), part], axis=1)
+        usable = part.shape[1] // self.pool * self.pool
+        if usable:
+            c = part.shape[0]
+            pooled = part[:, :usable].reshape(c, -1, self.pool).mean(axis=2)
+            self.map_chunks.setdefault(layer, []).append(pooled.astype(np.float32))
+        if usable < part.shape[1]:
+            self.map_rest[layer] = part[:, usable:]
+
+    def _calibrated(self, scores: np.ndarray, quantiles: np.ndarray | None) -> np.ndarray:
+        from musicapp.models.calibration import to_percentile
+
+        if quantiles is None:  # no reference table: rank by raw score, percentile = 100 * score
+            return (100.0 * scores).astype(np.float32)
+        return to_percentile(scores, quantiles)
+
+    def result(self, duration: float, device: str, note: str) -> TaggerResult:
+        b = self.backend
+        w = np.array([p[2] for p in self.patches], dtype=np.float64)
+        w = w / w.sum()
+        mood = np.concatenate(self.mood)
+        genre = np.concatenate(self.genre)
+        mood_pct = self._calibrated(mood, b.mood_quantiles)
+        track_mood = w @ mood
+        track_mood_pct = self._calibrated(track_mood[None], b.mood_quantiles)[0]
+        track_genre = w @ genre
+        track_genre_pct = self._calibrated(track_genre[None], b.genre_quantiles)[0]
+
+        if self.va:
+            va = np.concatenate(self.va).astype(np.float64)
+            track_va = w @ va
+        else:
+            va, track_va = self._circumplex(mood_pct, track_mood_pct, b.mood_tags)
+
+        def entries(tags: list[str], score: np.ndarray, pct: np.ndarray) -> list[dict]:
+            rows = [{"tag": t, "score": _r(s), "percentile": _r(p, 1)}
+                    for t, s, p in zip(tags, score, pct, strict=True)]  # fmt: skip
+            return sorted(rows, key=lambda r: (-r["percentile"], -r["score"]))
+
+        segments = []
+        codes = np.concatenate(self.code) if self.code else None
+        for i, (start, end, _) in enumerate(self.patches):
+            seg: dict[str, Any] = {
+                "start": _r(start, 3),
+                "end": _r(min(end, duration), 3),
+                "moods": entries(b.mood_tags, mood[i], mood_pct[i])[:SEGMENT_MOODS],
+                "valence": None if va is None else _r(va[i, 0]),
+                "arousal": None if va is None else _r(va[i, 1]),
+            }
+            if codes is not None:
+                seg["hash"] = _hex(codes[i])
+            segments.append(seg)
+
+        result = TaggerResult(
+            duration_s=duration,
+            moods=entries(b.mood_tags, track_mood, track_mood_pct),
+            valence=None if track_va is None else _r(track_va[0]),
+            arousal=None if track_va is None else _r(track_va[1]),
+            genres=entries(b.genre_tags, track_genre, track_genre_pct)[:TOP_GENRES],
+            segments=segments,
+            model=b.name + (f" [{note}]" if note else ""),
+            device=device,
+        )
+        if codes is not None:
+            result.hash = _hex(w @ codes)
+        if self.embedding:
+            emb = w @ np.concatenate(self.embedding).astype(np.float64)
+            emb /= max(float(np.linalg.norm(emb)), 1e-12)
+            result.embedding = [_r(v, 6) for v in emb]
+        if self.maps:
+            for layer, rest in self.map_rest.items():  # the last, partial pooling window
+                self.map_chunks.setdefault(layer, []).append(rest.mean(axis=1, keepdims=True))
+            result.feature_maps = {k: np.concatenate(v, axis=1) for k, v in self.map_chunks.items()}
+            result.feature_map_seconds_per_column = self.pool * MEL.frame_seconds
+        return result
+
+    @staticmethod
+    def _circumplex(
+        mood_pct: np.ndarray, track_pct: np.ndarray, tags: list[str]
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        try:
+            from musicapp.models import circumplex
+        except ImportError:
+            return None, None
+        order = [t.tag.lower() for t in circumplex.TAG_NORMS]
+        if sorted(order) != sorted(tags):
+            return None, None
+        idx = [tags.index(t) for t in order]
+        seg = circumplex.valence_arousal(mood_pct[:, idx] / 100.0).astype(np.float64)
+        track = circumplex.valence_arousal(track_pct[idx] / 100.0).astype(np.float64)
+        return seg, track
+
+
+def _r(x: float, digits: int = 4) -> float:
+    return round(float(x), digits)
+
+
+def _hex(code: np.ndarray) -> str:
+    """Sign bits of a relaxed code (MSB first) as hex, like hashnet.code_to_hex."""
+    value = 0
+    for bit in (np.asarray(code) >= 0).tolist():
+        value = (value << 1) | int(bit)
+    return f"{value:0{(len(code) + 3) // 4}x}"
+
+
+def result_json(result: TaggerResult) -> str:
+    """JSON text of a result without feature maps (for logs and tests)."""
+    d = result.to_dict()
+    d.pop("feature_maps", None)
+    return json.dumps(d)

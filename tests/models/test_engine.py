@@ -1,0 +1,303 @@
+"""The tagger engine on real (generated) audio: bad input, streaming, batching, feature maps,
+devices, and the distilled-model path when the student's hashnet API is present."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from musicapp.errors import ModelError
+from musicapp.models import engine as eng
+from musicapp.models.engine import PatchCutter, TaggerEngine, clean_samples
+from musicapp.params import MEL
+from tests.helpers.signals import chord, noise, sine, write_audio
+
+SR = MEL.sample_rate
+
+
+@pytest.fixture(scope="module")
+def teacher() -> TaggerEngine:
+    return TaggerEngine(device="cpu", threads=1, use_student=False)
+
+
+def music(seconds: float, seed: int = 0) -> np.ndarray:
+    """A little chord progression with a noise hi-hat: something tag-able."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(int(math.ceil(seconds / 0.5))):
+        root = [220, 247, 262, 196][i % 4]
+        y = chord([root, root * 1.25, root * 1.5], 0.5, SR, amp=0.4)
+        y[: SR // 40] += 0.2 * rng.standard_normal(SR // 40).astype(np.float32)
+        parts.append(y)
+    return np.concatenate(parts)[: int(seconds * SR)].astype(np.float32)
+
+
+def check_result(d: dict, duration: float) -> None:
+    """Structure and value ranges every result must have."""
+    json.dumps({k: v for k, v in d.items() if k != "feature_maps"})
+    assert d["duration_s"] == pytest.approx(duration, abs=1e-3)
+    assert d["moods"] and d["genres"] and d["segments"]
+    for row in d["moods"] + d["genres"]:
+        assert set(row) == {"tag", "score", "percentile"}
+        assert 0.0 <= row["score"] <= 1.0 and 0.0 <= row["percentile"] <= 100.0
+    pct = [m["percentile"] for m in d["moods"]]
+    assert pct == sorted(pct, reverse=True)
+    for key in ("valence", "arousal"):
+        assert d[key] is None or -1.0 <= d[key] <= 1.0
+    segs = d["segments"]
+    assert segs[0]["start"] == 0.0
+    assert segs[-1]["end"] == pytest.approx(duration, abs=1e-3)
+    for a, b in itertools.pairwise(segs):
+        assert a["end"] == pytest.approx(b["start"], abs=1e-3)
+    for s in segs:
+        assert s["end"] >= s["start"] and len(s["moods"]) == eng.SEGMENT_MOODS
+        for key in ("valence", "arousal"):
+            assert s[key] is None or -1.0 <= s[key] <= 1.0
+
+
+BAD_INPUTS = {
+    "silence": lambda: np.zeros(6 * SR, np.float32),
+    "half_second": lambda: chord([440, 550, 660], 0.5, SR),
+    "white_noise": lambda: noise(4.0, SR, amp=0.5),
+    "clipped": lambda: np.clip(music(4.0) * 20, -1, 1),
+    "far_beyond_full_scale": lambda: music(3.5) * 100,
+    "empty": lambda: np.zeros(0, np.float32),
+    "one_sample": lambda: np.ones(1, np.float32),
+    "nan_and_inf": lambda: np.where(np.arange(4 * SR) % 7 == 0, np.nan, music(4.0)).astype(
+        np.float32) + np.where(np.arange(4 * SR) == 5, np.inf, 0).astype(np.float32),
+    "stereo": lambda: np.stack([music(3.2), sine(440, 3.2, SR)]),
+    "dc_offset": lambda: np.full(3 * SR, 0.9, np.float32),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_gives_sensible_output(teacher, name):
+    y = BAD_INPUTS[name]()
+    n = y.shape[-1]
+    d = teacher.analyze(y).to_dict()
+    check_result(d, n / SR)
+    assert d["model"].startswith("musicnn teachers") and d["device"] == "cpu"
+    if n <= MEL.patch_frames * MEL.hop_length:
+        assert len(d["segments"]) == 1
+
+
+def test_silence_and_noise_differ_sensibly(teacher):
+    quiet = {m["tag"]: m for m in teacher.analyze(np.zeros(4 * SR, np.float32)).to_dict()["moods"]}
+    loud = {m["tag"]: m for m in teacher.analyze(noise(4.0, SR, amp=0.5)).to_dict()["moods"]}
+    assert quiet["quiet"]["score"] > loud["quiet"]["score"]
+    assert loud["loud"]["score"] > quiet["loud"]["score"]
+
+
+def test_engine_scores_equal_the_ported_teacher(teacher):
+    """The engine's plumbing: segment scores are musicnn's probabilities on the same patch."""
+    from musicapp.features import log_mel, mel_patches
+    from musicapp.models.musicnn import MSD_TAGS, MTT_TAGS, load_musicnn
+
+    y = music(6.5, seed=3)
+    d = teacher.analyze(y).to_dict()
+    patches = np.array(mel_patches(log_mel(y)))  # writable copy for torch
+    with torch.inference_mode():
+        msd = load_musicnn("MSD_musicnn")(torch.from_numpy(patches))["prob"].numpy()
+        mtt = load_musicnn("MTT_musicnn")(torch.from_numpy(patches))["prob"].numpy()
+    first = {m["tag"]: m["score"] for m in d["segments"][0]["moods"]}
+    for tag, score in first.items():
+        src, name = next((s, t) for s, t in eng.FALLBACK_MOODS if t.lower() == tag)
+        ref = msd[0, MSD_TAGS.index(name)] if src == "MSD" else mtt[0, MTT_TAGS.index(name)]
+        assert score == pytest.approx(float(ref), abs=1e-4)
+    # whole-track scores are the duration-weighted mean over segments (the tail patch overlaps)
+    assert len(d["segments"]) == 3
+
+
+def test_block_size_and_batch_size_do_not_change_results(teacher, monkeypatch):
+    y = music(7.0, seed=1)
+    ref = teacher.analyze(y).to_dict()
+    monkeypatch.setattr(eng, "BLOCK_SECONDS", 1.3)
+    small = TaggerEngine(device="cpu", threads=1, batch_size=1, use_student=False)
+    got = small.analyze(y).to_dict()
+    for a, b in zip(ref["segments"], got["segments"], strict=True):
+        assert (a["start"], a["end"]) == (b["start"], b["end"])
+        for ma, mb in zip(a["moods"], b["moods"], strict=True):
+            assert ma["score"] == pytest.approx(mb["score"], abs=2e-4)
+    for ma, mb in zip(ref["moods"], got["moods"], strict=True):
+        assert ma["tag"] == mb["tag"] or abs(ma["percentile"] - mb["percentile"]) < 0.5
+
+
+def test_analyze_path_streams_the_file(teacher, tmp_path: Path):
+    y = music(8.0, seed=2)
+    wav = write_audio(tmp_path / "song.wav", y, SR)
+    flac44 = write_audio(tmp_path / "song44.flac", np.interp(
+        np.arange(int(8.0 * 44100)) / 44100, np.arange(len(y)) / SR, y).astype(np.float32), 44100)
+    seen = []
+    d = teacher.analyze_path(wav, progress=seen.append).to_dict()
+    check_result(d, 8.0)
+    assert seen and seen[-1] == pytest.approx(1.0, abs=1e-3)
+    direct = teacher.analyze(y).to_dict()
+    for a, b in zip(d["moods"], direct["moods"], strict=True):
+        assert a["score"] == pytest.approx(b["score"], abs=2e-3)  # 16-bit WAV quantisation
+    d44 = teacher.analyze_path(flac44).to_dict()
+    check_result(d44, 8.0)
+    top = {m["tag"] for m in direct["moods"][:5]}
+    assert len(top & {m["tag"] for m in d44["moods"][:5]}) >= 3
+
+
+def test_unreadable_file_raises_decode_error(teacher, tmp_path: Path):
+    from musicapp.errors import AudioDecodeError
+
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....WAVEjunk")
+    with pytest.raises(AudioDecodeError):
+        teacher.analyze_path(bad)
+    with pytest.raises(AudioDecodeError):
+        teacher.analyze_path(tmp_path / "missing.mp3")
+
+
+def test_feature_maps_on_request(teacher):
+    y = music(5.0)
+    plain = teacher.analyze(y)
+    assert plain.feature_maps is None and "feature_maps" not in plain.to_dict()
+    r = teacher.analyze(y, feature_maps=True)
+    maps = r.feature_maps
+    assert set(maps) == {"timbral", "temporal", "mid1", "mid2", "mid3"}
+    frames = 1 + len(y) // MEL.hop_length
+    for layer, m in maps.items():
+        assert m.dtype == np.float32 and np.isfinite(m).all(), layer
+        assert m.shape[1] == frames, layer
+    assert maps["timbral"].shape[0] == 408 and maps["mid3"].shape[0] == 64
+    assert r.feature_map_seconds_per_column == pytest.approx(MEL.frame_seconds)
+    pooled = TaggerEngine(device="cpu", threads=1, use_student=False, feature_map_columns=40)
+    rp = pooled.analyze(y, feature_maps=True)
+    assert all(m.shape[1] <= 41 for m in rp.feature_maps.values())
+    assert rp.feature_map_seconds_per_column * rp.feature_maps["mid1"].shape[1] == pytest.approx(
+        5.0, rel=0.1)
+
+
+def test_patch_cutter_covers_the_track_once():
+    rng = np.random.default_rng(0)
+    frames = rng.random((1000, 96)).astype(np.float32)
+    cutter = PatchCutter()
+    patches = []
+    for i in range(0, 1000, 77):
+        patches += cutter.push(frames[i : i + 77])
+    patches += cutter.finish(1000 * MEL.frame_seconds)
+    assert len(patches) == 6  # 5 full patches + the overlapping tail
+    np.testing.assert_array_equal(patches[0].logmel, frames[:187])
+    np.testing.assert_array_equal(patches[-1].logmel, frames[-187:])
+    assert patches[-1].weight == pytest.approx((1000 - 5 * 187) / 187)
+    assert [p.start_s for p in patches[1:]] == pytest.approx([p.end_s for p in patches[:-1]])
+
+
+def test_clean_samples():
+    assert clean_samples(np.zeros((2, 10))).shape == (10,)
+    assert clean_samples(np.zeros((10, 2))).shape == (10,)
+    assert np.isfinite(clean_samples(np.array([np.nan, np.inf, -np.inf]))).all()
+    with pytest.raises(ModelError):
+        clean_samples(np.zeros((2, 2, 2)))
+
+
+class _EnergyBackend(eng._Backend):
+    """A cheap, real computation standing in for the network, to test streaming memory only."""
+
+    name = "energy"
+    mood_tags = ("low", "high")
+    genre_tags = ("a", "b")
+    mood_quantiles = genre_quantiles = None
+    has_code = False
+
+    def run(self, x, feature_maps):
+        e = x.float().mean(dim=(1, 2)).numpy()[:, None] / 5.0
+        s = np.clip(np.concatenate([e, 1 - e], axis=1), 0, 1)
+        return {"mood": s, "genre": s}
+
+
+def test_long_tracks_stream_in_bounded_memory(teacher, monkeypatch):
+    """20 minutes of audio in 30-s blocks: memory stays bounded by the block, not the track."""
+    engine = TaggerEngine.__new__(TaggerEngine)
+    engine.__dict__.update(teacher.__dict__)
+    engine.backend, engine.note = _EnergyBackend(), ""
+    minutes = 20
+
+    def blocks():
+        for i in range(minutes * 2):
+            yield noise(30.0, SR, amp=0.1, seed=i)
+
+    tracemalloc.start()
+    r = engine._analyze_blocks(blocks(), minutes * 60.0, feature_maps=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert r.duration_s == pytest.approx(minutes * 60.0)
+    assert len(r.segments) == math.ceil(minutes * 60 / MEL.patch_seconds)
+    whole_track_bytes = minutes * 60 * SR * 4
+    assert peak < whole_track_bytes / 4, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_device_errors():
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelError, match="no CUDA GPU"):
+            TaggerEngine(device="cuda")
+    with pytest.raises(ModelError, match="half precision"):
+        TaggerEngine(device="cpu", half=True)
+
+
+def _hashnet_api():
+    try:
+        from musicapp.models import hashnet
+    except ImportError:
+        return None
+    needed = ("HashNetConfig", "HashNetHead", "save_hashnet", "load_hashnet", "WEIGHTS_PATH")
+    return hashnet if all(hasattr(hashnet, n) for n in needed) else None
+
+
+@pytest.mark.skipif(_hashnet_api() is None, reason="the distilled model's API is not present")
+def test_distilled_model_path_gives_hash_and_embedding(tmp_path: Path, monkeypatch):
+    """With hashnet weights present (here: an untrained head saved through the student's own
+    API), the engine reports its code, embedding and V/A; a tampered file is refused."""
+    from musicapp.models.calibration import fit_quantiles
+    from musicapp.models.weights import checksum_path
+
+    hashnet = _hashnet_api()
+    torch.manual_seed(0)
+    cfg = hashnet.HashNetConfig()
+    head = hashnet.HashNetHead(cfg).eval()
+    rng = np.random.default_rng(0)
+    calib = {
+        "mood_quantiles": torch.from_numpy(fit_quantiles(rng.random((500, len(cfg.mood_tags))))),
+        "genre_quantiles": torch.from_numpy(fit_quantiles(rng.random((500, len(cfg.genre_tags))))),
+    }
+    path = tmp_path / "hashnet.safetensors"
+    hashnet.save_hashnet(path, head, calib)
+    monkeypatch.setattr(hashnet, "WEIGHTS_PATH", path)
+    eng._load_backend.cache_clear()
+    try:
+        engine = TaggerEngine(device="cpu", threads=1)
+        assert engine.backend.has_code, engine.note
+        d = engine.analyze(music(6.2), feature_maps=True).to_dict()
+        check_result(d, 6.2)
+        assert d["model"].startswith("hashnet")
+        assert len(d["hash"]) == cfg.bits // 4 and int(d["hash"], 16) >= 0
+        assert all(len(s["hash"]) == cfg.bits // 4 for s in d["segments"])
+        emb = np.array(d["embedding"])
+        assert emb.shape == (cfg.emb_dim,) and np.linalg.norm(emb) == pytest.approx(1, abs=1e-4)
+        assert d["valence"] is not None and d["arousal"] is not None
+        assert {m["tag"] for m in d["moods"]} == set(cfg.mood_tags)
+        assert d["feature_maps"] and all(m.ndim == 2 for m in d["feature_maps"].values())
+
+        raw = bytearray(path.read_bytes())
+        raw[-10] ^= 0xFF
+        path.write_bytes(bytes(raw))
+        eng._load_backend.cache_clear()
+        with pytest.raises(ModelError, match="checksum mismatch"):
+            TaggerEngine(device="cpu", threads=1)
+        path.unlink()
+        checksum_path(path).unlink()
+        eng._load_backend.cache_clear()
+        fallback = TaggerEngine(device="cpu", threads=1)
+        assert "weights not found" in fallback.note
+    finally:
+        eng._load_backend.cache_clear()
