@@ -118,8 +118,7 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
         bounds = np.unique(np.concatenate([np.arange(0, n, step), [n]]))
     _report(progress, 0.6, "chroma")
     seg_spec = F.segment_mean(fr.semitones, bounds)
-    notes = F.nnls_notes(seg_spec)
-    treble, bass = F.bass_treble_chroma(notes)
+    treble, bass = F.bass_treble_chroma(seg_spec)
     seg_rms = F.segment_mean(fr.rms[None, :], bounds)[0]
     ref = max(float(fr.rms.max()), 1e-12)
     silent = 20 * np.log10(np.maximum(seg_rms, 1e-12) / ref) < SILENCE_DB
@@ -138,7 +137,7 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
 
     _report(progress, 0.85, "key")
     weights = np.diff(bounds_s)
-    key_chroma = (treble + 1.5 * bass) * weights[None, :]
+    key_chroma = treble * weights[None, :]
     key_chroma[:, silent] = 0.0
     gkey = key_mod.global_key(key_chroma.sum(axis=1))
     timeline = key_mod.local_keys(key_chroma, bounds_s)

@@ -2,8 +2,8 @@
 
 * onset envelopes (log-Mel spectral flux, full band and below ~200 Hz),
 * a tuning-corrected semitone spectrum (CQT, 3 bins per semitone, C1..B7) from which
-  beat-synchronous treble and bass chroma are derived (optionally with an NNLS note transcription
-  that removes harmonics, after Mauch & Dixon 2010).
+  beat-synchronous treble and bass chroma are derived (treble/bass weighting after NNLS-Chroma,
+  Mauch & Dixon 2010; an NNLS harmonic-removal step was measured and did not help here).
 """
 
 from __future__ import annotations
@@ -116,34 +116,8 @@ def segment_mean(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return (cs[:, b[1:]] - cs[:, b[:-1]]) / lengths
 
 
-def _nnls_dictionary(s: float = 0.6, n_harm: int = 8) -> np.ndarray:
-    D = np.zeros((N_SEMITONES, N_SEMITONES), dtype=np.float64)
-    for k in range(N_SEMITONES):
-        for h in range(1, n_harm + 1):
-            j = k + int(round(12 * np.log2(h)))
-            if j < N_SEMITONES:
-                D[j, k] += s ** (h - 1)
-    return D
-
-
-_DICT = _nnls_dictionary()
-
-
-def nnls_notes(spec: np.ndarray) -> np.ndarray:
-    """Note activations (84, m) explaining the semitone spectrum ``spec`` (84, m) by NNLS."""
-    from scipy.optimize import nnls
-
-    out = np.zeros_like(spec, dtype=np.float64)
-    for i in range(spec.shape[1]):
-        col = spec[:, i].astype(np.float64)
-        if col.max() <= 0:
-            continue
-        out[:, i] = nnls(_DICT, col, maxiter=200)[0]
-    return out.astype(np.float32)
-
-
 def bass_treble_chroma(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fold note activations (84, m) into (treble chroma, bass chroma), each (12, m).
+    """Fold a semitone spectrum (84, m) into (treble chroma, bass chroma), each (12, m).
 
     Weights follow NNLS-Chroma: bass is a raised-cosine window centred near MIDI 40 (E2), treble
     one over MIDI ~50..96.

@@ -38,7 +38,7 @@ class KeySegment:
     key: KeyEstimate
 
 
-def key_profiles(kind: str = "temperley") -> np.ndarray:
+def key_profiles(kind: str = "albrecht-shanahan") -> np.ndarray:
     """(24, 12) z-normalised profiles; row ``m * 12 + tonic`` (m 0 = major, 1 = minor)."""
     maj, mnr = (TEMPERLEY_MAJOR, TEMPERLEY_MINOR) if kind == "temperley" else (AS_MAJOR, AS_MINOR)
     rows = [np.roll(p, t) for p in (maj, mnr) for t in range(12)]

@@ -116,24 +116,46 @@ def load_corpus_piece(rntxt: Path, seed: int) -> Piece | None:
     if not segs:
         return None
 
-    # Alignment check: the score's pitch classes inside each chord span should mostly be chord
-    # tones; a misaligned analysis (pickup handling, repeats) scores low and is skipped.
-    hits = total = 0.0
-    for q0, q1, label, _ in segs:
-        if label == "X":
-            continue
-        root_name, quality = label.split(":")
-        root = PITCH_NAMES.index(root_name)
-        from musicapp.analysis.labels import QUALITIES
+    # Alignment check: the analysis must explain the score. A 1/8-quarter piano roll of pitch
+    # classes is matched against each chord span's best major/minor triad; the analysis is shifted
+    # by up to +-2 quarters to the best agreement, and skipped when agreement stays below 0.7
+    # (misaligned analyses: pickups, repeats, editorial differences).
+    res = 8
+    n_steps = int(np.ceil(end_q * res)) + 1
+    roll = np.zeros((12, n_steps))
+    for a, b, pcs in pcs_timeline:
+        for pc in pcs:
+            roll[pc, int(a * res):max(int(a * res) + 1, int(b * res))] += 1.0
+    cum = np.concatenate([np.zeros((12, 1)), np.cumsum(roll, axis=1)], axis=1)
 
-        chord_pcs = {(root + i) % 12 for i in QUALITIES.get(quality, (0, 3, 6, 9))}
-        for a, b, pcs in pcs_timeline:
-            ov = min(b, q1) - max(a, q0)
-            if ov > 0:
-                total += ov
-                hits += ov * (len(pcs & chord_pcs) > 0)
-    if total == 0 or hits / total < 0.6:
+    def agreement(shift: float) -> float:
+        ok = tot = 0.0
+        for q0, q1, label, _ in segs:
+            if label == "X" or label.split(":")[1] not in ("maj", "min", "7", "min7", "maj7"):
+                continue
+            i0 = int(np.clip((q0 + shift) * res, 0, n_steps))
+            i1 = int(np.clip((q1 + shift) * res, 0, n_steps))
+            if i1 <= i0:
+                continue
+            hist = cum[:, i1] - cum[:, i0]
+            root = PITCH_NAMES.index(label.split(":")[0])
+            third = 3 if label.split(":")[1].startswith("min") else 4
+            best = max(
+                (hist[r] + hist[(r + t) % 12] + hist[(r + 7) % 12], r, t)
+                for r in range(12) for t in (3, 4))
+            tot += q1 - q0
+            ok += (q1 - q0) * (best[1] == root and best[2] == third)
+        return ok / tot if tot else 0.0
+
+    shifts = np.arange(-2.0, 2.01, 0.5)
+    scores = [agreement(float(sh)) for sh in shifts]
+    best_shift = float(shifts[int(np.argmax(scores))])
+    if max(scores) < 0.7:
         return None
+    if best_shift:
+        segs = [(max(0.0, q0 + best_shift), min(end_q, q1 + best_shift), lab, k)
+                for q0, q1, lab, k in segs]
+        segs = [s for s in segs if s[1] > s[0]]
 
     chords = [(q0 * spq, q1 * spq, label) for q0, q1, label, _ in segs]
     key_segments: list[tuple[float, float, int, str]] = []
