@@ -133,6 +133,35 @@ def track_logmel(path: str | Path) -> np.ndarray:
     return log_mel(audio.samples)
 
 
+MARGIN_FRAMES = 8  # decoded context on each side of a segment (128 ms), dropped after the Mel
+
+
+def segment_patches(path: str | Path, starts_frames: np.ndarray) -> np.ndarray:
+    """Log-Mel patches (n, 187, 96) starting at the given frame indices of the whole-track Mel.
+
+    Decodes only each segment plus :data:`MARGIN_FRAMES` of context on both sides, so the frames
+    kept are those the whole-track :func:`track_logmel` would give (up to the resampler's edge
+    transient inside the margin) at a fraction of the decoding cost on long tracks.
+    """
+    from musicapp.audio import load_audio
+    from musicapp.features import log_mel
+
+    hop, n_frames = MEL.hop_length, MEL.patch_frames
+    out = np.empty((len(starts_frames), n_frames, MEL.n_mels), dtype=np.float32)
+    for i, f0 in enumerate(starts_frames):
+        first = max(int(f0) - MARGIN_FRAMES, 0)
+        skip = int(f0) - first
+        offset = first * hop / MEL.sample_rate
+        duration = (skip + n_frames + MARGIN_FRAMES) * hop / MEL.sample_rate
+        audio = load_audio(path, sr=MEL.sample_rate, mono=True, offset=offset, duration=duration)
+        mel = log_mel(audio.samples)
+        seg = mel[skip : skip + n_frames]
+        if seg.shape[0] < n_frames:  # end of file
+            seg = np.pad(seg, ((0, n_frames - seg.shape[0]), (0, 0)))
+        out[i] = seg
+    return out
+
+
 def build_mel_cache(
     tracks: Iterable[Track], cache: Path = DEFAULT_CACHE, log: Callable[[str], None] = print
 ) -> Path:
@@ -150,6 +179,13 @@ def build_mel_cache(
         tmp.replace(dest)
         log(f"mel {t.package} {Path(t.path).name}: {mel.shape[0]} frames, {time.time() - t0:.1f}s")
     return folder
+
+
+def spread(n: int, count: int) -> np.ndarray:
+    """``count`` indices evenly spread over ``range(n)``, skipping the first and last (intro and
+    fade-out)."""
+    idx = np.linspace(0, n - 1, count + 2)[1:-1].round().astype(int)
+    return np.unique(idx)
 
 
 def full_patches(logmel: np.ndarray, patch_frames: int = MEL.patch_frames) -> np.ndarray:
@@ -273,20 +309,33 @@ def build_feature_cache(
         chunks: dict[str, list[np.ndarray]] = {}
         track_rows: list[dict] = []
         split_tracks = [t for t in tracks if t.split == split]
-        build_mel_cache(split_tracks, cache, log=log)
+        if not cap:
+            build_mel_cache(split_tracks, cache, log=log)
         for t in split_tracks:
             t0 = time.time()
-            mel = np.load(cache / "mel" / t.cache_name)
-            patches = full_patches(mel)
-            starts = np.arange(patches.shape[0], dtype=np.float32) * MEL.patch_seconds
-            keep = patches.mean(axis=(1, 2)) >= SILENCE_LOGMEL
-            patches, starts = patches[keep], starts[keep]
-            if cap and patches.shape[0] > cap:
-                # evenly spread, skipping the first and last patch (intros and fade-outs)
-                idx = np.linspace(0, patches.shape[0] - 1, cap + 2)[1:-1].round()
-                idx = np.unique(idx.astype(int))
-                patches, starts = patches[idx], starts[idx]
-            row = {**asdict(t), "split": split, "duration_s": mel.shape[0] * MEL.frame_seconds,
+            mel_path = cache / "mel" / t.cache_name
+            if mel_path.exists():
+                mel = np.load(mel_path)
+                total_frames = mel.shape[0]
+                patches = full_patches(mel)
+                starts_f = np.arange(patches.shape[0]) * MEL.patch_frames
+                keep = patches.mean(axis=(1, 2)) >= SILENCE_LOGMEL
+                patches, starts_f = patches[keep], starts_f[keep]
+                if cap and patches.shape[0] > cap:
+                    idx = spread(patches.shape[0], cap)
+                    patches, starts_f = patches[idx], starts_f[idx]
+            else:  # decode only the segments taken
+                from musicapp.audio import probe
+
+                total_frames = int(probe(t.path).duration_s * MEL.sample_rate) // MEL.hop_length + 1
+                n_full = total_frames // MEL.patch_frames
+                idx = spread(n_full, cap) if cap and n_full > cap else np.arange(n_full)
+                starts_f = idx * MEL.patch_frames
+                patches = segment_patches(t.path, starts_f)
+                keep = patches.mean(axis=(1, 2)) >= SILENCE_LOGMEL
+                patches, starts_f = patches[keep], starts_f[keep]
+            starts = (starts_f * MEL.frame_seconds).astype(np.float32)
+            row = {**asdict(t), "split": split, "duration_s": total_frames * MEL.frame_seconds,
                    "patches": int(patches.shape[0])}  # fmt: skip
             track_rows.append(row)
             if patches.shape[0] == 0:

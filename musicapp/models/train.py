@@ -397,7 +397,7 @@ def fit(
             torch.nn.utils.clip_grad_norm_(head.parameters(), 5.0)
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v * len(idx)
         n = x_train.shape[0]

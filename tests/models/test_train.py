@@ -123,3 +123,15 @@ def test_roc_auc_and_map():
     assert map_at_k(perfect, labels, groups, k=10) == 1.0
     worst = 1.0 - perfect
     assert map_at_k(worst, labels, groups, k=1) == 0.0
+
+
+def test_segment_decoding_matches_whole_track_mel(tmp_path: Path):
+    from musicapp.models.dataset import segment_patches, spread
+
+    y = chord([220.0, 277.0, 330.0], 10.0, SR, amp=0.4) + noise(10.0, SR, amp=0.05, seed=3)
+    path = write_audio(tmp_path / "seg.wav", y.astype(np.float32), SR)
+    full = full_patches(track_logmel(path))
+    idx = np.array([0, 1, 2])
+    seg = segment_patches(path, idx * 187)
+    np.testing.assert_allclose(seg, full[idx], atol=1e-3)
+    assert spread(10, 3).tolist() == [2, 4, 7] and spread(3, 3).tolist() == [0, 1, 2]
