@@ -163,11 +163,12 @@ def render_midi(midi: mido.MidiFile | str | os.PathLike[str], sample_rate: int =
                 tail_s: float = 1.0, use_soundfont: bool = True) -> np.ndarray:
     """Render a MIDI file to float32 audio.
 
-    Returns shape ``(n, 2)`` (stereo, frames first as sounddevice/soundfile expect) or ``(n,)``
-    with ``mono=True``. ``soundfont`` overrides :func:`find_soundfont`; with no soundfont found
-    (or ``use_soundfont=False``) the additive fallback synth is used. ``tail_s`` seconds are
-    appended so releases ring out. Raises :class:`~musicapp.errors.MusicappError` for an
-    unreadable MIDI file or soundfont.
+    Returns shape ``(2, n)`` (stereo, channels first like :func:`musicapp.audio.load_audio`,
+    :func:`musicapp.audio.write_wav` and the Player) or ``(n,)`` with ``mono=True``.
+    ``soundfont`` overrides :func:`find_soundfont`; with no soundfont found (or
+    ``use_soundfont=False``) the additive fallback synth is used. ``tail_s`` seconds are appended
+    so releases ring out. Raises :class:`~musicapp.errors.MusicappError` for an unreadable MIDI
+    file or soundfont.
     """
     mid = _load_midi(midi)
     events = _events(mid)
@@ -179,4 +180,4 @@ def render_midi(midi: mido.MidiFile | str | os.PathLike[str], sample_rate: int =
         audio = _render_additive(events, end_s, sample_rate)
     if mono:
         return audio.mean(axis=1).astype(np.float32)
-    return audio
+    return np.ascontiguousarray(audio.T)

@@ -49,11 +49,11 @@ def test_find_soundfont_env_override(tmp_path, monkeypatch):
 def test_soundfont_render_pitch(note):
     sr = 44100
     y = render_midi(_one_note_midi(note, program=73), sample_rate=sr)  # flute: strong fundamental
-    assert y.dtype == np.float32 and y.ndim == 2 and y.shape[1] == 2
-    assert y.shape[0] >= int(1.9 * sr)  # 1 s note + 1 s tail
+    assert y.dtype == np.float32 and y.ndim == 2 and y.shape[0] == 2
+    assert y.shape[1] >= int(1.9 * sr)  # 1 s note + 1 s tail
     assert np.max(np.abs(y)) > 0.01
     expected = 440.0 * 2 ** ((note - 69) / 12)
-    assert _cents(_dominant_hz(y.mean(axis=1), sr), expected) < 20
+    assert _cents(_dominant_hz(y.mean(axis=0), sr), expected) < 20
 
 
 def test_fallback_render_pitch_and_silence_after():
@@ -69,7 +69,7 @@ def test_render_from_path(tmp_path):
     path = tmp_path / "a.mid"
     _one_note_midi(60).save(path)
     y = render_midi(path, sample_rate=16000, use_soundfont=False)
-    assert y.shape[1] == 2 and np.max(np.abs(y)) > 0.01
+    assert y.shape[0] == 2 and np.max(np.abs(y)) > 0.01
 
 
 def test_render_bad_file(tmp_path):
