@@ -77,27 +77,34 @@ def run_analysis(path: str, progress: ProgressFn | None = None, device: str = "a
         progress(1.0, "done")
         return result
 
-    from musicapp.audio import load_audio
+    from musicapp.audio import load_audio, resample
 
     progress(0.02, "decoding")
-    audio = load_audio(path, sr=MEL.sample_rate, mono=True)
+    audio = load_audio(path, sr=None, mono=True)
     result["duration_s"] = float(audio.duration_s)
+    y16 = resample(audio.samples, int(audio.sample_rate), MEL.sample_rate)
     progress(0.08, "decoded")
+    split = 0.55 if has_tagger and has_music else (0.98 if has_tagger else 0.1)
     if has_tagger:
         progress(0.1, "mood and genre tagging")
         try:
             from musicapp.models.engine import TaggerEngine
 
             engine = TaggerEngine(device=device)
-            tags = engine.analyze(audio.samples, feature_maps=False)
+            tags = engine.analyze(y16, feature_maps=False)
             result["tags"] = _to_dict(tags)
         except Exception as exc:
             result["errors"].append(f"mood tagging failed: {type(exc).__name__}: {exc}")
-        progress(0.55 if has_music else 0.98, "tagging done")
+        progress(split, "tagging done")
     if has_music:
-        progress(0.56 if has_tagger else 0.1, "key, tempo, beats and chords")
+        progress(split, "key, tempo, beats and chords")
+        cb = _progress_adapter(progress, split, 0.98, "key, tempo, beats and chords")
         try:
-            music = _music_fn()(audio.samples, audio.sample_rate)
+            fn = _music_fn()
+            try:
+                music = fn(audio.samples, int(audio.sample_rate), progress=cb)
+            except TypeError:
+                music = fn(audio.samples, int(audio.sample_rate))
             result["music"] = _to_dict(music)
         except Exception as exc:
             result["errors"].append(f"key/tempo/chord analysis failed: {type(exc).__name__}: "

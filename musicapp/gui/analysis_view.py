@@ -76,8 +76,14 @@ def genre_text(genres: Any, n: int = 3) -> str:
     for g in (genres or [])[:n]:
         if isinstance(g, dict):
             name = g.get("tag", g.get("genre", g.get("label", "?")))
-            val = g.get("percentile", g.get("score"))
-            parts.append(f"{name}" + (f" {float(val):.2f}" if val is not None else ""))
+            pct, score = g.get("percentile"), g.get("score")
+            if pct is not None:
+                pct = float(pct) * (100.0 if float(pct) <= 1.0 else 1.0)
+                parts.append(f"{name} ({pct:.0f}th percentile)")
+            elif score is not None:
+                parts.append(f"{name} {float(score):.2f}")
+            else:
+                parts.append(str(name))
         else:
             parts.append(str(g))
     return ", ".join(parts) or "–"
@@ -187,9 +193,7 @@ class ValenceArousalPlane(pg.PlotWidget):
                 and s.get("arousal") is not None]
         xs = np.array([float(s["valence"]) for s in segs])
         ys = np.array([float(s["arousal"]) for s in segs])
-        vals = list(xs) + list(ys) + [v for v in (valence, arousal) if v is not None]
-        lo = -1.0 if any(float(v) < 0 for v in vals) else 0.0
-        self.set_range(lo, 1.0)
+        self.set_range(-1.0, 1.0)  # the tagger's scale: -1..1, neutral at 0
         self.path.setData(xs, ys)
         cmap = pg.colormap.get("viridis")
         brushes = [pg.mkBrush(cmap.map(i / max(len(xs) - 1, 1), mode="qcolor"))

@@ -49,7 +49,7 @@ def resolve_emotion(choice: EmotionChoice):
         if not choice.analysis:
             raise MusicappError("no analysed track: analyse a track first, or pick another "
                                 "emotion source")
-        return emotion.from_analysis(choice.analysis)
+        return emotion.from_analysis(choice.analysis, unit_scale=False)  # tagger: -1..1
     if choice.source == "mood":
         return emotion.from_mood(choice.mood or "happy")
     if choice.source == "picture":

@@ -70,8 +70,11 @@ class FeatureMapsView(QWidget):
         lay.addWidget(self.graphics, 1)
         lay.addWidget(self.tag_label)
 
-        self.layer.currentTextChanged.connect(lambda _t: self._redraw())
-        self.channel.valueChanged.connect(lambda _v: self._redraw_channel())
+        self.user_channel = False  # until the user picks one, show the most active channel
+        self.layer.currentTextChanged.connect(self._layer_changed)
+        self.channel.valueChanged.connect(self._channel_changed)
+        self.map_plot.setToolTip("Each row is one channel (filter) of the layer, normalised on "
+                                 "its own so that its changes over time show")
 
     def set_maps(self, maps: dict, tags=None, source: str = "") -> None:
         """Show new activations: ``maps`` is {layer: (channels, time)}."""
@@ -89,6 +92,14 @@ class FeatureMapsView(QWidget):
         """The (channels, time) array of the chosen layer, or None."""
         return self.maps.get(self.layer.currentText())
 
+    def _layer_changed(self, _name: str) -> None:
+        self.user_channel = False
+        self._redraw()
+
+    def _channel_changed(self, _value: int) -> None:
+        self.user_channel = True
+        self._redraw_channel()
+
     def _redraw(self) -> None:
         m = self.current_map()
         if m is None:
@@ -96,10 +107,14 @@ class FeatureMapsView(QWidget):
             self.curve.setData([], [])
             return
         c, t = m.shape
+        self.channel.blockSignals(True)
         if self.channel.maximum() != c - 1:
             self.channel.setMaximum(max(c - 1, 0))
-        lo, hi = np.percentile(m, [1, 99.5]) if m.size else (0.0, 1.0)
-        self.image.setImage(m, autoLevels=False, levels=(float(lo), float(max(hi, lo + 1e-6))))
+        if not self.user_channel and m.size:
+            self.channel.setValue(int(np.argmax(m.std(axis=1))))
+        self.channel.blockSignals(False)
+        z = (m - m.mean(axis=1, keepdims=True)) / (m.std(axis=1, keepdims=True) + 1e-6)
+        self.image.setImage(np.clip(z, -3, 3), autoLevels=False, levels=(-2.5, 2.5))
         dur = t * MEL.frame_seconds
         self.image.setRect(QRectF(0.0, 0.0, dur, float(c)))
         self._redraw_channel()

@@ -55,11 +55,11 @@ class LiveCapture(QThread):
         self._stop.set()
 
     def run(self) -> None:
-        from musicapp.audio.recorder import Recorder
-        from musicapp.features import StreamingLogMel
-
         elapsed, overflows = 0.0, 0
         try:
+            from musicapp.audio.recorder import Recorder
+            from musicapp.features import StreamingLogMel
+
             rec = Recorder(self.path, device=self.device, sample_rate=self.sample_rate,
                            channels=1)
             rec.start()

@@ -127,6 +127,21 @@ class MainWindow(QMainWindow):
         self._restore_state()
         self.refresh_devices()
         self._update_enabled()
+        QTimer.singleShot(400, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Import the audio and feature modules in a worker once the window is up, so that
+        the first recording or file opens at once (torch is not imported here)."""
+
+        def work(_ctx):
+            for name in ("musicapp.audio", "musicapp.audio.recorder", "musicapp.audio.player"):
+                parts.try_import(name)
+            features = parts.try_import("musicapp.features")
+            if features is not None:  # builds the Mel filters (imports librosa and numba)
+                features.StreamingLogMel(input_rate=RECORDING.sample_rate)
+            return True
+
+        self.runner.start(work, name="warm-up")
 
     # ------------------------------------------------------------------ construction
     def _build_views(self) -> None:
@@ -655,7 +670,6 @@ class MainWindow(QMainWindow):
         self.act_record.setChecked(True)
         self.act_record.setText("■ Stop")
         self.redraw_timer.start()
-        self._ensure_feature_engine()
         self._update_enabled()
         self.show_info(f"Recording to {path}")
         return True
@@ -707,6 +721,8 @@ class MainWindow(QMainWindow):
 
     def _redraw_live(self) -> None:
         if self.spectrogram.refresh_live():
+            # the model loads once frames flow, so it never delays the start of a take
+            self._ensure_feature_engine()
             self._submit_live_maps()
         now = time.perf_counter()
         if now - getattr(self, "_last_overview", 0.0) > 0.1:

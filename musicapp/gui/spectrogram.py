@@ -20,6 +20,7 @@ from musicapp.params import MEL
 #: display range of log10(10000 * S + 1) values
 DEFAULT_LEVELS = (0.0, 3.5)
 LANE_HEIGHT = 34
+AXIS_WIDTH = 64
 
 
 def _hz_to_mel_slaney(hz: np.ndarray) -> np.ndarray:
@@ -120,7 +121,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.plot.setLabel("left", "Hz")
         self.plot.hideAxis("bottom")
         self.plot.getAxis("left").setTicks([_hz_ticks(self.n_mels)])
-        self.plot.getAxis("left").setWidth(44)
+        self.plot.getAxis("left").setWidth(AXIS_WIDTH)
         self.plot.getViewBox().setLimits(xMin=0, yMin=0, yMax=self.n_mels)
         self.plot.setYRange(0, self.n_mels, padding=0)
         self.image = pg.ImageItem(axisOrder="col-major")
@@ -149,7 +150,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.mood_names: list[str] = []
         grid = self.ci.layout
         grid.setRowStretchFactor(0, 10)
-        grid.setRowFixedHeight(1, LANE_HEIGHT * 2)
+        grid.setRowFixedHeight(1, LANE_HEIGHT * 2.4)
         grid.setRowFixedHeight(2, LANE_HEIGHT)
         grid.setRowFixedHeight(3, LANE_HEIGHT + 36)
 
@@ -173,7 +174,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         p.hideAxis("bottom")
         p.setXLink(self.plot)
         p.setYRange(0, 1, padding=0)
-        p.getAxis("left").setWidth(44)
+        p.getAxis("left").setWidth(AXIS_WIDTH)
         p.getAxis("left").setTicks([[(0.5, name)]])
         p.getViewBox().setLimits(xMin=0)
         return p
@@ -323,7 +324,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             self.chord_plot.addItem(text)
             self._chord_items.append(text)
 
-    def set_mood_timeline(self, segments, top: int = 6) -> None:
+    def set_mood_timeline(self, segments, top: int = 5) -> None:
         """Draw a (time x mood) heat map of the segments' top moods."""
         segs = [s for s in (segments or []) if "start" in s and "end" in s]
         if not segs:
@@ -350,5 +351,5 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.mood_image.setImage(img, autoLevels=False, levels=(0.0, 1.0))
         self.mood_image.setRect(QRectF(0.0, 0.0, n_cols * step, 1.0))
         h = 1.0 / len(names)
-        self.mood_plot.getAxis("left").setTicks([[((j + 0.5) * h, n[:9])
+        self.mood_plot.getAxis("left").setTicks([[((j + 0.5) * h, n[:11])
                                                   for j, n in enumerate(names)]])

@@ -98,7 +98,7 @@ def test_analysis_failing_half_way_keeps_partial_results(qtbot, settings, track_
     from musicapp.gui import analysis_job
     from musicapp.gui.main_window import MainWindow
 
-    def broken(samples, sample_rate):
+    def broken(samples, sample_rate, progress=None):
         raise RuntimeError("chord model crashed")
 
     monkeypatch.setattr(analysis_job, "_music_fn", lambda: broken)
