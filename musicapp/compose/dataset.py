@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from musicapp.compose.labels import DEFAULT_BPM, derive_arousal, derive_valence
-from musicapp.compose.theory import ChordToken, canonical, parse_roman
+from musicapp.compose.theory import ChordToken, Key, canonical, parse_roman
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "compose"
 CORPUS_JSON = RESOURCES / "corpus_tokens.json"
@@ -19,6 +19,7 @@ CURATED_JSON = RESOURCES / "progressions.json"
 
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
+_C = Key("C")
 DUR_BEATS = (1.0, 2.0, 4.0)
 
 
@@ -70,16 +71,37 @@ def _recanon(token: str, mode: str) -> str:
     return canonical(ChordToken.parse(token), mode).token
 
 
+def merge_same_root(tokens: list[str], beats: list[float]) -> tuple[list[str], list[float]]:
+    """Merge consecutive chords on the same root (e.g. V then V7 from a passing seventh, or a
+    4-3 suspension Vsus4 -> V) into one chord with the quality of the longer one (the later one
+    on a tie) and the summed duration. Chordify-based analysis splits such harmonies at every
+    non-chord-tone onset."""
+    out_t: list[str] = []
+    out_b: list[float] = []
+    roots = [ChordToken.parse(t).root(_C)[1] for t in tokens]
+    last_root = None
+    for tok, b, r in zip(tokens, beats, roots, strict=True):
+        if out_t and r == last_root:
+            if b >= out_b[-1]:
+                out_t[-1] = tok
+            out_b[-1] += b
+        else:
+            out_t.append(tok)
+            out_b.append(b)
+        last_root = r
+    return out_t, out_b
+
+
 def load_sequences(corpus_json: Path = CORPUS_JSON, curated_json: Path = CURATED_JSON
                    ) -> list[Sequence]:
     """All sequences with labels: music21 corpus extraction plus the curated table."""
     seqs: list[Sequence] = []
     if corpus_json.exists():
         for r in json.loads(corpus_json.read_text())["records"]:
-            toks = [_recanon(t, r["mode"]) for t in r["tokens"]]
+            toks, beats = merge_same_root([_recanon(t, r["mode"]) for t in r["tokens"]],
+                                          [float(b) for b in r["beats"]])
             mel = r.get("melody")
-            seqs.append(Sequence(r["source"], r["tune"], r["mode"], toks,
-                                 [float(b) for b in r["beats"]],
+            seqs.append(Sequence(r["source"], r["tune"], r["mode"], toks, beats,
                                  DEFAULT_BPM.get(r["source"], 80.0), bwv=r.get("bwv"),
                                  melody=tuple(mel) if mel else None))
     for p in json.loads(curated_json.read_text())["progressions"]:
@@ -148,17 +170,19 @@ def split_sequences(seqs: list[Sequence], seed: int = 0) -> dict[str, list[Seque
 
 def encode_windows(seqs: list[Sequence], vocab: Vocab, window: int = 48,
                    curated_weight: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                      np.ndarray]:
+                                                      np.ndarray, np.ndarray]:
     """Cut sequences into training windows.
 
-    Returns ``inputs`` (n, window) token ids starting with BOS, ``targets`` (n, window) next-token
-    ids (EOS at a sequence end, PAD after), ``durs`` (n, window) duration classes of the target
-    chord (-1 where none), and ``conds`` (n, COND_DIM). Curated progressions are repeated
+    Returns ``inputs`` (n, window) token ids starting with BOS, ``in_durs`` (n, window) duration
+    classes of the input chords (``len(DUR_BEATS)`` = none, for BOS/PAD), ``targets`` (n, window)
+    next-token ids (EOS at a sequence end, PAD after), ``durs`` (n, window) duration classes of the
+    target chord (-1 where none), and ``conds`` (n, COND_DIM). Curated progressions are repeated
     ``curated_weight`` times because the table is small next to the chorales.
     """
     from musicapp.compose.labels import condition_vector
 
-    ins, tgs, dus, cds = [], [], [], []
+    none = len(DUR_BEATS)
+    ins, ids_d, tgs, dus, cds = [], [], [], [], []
     for s in seqs:
         ids = vocab.encode(s.tokens)
         dcls = [dur_class(b) for b in s.beats]
@@ -170,13 +194,29 @@ def encode_windows(seqs: list[Sequence], vocab: Vocab, window: int = 48,
             inp = [BOS, *chunk]
             tgt = [*chunk, EOS] if start + window - 1 >= len(ids) else [*chunk, PAD]
             dur = [*dchunk, -1]
+            ind = [none, *dchunk][:window]
+            ind = ind + [none] * (window - len(ind))
             inp = inp[:window] + [PAD] * (window - len(inp[:window]))
             tgt = tgt[:window] + [PAD] * (window - len(tgt[:window]))
             dur = dur[:window] + [-1] * (window - len(dur[:window]))
             for _ in range(reps):
                 ins.append(inp)
+                ids_d.append(ind)
                 tgs.append(tgt)
                 dus.append(dur)
                 cds.append(cond)
-    return (np.asarray(ins, dtype=np.int64), np.asarray(tgs, dtype=np.int64),
+    return (np.asarray(ins, dtype=np.int64), np.asarray(ids_d, dtype=np.int64),
+            np.asarray(tgs, dtype=np.int64),
             np.asarray(dus, dtype=np.int64), np.asarray(cds, dtype=np.float32))
+
+
+def ngram_hash(tokens: list[str] | tuple[str, ...]) -> int:
+    """Stable signed 64-bit hash of a token n-gram (for the shipped novelty filter)."""
+    d = hashlib.blake2b(" ".join(tokens).encode(), digest_size=8).digest()
+    return int.from_bytes(d, "little", signed=True)
+
+
+def ngram_hashes(seqs: list[Sequence], n: int = 8) -> np.ndarray:
+    """Sorted unique hashes of every ``n``-gram of the sequences."""
+    hs = {ngram_hash(s.tokens[i:i + n]) for s in seqs for i in range(len(s.tokens) - n + 1)}
+    return np.array(sorted(hs), dtype=np.int64)

@@ -58,18 +58,15 @@ def from_mood(name: str) -> Emotion:
     return Emotion(v, a, f"mood:{name.lower()}", {name.lower(): 1.0})
 
 
-def _scale01(x: float) -> float:
-    """Map an analysis value to [-1, 1]: values in [0, 1] are treated as 0..1 scales."""
-    return _clip(2.0 * x - 1.0) if 0.0 <= x <= 1.0 else _clip(x)
-
-
-def from_analysis(result: dict, *, unit_scale: bool | None = None) -> Emotion:
+def from_analysis(result: dict, *, unit_scale: bool = False) -> Emotion:
     """The emotion vector of an analysed track (``musicapp analyze --json`` / ``analyze_path``).
 
-    Uses ``valence``/``arousal`` when present (values in [0, 1] are rescaled to [-1, 1] unless
-    ``unit_scale=False``), else the mood scores mapped through the mood prototypes. ``moods`` may
-    be a dict name -> score or a list of ``{"name"/"tag", "score"}`` / ``[name, score]`` items.
-    The track's key (``"A minor"`` or ``{"tonic", "mode"}``) is kept as a suggestion.
+    Uses ``valence``/``arousal`` when present (in [-1, 1], the tagger's convention; pass
+    ``unit_scale=True`` for values in [0, 1]), else the mood scores mapped through the mood
+    prototypes. ``moods`` may be a dict name -> score or a list of ``{"tag"/"name", "score",
+    "percentile"}`` / ``[name, score]`` items (the percentile, when given, is the weight, because
+    raw tag probabilities are tiny). The track's key (``"A minor"`` or ``{"tonic", "mode"}``) is
+    kept as a suggestion.
     """
     moods_raw = result.get("moods") or {}
     moods: dict[str, float] = {}
@@ -79,7 +76,10 @@ def from_analysis(result: dict, *, unit_scale: bool | None = None) -> Emotion:
         for item in moods_raw:
             if isinstance(item, dict):
                 name = item.get("name") or item.get("tag") or item.get("mood")
-                score = item.get("score", item.get("value", item.get("probability", 0.0)))
+                if item.get("percentile") is not None:
+                    score = float(item["percentile"]) / 100.0
+                else:
+                    score = item.get("score", item.get("value", item.get("probability", 0.0)))
                 if name is not None:
                     moods[str(name)] = float(score)
             elif isinstance(item, list | tuple) and len(item) == 2:
@@ -91,8 +91,7 @@ def from_analysis(result: dict, *, unit_scale: bool | None = None) -> Emotion:
         a = a.get("value")
     if v is not None and a is not None:
         fv, fa = float(v), float(a)
-        both_unit = 0.0 <= fv <= 1.0 and 0.0 <= fa <= 1.0
-        if unit_scale or (unit_scale is None and both_unit):
+        if unit_scale:
             fv, fa = 2.0 * fv - 1.0, 2.0 * fa - 1.0
         val, aro = _clip(fv), _clip(fa)
     else:

@@ -142,6 +142,7 @@ class Generator:
         h = self.model.init_state(cond)
         cp = self.model.cond_proj(cond)
         prev = np.full(n, BOS)
+        prev_dur = np.full(n, self.model.dur_none)
         ids = np.zeros((n, L), dtype=np.int64)
         tok_str: list[list[str]] = [[""] * L for _ in range(n)]
         durs = np.zeros((n, L), dtype=np.int64)
@@ -149,12 +150,13 @@ class Generator:
         nd_used = np.zeros(n, dtype=np.int64)
         inv_t = 1.0 / max(temperature, 1e-3)
         for pos in range(L):
-            lp, dlp, h = self.model.step(prev, cp, h)
+            lp, dlp, h = self.model.step(prev, prev_dur, cp, h)
             # durations: sampled from the duration head at the same temperature
             dp = np.exp(dlp * inv_t)
             dp /= dp.sum(axis=1, keepdims=True)
             durs[:, pos] = (rng.random((n, 1)) > np.cumsum(dp, axis=1)).sum(axis=1)
             durs[:, pos] = np.minimum(durs[:, pos], len(DUR_BEATS) - 1)
+            prev_dur = durs[:, pos]
             if pos in locks:
                 text, tid = locks[pos]
                 ids[:, pos] = tid
@@ -185,7 +187,7 @@ class Generator:
                 raise ConstraintError(f"no chord satisfies the constraints at position {pos + 1}")
             logits = lp * inv_t
             if pos + 1 in locks and locks[pos + 1][1] != UNK:
-                logits = logits + self._lookahead(h, cp, locks[pos + 1][1]) * inv_t
+                logits = logits + self._lookahead(h, prev_dur, cp, locks[pos + 1][1]) * inv_t
             logits = np.where(allowed, logits, -np.inf)
             choice = _sample_top_p(logits, top_p, rng)
             ids[:, pos] = choice
@@ -201,7 +203,8 @@ class Generator:
             out.append(Progression(key, toks, beats, valence, arousal, float(loglik[b] / L)))
         return out
 
-    def _lookahead(self, h: np.ndarray, cp: np.ndarray, target: int) -> np.ndarray:
+    def _lookahead(self, h: np.ndarray, dur: np.ndarray, cp: np.ndarray, target: int
+                   ) -> np.ndarray:
         """log P(target | prefix, candidate) for every candidate token (B, V)."""
         n = h.shape[0]
         cand = np.arange(self.V)
@@ -209,15 +212,19 @@ class Generator:
         for b in range(n):
             hb = np.repeat(h[b:b + 1], self.V, axis=0)
             cb = np.repeat(cp[b:b + 1], self.V, axis=0)
-            lp, _, _ = self.model.step(cand, cb, hb)
+            lp, _, _ = self.model.step(cand, np.full(self.V, dur[b]), cb, hb)
             out[b] = lp[:, target]
         return out
 
     def generate(self, valence: float, arousal: float, key: Key,
                  constraints: Constraints | None = None, *, seed: int = 0, candidates: int = 8,
-                 temperature: float = 1.0, top_p: float = 0.95, fit_weight: float = 1.0
-                 ) -> Progression:
-        """Best of ``candidates`` sampled loops (likelihood + emotion fit); deterministic."""
+                 temperature: float = 1.0, top_p: float = 0.95, fit_weight: float = 1.0,
+                 avoid_copies: bool = True) -> Progression:
+        """Best of ``candidates`` sampled loops (likelihood + emotion fit); deterministic.
+
+        With ``avoid_copies`` a candidate containing an 8-chord phrase found verbatim in the
+        training data is ranked below every original candidate.
+        """
         c = constraints or Constraints()
         rng = np.random.default_rng(seed)
         cands = self.sample(valence, arousal, key, c, n=candidates, temperature=temperature,
@@ -226,6 +233,8 @@ class Generator:
             v = derive_valence([t.token for t in p.tokens], p.beats, key.mode)
             p.fit = -abs(v - valence)
             p.score = p.loglik + fit_weight * p.fit
+            if avoid_copies and self.model.copies_training([t.token for t in p.tokens]):
+                p.score -= 1000.0
         return max(cands, key=lambda p: p.score)
 
     def regenerate(self, prog: Progression, positions: list[int] | None = None, *,

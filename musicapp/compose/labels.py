@@ -8,10 +8,11 @@ labels are *derived* from properties of each sequence by fixed rules (documented
   Rationale: mode and major/minor chord quality are the best-replicated harmonic cues of
   positive/negative valence in music-emotion studies (e.g. Gabrielsson & Lindström 2010).
 * **arousal** in [-1, 1]: the harmonic rate in chords per minute ``bpm / mean beats per chord``
-  mapped as ``(log2(rate) - log2(30)) / 1.5``, plus ``0.8 * (share of dissonant chords
+  mapped as ``(log2(rate) - log2(30)) / 2``, plus ``0.8 * (share of dissonant chords
   [dim, dim7, m7b5, aug, dominant 7th/9th] - 0.15)``, clipped. ``bpm`` is the curated table's typical
-  tempo; the corpus scores carry no tempo marking, so a nominal 80 quarter-notes/min is assumed for
-  the chorales and 70 for the madrigals. Tempo and harmonic rhythm are the main arousal cues.
+  tempo; the corpus scores carry no tempo marking, so a nominal 70 quarter-notes/min is assumed for
+  the chorales and the madrigals (an assumption: a moderate sung tempo). Tempo and harmonic
+  rhythm are the main arousal cues.
 
 Consequently the model learns "high valence -> more major-quality chords" and "high arousal ->
 shorter chords / more dominant tension" *because the labels were defined that way*; the
@@ -44,12 +45,26 @@ MOODS: dict[str, tuple[float, float]] = {
     "epic": (0.1, 0.8),
     "hopeful": (0.6, 0.2),
     "mysterious": (-0.3, -0.1),
+    # further tag names of the musicnn taggers (MSD/MTT), placed by us on the same plane
+    "mellow": (0.3, -0.5),
+    "chill": (0.4, -0.55),
+    "relaxing": (0.5, -0.65),
+    "easy listening": (0.5, -0.4),
+    "soft": (0.3, -0.6),
+    "beautiful": (0.7, -0.1),
+    "sexy": (0.5, 0.3),
+    "catchy": (0.6, 0.5),
+    "party": (0.7, 0.8),
+    "fun": (0.8, 0.6),
+    "upbeat": (0.7, 0.6),
+    "aggressive": (-0.5, 0.85),
+    "heavy": (-0.3, 0.7),
 }
 #: The prototypes whose similarity enters the condition vector (fixed order; part of the model).
 COND_MOODS = ("happy", "energetic", "tense", "dark", "sad", "calm", "romantic", "epic")
 COND_DIM = 3 + len(COND_MOODS)
 DISSONANT = frozenset({"dim", "dim7", "m7b5", "aug", "7", "9"})
-DEFAULT_BPM = {"bach-auto": 80.0, "bach-expert": 80.0, "monteverdi-expert": 70.0}
+DEFAULT_BPM = {"bach-auto": 70.0, "bach-expert": 70.0, "monteverdi-expert": 70.0}
 
 
 def derive_valence(tokens: list[str], beats: list[float], mode: str) -> float:
@@ -69,7 +84,7 @@ def derive_arousal(tokens: list[str], beats: list[float], bpm: float) -> float:
     mean_beats = max(float(np.mean(beats)), 0.25)
     rate = bpm / mean_beats
     diss = sum(1 for t in toks if t.quality in DISSONANT) / max(len(toks), 1)
-    a = (math.log2(rate) - math.log2(30.0)) / 1.5 + 0.8 * (diss - 0.15)
+    a = (math.log2(rate) - math.log2(30.0)) / 2.0 + 0.8 * (diss - 0.15)
     return float(np.clip(a, -1.0, 1.0))
 
 

@@ -32,6 +32,7 @@ class GRUConfig:
     emb_dim: int = 48
     hidden: int = 160
     n_dur: int = 3
+    dur_dim: int = 8
 
 
 def build_torch_model(cfg: GRUConfig, dropout: float = 0.25):
@@ -46,17 +47,20 @@ def build_torch_model(cfg: GRUConfig, dropout: float = 0.25):
             super().__init__()
             self.cfg = cfg
             self.emb = nn.Embedding(cfg.vocab_size, cfg.emb_dim)
+            self.dur_emb = nn.Embedding(cfg.n_dur + 1, cfg.dur_dim)  # last index: none (BOS)
             self.cond_h = nn.Linear(cfg.cond_dim, cfg.hidden)
-            self.gru = nn.GRU(cfg.emb_dim + cfg.cond_dim, cfg.hidden, batch_first=True)
+            self.gru = nn.GRU(cfg.emb_dim + cfg.dur_dim + cfg.cond_dim, cfg.hidden,
+                              batch_first=True)
             self.drop = nn.Dropout(dropout)
             self.out = nn.Linear(cfg.hidden, cfg.vocab_size)
             self.dur = nn.Linear(cfg.hidden, cfg.n_dur)
 
-        def forward(self, tokens: torch.Tensor, cond: torch.Tensor):
+        def forward(self, tokens: torch.Tensor, durs: torch.Tensor, cond: torch.Tensor):
             x = self.drop(self.emb(tokens))
+            dx = self.dur_emb(durs)
             c = cond.unsqueeze(1).expand(-1, tokens.shape[1], -1)
             h0 = torch.tanh(self.cond_h(cond)).unsqueeze(0)
-            y, _ = self.gru(torch.cat([x, c], dim=-1), h0)
+            y, _ = self.gru(torch.cat([x, dx, c], dim=-1), h0)
             y = self.drop(y)
             return self.out(y), self.dur(y)
 
@@ -67,7 +71,7 @@ def torch_state_to_numpy(model) -> dict[str, np.ndarray]:
     """Flatten the torch module's parameters into the safetensors layout."""
     sd = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     return {
-        "emb": sd["emb.weight"],
+        "emb": sd["emb.weight"], "dur_emb": sd["dur_emb.weight"],
         "cond_h.w": sd["cond_h.weight"], "cond_h.b": sd["cond_h.bias"],
         "gru.w_ih": sd["gru.weight_ih_l0"], "gru.w_hh": sd["gru.weight_hh_l0"],
         "gru.b_ih": sd["gru.bias_ih_l0"], "gru.b_hh": sd["gru.bias_hh_l0"],
@@ -83,9 +87,12 @@ def save_weights(tensors: dict[str, np.ndarray], meta: dict, path: Path) -> str:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    arrays = {k: np.ascontiguousarray(np.asarray(v, dtype=np.float32)) for k, v in tensors.items()}
+    arrays = {k: np.ascontiguousarray(v if np.asarray(v).dtype == np.int64
+                                      else np.asarray(v, dtype=np.float32))
+              for k, v in tensors.items()}
     save_file(arrays, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
     tmp.replace(path)
+    path.chmod(0o644)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     Path(str(path) + ".sha256").write_text(f"{digest}  {path.name}\n")
     return digest
@@ -131,7 +138,10 @@ class ChordModel:
     """Numpy inference for a trained ChordGRU (weights + vocabulary + metadata)."""
 
     def __init__(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
-        self.t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}
+        self.t = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()
+                  if not k.startswith("novelty.")}
+        #: sorted hashes of every training 8-gram (for the "no verbatim copies" reranking)
+        self.train_ngram8 = np.asarray(tensors.get("novelty.ngram8", np.zeros(0, np.int64)))
         self.meta = meta
         self.itos: list[str] = list(meta["vocab"])
         self.stoi = {s: i for i, s in enumerate(self.itos)}
@@ -139,9 +149,11 @@ class ChordModel:
         self.hidden = self.cfg.hidden
         t = self.t
         # precompute the embedding's input projection: one lookup per step instead of a matmul
-        e = t["emb"] @ t["gru.w_ih"][:, : self.cfg.emb_dim].T + t["gru.b_ih"]
-        self._emb_proj = e
-        self._w_ic = t["gru.w_ih"][:, self.cfg.emb_dim:]
+        E, Dd = self.cfg.emb_dim, self.cfg.dur_dim
+        self._emb_proj = t["emb"] @ t["gru.w_ih"][:, :E].T + t["gru.b_ih"]
+        self._dur_proj = t["dur_emb"] @ t["gru.w_ih"][:, E:E + Dd].T
+        self._w_ic = t["gru.w_ih"][:, E + Dd:]
+        self.dur_none = self.cfg.n_dur
 
     @staticmethod
     def load(path: str | Path | None = None, sha_path: str | Path | None = None) -> ChordModel:
@@ -164,6 +176,19 @@ class ChordModel:
             raise ModelError(f"{path}: metadata lacks vocab/config")
         return ChordModel(tensors, meta)
 
+    def copies_training(self, tokens: list[str], n: int = 8) -> bool:
+        """True when any ``n``-gram of ``tokens`` occurs verbatim in the training sequences."""
+        from musicapp.compose.dataset import ngram_hash
+
+        if len(self.train_ngram8) == 0 or n != 8:
+            return False
+        for i in range(len(tokens) - n + 1):
+            h = ngram_hash(tokens[i:i + n])
+            j = int(np.searchsorted(self.train_ngram8, h))
+            if j < len(self.train_ngram8) and self.train_ngram8[j] == h:
+                return True
+        return False
+
     # ---- inference ---------------------------------------------------------------------------
     def init_state(self, cond: np.ndarray) -> np.ndarray:
         """Initial hidden state (B, H) from conditions (B, C)."""
@@ -173,11 +198,13 @@ class ChordModel:
         """The condition's (constant) contribution to the GRU input gates, (B, 3H)."""
         return cond @ self._w_ic.T
 
-    def step(self, tok: np.ndarray, cproj: np.ndarray, h: np.ndarray
+    def step(self, tok: np.ndarray, dur: np.ndarray, cproj: np.ndarray, h: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One GRU step: returns (token log-probs (B,V), duration log-probs (B,3), new h)."""
+        """One GRU step on the previous chord ``tok`` and its duration class ``dur``
+        (``dur_none`` after BOS): returns (token log-probs (B,V), duration log-probs of the next
+        chord (B,3), new h)."""
         H = self.hidden
-        gi = self._emb_proj[tok] + cproj
+        gi = self._emb_proj[tok] + self._dur_proj[dur] + cproj
         gh = h @ self.t["gru.w_hh"].T + self.t["gru.b_hh"]
         r = _sigmoid(gi[:, :H] + gh[:, :H])
         z = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
@@ -187,16 +214,18 @@ class ChordModel:
         dlog = h @ self.t["dur.w"].T + self.t["dur.b"]
         return log_softmax(logits), log_softmax(dlog), h
 
-    def sequence_logprobs(self, ids: list[int], cond: np.ndarray, bos: int = 1
+    def sequence_logprobs(self, ids: list[int], durs: list[int], cond: np.ndarray, bos: int = 1
                           ) -> np.ndarray:
-        """Log-probabilities of each next token of ``ids`` (ids exclude BOS, may end with EOS)."""
+        """Log-probabilities of each next token of ``ids`` (ids exclude BOS, may end with EOS;
+        ``durs`` are the duration classes of the chords in ``ids``)."""
         c = cond[None, :]
         h = self.init_state(c)
         cp = self.cond_proj(c)
-        prev = np.array([bos])
+        prev, pdur = np.array([bos]), np.array([self.dur_none])
         out = []
-        for i in ids:
-            lp, _, h = self.step(prev, cp, h)
+        for k, i in enumerate(ids):
+            lp, _, h = self.step(prev, pdur, cp, h)
             out.append(lp[0, i])
             prev = np.array([i])
+            pdur = np.array([durs[k] if k < len(durs) else self.dur_none])
         return np.asarray(out)

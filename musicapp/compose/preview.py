@@ -10,7 +10,7 @@ from musicapp.compose.midi_export import build_midi
 
 def render_arrangement(arr: Arrangement, sample_rate: int = 44100, soundfont: str | None = None
                        ) -> np.ndarray:
-    """Render to float32 stereo ``(n, 2)`` with the GM soundfont (or the fallback synth)."""
+    """Render to float32 stereo ``(2, n)`` with the GM soundfont (or the fallback synth)."""
     from musicapp.synth import render_midi
 
     return render_midi(build_midi(arr), sample_rate=sample_rate, soundfont=soundfont)

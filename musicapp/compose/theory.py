@@ -138,6 +138,12 @@ class Key:
 #: Conventional spellings of the 24 keys.
 MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+def conventional_key(key: Key) -> Key:
+    """The same key with the conventional tonic spelling (``A# major`` -> ``Bb major``)."""
+    names = MAJOR_TONICS if key.mode == "major" else MINOR_TONICS
+    return Key(names[key.pc], key.mode)
+
+
 ALL_KEYS = tuple(Key(t, "major") for t in MAJOR_TONICS) + tuple(Key(t, "minor")
                                                                   for t in MINOR_TONICS)
 

@@ -12,12 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from musicapp.compose.dataset import (
+    DUR_BEATS,
     EOS,
     PAD,
     Sequence,
     Vocab,
+    dur_class,
     encode_windows,
     load_sequences,
+    ngram_hashes,
     split_sequences,
 )
 from musicapp.compose.labels import COND_DIM, COND_MOODS, condition_vector
@@ -32,18 +35,21 @@ def prepare(seed: int = 0) -> tuple[list[Sequence], dict[str, list[Sequence]], V
     return seqs, splits, vocab
 
 
-def full_batch(seqs: list[Sequence], vocab: Vocab) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Whole sequences, padded: inputs [BOS, ids], targets [ids, EOS], conditions."""
+def full_batch(seqs: list[Sequence], vocab: Vocab
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Whole sequences, padded: inputs [BOS, ids], input durations, targets [ids, EOS], conds."""
     L = max(len(s.tokens) for s in seqs) + 1
     inp = np.full((len(seqs), L), PAD, dtype=np.int64)
+    ind = np.full((len(seqs), L), len(DUR_BEATS), dtype=np.int64)
     tgt = np.full((len(seqs), L), PAD, dtype=np.int64)
     cond = np.zeros((len(seqs), COND_DIM), dtype=np.float32)
     for i, s in enumerate(seqs):
         ids = vocab.encode(s.tokens)
         inp[i, : len(ids) + 1] = [1, *ids]
+        ind[i, 1: len(ids) + 1] = [dur_class(b) for b in s.beats]
         tgt[i, : len(ids) + 1] = [*ids, EOS]
         cond[i] = condition_vector(s.valence, s.arousal, s.mode)
-    return inp, tgt, cond
+    return inp, ind, tgt, cond
 
 
 def torch_eval(model, seqs: list[Sequence], vocab: Vocab, device: str = "cpu",
@@ -52,7 +58,7 @@ def torch_eval(model, seqs: list[Sequence], vocab: Vocab, device: str = "cpu",
     import torch
 
     model.eval()
-    inp, tgt, cond = full_batch(seqs, vocab)
+    inp, ind, tgt, cond = full_batch(seqs, vocab)
     if cond_override is not None:
         cond = np.broadcast_to(cond_override, cond.shape).copy()
     nll = 0.0
@@ -60,9 +66,10 @@ def torch_eval(model, seqs: list[Sequence], vocab: Vocab, device: str = "cpu",
     with torch.no_grad():
         for i in range(0, len(seqs), 64):
             x = torch.from_numpy(inp[i:i + 64]).to(device)
+            xd = torch.from_numpy(ind[i:i + 64]).to(device)
             y = torch.from_numpy(tgt[i:i + 64]).to(device)
             c = torch.from_numpy(cond[i:i + 64]).to(device)
-            logits, _ = model(x, c)
+            logits, _ = model(x, xd, c)
             lp = torch.log_softmax(logits, -1)
             mask = y != PAD
             nll -= lp.gather(-1, y.unsqueeze(-1)).squeeze(-1)[mask].sum().item()
@@ -91,7 +98,7 @@ def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 30, seed: int = 0, batch
     seqs, splits, vocab = prepare(seed=0)
     log(f"sequences: {len(seqs)}  train {len(splits['train'])}  valid {len(splits['valid'])}  "
         f"test {len(splits['test'])}  vocab {len(vocab)}  device {device}")
-    x, y, d, c = encode_windows(splits["train"], vocab)
+    x, xd, y, d, c = encode_windows(splits["train"], vocab)
     log(f"training windows: {len(x)} x {x.shape[1]}")
     cfg = GRUConfig(vocab_size=len(vocab), cond_dim=COND_DIM)
     model = build_torch_model(cfg).to(device)
@@ -99,7 +106,7 @@ def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 30, seed: int = 0, batch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     ce = nn.CrossEntropyLoss(ignore_index=PAD)
     ce_d = nn.CrossEntropyLoss(ignore_index=-1)
-    X, Y, D, C = (torch.from_numpy(a).to(device) for a in (x, y, d, c))
+    X, XD, Y, D, C = (torch.from_numpy(a).to(device) for a in (x, xd, y, d, c))
     gen = torch.Generator().manual_seed(seed)
     best = (float("inf"), None, -1)
     t0 = time.time()
@@ -108,7 +115,7 @@ def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 30, seed: int = 0, batch
         total = 0.0
         for i in range(0, len(X), batch):
             idx = perm[i:i + batch].to(device)
-            logits, dlog = model(X[idx], C[idx])
+            logits, dlog = model(X[idx], XD[idx], C[idx])
             loss = ce(logits.reshape(-1, cfg.vocab_size), Y[idx].reshape(-1)) + \
                 0.3 * ce_d(dlog.reshape(-1, cfg.n_dur), D[idx].reshape(-1))
             opt.zero_grad()
@@ -134,7 +141,9 @@ def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 30, seed: int = 0, batch
                      "test_perplexity": test["perplexity"], "test_top1": test["top1"],
                      "seconds": round(time.time() - t0, 1), "device": device},
     }
-    digest = save_weights(torch_state_to_numpy(model), meta, Path(out))
+    tensors = torch_state_to_numpy(model)
+    tensors["novelty.ngram8"] = ngram_hashes(splits["train"], 8)
+    digest = save_weights(tensors, meta, Path(out))
     log(f"best epoch {best[2]}  valid ppl {best[0]:.3f}  test ppl {test['perplexity']:.3f}  "
         f"test top1 {test['top1']:.3f}")
     log(f"wrote {out}  sha256 {digest}")

@@ -71,10 +71,14 @@ def test_moods_and_points():
 def test_from_analysis_variants():
     e = from_analysis({"valence": 0.8, "arousal": 0.2, "moods": {"happy": 0.9},
                        "key": "A minor"})
-    assert e.valence == pytest.approx(0.6) and e.arousal == pytest.approx(-0.6)
+    assert e.valence == pytest.approx(0.8) and e.arousal == pytest.approx(0.2)
     assert e.key == "A minor"
-    e = from_analysis({"moods": [{"name": "sad", "score": 0.9}, {"name": "calm", "score": 0.1}],
-                       "key": {"tonic": "F#", "mode": "minor"}})
+    e = from_analysis({"valence": 0.8, "arousal": 0.2}, unit_scale=True)
+    assert e.valence == pytest.approx(0.6) and e.arousal == pytest.approx(-0.6)
+    # the tagger's format: tiny raw scores, percentiles as weights
+    e = from_analysis({"moods": [{"tag": "sad", "score": 0.01, "percentile": 95.0},
+                                 {"tag": "happy", "score": 0.02, "percentile": 5.0}],
+                       "key": {"tonic": "F#", "mode": "minor", "confidence": 0.8}})
     assert e.valence < 0 and e.key == "F# minor"
     e = from_analysis({"valence": -0.5, "arousal": 0.7})
     assert (e.valence, e.arousal) == (-0.5, 0.7)

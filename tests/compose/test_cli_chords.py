@@ -1,0 +1,60 @@
+"""`musicapp chords` end to end (argument parsing, emotion sources, files)."""
+
+from __future__ import annotations
+
+import json
+
+import mido
+import numpy as np
+import soundfile as sf
+from PIL import Image
+
+from musicapp.cli import main
+
+
+def test_chords_mood_key_midi(tmp_path, capsys):
+    out = tmp_path / "idea.mid"
+    assert main(["chords", "--mood", "happy", "--key", "G", "--seed", "1", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("G major")
+    names = lines[1].split()
+    assert len(names) == 8 and names[0] in ("G", "Gmaj7", "Gadd9", "Gsus2")
+    markers = [m.text for m in mido.MidiFile(out).tracks[0] if m.type == "marker"]
+    assert markers == names
+    # refuses to overwrite without --overwrite, exit code 2 and a message naming the file
+    assert main(["chords", "--mood", "sad", "-o", str(out)]) == 2
+    assert "idea.mid" in capsys.readouterr().err
+    assert main(["chords", "--mood", "sad", "-o", str(out), "--overwrite"]) == 0
+
+
+def test_chords_json_valence_arousal_locks(capsys):
+    assert main(["chords", "--valence", "-0.7", "--arousal", "0.6", "--length", "4",
+                 "--lock", "2=bVI", "--json", "--seed", "5"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["key"] == "C minor"  # negative valence and no key -> minor
+    assert res["tokens"][1] == "bVI:maj" and res["chords"][1] == "Ab"
+    assert len(res["chords"]) == 4
+
+
+def test_chords_from_image_and_wav(tmp_path, capsys):
+    img = tmp_path / "sun.png"
+    Image.fromarray(np.full((32, 32, 3), (250, 220, 30), dtype=np.uint8)).save(img)
+    wav = tmp_path / "idea.wav"
+    assert main(["chords", "--from-image", str(img), "--length", "4", "--wav", str(wav),
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["valence"] > 0 and res["source"] == "image:sun.png"
+    y, sr = sf.read(wav)
+    assert sr == 44100 and len(y) > sr and np.abs(y).max() > 0.01
+
+
+def test_chords_from_json_and_bad_input(tmp_path, capsys):
+    analysis = tmp_path / "a.json"
+    analysis.write_text(json.dumps({"moods": {"sad": 0.8}, "key": "E minor"}))
+    assert main(["chords", "--from-json", str(analysis), "--json", "--length", "4"]) == 0
+    assert json.loads(capsys.readouterr().out)["key"] == "E minor"
+    assert main(["chords", "--mood", "purple"]) == 2
+    assert "unknown mood" in capsys.readouterr().err
+    assert main(["chords", "--mood", "happy", "--valence", "0.1", "--arousal", "0"]) == 2
+    assert main(["chords", "--key", "H"]) == 2
