@@ -1,0 +1,253 @@
+"""High-level library operations used by the CLI and the GUI: add, list, search, similar, identify.
+
+``identify`` loads every stored fingerprint into an in-memory ``FingerprintIndex`` once per
+``Library`` object (a few seconds for a 1,000-track library) and answers each query from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from musicapp.library import fingerprint as fp
+from musicapp.library.indexer import Analyser, Indexer, IndexReport, Progress, default_analyser
+from musicapp.library.matcher import FingerprintIndex, Match
+from musicapp.library.similarity import CodeIndex, Hit, code_from_hex
+from musicapp.library.store import LibraryError, Store, content_hash
+
+# Score (aligned hash votes) above which a query is called a match. Chosen on held-out
+# NON-library queries by ``musicapp evaluate library`` (<= 1 % false positives at 3-10 s, all
+# degradations pooled); see musicapp/library/README.md for the measurement.
+DEFAULT_MATCH_THRESHOLD = 14
+
+
+@dataclass
+class Identification:
+    """Result of ``Library.identify``."""
+
+    match: Match | None
+    threshold: int
+    path: str | None
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the best candidate scored above the threshold."""
+        return self.match is not None and self.match.score >= self.threshold
+
+    def as_dict(self) -> dict:
+        """JSON-friendly form."""
+        return {
+            "identified": self.accepted,
+            "path": self.path if self.accepted else None,
+            "threshold": self.threshold,
+            "best": None if self.match is None else {**self.match.as_dict(), "path": self.path},
+        }
+
+
+def parse_range(text: str | None) -> tuple[float, float] | None:
+    """``"80-100"`` -> (80, 100); ``"90"`` -> (90, 90); None passes through."""
+    if text is None:
+        return None
+    parts = text.replace("..", "-").split("-")
+    try:
+        if len(parts) == 1:
+            v = float(parts[0])
+            return v, v
+        if len(parts) == 2:
+            lo, hi = float(parts[0]), float(parts[1])
+            return min(lo, hi), max(lo, hi)
+    except ValueError:
+        pass
+    raise LibraryError(f"bad range {text!r}: expected LOW-HIGH, e.g. 80-100")
+
+
+def parse_key(text: str | None) -> tuple[str | None, str | None]:
+    """``"D minor"`` / ``"Dm"`` / ``"F# major"`` / ``"minor"`` -> (tonic, mode)."""
+    if not text:
+        return None, None
+    words = text.replace("_", " ").split()
+    tonic, mode = None, None
+    for w in words:
+        lw = w.lower()
+        if lw in {"major", "maj", "minor", "min"}:
+            mode = "major" if lw.startswith("maj") else "minor"
+        elif lw.endswith("m") and len(w) <= 3 and w[0].upper() in "ABCDEFG":
+            tonic, mode = w[:-1], "minor"
+        elif w[0].upper() in "ABCDEFG" and len(w) <= 2:
+            tonic = w
+        else:
+            raise LibraryError(f"bad key {text!r}: expected e.g. 'D minor', 'F# major', 'Am'")
+    return tonic, mode
+
+
+class Library:
+    """A library database plus the in-memory indexes built from it."""
+
+    def __init__(self, db: str | Path | None = None) -> None:
+        self.store = Store(db)
+        self._fp_index: FingerprintIndex | None = None
+        self._code_index: CodeIndex | None = None
+
+    def close(self) -> None:
+        """Close the database."""
+        self.store.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- indexing ---------------------------------------------------------------------------
+    def add(
+        self,
+        root: str | Path,
+        *,
+        workers: int = 1,
+        analyser: Analyser | None = default_analyser,
+        progress: Progress | None = None,
+    ) -> IndexReport:
+        """Scan ``root`` and index its new or changed audio files."""
+        report = Indexer(self.store, analyser=analyser, workers=workers, progress=progress).add(root)
+        self._fp_index = self._code_index = None
+        return report
+
+    def remove(self, target: str | Path) -> list[str]:
+        """Remove a track by path (or every track under a folder) from the library."""
+        removed = self.store.remove_under(target)
+        self._fp_index = self._code_index = None
+        return removed
+
+    def list(self) -> list[dict]:
+        """Every track with its status and the main analysis fields."""
+        out = []
+        for t in self.store.tracks():
+            a = self.store.analysis(t.id) or {}
+            out.append(self.describe(t.id, t, a))
+        return out
+
+    def describe(self, track_id: int, track=None, analysis: dict | None = None) -> dict:
+        """Short description of a track."""
+        t = track or self.store.track(track_id)
+        if t is None:
+            raise LibraryError(f"no track with id {track_id}")
+        a = analysis if analysis is not None else (self.store.analysis(track_id) or {})
+        key = a.get("key") or {}
+        moods = sorted(a.get("moods") or [], key=lambda m: -(m.get("score") or 0))[:3]
+        return {
+            "id": t.id,
+            "path": t.path,
+            "status": t.status,
+            "error": t.error,
+            "duration_s": a.get("duration_s"),
+            "tempo_bpm": a.get("tempo_bpm"),
+            "key": f"{key['tonic']} {key['mode']}" if key.get("tonic") else None,
+            "moods": [m.get("tag") for m in moods],
+        }
+
+    # -- filters and similarity --------------------------------------------------------------
+    def search(
+        self,
+        *,
+        mood: str | None = None,
+        key: str | None = None,
+        bpm: str | None = None,
+        duration: str | None = None,
+        mood_percentile: float = 70.0,
+    ) -> list[dict]:
+        """Tracks passing the filters."""
+        ids = self._filter(mood, key, bpm, duration, mood_percentile)
+        return [self.describe(i) for i in ids]
+
+    def _filter(self, mood, key, bpm, duration, mood_percentile=70.0) -> list[int]:
+        tonic, mode = parse_key(key)
+        return self.store.filter_ids(
+            mood=mood,
+            mood_percentile=mood_percentile,
+            tonic=tonic,
+            mode=mode,
+            bpm=parse_range(bpm),
+            duration=parse_range(duration),
+        )
+
+    def code_index(self) -> CodeIndex:
+        """The in-memory code index (built on first use)."""
+        if self._code_index is None:
+            self._code_index = CodeIndex.from_store(self.store)
+        return self._code_index
+
+    def similar(
+        self,
+        query: str | Path | int,
+        k: int = 10,
+        *,
+        analyser: Analyser | None = default_analyser,
+        mood: str | None = None,
+        key: str | None = None,
+        bpm: str | None = None,
+        duration: str | None = None,
+    ) -> list[dict]:
+        """Tracks most similar to a library track (id or path) or to any audio file."""
+        index = self.code_index()
+        track_id, hex_code, emb = self._query_code(query, analyser)
+        filtered = any(v is not None for v in (mood, key, bpm, duration))
+        allowed = np.array(self._filter(mood, key, bpm, duration)) if filtered else None
+        hits: list[Hit] = index.search(
+            code_from_hex(hex_code), k, embedding=emb, allowed=allowed, exclude=track_id
+        )
+        return [{**self.describe(h.track_id), **h.as_dict()} for h in hits]
+
+    def _query_code(self, query, analyser) -> tuple[int | None, str, np.ndarray | None]:
+        track = None
+        if isinstance(query, int):
+            track = self.store.track(query)
+        else:
+            path = Path(query)
+            if not path.exists():
+                raise LibraryError(f"{path}: no such file")
+            track = self.store.track_by_path(path)
+            if track is None:
+                same = [t for t in self.store.tracks_by_content(content_hash(path)) if t.status == "ok"]
+                track = same[0] if same else None
+        if track is not None:
+            a = self.store.analysis(track.id) or {}
+            if a.get("hash"):
+                emb = a.get("embedding")
+                return track.id, a["hash"], None if emb is None else np.asarray(emb, np.float32)
+        if isinstance(query, int):
+            raise LibraryError(f"track {query} has no hash code")
+        if analyser is None:
+            raise LibraryError(f"{query}: not in the library and no analyser to compute its code")
+        a = analyser(str(query))
+        if not a.get("hash"):
+            raise LibraryError(
+                f"{query}: the analysis produced no hash code (is the tagger model installed?)"
+            )
+        emb = a.get("embedding")
+        return None, a["hash"], None if emb is None else np.asarray(emb, np.float32)
+
+    # -- identification ---------------------------------------------------------------------
+    def fingerprint_index(self) -> FingerprintIndex:
+        """The in-memory landmark index (built on first use)."""
+        if self._fp_index is None:
+            self._fp_index = FingerprintIndex.build(
+                (tid, *fp.unpack(blob)) for tid, blob in self.store.iter_fingerprints()
+            )
+        return self._fp_index
+
+    def identify_samples(self, y8k: np.ndarray, threshold: int = DEFAULT_MATCH_THRESHOLD) -> Identification:
+        """Identify 8 kHz mono samples."""
+        match = self.fingerprint_index().match_samples(y8k)
+        path = None
+        if match is not None:
+            t = self.store.track(match.track_id)
+            path = t.path if t else None
+        return Identification(match, threshold, path)
+
+    def identify(self, clip: str | Path, threshold: int = DEFAULT_MATCH_THRESHOLD) -> Identification:
+        """Identify a recording (any decodable audio file)."""
+        from musicapp.library._audio import load_mono
+
+        return self.identify_samples(load_mono(clip, fp.SAMPLE_RATE), threshold)

@@ -1,0 +1,154 @@
+"""Landmark audio fingerprints (spectral peak pairs, after Wang 2003), numpy/scipy only.
+
+Pipeline: 8 kHz mono -> STFT (512-point Hann, hop 128 = 16 ms) -> log magnitude -> spectral
+whitening (each bin minus its moving average over ~2 s, which removes stationary noise and the
+spectral tilt of pink noise) -> local maxima in a time/frequency neighbourhood -> the strongest
+``PEAKS_PER_SECOND`` per second -> each anchor peak paired with the next ``FAN_OUT`` peaks in a
+target zone -> a 22-bit hash ``f1 (8 bits) | f2 (8 bits) | dt (6 bits)`` at the anchor time.
+
+Time-stretch (tempo change with the pitch kept) moves peaks in time but not in frequency, so a
+query is matched at several stretch factors by rescaling its peak times before pairing (see
+``matcher``); the reference side is computed once at factor 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.fft import rfft
+from scipy.ndimage import maximum_filter, uniform_filter1d
+
+SAMPLE_RATE = 8000
+N_FFT = 512
+HOP = 128
+FRAME_SECONDS = HOP / SAMPLE_RATE
+MIN_BIN = 3  # ~47 Hz
+MAX_BIN = 255  # 8 bits of frequency
+PEAK_FREQ_NEIGHBOURS = 12  # bins each side
+PEAK_TIME_NEIGHBOURS = 8  # frames each side
+PEAKS_PER_SECOND = 32
+FAN_OUT = 8
+# Queries use denser peaks and a wider fan-out than the reference: noise adds peaks between the
+# reference's, so the reference pairs survive only if the query pairs each peak with more partners.
+QUERY_PEAKS_PER_SECOND = 48
+QUERY_FAN_OUT = 24
+MAX_DT = 63  # frames (6 bits), ~1 s
+MAX_DF = 80  # bins between anchor and target
+WHITEN_FRAMES = 125  # ~2 s moving average per bin
+HASH_BITS = 22
+
+
+@dataclass
+class Peaks:
+    """Spectral peaks of one signal: frame index and frequency bin (sorted by time)."""
+
+    times: np.ndarray  # int32 frames
+    bins: np.ndarray  # int32 bins
+
+    def __len__(self) -> int:
+        return int(self.times.size)
+
+
+def spectrogram(y: np.ndarray) -> np.ndarray:
+    """Whitened log-magnitude spectrogram, shape (frames, N_FFT // 2 + 1), float32."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.size < N_FFT:
+        y = np.pad(y, (0, N_FFT - y.size))
+    frames = np.lib.stride_tricks.sliding_window_view(y, N_FFT)[::HOP]
+    window = np.hanning(N_FFT).astype(np.float32)
+    mag = np.abs(rfft(frames * window, axis=1)).astype(np.float32)
+    logmag = np.log(mag + 1e-4 * (float(mag.max()) + 1e-9))
+    background = uniform_filter1d(logmag, size=WHITEN_FRAMES, axis=0, mode="nearest")
+    return logmag - background
+
+
+def find_peaks(y: np.ndarray, density: int = PEAKS_PER_SECOND) -> Peaks:
+    """Pick landmark peaks from 8 kHz mono audio, at most ``density`` per second."""
+    spec = spectrogram(y)
+    n_frames = spec.shape[0]
+    sub = spec[:, MIN_BIN : MAX_BIN + 1]
+    local_max = maximum_filter(
+        sub,
+        size=(2 * PEAK_TIME_NEIGHBOURS + 1, 2 * PEAK_FREQ_NEIGHBOURS + 1),
+        mode="constant",
+        cval=-np.inf,
+    )
+    is_peak = (sub == local_max) & (sub > 0.0)
+    t, f = np.nonzero(is_peak)
+    if t.size == 0:
+        return Peaks(np.zeros(0, np.int32), np.zeros(0, np.int32))
+    strength = sub[t, f]
+    # Keep the strongest peaks of each one-second block (density control).
+    block = (t * FRAME_SECONDS).astype(np.int64)
+    order = np.lexsort((-strength, block))
+    t, f, block = t[order], f[order], block[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(block)) + 1]
+    rank = np.arange(t.size) - np.repeat(starts, np.diff(np.r_[starts, t.size]))
+    keep = rank < density
+    t, f = t[keep], f[keep] + MIN_BIN
+    order = np.lexsort((f, t))
+    del n_frames
+    return Peaks(t[order].astype(np.int32), f[order].astype(np.int32))
+
+
+def pair_peaks(peaks: Peaks, stretch: float = 1.0, fan_out: int = FAN_OUT) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes and anchor times of peak pairs; peak times are first multiplied by ``stretch``.
+
+    Returns ``(hashes uint32, anchor_times int32)``.
+    """
+    n = len(peaks)
+    if n < 2:
+        return np.zeros(0, np.uint32), np.zeros(0, np.int32)
+    times = peaks.times.astype(np.float64) * stretch
+    bins = peaks.bins
+    window = 4 * fan_out
+    i = np.arange(n)[:, None]
+    j = i + np.arange(1, window + 1)[None, :]
+    valid = j < n
+    j = np.minimum(j, n - 1)
+    dt = np.rint(times[j] - times[i]).astype(np.int64)
+    df = bins[j] - bins[i]
+    ok = valid & (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF)
+    ok &= np.cumsum(ok, axis=1) <= fan_out
+    ai, aj = np.nonzero(ok)
+    jj = j[ai, aj]
+    f1 = bins[ai].astype(np.uint32)
+    f2 = bins[jj].astype(np.uint32)
+    d = dt[ai, aj].astype(np.uint32)
+    hashes = (f1 << 14) | (f2 << 6) | d
+    anchor_t = np.rint(times[ai]).astype(np.int32)
+    return hashes.astype(np.uint32), anchor_t
+
+
+def fingerprint_samples(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reference fingerprint of 8 kHz audio: unique ``(hashes uint32, times int32)``."""
+    hashes, times = pair_peaks(find_peaks(y))
+    if hashes.size == 0:
+        return hashes, times
+    packed = np.unique((times.astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64))
+    return (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32), (packed >> np.uint64(32)).astype(np.int32)
+
+
+def fingerprint_file(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """Fingerprint an audio file: ``(hashes, times, duration_s)``."""
+    from musicapp.library._audio import load_mono
+
+    y = load_mono(path, SAMPLE_RATE)
+    hashes, times = fingerprint_samples(y)
+    return hashes, times, y.size / SAMPLE_RATE
+
+
+def pack(hashes: np.ndarray, times: np.ndarray) -> bytes:
+    """Serialise a fingerprint to bytes (little-endian uint32 hash, int32 time, interleaved)."""
+    arr = np.empty((hashes.size, 2), dtype="<u4")
+    arr[:, 0] = hashes
+    arr[:, 1] = times.astype(np.int64).astype("<u4")
+    return arr.tobytes()
+
+
+def unpack(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of ``pack``."""
+    arr = np.frombuffer(blob, dtype="<u4").reshape(-1, 2)
+    return arr[:, 0].astype(np.uint32), arr[:, 1].astype(np.int32)

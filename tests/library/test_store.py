@@ -1,0 +1,103 @@
+"""Store: WAL mode, schema migrations, scan/rescan (removed, moved, changed files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+
+import pytest
+
+from musicapp.library.store import SCHEMA_VERSION, LibraryError, Store, default_db_path
+from tests.library.music import write_song
+
+
+def test_wal_mode_and_version(tmp_path):
+    with Store(tmp_path / "lib.sqlite3") as st:
+        assert st.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert st.version == SCHEMA_VERSION
+        assert st.integrity_check() == "ok"
+
+
+def test_default_path_honours_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICAPP_DATA_DIR", str(tmp_path / "d"))
+    assert default_db_path() == tmp_path / "d" / "library.sqlite3"
+
+
+def test_migration_from_v1_keeps_data(tmp_path):
+    db = tmp_path / "old.sqlite3"
+    st = Store.__new__(Store)  # open at schema 1 only, as an old version would have left it
+    st.path = db
+    st.con = sqlite3.connect(str(db), isolation_level=None)
+    st.con.execute("PRAGMA journal_mode=WAL")
+    st.migrate(target=1)
+    assert st.version == 1
+    st.con.execute(
+        "INSERT INTO tracks(path, size, mtime_ns, content_hash, status, added_at, updated_at) "
+        "VALUES ('/x.wav', 1, 1, 'abc', 'ok', 0, 0)"
+    )
+    analysis = {
+        "key": {"tonic": "D", "mode": "minor"},
+        "tempo_bpm": 92.0,
+        "moods": [{"tag": "calm", "score": 0.3, "percentile": 90}],
+    }
+    st.con.execute(
+        "INSERT INTO analysis(track_id, json, duration_s) VALUES (1, ?, 60)", (json.dumps(analysis),)
+    )
+    st.con.close()
+    with Store(db) as new:
+        assert new.version == SCHEMA_VERSION
+        assert new.tracks()[0].path == "/x.wav"
+        assert new.filter_ids(tonic="D", mode="minor", bpm=(80, 100), mood="calm") == [1]
+        assert new.filter_ids(tonic="E") == []
+
+
+def test_newer_schema_is_refused(tmp_path):
+    db = tmp_path / "new.sqlite3"
+    con = sqlite3.connect(str(db))
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(LibraryError, match="newer"):
+        Store(db)
+
+
+def test_garbage_file_is_refused(tmp_path):
+    db = tmp_path / "bad.sqlite3"
+    db.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(LibraryError, match=r"bad\.sqlite3"):
+        Store(db)
+
+
+def test_rescan_detects_removed_moved_changed(tmp_path):
+    music = tmp_path / "music"
+    a = write_song(music / "a.wav", 1, 2.0)
+    b = write_song(music / "sub" / "b.wav", 2, 2.0)
+    c = write_song(music / "c.wav", 3, 2.0)
+    (music / "notes.txt").write_text("not audio")
+    with Store(tmp_path / "lib.sqlite3") as st:
+        r = st.scan(music)
+        assert sorted(r.added) == sorted(str(p.resolve()) for p in (a, b, c))
+        ids = {t.path: t.id for t in st.tracks()}
+        for tid in ids.values():
+            st.save_result(tid, fingerprint=b"", analysis={"tempo_bpm": 100.0})
+
+        r = st.scan(music)
+        assert (r.added, r.moved, r.removed, r.unchanged) == ([], [], [], 3)
+
+        os.remove(a)
+        moved = music / "renamed" / "b2.wav"
+        moved.parent.mkdir()
+        shutil.move(b, moved)
+        write_song(c, 4, 2.0)  # same path, new content
+        r = st.scan(music)
+        assert r.removed == [str(a.resolve())]
+        assert r.moved == [(str(b.resolve()), str(moved.resolve()))]
+        assert r.changed == [str(c.resolve())]
+        t_moved = st.track_by_path(moved)
+        assert t_moved.id == ids[str(b.resolve())]  # same row: its analysis is kept
+        assert t_moved.status == "ok" and st.analysis(t_moved.id)["tempo_bpm"] == 100.0
+        assert st.track_by_path(c).status == "pending"
+        assert st.analysis(st.track_by_path(c).id) is None
+        assert st.count() == 2
+        assert st.integrity_check() == "ok"
