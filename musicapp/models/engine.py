@@ -60,7 +60,7 @@ FALLBACK_GENRES: tuple[tuple[str, str], ...] = (
 TOP_GENRES = 5
 SEGMENT_MOODS = 3
 DEFAULT_FEATURE_MAP_COLUMNS = 2048
-CPU_BATCH = 4
+CPU_BATCH = 2  # small batches keep the (B, 204, 187, 59) conv maps in cache
 GPU_BATCH = 64
 BLOCK_SECONDS = 30.0
 
@@ -325,7 +325,7 @@ class TaggerEngine:
             An unavailable device raises ModelError.
         threads: torch CPU threads (None: chosen by :func:`musicapp.models.device.configure_threads`).
         half: half precision; None means on CUDA only.
-        batch_size: patches per forward pass (None: 4 on CPU, 64 on a GPU).
+        batch_size: patches per forward pass (None: 2 on CPU, 64 on a GPU).
         use_student: try the distilled hashing model first (else only the teachers).
         feature_map_columns: time columns kept per feature map when maps are requested; longer
             tracks are average-pooled in time to this many columns.

@@ -126,5 +126,50 @@ def build_calibration(
         "3-s segments of the reference audio",
     }
     path = Path(out_dir) / CALIBRATION_FILE
-    save_state(path, tables, meta)
+    digest = save_state(path, tables, meta)
+    update_model_card(Path(out_dir) / "MUSICNN_MODEL_CARD.md", rel, len(patches), per_file, digest)
     return path
+
+
+def _source_of(rel_path: str) -> str:
+    """A short name for where a reference file came from (the folder after usr/share[/games])."""
+    parts = Path(rel_path).parts
+    for i, part in enumerate(parts):
+        if part == "share":
+            rest = parts[i + 1 :]
+            if rest and rest[0] == "games":
+                rest = rest[1:]
+            return rest[0] if rest else rel_path
+    return parts[0] if len(parts) > 1 else "."
+
+
+SECTION = "## Calibration table"
+
+
+def update_model_card(card: Path, files: list[str], segments: int, per_file: int, digest: str):
+    """Add or replace the calibration section of the musicnn model card."""
+    from collections import Counter
+
+    counts = Counter(_source_of(f) for f in files)
+    listing = ", ".join(f"{name} ({n})" for name, n in sorted(counts.items()))
+    section = f"""{SECTION}
+
+`{CALIBRATION_FILE}` (sha256 `{digest}`) holds, for MSD_musicnn and
+MTT_musicnn, the 0th..100th percentile of every tag's sigmoid output over {segments} 3-s
+segments (up to {per_file} evenly spread segments per file) of {len(files)} files of freely
+licensed music from the Debian packages listed for training in the project's environment notes:
+{listing}. The tagger engine reports a tag's score as the percentile it reaches in this table.
+The reference is game and ambient music, mostly instrumental: a percentile says "more X than
+typical of that reference", not an absolute judgement. Reproduce with
+`musicapp calibrate-musicnn --src data/debian-music/extracted --per-file {per_file}`.
+"""
+    text = card.read_text(encoding="utf-8") if card.exists() else "# musicnn taggers\n"
+    if SECTION in text:
+        start = text.index(SECTION)
+        nxt = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + ("\n" + text[nxt + 1 :] if nxt >= 0 else "")
+    else:
+        marker = "## Checksums"
+        i = text.find(marker)
+        text = text[:i] + section + "\n" + text[i:] if i >= 0 else text + "\n" + section
+    card.write_text(text, encoding="utf-8")

@@ -303,4 +303,11 @@ The weights are distributed under the musicnn licence:
 {ISC_LICENCE}
 ```
 """
+    section = "## Calibration table"  # written by musicapp calibrate-musicnn: keep it
+    if path.exists() and section in (old := path.read_text(encoding="utf-8")):
+        start = old.index(section)
+        end = old.find("\n## ", start + len(section))
+        kept = old[start : end + 1 if end >= 0 else len(old)]
+        i = text.index("## Checksums")
+        text = text[:i] + kept.rstrip("\n") + "\n\n" + text[i:]
     path.write_text(text, encoding="utf-8")
