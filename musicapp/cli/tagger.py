@@ -59,6 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--src", required=True, type=Path, help="folder with reference music")
     c.add_argument("--out", type=Path, default=_DEFAULT_OUT, help=f"output folder ({_DEFAULT_OUT})")
     c.add_argument("--per-file", type=int, default=8, help="segments per file (default 8)")
+    c.add_argument("--min-kb", type=int, default=200,
+                   help="skip files smaller than this many KiB: jingles, effects (default 200)")
     c.set_defaults(func=_run_calibrate)
 
 
@@ -103,7 +105,8 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     from musicapp.models.musicnn_calibrate import build_calibration
 
     configure_threads(1)
-    path = build_calibration(args.src, args.out, per_file=args.per_file)
+    path = build_calibration(args.src, args.out, per_file=args.per_file,
+                             min_bytes=args.min_kb * 1024)
     print(f"calibration tables: {path}")
     return 0
 

@@ -90,7 +90,11 @@ def teacher_scores(patches: np.ndarray, batch: int = 8) -> dict[str, np.ndarray]
 
 
 def build_calibration(
-    folder: str | Path, out_dir: str | Path, per_file: int = 8, verbose: bool = True
+    folder: str | Path,
+    out_dir: str | Path,
+    per_file: int = 8,
+    verbose: bool = True,
+    min_bytes: int = 200_000,
 ) -> Path:
     """Measure the teachers' score distributions on the audio under ``folder`` and write
     ``musicnn_calibration.safetensors`` (tables ``MSD_musicnn``, ``MTT_musicnn``: (50, 101))."""
@@ -100,7 +104,7 @@ def build_calibration(
     from musicapp.models.musicnn import MSD_TAGS, MTT_TAGS
     from musicapp.models.weights import save_state
 
-    files = find_audio(folder)
+    files = find_audio(folder, min_bytes)
     if not files:
         raise MusicappError(f"{folder}: no audio files found")
 
