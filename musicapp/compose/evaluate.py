@@ -22,7 +22,14 @@ from collections.abc import Callable
 import numpy as np
 
 from musicapp.compose.dataset import BOS, PAD, UNK, Vocab, dur_class
-from musicapp.compose.generate import CADENTIAL, TONIC, Constraints, Generator, Progression
+from musicapp.compose.generate import (
+    CADENTIAL,
+    TONIC,
+    Constraints,
+    Generator,
+    Progression,
+    single_thread_blas,
+)
 from musicapp.compose.labels import condition_vector
 from musicapp.compose.model import ChordModel
 from musicapp.compose.ngram import NGramLM
@@ -147,7 +154,8 @@ def run(model_path: str | None = None, *, n_constraint_loops: int = 10000,
     log(f"split by tune: train {res['split']['train']}, valid {res['split']['valid']}, "
         f"test {res['split']['test']} sequences; vocabulary {len(vocab)} tokens")
 
-    ppl = perplexities(model, splits, vocab)
+    with single_thread_blas():
+        ppl = perplexities(model, splits, vocab)
     res["perplexity"] = ppl
     log(f"\nheld-out test set (tokens: {ppl['unigram']['tokens']})")
     log(f"{'model':34s} {'perplexity':>10s} {'top-1':>7s}")

@@ -61,9 +61,11 @@ def build_midi(arr: Arrangement) -> mido.MidiFile:
     return mid
 
 
-def write_midi_file(mid: mido.MidiFile, path: str | os.PathLike[str], *, overwrite: bool = False
-                    ) -> Path:
-    """Write atomically (temp file in the same folder + ``os.replace``).
+def write_midi_file(mid: mido.MidiFile, path: str | os.PathLike[str], *, overwrite: bool = False,
+                    fsync: bool = False) -> Path:
+    """Write atomically (temp file in the same folder + ``os.replace``): a reader sees either the
+    old file or the complete new one. ``fsync=True`` also flushes to disk before the rename
+    (durability across a power cut; costs ~30 ms here).
 
     Raises :class:`~musicapp.errors.FileExistsRefusal` when ``path`` exists and ``overwrite`` is
     false, and :class:`~musicapp.errors.MusicappError` when the folder is not writable.
@@ -79,7 +81,8 @@ def write_midi_file(mid: mido.MidiFile, path: str | os.PathLike[str], *, overwri
         with os.fdopen(fd, "wb") as fh:
             mid.save(file=fh)
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
         if path.exists() and not overwrite:  # appeared meanwhile
             raise FileExistsRefusal(f"{path}: file appeared while writing; not overwritten")
         os.replace(tmp, path)
@@ -89,7 +92,7 @@ def write_midi_file(mid: mido.MidiFile, path: str | os.PathLike[str], *, overwri
     return path
 
 
-def write_midi(arr: Arrangement, path: str | os.PathLike[str], *, overwrite: bool = False
-               ) -> Path:
+def write_midi(arr: Arrangement, path: str | os.PathLike[str], *, overwrite: bool = False,
+               fsync: bool = False) -> Path:
     """Build and write the arrangement's MIDI file (see :func:`write_midi_file`)."""
-    return write_midi_file(build_midi(arr), path, overwrite=overwrite)
+    return write_midi_file(build_midi(arr), path, overwrite=overwrite, fsync=fsync)
