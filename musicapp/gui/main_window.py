@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self._restore_state()
         self.refresh_devices()
         self._update_enabled()
+        QTimer.singleShot(0, self.build_panels)
         QTimer.singleShot(400, self._warm_up)
 
     def _warm_up(self) -> None:
@@ -152,16 +153,19 @@ class MainWindow(QMainWindow):
         self.message.hide()
         self.overview = WaveformOverview()
         self.spectrogram = SpectrogramView()
-        self.analysis_panel = AnalysisPanel()
-        self.feature_view = FeatureMapsView()
+        # The panels below the spectrogram are built just after the window first shows (or
+        # when first used), which keeps the cold start short.
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.analysis_panel, "Analysis")
-        self.tabs.addTab(self.feature_view, "Feature maps")
-        self.composer = self._make_composer()
-        self.tabs.addTab(self.composer, "Composer")
-        self.library = self._make_library()
-        self.tabs.addTab(self.library, "Library")
-        self.tabs.currentChanged.connect(lambda _i: self._maps_for_cursor())
+        self._panels: dict[str, QWidget] = {}
+        self._panel_factories = {
+            "analysis": (AnalysisPanel, "Analysis"),
+            "features": (FeatureMapsView, "Feature maps"),
+            "composer": (self._make_composer, "Composer"),
+            "library": (self._make_library, "Library"),
+        }
+        for _factory, title in self._panel_factories.values():
+            self.tabs.addTab(QWidget(), title)
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         top = QWidget()
         top_lay = QVBoxLayout(top)
@@ -189,6 +193,55 @@ class MainWindow(QMainWindow):
                               settings=self.settings)
         panel.message.connect(self.show_message)
         return panel
+
+    # lazily built panels ----------------------------------------------------------------------
+    def _panel(self, name: str) -> QWidget:
+        widget = self._panels.get(name)
+        if widget is None:
+            factory, title = self._panel_factories[name]
+            widget = factory()
+            self._panels[name] = widget
+            index = list(self._panel_factories).index(name)
+            current = self.tabs.currentIndex()
+            self.tabs.blockSignals(True)
+            old = self.tabs.widget(index)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, widget, title)
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+            old.deleteLater()
+        return widget
+
+    def build_panels(self) -> None:
+        """Build every panel now (called once the window is on screen)."""
+        for name in self._panel_factories:
+            self._panel(name)
+
+    def _tab_changed(self, index: int) -> None:
+        names = list(self._panel_factories)
+        if 0 <= index < len(names):
+            self._panel(names[index])
+        self._maps_for_cursor()
+
+    @property
+    def analysis_panel(self) -> AnalysisPanel:
+        """The analysis tab."""
+        return self._panel("analysis")
+
+    @property
+    def feature_view(self) -> FeatureMapsView:
+        """The feature-maps tab."""
+        return self._panel("features")
+
+    @property
+    def composer(self) -> QWidget:
+        """The composer tab."""
+        return self._panel("composer")
+
+    @property
+    def library(self) -> QWidget:
+        """The library tab."""
+        return self._panel("library")
 
     def composer_context(self) -> dict:
         """What the composer may use: the track, its 16-kHz audio and its analysis."""
@@ -596,25 +649,40 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ recording
     def refresh_devices(self, rescan: bool = False) -> None:
-        """Fill the input-device list (keeps the saved choice when it still exists)."""
+        """Fill the input-device list in a worker (PortAudio's scan can take a second);
+        the saved choice is kept when the device still exists."""
+        saved = self.settings.get("audio/input_device")
+        if self.device_combo.count() == 0:
+            self.device_combo.addItem("Default input", None)
+            if saved:
+                self.device_combo.addItem(str(saved), saved)
+                self.device_combo.setCurrentIndex(1)
+        if not parts.has("recorder"):
+            return
+
+        def work(_ctx):
+            from musicapp.audio import devices
+
+            if rescan:
+                devices.refresh()
+            return [(d.name + ("  (default)" if d.is_default_input else ""), d.name)
+                    for d in devices.list_input_devices()]
+
+        self.runner.start(work, name="devices", on_finished=self._fill_devices,
+                          on_failed=lambda m: self.device_combo.setToolTip(
+                              f"Input devices unavailable: {m}"))
+
+    def _fill_devices(self, items: list) -> None:
+        saved = self.settings.get("audio/input_device")
         self.device_combo.blockSignals(True)
         self.device_combo.clear()
         self.device_combo.addItem("Default input", None)
-        if parts.has("recorder"):
-            try:
-                from musicapp.audio import devices
-
-                if rescan:
-                    devices.refresh()
-                for d in devices.list_input_devices():
-                    label = d.name + ("  (default)" if d.is_default_input else "")
-                    self.device_combo.addItem(label, d.name)
-            except Exception as exc:  # no PortAudio, no devices: recording shows why later
-                self.device_combo.setToolTip(f"Input devices unavailable: {exc}")
-        saved = self.settings.get("audio/input_device")
+        for label, name in items:
+            self.device_combo.addItem(label, name)
         idx = self.device_combo.findData(saved) if saved else 0
         self.device_combo.setCurrentIndex(max(idx, 0))
         self.device_combo.blockSignals(False)
+        self.device_combo.setToolTip(f"Input device used for recording ({len(items)} found)")
 
     def _device_changed(self, _i: int) -> None:
         self.settings.set("audio/input_device", self.device_combo.currentData())
@@ -761,7 +829,7 @@ class MainWindow(QMainWindow):
         """Compute the maps of the 3-s patch at the cursor (when the tab is visible)."""
         if self.track is None or self.capture is not None:
             return
-        if self.tabs.currentWidget() is not self.feature_view:
+        if self.tabs.currentIndex() != list(self._panel_factories).index("features"):
             return
         if not self._ensure_feature_engine():
             return
@@ -893,10 +961,9 @@ class MainWindow(QMainWindow):
             cap.request_stop()
             cap.wait(5000)
         self.runner.cancel_all()
-        if hasattr(self.library, "shutdown"):
-            self.library.shutdown()
-        if hasattr(self.composer, "shutdown"):
-            self.composer.shutdown()
+        for panel in self._panels.values():
+            if hasattr(panel, "shutdown"):
+                panel.shutdown()
         self.runner.wait(10000)
         if self.feature_engine is not None:
             self.feature_engine.shutdown()
