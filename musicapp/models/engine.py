@@ -505,7 +505,7 @@ class _Accumulator:
             va, track_va = self._circumplex(mood_pct, track_mood_pct, b.mood_tags)
 
         def entries(tags: list[str], score: np.ndarray, pct: np.ndarray) -> list[dict]:
-            rows = [{"tag": t, "score": _r(s), "percentile": _r(p, 1)}
+            rows = [{"tag": t, "score": _sig(s), "percentile": _r(p, 1)}
                     for t, s, p in zip(tags, score, pct, strict=True)]  # fmt: skip
             return sorted(rows, key=lambda r: (-r["percentile"], -r["score"]))
 
@@ -565,6 +565,11 @@ class _Accumulator:
 
 def _r(x: float, digits: int = 4) -> float:
     return round(float(x), digits)
+
+
+def _sig(x: float, digits: int = 4) -> float:
+    """Round to significant digits: raw mood probabilities are often around 0.001."""
+    return float(f"{float(x):.{digits}g}")
 
 
 def _hex(code: np.ndarray) -> str:

@@ -88,6 +88,22 @@ def test_bad_input_gives_sensible_output(teacher, name):
         assert len(d["segments"]) == 1
 
 
+def test_teacher_scores_are_calibrated_with_the_shipped_table(teacher):
+    from musicapp.models.calibration import to_percentile
+    from musicapp.models.musicnn import models_dir
+
+    if not (models_dir() / "musicnn_calibration.safetensors").exists():
+        pytest.skip("no teacher calibration table shipped")
+    backend = teacher.backend
+    assert backend.mood_quantiles.shape == (15, 101)
+    assert backend.genre_quantiles.shape == (len(eng.FALLBACK_GENRES), 101)
+    d = teacher.analyze(music(3.5)).to_dict()
+    for i, tag in enumerate(backend.mood_tags):
+        row = next(m for m in d["moods"] if m["tag"] == tag)
+        expected = to_percentile(np.array([row["score"]]), backend.mood_quantiles[i : i + 1])[0]
+        assert row["percentile"] == pytest.approx(float(expected), abs=0.15)
+
+
 def test_silence_and_noise_differ_sensibly(teacher):
     quiet = {m["tag"]: m for m in teacher.analyze(np.zeros(4 * SR, np.float32)).to_dict()["moods"]}
     loud = {m["tag"]: m for m in teacher.analyze(noise(4.0, SR, amp=0.5)).to_dict()["moods"]}

@@ -125,3 +125,6 @@ def test_model_card_lists_the_shipped_checksums_and_licence():
     assert "Music Technology Group, Universitat Pompeu Fabra" in card
     assert "Permission to use, copy, modify, and/or distribute" in card
     assert "0.8802" in card and "0.9067" in card  # reported ROC-AUC, MSD and MTT
+    calibration = models_dir() / "musicnn_calibration.safetensors"
+    if calibration.exists():
+        assert f"sha256 `{expected_sha256(calibration)}`" in card
