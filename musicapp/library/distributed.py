@@ -41,7 +41,7 @@ def _client(scheduler: Any):
             "Dask is not installed: pip install 'musicapp[distributed]' (dask[distributed])"
         ) from exc
     if hasattr(scheduler, "submit"):
-        return scheduler, None
+        return scheduler, None  # the caller's client: not ours to close
     if scheduler in (None, "local"):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         return Client(cluster), cluster
@@ -67,6 +67,7 @@ def index_with_dask(
     start = time.perf_counter()
     report = IndexReport(scan=store.scan(root) if root is not None else None)
     client, cluster = _client(scheduler)
+    own_client = client is not scheduler
     try:
         pending = [(t.id, t.path) for t in store.tracks("pending")]
         total = len(pending)
@@ -84,7 +85,7 @@ def index_with_dask(
             return fut
 
         first = [submit() for _ in range(min(limit, len(queue)))]
-        ac = as_completed(first)
+        ac = as_completed(first) if first else []
         for fut in ac:
             track_id, path = owner.pop(fut.key)
             try:
@@ -102,7 +103,8 @@ def index_with_dask(
             if queue:
                 submit(ac)
     finally:
-        client.close()
+        if own_client:
+            client.close()
         if cluster is not None:
             cluster.close()
     report.seconds = time.perf_counter() - start

@@ -1,0 +1,54 @@
+"""Dask scale-out: a LocalCluster of worker processes computes, this process writes the DB."""
+
+from __future__ import annotations
+
+import pytest
+
+from musicapp.library import fingerprint as fp
+from musicapp.library.indexer import no_analyser
+from musicapp.library.store import Store
+from tests.library.music import write_song
+
+distributed = pytest.importorskip(
+    "dask.distributed", reason="dask[distributed] (the 'distributed' extra) is not installed"
+)
+
+
+def test_index_on_local_cluster(tmp_path):
+    from musicapp.library.distributed import index_with_dask
+
+    music = tmp_path / "m"
+    for i in range(6):
+        write_song(music / f"t{i}.wav", 300 + i, 3.0)
+    (music / "bad.ogg").write_bytes(b"OggS" + b"\x00" * 100)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    try:
+        pids = set(client.run(lambda: __import__("os").getpid()).values())
+        assert len(pids) == 2
+        with Store(tmp_path / "lib.sqlite3") as st:
+            seen = []
+            report = index_with_dask(
+                st,
+                music,
+                client,
+                analyser=no_analyser,
+                progress=lambda d, t, p: seen.append(d),
+                max_in_flight=3,
+            )
+            assert (report.done, report.failed) == (6, 1)
+            assert seen == list(range(1, 8))
+            assert st.count("ok") == 6 and st.count("error") == 1
+            assert st.integrity_check() == "ok"
+            # Same fingerprints as computed locally.
+            for tid, blob in st.iter_fingerprints():
+                h, t, _ = fp.fingerprint_file(st.track(tid).path)
+                sh, stt = fp.unpack(blob)
+                assert (sh == h).all() and (stt == t).all()
+            again = index_with_dask(st, music, client, analyser=no_analyser)
+            assert again.done == 0 and again.scan.unchanged == 7
+    finally:
+        client.close()
+        cluster.close()

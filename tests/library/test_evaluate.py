@@ -1,0 +1,67 @@
+"""Evaluation helpers: AP@k, mAP with excluded groups, LSH/ITQ shapes, threshold rule, degradations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musicapp.library import degrade
+from musicapp.library.evaluate import choose_threshold
+from musicapp.library.evaluate_similarity import (
+    average_precision_at_k,
+    hamming_matrix,
+    itq_bits,
+    lsh_bits,
+    map_at_k,
+)
+
+
+def test_average_precision():
+    assert average_precision_at_k(np.array([1, 0, 1, 0]), 10, 2) == pytest.approx((1 + 2 / 3) / 2)
+    assert average_precision_at_k(np.array([0, 0, 0]), 10, 3) == 0.0
+
+
+def test_map_perfect_and_excludes_own_group():
+    labels = np.array(["a", "a", "b", "b"])
+    groups = np.array([0, 1, 2, 3])
+    dist = np.array([[0, 1, 5, 5], [1, 0, 5, 5], [5, 5, 0, 1], [5, 5, 1, 0]], float)
+    assert map_at_k(dist, labels, groups) == 1.0
+    # Same-group items are not counted even when nearest.
+    groups = np.array([0, 0, 1, 2])
+    assert map_at_k(dist, labels, groups, k=10) == pytest.approx(1.0)
+
+
+def test_itq_beats_lsh_on_clustered_data():
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((6, 32)) * 3
+    labels = np.repeat(np.arange(6), 30)
+    emb = centres[labels] + rng.standard_normal((180, 32))
+    groups = np.arange(180)
+    lsh = map_at_k(hamming_matrix(lsh_bits(emb, 16)), labels, groups)
+    itq = map_at_k(hamming_matrix(itq_bits(emb, 16)), labels, groups)
+    assert itq_bits(emb, 16).shape == (180, 16)
+    assert itq >= lsh - 0.05 and itq > 0.6
+    d = hamming_matrix(np.array([[0, 1, 1], [1, 1, 0]]))
+    assert d.tolist() == [[0, 2], [2, 0]]
+
+
+def test_threshold_rule():
+    scores = list(range(100))  # 0..99
+    t = choose_threshold(scores, 0.01)
+    assert np.mean(np.array(scores) >= t) <= 0.01 and np.mean(np.array(scores) >= t - 1) > 0.01
+
+
+@pytest.mark.parametrize("condition", degrade.CONDITIONS)
+def test_degradations_keep_length_and_change_signal(condition):
+    rng = np.random.default_rng(0)
+    y = (0.3 * np.sin(2 * np.pi * 440 * np.arange(16000) / 8000)).astype(np.float32)
+    out = degrade.apply(condition, y, 8000, rng)
+    assert out.dtype == np.float32 and np.isfinite(out).all()
+    if condition.startswith("tempo"):
+        rate = 1.05 if condition.endswith("+5") else 0.95
+        assert out.size == pytest.approx(y.size / rate, rel=0.01)
+    else:
+        assert abs(out.size - y.size) < 2000  # MP3 adds encoder delay/padding
+    if condition == "noise0":
+        noise = out - y
+        assert 10 * np.log10(np.mean(y**2) / np.mean(noise**2)) == pytest.approx(0, abs=0.1)
