@@ -191,6 +191,11 @@ class Library:
     ) -> list[dict]:
         """Tracks most similar to a library track (id or path) or to any audio file."""
         index = self.code_index()
+        if len(index) == 0:
+            raise LibraryError(
+                "the library has no hash codes yet: index it with the tagger installed "
+                "(musicapp library add DIR without --fingerprint-only)"
+            )
         track_id, hex_code, emb = self._query_code(query, analyser)
         filtered = any(v is not None for v in (mood, key, bpm, duration))
         allowed = np.array(self._filter(mood, key, bpm, duration)) if filtered else None

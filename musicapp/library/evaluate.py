@@ -166,13 +166,15 @@ def run_identification(args: Namespace, log=print) -> dict:
                 i = q % len(lib)
                 x, _start = _excerpt(audio[lib[i][0]], dur, rng)
                 m = index.match_samples(degrade.apply(cond, x, SR, rng))
-                lib_rows.append((int(m is not None and m.track_id == i), m.score if m else 0))
+                lib_rows.append(
+                    (int(m is not None and m.track_id == i), m.score if m else 0, m.second_score if m else 0)
+                )
             for pool, scores in ((calib, calib_scores), (test, test_scores)):
                 for q in range(n_non):
                     x, _ = _excerpt(audio[pool[q % len(pool)][0]], dur, rng)
                     m = index.match_samples(degrade.apply(cond, x, SR, rng))
-                    scores.append(m.score if m else 0)
-            non_calib += calib_scores
+                    scores.append((m.score, m.second_score) if m else (0, 0))
+            non_calib += [c[0] for c in calib_scores]
             cells[f"{dur:g}s/{cond}"] = {
                 "duration_s": dur,
                 "condition": cond,
@@ -184,7 +186,8 @@ def run_identification(args: Namespace, log=print) -> dict:
             rows = np.array(lib_rows)
             log(
                 f"  {dur:>4g} s {cond:<13} top-1 {rows[:, 0].mean():.3f}  score median "
-                f"{np.median(rows[:, 1]):.0f}  non-library max {max(calib_scores + test_scores)}"
+                f"{np.median(rows[:, 1]):.0f}  non-library max "
+                f"{max(c[0] for c in calib_scores + test_scores)}"
                 f"  ({time.perf_counter() - t_cell:.0f} s)"
             )
 
@@ -192,7 +195,7 @@ def run_identification(args: Namespace, log=print) -> dict:
     table = {}
     for name, c in cells.items():
         rows = np.array(c["library"])
-        test_scores = np.array(c["test_nonlib"])
+        test_scores = np.array(c["test_nonlib"])[:, 0]
         table[name] = {
             "duration_s": c["duration_s"],
             "condition": c["condition"],
@@ -202,7 +205,7 @@ def run_identification(args: Namespace, log=print) -> dict:
             "nonlib_queries": int(test_scores.size),
             "false_positive_rate": float(np.mean(test_scores >= threshold)),
         }
-    all_test = np.concatenate([np.array(c["test_nonlib"]) for c in cells.values()])
+    all_test = np.concatenate([np.array(c["test_nonlib"])[:, 0] for c in cells.values()])
     return {
         "threshold": threshold,
         "threshold_rule": "smallest score with <= 1% of calibration non-library queries accepted",
@@ -213,6 +216,7 @@ def run_identification(args: Namespace, log=print) -> dict:
         "library_hours": lib_hours,
         "landmarks": len(index),
         "cells": table,
+        "raw": cells,
     }
 
 

@@ -38,6 +38,26 @@ def default_analyser(path: str) -> dict:
     return dict(analyze_path(path, progress=None))
 
 
+def _pipeline_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("musicapp.pipeline") is not None
+
+
+def _decode_once(path: str) -> tuple:
+    """Decode once for both the pipeline (its rate) and the fingerprint (8 kHz)."""
+    from musicapp.audio import load_audio, resample
+    from musicapp.params import ANALYSIS
+    from musicapp.pipeline import analyze_samples
+
+    audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
+    analysis = {"path": str(path), "format": audio.info.format}
+    analysis.update(analyze_samples(audio.samples, audio.sample_rate, progress=None))
+    y8 = resample(audio.samples, audio.sample_rate, fp.SAMPLE_RATE)
+    hashes, times = fp.fingerprint_samples(y8)
+    return hashes, times, y8.size / fp.SAMPLE_RATE, analysis
+
+
 def no_analyser(path: str) -> dict:
     """Analyser that computes nothing (fingerprints only)."""
     return {}
@@ -50,8 +70,11 @@ def analyze_track(path: str, analyser: Analyser | None = default_analyser) -> di
     ``{"ok": False, "error": str}``.
     """
     try:
-        hashes, times, duration = fp.fingerprint_file(path)
-        analysis = analyser(path) if analyser is not None else {}
+        if analyser is default_analyser and _pipeline_available():
+            hashes, times, duration, analysis = _decode_once(path)
+        else:
+            hashes, times, duration = fp.fingerprint_file(path)
+            analysis = analyser(path) if analyser is not None else {}
         return {
             "ok": True,
             "fingerprint": fp.pack(hashes, times),

@@ -1,0 +1,56 @@
+"""The ``musicapp library`` commands end to end (fingerprint-only indexing, JSON output)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import soundfile as sf
+
+from musicapp.cli import main
+from tests.library.music import SR, song, write_song
+
+
+def _json(capsys, argv) -> tuple[int, object]:
+    capsys.readouterr()
+    rc = main(argv)
+    return rc, json.loads(capsys.readouterr().out)
+
+
+def test_library_commands(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MUSICAPP_DATA_DIR", str(tmp_path / "data"))
+    music = tmp_path / "music"
+    for i in range(3):
+        write_song(music / f"s{i}.wav", 40 + i, 15.0)
+    rc, out = _json(capsys, ["library", "add", str(music), "--fingerprint-only", "--workers", "0", "--json"])
+    assert rc == 0 and out["indexed"] == 3 and len(out["scan"]["added"]) == 3
+    assert (tmp_path / "data" / "library.sqlite3").exists()  # MUSICAPP_DATA_DIR honoured
+
+    rc, listed = _json(capsys, ["library", "list", "--json"])
+    assert rc == 0 and [t["status"] for t in listed] == ["ok"] * 3
+
+    clip = tmp_path / "clip.wav"
+    y = song(41, 15.0)[4 * SR : 12 * SR]
+    rng = np.random.default_rng(0)
+    sf.write(str(clip), y + 0.05 * rng.standard_normal(y.size).astype(np.float32), SR)
+    rc, ident = _json(capsys, ["library", "identify", str(clip), "--json"])
+    assert rc == 0 and ident["identified"] and ident["path"].endswith("s1.wav")
+    assert abs(ident["best"]["offset_s"] - 4.0) < 0.2
+
+    other = tmp_path / "other.wav"
+    sf.write(str(other), song(999, 8.0), SR)
+    rc, ident = _json(capsys, ["library", "identify", str(other), "--json"])
+    assert rc == 1 and not ident["identified"]
+
+    db = str(tmp_path / "data" / "library.sqlite3")
+    rc, found = _json(capsys, ["library", "search", "--bpm", "80-100", "--db", db, "--json"])
+    assert rc == 0 and found == []  # fingerprint-only: no tempo known
+
+    capsys.readouterr()
+    assert main(["library", "similar", str(music / "s0.wav"), "--db", db]) == 2  # no codes
+    assert "hash codes" in capsys.readouterr().err
+
+    rc, removed = _json(capsys, ["library", "remove", str(music / "s2.wav"), "--json"])
+    assert rc == 0 and removed["removed"][0].endswith("s2.wav")
+    rc, info = _json(capsys, ["library", "info", "--json"])
+    assert info["tracks"] == 2 and info["fingerprint_bytes"] > 0
