@@ -97,8 +97,10 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     _report(progress, 0.5, "tempo")
 
     est = tempo_mod.estimate_tempo(fr.onset, fr.low_onset)
-    beat_frames = tempo_mod.track_beats(fr.onset, est.bpm) if est.confidence > 0 else np.zeros(
-        0, dtype=int)
+    beat_frames = np.zeros(0, dtype=int)
+    if est.confidence > 0:
+        beat_frames = tempo_mod.fix_offbeat(tempo_mod.track_beats(fr.onset, est.bpm),
+                                            fr.low_onset)
     beats_s = beat_frames / F.FPS
     tempo_bpm, tempo_conf = est.bpm, est.confidence
     if beat_frames.size >= 4:

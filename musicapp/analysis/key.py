@@ -64,16 +64,21 @@ def key_correlations(chroma: np.ndarray) -> np.ndarray:
     return r[:, 0] if squeeze else r
 
 
-def _confidence(r: np.ndarray) -> float:
+def _confidence(r: np.ndarray, chroma: np.ndarray) -> float:
+    """Margin over the runner-up, times the fit, times how tonal (non-flat) the chroma is."""
     order = np.sort(r)[::-1]
     if order[0] <= 0:
         return 0.0
     margin = order[0] - order[1]
-    return float(np.clip(margin * 6.0, 0.0, 1.0) * np.clip(order[0] / 0.7, 0.0, 1.0))
+    c = np.asarray(chroma, dtype=np.float64)
+    tonal = float(c.std() / c.mean()) if c.mean() > 0 else 0.0  # ~0.05 for white noise
+    return float(np.clip(margin * 6.0, 0.0, 1.0) * np.clip(order[0] / 0.7, 0.0, 1.0)
+                 * np.clip((tonal - 0.1) / 0.3, 0.0, 1.0))
 
 
-def _estimate(index: int, r: np.ndarray) -> KeyEstimate:
-    return KeyEstimate(tonic=index % 12, mode=MODES[index // 12], confidence=_confidence(r))
+def _estimate(index: int, r: np.ndarray, chroma: np.ndarray) -> KeyEstimate:
+    return KeyEstimate(tonic=index % 12, mode=MODES[index // 12],
+                       confidence=_confidence(r, chroma))
 
 
 def global_key(key_chroma: np.ndarray) -> KeyEstimate:
@@ -81,15 +86,16 @@ def global_key(key_chroma: np.ndarray) -> KeyEstimate:
     if not np.any(key_chroma > 0):
         return KeyEstimate(0, "major", 0.0)
     r = key_correlations(key_chroma)
-    return _estimate(int(np.argmax(r)), r)
+    return _estimate(int(np.argmax(r)), r, key_chroma)
 
 
 def local_keys(beat_chroma: np.ndarray, bounds_s: np.ndarray, window: int = 16,
-               switch_penalty: float = 3.0, min_beats: int = 8) -> list[KeySegment]:
+               switch_penalty: float = 3.0, min_seconds: float = 6.0) -> list[KeySegment]:
     """Key timeline from per-beat key chroma (12, m) and beat-segment bounds in seconds (m+1,).
 
     Chroma is summed over a +-``window`` beat neighbourhood, correlated with the 24 profiles and
-    decoded with Viterbi (``switch_penalty`` in correlation*10 units per change).
+    decoded with Viterbi (``switch_penalty`` in correlation*10 units per change); segments
+    shorter than ``min_seconds`` are merged into their longer neighbour.
     """
     m = beat_chroma.shape[1]
     if m == 0:
@@ -118,25 +124,38 @@ def local_keys(beat_chroma: np.ndarray, bounds_s: np.ndarray, window: int = 16,
     path[-1] = int(np.argmax(score))
     for t in range(m - 1, 0, -1):
         path[t - 1] = back[path[t], t]
-    # Merge runs shorter than min_beats into the previous run.
+    # Merge runs shorter than min_seconds into their longer neighbour, shortest first.
     runs: list[list[int]] = []
     for t, k in enumerate(path):
         if runs and runs[-1][0] == k:
             runs[-1][2] = t + 1
         else:
             runs.append([int(k), t, t + 1])
-    merged: list[list[int]] = []
-    for run in runs:
-        if merged and (run[2] - run[1] < min_beats or merged[-1][0] == run[0]):
-            merged[-1][2] = run[2]
+    while len(runs) > 1:
+        lengths = [float(bounds_s[b] - bounds_s[a]) for _, a, b in runs]
+        i = int(np.argmin(lengths))
+        if lengths[i] >= min_seconds:
+            break
+        if i == 0:
+            j = 1
+        elif i == len(runs) - 1:
+            j = i - 1
         else:
-            merged.append(run)
-    if len(merged) > 1 and merged[0][2] - merged[0][1] < min_beats:
-        merged[1][1] = merged[0][1]
-        merged.pop(0)
+            j = i - 1 if lengths[i - 1] >= lengths[i + 1] else i + 1
+        runs[j][1] = min(runs[j][1], runs[i][1])
+        runs[j][2] = max(runs[j][2], runs[i][2])
+        runs.pop(i)
+        coalesced: list[list[int]] = []
+        for run in runs:
+            if coalesced and coalesced[-1][0] == run[0]:
+                coalesced[-1][2] = run[2]
+            else:
+                coalesced.append(run)
+        runs = coalesced
+    merged = runs
     out = []
     for k, a, b in merged:
-        rr = key_correlations(beat_chroma[:, a:b].sum(axis=1))
-        est = _estimate(k, rr)
+        seg = beat_chroma[:, a:b].sum(axis=1)
+        est = _estimate(k, key_correlations(seg), seg)
         out.append(KeySegment(float(bounds_s[a]), float(bounds_s[b]), est))
     return out

@@ -193,3 +193,28 @@ def track_beats(onset: np.ndarray, bpm: float, tightness: float = 100.0) -> np.n
         first_a, last_a = active[0] - period / 2, active[-1] + period / 2
         beats = beats[(beats >= first_a) & (beats <= last_a)]
     return beats
+
+
+def fix_offbeat(beats: np.ndarray, low_onset: np.ndarray, ratio: float = 1.3) -> np.ndarray:
+    """Move the grid by half a beat when it sits on the off-beats.
+
+    A beat tracker driven by the full-band onset envelope can lock onto off-beat accents (comping
+    stabs, hi-hats). Kick drum and bass notes mark the beats in most music, so when the low-band
+    onset envelope is clearly stronger halfway between the tracked beats, the midpoints are used.
+    """
+    if beats.size < 4:
+        return beats
+    low = normalize_onset(low_onset)
+    if not np.any(low):
+        return beats
+    mids = ((beats[:-1] + beats[1:]) // 2).astype(int)
+
+    def strength(frames: np.ndarray) -> float:
+        return float(np.mean([low[max(0, f - 2):f + 3].max() for f in frames]))
+
+    if strength(mids) > ratio * max(strength(beats), 1e-6):
+        period = int(np.median(np.diff(beats)))
+        head = [mids[0] - period] if mids[0] - period >= 0 else []
+        tail = [mids[-1] + period] if mids[-1] + period < low.size else []
+        return np.concatenate([head, mids, tail]).astype(int)
+    return beats

@@ -42,10 +42,12 @@ def _is_dev_corpus(path: Path) -> bool:
     return name.startswith("madrigal.5.")
 
 
-def split_pieces(split: str, include_corpus: bool = True) -> Iterator[Piece]:
+def split_pieces(split: str, include_corpus: bool = True,
+                 n_generated: int | None = None) -> Iterator[Piece]:
     """Yield the pieces of ``split`` ("eval" or "dev") in a stable order."""
     seed = SPLIT_SEEDS[split]
-    for i in range(SPLIT_GENERATED[split]):
+    count = SPLIT_GENERATED[split] if n_generated is None else n_generated
+    for i in range(count):
         tonic = (i * 7) % 12
         mode = "major" if (i // 12) % 2 == 0 else "minor"
         tempo = EVAL_TEMPI[(i * 5) % len(EVAL_TEMPI)]
@@ -77,14 +79,18 @@ class Item:
 
 
 def build(split: str, cache_dir: Path | None = None, force: bool = False,
-          progress: Callable[[str], None] | None = None) -> Path:
-    """Render every piece of ``split`` into ``cache_dir/split`` (skips pieces already there)."""
+          progress: Callable[[str], None] | None = None, include_corpus: bool = True,
+          n_generated: int | None = None) -> Path:
+    """Render every piece of ``split`` into ``cache_dir/split`` (skips pieces already there).
+
+    ``include_corpus=False`` / ``n_generated`` build a smaller set (used by the tests).
+    """
     from musicapp.audio import write_wav
 
     out = (cache_dir or default_cache_dir()) / split
     out.mkdir(parents=True, exist_ok=True)
     names = []
-    for piece in split_pieces(split):
+    for piece in split_pieces(split, include_corpus, n_generated):
         wav = out / f"{piece.name}.wav"
         meta = out / f"{piece.name}.json"
         names.append(piece.name)

@@ -1,0 +1,97 @@
+"""analyze_music on short rendered progressions with known ground truth."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from musicapp.analysis import analyze_music
+from musicapp.analysis.evalset import scoring
+from tests.analysis.conftest import needs_soundfont, render, steady_piece
+
+pytestmark = needs_soundfont
+
+PUBLIC_KEYS = {"key", "key_timeline", "tempo_bpm", "tempo_confidence", "meter", "beats",
+               "downbeats", "chords"}
+
+
+@pytest.fixture(scope="module")
+def g_major():
+    piece = steady_piece(120.0, 7, "major", 4, max_seconds=32.0)
+    y = render(piece)
+    return piece, analyze_music(y, 22050)
+
+
+def test_to_dict_has_exactly_the_public_fields(g_major):
+    _, res = g_major
+    d = res.to_dict()
+    assert set(d) == PUBLIC_KEYS
+    assert set(d["key"]) == {"tonic", "mode", "confidence"}
+    assert all(set(s) == {"start", "end", "tonic", "mode", "confidence"}
+               for s in d["key_timeline"])
+    assert all(set(c) == {"start", "end", "label"} for c in d["chords"])
+    assert d["meter"] in ("3/4", "4/4")
+    assert all(isinstance(b, float) for b in d["beats"])
+
+
+def test_key_tempo_beats_and_chords_are_recognised(g_major):
+    piece, res = g_major
+    d = res.to_dict()
+    assert (d["key"]["tonic"], d["key"]["mode"]) == ("G", "major")
+    assert d["key"]["confidence"] > 0.2
+    assert abs(d["tempo_bpm"] - piece.tempo) < 0.04 * piece.tempo
+    assert scoring.beat_f(piece.beats, d["beats"]) > 0.85
+    assert d["meter"] == "4/4"
+    ov = scoring.chord_overlap(piece.chords, [(c["start"], c["end"], c["label"])
+                                              for c in d["chords"]], piece.duration)
+    correct, total = ov["majmin"]
+    assert total > 20 and correct / total > 0.7
+    # chord boundaries are snapped to beats
+    beats = np.array(d["beats"])
+    for c in d["chords"][1:-1]:
+        assert np.min(np.abs(beats - c["start"])) < 0.03
+
+
+def test_chords_are_contiguous_harte_labels(g_major):
+    _, res = g_major
+    chords = res.to_dict()["chords"]
+    assert chords[0]["start"] == 0.0
+    for a, b in itertools.pairwise(chords):
+        assert a["end"] == pytest.approx(b["start"], abs=1e-3)
+        assert a["label"] != b["label"]
+    for c in chords:
+        assert c["label"] == "N" or ":" in c["label"]
+
+
+def test_three_four_minor_piece_and_other_sample_rate():
+    piece = steady_piece(100.0, 2, "minor", 3, max_seconds=30.0)
+    y = render(piece, sr=44100)
+    stereo = np.stack([y, y])  # (channels, n) at 44.1 kHz
+    d = analyze_music(stereo, 44100).to_dict()
+    assert (d["key"]["tonic"], d["key"]["mode"]) == ("D", "minor")
+    assert abs(d["tempo_bpm"] - piece.tempo) < 0.04 * piece.tempo
+    assert d["meter"] == "3/4"
+    assert scoring.beat_f(piece.beats, d["beats"]) > 0.85
+
+
+def test_modulation_shows_in_key_timeline():
+    a = steady_piece(110.0, 0, "major", 4, max_seconds=30.0)
+    b = steady_piece(110.0, 3, "major", 4, max_seconds=30.0)
+    y = np.concatenate([render(a), render(b)])
+    d = analyze_music(y, 22050).to_dict()
+    tl = d["key_timeline"]
+    assert len(tl) >= 2
+    assert (tl[0]["tonic"], tl[0]["mode"]) == ("C", "major")
+    assert (tl[-1]["tonic"], tl[-1]["mode"]) == ("Eb", "major")
+    assert tl[0]["start"] == 0.0 and tl[-1]["end"] == pytest.approx(y.size / 22050, abs=0.05)
+
+
+def test_progress_callback_reaches_one(g_major):
+    piece, _ = g_major
+    y = render(piece)[: 22050 * 8]
+    seen = []
+    analyze_music(y, 22050, progress=lambda f, stage: seen.append((f, stage)))
+    assert seen and seen[-1][0] == 1.0
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
