@@ -183,3 +183,14 @@ def test_save_load_roundtrip_and_tamper(tmp_path: Path, frontend):
     with pytest.raises(ModelError):
         load_hashnet(path=tmp_path / "missing.safetensors", frontend=frontend)
 
+
+
+def test_shipped_weights_load_and_run(frontend):
+    model, meta = load_hashnet(frontend=frontend)
+    assert meta["bits"] in (64, 128) and len(meta["mood_tags"]) == 15
+    for k in ("mood_quantiles", "genre_quantiles", "va_quantiles"):
+        assert meta[k].shape[1] == 101
+    with torch.no_grad():
+        out = model(_patches(3))
+    assert out["code"].shape == (3, meta["bits"])
+    assert torch.isfinite(out["mood_logits"]).all()
