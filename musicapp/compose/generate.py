@@ -247,9 +247,12 @@ class Generator:
     def generate(self, valence: float, arousal: float, key: Key,
                  constraints: Constraints | None = None, *, seed: int = 0, candidates: int = 8,
                  temperature: float = 1.0, top_p: float = 0.95, fit_weight: float = 1.0,
-                 avoid_copies: bool = True) -> Progression:
-        """Best of ``candidates`` sampled loops (likelihood + emotion fit); deterministic.
+                 variety_weight: float = 1.5, avoid_copies: bool = True) -> Progression:
+        """Best of ``candidates`` sampled loops; deterministic for a seed.
 
+        Score = mean log-likelihood per chord + ``fit_weight`` * (-|valence of the loop by the
+        labelling rule - requested valence|) + ``variety_weight`` * (distinct chords / length);
+        the variety term counters the likelihood's preference for tonic-dominant see-saws.
         With ``avoid_copies`` a candidate containing an 8-chord phrase found verbatim in the
         training data is ranked below every original candidate.
         """
@@ -260,7 +263,8 @@ class Generator:
         for p in cands:
             v = derive_valence([t.token for t in p.tokens], p.beats, key.mode)
             p.fit = -abs(v - valence)
-            p.score = p.loglik + fit_weight * p.fit
+            variety = len({t.token for t in p.tokens}) / len(p.tokens)
+            p.score = p.loglik + fit_weight * p.fit + variety_weight * variety
             if avoid_copies and self.model.copies_training([t.token for t in p.tokens]):
                 p.score -= 1000.0
         return max(cands, key=lambda p: p.score)
