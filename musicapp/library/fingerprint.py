@@ -122,6 +122,48 @@ def pair_peaks(peaks: Peaks, stretch: float = 1.0, fan_out: int = FAN_OUT) -> tu
     return hashes.astype(np.uint32), anchor_t
 
 
+@dataclass
+class QueryPairs:
+    """Candidate peak pairs of a query, computed once and re-hashed for each stretch factor.
+
+    Pairs are taken with a wide fan-out over raw time gaps up to ``MAX_DT / min_stretch`` so
+    that every pair a stretched reference could contain is present.
+    """
+
+    f1: np.ndarray  # uint32
+    f2: np.ndarray  # uint32
+    dt: np.ndarray  # float64 raw frames
+    t: np.ndarray  # float64 anchor frames
+
+    @classmethod
+    def from_peaks(cls, peaks: Peaks, fan_out: int, min_stretch: float = 1.0) -> QueryPairs:
+        """All pairs of ``peaks`` inside the (widened) target zone, ``fan_out`` per anchor."""
+        n = len(peaks)
+        if n < 2:
+            z = np.zeros(0)
+            return cls(z.astype(np.uint32), z.astype(np.uint32), z, z)
+        times, bins = peaks.times.astype(np.float64), peaks.bins
+        max_dt = (MAX_DT + 0.5) / min(min_stretch, 1.0)
+        i = np.arange(n)[:, None]
+        j = i + np.arange(1, 4 * fan_out + 1)[None, :]
+        valid = j < n
+        j = np.minimum(j, n - 1)
+        dt = times[j] - times[i]
+        ok = valid & (dt >= 0.5) & (dt <= max_dt) & (np.abs(bins[j] - bins[i]) <= MAX_DF)
+        ok &= np.cumsum(ok, axis=1) <= fan_out
+        ai, aj = np.nonzero(ok)
+        jj = j[ai, aj]
+        return cls(bins[ai].astype(np.uint32), bins[jj].astype(np.uint32), dt[ai, aj], times[ai])
+
+    def hashes(self, stretch: float, pivot: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(hashes, anchor_times)`` with query times scaled by ``stretch`` about ``pivot``."""
+        dt = np.rint(self.dt * stretch)
+        ok = (dt >= 1) & (dt <= MAX_DT)
+        h = (self.f1[ok] << 14) | (self.f2[ok] << 6) | dt[ok].astype(np.uint32)
+        t = np.rint((self.t[ok] - pivot) * stretch + pivot).astype(np.int64)
+        return h.astype(np.uint32), t
+
+
 def fingerprint_samples(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Reference fingerprint of 8 kHz audio: unique ``(hashes uint32, times int32)``."""
     hashes, times = pair_peaks(find_peaks(y))
