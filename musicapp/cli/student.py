@@ -122,8 +122,11 @@ def _run_train(args: argparse.Namespace) -> int:
             raise MusicappError(f"{cache}: no training music found (see musicapp/models/dataset.py)")
         from musicapp.models.train import pick_device
 
-        build_feature_cache(tracks, cache, device=str(pick_device(tc.device)),
-                            max_patches_per_track=tc.patches_per_track)  # fmt: skip
+        for split, phases in tc.sample_phases.items():
+            for phase in phases:
+                build_feature_cache(tracks, cache, device=str(pick_device(tc.device)),
+                                    max_patches_per_track=tc.patches_per_track,
+                                    splits=(split,), phase=phase)  # fmt: skip
     metrics = run_training(tc, log=print)
     t = metrics["test"]
     print(f"test: mean ROC-AUC {t['mean_auc']:.4f} (moods {t['mean_auc_mood']:.4f}, genres "

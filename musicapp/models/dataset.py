@@ -181,11 +181,18 @@ def build_mel_cache(
     return folder
 
 
-def spread(n: int, count: int) -> np.ndarray:
+def spread(n: int, count: int, phase: float = 0.0) -> np.ndarray:
     """``count`` indices evenly spread over ``range(n)``, skipping the first and last (intro and
-    fade-out)."""
-    idx = np.linspace(0, n - 1, count + 2)[1:-1].round().astype(int)
-    return np.unique(idx)
+    fade-out). ``phase`` in (0, 1) shifts them by that fraction of the spacing and drops those the
+    first pass (``phase=0``) takes, so a second pass with ``phase=0.5`` takes other segments,
+    half-way between those of the first."""
+
+    def at(ph: float) -> np.ndarray:
+        step = (n - 1) / (count + 1)
+        idx = (np.linspace(0, n - 1, count + 2)[1:-1] + ph * step).round().astype(int)
+        return np.unique(np.clip(idx, 0, n - 1))
+
+    return at(0.0) if phase == 0 else np.setdiff1d(at(phase), at(0.0))
 
 
 def full_patches(logmel: np.ndarray, patch_frames: int = MEL.patch_frames) -> np.ndarray:
@@ -285,13 +292,15 @@ def build_feature_cache(
     log: Callable[[str], None] = print,
     musicnn_dir: Path | None = None,
     splits: tuple[str, ...] = ("train", "val", "test"),
+    phase: float = 0.0,
 ) -> dict[str, Path]:
     """Compute the per-split feature caches ``cache/features_<split>.npz``; returns their paths.
 
     Needs the mel cache (:func:`build_mel_cache`). ``max_patches_per_track`` subsamples patches
     evenly from long tracks, per split (a missing split keeps them all). ``musicnn_dir``
     overrides where the teachers' weights are read from (default: the shipped
-    ``resources/models``).
+    ``resources/models``). ``phase`` > 0 samples other segments (see :func:`spread`) into
+    ``features_<split>_p<phase%>.npz``; tracks too short to have other segments are skipped.
     """
     from musicapp.models.hashnet import HashNetConfig
 
@@ -302,7 +311,8 @@ def build_feature_cache(
     caps = max_patches_per_track or {}
     for split in splits:
         cap = caps.get(split)
-        dest = cache / f"features_{split}.npz"
+        suffix = "" if phase == 0 else f"_p{round(phase * 100):02d}"
+        dest = cache / f"features_{split}{suffix}.npz"
         paths[split] = dest
         if dest.exists():
             continue
@@ -322,14 +332,19 @@ def build_feature_cache(
                 keep = patches.mean(axis=(1, 2)) >= SILENCE_LOGMEL
                 patches, starts_f = patches[keep], starts_f[keep]
                 if cap and patches.shape[0] > cap:
-                    idx = spread(patches.shape[0], cap)
+                    idx = spread(patches.shape[0], cap, phase)
                     patches, starts_f = patches[idx], starts_f[idx]
+                elif phase:
+                    patches, starts_f = patches[:0], starts_f[:0]
             else:  # decode only the segments taken
                 from musicapp.audio import probe
 
                 total_frames = int(probe(t.path).duration_s * MEL.sample_rate) // MEL.hop_length + 1
                 n_full = total_frames // MEL.patch_frames
-                idx = spread(n_full, cap) if cap and n_full > cap else np.arange(n_full)
+                if cap and n_full > cap:
+                    idx = spread(n_full, cap, phase)
+                else:
+                    idx = np.arange(0 if phase else n_full)
                 starts_f = idx * MEL.patch_frames
                 patches = segment_patches(t.path, starts_f)
                 keep = patches.mean(axis=(1, 2)) >= SILENCE_LOGMEL

@@ -72,7 +72,11 @@ class TrainConfig:
     patches_per_track: dict[str, int] = field(
         default_factory=lambda: {"train": 10, "val": 6, "test": 20}
     )
-    ablation_epochs: int = 12
+    # --prepare: sampling passes per split (phase of each pass, see dataset.spread)
+    sample_phases: dict[str, list[float]] = field(
+        default_factory=lambda: {"train": [0.0, 0.5], "val": [0.0, 0.5], "test": [0.0]}
+    )
+    ablation_epochs: int = 20
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -339,16 +343,51 @@ class Splits:
     caches: dict[str, FeatureCache]
 
 
+def merge_caches(caches: list[FeatureCache]) -> FeatureCache:
+    """Concatenate caches of one split (several sampling passes), giving each track one id."""
+    if len(caches) == 1:
+        return caches[0]
+    tracks: list[dict] = []
+    ids: dict[tuple[str, str], int] = {}
+    remapped = []
+    for c in caches:
+        local = []
+        for t in c.tracks:
+            key = (t["package"], t["key"])
+            if key not in ids:
+                ids[key] = len(tracks)
+                tracks.append(dict(t))
+            else:
+                tracks[ids[key]]["patches"] += t["patches"]
+            local.append(ids[key])
+        remapped.append(np.asarray(local, dtype=np.int32)[c.track])
+    return FeatureCache(
+        layers_seq=np.concatenate([c.layers_seq for c in caches]),
+        time_seq=np.concatenate([c.time_seq for c in caches]),
+        msd_logits=np.concatenate([c.msd_logits for c in caches]),
+        mtt_logits=np.concatenate([c.mtt_logits for c in caches]),
+        track=np.concatenate(remapped),
+        start_s=np.concatenate([c.start_s for c in caches]),
+        tracks=tracks,
+    )
+
+
+def load_split_cache(cache_dir: Path, name: str) -> FeatureCache:
+    """All cached passes of split ``name`` (``features_<name>.npz``, ``features_<name>_p*.npz``)."""
+    paths = sorted(cache_dir.glob(f"features_{name}.npz")) + sorted(
+        cache_dir.glob(f"features_{name}_p*.npz")
+    )
+    if not paths:
+        raise FileNotFoundError(
+            f"{cache_dir}/features_{name}.npz: feature cache missing; run "
+            "`musicapp train tagger --prepare` first"
+        )
+    return merge_caches([FeatureCache.load(p) for p in paths])
+
+
 def load_splits(cache_dir: Path, cfg: HashNetConfig, names=("train", "val", "test")) -> Splits:
     """Load the cached features of the named splits for ``cfg``."""
-    caches = {}
-    for name in names:
-        path = cache_dir / f"features_{name}.npz"
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path}: feature cache missing; run `musicapp train tagger --prepare` first"
-            )
-        caches[name] = FeatureCache.load(path)
+    caches = {name: load_split_cache(cache_dir, name) for name in names}
     return Splits(
         x={n: model_inputs(c, cfg) for n, c in caches.items()},
         logits={n: teacher_logits(c) for n, c in caches.items()},

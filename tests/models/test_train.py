@@ -135,3 +135,20 @@ def test_segment_decoding_matches_whole_track_mel(tmp_path: Path):
     seg = segment_patches(path, idx * 187)
     np.testing.assert_allclose(seg, full[idx], atol=1e-3)
     assert spread(10, 3).tolist() == [2, 4, 7] and spread(3, 3).tolist() == [0, 1, 2]
+
+
+def test_sampling_passes_merge_with_one_id_per_track(cache_dir: Path, tmp_path: Path):
+    import shutil
+
+    from musicapp.models.train import load_split_cache
+
+    for suffix in ("", "_p50"):
+        shutil.copy(cache_dir / "features_train.npz", tmp_path / f"features_train{suffix}.npz")
+        shutil.copy(cache_dir / "features_train.json", tmp_path / f"features_train{suffix}.json")
+    one = FeatureCache.load(cache_dir / "features_train.npz")
+    merged = load_split_cache(tmp_path, "train")
+    assert len(merged) == 2 * len(one) and len(merged.tracks) == len(one.tracks)
+    np.testing.assert_array_equal(merged.track, np.concatenate([one.track, one.track]))
+    assert merged.tracks[0]["patches"] == 2 * one.tracks[0]["patches"]
+    with pytest.raises(FileNotFoundError):
+        load_split_cache(tmp_path, "val")
