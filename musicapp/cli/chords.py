@@ -15,6 +15,7 @@ _EPILOG = """examples:
   musicapp chords --valence -0.6 --arousal 0.7 --mode minor --length 16 --wav idea.wav
   musicapp chords --from-image sunset.jpg --lock 1=I --lock 4=V7/V --seed 3
   musicapp chords --from-audio song.flac --play
+  musicapp chords --mood calm --progression "I V vi IV" --regenerate 2
 """
 
 
@@ -49,6 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lock", action="append", default=[], metavar="POS=CHORD",
                    help="keep CHORD (Roman numeral like V7/V, bVI, iv, or a token like V:7) at "
                    "1-based position POS; repeatable")
+    p.add_argument("--progression", metavar="CHORDS", help="start from this loop (Roman "
+                   "numerals or tokens, space-separated, e.g. 'I V vi IV') and regenerate only "
+                   "what --regenerate / --regenerate-from name")
+    p.add_argument("--regenerate", type=int, action="append", default=[], metavar="POS",
+                   help="with --progression: regenerate the chord at 1-based POS (repeatable)")
+    p.add_argument("--regenerate-from", type=int, metavar="POS", help="with --progression: "
+                   "keep chords before POS and regenerate the rest")
     p.add_argument("--max-nondiatonic", type=int, default=2, help="cap on chords outside the "
                    "scale (default 2)")
     p.add_argument("--no-tonic-start", action="store_true", help="do not force a tonic start")
@@ -123,9 +131,29 @@ def run_chords(args: argparse.Namespace) -> int:
                        cadence=not args.no_cadence, max_nondiatonic=args.max_nondiatonic,
                        locked=locked)
     gen = Generator(ChordModel.load(args.model))
-    prog = gen.generate(em.valence, em.arousal, key, cons, seed=args.seed,
-                        candidates=args.candidates, temperature=args.temperature,
-                        top_p=args.top_p)
+    kw = {"candidates": args.candidates, "temperature": args.temperature, "top_p": args.top_p}
+    if args.progression:
+        from musicapp.compose.generate import Progression
+        from musicapp.compose.theory import ChordToken
+
+        toks = [ChordToken.parse(t) for t in args.progression.split()]
+        if not args.regenerate and args.regenerate_from is None:
+            raise MusicappError("--progression needs --regenerate POS or --regenerate-from POS")
+        for pos in [*args.regenerate, args.regenerate_from or 1]:
+            if not 1 <= pos <= len(toks):
+                raise MusicappError(f"position {pos} outside the {len(toks)}-chord progression")
+        base = Progression(key, toks, [4.0] * len(toks), em.valence, em.arousal)
+        cons.length = len(toks)
+        cons.max_nondiatonic = max(args.max_nondiatonic,
+                                   sum(not t.is_diatonic(key.mode) for t in toks))
+        if args.regenerate_from is not None:
+            prog = gen.regenerate(base, from_position=args.regenerate_from - 1,
+                                  constraints=cons, seed=args.seed, **kw)
+        else:
+            prog = gen.regenerate(base, [p - 1 for p in args.regenerate], constraints=cons,
+                                  seed=args.seed, **kw)
+    else:
+        prog = gen.generate(em.valence, em.arousal, key, cons, seed=args.seed, **kw)
     arr = arrange(prog, pattern=args.pattern, tempo_bpm=args.tempo, seed=args.seed)
     if args.output:
         from musicapp.compose.midi_export import write_midi
@@ -226,6 +254,8 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="weights file (default: shipped)")
     p.add_argument("--constraint-loops", type=int, default=10000)
     p.add_argument("--condition-loops", type=int, default=1000)
+    p.add_argument("--loops", type=int, default=1000, help="generated loops for the entropy, "
+                   "coverage and copy figures (1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="also write all figures as JSON")
     p.set_defaults(func=run_evaluate)
@@ -236,7 +266,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from musicapp.compose.evaluate import run
 
     res = run(args.model, n_constraint_loops=args.constraint_loops,
-              n_condition_loops=args.condition_loops, seed=args.seed)
+              n_condition_loops=args.condition_loops, n_loops=args.loops, seed=args.seed)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(res, fh, indent=1, default=float)

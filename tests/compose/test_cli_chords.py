@@ -58,3 +58,17 @@ def test_chords_from_json_and_bad_input(tmp_path, capsys):
     assert "unknown mood" in capsys.readouterr().err
     assert main(["chords", "--mood", "happy", "--valence", "0.1", "--arousal", "0"]) == 2
     assert main(["chords", "--key", "H"]) == 2
+
+
+def test_chords_regenerate_one_and_rest(capsys):
+    assert main(["chords", "--mood", "happy", "--progression", "I V vi IV V7/V V I IV",
+                 "--regenerate", "3", "--json", "--seed", "2"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    roman = res["roman"]
+    assert len(roman) == 8
+    assert [r for i, r in enumerate(roman) if i != 2] == ["I", "V", "IV", "V7/V", "V", "I", "IV"]
+    assert main(["chords", "--mood", "sad", "--key", "Am", "--progression", "i iv V i",
+                 "--regenerate-from", "3", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["chords"][:2] == ["Am", "Dm"] and len(res["chords"]) == 4
+    assert main(["chords", "--progression", "I V", "--regenerate", "5"]) == 2
