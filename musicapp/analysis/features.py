@@ -8,12 +8,15 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 22050
-HOP = 512
+from musicapp.params import ANALYSIS
+
+SAMPLE_RATE = ANALYSIS.sample_rate  # 22050: whole tracks are decoded once at this rate
+HOP = ANALYSIS.hop_length  # 512
 FPS = SAMPLE_RATE / HOP
 MIDI_LOW = 24  # C1
 N_SEMITONES = 84  # C1..B7
@@ -77,8 +80,12 @@ def _semitone_spectrum(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, float]
     fmin = librosa.midi_to_hz(MIDI_LOW - 1.0 / BINS_PER_SEMITONE)  # bin 3k+1 is semitone k
     # The CQT only needs up to B7 (3.95 kHz): compute it at half the rate (same frame times).
     y_half = librosa.resample(y, orig_sr=SAMPLE_RATE, target_sr=CQT_RATE, res_type="soxr_hq")
-    C = np.abs(librosa.cqt(y_half, sr=CQT_RATE, hop_length=HOP // 2, fmin=fmin, n_bins=n_bins,
-                           bins_per_octave=12 * BINS_PER_SEMITONE)).astype(np.float32)
+    with warnings.catch_warnings():
+        # very short clips: librosa warns that its low-octave FFTs exceed the signal length
+        warnings.filterwarnings("ignore", message="n_fft=.*is too large", category=UserWarning)
+        C = np.abs(librosa.cqt(y_half, sr=CQT_RATE, hop_length=HOP // 2, fmin=fmin,
+                               n_bins=n_bins, bins_per_octave=12 * BINS_PER_SEMITONE))
+    C = C.astype(np.float32)
     C = C[:, :n_frames]
     if C.shape[1] < n_frames:
         C = np.pad(C, ((0, 0), (0, n_frames - C.shape[1])))

@@ -32,35 +32,31 @@ def normalize_onset(onset: np.ndarray) -> np.ndarray:
     o = np.asarray(onset, dtype=np.float64)
     if o.size == 0:
         return o
-    win = max(3, int(FPS))
-    kernel = np.ones(win) / win
-    o = np.maximum(0.0, o - np.convolve(o, kernel, mode="same"))
+    from scipy.ndimage import uniform_filter1d
+
+    o = np.maximum(0.0, o - uniform_filter1d(o, size=max(3, int(FPS)), mode="nearest"))
     sd = o.std()
     return o / sd if sd > 1e-9 else np.zeros_like(o)
 
 
 def onset_autocorrelation(o: np.ndarray, max_lag: int) -> np.ndarray:
-    """Autocorrelation of ``o`` averaged over 8 s windows (robust to tempo drift), r[0] = 1."""
+    """Unbiased autocorrelation of ``o`` for lags 0..max_lag, normalised so r[0] = 1.
+
+    Lags beyond half the signal length (too few products to be reliable) are set to 0.
+    """
     n = o.size
-    win = int(8 * FPS)
-    if n < 2 * max_lag or n <= win:
-        segs = [o]
-    else:
-        hop = win // 2
-        segs = [o[s:s + win] for s in range(0, n - win + 1, hop)]
-    acc = np.zeros(max_lag + 1)
-    for seg in segs:
-        seg = seg - seg.mean()
-        m = len(seg)
-        nfft = 1 << int(np.ceil(np.log2(2 * m)))
-        f = np.fft.rfft(seg, nfft)
-        r = np.fft.irfft(f * np.conj(f), nfft)[: max_lag + 1]
-        if r.size < max_lag + 1:
-            r = np.pad(r, (0, max_lag + 1 - r.size))
-        r = r / np.maximum(1, m - np.arange(max_lag + 1))  # unbiased
-        if r[0] > 0:
-            acc += r / r[0]
-    return acc / max(1, len(segs))
+    out = np.zeros(max_lag + 1)
+    if n < 4:
+        return out
+    x = o - o.mean()
+    nfft = 1 << int(np.ceil(np.log2(2 * n)))
+    f = np.fft.rfft(x, nfft)
+    r = np.fft.irfft(f * np.conj(f), nfft)[: min(max_lag, n // 2) + 1]
+    r = r / (n - np.arange(r.size))
+    if r[0] <= 0:
+        return out
+    out[: r.size] = r / r[0]
+    return out
 
 
 def _interp(r: np.ndarray, lag: np.ndarray | float) -> np.ndarray:

@@ -95,3 +95,11 @@ def test_rubato_piano_has_lower_tempo_confidence():
     _valid(d, y.size / SR)
     assert d["tempo_confidence"] < 0.6
     assert d["key"]["tonic"] in ("C", "A", "G", "F")
+
+
+@pytest.mark.parametrize("seconds", [0.005, 0.3, 1.5])
+def test_very_short_clips(seconds):
+    y = sine(440.0, seconds, SR, amp=0.5) + noise(seconds, SR, amp=0.05, seed=2)
+    d = analyze_music(y, SR).to_dict()
+    assert d["tempo_confidence"] == 0.0
+    assert d["chords"] and d["chords"][-1]["end"] == pytest.approx(seconds, abs=0.05)

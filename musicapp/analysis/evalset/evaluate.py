@@ -13,7 +13,7 @@ from musicapp.analysis.evalset import scoring
 from musicapp.analysis.evalset.dataset import load_split
 from musicapp.analysis.labels import PITCH_NAMES
 
-METRICS = ["key_mirex", "tempo_acc1", "tempo_acc2", "tempo_p", "beat_f", "downbeat_f",
+METRICS = ["key_mirex", "key_timeline", "tempo_acc1", "tempo_acc2", "tempo_p", "beat_f", "downbeat_f",
            "meter_acc", "chord_majmin", "chord_sevenths"]
 
 
@@ -51,6 +51,7 @@ class Tally:
 def _score_ours(truth: dict, res: dict, tally: Tally) -> None:
     tally.add("key_mirex", scoring.key_score(truth, PITCH_NAMES.index(res["key"]["tonic"]),
                                              res["key"]["mode"]))
+    tally.add("key_timeline", scoring.key_timeline_score(truth, res["key_timeline"]))
     if truth.get("tempo"):
         ts = scoring.tempo_scores(truth["tempo"], res["tempo_bpm"],
                                   res.get("_alt", res["tempo_bpm"] * 2))
@@ -131,6 +132,7 @@ def evaluate_split(split: str = "eval", cache_dir: Path | None = None, baseline:
 
 LABELS = {
     "key_mirex": "Key MIREX weighted score",
+    "key_timeline": "Local-key timeline (MIREX/time)",
     "tempo_acc1": "Tempo Acc1 (4%)",
     "tempo_acc2": "Tempo Acc2 (x2, x3, 4%)",
     "tempo_p": "Tempo P-score (mir_eval, 8%)",

@@ -68,3 +68,24 @@ def chord_overlap(ref: list, est: list, duration: float) -> dict[str, tuple[floa
         out[name] = (float(np.sum(durations[valid] * comp[valid])),
                      float(np.sum(durations[valid])))
     return out
+
+
+def key_timeline_score(truth: dict, timeline: list[dict], step: float = 0.5) -> float:
+    """Time-averaged MIREX key score of a local-key timeline against the annotated key segments
+    (sampled every ``step`` seconds over the annotated span)."""
+    import mir_eval
+
+    from musicapp.analysis.labels import PITCH_NAMES
+
+    segs = truth["key_segments"]
+    if not segs or not timeline:
+        return float("nan")
+    times = np.arange(segs[0][0], segs[-1][1], step)
+    scores = []
+    for t in times:
+        ref = next((s for s in segs if s[0] <= t < s[1]), segs[-1])
+        est = next((s for s in timeline if s["start"] <= t < s["end"]), timeline[-1])
+        ref_key = key_label(int(ref[2]), ref[3])
+        est_key = key_label(PITCH_NAMES.index(est["tonic"]), est["mode"])
+        scores.append(mir_eval.key.weighted_score(ref_key, est_key))
+    return float(np.mean(scores)) if scores else float("nan")
