@@ -55,7 +55,7 @@ VPY="$ROOT/.venv/bin/python"
 PIP=("$VPY" -m pip install -q --disable-pip-version-check)
 
 # --- 3. Python dependencies (skipped when pyproject.toml and options are unchanged) ---------
-EXTRAS=""; [[ $WITH_TEST == 1 ]] && EXTRAS="[test]"
+EXTRAS="[eval]"; [[ $WITH_TEST == 1 ]] && EXTRAS="[test]"  # eval: evaluation/training commands
 STAMP=".venv/.musicapp-setup-$(cat pyproject.toml installer/setup.sh | sha256sum | cut -c1-16)-t${WITH_TEST}-c${WITH_CUDA}"
 if [[ ! -f "$STAMP" ]]; then
   if [[ $WITH_CUDA == 1 ]]; then
@@ -65,7 +65,7 @@ if [[ ! -f "$STAMP" ]]; then
     say "installing torch 2.13.0"
     "${PIP[@]}" torch==2.13.0
   fi
-  say "installing musicapp and its dependencies${EXTRAS:+ (with test tools)}"
+  say "installing musicapp and its dependencies (extras: ${EXTRAS})"
   "${PIP[@]}" -e ".${EXTRAS}"
   # tinysoundfont declares pyaudio, which it only needs for live playback we do with sounddevice.
   "${PIP[@]}" --no-deps "tinysoundfont>=0.3.7"
