@@ -1,17 +1,375 @@
-"""Library panel (placeholder until musicapp.library lands)."""
+"""Library panel: add folders (progress, cancel), search by mood/key/tempo, similar tracks,
+identify a recording. Every database call runs in a worker thread with its own connection
+(SQLite connections belong to the thread that opened them).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from musicapp.gui.unavailable import Unavailable
+from musicapp.gui import parts
+from musicapp.gui.workers import TaskContext
+
+COLUMNS = ("Track", "Length", "Tempo", "Key", "Moods", "Match", "Status")
+MOOD_FILTERS = ("any mood", "happy", "sad", "mellow", "chill", "beautiful", "party", "sexy",
+                "catchy", "easy listening", "fast", "slow", "loud", "quiet", "soft", "ambient")
 
 
-class LibraryPanel(Unavailable):
-    """Music library."""
+def library_available() -> bool:
+    """True when musicapp.library's high-level API is installed."""
+    return parts.module_exists("musicapp.library.api")
+
+
+def _open(db: str | None):
+    from musicapp.library.api import Library
+
+    return Library(db)
+
+
+def add_folder_task(ctx: TaskContext, db: str | None, folder: str, analyse: bool = True,
+                    workers: int = 1) -> dict:
+    """Scan and index ``folder``; cancelling stops after the tracks in flight (kept).
+
+    With ``analyse`` each track also gets the full analysis (moods, key, tempo, hash code for
+    "similar"); without it only the fingerprint for "identify" is stored (much faster).
+    """
+    from musicapp.library.indexer import Indexer, default_analyser, no_analyser
+
+    lib = _open(db)
+    try:
+        def progress(done: int, total: int, path: str) -> None:
+            if ctx.cancelled:
+                indexer.cancel()
+                return
+            ctx.progress(done / max(total, 1), f"indexed {done}/{total}: {Path(path).name}")
+
+        indexer = Indexer(lib.store, analyser=default_analyser if analyse else no_analyser,
+                          workers=workers, progress=progress)
+        ctx.progress(0.0, f"scanning {folder}")
+        report = indexer.add(folder)
+        out = report.as_dict()
+        out["cancelled"] = bool(report.cancelled or ctx.cancelled)
+        out["count"] = lib.store.count()
+        return out
+    finally:
+        lib.close()
+
+
+def list_task(ctx: TaskContext, db: str | None, mood: str | None, key: str | None,
+              bpm: str | None) -> list[dict]:
+    """Tracks passing the filters (all tracks when no filter is set)."""
+    lib = _open(db)
+    try:
+        if not any((mood, key, bpm)):
+            return lib.list()
+        return lib.search(mood=mood, key=key, bpm=bpm)
+    finally:
+        lib.close()
+
+
+def similar_task(ctx: TaskContext, db: str | None, path: str, k: int = 10) -> list[dict]:
+    """Tracks most similar to ``path`` (in the library or not)."""
+    lib = _open(db)
+    try:
+        return lib.similar(path, k)
+    finally:
+        lib.close()
+
+
+def identify_task(ctx: TaskContext, db: str | None, path: str) -> dict:
+    """Which library track a recording is (fingerprint match)."""
+    lib = _open(db)
+    try:
+        ctx.progress(0.2, "building the fingerprint index")
+        ident = lib.identify(path)
+        return {"query": path, "accepted": ident.accepted, "path": ident.path,
+                "threshold": ident.threshold,
+                "match": None if ident.match is None else ident.match.as_dict()}
+    finally:
+        lib.close()
+
+
+class LibraryPanel(QWidget):
+    """The library tab."""
 
     message = Signal(str)
     open_requested = Signal(str)
+    #: results shown (list of dicts)
+    results_changed = Signal(object)
+    #: an indexing run ended (report dict)
+    indexing_done = Signal(object)
+    #: an identification ended (dict)
+    identified = Signal(object)
 
-    def __init__(self, runner, settings=None, current_file=None, parent=None) -> None:
-        super().__init__("The music library", "musicapp.library", parent)
+    def __init__(self, runner, settings=None, current_file: Callable[[], str | None] | None = None,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.settings = settings
+        self.current_file = current_file or (lambda: None)
+        self.available = library_available()
+        self.task = None
+        self.note = ""  # the last indexing report, kept under the results
+        self.rows: list[dict] = []
+        self._build()
+        self._set_enabled()
+
+    @property
+    def db(self) -> str | None:
+        """Library database path (settings key ``library/db``; None = the default location)."""
+        if self.settings is None:
+            return None
+        value = self.settings.get("library/db")
+        return str(value) if value else None
+
+    def _build(self) -> None:
+        self.add_button = QPushButton("Add folder…")
+        self.add_button.setToolTip("Scan a folder and analyse its audio files into the library")
+        self.add_button.clicked.connect(self.add_dialog)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop indexing (tracks already analysed are kept)")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(12)
+        self.status = QLabel("" if self.available else
+                             "The music library (musicapp.library) is not installed.")
+        self.status.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.add_button)
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.cancel_button)
+
+        self.mood = QComboBox()
+        self.mood.addItems(list(MOOD_FILTERS))
+        self.mood.setToolTip("Only tracks strong in this mood (70th percentile or more)")
+        self.key = QLineEdit()
+        self.key.setPlaceholderText("key, e.g. A minor")
+        self.key.setToolTip("Only tracks in this key (e.g. 'C', 'F#m', 'Bb minor', 'minor')")
+        self.bpm = QLineEdit()
+        self.bpm.setPlaceholderText("BPM, e.g. 90-120")
+        self.bpm.setToolTip("Only tracks with a tempo in this range")
+        self.search_button = QPushButton("Search")
+        self.search_button.clicked.connect(self.search)
+        self.key.returnPressed.connect(self.search)
+        self.bpm.returnPressed.connect(self.search)
+        self.similar_button = QPushButton("Similar to this track")
+        self.similar_button.setToolTip("Library tracks that sound most like the open track")
+        self.similar_button.clicked.connect(self.similar)
+        self.identify_button = QPushButton("Identify recording…")
+        self.identify_button.setToolTip("Find which library track a recording (e.g. a take "
+                                        "of a speaker playing it) is")
+        self.identify_button.clicked.connect(self.identify_dialog)
+        filters = QHBoxLayout()
+        for w in (self.mood, self.key, self.bpm, self.search_button, self.similar_button,
+                  self.identify_button):
+            filters.addWidget(w)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setToolTip("Double-click a track to open it")
+        self.table.cellDoubleClicked.connect(self._open_row)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addLayout(filters)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.status)
+
+    def _set_enabled(self) -> None:
+        busy = self.task is not None
+        for w in (self.add_button, self.search_button, self.similar_button,
+                  self.identify_button, self.mood, self.key, self.bpm):
+            w.setEnabled(self.available and not busy)
+        self.cancel_button.setVisible(busy)
+        self.progress.setVisible(busy)
+
+    # ------------------------------------------------------------------ tasks
+    def _run(self, fn, *args, on_finished, label: str) -> None:
+        if not self.available:
+            return
+        if self.task is not None:
+            if self.task.name == "library-index":
+                self.status.setText("Indexing is running: wait for it or cancel it first")
+                return
+            self.task.cancel()  # a search or lookup: the newer request wins
+        self.status.setText(label)
+        self.progress.setValue(0)
+        name = "library-index" if fn is add_folder_task else "library"
+        task = self.runner.start(fn, self.db, *args, name=name)
+        task.signals.finished.connect(lambda r, t=task: self._done(t, on_finished, r))
+        task.signals.failed.connect(lambda m, t=task: self._failed(t, m))
+        task.signals.progress.connect(lambda f, m, t=task: self._progress(t, f, m))
+        task.signals.cancelled.connect(lambda t=task: self._cancelled(t))
+        self.task = task
+        self._set_enabled()
+
+    def _finish(self, task) -> bool:
+        if task is not self.task:
+            return False  # a superseded request
+        self.task = None
+        self._set_enabled()
+        return True
+
+    def _done(self, task, handler, result) -> None:
+        if self._finish(task):
+            handler(result)
+
+    def _failed(self, task, msg: str) -> None:
+        if self._finish(task):
+            self.status.setText(f"Library: {msg}")
+            self.message.emit(f"Library: {msg}")
+
+    def _cancelled(self, task) -> None:
+        if self._finish(task):
+            self.status.setText("Cancelled")
+
+    def _progress(self, task, fraction: float, text: str) -> None:
+        if task is not self.task:
+            return
+        self.progress.setValue(int(fraction * 1000))
+        if text:
+            self.status.setText(text)
+
+    def cancel(self) -> None:
+        """Cancel the running library task."""
+        if self.task is not None:
+            self.task.cancel()
+
+    def add_dialog(self) -> None:
+        """Ask for a folder and index it."""
+        start = self.settings.last_dir("library") if self.settings else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", start)
+        if folder:
+            if self.settings:
+                self.settings.set("folders/library", folder)
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> None:
+        """Index ``folder`` in the background."""
+        analyse = self.settings.get("library/analyse", True, bool) if self.settings else True
+        self._run(add_folder_task, folder, analyse, on_finished=self._indexed,
+                  label=f"Scanning {folder}…")
+
+    def _indexed(self, report: dict) -> None:
+        scan = report.get("scan") or {}
+        text = (f"Indexed {report['indexed']} tracks, {report['failed']} failed"
+                f"{' (cancelled)' if report.get('cancelled') else ''}; "
+                f"{report.get('count', '?')} tracks in the library")
+        if scan:
+            text += f" — scan: {scan}"
+        errors = report.get("errors") or {}
+        if errors:
+            first = next(iter(errors.items()))
+            text += f"\nFirst problem: {Path(first[0]).name}: {first[1]}"
+        self.note = text
+        self.status.setText(text)
+        self.indexing_done.emit(report)
+        self.search()
+
+    def filters(self) -> tuple[str | None, str | None, str | None]:
+        """(mood, key, bpm) as typed (None when empty)."""
+        mood = self.mood.currentText()
+        return (None if mood == MOOD_FILTERS[0] else mood, self.key.text().strip() or None,
+                self.bpm.text().strip() or None)
+
+    def search(self) -> None:
+        """List the tracks passing the filters."""
+        self._run(list_task, *self.filters(), on_finished=self._show, label="Searching…")
+
+    def similar(self) -> None:
+        """Tracks similar to the open one."""
+        path = self.current_file()
+        if not path:
+            self.status.setText("Open a track first")
+            return
+        self._run(similar_task, path, on_finished=self._show,
+                  label=f"Finding tracks like {Path(path).name}…")
+
+    def identify_dialog(self) -> None:
+        """Ask for a recording (default: the open take) and identify it."""
+        start = self.current_file() or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Identify a recording", start,
+                                              "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.opus "
+                                              "*.aif *.aiff);;All files (*)")
+        if path:
+            self.identify(path)
+
+    def identify(self, path: str) -> None:
+        """Identify ``path`` in the background."""
+        self._run(identify_task, path, on_finished=self._identified,
+                  label=f"Identifying {Path(path).name}…")
+
+    def _identified(self, out: dict) -> None:
+        if out.get("accepted"):
+            text = (f"{Path(out['query']).name} is {Path(out['path']).name} "
+                    f"(score {out['match']['score']}, at {out['match']['offset_s']:.1f} s)")
+        else:
+            best = out.get("match") or {}
+            text = (f"{Path(out['query']).name}: no match in the library"
+                    + (f" (best score {best.get('score')} < {out.get('threshold')})"
+                       if best else ""))
+        self.status.setText(text)
+        self.identified.emit(out)
+
+    # ------------------------------------------------------------------ table
+    def _show(self, rows: list[dict]) -> None:
+        self.rows = list(rows)
+        self.table.setRowCount(len(self.rows))
+        for r, row in enumerate(self.rows):
+            match = ""
+            if row.get("hamming") is not None:
+                match = f"{row['hamming']} bits"
+                if row.get("cosine") is not None:
+                    match += f", cos {row['cosine']:.2f}"
+            dur = row.get("duration_s")
+            tempo = row.get("tempo_bpm")
+            values = (Path(row.get("path", "?")).name,
+                      f"{int(dur // 60)}:{dur % 60:04.1f}" if dur else "",
+                      f"{tempo:.0f}" if tempo else "", row.get("key") or "",
+                      ", ".join(row.get("moods") or []), match,
+                      row.get("status", "") + (f": {row['error']}" if row.get("error") else ""))
+            for c, v in enumerate(values):
+                item = QTableWidgetItem(str(v))
+                if c == 0:
+                    item.setToolTip(row.get("path", ""))
+                self.table.setItem(r, c, item)
+        self.status.setText(f"{len(self.rows)} tracks shown" + (f". {self.note}" if self.note
+                                                                 else ""))
+        self.results_changed.emit(self.rows)
+
+    def _open_row(self, row: int, _col: int) -> None:
+        if 0 <= row < len(self.rows) and self.rows[row].get("path"):
+            self.open_requested.emit(self.rows[row]["path"])
+
+    def showEvent(self, ev) -> None:  # noqa: N802
+        super().showEvent(ev)
+        if self.available and not self.rows and self.task is None:
+            self.search()
+
+    def shutdown(self) -> None:
+        """Stop indexing (called when the window closes)."""
+        self.cancel()

@@ -74,6 +74,15 @@ def load_track_task(ctx: TaskContext, path: str) -> LoadedTrack:
     return LoadedTrack(path, samples, int(audio.sample_rate), mono16k, logmel, audio.info)
 
 
+def use_spawn_for_processes() -> None:
+    """Child processes of the GUI (the library indexer's pool) must be spawned, not forked:
+    forking a process that runs Qt and audio threads can deadlock the child."""
+    import multiprocessing
+
+    if multiprocessing.get_start_method(allow_none=True) != "spawn":
+        multiprocessing.set_start_method("spawn", force=True)
+
+
 class MainWindow(QMainWindow):
     """The whole application window."""
 
@@ -87,6 +96,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, isolate_analysis: bool = True,
                  auto_analyze: bool | None = None) -> None:
         super().__init__()
+        use_spawn_for_processes()
         self.setWindowTitle("musicapp")
         self.setAcceptDrops(True)
         self.settings = Settings(settings)
