@@ -498,7 +498,7 @@ class MainWindow(QMainWindow):
             self.settings.set_last_dir("open", path)
             self.open_file(path)
 
-    def open_file(self, path: str) -> None:
+    def open_file(self, path: str, keep_message: bool = False) -> None:
         """Decode ``path`` in a worker and show it (errors appear in the banner)."""
         if self.capture is not None:
             self.show_message("Stop recording before opening another file.")
@@ -506,7 +506,8 @@ class MainWindow(QMainWindow):
         if not (parts.has("audio") and parts.has("features")):
             self.show_message("Audio decoding is not available in this build (musicapp.audio).")
             return
-        self.clear_message()
+        if not keep_message:
+            self.clear_message()
         self.stop_playback()
         if self.load_task is not None:
             self.load_task.cancel()
@@ -795,7 +796,7 @@ class MainWindow(QMainWindow):
             note += f", {overflows} input overflows)" if overflows else ")"
             if not self.message.isVisible():
                 self.show_info(note)
-            self.open_file(path)
+            self.open_file(path, keep_message=True)  # a recording error stays on screen
 
     def _redraw_live(self) -> None:
         if self.spectrogram.refresh_live():

@@ -59,3 +59,49 @@ def test_missing_input_device_shows_message(qtbot, window, tmp_path, track_file)
     assert not window.act_record.isChecked()
     load(qtbot, window, track_file)  # still usable
     assert window.track is not None
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGXFSZ"), reason="POSIX only")
+def test_disk_full_while_recording_keeps_the_take(qtbot, window, pulse_audio, tmp_path):
+    """A write error (here: the file-size limit, as when the disk fills) stops the take with a
+    clear message; what was written is kept and opened; the window stays usable."""
+    import resource
+    import signal
+
+    take = tmp_path / "full.wav"
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, hard))  # ~2 s of 48 kHz 16-bit mono
+    try:
+        assert window.start_recording(str(take))
+        qtbot.waitUntil(lambda: window.capture is None, timeout=30_000)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    text = window.message.text()
+    assert window.message.isVisible() and "Recording stopped" in text
+    assert "cannot write" in text and "kept" in text
+    assert take.exists() and 100_000 < take.stat().st_size <= 200_000
+    # the kept part is a valid WAV that the window opens
+    qtbot.waitUntil(lambda: window.track is not None, timeout=30_000)
+    assert 1.0 < window.track.duration_s < 2.2
+    assert window.act_record.isEnabled() and not window.act_record.isChecked()
+
+
+def test_space_plays_and_pauses_with_moving_cursor(qtbot, window, pulse_audio, track_file):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    load(qtbot, window, track_file)
+    window.seek(2.0)
+    window.activateWindow()
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.player is not None and window.player.playing, timeout=10_000)
+    qtbot.waitUntil(lambda: window.spectrogram.cursor.value() > 2.5, timeout=10_000)
+    assert window.overview.cursor.value() > 2.5
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.player.playing, timeout=5000)
+    paused_at = window.player.position_s
+    qtbot.wait(300)
+    assert window.player.position_s == pytest.approx(paused_at, abs=0.01)
+    assert window.act_play.text().startswith("▶")
