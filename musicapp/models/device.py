@@ -3,16 +3,18 @@
 Device: ``auto`` picks CUDA, then Apple MPS, then the CPU. Asking for a device that is not there
 raises :class:`musicapp.errors.ModelError` with a message that says what was found instead.
 
-Threads: torch defaults to one intra-op thread per core. On the project's 2-core machines,
-2 threads were 2-10x *slower* than 1 for small-batch inference (thread hand-off dominates tiny
-convolutions; see shared/ENVIRONMENT.md) while batches of whole-track musicnn patches gain from a
-second thread (measured with ``musicapp bench tagger``; figures in the module docs of
-:mod:`musicapp.bench.tagger`). :func:`configure_threads` therefore chooses:
+Threads: torch defaults to one intra-op thread per core. On the project's 2-core machines, shared
+with other work, a second thread made the musicnn front end much slower, not faster: measured in
+one process, interleaved, batches of 2 patches, load average ~4.7: 88 ms/patch with 1 thread,
+245 ms/patch with 2; ``musicapp bench tagger`` on a 3-minute track (load ~6): engine 6.7 s with
+1 thread, 20.9 s with 2 (shared/ENVIRONMENT.md saw 2-10x for small batches too). Thread
+hand-offs and the other processes' time slices dominate. :func:`configure_threads` therefore
+chooses:
 
 * an explicit ``n`` (or the environment variable ``MUSICAPP_THREADS``) wins;
 * ``batch`` small (< 4 patches: live input, one short segment): 1 thread;
-* otherwise all usable cores up to 8 (beyond ~8 the per-layer work of a batch of 3-s patches
-  no longer splits usefully, and leaving cores free keeps the GUI responsive).
+* up to 3 usable logical cores: 1 thread (leaves a core to decoding and the GUI);
+* more: half the logical cores (SMT siblings do not speed up GEMMs), at most 8.
 """
 
 from __future__ import annotations
@@ -100,9 +102,10 @@ def choose_threads(n: int | None = None, batch: int | None = None) -> int:
         if n < 1:
             raise ModelError(f"thread count must be at least 1, got {n}")
         return int(n)
-    if batch is not None and batch < SMALL_BATCH:
+    cores = usable_cores()
+    if (batch is not None and batch < SMALL_BATCH) or cores <= 3:
         return 1
-    return min(usable_cores(), MAX_AUTO_THREADS)
+    return max(1, min(cores // 2, MAX_AUTO_THREADS))
 
 
 def configure_threads(n: int | None = None, batch: int | None = None) -> int:
