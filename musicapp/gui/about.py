@@ -23,21 +23,35 @@ def model_cards(root: Path | None = None) -> list[Path]:
     return sorted(p for p in root.rglob("*.md") if p.is_file())
 
 
-def licence_summary(card: Path) -> tuple[str, list[str]]:
-    """(title, lines that mention the licence) of one model card."""
+def licence_summary(card: Path, max_chars: int = 600) -> tuple[str, list[str]]:
+    """(title, paragraphs) of one model card: its "Licence" section when it has one, else the
+    lines that mention a licence."""
     text = card.read_text(encoding="utf-8", errors="replace")
-    title = card.stem
-    for line in text.splitlines():
-        if line.startswith("#"):
-            title = line.lstrip("#").strip()
+    lines = text.splitlines()
+    title = next((ln.lstrip("#").strip() for ln in lines if ln.startswith("#")), card.stem)
+    section: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("#") and re.search(r"\blicen[cs]es?\b", line, re.I):
+            for body in lines[i + 1:]:
+                if body.startswith("#"):
+                    break
+                if not body.startswith("```"):
+                    section.append(body)
             break
-    lines = []
-    for line in text.splitlines():
-        if re.search(r"licen[cs]e|copyright|\(c\)|CC BY|MIT|ISC|Apache|BSD", line, re.I):
-            clean = line.strip().lstrip("-*# ").strip()
-            if clean and clean not in lines:
-                lines.append(clean)
-    return title, lines[:6]
+    paragraphs = [p.strip().replace("\n", " ") for p in "\n".join(section).split("\n\n")]
+    paragraphs = [p for p in paragraphs if p]
+    if not paragraphs:
+        paragraphs = [ln.strip().lstrip("-*# ").strip() for ln in lines
+                      if re.search(r"\blicen[cs]e\b|copyright", ln, re.I)][:4]
+    out, used = [], 0
+    for p in paragraphs:
+        if used + len(p) > max_chars:
+            if not out:
+                out.append(p[:max_chars].rsplit(" ", 1)[0] + " …")
+            break
+        out.append(p)
+        used += len(p)
+    return title, out
 
 
 def about_markdown() -> str:
@@ -61,8 +75,7 @@ def about_markdown() -> str:
         out.append(f"### {title}")
         out.append(f"Model card: `{card.name}`")
         out.append("")
-        out.extend(f"- {ln}" for ln in lines or ["(no licence line found in the card)"])
-        out.append("")
+        out.extend(f"{ln}\n" for ln in lines or ["(no licence statement found in the card)"])
     return "\n".join(out)
 
 

@@ -101,7 +101,8 @@ class ChordBlock(QFrame):
         super().__init__(parent)
         self.index = index
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumWidth(92)
+        self.setMinimumWidth(104)
+        self.setMaximumHeight(130)
         border = ACCENT if locked else "#3b4250"
         self.setStyleSheet(f"ChordBlock {{ border: 2px solid {border}; border-radius: 6px; "
                            f"background: #252a33; }}")
@@ -117,9 +118,11 @@ class ChordBlock(QFrame):
         self.lock.setCheckable(True)
         self.lock.setChecked(locked)
         self.lock.setToolTip("Keep this chord when generating again")
+        self.lock.setMinimumWidth(58)
         self.lock.toggled.connect(lambda on: self.lock_toggled.emit(self.index, on))
         self.regen = QPushButton("↻")
         self.regen.setToolTip("Regenerate only this chord")
+        self.regen.setFixedWidth(30)
         self.regen.setEnabled(not locked)
         self.regen.clicked.connect(lambda: self.regenerate.emit(self.index))
         buttons = QHBoxLayout()
@@ -227,6 +230,7 @@ class ComposerPanel(QWidget):
         pic_lay.addWidget(self.picture_label)
         for w in (self.track_info, self.mood, self.pad, pic):
             self.stack.addWidget(w)
+        self.stack.setMaximumHeight(160)
         self.source.currentIndexChanged.connect(self.stack.setCurrentIndex)
         self.source.setCurrentIndex(1)
 
@@ -268,7 +272,7 @@ class ComposerPanel(QWidget):
 
         self.row = QWidget()
         self.row_layout = QHBoxLayout(self.row)
-        self.row_layout.setAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.row_layout.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.row)

@@ -158,6 +158,7 @@ class LibraryPanel(QWidget):
         top.addWidget(self.add_button)
         top.addWidget(self.progress, 1)
         top.addWidget(self.cancel_button)
+        top.addStretch(0 if self.progress.isVisible() else 1)
 
         self.mood = QComboBox()
         self.mood.addItems(list(MOOD_FILTERS))

@@ -74,7 +74,8 @@ class WaveformOverview(pg.PlotWidget):
         self.setXRange(0, max(self.duration_s, 1e-3), padding=0)
         self.set_region(0, self.duration_s)
 
-    def clear(self) -> None:
+    def clear_envelope(self) -> None:
+        """Forget the envelope (``clear`` is pyqtgraph's: it would remove every item)."""
         self.upper.setData([], [])
         self.lower.setData([], [])
         self.duration_s = 0.0
@@ -83,7 +84,7 @@ class WaveformOverview(pg.PlotWidget):
 
     def begin_live(self, sample_rate: int) -> None:
         """Start an envelope that grows while recording."""
-        self.clear()
+        self.clear_envelope()
         self._live_sr = sample_rate
 
     def append_live(self, block: np.ndarray) -> None:

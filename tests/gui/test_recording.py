@@ -28,6 +28,9 @@ def test_live_spectrogram_shows_played_tone(qtbot, window, pulse_audio, tmp_path
         qtbot.waitUntil(lambda: window.spectrogram.duration_s >= 3.2, timeout=20_000)
         live = window.spectrogram.frames.copy()  # what the live view holds right now
         assert window.spectrogram.live
+        qtbot.wait(200)
+        env_t, env = window.overview.upper.getData()  # the overview grows while recording
+        assert env_t is not None and env_t[-1] > 2.5 and env.max() > 0.1
     finally:
         player.stop()
     with qtbot.waitSignal(window.take_finished, timeout=15_000) as done:
