@@ -276,8 +276,8 @@ def _load_teacher_calibration() -> dict[str, np.ndarray] | None:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_backend(device_str: str, half: bool, prefer_student: bool) -> tuple[_Backend, str]:
-    """Load (and cache per device/precision) the model; returns (backend, note on fallback)."""
+def _load_backend(device_str: str, prefer_student: bool) -> tuple[_Backend, str]:
+    """Load (and cache per device) the model; returns (backend, note on fallback)."""
     import torch
 
     from musicapp.models.musicnn import load_musicnn
@@ -307,10 +307,6 @@ def _load_backend(device_str: str, half: bool, prefer_student: bool) -> tuple[_B
         backend = _TeacherBackend(load_musicnn("MSD_musicnn", device),
                                   load_musicnn("MTT_musicnn", device),
                                   _load_teacher_calibration())  # fmt: skip
-    if half:
-        for m in (getattr(backend, "model", None), *getattr(backend, "models", {}).values()):
-            if m is not None:
-                m.half()
     return backend, note
 
 
@@ -350,7 +346,7 @@ class TaggerEngine:
         default_batch = CPU_BATCH if self.device.type == "cpu" else GPU_BATCH
         self.batch_size = max(1, int(batch_size or default_batch))
         self.feature_map_columns = max(1, int(feature_map_columns))
-        self.backend, self.note = _load_backend(str(self.device), self.half, use_student)
+        self.backend, self.note = _load_backend(str(self.device), use_student)
 
     # ------------------------------------------------------------------ public API
 
@@ -417,9 +413,11 @@ class TaggerEngine:
             while pending and (force or len(pending) >= self.batch_size):
                 batch, pending[:] = pending[: self.batch_size], pending[self.batch_size :]
                 x = torch.from_numpy(np.stack([p.logmel for p in batch])).to(self.device)
-                if self.half:
-                    x = x.half()
-                with torch.inference_mode():
+                # Half precision through autocast: convolutions, matmuls and the LSTM run in
+                # float16 on the GPU while reductions and normalisations stay float32.
+                with torch.inference_mode(), torch.autocast(
+                    device_type=self.device.type, dtype=torch.float16, enabled=self.half
+                ):
                     out = self.backend.run(x, feature_maps)
                 acc.add(batch, out)
 

@@ -317,3 +317,14 @@ def test_distilled_model_path_gives_hash_and_embedding(tmp_path: Path, monkeypat
         assert "weights not found" in fallback.note
     finally:
         eng._load_backend.cache_clear()
+
+
+@pytest.mark.skipif(_hashnet_api() is None or not Path(_hashnet_api().WEIGHTS_PATH).exists(),
+                    reason="no shipped distilled model")  # fmt: skip
+def test_default_engine_uses_the_shipped_distilled_model():
+    eng._load_backend.cache_clear()
+    engine = TaggerEngine()  # auto device, auto threads, the shipped weights
+    d = engine.analyze(music(4.0)).to_dict()
+    check_result(d, 4.0)
+    assert d["model"].startswith("hashnet") and d["hash"] and d["embedding"]
+    assert d["valence"] is not None
