@@ -145,7 +145,6 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     timeline = key_mod.local_keys(key_chroma, bounds_s)
     if not timeline:
         timeline = [key_mod.KeySegment(0.0, duration, gkey)]
-    gkey = key_mod.dominant_key(gkey, timeline, duration)
 
     meter = "4/4"
     downbeats: list[float] = []

@@ -159,29 +159,3 @@ def local_keys(beat_chroma: np.ndarray, bounds_s: np.ndarray, window: int = 16,
         est = _estimate(k, key_correlations(seg), seg)
         out.append(KeySegment(float(bounds_s[a]), float(bounds_s[b]), est))
     return out
-
-
-def dominant_key(global_estimate: KeyEstimate, timeline: list[KeySegment],
-                 duration: float) -> KeyEstimate:
-    """The key that governs most of the track.
-
-    When one key of the local-key timeline covers more than half of the track, it is the global
-    key (a modulation to, say, the relative minor for the last third should not drag the
-    whole-track profile towards it); its confidence is the duration-weighted confidence of its
-    segments. Otherwise the whole-track profile estimate is kept.
-    """
-    if not timeline or duration <= 0:
-        return global_estimate
-    total: dict[tuple[int, str], float] = {}
-    conf: dict[tuple[int, str], float] = {}
-    for seg in timeline:
-        k = (seg.key.tonic, seg.key.mode)
-        d = max(0.0, seg.end - seg.start)
-        total[k] = total.get(k, 0.0) + d
-        conf[k] = conf.get(k, 0.0) + d * seg.key.confidence
-    best = max(total, key=lambda k: total[k])
-    if total[best] <= 0.5 * duration:
-        return global_estimate
-    if best == (global_estimate.tonic, global_estimate.mode):
-        return global_estimate
-    return KeyEstimate(best[0], best[1], float(np.clip(conf[best] / duration, 0.0, 1.0)))
