@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from musicapp.errors import ModelError
 from musicapp.models import engine as eng
@@ -229,7 +231,10 @@ class _EnergyBackend(eng._Backend):
     def run(self, x, feature_maps):
         e = x.float().mean(dim=(1, 2)).numpy()[:, None] / 5.0
         s = np.clip(np.concatenate([e, 1 - e], axis=1), 0, 1)
-        return {"mood": s, "genre": s}
+        out = {"mood": s, "genre": s}
+        if feature_maps:  # per-frame energy: (B, 1, 187)
+            out["maps.energy"] = x.float().mean(dim=2, keepdim=True).transpose(1, 2).numpy()
+        return out
 
 
 def test_long_tracks_stream_in_bounded_memory(teacher, monkeypatch):
@@ -243,6 +248,9 @@ def test_long_tracks_stream_in_bounded_memory(teacher, monkeypatch):
         for i in range(minutes * 2):
             yield noise(30.0, SR, amp=0.1, seed=i)
 
+    from musicapp.features import log_mel
+
+    log_mel(np.zeros(4096, np.float32))  # imports and caches (librosa's filter bank) first
     tracemalloc.start()
     r = engine._analyze_blocks(blocks(), minutes * 60.0, feature_maps=False)
     peak = tracemalloc.get_traced_memory()[1]
@@ -328,3 +336,49 @@ def test_default_engine_uses_the_shipped_distilled_model():
     check_result(d, 4.0)
     assert d["model"].startswith("hashnet") and d["hash"] and d["embedding"]
     assert d["valence"] is not None
+
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(n=st.integers(0, 4 * 187 * 256 + 3000), block=st.integers(1, 70000),
+       maps=st.booleans(), columns=st.integers(1, 3000))  # fmt: skip
+def test_segmentation_any_length_and_block_size(teacher, n, block, maps, columns):
+    """Any signal length, any block size: contiguous segments covering the track exactly once,
+    and feature maps as wide as the track (pooled to at most ``columns``)."""
+    engine = TaggerEngine.__new__(TaggerEngine)
+    engine.__dict__.update(teacher.__dict__)
+    engine.backend, engine.note = _EnergyBackend(), ""
+    engine.feature_map_columns = columns
+    y = noise(n / SR, SR, amp=0.2, seed=n % 97)[:n] if n else np.zeros(0, np.float32)
+    blocks = [y[i : i + block] for i in range(0, max(n, 1), block)]
+    r = engine._analyze_blocks(iter(blocks), n / SR, feature_maps=maps)
+    d = r.to_dict()
+    segs = d["segments"]
+    assert segs[0]["start"] == 0.0
+    assert segs[-1]["end"] == pytest.approx(n / SR, abs=1e-3)
+    for a, b in itertools.pairwise(segs):
+        assert a["end"] == pytest.approx(b["start"], abs=1e-3) and a["end"] > a["start"]
+    frames = 1 + n // MEL.hop_length
+    full = frames // MEL.patch_frames
+    assert len(segs) in (max(full, 1), full + 1)
+    if maps:
+        width = r.feature_maps["energy"].shape[1]
+        pool = round(r.feature_map_seconds_per_column / MEL.frame_seconds)
+        assert width <= columns + 1
+        assert (width - 1) * pool < frames <= width * pool
+    else:
+        assert r.feature_maps is None
+
+
+def test_one_engine_serves_several_threads(teacher):
+    """The GUI and the pipeline share a cached engine across threads: results do not mix."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    signals = [music(3.3, seed=s) for s in range(3)] + [noise(3.3, SR, amp=0.4)]
+    alone = [teacher.analyze(y).to_dict() for y in signals]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda y: teacher.analyze(y).to_dict(), signals))
+    for a, b in zip(alone, together, strict=True):
+        assert [m["score"] for m in a["moods"]] == pytest.approx(
+            [m["score"] for m in b["moods"]], abs=1e-5)
