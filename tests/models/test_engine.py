@@ -382,3 +382,25 @@ def test_one_engine_serves_several_threads(teacher):
     for a, b in zip(alone, together, strict=True):
         assert [m["score"] for m in a["moods"]] == pytest.approx(
             [m["score"] for m in b["moods"]], abs=1e-5)
+
+
+def test_truncated_and_odd_files(teacher, tmp_path: Path):
+    """A file cut in the middle of its data, and a mono 8 kHz file: a result or a clear
+    AudioDecodeError, never another exception."""
+    from musicapp.errors import AudioDecodeError
+
+    wav = write_audio(tmp_path / "cut.wav", music(6.0), SR)
+    raw = wav.read_bytes()
+    wav.write_bytes(raw[: len(raw) // 2 + 1])  # odd byte count: half a sample at the end
+    try:
+        d = teacher.analyze_path(wav).to_dict()
+    except AudioDecodeError as exc:
+        assert "cut.wav" in str(exc)
+    else:
+        assert 2.5 < d["duration_s"] <= 6.0 and d["segments"]
+    low = write_audio(tmp_path / "low.flac", chord([200, 300], 4.0, 8000), 8000)
+    check_result(teacher.analyze_path(low).to_dict(), 4.0)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(AudioDecodeError):
+        teacher.analyze_path(empty)
