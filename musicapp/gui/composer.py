@@ -103,9 +103,6 @@ class ChordBlock(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setMinimumWidth(104)
         self.setMaximumHeight(130)
-        border = ACCENT if locked else "#3b4250"
-        self.setStyleSheet(f"ChordBlock {{ border: 2px solid {border}; border-radius: 6px; "
-                           f"background: #252a33; }}")
         self.name = QLabel(name)
         self.name.setAlignment(Qt.AlignmentFlag.AlignCenter)
         font = self.name.font()
@@ -119,7 +116,7 @@ class ChordBlock(QFrame):
         self.lock.setChecked(locked)
         self.lock.setToolTip("Keep this chord when generating again")
         self.lock.setMinimumWidth(58)
-        self.lock.toggled.connect(lambda on: self.lock_toggled.emit(self.index, on))
+        self.lock.toggled.connect(self._toggled)
         self.regen = QPushButton("↻")
         self.regen.setToolTip("Regenerate only this chord")
         self.regen.setFixedWidth(30)
@@ -132,6 +129,19 @@ class ChordBlock(QFrame):
         lay.addWidget(self.name)
         lay.addWidget(self.roman)
         lay.addLayout(buttons)
+        self.set_locked_look(locked)
+
+    def set_locked_look(self, locked: bool) -> None:
+        """Amber border and a disabled regenerate button while locked."""
+        border = ACCENT if locked else "#3b4250"
+        self.setStyleSheet(f"ChordBlock {{ border: 2px solid {border}; border-radius: 6px; "
+                           f"background: #252a33; }}")
+        self.lock.setText("Locked" if locked else "Lock")
+        self.regen.setEnabled(not locked)
+
+    def _toggled(self, on: bool) -> None:
+        self.set_locked_look(on)
+        self.lock_toggled.emit(self.index, on)
 
 
 class MidiDragLabel(QLabel):
@@ -412,12 +422,11 @@ class ComposerPanel(QWidget):
             self.session.locked.add(index)
         else:
             self.session.locked.discard(index)
-        if self.session.progression is not None:
-            self._show(self.session.progression)
 
     def _show(self, prog) -> None:
         for b in self.blocks:
-            b.setParent(None)
+            self.row_layout.removeWidget(b)
+            b.hide()
             b.deleteLater()
         self.blocks = []
         for i, (name, roman, beats) in enumerate(zip(prog.names, prog.romans, prog.beats,

@@ -148,6 +148,9 @@ def run(outdir: Path, record_seconds: float = 4.0) -> list[Path]:
     if composer.available:
         composer.generate()
         s.wait(lambda: not composer.busy, timeout=60)
+        if len(composer.blocks) > 2:  # show a locked chord
+            composer.blocks[2].lock.click()
+            s.pump(0.2)
     s.shot("05-composer")
 
     window.tabs.setCurrentWidget(window.library)

@@ -75,6 +75,14 @@ def test_generate_lock_regenerate_and_export_midi(qtbot, window, composer, tmp_p
         assert [a for i, a in enumerate(after) if i != 3] == \
                [b for i, b in enumerate(before) if i != 3]
         before = after
+    # no chord block escaped into a window of its own while the row was rebuilt
+    from PySide6.QtWidgets import QApplication
+
+    from musicapp.gui.composer import ChordBlock
+
+    qtbot.wait(50)
+    assert not [w for w in QApplication.topLevelWidgets()
+                if isinstance(w, ChordBlock) and w.isVisible()]
     # generating again keeps the locked chord
     locked = composer.chord_names[1]
     names2 = _generate(qtbot, composer)
