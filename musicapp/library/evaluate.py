@@ -3,9 +3,11 @@
 Identification protocol
 -----------------------
 * Real, freely licensed music (the Debian game-music packages, see ENVIRONMENT.md): every file of
-  at least ``--min-seconds``. A seeded shuffle puts ``--library-fraction`` of the tracks in the
-  library; the others are NON-library tracks, split in two halves: *calibration* (sets the
-  threshold) and *test* (checks the false-positive rate at that threshold on unseen tracks).
+  at least ``--min-seconds``. Whole packages (soundtracks) go to the library in a seeded order
+  until it holds ``--library-fraction`` of the tracks (tracks of one soundtrack share recorded
+  material, see ``split_tracks``); the others are NON-library tracks, split in two halves:
+  *calibration* (sets the threshold) and *test* (checks the false-positive rate at that
+  threshold on unseen tracks).
 * Queries: excerpts of 3, 5, 10 s at uniformly random offsets, degraded by one condition of
   ``degrade.CONDITIONS`` (pink noise 20/10/5/0 dB, reverb RT60 0.8 s + 10 dB noise, telephone band
   300-3400 Hz + 20 dB noise + soft clipping, MP3 64 kbit/s, tempo +-5 % with the pitch kept).
@@ -103,12 +105,25 @@ def _cached_fingerprint(path: str, y: np.ndarray, cache: Path) -> tuple[np.ndarr
 
 
 def split_tracks(tracks: list, fraction: float, seed: int) -> tuple[list, list, list]:
-    """Seeded split into (library, calibration non-library, test non-library)."""
+    """Seeded split BY PACKAGE into (library, calibration non-library, test non-library).
+
+    A whole soundtrack is either in the library or not: tracks of one game reuse recorded
+    material (an "enhanced" menu theme built from a level track, shared instrument phrases),
+    so a non-library track of a library package would be partly the same recording. Packages
+    are added to the library in a seeded order until it holds ``fraction`` of the tracks; the
+    non-library tracks alternate between calibration and test.
+    """
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(tracks))
-    n_lib = int(round(fraction * len(tracks)))
-    lib = [tracks[i] for i in order[:n_lib]]
-    rest = [tracks[i] for i in order[n_lib:]]
+    packages = sorted({t[1] for t in tracks})
+    order = [packages[i] for i in rng.permutation(len(packages))]
+    lib_packages: set[str] = set()
+    for pkg in order:
+        if sum(t[1] in lib_packages for t in tracks) >= fraction * len(tracks):
+            break
+        lib_packages.add(pkg)
+    lib = [t for t in tracks if t[1] in lib_packages]
+    rest = [t for t in tracks if t[1] not in lib_packages]
+    rest = [rest[i] for i in rng.permutation(len(rest))]
     return lib, rest[0::2], rest[1::2]
 
 
@@ -154,7 +169,7 @@ def run_identification(args: Namespace, log=print) -> dict:
     durations = [float(d) for d in str(args.durations).split(",")]
     conditions = args.conditions.split(",") if args.conditions else list(degrade.CONDITIONS)
     n_q = int(args.queries)
-    n_non = max(20, n_q // 3)
+    n_non = max(20, n_q // 5)  # per pool (calibration, test) and cell
     rng = np.random.default_rng(args.seed + 1)
     cells: dict[str, dict] = {}
     non_calib: list[int] = []
@@ -212,6 +227,8 @@ def run_identification(args: Namespace, log=print) -> dict:
         "calibration_fp_rate": float(np.mean(np.array(non_calib) >= threshold)),
         "test_fp_rate": float(np.mean(all_test >= threshold)),
         "library_tracks": len(lib),
+        "library_packages": sorted({t[1] for t in lib}),
+        "nonlib_packages": sorted({t[1] for t in calib + test}),
         "nonlib_tracks": {"calibration": len(calib), "test": len(test)},
         "library_hours": lib_hours,
         "landmarks": len(index),

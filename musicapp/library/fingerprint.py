@@ -24,10 +24,11 @@ SAMPLE_RATE = 8000
 N_FFT = 512
 HOP = 128
 FRAME_SECONDS = HOP / SAMPLE_RATE
-MIN_BIN = 3  # ~47 Hz
+MIN_BIN = 8  # 125 Hz: lower peaks (hum, sub-bass) are shared by unrelated tracks
+FINGERPRINT_VERSION = 2  # bump when the landmarks change (stored fingerprints are recomputed)
 MAX_BIN = 255  # 8 bits of frequency
-PEAK_FREQ_NEIGHBOURS = 12  # bins each side
-PEAK_TIME_NEIGHBOURS = 8  # frames each side
+PEAK_FREQ_NEIGHBOURS = 4  # bins each side (+-62 Hz)
+PEAK_TIME_NEIGHBOURS = 3  # frames each side (+-48 ms)
 PEAKS_PER_SECOND = 32
 FAN_OUT = 8
 # Queries use denser peaks and a wider fan-out than the reference: noise adds peaks between the
@@ -64,8 +65,10 @@ def spectrogram(y: np.ndarray) -> np.ndarray:
     return logmag - background
 
 
-def find_peaks(y: np.ndarray, density: int = PEAKS_PER_SECOND) -> Peaks:
-    """Pick landmark peaks from 8 kHz mono audio, at most ``density`` per second."""
+def find_peaks(y: np.ndarray, density: int | None = None) -> Peaks:
+    """Pick landmark peaks from 8 kHz mono audio, at most ``density`` per second
+    (default ``PEAKS_PER_SECOND``)."""
+    density = PEAKS_PER_SECOND if density is None else density
     spec = spectrogram(y)
     n_frames = spec.shape[0]
     sub = spec[:, MIN_BIN : MAX_BIN + 1]
@@ -96,8 +99,9 @@ def find_peaks(y: np.ndarray, density: int = PEAKS_PER_SECOND) -> Peaks:
 def pair_peaks(peaks: Peaks, stretch: float = 1.0, fan_out: int = FAN_OUT) -> tuple[np.ndarray, np.ndarray]:
     """Hashes and anchor times of peak pairs; peak times are first multiplied by ``stretch``.
 
-    Returns ``(hashes uint32, anchor_times int32)``.
+    Returns ``(hashes uint32, anchor_times int32)``. ``fan_out`` defaults to ``FAN_OUT``.
     """
+    fan_out = FAN_OUT if fan_out is None else fan_out
     n = len(peaks)
     if n < 2:
         return np.zeros(0, np.uint32), np.zeros(0, np.int32)
