@@ -65,7 +65,10 @@ def index_with_dask(
     from dask.distributed import as_completed
 
     start = time.perf_counter()
+    from musicapp.library import fingerprint as fp
+
     report = IndexReport(scan=store.scan(root) if root is not None else None)
+    store.requeue_stale_fingerprints(fp.FINGERPRINT_VERSION)
     client, cluster = _client(scheduler)
     own_client = client is not scheduler
     try:

@@ -98,6 +98,7 @@ def commit_result(store: Store, track_id: int, result: dict[str, Any]) -> bool:
             n_hashes=result["n_hashes"],
             analysis=result["analysis"],
             duration_s=result["duration_s"],
+            fingerprint_version=fp.FINGERPRINT_VERSION,
         )
         return True
     store.save_error(track_id, result.get("error", "unknown error"))
@@ -165,6 +166,7 @@ class Indexer:
         """Analyse every ``pending`` track; each result is committed as soon as it arrives."""
         start = time.perf_counter()
         report = IndexReport()
+        self.store.requeue_stale_fingerprints(fp.FINGERPRINT_VERSION)
         pending = [(t.id, t.path) for t in self.store.tracks("pending")]
         total = len(pending)
 

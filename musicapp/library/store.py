@@ -126,7 +126,12 @@ def _v2(con: sqlite3.Connection) -> None:
         _write_analysis_columns(con, track_id, json.loads(text))
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(con: sqlite3.Connection) -> None:
+    # Landmark format version: fingerprints of another version are recomputed on the next run.
+    con.execute("ALTER TABLE fingerprints ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -389,6 +394,7 @@ class Store:
         n_hashes: int = 0,
         analysis: dict | None = None,
         duration_s: float | None = None,
+        fingerprint_version: int = 0,
     ) -> None:
         """Store everything computed for one track and mark it ``ok``, in one transaction."""
         with self._transaction():
@@ -403,8 +409,8 @@ class Store:
             _write_analysis_columns(self.con, track_id, result)
             if fingerprint is not None:
                 self.con.execute(
-                    "INSERT INTO fingerprints(track_id, n_hashes, data) VALUES (?, ?, ?)",
-                    (track_id, n_hashes, fingerprint),
+                    "INSERT INTO fingerprints(track_id, n_hashes, data, version) VALUES (?, ?, ?, ?)",
+                    (track_id, n_hashes, fingerprint, fingerprint_version),
                 )
             code = result.get("hash")
             if code:
@@ -433,6 +439,16 @@ class Store:
                 "UPDATE tracks SET status = 'error', error = ?, updated_at = ? WHERE id = ?",
                 (error, time.time(), track_id),
             )
+
+    def requeue_stale_fingerprints(self, version: int) -> int:
+        """Put ``ok`` tracks whose fingerprint has another format version back to ``pending``."""
+        with self._transaction():
+            cur = self.con.execute(
+                "UPDATE tracks SET status = 'pending' WHERE status = 'ok' AND id IN "
+                "(SELECT track_id FROM fingerprints WHERE version != ?)",
+                (version,),
+            )
+        return int(cur.rowcount)
 
     def retry_errors(self) -> int:
         """Put every ``error`` track back to ``pending``."""

@@ -53,6 +53,21 @@ def test_migration_from_v1_keeps_data(tmp_path):
         assert new.filter_ids(tonic="E") == []
 
 
+def test_stale_fingerprints_are_requeued(tmp_path):
+    from musicapp.library import fingerprint as fp
+    from musicapp.library.indexer import Indexer, no_analyser
+
+    write_song(tmp_path / "m" / "a.wav", 1, 2.0)
+    with Store(tmp_path / "lib.sqlite3") as st:
+        st.scan(tmp_path / "m")
+        Indexer(st, analyser=no_analyser, workers=0).run()
+        st.con.execute("UPDATE fingerprints SET version = ?", (fp.FINGERPRINT_VERSION - 1,))
+        report = Indexer(st, analyser=no_analyser, workers=0).run()
+        assert report.done == 1
+        version = st.con.execute("SELECT version FROM fingerprints").fetchone()[0]
+        assert version == fp.FINGERPRINT_VERSION
+
+
 def test_newer_schema_is_refused(tmp_path):
     db = tmp_path / "new.sqlite3"
     con = sqlite3.connect(str(db))
