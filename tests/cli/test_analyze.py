@@ -1,0 +1,72 @@
+"""``musicapp analyze``: the JSON contract, folders with progress, bad files, part failures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from musicapp.cli import main
+from musicapp.pipeline import music_analysis_available, tagger_available
+from tests.helpers.signals import chord, write_audio
+
+C_MAJOR = [261.63, 329.63, 392.0]
+G_MAJOR = [196.0, 246.94, 293.66]
+F_MAJOR = [174.61, 220.0, 261.63]
+
+
+@pytest.fixture(scope="module")
+def progression(tmp_path_factory):
+    sr = 22050
+    bars = [C_MAJOR, F_MAJOR, G_MAJOR, C_MAJOR] * 3
+    y = np.concatenate([chord(f, 1.0, sr) for f in bars])
+    return write_audio(tmp_path_factory.mktemp("an") / "prog.flac", y, sr)
+
+
+def test_analyze_json_contract(progression, capsys):
+    assert main(["analyze", "--json", str(progression)]) == 0
+    result = json.loads(capsys.readouterr().out.strip())
+    assert result["path"] == str(progression)
+    assert result["duration_s"] == pytest.approx(12.0, abs=0.05)
+    assert "errors" not in result, result.get("errors")
+    if music_analysis_available():
+        for key in ("key", "tempo_bpm", "meter", "beats", "downbeats", "chords"):
+            assert key in result
+        assert result["key"]["tonic"] == "C" and result["key"]["mode"] == "major"
+        labels = {c["label"] for c in result["chords"]}
+        assert {"C:maj", "F:maj", "G:maj"} <= labels
+    if tagger_available():
+        for key in ("moods", "valence", "arousal", "genres", "segments"):
+            assert key in result
+        assert {"tag", "score", "percentile"} <= set(result["moods"][0])
+        assert -1.0 <= result["valence"] <= 1.0
+
+
+def test_analyze_folder_with_bad_file(tmp_path, progression, capsys):
+    (tmp_path / "sub").mkdir()
+    good = write_audio(tmp_path / "sub" / "good.wav", chord(C_MAJOR, 2.0, 16000), 16000)
+    (tmp_path / "broken.mp3").write_bytes(b"\x00garbage" * 500)
+    (tmp_path / "notes.txt").write_text("not audio")
+    assert main(["analyze", "--json", "--no-tags", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    lines = [json.loads(x) for x in captured.out.splitlines()]
+    assert [r["path"] for r in lines] == [str(good)]
+    assert "broken.mp3" in captured.err
+    assert "2/2" in captured.err  # the progress bar reached the end
+
+
+def test_analyze_human_readable(progression, capsys):
+    assert main(["analyze", "--no-tags", str(progression)]) == 0
+    out = capsys.readouterr().out
+    assert str(progression) in out
+
+
+def test_silence_and_half_second_clip(tmp_path, capsys):
+    silent = write_audio(tmp_path / "silent.wav", np.zeros(16000 * 3, np.float32), 16000)
+    short = write_audio(tmp_path / "short.wav", chord(C_MAJOR, 0.5, 16000), 16000)
+    assert main(["analyze", "--json", str(silent), str(short)]) == 0
+    results = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(results) == 2
+    for r in results:
+        assert "errors" not in r, r.get("errors")
