@@ -355,16 +355,25 @@ class TaggerEngine:
         samples_16k_mono: np.ndarray,
         feature_maps: bool = False,
         sample_rate: int = MEL.sample_rate,
+        progress: Callable[[float], None] | None = None,
     ) -> TaggerResult:
-        """Analyse a whole signal (mono float samples at 16 kHz, or at ``sample_rate``)."""
+        """Analyse a whole signal (mono float samples at 16 kHz, or at ``sample_rate``);
+        ``progress(fraction)`` is called after every 30-s block."""
         y = clean_samples(samples_16k_mono)
         if sample_rate != MEL.sample_rate:
             from musicapp.audio import resample
 
             y = resample(y, sample_rate, MEL.sample_rate)
         duration = len(y) / MEL.sample_rate
-        blocks = _frames_of_samples(y, int(BLOCK_SECONDS * MEL.sample_rate))
-        return self._analyze_blocks(blocks, duration, feature_maps)
+        step = int(BLOCK_SECONDS * MEL.sample_rate)
+
+        def blocks() -> Iterator[np.ndarray]:
+            for i, block in enumerate(_frames_of_samples(y, step)):
+                yield block
+                if progress:
+                    progress(min(1.0, (i + 1) * step / max(len(y), 1)))
+
+        return self._analyze_blocks(blocks(), duration, feature_maps)
 
     def analyze_path(
         self,

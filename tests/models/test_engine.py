@@ -138,7 +138,9 @@ def test_block_size_and_batch_size_do_not_change_results(teacher, monkeypatch):
     ref = teacher.analyze(y).to_dict()
     monkeypatch.setattr(eng, "BLOCK_SECONDS", 1.3)
     small = TaggerEngine(device="cpu", threads=1, batch_size=1, use_student=False)
-    got = small.analyze(y).to_dict()
+    seen: list[float] = []
+    got = small.analyze(y, progress=seen.append).to_dict()
+    assert len(seen) == math.ceil(7.0 / 1.3) and seen == sorted(seen) and seen[-1] == 1.0
     for a, b in zip(ref["segments"], got["segments"], strict=True):
         assert (a["start"], a["end"]) == (b["start"], b["end"])
         for ma, mb in zip(a["moods"], b["moods"], strict=True):
