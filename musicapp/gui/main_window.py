@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self._restore_state()
         self.refresh_devices()
         self._update_enabled()
-        QTimer.singleShot(0, self.build_panels)
+        QTimer.singleShot(150, self.build_panels)  # after the first paint
         QTimer.singleShot(400, self._warm_up)
 
     def _warm_up(self) -> None:
