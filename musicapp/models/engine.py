@@ -10,7 +10,9 @@ How a track is processed:
 1. Decoding streams the file in 30-s blocks (:func:`musicapp.audio.iter_blocks`) through the
    streaming log-Mel front end (:class:`musicapp.features.StreamingLogMel`), so a 2-hour file never
    sits in memory: only the current block, at most one batch of patches and the small per-segment
-   results are kept.
+   results are kept. Seen: a 2-hour 44.1 kHz stereo FLAC through ``analyze_path`` peaked at
+   468 MB resident against 422 MB for a 35-s input (torch and the models are most of it), 2407
+   segments in 262 s on one shared CPU core.
 2. The log-Mel frames are cut into consecutive 3-s patches (187 frames). A final partial patch is
    taken as the *last* 187 frames of the track (overlapping the previous patch) so that it holds
    real audio, not padding; a track shorter than 3 s gives one zero-padded patch (zeros are
