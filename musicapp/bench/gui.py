@@ -274,7 +274,8 @@ def run(record_seconds: float = 60.0, track_seconds: float = 30.0, runs: int = 3
                   f"{rec['spectrogram_s_per_s']:.2f} s of spectrogram per s, "
                   f"input overflows {rec['overflows']}, model {rec['model_runs_per_s']:.1f} runs/s"
                   + (f" ({rec['model_ms']:.0f} ms each)" if rec["model_ms"] else "")
-                  + f", max stall {s['max_ms']:.1f} ms")
+                  + f", max stall {s['max_ms']:.1f} ms (p99 {s['p99_ms']:.1f} ms, "
+                  f"{s['over_limit']} of {s['ticks']} ticks > {STALL_LIMIT_MS:.0f} ms)")
             if rec["error"]:
                 print(f"  error: {rec['error']}")
             ok &= rec["fps"] >= 30 and rec["overflows"] == 0

@@ -122,7 +122,12 @@ class LibraryPanel(QWidget):
     def __init__(self, runner, settings=None, current_file: Callable[[], str | None] | None = None,
                  parent=None) -> None:
         super().__init__(parent)
-        self.runner = runner
+        # one database task at a time, in order: SQLite allows one writer, and a search started
+        # while a folder is being added must not meet a half-created database
+        from musicapp.gui.workers import TaskRunner
+
+        self.runner = TaskRunner(self, max_threads=1)
+        self.app_runner = runner
         self.settings = settings
         self.current_file = current_file or (lambda: None)
         self.available = library_available()
@@ -372,5 +377,7 @@ class LibraryPanel(QWidget):
             self.search()
 
     def shutdown(self) -> None:
-        """Stop indexing (called when the window closes)."""
+        """Stop indexing (called when the window closes) and wait for the database task."""
         self.cancel()
+        self.runner.cancel_all()
+        self.runner.wait(30000)

@@ -9,6 +9,7 @@ recorder's ring buffer every few milliseconds, turns the samples into log-Mel fr
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from pathlib import Path
@@ -163,6 +164,10 @@ class FeatureMapEngine(QThread):
             device = "cuda" if torch.cuda.is_available() else "cpu"
             model = load_musicnn(self.model_name, device=device)
             tags = list(tags_for(self.model_name))
+            # torch leaves a large heap of long-lived objects: move them out of the collector's
+            # reach so that full collections (which stop every thread) stay short
+            gc.collect()
+            gc.freeze()
             self.device_ready.emit(torch_device_name())
         except Exception as exc:
             self.failed.emit(f"feature maps unavailable: {describe_error(exc)}")

@@ -826,7 +826,7 @@ class MainWindow(QMainWindow):
 
     def _submit_live_maps(self) -> None:
         now = time.perf_counter()
-        if now - self._last_map_submit < 0.25 or self.feature_engine is None:
+        if now - self._last_map_submit < 0.4 or self.feature_engine is None:
             return
         frames = self.spectrogram.frames
         if len(frames) < 16:

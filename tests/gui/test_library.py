@@ -43,7 +43,11 @@ def test_add_folder_search_and_identify(qtbot, window, library, music_folder, tm
     report = blocker.args[0]
     assert report["indexed"] == 3
     assert report["failed"] == 1  # broken.wav, reported, not fatal
-    qtbot.waitUntil(lambda: library.task is None and len(library.rows) == 4, timeout=30_000)
+    def listed() -> None:
+        assert library.task is None, library.status.text()
+        assert len(library.rows) == 4, (library.rows, library.status.text())
+
+    qtbot.waitUntil(listed, timeout=30_000)
     assert "broken.wav" in library.status.text()  # the indexing problem stays visible
     names = sorted(library.table.item(r, 0).text() for r in range(library.table.rowCount()))
     assert names == ["broken.wav", "major.wav", "minor.wav", "other.wav"]
