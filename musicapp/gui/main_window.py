@@ -613,6 +613,7 @@ class MainWindow(QMainWindow):
             self.device_label.setText(f"Models: {flat['device']}")
         if hasattr(self.composer, "analysis_changed"):
             self.composer.analysis_changed(flat)
+        self._update_enabled()
 
     def _on_analysis_failed(self, message: str) -> None:
         self.analysis_task = None

@@ -201,3 +201,41 @@ def test_about_lists_model_licences():
     if model_cards():
         assert "Licence" in text or "licence" in text
         assert "ISC" in text
+
+
+def test_export_actions_write_json_and_csv(qtbot, window, track_file, tmp_path, monkeypatch):
+    from musicapp.gui import main_window
+
+    load(qtbot, window, track_file)
+    window.set_analysis({"music": {"tempo_bpm": 100.0, "chords": [
+        {"start": 0.0, "end": 2.0, "label": "C:maj"}], "beats": [0.0, 0.6]},
+        "duration_s": 12.0})
+    target = {"json": tmp_path / "out.json", "csv": tmp_path / "out.csv"}
+
+    class Dialog:  # the real dialog would wait for a click
+        @staticmethod
+        def getSaveFileName(parent, caption, start, filters):
+            return str(target["csv" if "CSV" in caption else "json"]), filters
+
+    monkeypatch.setattr(main_window, "QFileDialog", Dialog)
+    window.act_export_json.trigger()
+    window.act_export_csv.trigger()
+    assert json.loads(target["json"].read_text())["music"]["tempo_bpm"] == 100.0
+    rows = list(csv.reader(target["csv"].open()))
+    assert ["chord", "0.000", "2.000", "C:maj", ""] in rows
+    assert window.settings.last_dir("export") == str(tmp_path)
+
+
+def test_valence_arousal_pad_drives_the_composer(qtbot, window):
+    from musicapp.gui.composer import compose_available
+    from musicapp.gui.composer_backend import resolve_emotion
+
+    if not compose_available():
+        pytest.skip("musicapp.compose not installed")
+    composer = window.composer
+    composer.source.setCurrentIndex(2)
+    composer.pad.set_value(-0.6, 0.7)
+    choice = composer.emotion_choice()
+    assert choice.source == "pad"
+    emo = resolve_emotion(choice)
+    assert (emo.valence, emo.arousal) == pytest.approx((-0.6, 0.7))
