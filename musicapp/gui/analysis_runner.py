@@ -25,7 +25,8 @@ def analyze_task(ctx: TaskContext, path: str, isolate: bool = True) -> dict:
     With ``isolate`` the work runs in ``python -m musicapp.gui.analysis_job`` so that the models
     never compete with the GUI thread for the interpreter lock; cancelling kills the child.
     """
-    if not isolate:
+    if not isolate or getattr(sys, "frozen", False):
+        # a frozen (PyInstaller) build has no ``python -m``: analyse in this worker thread
         return run_analysis(path, progress=ctx.progress)
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")
