@@ -21,11 +21,16 @@ engine model                                   threads  engine (s)  reference  r
 =============================================  =======  ==========  =========  =====
 hashnet (layers/lstm, 64 bits), load ~6        1        6.75        7.62       0.89
 hashnet, same run                              2        20.90       12.46      1.68
+hashnet, later run, load ~4-5                  1        5.74        5.64       1.02
+hashnet, same run                              2        39.63       9.29       4.27
 musicnn teachers (MSD + MTT; no hashnet), ~8   1        15.05       6.69       2.25
 musicnn teachers, same run                     2        57.79       25.91      2.23
 =============================================  =======  ==========  =========  =====
 
-The teacher fallback runs two full networks, hence ~2x the single-network reference.
+The teacher fallback runs two full networks, hence ~2x the single-network reference. With 2
+threads on the 2 shared cores the engine suffers most (its decoder's prefetch thread competes
+with both torch threads); the engine's automatic choice there is 1 thread
+(:mod:`musicapp.models.device`).
 """
 
 from __future__ import annotations
