@@ -28,10 +28,9 @@ musicnn teachers, same run                     2        57.79       25.91      2
 =============================================  =======  ==========  =========  =====
 
 The teacher fallback runs two full networks, hence ~2x the single-network reference. With 2
-threads on the 2 shared cores the engine suffers most (not investigated; a likely cause is that its
-decoder's prefetch thread competes
-with both torch threads); the engine's automatic choice there is 1 thread
-(:mod:`musicapp.models.device`).
+threads on the 2 shared cores the engine suffers most (not investigated; a likely cause is that
+its decoder's prefetch thread competes with both torch threads); the engine's automatic choice
+there is 1 thread (:mod:`musicapp.models.device`).
 """
 
 from __future__ import annotations
