@@ -31,6 +31,10 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--prepare", action="store_true", help="build the data caches first (slow)")
     p.add_argument("--no-card", action="store_true", help="do not rewrite the model card")
+    p.add_argument(
+        "--card-only", action="store_true",
+        help="only rewrite the model card from the last run's metrics (no training)",
+    )  # fmt: skip
     p.set_defaults(func=_run_train)
 
 
@@ -111,6 +115,14 @@ def _run_train(args: argparse.Namespace) -> int:
     from musicapp.models.train import run_training
 
     tc = _load_config(args)
+    if args.card_only:
+        metrics_path = Path(tc.metrics_out)
+        if not metrics_path.is_file():
+            from musicapp.errors import MusicappError
+
+            raise MusicappError(f"{metrics_path}: no metrics of a training run to write a card from")
+        print(f"model card: {_write_card(tc, json.loads(metrics_path.read_text()), args.config)}")
+        return 0
     torch.set_num_threads(tc.threads)
     cache = Path(tc.cache_dir)
     if args.prepare:
