@@ -153,7 +153,9 @@ def _make_window(tmp: Path):
     w = MainWindow(settings=settings, auto_analyze=False)
     w.resize(1280, 800)
     w.show()
-    _spin(app, 1.5)  # let the warm-up import finish
+    _spin(app, 1.0)
+    _spin(app, 60, until=lambda: not w.runner.busy)  # the warm-up imports run in a worker
+    _spin(app, 0.5)
     return app, w
 
 
