@@ -130,6 +130,10 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.image)
         self.cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(ACCENT, width=2), movable=False)
         self.plot.addItem(self.cursor)
+        self.hint = pg.TextItem("Drop an audio file here, open one (Ctrl+O), or press R to record",
+                                color="#8a8f99", anchor=(0.5, 0.5))
+        self.hint.setPos(0.5, self.n_mels / 2)
+        self.plot.addItem(self.hint)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         self.plot.sigXRangeChanged.connect(self._on_range)
 
@@ -194,6 +198,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
     def set_spectrogram(self, logmel: np.ndarray) -> None:
         """Show a whole file: ``logmel`` is (frames, n_mels), time-major."""
         logmel = np.ascontiguousarray(logmel, dtype=np.float32)
+        self.hint.hide()
         self.live = False
         self._buf = logmel
         self._n = len(logmel)
@@ -222,6 +227,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
     def begin_live(self) -> None:
         """Start an empty live take that scrolls as frames arrive."""
         self.clear_all()
+        self.hint.hide()
         self.live = True
         self.levels = DEFAULT_LEVELS
         self._buf = np.zeros((4096, self.n_mels), np.float32)
