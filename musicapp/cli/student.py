@@ -53,6 +53,11 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--epochs", type=int, default=None, help="epochs per variant (default: config)")
     p.add_argument("--out", type=Path, default=None, help="JSON results (default: cache_dir)")
+    p.add_argument(
+        "--only", default=None, metavar="TEXT",
+        help="run only the variants whose label contains TEXT; their rows replace those of the "
+        "same label in an existing results file",
+    )  # fmt: skip
     p.set_defaults(func=_run_ablation)
 
 
@@ -152,15 +157,30 @@ def _run_train(args: argparse.Namespace) -> int:
 def _run_ablation(args: argparse.Namespace) -> int:
     import time
 
-    from musicapp.models.ablation import best_variant, format_table, run_ablation
+    from musicapp.errors import MusicappError
+    from musicapp.models.ablation import VARIANTS, best_variant, format_table, run_ablation
 
     tc = _load_config(args)
     epochs = args.epochs or tc.ablation_epochs
-    rows = run_ablation(tc, epochs, log=print)
+    out = args.out or Path(tc.cache_dir) / "ablation.json"
+    variants = VARIANTS
+    if args.only:
+        variants = tuple(v for v in VARIANTS if args.only in v[0])
+        if not variants:
+            raise MusicappError(f"no ablation variant label contains {args.only!r}")
+    rows = run_ablation(tc, epochs, variants=variants, log=print)
+    if args.only and out.is_file():
+        old = json.loads(out.read_text())
+        if old.get("epochs") != epochs or old.get("seed") != tc.seed:
+            raise MusicappError(f"{out}: earlier results used other epochs/seed; rerun them all")
+        new = {r["label"]: r for r in rows}
+        merged = [new.pop(r["label"], r) for r in old["rows"]]
+        order = [label for label, _ in VARIANTS]
+        rows = sorted(merged + list(new.values()),
+                      key=lambda r: order.index(r["label"]) if r["label"] in order else len(order))
     best = best_variant(rows)
     result = {"seed": tc.seed, "epochs": epochs, "rows": rows, "best": best["label"],
               "date": time.strftime("%Y-%m-%d %H:%M")}  # fmt: skip
-    out = args.out or Path(tc.cache_dir) / "ablation.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float))
     print(format_table(rows))

@@ -8,7 +8,7 @@ a run uses the validation package only.
 
 Variants:
 
-* reader: LSTM vs GRU vs simple (Elman, tanh) RNN, each over the layers-as-steps sequence;
+* reader: LSTM vs GRU vs simple (Elman, tanh) RNN, over both kinds of sequence;
 * sequence: layers-as-steps (the seed design, 8 conv layers) vs time-as-steps over the same 8
   layers' concatenated maps;
 * single conv layer vs the multi-layer sequence: time-as-steps over one layer's map alone (the
@@ -45,6 +45,9 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("layers-as-steps, GRU", {"variant": "layers", "cell": "gru"}),
     ("layers-as-steps, simple RNN", {"variant": "layers", "cell": "rnn"}),
     ("time-as-steps (8 layers), LSTM", {"variant": "time", "cell": "lstm"}),
+    ("time-as-steps (8 layers), GRU", {"variant": "time", "cell": "gru"}),
+    ("time-as-steps (8 layers), simple RNN", {"variant": "time", "cell": "rnn"}),
+    ("time-as-steps (8 layers), LSTM, 128 bits", {"variant": "time", "cell": "lstm", "bits": 128}),
     ("time-as-steps, single layer mid3, LSTM",
      {"variant": "time", "cell": "lstm", "layers": ["mid3"]}),
     ("time-as-steps, single layer timbral_7x38, LSTM",
