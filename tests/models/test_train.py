@@ -152,3 +152,19 @@ def test_sampling_passes_merge_with_one_id_per_track(cache_dir: Path, tmp_path: 
     assert merged.tracks[0]["patches"] == 2 * one.tracks[0]["patches"]
     with pytest.raises(FileNotFoundError):
         load_split_cache(tmp_path, "val")
+
+
+def test_ablation_runs_variants_and_picks_by_validation(cache_dir: Path):
+    from musicapp.models.ablation import best_variant, format_table, run_ablation
+
+    tc = TrainConfig(seed=0, cache_dir=str(cache_dir), model={"d_model": 16, "hidden": 16,
+                     "emb_dim": 8}, batch_size=4, lr=3e-3, device="cpu")  # fmt: skip
+    variants = (("layers, GRU", {"variant": "layers", "cell": "gru"}),
+                ("time, mid3 only", {"variant": "time", "layers": ["mid3"]}))  # fmt: skip
+    rows = run_ablation(tc, epochs=1, variants=variants, log=lambda m: None)
+    assert [r["label"] for r in rows] == ["layers, GRU", "time, mid3 only"]
+    assert rows[1]["config"]["layers"] == ["mid3"] and rows[0]["config"]["cell"] == "gru"
+    table = format_table(rows)
+    assert table.count("\n") == 3 and "time, mid3 only" in table
+    rows[0]["val_mean_auc"], rows[1]["val_mean_auc"] = 0.9, 0.8
+    assert best_variant(rows)["label"] == "layers, GRU"
