@@ -225,12 +225,14 @@ class LibraryPanel(QWidget):
         self.status.setText(label)
         self.progress.setValue(0)
         name = "library-index" if fn is add_folder_task else "library"
-        task = self.runner.start(fn, self.db, *args, name=name)
-        task.signals.finished.connect(lambda r, t=task: self._done(t, on_finished, r))
-        task.signals.failed.connect(lambda m, t=task: self._failed(t, m))
-        task.signals.progress.connect(lambda f, m, t=task: self._progress(t, f, m))
-        task.signals.cancelled.connect(lambda t=task: self._cancelled(t))
-        self.task = task
+        def connect(task) -> None:
+            task.signals.finished.connect(lambda r, t=task: self._done(t, on_finished, r))
+            task.signals.failed.connect(lambda m, t=task: self._failed(t, m))
+            task.signals.progress.connect(lambda f, m, t=task: self._progress(t, f, m))
+            task.signals.cancelled.connect(lambda t=task: self._cancelled(t))
+            self.task = task  # before it can finish: the slots compare against it
+
+        self.runner.start(fn, self.db, *args, name=name, connect=connect)
         self._set_enabled()
 
     def _finish(self, task) -> bool:

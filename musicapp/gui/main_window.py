@@ -805,7 +805,7 @@ class MainWindow(QMainWindow):
             self._ensure_feature_engine()
             self._submit_live_maps()
         now = time.perf_counter()
-        if now - getattr(self, "_last_overview", 0.0) > 0.1:
+        if now - getattr(self, "_last_overview", 0.0) > 0.25:
             self._last_overview = now
             self.overview.refresh_live()
 

@@ -88,17 +88,20 @@ class Task(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self.fn(self.ctx, *self.args)
-            if self.ctx.cancelled:
-                raise CancelledError()
-        except CancelledError:
-            self.signals.cancelled.emit()
-        except BaseException as exc:  # report everything; a worker must never kill the app
-            self.error_details = traceback.format_exc()
-            self.signals.failed.emit(describe_error(exc))
-        else:
-            self.signals.finished.emit(result)
-        self.signals.done.emit()
+            try:
+                result = self.fn(self.ctx, *self.args)
+                if self.ctx.cancelled:
+                    raise CancelledError()
+            except CancelledError:
+                self.signals.cancelled.emit()
+            except BaseException as exc:  # report everything; a worker must never kill the app
+                self.error_details = traceback.format_exc()
+                self.signals.failed.emit(describe_error(exc))
+            else:
+                self.signals.finished.emit(result)
+            self.signals.done.emit()
+        except RuntimeError:
+            pass  # the receiver is gone (the app is closing): nobody is left to tell
 
 
 class TaskRunner(QObject):
@@ -119,9 +122,16 @@ class TaskRunner(QObject):
         on_failed: Callable[[str], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
+        connect: Callable[[Task], None] | None = None,
     ) -> Task:
-        """Run ``fn(ctx, *args)`` in the pool and connect the given slots."""
+        """Run ``fn(ctx, *args)`` in the pool and connect the given slots.
+
+        Every slot is connected before the task starts (a fast task could otherwise finish
+        before a later ``connect``); ``connect(task)`` may add slots that need the task.
+        """
         task = Task(fn, *args, name=name)
+        if connect is not None:
+            connect(task)
         if on_finished is not None:
             task.signals.finished.connect(on_finished)
         if on_failed is not None:
