@@ -108,7 +108,7 @@ def bench_index(tracks: list[str], tmp: Path) -> dict:
     music = tmp / "music"
     music.mkdir()
     for i, p in enumerate(tracks):
-        os.symlink(p, music / f"{i:04d}{Path(p).suffix}")
+        os.symlink(os.path.abspath(p), music / f"{i:04d}{Path(p).suffix}")
     out = {}
     for workers in (1, 2):
         db = tmp / f"w{workers}.sqlite3"
@@ -142,7 +142,7 @@ def bench_full_analysis(tracks: list[str], tmp: Path) -> dict | None:
     music = tmp / "music_full"
     music.mkdir()
     for i, p in enumerate(tracks):
-        os.symlink(p, music / f"{i:04d}{Path(p).suffix}")
+        os.symlink(os.path.abspath(p), music / f"{i:04d}{Path(p).suffix}")
     with Store(tmp / "full.sqlite3") as st:
         st.scan(music)
         t = time.perf_counter()
