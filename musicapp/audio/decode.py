@@ -27,7 +27,7 @@ from musicapp.errors import AudioDecodeError
 from musicapp.params import MEL
 
 #: Frames per block read from the backends (at the file's own rate).
-READ_BLOCK_FRAMES = 1 << 15
+READ_BLOCK_FRAMES = 1 << 16
 
 # Containers libsndfile reports whose name a musician would not recognise.
 _FORMAT_NAMES = {"WAVEX": "WAV", "RF64": "WAV"}
@@ -197,7 +197,7 @@ class _BlockDecoder:
 
     def _prepare(self, block: np.ndarray) -> np.ndarray:
         # A sum is cheap and non-finite whenever any sample is; only then look closer.
-        if not np.isfinite(block.sum(dtype=np.float64)):
+        if not np.isfinite(block.sum()):
             finite = np.isfinite(block)
             bad = int(block.size - np.count_nonzero(finite))
             if bad:
