@@ -263,6 +263,11 @@ def register_evaluate(subparsers) -> None:
         "--cache", default="data/library_eval", help="folder for decoded audio and fingerprints cache"
     )
     p.add_argument("--part", choices=["identify", "similarity", "all"], default="all")
+    p.add_argument(
+        "--packages",
+        default=None,
+        help="similarity: only these packages (comma list), e.g. the tagger's held-out test packages",
+    )
     p.add_argument("--out", help="write the results as JSON here")
     p.set_defaults(func=_run_evaluate)
 

@@ -104,6 +104,9 @@ def run_similarity(args: Namespace, log=print) -> dict:
         return {"available": False, "reason": str(exc)}
     root = Path(args.data)
     tracks = find_tracks(root, args.min_seconds)
+    if getattr(args, "packages", None):
+        wanted = set(args.packages.split(","))
+        tracks = [t for t in tracks if t[1] in wanted]
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     codes, embs, labels, groups = [], [], [], []
