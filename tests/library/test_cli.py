@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from musicapp.cli import main
@@ -54,3 +55,24 @@ def test_library_commands(tmp_path, capsys, monkeypatch):
     assert rc == 0 and removed["removed"][0].endswith("s2.wav")
     rc, info = _json(capsys, ["library", "info", "--json"])
     assert info["tracks"] == 2 and info["fingerprint_bytes"] > 0
+
+
+def test_full_analysis_codes_and_similar(tmp_path, capsys):
+    """With the real pipeline (tagger + key/tempo): codes are stored and `similar` uses them."""
+    pytest.importorskip("musicapp.pipeline")
+    music = tmp_path / "music"
+    for i in range(3):
+        write_song(music / f"s{i}.wav", 70 + i, 12.0)
+    db = str(tmp_path / "lib.sqlite3")
+    rc, out = _json(capsys, ["library", "add", str(music), "--workers", "0", "--db", db, "--json"])
+    assert rc == 0 and out["indexed"] == 3
+    rc, info = _json(capsys, ["library", "info", "--db", db, "--json"])
+    if info["codes"] == 0:
+        pytest.skip("the installed tagger gives no hash codes")
+    rc, hits = _json(capsys, ["library", "similar", str(music / "s0.wav"), "-k", "2", "--db", db, "--json"])
+    assert rc == 0 and len(hits) == 2
+    assert all(not h["path"].endswith("s0.wav") for h in hits)
+    assert all(0 <= h["hamming"] <= 64 and h["cosine"] is not None for h in hits)
+    assert [h["cosine"] for h in hits] == sorted((h["cosine"] for h in hits), reverse=True)
+    rc, listed = _json(capsys, ["library", "list", "--db", db, "--json"])
+    assert all(t["key"] and t["tempo_bpm"] for t in listed)
