@@ -105,3 +105,14 @@ def resolve_device(device: int | str | None, kind: str) -> DeviceInfo:
         names = ", ".join(d.name for d in candidates)
         raise AudioDeviceError(f"no audio {kind} device matches {device!r}; available: {names}")
     return matches[0]
+
+
+def close_stream(stream) -> None:
+    """Stop and close a PortAudio stream, ignoring errors from a device that has already vanished."""
+    if stream is None:
+        return
+    try:
+        stream.stop()
+        stream.close()
+    except Exception:
+        pass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicapp.audio.devices import DeviceInfo, resolve_device
+from musicapp.audio.devices import DeviceInfo, close_stream, resolve_device
 from musicapp.errors import AudioDeviceError
 
 
@@ -119,12 +119,7 @@ class Player:
         """Stop, rewind to the start and release the device."""
         self._closing.set()
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-                stream.close()
-            except Exception:
-                pass
+        close_stream(stream)
         if self._notifier is not None and self._notifier is not threading.current_thread():
             self._notifier.join(timeout=1.0)
         self._notifier = None

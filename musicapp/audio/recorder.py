@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicapp.audio.devices import DeviceInfo, list_input_devices, resolve_device
+from musicapp.audio.devices import DeviceInfo, close_stream, list_input_devices, resolve_device
 from musicapp.audio.ringbuffer import RingBuffer
 from musicapp.audio.wav import IncrementalWavWriter
 from musicapp.errors import AudioDeviceError
@@ -31,6 +31,8 @@ __all__ = ["Recorder", "RecordingResult", "list_input_devices"]
 
 #: Seconds without a callback after which a running device is declared gone.
 STALL_TIMEOUT_S = 2.0
+#: Seconds a device may take to deliver its first block (PulseAudio took ~2 s here).
+STARTUP_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -176,12 +178,7 @@ class Recorder:
     # -- writer thread ------------------------------------------------------------------------
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-                stream.close()
-            except Exception:
-                pass
+        close_stream(stream)
 
     def _drain(self) -> bool:
         """Move ring contents to disk; return False when the take is complete."""
@@ -204,7 +201,8 @@ class Recorder:
                 if self._callbacks != last_count:
                     last_count, last_change = self._callbacks, now
                 stream = self._stream
-                if stream is not None and (not stream.active or now - last_change > STALL_TIMEOUT_S):
+                limit = STALL_TIMEOUT_S if self._callbacks else STARTUP_TIMEOUT_S
+                if stream is not None and (not stream.active or now - last_change > limit):
                     self.error = (
                         f"input device {self.device.name if self.device else '?'!r} stopped delivering "
                         f"audio (unplugged or failed); the take up to {self._writer.duration_s:.1f} s "
