@@ -1,7 +1,9 @@
 """Kill the indexer with SIGKILL at 20 random moments; the database must stay sound and resume.
 
 Each run is the real CLI (``python -m musicapp library add``) in its own process group (so the
-pool worker dies too). After every kill: ``PRAGMA integrity_check`` is ok, no path or content
+pool worker dies too). A third of the kills land at a random moment of start-up/scan, the others
+at a random moment after the run's first commit (within ~2 tracks' time), so nearly every kill
+hits a live run that is writing. After every kill: ``PRAGMA integrity_check`` is ok, no path or content
 is duplicated, every ``ok`` track has its analysis and fingerprint, and the number of finished
 tracks never goes down (nothing committed is lost). Finally an uninterrupted run completes and
 every stored fingerprint equals the one computed directly from its file.
@@ -24,6 +26,7 @@ from tests.library.music import write_song
 
 N_TRACKS = 40
 KILLS = 20
+SECONDS = 20.0  # per track: long enough that a run spends most of its time indexing
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -46,6 +49,20 @@ def _start(music: Path, db: Path, workers: int) -> subprocess.Popen:
     return subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
+
+
+def _ok_count(db: Path) -> int:
+    """Finished tracks so far (0 while the database does not exist yet)."""
+    if not db.exists():
+        return 0
+    try:
+        con = sqlite3.connect(str(db), timeout=5)
+        try:
+            return con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
 
 
 def _check(db: Path, n_files: int) -> int:
@@ -78,30 +95,45 @@ def _check(db: Path, n_files: int) -> int:
 def test_sigkill_at_random_moments_then_resume(tmp_path):
     music = tmp_path / "music"
     for i in range(N_TRACKS):
-        write_song(music / f"album{i % 4}" / f"track{i:02d}.wav", 1000 + i, 5.0)
+        write_song(music / f"album{i % 4}" / f"track{i:02d}.wav", 1000 + i, SECONDS)
     db = tmp_path / "lib.sqlite3"
 
-    # Time one full run on a scratch database to spread the kills over a run's lifetime.
+    # Time one full run on a scratch database: start-up (until the first commit) and per track.
+    scratch = tmp_path / "scratch.sqlite3"
     t0 = time.perf_counter()
-    proc = _start(music, tmp_path / "scratch.sqlite3", 0)
+    proc = _start(music, scratch, 0)
+    while _ok_count(scratch) == 0 and proc.poll() is None:
+        time.sleep(0.005)
+    startup = time.perf_counter() - t0
     assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()
-    full = time.perf_counter() - t0
-    print(f"full run {full:.2f} s")
+    per_track = max(1e-3, (time.perf_counter() - t0 - startup) / N_TRACKS)
+    print(f"start-up {startup:.2f} s, {1000 * per_track:.0f} ms per track")
 
     rng = np.random.default_rng(20)
     done_before = 0
     kills_mid_run = 0
+    progress: list[int] = []
     for k in range(KILLS):
         proc = _start(music, db, workers=k % 2)  # in-process and process-pool runs
-        time.sleep(float(rng.uniform(0.05, 1.0)) * full)
+        if k % 3 == 0:
+            # A random moment of start-up, migration or folder scan.
+            time.sleep(float(rng.uniform(0.0, 1.0)) * startup)
+        else:
+            # A random moment while tracks are being committed: after this run's first commit.
+            t_wait = time.perf_counter()
+            while _ok_count(db) <= done_before and proc.poll() is None and time.perf_counter() - t_wait < 60:
+                time.sleep(0.002)
+            time.sleep(float(rng.uniform(0.0, 2.0)) * per_track)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             kills_mid_run += 1
         proc.wait(timeout=60)
         done = _check(db, N_TRACKS)
+        progress.append(done)
         assert done >= done_before, f"kill {k}: committed tracks were lost"
         done_before = done
-    assert kills_mid_run >= 10, "the kills did not land during runs"
+    print(f"finished tracks after each kill: {progress} ({kills_mid_run} kills mid-run)")
+    assert kills_mid_run >= 15, "the kills did not land during runs"
 
     proc = _start(music, db, workers=1)
     assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()
