@@ -1,7 +1,7 @@
 """Indexing a large catalogue on a Dask cluster (optional extra ``musicapp[distributed]``).
 
 The workers only run ``indexer.analyze_track`` (decode, fingerprint, analyse) and send back a
-small result (the packed fingerprint is ~8 bytes per landmark, ~2 MB per hour of audio; the
+small result (the packed fingerprint is 8 bytes per landmark, ~7 MB per hour of audio; the
 analysis is a small dict). This process stays the single SQLite writer: it submits the pending
 tracks with a bounded number in flight, and commits each result in its own transaction as it
 arrives, exactly like the local indexer, so a killed run resumes where it stopped.
