@@ -87,6 +87,9 @@ def _cached_audio(path: str, cache: Path) -> np.ndarray:
 def _cached_fingerprint(path: str, y: np.ndarray, cache: Path) -> tuple[np.ndarray, np.ndarray]:
     st = os.stat(path)
     params = (
+        fp.FINGERPRINT_VERSION,
+        fp.MIN_BIN,
+        fp.SMOOTH_FRAMES,
         fp.PEAKS_PER_SECOND,
         fp.FAN_OUT,
         fp.PEAK_TIME_NEIGHBOURS,
