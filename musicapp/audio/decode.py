@@ -14,7 +14,7 @@ array, so a 2-hour file never exists in memory more than once. Every failure is 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -290,7 +290,6 @@ def load_audio(
     offset: float = 0.0,
     duration: float | None = None,
     strict: bool = False,
-    on_block: Callable[[np.ndarray], object] | None = None,
 ) -> Audio:
     """Decode an audio file (or the range ``[offset, offset + duration)`` of it).
 
@@ -301,8 +300,6 @@ def load_audio(
         offset: start of the range to decode, in seconds.
         duration: length of the range in seconds; ``None`` decodes to the end.
         strict: raise instead of repairing non-finite samples or a truncated tail.
-        on_block: called with each decoded block (``(frames,)`` mono or ``(frames, channels)``)
-            as it arrives, so features can be computed while the file is still being decoded.
 
     Returns:
         :class:`Audio` with float32 samples, its rate, the file's metadata and any warnings.
@@ -331,8 +328,6 @@ def load_audio(
             out = grown
         out[:, filled : filled + n] = block.T
         filled += n
-        if on_block is not None:
-            on_block(block[:, 0] if mono else block)
     if duration is not None:
         filled = min(filled, int(round(duration * rate)))
 
