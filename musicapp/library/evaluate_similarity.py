@@ -83,9 +83,10 @@ def itq_bits(emb: np.ndarray, n_bits: int, iterations: int = 50, seed: int = 0) 
 
 def _segments(path: str, cache: Path) -> list[np.ndarray]:
     from musicapp.library._audio import load_mono
+    from musicapp.params import MEL
 
-    y = load_mono(path, 16000)
-    seg = int(SEGMENT_SECONDS * 16000)
+    y = load_mono(path, MEL.sample_rate)
+    seg = int(SEGMENT_SECONDS * MEL.sample_rate)
     n = max(1, min(SEGMENTS_PER_TRACK, y.size // seg))
     starts = np.linspace(0, max(0, y.size - seg), n).astype(int)
     return [y[s : s + seg] for s in starts]
