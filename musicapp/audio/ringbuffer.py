@@ -22,6 +22,7 @@ class RingBuffer:
         self.channels = int(channels)
         self._data = np.zeros((self.capacity, self.channels), dtype=np.float32)
         self.written = 0  # total frames ever written; only the producer changes it
+        self.reserved = 0  # end of the block being written; announced before its copy starts
 
     def write(self, block: np.ndarray) -> None:
         """Copy ``(frames, channels)`` into the ring (producer side; no allocation, no lock)."""
@@ -30,6 +31,7 @@ class RingBuffer:
             block = block[n - self.capacity :]
             self.written += n - self.capacity
             n = self.capacity
+        self.reserved = self.written + n  # readers treat slots up to here as being overwritten
         start = self.written % self.capacity
         first = min(n, self.capacity - start)
         self._data[start : start + first] = block[:first]
@@ -59,17 +61,25 @@ class RingReader:
         """Copy out the frames written since the last read, ``(n, channels)``."""
         ring = self._ring
         end = ring.written
-        if end - self.position > ring.capacity:
-            self.dropped += end - self.position - ring.capacity
-            self.position = end - ring.capacity
-        n = end - self.position
+        oldest_safe = ring.reserved - ring.capacity
+        if self.position < oldest_safe:
+            self.dropped += oldest_safe - self.position
+            self.position = oldest_safe
+        n = max(0, end - self.position)
         if max_frames is not None:
             n = min(n, max_frames)
+        pos = self.position
         out = np.empty((n, ring.channels), dtype=np.float32)
-        start = self.position % ring.capacity
+        start = pos % ring.capacity
         first = min(n, ring.capacity - start)
         out[:first] = ring._data[start : start + first]
         if first < n:
             out[first:] = ring._data[: n - first]
-        self.position += n
+        self.position = pos + n
+        # The producer may have lapped us while we copied: frames whose slots it has reused (or
+        # is reusing) are not trustworthy; drop them rather than hand out torn audio.
+        torn = min(n, ring.reserved - ring.capacity - pos)
+        if torn > 0:
+            self.dropped += torn
+            out = out[torn:]
         return out

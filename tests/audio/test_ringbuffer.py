@@ -39,7 +39,7 @@ def test_slow_reader_counts_dropped_frames():
 def test_concurrent_producer_consumer_keeps_order():
     ring = RingBuffer(48000, 1)
     reader = ring.reader()
-    total = 48000 * 5
+    total = 512 * 470  # whole blocks of 512
     out = []
 
     def produce():
