@@ -67,7 +67,7 @@ def register(subparsers) -> None:
     p = sub.add_parser("identify", help="which library track is this recording?")
     p.add_argument("clip", help="audio file: a recording or excerpt")
     p.add_argument(
-        "--threshold", type=int, default=None, help="minimum match score (default: the calibrated one)"
+        "--threshold", type=float, default=None, help="minimum match score (default: the calibrated one)"
     )
     _add_common(p)
     p.set_defaults(func=_run_identify)
@@ -201,12 +201,13 @@ def _run_identify(args: argparse.Namespace) -> int:
         if res.accepted:
             m = res.match
             line = (
-                f"{res.path}  (score {m.score} >= {threshold}, at {m.offset_s:.1f} s, tempo x{m.stretch:.2f})"
+                f"{res.path}  (score {m.score:.1f} >= {threshold:g}, at {m.offset_s:.1f} s, "
+                f"tempo x{m.stretch:.2f})"
             )
         else:
             best = d["best"]
-            line = "no match" + (f" (best score {best['score']} < {threshold})" if best else "")
-        _print(args, d, [line])
+            line = "no match" + (f" (best score {best['score']:.1f} < {threshold:g})" if best else "")
+        _print(args, d, [line, *(f"warning: {w}" for w in res.warnings)])
     return 0 if res.accepted else 1
 
 

@@ -101,7 +101,7 @@ def identify_task(ctx: TaskContext, db: str | None, path: str) -> dict:
         ctx.progress(0.2, "building the fingerprint index")
         ident = lib.identify(path)
         return {"query": path, "accepted": ident.accepted, "path": ident.path,
-                "threshold": ident.threshold,
+                "threshold": ident.threshold, "warnings": ident.warnings,
                 "match": None if ident.match is None else ident.match.as_dict()}
     finally:
         lib.close()
@@ -334,12 +334,14 @@ class LibraryPanel(QWidget):
     def _identified(self, out: dict) -> None:
         if out.get("accepted"):
             text = (f"{Path(out['query']).name} is {Path(out['path']).name} "
-                    f"(score {out['match']['score']}, at {out['match']['offset_s']:.1f} s)")
+                    f"(score {out['match']['score']:.1f}, at {out['match']['offset_s']:.1f} s)")
         else:
             best = out.get("match") or {}
             text = (f"{Path(out['query']).name}: no match in the library"
-                    + (f" (best score {best.get('score')} < {out.get('threshold')})"
+                    + (f" (best score {best.get('score', 0):.1f} < {out.get('threshold')})"
                        if best else ""))
+        if out.get("warnings"):
+            text += " — " + "; ".join(out["warnings"])
         self.status.setText(text)
         self.identified.emit(out)
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +17,11 @@ from musicapp.library.matcher import FingerprintIndex, Match
 from musicapp.library.similarity import CodeIndex, Hit, code_from_hex
 from musicapp.library.store import LibraryError, Store, content_hash
 
-# Score (aligned landmark votes) from which a query is called a match: the smallest score that
-# <= 1 % of held-out NON-library queries reach (3/5/10 s excerpts, all degradations pooled; 0.94 %
-# on the calibration tracks, 0.44 % on unseen test tracks), measured by
-# ``musicapp evaluate library`` (see musicapp/library/README.md).
-DEFAULT_MATCH_THRESHOLD = 15
+# Score (standardised signature agreement ``z`` of the best verified candidate, see ``matcher``)
+# from which a query is called a match: the smallest score that <= 1 % of held-out NON-library
+# queries reach (3/5/10 s excerpts, all degradations pooled), measured by
+# ``musicapp evaluate library`` (see musicapp/library/README.md for the figures).
+DEFAULT_MATCH_THRESHOLD = 4.5
 
 
 @dataclass
@@ -29,8 +29,9 @@ class Identification:
     """Result of ``Library.identify``."""
 
     match: Match | None
-    threshold: int
+    threshold: float
     path: str | None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -44,6 +45,7 @@ class Identification:
             "path": self.path if self.accepted else None,
             "threshold": self.threshold,
             "best": None if self.match is None else {**self.match.as_dict(), "path": self.path},
+            "warnings": list(self.warnings),
         }
 
 
@@ -89,6 +91,7 @@ class Library:
     def __init__(self, db: str | Path | None = None) -> None:
         self.store = Store(db)
         self._fp_index: FingerprintIndex | None = None
+        self.fingerprint_warnings: list[str] = []
         self._code_index: CodeIndex | None = None
 
     def close(self) -> None:
@@ -236,23 +239,48 @@ class Library:
 
     # -- identification ---------------------------------------------------------------------
     def fingerprint_index(self) -> FingerprintIndex:
-        """The in-memory landmark index (built on first use)."""
+        """The in-memory fingerprint index (built on first use).
+
+        Fingerprints of an older format or damaged ones are left out and counted in
+        ``fingerprint_warnings`` (``library add`` recomputes the old ones).
+        """
         if self._fp_index is None:
-            self._fp_index = FingerprintIndex.build(
-                (tid, *fp.unpack(blob)) for tid, blob in self.store.iter_fingerprints()
-            )
+            stale, damaged = 0, 0
+
+            def usable():
+                nonlocal stale, damaged
+                for tid, blob, version in self.store.iter_fingerprints():
+                    if version != fp.FINGERPRINT_VERSION:
+                        stale += 1
+                        continue
+                    try:
+                        yield tid, fp.Fingerprint.unpack(blob)
+                    except ValueError:
+                        damaged += 1
+
+            self._fp_index = FingerprintIndex.build(usable())
+            self.fingerprint_warnings = []
+            if stale:
+                self.fingerprint_warnings.append(
+                    f"{stale} track(s) have fingerprints of an older format and cannot be identified "
+                    "until `musicapp library add` has recomputed them"
+                )
+            if damaged:
+                self.fingerprint_warnings.append(
+                    f"{damaged} track(s) have damaged fingerprints and were left out of identification"
+                )
         return self._fp_index
 
-    def identify_samples(self, y8k: np.ndarray, threshold: int = DEFAULT_MATCH_THRESHOLD) -> Identification:
+    def identify_samples(self, y8k: np.ndarray, threshold: float = DEFAULT_MATCH_THRESHOLD) -> Identification:
         """Identify 8 kHz mono samples."""
         match = self.fingerprint_index().match_samples(y8k)
         path = None
         if match is not None:
             t = self.store.track(match.track_id)
             path = t.path if t else None
-        return Identification(match, threshold, path)
+        return Identification(match, threshold, path, list(self.fingerprint_warnings))
 
-    def identify(self, clip: str | Path, threshold: int = DEFAULT_MATCH_THRESHOLD) -> Identification:
+    def identify(self, clip: str | Path, threshold: float = DEFAULT_MATCH_THRESHOLD) -> Identification:
         """Identify a recording (any decodable audio file)."""
         from musicapp.library._audio import load_mono
 

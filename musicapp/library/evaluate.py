@@ -84,7 +84,7 @@ def _cached_audio(path: str, cache: Path) -> np.ndarray:
     return np.load(file, mmap_mode="r")
 
 
-def _cached_fingerprint(path: str, y: np.ndarray, cache: Path) -> tuple[np.ndarray, np.ndarray]:
+def _cached_fingerprint(path: str, y: np.ndarray, cache: Path) -> fp.Fingerprint:
     st = os.stat(path)
     params = (
         fp.FINGERPRINT_VERSION,
@@ -101,10 +101,10 @@ def _cached_fingerprint(path: str, y: np.ndarray, cache: Path) -> tuple[np.ndarr
     key = hashlib.md5(f"{path}:{st.st_size}:{st.st_mtime_ns}:{params}".encode()).hexdigest()
     file = cache / f"fp_{key}.bin"
     if file.exists():
-        return fp.unpack(file.read_bytes())
-    h, t = fp.fingerprint_samples(np.asarray(y))
-    file.write_bytes(fp.pack(h, t))
-    return h, t
+        return fp.Fingerprint.unpack(file.read_bytes())
+    fingerprint = fp.compute(np.asarray(y))
+    file.write_bytes(fingerprint.pack())
+    return fingerprint
 
 
 def split_tracks(tracks: list, fraction: float, seed: int) -> tuple[list, list, list]:
@@ -157,8 +157,7 @@ def run_identification(args: Namespace, log=print) -> dict:
     audio: dict[str, np.ndarray] = {}
     for i, (path, _, _) in enumerate(lib):
         audio[path] = _cached_audio(path, cache)
-        h, t = _cached_fingerprint(path, audio[path], cache)
-        items.append((i, h, t))
+        items.append((i, _cached_fingerprint(path, audio[path], cache)))
     for path, _, _ in calib + test:
         audio[path] = _cached_audio(path, cache)
     index = FingerprintIndex.build(items)
@@ -185,13 +184,18 @@ def run_identification(args: Namespace, log=print) -> dict:
                 x, _start = _excerpt(audio[lib[i][0]], dur, rng)
                 m = index.match_samples(degrade.apply(cond, x, SR, rng))
                 lib_rows.append(
-                    (int(m is not None and m.track_id == i), m.score if m else 0, m.second_score if m else 0)
+                    (
+                        int(m is not None and m.track_id == i),
+                        m.score if m else 0.0,
+                        m.second_score if m else 0.0,
+                        m.votes if m else 0,
+                    )
                 )
             for pool, scores in ((calib, calib_scores), (test, test_scores)):
                 for q in range(n_non):
                     x, _ = _excerpt(audio[pool[q % len(pool)][0]], dur, rng)
                     m = index.match_samples(degrade.apply(cond, x, SR, rng))
-                    scores.append((m.score, m.second_score) if m else (0, 0))
+                    scores.append((m.score, m.second_score, m.votes) if m else (0.0, 0.0, 0))
             non_calib += [c[0] for c in calib_scores]
             cells[f"{dur:g}s/{cond}"] = {
                 "duration_s": dur,
@@ -204,8 +208,8 @@ def run_identification(args: Namespace, log=print) -> dict:
             rows = np.array(lib_rows)
             log(
                 f"  {dur:>4g} s {cond:<13} top-1 {rows[:, 0].mean():.3f}  score median "
-                f"{np.median(rows[:, 1]):.0f}  non-library max "
-                f"{max(c[0] for c in calib_scores + test_scores)}"
+                f"{np.median(rows[:, 1]):.1f}  non-library max "
+                f"{max(c[0] for c in calib_scores + test_scores):.1f}"
                 f"  ({time.perf_counter() - t_cell:.0f} s)"
             )
 
@@ -240,13 +244,21 @@ def run_identification(args: Namespace, log=print) -> dict:
     }
 
 
-def choose_threshold(nonlib_scores: list[int], max_fp: float) -> int:
-    """Smallest integer score t with ``mean(scores >= t) <= max_fp``."""
-    s = np.asarray(nonlib_scores)
-    for t in range(int(s.max()) + 2 if s.size else 1):
-        if np.mean(s >= t) <= max_fp:
-            return max(t, 1)
-    return int(s.max()) + 1
+def choose_threshold(nonlib_scores: list[float], max_fp: float, step: float = 0.1) -> float:
+    """Smallest multiple of ``step`` (score units) with ``mean(scores >= t) <= max_fp``.
+
+    Rounding up to a round number keeps the shipped constant readable; the rate it gives is
+    still at most ``max_fp``.
+    """
+    s = np.sort(np.asarray(nonlib_scores, dtype=np.float64))[::-1]
+    if s.size == 0:
+        return step
+    allowed = int(np.floor(max_fp * s.size))  # this many may be accepted
+    above = s[allowed]  # the largest score that must be rejected
+    t = np.ceil((above + 1e-9) / step) * step
+    if above == t:
+        t += step
+    return float(round(t, 6))
 
 
 def format_identification(res: dict) -> str:
@@ -267,7 +279,8 @@ def format_identification(res: dict) -> str:
     n = next(iter(cells.values()))
     lines.append("")
     lines.append(
-        f"threshold {res['threshold']} (score = aligned landmark votes); FP on calibration "
+        f"threshold {res['threshold']:g} (score = standardised signature agreement z of the best "
+        f"verified candidate); FP on calibration "
         f"non-library {100 * res['calibration_fp_rate']:.2f}%, on test non-library "
         f"{100 * res['test_fp_rate']:.2f}%; {n['queries']} library queries and "
         f"{n['nonlib_queries']} test non-library queries per cell; library "

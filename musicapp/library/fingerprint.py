@@ -6,6 +6,9 @@ spectral tilt of pink noise) -> local maxima in a time/frequency neighbourhood -
 ``PEAKS_PER_SECOND`` per second -> each anchor peak paired with the next ``FAN_OUT`` peaks in a
 target zone -> a 22-bit hash ``f1 (8 bits) | f2 (8 bits) | dt (6 bits)`` at the anchor time.
 
+A stored ``Fingerprint`` is the landmarks plus the band-energy sign ``signature`` (one 32-bit
+word per frame, see ``signature``) that the matcher uses to verify candidates.
+
 Time-stretch (tempo change with the pitch kept) moves peaks in time but not in frequency, so a
 query is matched at several stretch factors by rescaling its peak times before pairing (see
 ``matcher``); the reference side is computed once at factor 1.
@@ -25,7 +28,7 @@ N_FFT = 512
 HOP = 128
 FRAME_SECONDS = HOP / SAMPLE_RATE
 MIN_BIN = 8  # 125 Hz: lower peaks (hum, sub-bass) are shared by unrelated tracks
-FINGERPRINT_VERSION = 3  # bump when the landmarks change (stored fingerprints are recomputed)
+FINGERPRINT_VERSION = 4  # bump when the landmarks change (stored fingerprints are recomputed)
 MAX_BIN = 255  # 8 bits of frequency
 PEAK_FREQ_NEIGHBOURS = 4  # bins each side (+-62 Hz)
 PEAK_TIME_NEIGHBOURS = 3  # frames each side (+-48 ms)
@@ -173,7 +176,7 @@ class QueryPairs:
 
 
 def fingerprint_samples(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reference fingerprint of 8 kHz audio: unique ``(hashes uint32, times int32)``."""
+    """Reference landmarks of 8 kHz audio: unique ``(hashes uint32, times int32)``."""
     hashes, times = pair_peaks(find_peaks(y))
     if hashes.size == 0:
         return hashes, times
@@ -181,24 +184,53 @@ def fingerprint_samples(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32), (packed >> np.uint64(32)).astype(np.int32)
 
 
-def fingerprint_file(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
-    """Fingerprint an audio file: ``(hashes, times, duration_s)``."""
+_MAGIC = b"MFP4"
+
+
+@dataclass
+class Fingerprint:
+    """What is stored per library track: landmarks and the verification signature."""
+
+    hashes: np.ndarray  # uint32 landmark hashes
+    times: np.ndarray  # int32 anchor frames
+    signature: np.ndarray  # uint32, one word per frame (``signature.reference_signature``)
+
+    def __len__(self) -> int:
+        return int(self.hashes.size)
+
+    def pack(self) -> bytes:
+        """Serialise: ``MFP4``, landmark count, frame count (uint32 LE), then the landmarks as
+        interleaved (hash, time) uint32 LE, then the signature words (uint32 LE)."""
+        head = np.array([self.hashes.size, self.signature.size], dtype="<u4").tobytes()
+        pairs = np.empty((self.hashes.size, 2), dtype="<u4")
+        pairs[:, 0] = self.hashes
+        pairs[:, 1] = self.times.astype(np.int64).astype("<u4")
+        return _MAGIC + head + pairs.tobytes() + self.signature.astype("<u4").tobytes()
+
+    @classmethod
+    def unpack(cls, blob: bytes) -> Fingerprint:
+        """Inverse of ``pack``; raises ValueError on a blob of another format or a damaged one."""
+        if len(blob) < 12 or blob[:4] != _MAGIC:
+            raise ValueError("not a format-4 fingerprint (re-index the library to recompute it)")
+        n_landmarks, n_frames = (int(v) for v in np.frombuffer(blob, dtype="<u4", count=2, offset=4))
+        if len(blob) != 12 + 8 * n_landmarks + 4 * n_frames:
+            raise ValueError(f"damaged fingerprint: {len(blob)} bytes for {n_landmarks} landmarks")
+        pairs = np.frombuffer(blob, dtype="<u4", count=2 * n_landmarks, offset=12).reshape(-1, 2)
+        signature = np.frombuffer(blob, dtype="<u4", count=n_frames, offset=12 + 8 * n_landmarks)
+        return cls(pairs[:, 0].astype(np.uint32), pairs[:, 1].astype(np.int32), signature.astype(np.uint32))
+
+
+def compute(y: np.ndarray) -> Fingerprint:
+    """Fingerprint 8 kHz mono audio (landmarks and signature)."""
+    from musicapp.library.signature import reference_signature
+
+    hashes, times = fingerprint_samples(y)
+    return Fingerprint(hashes, times, reference_signature(y))
+
+
+def fingerprint_file(path: str | Path) -> tuple[Fingerprint, float]:
+    """Fingerprint an audio file: ``(fingerprint, duration_s)``."""
     from musicapp.library._audio import load_mono
 
     y = load_mono(path, SAMPLE_RATE)
-    hashes, times = fingerprint_samples(y)
-    return hashes, times, y.size / SAMPLE_RATE
-
-
-def pack(hashes: np.ndarray, times: np.ndarray) -> bytes:
-    """Serialise a fingerprint to bytes (little-endian uint32 hash, int32 time, interleaved)."""
-    arr = np.empty((hashes.size, 2), dtype="<u4")
-    arr[:, 0] = hashes
-    arr[:, 1] = times.astype(np.int64).astype("<u4")
-    return arr.tobytes()
-
-
-def unpack(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of ``pack``."""
-    arr = np.frombuffer(blob, dtype="<u4").reshape(-1, 2)
-    return arr[:, 0].astype(np.uint32), arr[:, 1].astype(np.int32)
+    return compute(y), y.size / SAMPLE_RATE

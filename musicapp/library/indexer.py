@@ -54,8 +54,7 @@ def _decode_once(path: str) -> tuple:
     analysis = {"path": str(path), "format": audio.info.format}
     analysis.update(analyze_samples(audio.samples, audio.sample_rate, progress=None))
     y8 = resample(audio.samples, audio.sample_rate, fp.SAMPLE_RATE)
-    hashes, times = fp.fingerprint_samples(y8)
-    return hashes, times, y8.size / fp.SAMPLE_RATE, analysis
+    return fp.compute(y8), y8.size / fp.SAMPLE_RATE, analysis
 
 
 def no_analyser(path: str) -> dict:
@@ -71,14 +70,14 @@ def analyze_track(path: str, analyser: Analyser | None = default_analyser) -> di
     """
     try:
         if analyser is default_analyser and _pipeline_available():
-            hashes, times, duration, analysis = _decode_once(path)
+            fingerprint, duration, analysis = _decode_once(path)
         else:
-            hashes, times, duration = fp.fingerprint_file(path)
+            fingerprint, duration = fp.fingerprint_file(path)
             analysis = analyser(path) if analyser is not None else {}
         return {
             "ok": True,
-            "fingerprint": fp.pack(hashes, times),
-            "n_hashes": int(hashes.size),
+            "fingerprint": fingerprint.pack(),
+            "n_hashes": len(fingerprint),
             "duration_s": float(duration),
             "analysis": analysis or {},
         }

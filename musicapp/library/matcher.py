@@ -1,10 +1,26 @@
-"""In-memory landmark index and offset-histogram voting.
+"""In-memory landmark index, offset-histogram voting, and signature verification.
 
-The index holds every reference hash sorted, with its track id and anchor time, so that a query
-is a few ``searchsorted`` calls. A query's peaks are paired at several time-stretch factors (tempo
-changes of up to +-5 % keep the frequencies but scale the times); for each factor the matches vote
-for ``(track, reference_time - query_time)`` and the score of a track is its largest vote count in
-an offset window of +-``OFFSET_TOLERANCE`` frames. The best score over the factors wins.
+Two stages:
+
+1. **Candidates from landmarks.** Every reference hash is held sorted with its track id and
+   anchor time, with a direct-address table, so a query's peak pairs are two gathers each. The
+   query's pairs are re-hashed at several time-stretch factors (tempo changes of up to +-5 % keep
+   the frequencies but scale the times); for each factor the matches vote for
+   ``(track, reference_time - query_time)``, counted in a window of +-``OFFSET_TOLERANCE`` frames.
+   The best-voted (track, offset, stretch) triples over all factors are the candidates.
+2. **Verification by signature.** Each candidate is scored by comparing the track's stored
+   band-energy signs with the query's soft values at that alignment (``signature.QueryScorer``),
+   at +-``VERIFY_SHIFT`` frames around the voted offset. The best verified candidate is the match.
+   Its score is its standardised agreement ``z`` (``signature.QueryScorer.score``) measured
+   against ``NULL_ALIGNMENTS`` random alignments of the same query: ``(z - mean) / spread``, a
+   number of standard deviations above what this query reaches by chance. The acceptance
+   threshold applies to it, the same for any query length and kind of music.
+
+Why both: at 0-5 dB SNR a peak pair survives only if both of its peaks do, so the right track
+often collects only a handful of aligned votes, no more than a wrong one; yet those few votes
+usually put it among the candidates, and the signature, which uses every band of every frame,
+then separates it from the wrong ones and from non-library recordings far better than a vote
+count (see musicapp/library/README.md for the figures).
 """
 
 from __future__ import annotations
@@ -15,17 +31,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from musicapp.library import fingerprint as fp
+from musicapp.library import signature as sig
 
 # Tried in this order (nearest to 1 first); the 1 % steps leave at most 0.5 % of time-scale
 # error, i.e. +-25 ms of drift over a 10 s query measured from its centre.
 DEFAULT_STRETCHES: tuple[float, ...] = tuple(
     sorted(np.round(np.linspace(0.94, 1.06, 13), 4).tolist(), key=lambda s: abs(s - 1.0))
 )
-# Stop trying stretch factors once a track has this many aligned votes: far above any score a
-# non-library query reaches, so the decision cannot change.
-EARLY_EXIT_SCORE = 60
+# Stop trying stretch factors once a track has this many aligned votes: no other alignment can
+# then beat it.
+EARLY_EXIT_VOTES = 60
 OFFSET_TOLERANCE = 2  # frames
 MAX_HASH_HITS = 2000  # ignore hashes that are this common in the index ("stop words")
+CANDIDATES_PER_STRETCH = 24  # best (track, offset) vote windows kept per stretch factor
+MAX_CANDIDATES = 64  # verified per query (best-voted first, one per track and offset)
+MIN_CANDIDATE_VOTES = 2
+VERIFY_SHIFT = 2  # frames searched each side of a candidate's voted offset
+# Random (track, offset) alignments scored like the candidates: their mean and spread are the
+# query's own null distribution, and the match score is the best candidate's z in units of it.
+# Without this, sparse or strongly periodic queries (whose signature bits are correlated over
+# longer stretches) reach higher z against unrelated tracks than dense ones do.
+NULL_ALIGNMENTS = 48
+MIN_NULL_SPREAD = 0.25
 
 
 @dataclass
@@ -33,48 +60,69 @@ class Match:
     """The best candidate for a query."""
 
     track_id: int
-    score: int  # aligned hash votes
+    score: float  # signature z in units of the query's null spread (~0-4 for unrelated audio)
+    agreement: float  # signature agreement in [-1, 1] (1 = identical, ~0 = unrelated)
+    votes: int  # aligned landmark votes of this candidate
     offset_s: float  # where the query starts in the reference track
     stretch: float  # query time-scale factor that matched best
-    second_score: int  # best score of any other track (for diagnostics)
+    second_score: float  # best verification score of any other track (for diagnostics)
 
     def as_dict(self) -> dict:
         """JSON-friendly form."""
         return {
             "track_id": self.track_id,
-            "score": self.score,
+            "score": round(self.score, 3),
+            "agreement": round(self.agreement, 4),
+            "votes": self.votes,
             "offset_s": round(self.offset_s, 3),
             "stretch": self.stretch,
-            "second_score": self.second_score,
+            "second_score": round(self.second_score, 3),
         }
 
 
+@dataclass
+class Candidate:
+    """One (track, alignment) proposed by the landmark votes."""
+
+    track_id: int
+    offset: float  # frames: reference time - stretched query time
+    stretch: float
+    votes: int
+
+
 class FingerprintIndex:
-    """Sorted arrays of (hash, track, time) built from per-track fingerprints."""
+    """Sorted arrays of (hash, track, time) plus every track's signature, built from fingerprints."""
 
     def __init__(self) -> None:
         self.hashes = np.zeros(0, np.uint32)
         self.tracks = np.zeros(0, np.int32)
         self.times = np.zeros(0, np.int32)
         self.starts = np.zeros(2**fp.HASH_BITS + 1, np.uint32)
+        self.signatures = np.zeros(0, np.uint32)  # all tracks' words, concatenated
+        self.signature_span: dict[int, tuple[int, int]] = {}  # track -> (first word, word count)
         self.query_density = fp.QUERY_PEAKS_PER_SECOND
         self.query_fan_out = fp.QUERY_FAN_OUT
 
     @classmethod
-    def build(cls, items: Iterable[tuple[int, np.ndarray, np.ndarray]]) -> FingerprintIndex:
-        """Build from ``(track_id, hashes, times)`` triples."""
-        hs, ts, ids = [], [], []
-        for track_id, hashes, times in items:
-            hs.append(np.asarray(hashes, np.uint32))
-            ts.append(np.asarray(times, np.int32))
-            ids.append(np.full(len(hashes), track_id, np.int32))
+    def build(cls, items: Iterable[tuple[int, fp.Fingerprint]]) -> FingerprintIndex:
+        """Build from ``(track_id, fingerprint)`` pairs."""
+        hs, ts, ids, sigs = [], [], [], []
         index = cls()
+        position = 0
+        for track_id, fingerprint in items:
+            hs.append(np.asarray(fingerprint.hashes, np.uint32))
+            ts.append(np.asarray(fingerprint.times, np.int32))
+            ids.append(np.full(len(fingerprint), track_id, np.int32))
+            sigs.append(np.asarray(fingerprint.signature, np.uint32))
+            index.signature_span[int(track_id)] = (position, sigs[-1].size)
+            position += sigs[-1].size
         if hs:
             h = np.concatenate(hs)
             order = np.argsort(h, kind="stable")
             index.hashes = h[order]
             index.times = np.concatenate(ts)[order]
             index.tracks = np.concatenate(ids)[order]
+            index.signatures = np.concatenate(sigs)
         # Direct-address table: the entries of hash v are [starts[v], starts[v + 1]). 16 MB for
         # 22-bit hashes; a lookup is two gathers instead of two binary searches.
         counts = np.bincount(index.hashes, minlength=2**fp.HASH_BITS)
@@ -88,7 +136,13 @@ class FingerprintIndex:
     @property
     def nbytes(self) -> int:
         """Memory held by the index arrays."""
-        return int(self.hashes.nbytes + self.tracks.nbytes + self.times.nbytes + self.starts.nbytes)
+        return int(
+            self.hashes.nbytes
+            + self.tracks.nbytes
+            + self.times.nbytes
+            + self.starts.nbytes
+            + self.signatures.nbytes
+        )
 
     def _lookup(self, q_hashes: np.ndarray, q_times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo = self.starts[q_hashes].astype(np.int64)
@@ -103,21 +157,24 @@ class FingerprintIndex:
         offsets = self.times[idx].astype(np.int64) - np.repeat(q_times, counts)
         return self.tracks[idx].astype(np.int64), offsets
 
-    def scores(
+    def candidates(
         self,
         peaks: fp.Peaks,
         stretches: Sequence[float] = DEFAULT_STRETCHES,
-        early_exit: int | None = EARLY_EXIT_SCORE,
-    ) -> dict[int, tuple[int, float, float]]:
-        """Best ``(score, offset_frames, stretch)`` per matched track over the stretch factors."""
-        best: dict[int, tuple[int, float, float]] = {}
+        early_exit: int | None = EARLY_EXIT_VOTES,
+    ) -> tuple[list[Candidate], float]:
+        """Best-voted alignments over the stretch factors, and the stretch pivot (frames).
+
+        At most ``MAX_CANDIDATES``, most votes first, one per track and offset (+-4 frames).
+        """
+        found: list[tuple[int, int, int, float]] = []  # (votes, track, offset, stretch)
         if len(peaks) < 2 or len(self) == 0:
-            return best
+            return [], 0.0
         # Stretch about the clip centre so that the offsets drift least.
-        centre = float(np.median(peaks.times))
+        pivot = float(np.median(peaks.times))
         pairs = fp.QueryPairs.from_peaks(peaks, self.query_fan_out, min(stretches))
         for s in stretches:
-            q_hashes, q_times = pairs.hashes(float(s), centre)
+            q_hashes, q_times = pairs.hashes(float(s), pivot)
             if q_hashes.size == 0:
                 continue
             tracks, offsets = self._lookup(q_hashes, q_times)
@@ -127,42 +184,105 @@ class FingerprintIndex:
             span = int(offsets.max()) - shift + OFFSET_TOLERANCE + 1
             keys = tracks * span + (offsets - shift)
             uniq, cnt = np.unique(keys, return_counts=True)
-            # Sum counts within +-OFFSET_TOLERANCE of each key (same track, since keys are padded).
+            # Votes within +-OFFSET_TOLERANCE of each key (same track, since keys are padded).
             cum = np.r_[0, np.cumsum(cnt)]
             lo = np.searchsorted(uniq, uniq - OFFSET_TOLERANCE, side="left")
             hi = np.searchsorted(uniq, uniq + OFFSET_TOLERANCE, side="right")
             window = cum[hi] - cum[lo]
-            trk = uniq // span
-            # Max window per track.
-            order = np.lexsort((-window, trk))
-            trk_o = trk[order]
-            first = np.r_[True, trk_o[1:] != trk_o[:-1]]
-            for k in np.flatnonzero(first):
-                t_id = int(trk_o[k])
-                score = int(window[order[k]])
-                if t_id not in best or score > best[t_id][0]:
-                    offset = float(uniq[order[k]] % span + shift)
-                    best[t_id] = (score, offset, float(s))
-            if early_exit is not None and best and max(v[0] for v in best.values()) >= early_exit:
+            top = np.flatnonzero(window >= MIN_CANDIDATE_VOTES)
+            if top.size > CANDIDATES_PER_STRETCH:
+                top = top[np.argpartition(-window[top], CANDIDATES_PER_STRETCH)[:CANDIDATES_PER_STRETCH]]
+            for k in top:
+                found.append((int(window[k]), int(uniq[k] // span), int(uniq[k] % span + shift), float(s)))
+            if early_exit is not None and found and max(f[0] for f in found) >= early_exit:
                 break
-        return best
+        found.sort(key=lambda f: (-f[0], abs(f[3] - 1.0)))
+        chosen: list[Candidate] = []
+        seen: set[tuple[int, int]] = set()
+        for votes, track, offset, stretch in found:
+            key = (track, int(round(offset / 4.0)))
+            if key in seen or (track, key[1] - 1) in seen or (track, key[1] + 1) in seen:
+                continue
+            seen.add(key)
+            chosen.append(Candidate(track, float(offset), stretch, votes))
+            if len(chosen) >= MAX_CANDIDATES:
+                break
+        return chosen, pivot
 
-    def match(self, peaks: fp.Peaks, stretches: Sequence[float] = DEFAULT_STRETCHES) -> Match | None:
-        """Best-scoring track for the query peaks, or None when nothing matched at all."""
-        best = self.scores(peaks, stretches)
-        if not best:
+    def verify(
+        self, scorer: sig.QueryScorer, cands: Sequence[Candidate], pivot: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per candidate, at its best shift within +-``VERIFY_SHIFT`` frames: the standardised
+        signature score ``z``, the agreement in [-1, 1], and the shift (see ``signature``)."""
+        if not cands:
+            return np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
+        q = np.arange(scorer.n_frames, dtype=np.float64)
+        shifts = np.arange(-VERIFY_SHIFT, VERIFY_SHIFT + 1)
+        rows_frames, rows_words, rows_valid = [], [], []
+        for c in cands:
+            first, length = self.signature_span.get(c.track_id, (0, 0))
+            ref = np.rint((q - pivot) * c.stretch + pivot + c.offset).astype(np.int64)
+            ref = ref[None, :] + shifts[:, None]  # (shifts, frames)
+            valid = (ref >= 0) & (ref < length)
+            words = self.signatures[first + np.clip(ref, 0, max(length - 1, 0))] if length else ref * 0
+            rows_frames.append(np.broadcast_to(q.astype(np.int64), ref.shape))
+            rows_words.append(words)
+            rows_valid.append(valid)
+        agreement, z = scorer.score(
+            np.concatenate(rows_words), np.concatenate(rows_frames), np.concatenate(rows_valid)
+        )
+        # Require the alignment to cover at least half the query: a few frames at a track's
+        # edge must not decide.
+        covered = np.concatenate(rows_valid).sum(axis=1) >= scorer.n_frames // 2
+        z = np.where(covered, z, -np.inf).reshape(len(cands), shifts.size)
+        best = z.argmax(axis=1)
+        rows = np.arange(len(cands))
+        return z[rows, best], agreement.reshape(len(cands), shifts.size)[rows, best], shifts[best]
+
+    def _null_alignments(self, n_frames: int) -> list[Candidate]:
+        """Seeded random alignments (track chosen by length, any offset): the query's null."""
+        if not self.signature_span:
+            return []
+        rng = np.random.default_rng(n_frames)
+        ids = np.fromiter(self.signature_span, dtype=np.int64)
+        lengths = np.array([self.signature_span[int(i)][1] for i in ids], dtype=np.float64)
+        if lengths.sum() <= 0:
+            return []
+        picks = rng.choice(ids.size, size=NULL_ALIGNMENTS, p=lengths / lengths.sum())
+        out = []
+        for k in picks:
+            hi = max(1.0, lengths[k] - n_frames / 2)
+            out.append(Candidate(int(ids[k]), float(rng.uniform(-n_frames / 2, hi)), 1.0, 0))
+        return out
+
+    def match(
+        self, peaks: fp.Peaks, values: np.ndarray, stretches: Sequence[float] = DEFAULT_STRETCHES
+    ) -> Match | None:
+        """Best verified candidate for a query given its peaks and signature values."""
+        cands, pivot = self.candidates(peaks, stretches)
+        if not cands:
             return None
-        ranked = sorted(best.items(), key=lambda kv: kv[1][0], reverse=True)
-        track_id, (score, offset, stretch) = ranked[0]
-        second = ranked[1][1][0] if len(ranked) > 1 else 0
+        scorer = sig.QueryScorer(values)
+        scores, agreement, shifts = self.verify(scorer, cands, pivot)
+        null, _, _ = self.verify(scorer, self._null_alignments(scorer.n_frames), pivot)
+        null = null[np.isfinite(null)]
+        if null.size >= 8:
+            scores = (scores - float(np.mean(null))) / max(float(np.std(null)), MIN_NULL_SPREAD)
+        best = int(np.argmax(scores))
+        c = cands[best]
+        # Reference frame of the query's first frame under this alignment.
+        start = (0.0 - pivot) * c.stretch + pivot + c.offset + float(shifts[best])
+        others = [float(s) for s, o in zip(scores, cands, strict=True) if o.track_id != c.track_id]
         return Match(
-            track_id=track_id,
-            score=score,
-            offset_s=offset * fp.FRAME_SECONDS,
-            stretch=stretch,
-            second_score=second,
+            track_id=c.track_id,
+            score=float(scores[best]),
+            agreement=float(agreement[best]),
+            votes=c.votes,
+            offset_s=start * fp.FRAME_SECONDS,
+            stretch=c.stretch,
+            second_score=max(others) if others else 0.0,
         )
 
     def match_samples(self, y: np.ndarray, stretches: Sequence[float] = DEFAULT_STRETCHES) -> Match | None:
         """Match 8 kHz mono samples."""
-        return self.match(fp.find_peaks(y, self.query_density), stretches)
+        return self.match(fp.find_peaks(y, self.query_density), sig.query_values(y), stretches)

@@ -464,10 +464,10 @@ class Store:
         found = row.fetchone()
         return json.loads(found[0]) if found else None
 
-    def iter_fingerprints(self) -> Iterator[tuple[int, bytes]]:
-        """``(track_id, packed fingerprint)`` of every ``ok`` track."""
+    def iter_fingerprints(self) -> Iterator[tuple[int, bytes, int]]:
+        """``(track_id, packed fingerprint, format version)`` of every ``ok`` track."""
         yield from self.con.execute(
-            "SELECT f.track_id, f.data FROM fingerprints f JOIN tracks t ON t.id = f.track_id "
+            "SELECT f.track_id, f.data, f.version FROM fingerprints f JOIN tracks t ON t.id = f.track_id "
             "WHERE t.status = 'ok' ORDER BY f.track_id"
         )
 

@@ -146,6 +146,8 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     con.close()
     assert len(rows) == N_TRACKS
     for path, blob in rows[:: max(1, N_TRACKS // 10)]:
-        hashes, times, _ = fp.fingerprint_file(path)
-        stored_h, stored_t = fp.unpack(blob)
-        assert np.array_equal(stored_h, hashes) and np.array_equal(stored_t, times), path
+        fresh, _ = fp.fingerprint_file(path)
+        stored = fp.Fingerprint.unpack(blob)
+        assert np.array_equal(stored.hashes, fresh.hashes), path
+        assert np.array_equal(stored.times, fresh.times), path
+        assert np.array_equal(stored.signature, fresh.signature), path

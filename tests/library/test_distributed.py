@@ -43,10 +43,11 @@ def test_index_on_local_cluster(tmp_path):
             assert st.count("ok") == 6 and st.count("error") == 1
             assert st.integrity_check() == "ok"
             # Same fingerprints as computed locally.
-            for tid, blob in st.iter_fingerprints():
-                h, t, _ = fp.fingerprint_file(st.track(tid).path)
-                sh, stt = fp.unpack(blob)
-                assert (sh == h).all() and (stt == t).all()
+            for tid, blob, _version in st.iter_fingerprints():
+                fresh, _ = fp.fingerprint_file(st.track(tid).path)
+                stored = fp.Fingerprint.unpack(blob)
+                assert (stored.hashes == fresh.hashes).all() and (stored.times == fresh.times).all()
+                assert (stored.signature == fresh.signature).all()
             again = index_with_dask(st, music, client, analyser=no_analyser)
             assert again.done == 0 and again.scan.unchanged == 7
     finally:

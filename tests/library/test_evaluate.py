@@ -51,6 +51,16 @@ def test_threshold_rule():
     assert np.mean(np.array(scores) >= t) <= 0.01 and np.mean(np.array(scores) >= t - 1) > 0.01
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_threshold_rule_on_real_valued_scores(seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(4.0, 1.5, size=int(rng.integers(50, 2000)))
+    t = choose_threshold(scores.tolist(), 0.01, step=0.1)
+    assert np.mean(scores >= t) <= 0.01
+    assert np.mean(scores >= t - 0.1) > 0.01 or t == pytest.approx(0.1)  # smallest such multiple
+    assert abs(t * 10 - round(t * 10)) < 1e-9
+
+
 @pytest.mark.parametrize("condition", degrade.CONDITIONS)
 def test_degradations_keep_length_and_change_signal(condition):
     rng = np.random.default_rng(0)

@@ -55,9 +55,40 @@ def test_non_library_recordings_are_rejected(library, tmp_path):
 
 def test_fingerprint_roundtrip_and_determinism():
     y = song(3, 6.0)[::2].copy()
-    h1, t1 = fp.fingerprint_samples(y)
-    h2, t2 = fp.fingerprint_samples(y)
-    assert h1.size > 100 and np.array_equal(h1, h2) and np.array_equal(t1, t2)
-    h3, t3 = fp.unpack(fp.pack(h1, t1))
-    assert np.array_equal(h1, h3) and np.array_equal(t1, t3)
-    assert int(h1.max()) < 2**fp.HASH_BITS
+    f1, f2 = fp.compute(y), fp.compute(y)
+    assert len(f1) > 100 and np.array_equal(f1.hashes, f2.hashes) and np.array_equal(f1.times, f2.times)
+    assert np.array_equal(f1.signature, f2.signature)
+    # One signature word per 16 ms frame.
+    assert f1.signature.size == -(-y.size // fp.HOP)
+    back = fp.Fingerprint.unpack(f1.pack())
+    assert np.array_equal(f1.hashes, back.hashes) and np.array_equal(f1.times, back.times)
+    assert np.array_equal(f1.signature, back.signature)
+    assert int(f1.hashes.max()) < 2**fp.HASH_BITS
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"",
+        b"MFP4",
+        b"\x01\x02" * 20,
+        fp.Fingerprint(np.zeros(3, np.uint32), np.zeros(3, np.int32), np.zeros(5, np.uint32)).pack()[:-1],
+    ],
+)
+def test_unpack_refuses_foreign_or_damaged_blobs(blob):
+    with pytest.raises(ValueError):
+        fp.Fingerprint.unpack(blob)
+
+
+def test_old_format_fingerprints_are_reported_not_crashing(library, tmp_path):
+    """A library indexed by an older version: identify says so instead of failing."""
+    _lib, root = library
+    db = tmp_path / "copy.sqlite3"
+    with Library(root / "lib.sqlite3") as src:
+        src.store.con.execute("VACUUM INTO ?", (str(db),))
+    with Library(db) as old:
+        old.store.con.execute("UPDATE fingerprints SET version = 3, data = x'0102' WHERE track_id = 1")
+        old.store.con.commit()
+        res = old.identify_samples(song(10, 20.0)[::2].copy())  # 8 kHz
+        assert any("older format" in w for w in res.warnings), res.as_dict()
+        assert res.as_dict()["warnings"] == res.warnings
