@@ -1,10 +1,10 @@
 """Indexing a large catalogue on a Dask cluster (optional extra ``musicapp[distributed]``).
 
 The workers only run ``indexer.analyze_track`` (decode, fingerprint, analyse) and send back a
-small result (the packed fingerprint is 8 bytes per landmark, ~7 MB per hour of audio; the
-analysis is a small dict). This process stays the single SQLite writer: it submits the pending
-tracks with a bounded number in flight, and commits each result in its own transaction as it
-arrives, exactly like the local indexer, so a killed run resumes where it stopped.
+small result (the packed fingerprint: 8 bytes per landmark plus 4 per 16 ms frame, ~8 MB per
+hour of audio; the analysis is a small dict). This process stays the single SQLite writer: it
+submits the pending tracks with a bounded number in flight, and commits each result in its own
+transaction as it arrives, exactly like the local indexer, so a killed run resumes where it stopped.
 
 Every worker must see the audio files at the same paths (a shared or network file system) and
 have musicapp installed. Usage::
