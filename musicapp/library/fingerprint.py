@@ -166,13 +166,33 @@ class QueryPairs:
         jj = j[ai, aj]
         return cls(bins[ai].astype(np.uint32), bins[jj].astype(np.uint32), dt[ai, aj], times[ai])
 
-    def hashes(self, stretch: float, pivot: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(hashes, anchor_times)`` with query times scaled by ``stretch`` about ``pivot``."""
+    def hashes(self, stretch: float, pivot: float, tolerant: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(hashes, anchor_times)`` with query times scaled by ``stretch`` about ``pivot``.
+
+        ``tolerant`` also emits every hash with ``f1``, ``f2`` and ``dt`` moved by one step
+        (27 variants per pair): noise often shifts a peak by one bin or frame, which changes the
+        exact hash but not these neighbours.
+        """
         dt = np.rint(self.dt * stretch)
-        ok = (dt >= 1) & (dt <= MAX_DT)
-        h = (self.f1[ok] << 14) | (self.f2[ok] << 6) | dt[ok].astype(np.uint32)
-        t = np.rint((self.t[ok] - pivot) * stretch + pivot).astype(np.int64)
-        return h.astype(np.uint32), t
+        t = np.rint((self.t - pivot) * stretch + pivot).astype(np.int64)
+        if not tolerant:
+            ok = (dt >= 1) & (dt <= MAX_DT)
+            h = (self.f1[ok] << 14) | (self.f2[ok] << 6) | dt[ok].astype(np.uint32)
+            return h.astype(np.uint32), t[ok]
+        f1, f2, d = self.f1.astype(np.int64), self.f2.astype(np.int64), dt.astype(np.int64)
+        out_h, out_t = [], []
+        for a in (-1, 0, 1):
+            g1 = f1 + a
+            for b in (-1, 0, 1):
+                g2 = f2 + b
+                for c in (-1, 0, 1):
+                    gd = d + c
+                    ok = (
+                        (g1 >= 0) & (g1 <= MAX_BIN) & (g2 >= 0) & (g2 <= MAX_BIN) & (gd >= 1) & (gd <= MAX_DT)
+                    )
+                    out_h.append(((g1[ok] << 14) | (g2[ok] << 6) | gd[ok]).astype(np.uint32))
+                    out_t.append(t[ok])
+        return np.concatenate(out_h), np.concatenate(out_t)
 
 
 def fingerprint_samples(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
