@@ -270,6 +270,13 @@ def register_evaluate(subparsers) -> None:
         help="similarity: only these packages (comma list), e.g. the tagger's held-out test packages",
     )
     p.add_argument("--out", help="write the results as JSON here")
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="do not run: pool the identification results of runs made in parallel (e.g. "
+        "--durations 3,5 and --durations 10) under one threshold",
+    )
     p.set_defaults(func=_run_evaluate)
 
 

@@ -174,7 +174,6 @@ def run_identification(args: Namespace, log=print) -> dict:
     n_non = max(20, n_q // 5)  # per pool (calibration, test) and cell
     rng = np.random.default_rng(args.seed + 1)
     cells: dict[str, dict] = {}
-    non_calib: list[int] = []
     for dur in durations:
         for cond in conditions:
             t_cell = time.perf_counter()
@@ -196,7 +195,6 @@ def run_identification(args: Namespace, log=print) -> dict:
                     x, _ = _excerpt(audio[pool[q % len(pool)][0]], dur, rng)
                     m = index.match_samples(degrade.apply(cond, x, SR, rng))
                     scores.append((m.score, m.second_score, m.votes) if m else (0.0, 0.0, 0))
-            non_calib += [c[0] for c in calib_scores]
             cells[f"{dur:g}s/{cond}"] = {
                 "duration_s": dur,
                 "condition": cond,
@@ -213,6 +211,21 @@ def run_identification(args: Namespace, log=print) -> dict:
                 f"  ({time.perf_counter() - t_cell:.0f} s)"
             )
 
+    meta = {
+        "library_tracks": len(lib),
+        "library_packages": sorted({t[1] for t in lib}),
+        "nonlib_packages": sorted({t[1] for t in calib + test}),
+        "nonlib_tracks": {"calibration": len(calib), "test": len(test)},
+        "library_hours": lib_hours,
+        "landmarks": len(index),
+    }
+    return summarise(cells, meta)
+
+
+def summarise(cells: dict[str, dict], meta: dict) -> dict:
+    """Threshold from the calibration non-library scores of all ``cells`` pooled, then the
+    per-cell hit and false-positive rates at it (the ``identification`` result)."""
+    non_calib = [c[0] for cell in cells.values() for c in cell["calib_nonlib"]]
     threshold = choose_threshold(non_calib, 0.01)
     table = {}
     for name, c in cells.items():
@@ -233,15 +246,29 @@ def run_identification(args: Namespace, log=print) -> dict:
         "threshold_rule": "smallest score with <= 1% of calibration non-library queries accepted",
         "calibration_fp_rate": float(np.mean(np.array(non_calib) >= threshold)),
         "test_fp_rate": float(np.mean(all_test >= threshold)),
-        "library_tracks": len(lib),
-        "library_packages": sorted({t[1] for t in lib}),
-        "nonlib_packages": sorted({t[1] for t in calib + test}),
-        "nonlib_tracks": {"calibration": len(calib), "test": len(test)},
-        "library_hours": lib_hours,
-        "landmarks": len(index),
+        **meta,
         "cells": table,
         "raw": cells,
     }
+
+
+def merge_identification(results: list[dict]) -> dict:
+    """Pool runs made in parallel (e.g. ``--durations 3,5`` and ``--durations 10``) into one
+    result with a single threshold, as if they were one run. The runs must share the library."""
+    if not results:
+        raise LibraryError("nothing to merge")
+    keys = ("library_tracks", "library_packages", "nonlib_packages", "landmarks")
+    for other in results[1:]:
+        if any(other.get(k) != results[0].get(k) for k in keys):
+            raise LibraryError("these runs used different libraries; they cannot be merged")
+    cells: dict[str, dict] = {}
+    for res in results:
+        for name, cell in res["raw"].items():
+            if name in cells:
+                raise LibraryError(f"cell {name} appears in more than one run")
+            cells[name] = cell
+    meta = {k: results[0][k] for k in (*keys, "nonlib_tracks", "library_hours")}
+    return summarise(cells, meta)
 
 
 def choose_threshold(nonlib_scores: list[float], max_fp: float, step: float = 0.1) -> float:
@@ -292,12 +319,18 @@ def format_identification(res: dict) -> str:
 def main(args: Namespace) -> int:
     """Entry point of ``musicapp evaluate library``."""
     out: dict = {}
-    if args.part in ("identify", "all"):
+    if getattr(args, "merge", None):
+        runs = [json.loads(Path(f).read_text())["identification"] for f in args.merge]
+        res = merge_identification(runs)
+        out["identification"] = res
+        print("Identification, merged (top-1 hit rate at the threshold; false positives in brackets)")
+        print(format_identification(res))
+    elif args.part in ("identify", "all"):
         res = run_identification(args)
         out["identification"] = res
         print("\nIdentification (top-1 hit rate at the threshold; false positives in brackets)")
         print(format_identification(res))
-    if args.part in ("similarity", "all"):
+    if args.part in ("similarity", "all") and not getattr(args, "merge", None):
         from musicapp.library.evaluate_similarity import run_similarity
 
         sim = run_similarity(args)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from musicapp.library import degrade
-from musicapp.library.evaluate import choose_threshold
+from musicapp.library.evaluate import choose_threshold, merge_identification, summarise
 from musicapp.library.evaluate_similarity import (
     average_precision_at_k,
     hamming_matrix,
@@ -14,6 +14,7 @@ from musicapp.library.evaluate_similarity import (
     lsh_bits,
     map_at_k,
 )
+from musicapp.library.store import LibraryError
 
 
 def test_average_precision():
@@ -75,3 +76,41 @@ def test_degradations_keep_length_and_change_signal(condition):
     if condition == "noise0":
         noise = out - y
         assert 10 * np.log10(np.mean(y**2) / np.mean(noise**2)) == pytest.approx(0, abs=0.1)
+
+
+def _cells(rng, durations):
+    cells = {}
+    for d in durations:
+        for cond in ("clean", "noise0"):
+            lib = [(int(rng.random() < 0.9), float(rng.normal(20, 8)), 0.0, 10) for _ in range(30)]
+            non = [(float(rng.normal(2, 1)), 0.0, 3) for _ in range(20)]
+            cells[f"{d:g}s/{cond}"] = {
+                "duration_s": d,
+                "condition": cond,
+                "library": lib,
+                "test_nonlib": non[:10],
+                "calib_nonlib": non[10:],
+                "seconds": 1.0,
+            }
+    return cells
+
+
+def test_merging_parallel_runs_equals_one_run():
+    rng = np.random.default_rng(0)
+    meta = {
+        "library_tracks": 5,
+        "library_packages": ["a"],
+        "nonlib_packages": ["b"],
+        "landmarks": 99,
+        "nonlib_tracks": {"calibration": 2, "test": 2},
+        "library_hours": 1.0,
+    }
+    short, long = _cells(rng, (3, 5)), _cells(rng, (10,))
+    whole = summarise({**short, **long}, meta)
+    merged = merge_identification([summarise(short, meta), summarise(long, meta)])
+    assert merged["threshold"] == whole["threshold"]
+    assert merged["cells"] == whole["cells"]
+    with pytest.raises(LibraryError):
+        merge_identification([summarise(short, meta), summarise(short, meta)])  # same cells twice
+    with pytest.raises(LibraryError):
+        merge_identification([summarise(short, meta), summarise(long, {**meta, "landmarks": 1})])
