@@ -53,8 +53,8 @@ VERIFY_SHIFT = 2  # frames searched each side of a candidate's voted offset
 # longer stretches) reach higher z against unrelated tracks than dense ones do.
 NULL_ALIGNMENTS = 48
 MIN_NULL_SPREAD = 0.25
-# Below this score the exact-hash candidates are not trusted and a tolerant second pass runs
-# (about 1.5 times the calibrated acceptance threshold): at 0-5 dB SNR many of the right track's
+# A score that ends the search (about 1.5 times the calibrated acceptance threshold). Below it
+# the next stage runs, ending with tolerant look-ups: at 0-5 dB SNR many of the right track's
 # peaks move by one bin or frame, so its exact hashes are lost but their neighbours are not.
 CONFIDENT_SCORE = 7.0
 
@@ -271,8 +271,11 @@ class FingerprintIndex:
     ) -> Match | None:
         """Best verified candidate for a query given its peaks and signature values.
 
-        When the exact-hash candidates give no score of at least ``CONFIDENT_SCORE`` and
-        ``thorough`` is set, a second pass proposes candidates from tolerant hash look-ups.
+        Candidates are proposed and verified in stages, stopping at the first that yields a score
+        of at least ``CONFIDENT_SCORE``: exact hashes at stretch 1, then at the other stretch
+        factors; then, if ``thorough``, tolerant hash look-ups in the same two steps. Most
+        recordings (no tempo change, moderate noise) are settled by the first stage; recordings
+        that match nothing go through all four, which is the slowest case.
         """
         scorer = sig.QueryScorer(values)
         pivot = float(np.median(peaks.times)) if len(peaks) else 0.0
@@ -282,11 +285,16 @@ class FingerprintIndex:
             centre, spread = float(np.mean(null)), max(float(np.std(null)), MIN_NULL_SPREAD)
         else:
             centre, spread = 0.0, 1.0
-        best = self._best_candidate(peaks, scorer, stretches, False, centre, spread)
-        if thorough and (best is None or best.score < CONFIDENT_SCORE):
-            second = self._best_candidate(peaks, scorer, stretches, True, centre, spread)
-            if second is not None and (best is None or second.score > best.score):
-                best = second
+        best: Match | None = None
+        for tolerant in (False, True) if thorough else (False,):
+            for stage in (stretches[:1], stretches[1:]):
+                if not stage:
+                    continue
+                found = self._best_candidate(peaks, scorer, stage, tolerant, centre, spread)
+                if found is not None and (best is None or found.score > best.score):
+                    best = found
+                if best is not None and best.score >= CONFIDENT_SCORE:
+                    return best
         return best
 
     def _best_candidate(
