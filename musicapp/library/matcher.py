@@ -8,6 +8,9 @@ Two stages:
    the frequencies but scale the times); for each factor the matches vote for
    ``(track, reference_time - query_time)``, counted in a window of +-``OFFSET_TOLERANCE`` frames.
    The best-voted (track, offset, stretch) triples over all factors are the candidates.
+   When no candidate verifies confidently, the query's hashes are looked up again together with
+   their one-step neighbours (``f1``, ``f2``, ``dt`` +-1), which recovers pairs whose peaks the
+   noise moved by a bin or a frame (``match`` describes the order of these stages).
 2. **Verification by signature.** Each candidate is scored by comparing the track's stored
    band-energy signs with the query's soft values at that alignment (``signature.QueryScorer``),
    at +-``VERIFY_SHIFT`` frames around the voted offset. The best verified candidate is the match.
@@ -18,9 +21,9 @@ Two stages:
 
 Why both: at 0-5 dB SNR a peak pair survives only if both of its peaks do, so the right track
 often collects only a handful of aligned votes, no more than a wrong one; yet those few votes
-usually put it among the candidates, and the signature, which uses every band of every frame,
-then separates it from the wrong ones and from non-library recordings far better than a vote
-count (see musicapp/library/README.md for the figures).
+(exact or tolerant) usually put it among the candidates, and the signature, which uses every
+band of every frame, then separates it from the wrong ones and from non-library recordings far
+better than a vote count (see musicapp/library/README.md for the figures).
 """
 
 from __future__ import annotations
