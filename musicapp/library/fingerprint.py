@@ -103,6 +103,12 @@ def find_peaks(y: np.ndarray, density: int | None = None) -> Peaks:
     return Peaks(t[order].astype(np.int32), f[order].astype(np.int32))
 
 
+def landmark_hash(f1: np.ndarray, f2: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """The 22-bit hash ``f1 (8 bits) | f2 (8 bits) | dt (6 bits)`` as uint32."""
+    f1, f2, dt = (np.asarray(v).astype(np.uint32) for v in (f1, f2, dt))
+    return (f1 << np.uint32(14)) | (f2 << np.uint32(6)) | dt
+
+
 def pair_peaks(peaks: Peaks, stretch: float = 1.0, fan_out: int = FAN_OUT) -> tuple[np.ndarray, np.ndarray]:
     """Hashes and anchor times of peak pairs; peak times are first multiplied by ``stretch``.
 
@@ -125,12 +131,8 @@ def pair_peaks(peaks: Peaks, stretch: float = 1.0, fan_out: int = FAN_OUT) -> tu
     ok &= np.cumsum(ok, axis=1) <= fan_out
     ai, aj = np.nonzero(ok)
     jj = j[ai, aj]
-    f1 = bins[ai].astype(np.uint32)
-    f2 = bins[jj].astype(np.uint32)
-    d = dt[ai, aj].astype(np.uint32)
-    hashes = (f1 << 14) | (f2 << 6) | d
     anchor_t = np.rint(times[ai]).astype(np.int32)
-    return hashes.astype(np.uint32), anchor_t
+    return landmark_hash(bins[ai], bins[jj], dt[ai, aj]), anchor_t
 
 
 @dataclass
@@ -177,8 +179,7 @@ class QueryPairs:
         t = np.rint((self.t - pivot) * stretch + pivot).astype(np.int64)
         if not tolerant:
             ok = (dt >= 1) & (dt <= MAX_DT)
-            h = (self.f1[ok] << 14) | (self.f2[ok] << 6) | dt[ok].astype(np.uint32)
-            return h.astype(np.uint32), t[ok]
+            return landmark_hash(self.f1[ok], self.f2[ok], dt[ok]), t[ok]
         f1, f2, d = self.f1.astype(np.int64), self.f2.astype(np.int64), dt.astype(np.int64)
         out_h, out_t = [], []
         for a in (-1, 0, 1):
@@ -190,7 +191,7 @@ class QueryPairs:
                     ok = (
                         (g1 >= 0) & (g1 <= MAX_BIN) & (g2 >= 0) & (g2 <= MAX_BIN) & (gd >= 1) & (gd <= MAX_DT)
                     )
-                    out_h.append(((g1[ok] << 14) | (g2[ok] << 6) | gd[ok]).astype(np.uint32))
+                    out_h.append(landmark_hash(g1[ok], g2[ok], gd[ok]))
                     out_t.append(t[ok])
         return np.concatenate(out_h), np.concatenate(out_t)
 

@@ -62,6 +62,11 @@ MIN_NULL_SPREAD = 0.25
 CONFIDENT_SCORE = 7.0
 
 
+def stretch_pivot(peaks: fp.Peaks) -> float:
+    """Frame about which query times are stretched: the clip centre, so offsets drift least."""
+    return float(np.median(peaks.times)) if len(peaks) else 0.0
+
+
 @dataclass
 class Match:
     """The best candidate for a query."""
@@ -180,8 +185,7 @@ class FingerprintIndex:
         found: list[tuple[int, int, int, float]] = []  # (votes, track, offset, stretch)
         if len(peaks) < 2 or len(self) == 0:
             return [], 0.0
-        # Stretch about the clip centre so that the offsets drift least.
-        pivot = float(np.median(peaks.times))
+        pivot = stretch_pivot(peaks)
         pairs = fp.QueryPairs.from_peaks(peaks, self.query_fan_out, min(stretches))
         for s in stretches:
             q_hashes, q_times = pairs.hashes(float(s), pivot, tolerant)
@@ -281,7 +285,7 @@ class FingerprintIndex:
         that match nothing go through all four, which is the slowest case.
         """
         scorer = sig.QueryScorer(values)
-        pivot = float(np.median(peaks.times)) if len(peaks) else 0.0
+        pivot = stretch_pivot(peaks)
         null, _, _ = self.verify(scorer, self._null_alignments(scorer.n_frames), pivot)
         null = null[np.isfinite(null)]
         if null.size >= 8:
