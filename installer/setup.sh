@@ -56,7 +56,7 @@ PIP=("$VPY" -m pip install -q --disable-pip-version-check)
 
 # --- 3. Python dependencies (skipped when pyproject.toml and options are unchanged) ---------
 EXTRAS="[eval]"; [[ $WITH_TEST == 1 ]] && EXTRAS="[test]"  # eval: evaluation/training commands
-STAMP=".venv/.musicapp-setup-$(cat pyproject.toml installer/setup.sh | sha256sum | cut -c1-16)-t${WITH_TEST}-c${WITH_CUDA}"
+STAMP=".venv/.musicapp-setup-$(cat pyproject.toml lab/pyproject.toml installer/setup.sh | sha256sum | cut -c1-16)-t${WITH_TEST}-c${WITH_CUDA}"
 if [[ ! -f "$STAMP" ]]; then
   if [[ $WITH_CUDA == 1 ]]; then
     say "installing torch 2.13.0 with CUDA (the default build on PyPI; several GB)"
@@ -65,8 +65,8 @@ if [[ ! -f "$STAMP" ]]; then
     say "installing torch 2.13.0"
     "${PIP[@]}" torch==2.13.0
   fi
-  say "installing musicapp and its dependencies (extras: ${EXTRAS})"
-  "${PIP[@]}" -e ".${EXTRAS}"
+  say "installing musicapp (extras: ${EXTRAS}) and its lab (training, evaluation, benchmarks)"
+  "${PIP[@]}" -e ".${EXTRAS}" -e ./lab
   # tinysoundfont declares pyaudio, which it only needs for live playback we do with sounddevice.
   "${PIP[@]}" --no-deps "tinysoundfont>=0.3.7"
   say "warming up librosa's JIT (first run only, ~30 s)"

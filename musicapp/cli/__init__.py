@@ -1,12 +1,10 @@
 """Command-line entry point: ``musicapp [COMMAND] ...``.
 
-With no command the GUI opens. Commands are discovered from the modules of this package so that
-each feature owns its own command file and nothing central needs editing:
-
-* ``register(subparsers)`` adds top-level commands (``info``, ``record``, ``chords`` ...);
-* ``register_evaluate(subparsers)`` adds ``musicapp evaluate NAME``;
-* ``register_train(subparsers)`` adds ``musicapp train NAME``;
-* ``register_bench(subparsers)`` adds ``musicapp bench NAME`` (benchmarks that print figures).
+With no command (or with audio files only) the GUI opens. Commands are discovered from the
+modules of this package, so each feature owns its command file: ``register(subparsers)`` adds
+top-level commands (``info``, ``record``, ``chords`` ...). Other installed packages add commands
+through the entry-point group ``musicapp.commands`` (a callable taking the subparsers): the lab
+(``lab/``, not shipped) adds ``train``, ``evaluate`` and ``bench`` that way.
 
 A registered parser sets ``func`` (``args -> int``) with ``set_defaults``. Command modules import
 only the standard library at module level; heavy imports (torch, librosa) happen inside ``func``.
@@ -16,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -42,28 +41,32 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without a command to open the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"musicapp {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log details to stderr as well as to the log file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = sub.add_parser("gui", help="open the desktop application (the default)")
     gui.add_argument("files", nargs="*", help="audio files to open")
     gui.set_defaults(func=_run_gui)
 
-    evaluate = sub.add_parser("evaluate", help="run an evaluation and print its table")
-    eval_sub = evaluate.add_subparsers(dest="target", metavar="TARGET", required=True)
-    train = sub.add_parser("train", help="train or fine-tune a model on your own data")
-    train_sub = train.add_subparsers(dest="target", metavar="TARGET", required=True)
-    bench = sub.add_parser("bench", help="run a benchmark and print figures and ratios")
-    bench_sub = bench.add_subparsers(dest="target", metavar="TARGET", required=True)
-
     for module in _command_modules():
         if hasattr(module, "register"):
             module.register(sub)
-        if hasattr(module, "register_evaluate"):
-            module.register_evaluate(eval_sub)
-        if hasattr(module, "register_train"):
-            module.register_train(train_sub)
-        if hasattr(module, "register_bench"):
-            module.register_bench(bench_sub)
+    for plugin in _plugins():
+        plugin(sub)
     return parser
+
+
+def _plugins() -> list:
+    """Callables of the entry-point group ``musicapp.commands`` (the lab, when installed)."""
+    from importlib.metadata import entry_points
+
+    found = []
+    for ep in entry_points(group="musicapp.commands"):
+        try:
+            found.append(ep.load())
+        except ImportError as exc:  # an uninstalled or broken plug-in must not break the app
+            print(f"musicapp: warning: command plug-in {ep.name!r} not loaded ({exc})", file=sys.stderr)
+    return found
 
 
 def _run_gui(args: argparse.Namespace) -> int:
@@ -72,14 +75,36 @@ def _run_gui(args: argparse.Namespace) -> int:
     return gui_main(list(getattr(args, "files", []) or []))
 
 
+def _default_to_gui(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``musicapp`` and ``musicapp FILE...`` open the GUI (with the files)."""
+    commands = set()
+    for action in parser._subparsers._group_actions if parser._subparsers else []:
+        commands.update(getattr(action, "choices", {}) or {})
+    words = [a for a in argv if a not in ("-v", "--verbose")]
+    if not words:
+        return [*argv, "gui"]
+    first = words[0]
+    if not first.startswith("-") and first not in commands:
+        flags = [a for a in argv if a in ("-v", "--verbose")]
+        return [*flags, "gui", *words]
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv or ["gui"])
+    argv = _default_to_gui(argv, parser)
+    args = parser.parse_args(argv)
+    from musicapp.logs import setup_logging
+
+    setup_logging(verbose=bool(getattr(args, "verbose", False)))
+    log = logging.getLogger("musicapp.cli")
+    log.info("command: musicapp %s", " ".join(argv))
     try:
         return int(args.func(args) or 0)
     except MusicappError as exc:
+        log.info("error: %s", exc)
         print(f"musicapp: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

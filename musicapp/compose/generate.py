@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musicapp.compose.dataset import BOS, DUR_BEATS, EOS, PAD, UNK
 from musicapp.compose.labels import condition_vector, derive_valence
 from musicapp.compose.model import ChordModel
 from musicapp.compose.theory import ChordToken, Key
+from musicapp.compose.vocab import BOS, DUR_BEATS, EOS, PAD, UNK
 from musicapp.errors import MusicappError
 
 TONIC = {"major": frozenset({"I:maj", "I:maj7", "I:add9", "I:sus2"}),

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from musicapp.errors import ModelError
+from musicapp.paths import resource_path
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
+MODELS_DIR = resource_path("models")
 DEFAULT_WEIGHTS = MODELS_DIR / "chordgru.safetensors"
 DEFAULT_SHA = MODELS_DIR / "chordgru.safetensors.sha256"
 
@@ -178,7 +179,7 @@ class ChordModel:
 
     def copies_training(self, tokens: list[str], n: int = 8) -> bool:
         """True when any ``n``-gram of ``tokens`` occurs verbatim in the training sequences."""
-        from musicapp.compose.dataset import ngram_hash
+        from musicapp.compose.vocab import ngram_hash
 
         if len(self.train_ngram8) == 0 or n != 8:
             return False

@@ -11,8 +11,10 @@ import musicapp
 
 
 def resources_dir() -> Path:
-    """The repository's ``resources/`` folder (next to the package)."""
-    return Path(musicapp.__file__).resolve().parent.parent / "resources"
+    """The shipped ``resources/`` folder (see :mod:`musicapp.paths`)."""
+    from musicapp.paths import resources_root
+
+    return resources_root()
 
 
 def model_cards(root: Path | None = None) -> list[Path]:

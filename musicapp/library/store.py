@@ -34,15 +34,10 @@ class LibraryError(MusicappError):
 
 
 def default_db_path() -> Path:
-    """``$MUSICAPP_DATA_DIR/library.sqlite3`` or the platform's user data dir."""
-    env = os.environ.get("MUSICAPP_DATA_DIR")
-    if env:
-        base = Path(env)
-    else:
-        from platformdirs import user_data_dir
+    """``library.sqlite3`` in :func:`musicapp.paths.user_data_dir`."""
+    from musicapp.paths import user_data_dir
 
-        base = Path(user_data_dir("musicapp", appauthor=False))
-    return base / DB_FILENAME
+    return user_data_dir() / DB_FILENAME
 
 
 def content_hash(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+#: File name of the musicnn teachers' percentile tables under ``resources/models``.
+CALIBRATION_FILE = "musicnn_calibration.safetensors"
 N_QUANTILES = 101
 GRID = np.linspace(0.0, 100.0, N_QUANTILES)
 

@@ -267,8 +267,8 @@ class _TeacherBackend(_Backend):
 
 
 def _load_teacher_calibration() -> dict[str, np.ndarray] | None:
+    from musicapp.models.calibration import CALIBRATION_FILE
     from musicapp.models.musicnn import models_dir
-    from musicapp.models.musicnn_calibrate import CALIBRATION_FILE
     from musicapp.models.weights import load_state
 
     path = models_dir() / CALIBRATION_FILE

@@ -62,6 +62,7 @@ from torch import nn
 
 from musicapp.errors import ModelError
 from musicapp.models.circumplex import MOOD_TAGS, TAG_NORMS
+from musicapp.paths import resource_path
 
 #: Conv layers feeding the sequence: (name, key of the musicnn output dict, first channel, end).
 CONV_LAYERS: tuple[tuple[str, str, int, int], ...] = (
@@ -93,7 +94,7 @@ GENRE_SOURCES: tuple[tuple[str, str], ...] = (
 GENRE_TAGS: tuple[str, ...] = tuple(t.lower() for _, t in GENRE_SOURCES)
 MOOD_SOURCES: tuple[tuple[str, str], ...] = tuple((t.source, t.tag) for t in TAG_NORMS)
 
-WEIGHTS_PATH = Path(__file__).resolve().parents[2] / "resources" / "models" / "hashnet.safetensors"
+WEIGHTS_PATH = resource_path("models", "hashnet.safetensors")
 
 
 @dataclass

@@ -69,8 +69,10 @@ def tags_for(name: str) -> tuple[str, ...]:
 
 
 def models_dir() -> Path:
-    """Folder of the shipped weights: ``<repo or install>/resources/models``."""
-    return Path(__file__).resolve().parents[2] / "resources" / "models"
+    """Folder of the shipped weights (``resources/models``, see :mod:`musicapp.paths`)."""
+    from musicapp.paths import resource_path
+
+    return resource_path("models")
 
 
 def _same_pad(kernel: int) -> tuple[int, int]:

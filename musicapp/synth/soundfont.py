@@ -27,12 +27,9 @@ CANDIDATES: tuple[str, ...] = (
 
 def _user_dir() -> Path:
     """Per-user soundfont folder (``~/.local/share/musicapp/soundfonts`` on Linux)."""
-    try:
-        from platformdirs import user_data_dir
+    from musicapp.paths import user_data_dir
 
-        return Path(user_data_dir("musicapp")) / "soundfonts"
-    except ImportError:  # pragma: no cover - platformdirs is a dependency
-        return Path.home() / ".local" / "share" / "musicapp" / "soundfonts"
+    return user_data_dir() / "soundfonts"
 
 
 def find_soundfont(override: str | os.PathLike[str] | None = None) -> Path | None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from musicapp.analysis.evalset.piece import Piece
-from musicapp.analysis.evalset.progressions import make_progression_piece
-from musicapp.analysis.render import find_soundfont, render_notes
+from musicapp_lab.analysis.evalset.piece import Piece
+from musicapp_lab.analysis.evalset.progressions import make_progression_piece
+from musicapp_lab.analysis.render import find_soundfont, render_notes
 
 TEST_SEED = 4242  # neither an evaluation nor a development seed
 

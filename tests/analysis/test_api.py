@@ -6,9 +6,9 @@ import itertools
 
 import numpy as np
 import pytest
+from musicapp_lab.analysis.evalset import scoring
 
 from musicapp.analysis import analyze_music
-from musicapp.analysis.evalset import scoring
 from tests.analysis.conftest import needs_soundfont, render, steady_piece
 
 pytestmark = needs_soundfont

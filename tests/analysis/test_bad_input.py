@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from musicapp_lab.analysis.evalset import scoring
+from musicapp_lab.analysis.render import Note, render_notes
 
 from musicapp.analysis import analyze_music
-from musicapp.analysis.evalset import scoring
-from musicapp.analysis.render import Note, render_notes
 from tests.analysis.conftest import needs_soundfont, render, steady_piece
 from tests.helpers.signals import noise, sine
 

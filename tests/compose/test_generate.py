@@ -7,8 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
+from musicapp_lab.compose.evaluate import check_constraints
 
-from musicapp.compose.evaluate import check_constraints
 from musicapp.compose.generate import CADENTIAL, TONIC, ConstraintError, Constraints, Generator
 from musicapp.compose.model import DEFAULT_WEIGHTS, ChordModel
 from musicapp.compose.theory import Key

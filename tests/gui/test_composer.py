@@ -18,10 +18,10 @@ TOKENS = ["I:maj", "I:maj7", "I:min", "I:m7", "II:min", "II:dim", "III:min", "IV
 def _generator():
     """The shipped chord model, or (until it is trained) a randomly initialised one of the same
     architecture, so that the GUI path - sampling under constraints, locks, MIDI - is real."""
-    from musicapp.compose.dataset import SPECIALS
     from musicapp.compose.generate import Generator
     from musicapp.compose.labels import COND_DIM
     from musicapp.compose.model import DEFAULT_WEIGHTS, ChordModel
+    from musicapp.compose.vocab import SPECIALS
 
     if DEFAULT_WEIGHTS.exists():
         return Generator()

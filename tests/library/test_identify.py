@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+from musicapp_lab.library import degrade
 
-from musicapp.library import degrade
 from musicapp.library import fingerprint as fp
 from musicapp.library.api import DEFAULT_MATCH_THRESHOLD, Library
 from musicapp.library.indexer import no_analyser

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from musicapp_lab.library import degrade
 
-from musicapp.library import degrade
 from musicapp.library import signature as sig
 from tests.library.music import song
 

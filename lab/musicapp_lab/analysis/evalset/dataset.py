@@ -1,0 +1,116 @@
+"""Build and load the rendered evaluation / development sets (audio + ground-truth JSON).
+
+Splits are disjoint: generated pieces use different seeds, corpus pieces different works
+(development: chorales Riemenschneider 1-6 and Monteverdi book 5; evaluation: the rest).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from musicapp_lab.analysis.evalset.corpus import analysis_files, load_corpus_piece
+from musicapp_lab.analysis.evalset.piece import Piece
+from musicapp_lab.analysis.evalset.progressions import EVAL_TEMPI, make_progression_piece
+from musicapp_lab.analysis.render import render_notes
+
+SAMPLE_RATE = 22050
+SPLIT_SEEDS = {"eval": 2026, "dev": 7}
+SPLIT_GENERATED = {"eval": 48, "dev": 24}
+FORMAT_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """``$MUSICAPP_CACHE`` or the per-user cache dir (``~/.cache/musicapp``) + ``analysis-eval``."""
+    env = os.environ.get("MUSICAPP_CACHE")
+    if env:
+        return Path(env) / "analysis-eval"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("musicapp")) / "analysis-eval"
+
+
+def _is_dev_corpus(path: Path) -> bool:
+    name = path.name
+    if name.startswith("riemenschneider"):
+        return int(name[len("riemenschneider"):len("riemenschneider") + 3]) <= 6
+    return name.startswith("madrigal.5.")
+
+
+def split_pieces(split: str, include_corpus: bool = True,
+                 n_generated: int | None = None) -> Iterator[Piece]:
+    """Yield the pieces of ``split`` ("eval" or "dev") in a stable order."""
+    seed = SPLIT_SEEDS[split]
+    count = SPLIT_GENERATED[split] if n_generated is None else n_generated
+    for i in range(count):
+        tonic = (i * 7) % 12
+        mode = "major" if (i // 12) % 2 == 0 else "minor"
+        tempo = EVAL_TEMPI[(i * 5) % len(EVAL_TEMPI)]
+        yield make_progression_piece(seed, i, tempo=tempo, tonic=tonic, mode=mode)
+    if not include_corpus:
+        return
+    for path in analysis_files():
+        if _is_dev_corpus(path) != (split == "dev"):
+            continue
+        piece = load_corpus_piece(path, seed)
+        if piece is not None:
+            yield piece
+
+
+@dataclass
+class Item:
+    """One rendered piece on disk."""
+
+    name: str
+    audio_path: Path
+    truth: dict
+
+    def load(self) -> tuple[np.ndarray, int]:
+        """Return (mono float32 samples, sample rate)."""
+        from musicapp.audio import load_audio
+
+        audio = load_audio(self.audio_path, sr=None)
+        return audio.samples, audio.sample_rate
+
+
+def build(split: str, cache_dir: Path | None = None, force: bool = False,
+          progress: Callable[[str], None] | None = None, include_corpus: bool = True,
+          n_generated: int | None = None) -> Path:
+    """Render every piece of ``split`` into ``cache_dir/split`` (skips pieces already there).
+
+    ``include_corpus=False`` / ``n_generated`` build a smaller set (used by the tests).
+    """
+    from musicapp.audio import write_wav
+
+    out = (cache_dir or default_cache_dir()) / split
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for piece in split_pieces(split, include_corpus, n_generated):
+        wav = out / f"{piece.name}.wav"
+        meta = out / f"{piece.name}.json"
+        names.append(piece.name)
+        if wav.is_file() and meta.is_file() and not force:
+            continue
+        y = render_notes(piece.notes, piece.programs, sample_rate=SAMPLE_RATE)
+        write_wav(wav, y, SAMPLE_RATE)
+        meta.write_text(json.dumps(piece.truth()))
+        if progress:
+            progress(f"{split}: {piece.name} ({piece.duration:.0f} s, {piece.description})")
+    (out / "index.json").write_text(json.dumps({"version": FORMAT_VERSION, "pieces": names}))
+    return out
+
+
+def load_split(split: str, cache_dir: Path | None = None) -> list[Item]:
+    """Items of a built split; raises FileNotFoundError when it has not been built."""
+    out = (cache_dir or default_cache_dir()) / split
+    index = out / "index.json"
+    if not index.is_file():
+        raise FileNotFoundError(f"{out}: evaluation set not built (run with --build)")
+    names = json.loads(index.read_text())["pieces"]
+    return [Item(n, out / f"{n}.wav", json.loads((out / f"{n}.json").read_text()))
+            for n in names]

@@ -1,0 +1,46 @@
+"""Where musicapp finds its shipped resources and keeps the user's data.
+
+The top-level ``resources/`` folder of the source tree is the single source of truth; the wheel
+packages it as ``musicapp/resources`` (see ``pyproject.toml``), and it is read through
+:mod:`importlib.resources` so that an installed wheel, an editable install and a PyInstaller
+bundle all find the same files.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+_SOURCE_TREE_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def resources_root() -> Path:
+    """The folder holding ``models/`` and ``compose/`` (``MUSICAPP_RESOURCES`` overrides it)."""
+    override = os.environ.get("MUSICAPP_RESOURCES")
+    if override:
+        return Path(override)
+    try:
+        root = resources.files("musicapp.resources")
+        path = Path(str(root))
+        if (path / "models").is_dir():
+            return path
+    except (ModuleNotFoundError, TypeError):  # not installed as a package (plain source tree)
+        pass
+    return _SOURCE_TREE_RESOURCES
+
+
+def resource_path(*parts: str) -> Path:
+    """Path of a shipped resource, e.g. ``resource_path("models", "hashnet.safetensors")``."""
+    return resources_root().joinpath(*parts)
+
+
+def user_data_dir() -> Path:
+    """The per-user data folder (library database, logs, caches): ``$MUSICAPP_DATA_DIR`` or the
+    platform's (``~/.local/share/musicapp`` on Linux). Not created here."""
+    override = os.environ.get("MUSICAPP_DATA_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir as _user_data_dir
+
+    return Path(_user_data_dir("musicapp", appauthor=False))

@@ -1,0 +1,76 @@
+"""Evaluation set: generation, rendering, scoring, the CLI table."""
+
+from __future__ import annotations
+
+import numpy as np
+from musicapp_lab.analysis.evalset import scoring
+from musicapp_lab.analysis.evalset.dataset import SPLIT_SEEDS, build, load_split, split_pieces
+from musicapp_lab.analysis.evalset.evaluate import evaluate_split, format_table
+from musicapp_lab.analysis.evalset.progressions import make_progression_piece
+
+from musicapp.analysis.labels import quality_from_pitch_classes
+from tests.analysis.conftest import needs_soundfont
+
+
+def test_pieces_are_deterministic_and_splits_disjoint():
+    a = make_progression_piece(1, 3)
+    b = make_progression_piece(1, 3)
+    assert a.truth() == b.truth()
+    assert SPLIT_SEEDS["eval"] != SPLIT_SEEDS["dev"]
+    ev = {p.name for p in split_pieces("eval", include_corpus=False)}
+    dv = {p.name for p in split_pieces("dev", include_corpus=False)}
+    assert not ev & dv
+
+
+def test_generated_eval_covers_24_keys_tempi_and_meters():
+    pieces = list(split_pieces("eval", include_corpus=False))
+    assert len({tuple(p.key) for p in pieces}) == 24
+    tempi = [p.tempo for p in pieces]
+    assert min(tempi) < 52 and max(tempi) > 200
+    assert {p.meter for p in pieces} == {"3/4", "4/4"}
+
+
+def test_ground_truth_is_consistent():
+    p = make_progression_piece(5, 0, tempo=120.0, tonic=0, mode="major", beats_per_bar=4)
+    assert np.allclose(np.diff(p.beats), 60.0 / p.tempo)
+    assert p.downbeats == p.beats[::4]
+    assert p.chords[0][0] == 0.0
+    assert abs(p.chords[-1][1] - p.duration) < 1e-6
+    assert all(":" in lab for _, _, lab in p.chords)
+
+
+def test_quality_from_pitch_classes():
+    assert quality_from_pitch_classes(7, {7, 11, 2, 5}) == "7"
+    assert quality_from_pitch_classes(9, {9, 0, 4}) == "min"
+    assert quality_from_pitch_classes(11, {11, 2, 5}) == "dim"
+    assert quality_from_pitch_classes(0, {0, 4, 7, 11}) == "maj7"
+
+
+def test_scoring_perfect_and_wrong():
+    truth = {"key": [2, "minor"]}
+    assert scoring.key_score(truth, 2, "minor") == 1.0
+    assert scoring.key_score(truth, 5, "major") == 0.3  # relative
+    assert scoring.key_score(truth, 9, "minor") == 0.5  # fifth
+    ts = scoring.tempo_scores(100.0, 50.0, 100.0)
+    assert ts["acc1"] == 0.0 and ts["acc2"] == 1.0
+    beats = list(np.arange(0, 30, 0.5))
+    assert scoring.beat_f(beats, beats) == 1.0
+    ref = [(0.0, 2.0, "C:maj"), (2.0, 4.0, "G:7")]
+    ov = scoring.chord_overlap(ref, ref, 4.0)
+    assert ov["majmin"] == (4.0, 4.0) and ov["sevenths"] == (4.0, 4.0)
+    ov = scoring.chord_overlap(ref, [(0.0, 4.0, "C:maj")], 4.0)
+    assert ov["majmin"][0] == 2.0
+
+
+@needs_soundfont
+def test_build_and_evaluate_small_set(tmp_path):
+    out = build("dev", tmp_path, include_corpus=False, n_generated=2)
+    items = load_split("dev", tmp_path)
+    assert len(items) == 2 and (out / "index.json").is_file()
+    y, sr = items[0].load()
+    assert sr == 22050 and y.size > sr * 10
+    res = evaluate_split("dev", cache_dir=tmp_path, baseline=True)
+    table = format_table(res)
+    for row in ("Key MIREX", "Tempo Acc1", "Beat F-measure", "majmin", "sevenths"):
+        assert row in table
+    assert res["ours"]["all"].result()["key_mirex"][1] == 2
