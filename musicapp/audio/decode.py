@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from musicapp.audio import headers
 from musicapp.audio.info import Audio, AudioInfo
 from musicapp.audio.prefetch import prefetch
 from musicapp.audio.resample import StreamResampler
@@ -32,6 +34,19 @@ READ_BLOCK_FRAMES = 1 << 16
 # Containers libsndfile reports whose name a musician would not recognise.
 _FORMAT_NAMES = {"WAVEX": "WAV", "RF64": "WAV"}
 
+#: Uncompressed codecs: libsndfile derives their length from the file's real size.
+_PCM_CODECS = {
+    "PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW",
+}  # fmt: skip
+
+#: Samples beyond this magnitude (24 dB over full scale) are clipped: a float file holding
+#: values near 3e38 would otherwise overflow every later computation.
+SAMPLE_LIMIT = 16.0
+
+#: For a compressed file whose length is not verified, the first output buffer holds at most this
+#: many frames per byte of file (Opus at 6 kbit/s is 64); the buffer grows if the audio is longer.
+_FRAMES_PER_BYTE_GUESS = 64
+
 
 def _check_path(path: str | Path) -> Path:
     """Fail early, with a precise message, on paths that cannot hold audio."""
@@ -40,6 +55,9 @@ def _check_path(path: str | Path) -> Path:
         raise AudioDecodeError(p, "file does not exist")
     if p.is_dir():
         raise AudioDecodeError(p, "is a directory, not an audio file")
+    reason = headers.non_regular_reason(p)
+    if reason is not None:
+        raise AudioDecodeError(p, reason)
     if not os.access(p, os.R_OK):
         raise AudioDecodeError(p, "permission denied: the file is not readable")
     try:
@@ -79,8 +97,11 @@ def _probe_pyav(p: Path) -> AudioInfo | None:
             if not container.streams.audio:
                 return None
             stream = container.streams.audio[0]
-            rate = int(stream.rate or stream.codec_context.sample_rate or 0)
-            channels = int(stream.channels or stream.codec_context.channels or 0)
+            ctx = stream.codec_context  # None when FFmpeg has no decoder for the codec
+            if ctx is None:
+                return None
+            rate = int(getattr(ctx, "sample_rate", 0) or 0)
+            channels = int(getattr(ctx, "channels", 0) or 0)
             if rate <= 0 or channels <= 0:
                 return None
             if stream.duration is not None and stream.time_base is not None:
@@ -89,29 +110,100 @@ def _probe_pyav(p: Path) -> AudioInfo | None:
                 duration = container.duration / 1_000_000.0
             else:
                 duration = 0.0
+            if not np.isfinite(duration) or duration < 0:
+                duration = 0.0
             fmt = container.format.name.split(",")[0].upper()
             if fmt in {"MOV", "MP4"}:
                 fmt = "M4A"
             return AudioInfo(
                 path=str(p),
                 format=fmt,
-                codec=stream.codec_context.name,
+                codec=ctx.name,
                 sample_rate=rate,
                 channels=channels,
                 frames=int(round(duration * rate)),
                 duration_s=duration,
                 backend="pyav",
             )
-    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError, AttributeError, TypeError):
         return None
 
 
+def _unrecognised(p: Path) -> AudioDecodeError:
+    """The error for a file neither backend can open, naming a WAV's bad encoding."""
+    wav = headers.read_wav_header(p)
+    if wav is not None:
+        return AudioDecodeError(
+            p,
+            f"WAV file with an unsupported or invalid encoding (format tag 0x{wav.format_tag:04X}, "
+            f"{wav.bits} bits per sample, {wav.channels} channels, {wav.sample_rate} Hz)",
+        )
+    return AudioDecodeError(p, "not a recognised audio file (corrupt, or an unsupported format)")
+
+
+def _check_limits(p: Path, info: AudioInfo) -> None:
+    """Refuse headers whose rate or channel count no real audio has (before any allocation)."""
+    if not headers.MIN_SAMPLE_RATE <= info.sample_rate <= headers.MAX_SAMPLE_RATE:
+        raise AudioDecodeError(
+            p,
+            f"the header claims a sample rate of {info.sample_rate} Hz, outside the "
+            f"{headers.MIN_SAMPLE_RATE}..{headers.MAX_SAMPLE_RATE} Hz of real audio; "
+            "the file is corrupt",
+        )
+    if info.channels > headers.MAX_CHANNELS:
+        raise AudioDecodeError(
+            p, f"the header claims {info.channels} channels (at most {headers.MAX_CHANNELS} are read)"
+        )
+
+
+def _verify_length(p: Path, info: AudioInfo) -> AudioInfo:
+    """Replace a header's length by what the file holds where it can be checked cheaply.
+
+    FLAC: seeks find the real end (streamed FLAC declares 0, a truncated one its full length).
+    WAV: the data chunk's declared size is compared with the bytes present.
+    """
+    size = p.stat().st_size
+    if info.backend != "soundfile":
+        return info
+    if info.format == "FLAC":
+        real = headers.flac_real_frames(p, info.frames)
+        if real == info.frames:
+            return info
+        notes = []
+        if 0 < info.frames < headers.SF_COUNT_MAX:
+            notes.append(
+                f"truncated: the header declares {info.frames / info.sample_rate:.3f} s, "
+                f"the file holds {real / info.sample_rate:.3f} s"
+            )
+        # libsndfile checks its position (a seek) around every read, and seeking fails near the
+        # end of such a file, so FFmpeg decodes it, streaming to the real end.
+        return replace(
+            info, frames=real, duration_s=real / info.sample_rate, backend="pyav", warnings=tuple(notes)
+        )
+    if info.format == "WAV":
+        declared = headers.wav_declared_frames_if_truncated(p, size)
+        if declared is not None:
+            note = (
+                f"truncated: the header declares {declared / info.sample_rate:.3f} s, "
+                f"the file holds {info.duration_s:.3f} s"
+            )
+            return replace(info, warnings=(note,))
+    return info
+
+
 def probe(path: str | Path) -> AudioInfo:
-    """Read format, codec, rate, channels and duration of an audio file without decoding it."""
+    """Read format, codec, rate, channels and duration of an audio file without decoding it.
+
+    The header is checked against the file: implausible rates or channel counts are refused, a
+    streamed FLAC's unknown length is found, and a truncated FLAC/WAV reports the length it really
+    holds with a ``truncated`` entry in :attr:`AudioInfo.warnings`.
+    """
     p = _check_path(path)
     info = _probe_soundfile(p) or _probe_pyav(p)
     if info is None:
-        raise AudioDecodeError(p, "not a recognised audio file (corrupt, or an unsupported format)")
+        raise _unrecognised(p)
+    _check_limits(p, info)
+    info = _verify_length(p, info)
     if info.frames <= 0 and info.backend == "soundfile":
         raise AudioDecodeError(p, "contains no audio (zero-length)")
     return info
@@ -135,9 +227,36 @@ def _soundfile_blocks(info: AudioInfo, start: int, count: int | None) -> Iterato
             yield block
 
 
-def _pyav_blocks(info: AudioInfo, start_s: float, count: int | None) -> Iterator[np.ndarray]:
-    """Yield (frames, channels) float32 blocks decoded by FFmpeg at the stream's own rate."""
+#: A damaged stream is given up after this many consecutive undecodable packets.
+_MAX_BAD_PACKETS = 200
+
+
+def _decode_packet(packet, skipped: list[int]) -> list:
+    """The frames of one packet; an undecodable packet is counted in ``skipped`` and gives none."""
     import av
+
+    try:
+        frames = packet.decode()
+    except av.InvalidDataError as exc:
+        skipped[0] += 1
+        skipped[1] += 1
+        if skipped[1] > _MAX_BAD_PACKETS:
+            raise exc
+        return []
+    skipped[1] = 0
+    return frames
+
+
+def _pyav_blocks(
+    info: AudioInfo, start_s: float, count: int | None, skipped: list[int] | None = None
+) -> Iterator[np.ndarray]:
+    """Yield (frames, channels) float32 blocks decoded by FFmpeg at the stream's own rate.
+
+    Undecodable packets (a damaged stretch) are skipped and counted in ``skipped[0]``.
+    """
+    import av
+
+    skipped = skipped if skipped is not None else [0, 0]
 
     with av.open(info.path) as container:
         stream = container.streams.audio[0]
@@ -147,7 +266,7 @@ def _pyav_blocks(info: AudioInfo, start_s: float, count: int | None) -> Iterator
         to_skip: int | None = None
         remaining = count
         for packet in container.demux(stream):
-            for frame in packet.decode():
+            for frame in _decode_packet(packet, skipped):
                 if to_skip is None:
                     t0 = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
                     to_skip = max(0, int(round((start_s - t0) * info.sample_rate)))
@@ -166,12 +285,14 @@ def _pyav_blocks(info: AudioInfo, start_s: float, count: int | None) -> Iterator
                         return
 
 
-def _raw_blocks(info: AudioInfo, offset: float, duration: float | None) -> Iterator[np.ndarray]:
+def _raw_blocks(
+    info: AudioInfo, offset: float, duration: float | None, skipped: list[int] | None = None
+) -> Iterator[np.ndarray]:
     start = int(round(offset * info.sample_rate))
     count = None if duration is None else int(round(duration * info.sample_rate))
     if info.backend == "soundfile":
         return _soundfile_blocks(info, start, count)
-    return _pyav_blocks(info, offset, count)
+    return _pyav_blocks(info, offset, count, skipped)
 
 
 class _BlockDecoder:
@@ -192,17 +313,24 @@ class _BlockDecoder:
             else None
         )
         self.nonfinite = 0
+        self.clipped = 0
+        self.skipped = [0, 0]  # undecodable packets: total, consecutive
         self.decoded_frames = 0
         self.error: str | None = None
 
     def _prepare(self, block: np.ndarray) -> np.ndarray:
-        # A sum is cheap and non-finite whenever any sample is; only then look closer.
-        if not np.isfinite(block.sum()):
+        # One pass finds both problems: the peak is NaN when any sample is, inf when any is.
+        peak = float(np.max(np.abs(block))) if block.size else 0.0
+        if not peak <= SAMPLE_LIMIT:
             finite = np.isfinite(block)
             bad = int(block.size - np.count_nonzero(finite))
             if bad:
                 self.nonfinite += bad
                 block = np.where(finite, block, np.float32(0.0))
+            over = int(np.count_nonzero(np.abs(block) > SAMPLE_LIMIT))
+            if over:
+                self.clipped += over
+                block = np.clip(block, -SAMPLE_LIMIT, SAMPLE_LIMIT)
         if self.mono and block.shape[1] > 1:
             weights = np.full(block.shape[1], 1.0 / block.shape[1], dtype=np.float32)
             block = (block @ weights)[:, None]
@@ -213,7 +341,7 @@ class _BlockDecoder:
         import av
 
         try:
-            for raw in prefetch(_raw_blocks(self.info, offset, duration)):
+            for raw in prefetch(_raw_blocks(self.info, offset, duration, self.skipped)):
                 self.decoded_frames += raw.shape[0]
                 block = self._prepare(raw)
                 if self.resampler is not None:
@@ -221,7 +349,7 @@ class _BlockDecoder:
                 if block.shape[0]:
                     yield block
         except (sf.LibsndfileError, av.FFmpegError, RuntimeError, ValueError, OSError) as exc:
-            self.error = str(exc) or type(exc).__name__
+            self.error = " ".join((str(exc) or type(exc).__name__).split())
         if self.resampler is not None:
             tail = self.resampler.flush()
             if tail.shape[0]:
@@ -232,6 +360,10 @@ class _BlockDecoder:
         out = []
         if self.nonfinite:
             out.append(f"{self.nonfinite} non-finite (NaN/inf) samples were replaced by silence")
+        if self.skipped[0]:
+            out.append(f"damaged: {self.skipped[0]} undecodable packets were skipped")
+        if self.clipped:
+            out.append(f"{self.clipped} samples far beyond full scale (|x| > {SAMPLE_LIMIT:g}) were clipped")
         if self.error is not None:
             at = self.decoded_frames / self.info.sample_rate
             out.append(f"truncated or corrupt after {at:.2f} s ({self.error})")
@@ -283,6 +415,70 @@ def _shape_output(block: np.ndarray, mono: bool) -> np.ndarray:
     return block[:, 0].copy() if mono else np.ascontiguousarray(block.T)
 
 
+def _initial_capacity(p: Path, info: AudioInfo, span_s: float, rate: int) -> int:
+    """Output frames to preallocate: the exact length when the header was verified against the
+    file (PCM, checked FLAC), else a guess bounded by the file's size (the buffer grows)."""
+    frames = span_s * rate
+    trusted = info.format == "FLAC" or (info.backend == "soundfile" and info.codec in _PCM_CODECS)
+    if not trusted:
+        by_size = p.stat().st_size * _FRAMES_PER_BYTE_GUESS * rate / info.sample_rate
+        frames = min(frames, by_size)
+    frames = min(frames, headers.MAX_DURATION_S * rate)
+    return int(np.ceil(max(frames, 0.0))) + 1024
+
+
+def _decode_into_array(
+    p: Path, info: AudioInfo, sr: int | None, mono: bool, offset: float, duration: float | None
+) -> tuple[np.ndarray, int, _BlockDecoder]:
+    """Decode into one ``(channels, capacity)`` array; return it, the frames filled and the decoder."""
+    decoder = _BlockDecoder(info, sr, mono)
+    rate = decoder.target_rate
+    channels = 1 if mono else info.channels
+    avail = max(info.duration_s - offset, 0.0)
+    span = avail if duration is None else min(duration, avail) if avail > 0 else duration
+    limit = int(headers.MAX_DURATION_S * rate)
+    out = np.empty((channels, _initial_capacity(p, info, span, rate)), dtype=np.float32)
+    filled = 0
+    blocks = decoder.blocks(offset, duration)
+    try:
+        for block in blocks:
+            n = block.shape[0]
+            if filled + n > limit:
+                raise AudioDecodeError(
+                    p,
+                    f"longer than {headers.MAX_DURATION_S / 3600:g} hours; decode it in parts "
+                    "(offset/duration) or split the file",
+                )
+            if filled + n > out.shape[1]:
+                size = min(max(out.shape[1] * 3 // 2, filled + n), limit + n)
+                grown = np.empty((channels, size), dtype=np.float32)
+                grown[:, :filled] = out[:, :filled]
+                out = grown
+            out[:, filled : filled + n] = block.T
+            filled += n
+    finally:
+        blocks.close()
+    if duration is not None:
+        filled = min(filled, int(round(duration * rate)))
+    return out, filled, decoder
+
+
+def _fallback_pyav(
+    p: Path, info: AudioInfo, sr: int | None, mono: bool, offset: float, duration: float | None
+) -> tuple[np.ndarray, int, _BlockDecoder] | None:
+    """Decode with FFmpeg when libsndfile gave up early; ``None`` if FFmpeg cannot either."""
+    alt = _probe_pyav(p)
+    if alt is None or alt.channels != info.channels:
+        return None
+    try:
+        _check_limits(p, alt)
+    except AudioDecodeError:
+        return None
+    if alt.duration_s <= 0:  # no usable length: bound the buffer by the first decoder's view
+        alt = replace(alt, duration_s=info.duration_s, frames=info.frames)
+    return _decode_into_array(p, alt, sr or info.sample_rate, mono, offset, duration)
+
+
 def load_audio(
     path: str | Path,
     sr: int | None = MEL.sample_rate,
@@ -292,6 +488,10 @@ def load_audio(
     strict: bool = False,
 ) -> Audio:
     """Decode an audio file (or the range ``[offset, offset + duration)`` of it).
+
+    The header is checked before anything is allocated (see :func:`probe`). When libsndfile stops
+    early on a damaged file, FFmpeg (PyAV) decodes it again and the longer result is kept; what
+    was repaired, recovered or missing is listed in :attr:`Audio.warnings`.
 
     Args:
         path: any WAV, FLAC, AIFF, OGG Vorbis/Opus, MP3 or M4A/AAC file.
@@ -305,33 +505,39 @@ def load_audio(
         :class:`Audio` with float32 samples, its rate, the file's metadata and any warnings.
 
     Raises:
-        AudioDecodeError: the path is missing, a directory, unreadable, empty, not audio,
+        AudioDecodeError: the path is missing, a directory, not a regular file, unreadable,
+            empty, not audio, implausible (sample rate, channels, longer than 12 hours),
             contains no samples, or (with ``strict``) needed repairs.
     """
     p = _check_path(path)
     _validate_range(p, offset, duration)
     info = probe(p)
-    decoder = _BlockDecoder(info, sr, mono)
+    out, filled, decoder = _decode_into_array(p, info, sr, mono, offset, duration)
     rate = decoder.target_rate
-    channels = 1 if mono else info.channels
+    problems = list(info.warnings)
 
-    # One preallocated (channels, n) output; grows only when a header under-reports length.
-    avail = max(info.duration_s - offset, 0.0)
-    span = avail if duration is None else min(duration, avail) if avail > 0 else duration
-    out = np.empty((channels, int(np.ceil(span * rate)) + 1024), dtype=np.float32)
-    filled = 0
-    for block in decoder.blocks(offset, duration):
-        n = block.shape[0]
-        if filled + n > out.shape[1]:
-            grown = np.empty((channels, max(out.shape[1] * 2, filled + n)), dtype=np.float32)
-            grown[:, :filled] = out[:, :filled]
-            out = grown
-        out[:, filled : filled + n] = block.T
-        filled += n
+    # A damaged file: libsndfile stopped (error) or decoded clearly less than the header says.
+    expected = max(info.duration_s - offset, 0.0)
     if duration is not None:
-        filled = min(filled, int(round(duration * rate)))
+        expected = min(duration, expected)
+    short = filled < 0.97 * expected * rate - 1024
+    if info.backend == "soundfile" and (decoder.error is not None or short):
+        got_s = filled / rate
+        alt = _fallback_pyav(p, info, sr, mono, offset, duration)
+        if alt is not None and alt[1] > filled + rate // 10:
+            del out
+            out, filled, decoder = alt
+            problems.append(
+                f"damaged: libsndfile stopped after {got_s:.2f} s; FFmpeg recovered "
+                f"{filled / rate:.2f} s of the {expected:.2f} s the header declares"
+            )
+            decoder.error = None if filled >= 0.97 * expected * rate else decoder.error
+        elif short and decoder.error is None and not info.warnings:
+            problems.append(
+                f"truncated or damaged: decoded {got_s:.2f} s of the {expected:.2f} s the header declares"
+            )
+    problems.extend(decoder.problems())
 
-    problems = decoder.problems()
     if filled == 0:
         if decoder.error is not None:
             raise AudioDecodeError(p, f"corrupt or truncated: no audio could be decoded ({decoder.error})")

@@ -12,8 +12,10 @@ import numpy as np
 class AudioInfo:
     """What a file says about itself before decoding.
 
-    ``frames`` and ``duration_s`` come from the container header; for some compressed
-    formats they are estimates until the file is decoded.
+    ``frames`` and ``duration_s`` come from the container header, checked against the file
+    for FLAC and WAV (a truncated file reports what it holds); for other compressed formats they
+    are estimates until the file is decoded. ``warnings`` says what the header got wrong
+    (``"truncated: ..."``).
     """
 
     path: str
@@ -24,10 +26,11 @@ class AudioInfo:
     frames: int
     duration_s: float
     backend: str  # "soundfile" or "pyav"
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        """A JSON-serialisable view."""
-        return {
+        """A JSON-serialisable view (``warnings`` only when there are some)."""
+        out = {
             "path": self.path,
             "format": self.format,
             "codec": self.codec,
@@ -37,6 +40,9 @@ class AudioInfo:
             "duration_s": round(self.duration_s, 6),
             "backend": self.backend,
         }
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
 
 
 @dataclass
