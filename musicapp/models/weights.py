@@ -3,8 +3,10 @@
 Every weights file ``NAME.safetensors`` ships with a sidecar ``NAME.safetensors.sha256`` in
 ``sha256sum`` format (``<hex digest>  NAME.safetensors``), so ``sha256sum -c`` can check it too.
 :func:`load_state` reads the file once, checks the bytes it read against the recorded digest, and
-only then parses them. A missing file, a missing checksum, a truncated file or a file whose digest
-differs is refused with :class:`musicapp.errors.ModelError` naming the file and the problem.
+only then parses them. A missing file, a missing or malformed checksum, a truncated file or a file
+whose digest differs is refused with :class:`musicapp.errors.ModelError` naming the file and the
+problem. Headers are parsed with limits (size, JSON nesting, integer offsets) so that even a file
+whose checksum matches cannot make the parser overflow or recurse.
 
 Generic: any model of the project (musicnn port, hashing model) uses these functions.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import struct
 import tempfile
 from collections.abc import Mapping
@@ -26,6 +29,13 @@ if TYPE_CHECKING:  # torch is imported lazily
     import torch
 
 CHECKSUM_SUFFIX = ".sha256"
+#: The largest safetensors JSON header accepted (the shipped ones are under 10 KB).
+MAX_HEADER_BYTES = 4 << 20
+#: The deepest JSON nesting accepted in a header (safetensors needs 3).
+MAX_HEADER_DEPTH = 8
+#: The largest checksum sidecar read (one ``sha256sum`` line is ~100 bytes).
+MAX_SIDECAR_BYTES = 4096
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 def checksum_path(path: str | Path) -> Path:
@@ -49,18 +59,31 @@ def sha256_file(path: str | Path) -> str:
 
 
 def expected_sha256(path: str | Path) -> str:
-    """The digest recorded for ``path`` in its sidecar; ModelError when there is none."""
+    """The digest recorded for ``path`` in its sidecar; ModelError when there is none.
+
+    The sidecar must be a short text file whose first word is 64 hex digits; an empty, binary,
+    huge or otherwise malformed sidecar is refused with a message naming it.
+    """
     side = checksum_path(path)
     try:
-        text = side.read_text(encoding="utf-8").strip()
+        with open(side, "rb") as fh:
+            raw = fh.read(MAX_SIDECAR_BYTES + 1)
     except FileNotFoundError:
         raise ModelError(
             f"{path}: no checksum recorded ({side.name} is missing); refusing to load "
             "unverified weights"
         ) from None
     except OSError as exc:
-        raise ModelError(f"{side}: cannot read checksum file ({exc})") from exc
-    digest = text.split()[0].lower() if text else ""
+        raise ModelError(f"{side}: cannot read checksum file ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_SIDECAR_BYTES:
+        raise ModelError(f"{side}: not a sha256 checksum file (larger than {MAX_SIDECAR_BYTES} bytes)")
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise ModelError(f"{side}: not a sha256 checksum file (binary content)") from None
+    if not text:
+        raise ModelError(f"{side}: not a sha256 checksum file (empty)")
+    digest = text.split()[0].lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise ModelError(f"{side}: not a sha256 checksum file")
     return digest
@@ -74,51 +97,106 @@ def register_checksum(path: str | Path) -> str:
     return digest
 
 
-def _safetensors_declared_size(path: str | Path, data: bytes) -> int:
-    """Size in bytes that the safetensors header says the file has; ModelError if unreadable."""
+def _json_depth(raw: bytes) -> int:
+    """The deepest nesting of ``[``/``{`` in a JSON text (strings ignored), without recursion."""
+    import numpy as np
+
+    brackets = _STRING.sub(b'""', raw).translate(None, b'"')
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    step = (np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
+            - np.isin(codes, (ord("]"), ord("}"))).astype(np.int64))
+    return int(step.cumsum().max()) if step.size else 0
+
+
+def parse_header(path: str | Path, data: bytes) -> tuple[dict, int]:
+    """The safetensors JSON header of ``data`` and its length, checked with limits.
+
+    Refuses (ModelError) a header that is too short, larger than :data:`MAX_HEADER_BYTES`, nested
+    deeper than :data:`MAX_HEADER_DEPTH`, not a JSON object, or whose entries are not
+    ``{"dtype": str, "shape": [ints >= 0], "data_offsets": [begin, end]}`` with integer offsets
+    ``0 <= begin <= end`` (so ``1e999`` or a string never reaches arithmetic).
+    """
     if len(data) < 8:
-        raise ModelError(
-            f"{path}: truncated weights file ({len(data)} bytes; no safetensors header)"
-        )
+        raise ModelError(f"{path}: truncated weights file ({len(data)} bytes; no safetensors header)")
     (header_len,) = struct.unpack_from("<Q", data, 0)
-    if header_len > 100_000_000:
+    if header_len > MAX_HEADER_BYTES:
         raise ModelError(f"{path}: not a safetensors file (header length {header_len})")
     if 8 + header_len > len(data):
         raise ModelError(
             f"{path}: truncated weights file ({len(data)} bytes, its header alone needs "
             f"{8 + header_len})"
         )
+    raw = data[8 : 8 + header_len]
+    if _json_depth(raw) > MAX_HEADER_DEPTH:
+        raise ModelError(f"{path}: not a safetensors file (header nested too deeply)")
     try:
-        header = json.loads(data[8 : 8 + header_len])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        header = json.loads(raw, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ModelError(f"{path}: not a safetensors file (unreadable header: {exc})") from exc
     if not isinstance(header, dict):
         raise ModelError(f"{path}: not a safetensors file (header is not a JSON object)")
-    end = 0
     for key, info in header.items():
         if key == "__metadata__":
+            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
+                raise ModelError(f"{path}: not a safetensors file (metadata is not text)")
             continue
-        try:
-            end = max(end, int(info["data_offsets"][1]))
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise ModelError(f"{path}: not a safetensors file (bad entry {key!r})") from exc
+        if not _valid_entry(info):
+            raise ModelError(f"{path}: not a safetensors file (bad entry {key[:60]!r})")
+    return header, header_len
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed in a safetensors header")
+
+
+def _valid_entry(info: object) -> bool:
+    if not isinstance(info, dict) or not isinstance(info.get("dtype"), str):
+        return False
+    shape, offsets = info.get("shape"), info.get("data_offsets")
+    if not isinstance(shape, list) or not all(type(n) is int and 0 <= n < 1 << 48 for n in shape):
+        return False
+    if not isinstance(offsets, list) or len(offsets) != 2:
+        return False
+    begin, end = offsets
+    return type(begin) is int and type(end) is int and 0 <= begin <= end < 1 << 53
+
+
+def _safetensors_declared_size(path: str | Path, data: bytes) -> int:
+    """Size in bytes that the safetensors header says the file has; ModelError if unreadable."""
+    header, header_len = parse_header(path, data)
+    end = max(
+        (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0
+    )
     return 8 + header_len + end
 
 
-def _check(path: str | Path, data: bytes, digest: str | None) -> None:
-    declared = _safetensors_declared_size(path, data)
+def _truncation_note(path: str | Path, data: bytes) -> str:
+    """After a checksum mismatch: say whether the file looks truncated (header parsed with limits)."""
+    try:
+        declared = _safetensors_declared_size(path, data)
+    except ModelError as exc:
+        return " (truncated)" if "truncated" in str(exc) else ""
     if len(data) < declared:
-        raise ModelError(
-            f"{path}: truncated weights file ({len(data)} bytes, its header declares {declared}); "
-            "reinstall or re-create it"
-        )
+        return f" (truncated: {len(data)} bytes, its header declares {declared})"
+    return ""
+
+
+def _check(path: str | Path, data: bytes, digest: str | None) -> None:
+    """Checksum first; only bytes that match the recorded digest are parsed."""
     if digest is None:
         digest = expected_sha256(path)
     actual = sha256_bytes(data)
     if actual != digest:
         raise ModelError(
-            f"{path}: checksum mismatch (sha256 {actual[:16]}..., expected {digest[:16]}...); "
-            "the file is corrupt or was modified — refusing to load it"
+            f"{path}: checksum mismatch (sha256 {actual[:16]}..., expected {digest[:16]}...)"
+            f"{_truncation_note(path, data)}; the file is corrupt or was modified — refusing "
+            "to load it; reinstall or re-create it"
+        )
+    declared = _safetensors_declared_size(path, data)
+    if len(data) < declared:
+        raise ModelError(
+            f"{path}: truncated weights file ({len(data)} bytes, its header declares {declared}); "
+            "reinstall or re-create it"
         )
 
 
@@ -128,6 +206,8 @@ def _read(path: str | Path) -> bytes:
         raise ModelError(f"{p}: weights file not found")
     if p.suffix != ".safetensors":
         raise ModelError(f"{p}: only .safetensors weights are loaded (never pickles)")
+    if not p.is_file():
+        raise ModelError(f"{p}: not a regular file; weights are read from regular files only")
     try:
         return p.read_bytes()
     except OSError as exc:
@@ -163,7 +243,10 @@ def load_state(
 
 
 def load_metadata(path: str | Path) -> dict[str, str]:
-    """The string metadata stored in a safetensors header (no checksum check, no tensors read)."""
+    """The string metadata stored in a safetensors header (no checksum check, no tensors read).
+
+    The header is parsed with the same limits as in :func:`load_state`.
+    """
     p = Path(path)
     try:
         with open(p, "rb") as fh:
@@ -171,17 +254,15 @@ def load_metadata(path: str | Path) -> dict[str, str]:
             if len(head) < 8:
                 raise ModelError(f"{p}: truncated weights file (no safetensors header)")
             (n,) = struct.unpack("<Q", head)
-            if n > 100_000_000:
-                raise ModelError(f"{p}: not a safetensors file")
-            raw = fh.read(n)
+            if n > MAX_HEADER_BYTES:
+                raise ModelError(f"{p}: not a safetensors file (header length {n})")
+            raw = head + fh.read(n)
     except FileNotFoundError:
         raise ModelError(f"{p}: weights file not found") from None
-    try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{p}: not a safetensors file (unreadable header)") from exc
-    meta = header.get("__metadata__", {}) if isinstance(header, dict) else {}
-    return dict(meta or {})
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot read weights file ({exc.strerror or exc})") from exc
+    header, _ = parse_header(p, raw)
+    return dict(header.get("__metadata__") or {})
 
 
 _ST_DTYPES = {
