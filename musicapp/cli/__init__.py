@@ -90,6 +90,18 @@ def _default_to_gui(argv: list[str], parser: argparse.ArgumentParser) -> list[st
     return argv
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -102,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = logging.getLogger("musicapp.cli")
     log.info("command: musicapp %s", " ".join(argv))
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return code
     except MusicappError as exc:
         log.info("error: %s", exc)
         print(f"musicapp: error: {exc}", file=sys.stderr)
@@ -110,3 +124,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("musicapp: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`musicapp info ... | head -1`): exit quietly
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a tool killed by the signal reports
