@@ -16,7 +16,8 @@ from typing import BinaryIO
 import numpy as np
 import soundfile as sf
 
-from musicapp.errors import FileExistsRefusal
+from musicapp.errors import FileExistsRefusal, MusicappError
+from musicapp.outputs import apply_umask
 
 
 def write_wav(
@@ -29,18 +30,28 @@ def write_wav(
     """Write ``samples`` (``(n,)`` or ``(channels, n)``) to a WAV file atomically.
 
     The data goes to a temporary file in the same folder which then replaces ``path``, so a
-    reader never sees half a file. With ``overwrite=False`` an existing file is refused.
+    reader never sees half a file; it gets the mode ``0o666 & ~umask`` like any new file. With
+    ``overwrite=False`` an existing file is refused. A full disk or an unwritable folder raises
+    :class:`~musicapp.errors.MusicappError` and leaves nothing behind.
     """
     p = Path(path)
     if not overwrite and p.exists():
-        raise FileExistsRefusal(f"{p}: already exists; refusing to overwrite")
+        raise FileExistsRefusal(f"{p}: already exists; use --overwrite to replace it")
     data = np.asarray(samples, dtype=np.float32)
     data = data if data.ndim == 1 else data.T
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    except OSError as exc:
+        raise MusicappError(f"{p}: cannot write in {p.parent} ({exc.strerror or exc})") from None
     os.close(fd)
     try:
         sf.write(tmp, np.clip(data, -1.0, 1.0), int(sample_rate), subtype=subtype, format="WAV")
+        apply_umask(tmp)  # mkstemp creates 0600; an export gets the mode open() would give
         os.replace(tmp, p)
+    except (OSError, sf.LibsndfileError) as exc:
+        Path(tmp).unlink(missing_ok=True)
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise MusicappError(f"{p}: cannot write the WAV file ({reason})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

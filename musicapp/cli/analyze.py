@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from musicapp.cli._args import int_range
+
 AUDIO_EXTENSIONS = {".wav", ".flac", ".aif", ".aiff", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4"}
 
 
@@ -24,7 +26,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--device", default="auto", help="model device: auto (CUDA, then MPS, then CPU), cuda, mps or cpu"
     )
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
+    p.add_argument(
+        "--threads", type=int_range(1, 256), default=None, help="CPU threads for the model (1..256)"
+    )
     p.add_argument("--no-tags", action="store_true", help="skip moods/genre/hash (the neural tagger)")
     p.add_argument("--no-music", action="store_true", help="skip key/tempo/beats/chords")
     p.set_defaults(func=run)

@@ -6,8 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 
-from musicapp.errors import MusicappError
+from musicapp.cli._args import file_name, finite_float, int_range
+from musicapp.errors import ModelError, MusicappError
+
+#: Largest ``--from-json`` file read (an analysis result is a few KB).
+MAX_JSON_BYTES = 16 << 20
+#: Largest picture ``--from-image`` opens (pixels); bigger ones are refused before decoding.
+MAX_IMAGE_PIXELS = 64_000_000
 
 _EPILOG = """examples:
   musicapp chords --mood happy --key G -o idea.mid
@@ -28,8 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_argument_group("emotion source (one of)")
     src.add_argument("--mood", help="a mood name, e.g. happy, sad, calm, tense, epic, dreamy")
-    src.add_argument("--valence", type=float, help="valence in [-1, 1] (with --arousal)")
-    src.add_argument("--arousal", type=float, help="arousal in [-1, 1] (with --valence)")
+    src.add_argument("--valence", type=finite_float(-1, 1), help="valence in [-1, 1] (with --arousal)")
+    src.add_argument("--arousal", type=finite_float(-1, 1), help="arousal in [-1, 1] (with --valence)")
     src.add_argument("--from-audio", metavar="FILE", help="analyse a track and use its emotion "
                      "(and its key unless --key is given)")
     src.add_argument("--from-json", metavar="FILE", help="use a saved `musicapp analyze --json` "
@@ -41,30 +48,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=["major", "minor"], help="mode (default: from the key, "
                    "else minor for negative valence)")
     p.add_argument("--length", type=int, default=8, choices=[4, 8, 16], help="chords (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature "
-                   "(default 1.0; lower = safer)")
-    p.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (0.95)")
-    p.add_argument("--candidates", type=int, default=8, help="loops sampled and reranked (8)")
+    p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0,
+                   help="random seed (same seed, same result)")
+    p.add_argument("--temperature", type=finite_float(0, 10, lo_open=True), default=1.0,
+                   help="sampling temperature in (0, 10] (default 1.0; lower = safer)")
+    p.add_argument("--top-p", type=finite_float(0, 1, lo_open=True), default=0.95,
+                   help="nucleus sampling mass in (0, 1] (0.95)")
+    p.add_argument("--candidates", type=int_range(1, 256), default=8,
+                   help="loops sampled and reranked, 1..256 (8)")
     p.add_argument("--lock", action="append", default=[], metavar="POS=CHORD",
                    help="keep CHORD (Roman numeral like V7/V, bVI, iv, or a token like V:7) at "
                    "1-based position POS; repeatable")
     p.add_argument("--progression", metavar="CHORDS", help="start from this loop (Roman "
                    "numerals or tokens, space-separated, e.g. 'I V vi IV') and regenerate only "
                    "what --regenerate / --regenerate-from name")
-    p.add_argument("--regenerate", type=int, action="append", default=[], metavar="POS",
+    p.add_argument("--regenerate", type=int_range(1, 64), action="append", default=[], metavar="POS",
                    help="with --progression: regenerate the chord at 1-based POS (repeatable)")
-    p.add_argument("--regenerate-from", type=int, metavar="POS", help="with --progression: "
+    p.add_argument("--regenerate-from", type=int_range(1, 64), metavar="POS", help="with --progression: "
                    "keep chords before POS and regenerate the rest")
-    p.add_argument("--max-nondiatonic", type=int, default=2, help="cap on chords outside the "
+    p.add_argument("--max-nondiatonic", type=int_range(0, 16), default=2, help="cap on chords outside the "
                    "scale (default 2)")
     p.add_argument("--no-tonic-start", action="store_true", help="do not force a tonic start")
     p.add_argument("--no-cadence", action="store_true", help="do not force a cadential last chord")
     p.add_argument("--pattern", choices=["block", "arpeggio", "strum", "pop"],
                    help="chord rhythm (default: follows arousal)")
-    p.add_argument("--tempo", type=float, help="tempo in bpm (default: follows arousal)")
-    p.add_argument("-o", "--output", metavar="OUT.mid", help="write a MIDI file")
-    p.add_argument("--wav", metavar="OUT.wav", help="render the arrangement to a WAV file")
+    p.add_argument("--tempo", type=finite_float(20, 400), help="tempo in bpm, 20..400 "
+                   "(default: follows arousal)")
+    p.add_argument("-o", "--output", type=file_name, metavar="OUT.mid", help="write a MIDI file")
+    p.add_argument("--wav", type=file_name, metavar="OUT.wav",
+                   help="render the arrangement to a WAV file")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--play", action="store_true", help="play the arrangement")
     p.add_argument("--soundfont", help="soundfont (.sf2/.sf3) for --wav/--play")
@@ -89,13 +101,9 @@ def _emotion(args: argparse.Namespace):
     if args.valence is not None:
         return emo.from_va(args.valence, args.arousal)
     if args.from_image:
-        return emo.from_image(args.from_image)
+        return _from_image(args.from_image)
     if args.from_json:
-        try:
-            with open(args.from_json, encoding="utf-8") as fh:
-                return emo.from_analysis(json.load(fh))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise MusicappError(f"{args.from_json}: cannot read analysis JSON ({exc})") from exc
+        return _from_json(args.from_json)
     if args.from_audio:
         try:
             from musicapp.pipeline import analyze_path
@@ -106,13 +114,106 @@ def _emotion(args: argparse.Namespace):
     return emo.from_va(0.3, 0.0)
 
 
+def _regular_input(path: str, what: str) -> Path:
+    """``path`` as a regular file (a FIFO or device would block or never end)."""
+    import stat
+
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise MusicappError(f"{p}: {what} does not exist") from None
+    except OSError as exc:
+        raise MusicappError(f"{p}: cannot read {what} ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        raise MusicappError(f"{p}: not a regular file; {what} is read from regular files only")
+    return p
+
+
+def _from_image(path: str):
+    """Emotion of a picture, refusing non-regular files and decompression bombs before decoding."""
+    import warnings
+
+    from PIL import Image
+
+    from musicapp.compose import emotion as emo
+
+    p = _regular_input(path, "the picture")
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return emo.from_image(p)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise MusicappError(f"{p}: the picture is too large (more than {MAX_IMAGE_PIXELS:,} "
+                            "pixels); scale it down first") from None
+    except (ValueError, MemoryError) as exc:
+        raise MusicappError(f"{p}: not a readable image ({exc})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def _from_json(path: str):
+    """Emotion of a saved ``analyze --json`` result; any malformed content is a clear error."""
+    import math
+
+    from musicapp.compose import emotion as emo
+
+    p = _regular_input(path, "the analysis JSON")
+    if p.stat().st_size > MAX_JSON_BYTES:
+        raise MusicappError(f"{p}: too large for an analysis result (over {MAX_JSON_BYTES >> 20} MB)")
+    try:
+        text = p.read_bytes().decode("utf-8")
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        try:
+            result = json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError:  # `analyze --json` prints JSON Lines: take the first
+            result = json.loads(first, parse_constant=_reject_constant)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MusicappError(f"{p}: cannot read analysis JSON ({str(exc)[:200]})") from None
+    if not isinstance(result, dict):
+        raise MusicappError(f"{p}: not an analysis result (expected a JSON object, got "
+                            f"{type(result).__name__})")
+    try:
+        em = emo.from_analysis(result)
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as exc:
+        raise MusicappError(f"{p}: not a usable analysis result ({str(exc)[:200]})") from None
+    if not (math.isfinite(em.valence) and math.isfinite(em.arousal)):
+        raise MusicappError(f"{p}: the analysis result has no finite valence/arousal")
+    return em
+
+
+def _load_model(path: str | None):
+    """The chord model; the sidecar is validated first and an unfit file is a ModelError."""
+    from musicapp.compose.model import ChordModel
+
+    if path is not None:
+        from musicapp.models.weights import expected_sha256
+
+        p = Path(path)
+        if not p.is_file():
+            raise ModelError(f"{p}: weights file not found (or not a regular file)")
+        expected_sha256(p)
+    try:
+        return ChordModel.load(path)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelError(f"{path}: not a chord model weights file ({str(exc)[:200]})") from None
+
+
 def run_chords(args: argparse.Namespace) -> int:
     """Generate, arrange, print, and write/play as asked."""
     from musicapp.compose.arrange import arrange
     from musicapp.compose.generate import Constraints, Generator
-    from musicapp.compose.model import ChordModel
     from musicapp.compose.theory import Key, conventional_key
+    from musicapp.outputs import check_outputs
 
+    # Every output is checked before any work or any write: no partial output.
+    check_outputs([args.output, args.wav], overwrite=args.overwrite)
     em = _emotion(args)
     key = Key.parse(args.key) if args.key else (
         conventional_key(Key.parse(em.key)) if em.key else Key("C"))
@@ -129,7 +230,7 @@ def run_chords(args: argparse.Namespace) -> int:
     cons = Constraints(length=args.length, start_on_tonic=not args.no_tonic_start,
                        cadence=not args.no_cadence, max_nondiatonic=args.max_nondiatonic,
                        locked=locked)
-    gen = Generator(ChordModel.load(args.model))
+    gen = Generator(_load_model(args.model))
     kw = {"candidates": args.candidates, "temperature": args.temperature, "top_p": args.top_p}
     if args.progression:
         from musicapp.compose.generate import Progression
@@ -154,17 +255,12 @@ def run_chords(args: argparse.Namespace) -> int:
     else:
         prog = gen.generate(em.valence, em.arousal, key, cons, seed=args.seed, **kw)
     arr = arrange(prog, pattern=args.pattern, tempo_bpm=args.tempo, seed=args.seed)
-    if args.output:
-        from musicapp.compose.midi_export import write_midi
-
-        write_midi(arr, args.output, overwrite=args.overwrite)
     audio = None
     if args.wav or args.play:
         from musicapp.compose.preview import render_arrangement
 
         audio = render_arrangement(arr, 44100, soundfont=args.soundfont)
-    if args.wav:
-        _write_wav(args.wav, audio, 44100, args.overwrite)
+    _write_outputs(args, arr, audio)
     if args.json:
         print(json.dumps({
             "key": key.name, "valence": em.valence, "arousal": em.arousal, "source": em.source,
@@ -187,11 +283,35 @@ def run_chords(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_outputs(args: argparse.Namespace, arr, audio) -> None:
+    """Write the MIDI and WAV files (both already checked); if the second fails, a MIDI file this
+    run created is removed again, so a failed run leaves no partial output."""
+    created: list[str] = []
+    try:
+        if args.output:
+            from musicapp.compose.midi_export import write_midi
+
+            new = not os.path.exists(args.output)
+            try:
+                write_midi(arr, args.output, overwrite=args.overwrite)
+            except OSError as exc:
+                raise MusicappError(f"{args.output}: cannot write the MIDI file "
+                                    f"({exc.strerror or exc})") from None
+            if new:
+                created.append(args.output)
+        if args.wav:
+            _write_wav(args.wav, audio, 44100, args.overwrite)
+    except BaseException:
+        for path in created:
+            Path(path).unlink(missing_ok=True)
+        raise
+
+
 def _write_wav(path: str, audio, sr: int, overwrite: bool) -> None:
     """Atomic 16-bit WAV via the project's writer; ``audio`` is ``(channels, n)``."""
     from musicapp.audio import write_wav
     from musicapp.errors import FileExistsRefusal
 
     if os.path.exists(path) and not overwrite:
-        raise FileExistsRefusal(f"{path}: file exists; pass --overwrite to replace it")
+        raise FileExistsRefusal(f"{path}: file exists; use --overwrite to replace it")
     write_wav(path, audio, sr)

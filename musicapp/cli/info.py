@@ -12,7 +12,8 @@ def register(subparsers) -> None:
         "info",
         help="show format, duration, sample rate and channels of audio files",
         description="Read the header of each audio file (any WAV, FLAC, AIFF, OGG, Opus, MP3, "
-        "M4A) and print what it holds. Nothing is decoded.",
+        "M4A) and print what it holds. Nothing is decoded; for FLAC and WAV the header is checked "
+        "against the file, and a truncated file is reported with the length it really holds.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
@@ -41,4 +42,6 @@ def run(args: argparse.Namespace) -> int:
                 f"  duration: {int(minutes)}:{seconds:06.3f} ({info.duration_s:.3f} s)\n"
                 f"  sample rate: {info.sample_rate} Hz\n  channels: {info.channels}"
             )
+            for warning in info.warnings:
+                print(f"  warning: {warning}")
     return status

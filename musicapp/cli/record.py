@@ -6,7 +6,11 @@ import argparse
 import json
 import sys
 
+from musicapp.cli._args import file_name, finite_float, int_range
 from musicapp.params import RECORDING
+
+#: The longest take ``record`` accepts (24 hours).
+MAX_TAKE_SECONDS = 24 * 3600.0
 
 
 def register(subparsers) -> None:
@@ -17,11 +21,14 @@ def register(subparsers) -> None:
         description="Record from the default (or chosen) input device. The WAV file on disk is "
         "kept valid while recording, so an interrupted take is never lost.",
     )
-    p.add_argument("output", metavar="OUT.wav", help="WAV file to write")
-    p.add_argument("--seconds", type=float, required=True, help="length of the take in seconds")
+    p.add_argument("output", type=file_name, metavar="OUT.wav", help="WAV file to write")
+    p.add_argument("--seconds", type=finite_float(0, MAX_TAKE_SECONDS, lo_open=True), required=True,
+                   help="length of the take in seconds (up to 24 hours)")
     p.add_argument("--device", help="input device index or part of its name (default: system default)")
-    p.add_argument("--rate", type=int, default=RECORDING.sample_rate, help="sample rate in Hz")
-    p.add_argument("--channels", type=int, default=RECORDING.channels, help="number of channels")
+    p.add_argument("--rate", type=int_range(8000, 384_000), default=RECORDING.sample_rate,
+                   help="sample rate in Hz, 8000..384000")
+    p.add_argument("--channels", type=int_range(1, 32), default=RECORDING.channels,
+                   help="number of channels, 1..32")
     p.add_argument("--force", action="store_true", help="overwrite OUT.wav if it exists")
     p.set_defaults(func=run_record)
 
@@ -35,14 +42,10 @@ def run_record(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from musicapp.audio.recorder import Recorder
-    from musicapp.errors import FileExistsRefusal
+    from musicapp.outputs import check_output
 
-    if args.seconds <= 0:
-        print("musicapp: error: --seconds must be > 0", file=sys.stderr)
-        return 2
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise FileExistsRefusal(f"{out}: already exists; use --force to overwrite")
+    check_output(out, overwrite=args.force, flag="--force")  # before any device is opened
     rec = Recorder(
         out, device=args.device, sample_rate=args.rate, channels=args.channels, max_seconds=args.seconds
     )

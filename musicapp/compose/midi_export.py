@@ -11,6 +11,7 @@ import mido
 
 from musicapp.compose.arrange import Arrangement, Note
 from musicapp.errors import FileExistsRefusal, MusicappError
+from musicapp.outputs import apply_umask
 
 TICKS_PER_BEAT = 480
 #: track name -> (channel, General MIDI program, 0-based)
@@ -72,8 +73,7 @@ def write_midi_file(mid: mido.MidiFile, path: str | os.PathLike[str], *, overwri
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsRefusal(f"{path}: file exists; pass overwrite=True (--overwrite) to "
-                                "replace it")
+        raise FileExistsRefusal(f"{path}: file exists; use --overwrite to replace it")
     if not path.parent.is_dir():
         raise MusicappError(f"{path}: folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -85,6 +85,7 @@ def write_midi_file(mid: mido.MidiFile, path: str | os.PathLike[str], *, overwri
                 os.fsync(fh.fileno())
         if path.exists() and not overwrite:  # appeared meanwhile
             raise FileExistsRefusal(f"{path}: file appeared while writing; not overwritten")
+        apply_umask(tmp)  # mkstemp creates 0600; the export gets the mode open() would give
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
