@@ -69,3 +69,21 @@ class AnalysisParams:
 MEL = MelParams()
 ANALYSIS = AnalysisParams()
 RECORDING = RecordingParams()
+
+
+@dataclass(frozen=True)
+class SilenceParams:
+    """When a track counts as silence: no moods, key, tempo or chords are reported for it.
+
+    A track is silent when the RMS level of its loudest ``window_s`` window stays below
+    ``threshold_dbfs`` (dB relative to full scale). -60 dBFS is below the noise floor of any
+    mastered recording (a quiet room recorded through a microphone sits around -60 to -50 dBFS)
+    and above digital near-silence such as dither (around -90 dBFS).
+    """
+
+    threshold_dbfs: float = -60.0
+    window_s: float = 3.0
+    min_duration_s: float = 0.5  # shorter clips are "too short" for any analysis
+
+
+SILENCE = SilenceParams()

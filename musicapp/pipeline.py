@@ -1,14 +1,17 @@
 """Whole-track analysis: decode once, then the tagger (moods, valence/arousal, genre, hash code)
-and the music analysis (key, tempo, beats, chords), each when it is installed and works.
+and the music analysis (key, tempo, beats, chords); the result is a
+:class:`~musicapp.track_analysis.TrackAnalysis`.
 
-The result is the ``musicapp analyze --json`` object. A part that fails (a tampered model file, a
-missing GPU) is reported under ``errors`` and the other parts still run; only an unreadable file
-raises.
+This is the one pipeline: the CLI's ``analyze``, the GUI's analysis worker and the library indexer
+all call :func:`analyze_path` or :func:`analyze_samples`. A part that fails (a tampered model
+file, an unavailable GPU) is recorded in ``TrackAnalysis.errors`` with its reason and logged with
+its traceback; the other part still runs. Silence and clips too short to analyse give
+``status`` "silence" / "too short" and no part runs. Only an undecodable file raises.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,23 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from musicapp.errors import MusicappError
-from musicapp.params import ANALYSIS, MEL
+from musicapp.params import ANALYSIS, MEL, SILENCE
+from musicapp.track_analysis import OK, TOO_SHORT, TrackAnalysis
+from musicapp.track_analysis import SILENCE as SILENT
 
 #: progress(fraction 0..1, stage name)
 ProgressFn = Callable[[float, str], None]
 
+log = logging.getLogger(__name__)
 _engines: dict[tuple[str, int | None], object] = {}
 _engines_lock = threading.Lock()
-
-
-def tagger_available() -> bool:
-    """True when the tagger engine module is installed."""
-    return importlib.util.find_spec("musicapp.models.engine") is not None
-
-
-def music_analysis_available() -> bool:
-    """True when the key/tempo/chord analysis package is installed."""
-    return importlib.util.find_spec("musicapp.analysis") is not None
 
 
 def get_engine(device: str = "auto", threads: int | None = None):
@@ -51,6 +47,33 @@ def _report(progress: ProgressFn | None, fraction: float, stage: str) -> None:
         progress(float(fraction), stage)
 
 
+def loudest_window_dbfs(samples: np.ndarray, sample_rate: int,
+                        window_s: float = SILENCE.window_s) -> float:
+    """RMS level in dBFS of the loudest ``window_s`` window (hop of half a window)."""
+    y = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if y.size == 0:
+        return float("-inf")
+    win = max(1, min(y.size, int(round(window_s * sample_rate))))
+    hop = max(1, win // 2)
+    power = np.square(y, dtype=np.float64)
+    csum = np.concatenate(([0.0], np.cumsum(power)))
+    starts = np.arange(0, max(1, y.size - win + 1), hop)
+    means = (csum[starts + win] - csum[starts]) / win
+    peak = float(np.max(means)) if means.size else 0.0
+    return float(10.0 * np.log10(peak)) if peak > 0 else float("-inf")
+
+
+def classify_level(samples: np.ndarray, sample_rate: int) -> tuple[str, float]:
+    """(status, level_dbfs): "too short" under ``SILENCE.min_duration_s``, "silence" below
+    ``SILENCE.threshold_dbfs``, else "ok"."""
+    level = loudest_window_dbfs(samples, sample_rate)
+    if samples.shape[-1] < SILENCE.min_duration_s * sample_rate:
+        return TOO_SHORT, level
+    if not np.isfinite(level) or level < SILENCE.threshold_dbfs:
+        return SILENT, level
+    return OK, level
+
+
 def analyze_samples(
     samples: np.ndarray,
     sample_rate: int,
@@ -61,26 +84,35 @@ def analyze_samples(
     threads: int | None = None,
     feature_maps: bool = False,
     progress: ProgressFn | None = None,
-) -> dict:
-    """Analyse mono float32 ``samples``; return the parts' fields plus ``errors`` (part -> message)."""
+) -> TrackAnalysis:
+    """Analyse mono float32 ``samples`` at ``sample_rate``."""
     from musicapp.audio import resample
 
-    out: dict = {"duration_s": round(samples.shape[-1] / float(sample_rate), 3)}
-    errors: dict[str, str] = {}
-    if tags and tagger_available():
+    samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+    status, level = classify_level(samples, sample_rate)
+    result = TrackAnalysis(duration_s=samples.shape[-1] / float(sample_rate), status=status,
+                           level_dbfs=level if np.isfinite(level) else None)
+    if status != OK:
+        _report(progress, 1.0, status)
+        return result
+    if tags:
         _report(progress, 0.1, "tags")
         try:
             engine = get_engine(device, threads)
             y16 = resample(samples, sample_rate, MEL.sample_rate)
-            result = engine.analyze(y16, feature_maps=feature_maps)
-            fields = result.to_dict()
+            tagged = engine.analyze(y16, feature_maps=feature_maps)
+            fields = tagged.to_dict()
             fields.pop("duration_s", None)
-            out.update(fields)
+            maps = fields.pop("feature_maps", None)
+            fields.pop("feature_map_seconds_per_column", None)
+            result.tags = fields
             if feature_maps:
-                out["_feature_maps"] = getattr(result, "feature_maps", None)
-        except (MusicappError, RuntimeError, ValueError) as exc:
-            errors["tags"] = str(exc)
-    if music and music_analysis_available():
+                result.feature_maps = {"maps": maps,
+                                       "seconds_per_column": tagged.feature_map_seconds_per_column}
+        except (MusicappError, RuntimeError, ValueError, OSError) as exc:
+            log.exception("tagging failed")
+            result.errors["tags"] = str(exc)
+    if music:
         from musicapp.analysis import analyze_music
 
         def sub_progress(fraction: float, stage: str) -> None:
@@ -88,13 +120,12 @@ def analyze_samples(
 
         _report(progress, 0.5, "music")
         try:
-            out.update(analyze_music(samples, sample_rate, progress=sub_progress).to_dict())
-        except (MusicappError, RuntimeError, ValueError) as exc:
-            errors["music"] = str(exc)
-    if errors:
-        out["errors"] = errors
+            result.music = analyze_music(samples, sample_rate, progress=sub_progress).to_dict()
+        except (MusicappError, RuntimeError, ValueError, FloatingPointError) as exc:
+            log.exception("key/tempo/chord analysis failed")
+            result.errors["music"] = str(exc)
     _report(progress, 1.0, "done")
-    return out
+    return result
 
 
 def analyze_path(
@@ -106,8 +137,8 @@ def analyze_path(
     threads: int | None = None,
     feature_maps: bool = False,
     progress: ProgressFn | None = None,
-) -> dict:
-    """Decode ``path`` once and analyse it; the ``analyze --json`` object.
+) -> TrackAnalysis:
+    """Decode ``path`` once and analyse it.
 
     Raises:
         AudioDecodeError: the file cannot be decoded at all.
@@ -116,19 +147,10 @@ def analyze_path(
 
     _report(progress, 0.0, "decode")
     audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
-    result = {"path": str(Path(path)), "format": audio.info.format}
-    result.update(
-        analyze_samples(
-            audio.samples,
-            audio.sample_rate,
-            tags=tags,
-            music=music,
-            device=device,
-            threads=threads,
-            feature_maps=feature_maps,
-            progress=progress,
-        )
-    )
-    if audio.warnings:
-        result["warnings"] = list(audio.warnings)
+    result = analyze_samples(audio.samples, audio.sample_rate, tags=tags, music=music,
+                             device=device, threads=threads, feature_maps=feature_maps,
+                             progress=progress)
+    result.path = str(Path(path))
+    result.format = audio.info.format
+    result.warnings = list(audio.warnings)
     return result

@@ -60,6 +60,10 @@ def _progress_bar(done: int, total: int, name: str) -> None:
 def summarise(result: dict) -> str:
     """A human-readable summary of one ``analyze`` result."""
     lines = [f"{result['path']}  ({result.get('duration_s', 0):.1f} s)"]
+    if result.get("status", "ok") != "ok":
+        level = result.get("level_dbfs")
+        loudest = f"; loudest 3 s at {level:.0f} dBFS" if level is not None else ""
+        lines.append(f"  {result['status']}: no moods, key, tempo or chords{loudest}")
     if "key" in result:
         k = result["key"]
         lines.append(f"  key: {k['tonic']} {k['mode']} (confidence {k['confidence']:.2f})")
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = analyze_path(
                 path, tags=not args.no_tags, music=not args.no_music, device=args.device, threads=args.threads
-            )
+            ).to_dict()
         except AudioDecodeError as exc:
             print(f"musicapp: error: {exc}", file=sys.stderr)
             status = 2

@@ -110,7 +110,7 @@ def _emotion(args: argparse.Namespace):
         except ImportError as exc:
             raise MusicappError("track analysis is not available in this installation "
                                 f"({exc})") from exc
-        return emo.from_analysis(analyze_path(args.from_audio))
+        return emo.from_analysis(analyze_path(args.from_audio).to_dict())
     return emo.from_va(0.3, 0.0)
 
 

@@ -27,25 +27,17 @@ KEYS = ("moods", "valence", "arousal", "genres", "segments", "key", "tempo_bpm",
         "beats", "downbeats", "chords", "key_timeline", "device", "hash")
 
 
-def _find(d: Any, key: str, depth: int = 0) -> Any:
-    """First value stored under ``key`` anywhere in nested dicts (breadth first)."""
-    if not isinstance(d, dict) or depth > 4:
-        return None
-    if key in d and d[key] is not None:
-        return d[key]
-    for v in d.values():
-        if isinstance(v, dict):
-            found = _find(v, key, depth + 1)
-            if found is not None:
-                return found
-    return None
-
-
 def flatten_result(result: dict) -> dict:
-    """Pick the known keys out of the (possibly nested) analysis result."""
-    flat = {k: _find(result, k) for k in KEYS}
-    flat["errors"] = list(result.get("errors") or [])
-    flat["file"] = result.get("file")
+    """The view's fields from a pipeline result (``TrackAnalysis.to_dict()``): every field of
+    :data:`KEYS` (None when absent), ``errors`` as a list of "part: message" lines, ``file``."""
+    from musicapp.track_analysis import TrackAnalysis
+
+    analysis = TrackAnalysis.from_dict(result)
+    fields = analysis.to_dict()
+    flat = {k: fields.get(k) for k in KEYS}
+    flat["status"] = analysis.status
+    flat["errors"] = [f"{part}: {msg}" for part, msg in analysis.errors.items()]
+    flat["file"] = analysis.path
     return flat
 
 

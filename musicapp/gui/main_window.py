@@ -593,7 +593,7 @@ class MainWindow(QMainWindow):
         self._progress_done()
         self.set_analysis(result)
         took = time.perf_counter() - self.analysis_started_at
-        errors = result.get("errors") or []
+        errors = flatten_result(result)["errors"]
         if errors:
             self.show_message("Analysis finished with problems: " + "; ".join(errors))
         else:

@@ -7,8 +7,8 @@ that fails (undecodable file, analyser error) is stored as ``error`` with its me
 run goes on.
 
 The analyser is pluggable: any picklable callable ``path -> dict`` returning (part of) the
-``musicapp analyze --json`` object. ``default_analyser`` uses ``musicapp.pipeline.analyze_path``
-when it is importable and otherwise only fingerprints the track.
+``musicapp analyze --json`` object (``TrackAnalysis.to_dict()``). ``default_analyser`` runs the
+one pipeline (:mod:`musicapp.pipeline`) on the same decoded samples as the fingerprint.
 """
 
 from __future__ import annotations
@@ -30,18 +30,10 @@ Progress = Callable[[int, int, str], None]
 
 
 def default_analyser(path: str) -> dict:
-    """``musicapp.pipeline.analyze_path(path)`` if the pipeline exists, else ``{}``."""
-    try:
-        from musicapp.pipeline import analyze_path
-    except ImportError:
-        return {}
-    return dict(analyze_path(path, progress=None))
+    """``musicapp.pipeline.analyze_path(path)`` as the stored dict."""
+    from musicapp.pipeline import analyze_path
 
-
-def _pipeline_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("musicapp.pipeline") is not None
+    return analyze_path(path, progress=None).to_dict()
 
 
 def _decode_once(path: str) -> tuple:
@@ -51,8 +43,9 @@ def _decode_once(path: str) -> tuple:
     from musicapp.pipeline import analyze_samples
 
     audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
-    analysis = {"path": str(path), "format": audio.info.format}
-    analysis.update(analyze_samples(audio.samples, audio.sample_rate, progress=None))
+    result = analyze_samples(audio.samples, audio.sample_rate, progress=None)
+    result.path, result.format, result.warnings = str(path), audio.info.format, list(audio.warnings)
+    analysis = result.to_dict()
     y8 = resample(audio.samples, audio.sample_rate, fp.SAMPLE_RATE)
     return fp.compute(y8), y8.size / fp.SAMPLE_RATE, analysis
 
@@ -69,7 +62,7 @@ def analyze_track(path: str, analyser: Analyser | None = default_analyser) -> di
     ``{"ok": False, "error": str}``.
     """
     try:
-        if analyser is default_analyser and _pipeline_available():
+        if analyser is default_analyser:
             fingerprint, duration, analysis = _decode_once(path)
         else:
             fingerprint, duration = fp.fingerprint_file(path)

@@ -288,23 +288,17 @@ def _load_backend(device_str: str, prefer_student: bool) -> tuple[_Backend, str]
     note = ""
     backend: _Backend | None = None
     if prefer_student:
-        # Absent (not built / not shipped): fall back to the teachers and say so in `model`.
-        # Present but refused (tampered, truncated, incompatible): the ModelError propagates, so
-        # a modified weights file is never silently replaced.
-        try:
-            from musicapp.models import hashnet
-        except ImportError as exc:
-            hashnet = None
-            note = f"distilled model not importable ({exc}); using the musicnn teachers"
-        loader = getattr(hashnet, "load_hashnet", None)
-        weights = getattr(hashnet, "WEIGHTS_PATH", None)
-        if hashnet is not None and loader is None:
-            note = "musicapp.models.hashnet has no load_hashnet; using the musicnn teachers"
-        elif loader is not None and weights is not None and not Path(weights).exists():
-            note = f"distilled model weights not found ({weights}); using the musicnn teachers"
-        elif loader is not None:
-            model, meta = loader(device)
-            backend = _HashnetBackend(model, meta, device)
+        # The distilled model ships with the app: missing, tampered, truncated or incompatible
+        # weights raise ModelError naming the file. The teachers are used only when the caller
+        # asks for them (use_student=False), never silently in place of the student.
+        from musicapp.models import hashnet
+
+        if not Path(hashnet.WEIGHTS_PATH).exists():
+            raise ModelError(
+                f"the distilled tagging model is missing ({hashnet.WEIGHTS_PATH}); reinstall "
+                "musicapp, or choose the musicnn teachers explicitly")
+        model, meta = hashnet.load_hashnet(device)
+        backend = _HashnetBackend(model, meta, device)
     if backend is None:
         backend = _TeacherBackend(load_musicnn("MSD_musicnn", device),
                                   load_musicnn("MTT_musicnn", device),

@@ -23,7 +23,7 @@ def test_missing_set_is_a_clean_error(tmp_path, capsys):
 
 
 def test_cli_module_imports_no_librosa():
-    code = ("import sys, musicapp.cli.analysis; "
+    code = ("import sys, musicapp.cli, musicapp_lab.cli.analysis; musicapp.cli.build_parser(); "
             "print('librosa' in sys.modules, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()

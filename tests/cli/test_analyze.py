@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from musicapp.cli import main
-from musicapp.pipeline import music_analysis_available, tagger_available
 from tests.helpers.signals import chord, write_audio
 
 C_MAJOR = [261.63, 329.63, 392.0]
@@ -30,13 +29,13 @@ def test_analyze_json_contract(progression, capsys):
     assert result["path"] == str(progression)
     assert result["duration_s"] == pytest.approx(12.0, abs=0.05)
     assert "errors" not in result, result.get("errors")
-    if music_analysis_available():
+    if True:
         for key in ("key", "tempo_bpm", "meter", "beats", "downbeats", "chords"):
             assert key in result
         assert result["key"]["tonic"] == "C" and result["key"]["mode"] == "major"
         labels = {c["label"] for c in result["chords"]}
         assert {"C:maj", "F:maj", "G:maj"} <= labels
-    if tagger_available():
+    if True:
         for key in ("moods", "valence", "arousal", "genres", "segments"):
             assert key in result
         assert {"tag", "score", "percentile"} <= set(result["moods"][0])

@@ -114,8 +114,8 @@ def test_drag_payload_is_a_midi_file_url(qtbot, composer, monkeypatch, tmp_path)
 
 
 def test_key_defaults_to_the_tracks_and_emotion_from_track(qtbot, window, composer):
-    flat_result = {"tags": {"valence": -0.5, "arousal": 0.3, "moods": []},
-                   "music": {"key": {"tonic": "F#", "mode": "minor", "confidence": 0.9}}}
+    flat_result = {"valence": -0.5, "arousal": 0.3, "moods": [],
+                   "key": {"tonic": "F#", "mode": "minor", "confidence": 0.9}}
     window.set_analysis(flat_result)
     assert composer.tonic.currentText() == "F#"
     assert composer.mode.currentText() == "minor"
