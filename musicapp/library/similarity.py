@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from musicapp.hashcode import hex_to_bytes
 from musicapp.library.store import LibraryError
 
 
@@ -189,4 +190,4 @@ class CodeIndex:
 
 def code_from_hex(hex_code: str) -> np.ndarray:
     """Packed uint64 words of one hex code string."""
-    return pack_codes([bytes.fromhex(hex_code)])[0]
+    return pack_codes([hex_to_bytes(hex_code)])[0]

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from musicapp.errors import MusicappError
+from musicapp.hashcode import hex_to_bytes
 
 DB_FILENAME = "library.sqlite3"
 AUDIO_EXTENSIONS = frozenset(
@@ -409,7 +410,7 @@ class Store:
                 )
             code = result.get("hash")
             if code:
-                raw = bytes.fromhex(code)
+                raw = hex_to_bytes(code)
                 self.con.execute(
                     "INSERT INTO codes(track_id, n_bits, code) VALUES (?, ?, ?)",
                     (track_id, len(code) * 4, raw),

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from musicapp.errors import ModelError
+from musicapp.hashcode import bits_to_hex
 from musicapp.params import MEL
 
 # Mood-bearing and genre tags of the musicnn teachers (used when the distilled model is absent;
@@ -523,7 +524,7 @@ class _Accumulator:
                 "arousal": None if va is None else _r(va[i, 1]),
             }
             if codes is not None:
-                seg["hash"] = _hex(codes[i])
+                seg["hash"] = bits_to_hex(codes[i])
             segments.append(seg)
 
         result = TaggerResult(
@@ -537,7 +538,7 @@ class _Accumulator:
             device=device,
         )
         if codes is not None:
-            result.hash = _hex(w @ codes)
+            result.hash = bits_to_hex(w @ codes)
         if self.embedding:
             emb = w @ np.concatenate(self.embedding).astype(np.float64)
             emb /= max(float(np.linalg.norm(emb)), 1e-12)
@@ -573,14 +574,6 @@ def _r(x: float, digits: int = 4) -> float:
 def _sig(x: float, digits: int = 4) -> float:
     """Round to significant digits: raw mood probabilities are often around 0.001."""
     return float(f"{float(x):.{digits}g}")
-
-
-def _hex(code: np.ndarray) -> str:
-    """Sign bits of a relaxed code (MSB first) as hex, like hashnet.code_to_hex."""
-    value = 0
-    for bit in (np.asarray(code) >= 0).tolist():
-        value = (value << 1) | int(bit)
-    return f"{value:0{(len(code) + 3) // 4}x}"
 
 
 def result_json(result: TaggerResult) -> str:

@@ -61,6 +61,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from musicapp.errors import ModelError
+from musicapp.hashcode import bits_to_hex
 from musicapp.models.circumplex import MOOD_TAGS, TAG_NORMS
 from musicapp.paths import resource_path
 
@@ -294,10 +295,7 @@ def binary_code(code: torch.Tensor) -> torch.Tensor:
 
 def code_to_hex(bits: torch.Tensor) -> str:
     """Pack one bool code (bits,) into a hex string, most significant bit first."""
-    value = 0
-    for b in bits.tolist():
-        value = (value << 1) | int(bool(b))
-    return f"{value:0{(len(bits) + 3) // 4}x}"
+    return bits_to_hex(bits.detach().cpu().numpy().astype(bool))
 
 
 def hamming_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
