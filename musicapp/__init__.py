@@ -6,3 +6,7 @@ functions that need them, never at package import time.
 """
 
 __version__ = "0.1.0"
+
+from musicapp import jitcache as _jitcache
+
+_jitcache.configure()  # numba's cache folder, set before anything imports numba (issue 14, C10)
