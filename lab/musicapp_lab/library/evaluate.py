@@ -35,9 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from musicapp.audio.filetypes import AUDIO_EXTENSIONS
 from musicapp.library import fingerprint as fp
 from musicapp.library.matcher import FingerprintIndex
-from musicapp.library.store import AUDIO_EXTENSIONS, LibraryError
+from musicapp.library.store import LibraryError
 from musicapp_lab.library import degrade
 
 SR = fp.SAMPLE_RATE  # queries are made and degraded at the fingerprinting rate (8 kHz)

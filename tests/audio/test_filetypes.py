@@ -1,0 +1,26 @@
+"""One list of audio file types for the CLI, the library scan and the GUI."""
+
+from __future__ import annotations
+
+from musicapp.audio.filetypes import AUDIO_EXTENSIONS, dialog_filter, is_audio_name
+
+
+def test_common_formats_and_case() -> None:
+    for name in ("a.wav", "b.FLAC", "c.Mp3", "d.ogg", "e.opus", "f.m4a", "g.aiff"):
+        assert is_audio_name(name), name
+    for name in ("notes.txt", "cover.jpg", "song", "clip.mid"):
+        assert not is_audio_name(name), name
+
+
+def test_dialog_filter_lists_every_type() -> None:
+    text = dialog_filter()
+    assert all(f"*{ext}" in text for ext in AUDIO_EXTENSIONS)
+    assert text.endswith(";;All files (*)")
+
+
+def test_every_consumer_uses_the_one_list() -> None:
+    from musicapp.cli import analyze
+    from musicapp.library import store
+
+    assert store.AUDIO_EXTENSIONS is AUDIO_EXTENSIONS
+    assert analyze.AUDIO_EXTENSIONS is AUDIO_EXTENSIONS
