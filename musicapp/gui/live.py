@@ -131,9 +131,11 @@ class FeatureMapEngine(QThread):
     #: description of the compute device (for the status bar)
     device_ready = Signal(str)
 
-    def __init__(self, model_name: str = "MSD_musicnn", parent=None) -> None:
+    def __init__(self, model_name: str = "MSD_musicnn", parent=None,
+                 device_name: str | None = None) -> None:
         super().__init__(parent)
         self.model_name = model_name
+        self.device_name = device_name  # None: the user's preference (MUSICAPP_DEVICE) or auto
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._pending: np.ndarray | None = None
@@ -157,18 +159,18 @@ class FeatureMapEngine(QThread):
         try:
             import torch
 
-            from musicapp.gui.parts import torch_device_name
+            from musicapp.models.device import describe_device, preferred_device, select_device
             from musicapp.models.musicnn import load_musicnn, tags_for
 
             torch.set_num_threads(1)
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+            device = select_device(self.device_name or preferred_device())
             model = load_musicnn(self.model_name, device=device)
             tags = list(tags_for(self.model_name))
             # torch leaves a large heap of long-lived objects: move them out of the collector's
             # reach so that full collections (which stop every thread) stay short
             gc.collect()
             gc.freeze()
-            self.device_ready.emit(torch_device_name())
+            self.device_ready.emit(describe_device(device))
         except Exception as exc:
             self.failed.emit(f"feature maps unavailable: {describe_error(exc)}")
             return

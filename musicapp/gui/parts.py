@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from functools import cache
 
 #: part name -> module that must exist for the part to be usable
 PART_MODULES: dict[str, str] = {
@@ -43,24 +42,6 @@ def has(part: str) -> bool:
 def available() -> dict[str, bool]:
     """Availability of every known part."""
     return {part: has(part) for part in PART_MODULES}
-
-
-@cache
-def torch_device_name() -> str:
-    """Describe the compute device the models would use ("CUDA: <name>" or "CPU").
-
-    Imports torch, so call it from a worker thread or after a model has been loaded.
-    """
-    try:
-        import torch
-    except ImportError:
-        return "CPU (torch not installed)"
-    if torch.cuda.is_available():
-        return f"CUDA: {torch.cuda.get_device_name(0)}"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "Apple MPS"
-    return "CPU"
 
 
 def try_import(name: str):

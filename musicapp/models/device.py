@@ -89,6 +89,22 @@ def select_device(requested: str | None = "auto") -> torch.device:
     raise ModelError(f"device {requested!r}: unknown device; use auto, cpu, cuda, cuda:N or mps")
 
 
+def preferred_device() -> str:
+    """The user's compute-device choice: ``$MUSICAPP_DEVICE`` (``auto`` when unset)."""
+    return os.environ.get("MUSICAPP_DEVICE", "").strip() or "auto"
+
+
+def describe_device(device: torch.device) -> str:
+    """A short name for the status bar: ``"CUDA: <GPU name>"``, ``"Apple MPS"`` or ``"CPU"``."""
+    import torch
+
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "Apple MPS"
+    return "CPU"
+
+
 def choose_threads(n: int | None = None, batch: int | None = None) -> int:
     """The thread count :func:`configure_threads` would set (without setting it)."""
     if n is None:

@@ -71,3 +71,14 @@ def test_configure_threads_sets_torch():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_preferred_device_and_description(monkeypatch):
+    import torch
+
+    monkeypatch.delenv("MUSICAPP_DEVICE", raising=False)
+    assert dev.preferred_device() == "auto"
+    monkeypatch.setenv("MUSICAPP_DEVICE", "cpu")
+    assert dev.preferred_device() == "cpu"
+    assert dev.describe_device(dev.select_device(dev.preferred_device())) == "CPU"
+    assert dev.describe_device(torch.device("mps")) == "Apple MPS"

@@ -13,6 +13,7 @@ import numpy as np
 
 from musicapp.compose.labels import COND_DIM, COND_MOODS, condition_vector
 from musicapp.compose.model import DEFAULT_WEIGHTS, GRUConfig, save_weights
+from musicapp.models.device import select_device
 from musicapp_lab.compose.dataset import (
     DUR_BEATS,
     EOS,
@@ -93,8 +94,7 @@ def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 30, seed: int = 0, batch
     torch.manual_seed(seed)
     np.random.seed(seed)
     torch.set_num_threads(threads)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(select_device(device))
     seqs, splits, vocab = prepare(seed=0)
     log(f"sequences: {len(seqs)}  train {len(splits['train'])}  valid {len(splits['valid'])}  "
         f"test {len(splits['test'])}  vocab {len(vocab)}  device {device}")

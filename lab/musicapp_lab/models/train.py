@@ -30,6 +30,7 @@ import torch
 
 from musicapp.models.calibration import fit_quantiles, to_percentile
 from musicapp.models.circumplex import valence_arousal
+from musicapp.models.device import select_device
 from musicapp.models.hashnet import (
     GENRE_SOURCES,
     LAYER_CHANNELS,
@@ -108,10 +109,9 @@ def seed_everything(seed: int) -> None:
 
 
 def pick_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; otherwise the named device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    """The device for ``name`` (``auto``: CUDA, then MPS, then CPU), see
+    :func:`musicapp.models.device.select_device`."""
+    return select_device(name)
 
 
 # ---------------------------------------------------------------------------------------------
