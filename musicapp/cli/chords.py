@@ -106,11 +106,11 @@ def _emotion(args: argparse.Namespace):
         return _from_json(args.from_json)
     if args.from_audio:
         try:
-            from musicapp.pipeline import analyze_path
+            from musicapp.analysis_cache import analyze_cached
         except ImportError as exc:
             raise MusicappError("track analysis is not available in this installation "
                                 f"({exc})") from exc
-        return emo.from_analysis(analyze_path(args.from_audio).to_dict())
+        return emo.from_analysis(analyze_cached(args.from_audio).to_dict())
     return emo.from_va(0.3, 0.0)
 
 

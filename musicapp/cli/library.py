@@ -177,11 +177,13 @@ def _run_search(args: argparse.Namespace) -> int:
 
 
 def _run_similar(args: argparse.Namespace) -> int:
+    from musicapp.analysis_cache import cached_analyser
     from musicapp.library.api import Library
 
     query: str | int = int(args.file) if args.file.isdigit() else args.file
     with Library(args.db) as lib:
-        hits = lib.similar(query, args.k, mood=args.mood, key=args.key, bpm=args.bpm, duration=args.duration)
+        hits = lib.similar(query, args.k, analyser=cached_analyser, mood=args.mood, key=args.key,
+                           bpm=args.bpm, duration=args.duration)
         lines = [
             f"{h['hamming']:>4} bits  cos {h['cosine'] if h['cosine'] is not None else '-':>8}  "
             + _fmt_track(h)

@@ -1,0 +1,238 @@
+"""A cache of track analyses keyed by file content.
+
+Re-opening a track, ``musicapp chords --from-audio`` on a file analysed before and ``musicapp
+library similar FILE`` for an outside file all reuse the stored :class:`TrackAnalysis` instead of
+analysing again. The key is the BLAKE2b digest of the file's bytes together with a version string
+(the result's schema, the package version, this cache's format and the size and date of every
+shipped model file), so an edited file, a new release or a retrained model never reads a stale
+entry.
+
+Entries are JSON files under ``<user data dir>/cache/analysis/``. Each is written to a temporary
+file in the same folder and renamed into place, so concurrent writers (the GUI's worker, a CLI run
+beside it) never leave a half-written entry: a reader sees the old entry, the new one or none.
+The folder is kept under a size limit by removing the least recently used entries.
+
+Results with a failed part are not stored (the failure may be transient); silence and too-short
+results are (they are facts about the file). This module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from musicapp.track_analysis import SCHEMA, TrackAnalysis
+
+log = logging.getLogger(__name__)
+
+#: bump when the stored form changes
+CACHE_FORMAT = 1
+#: default size limit of the cache folder
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+_CHUNK = 1 << 20
+
+
+def cache_dir() -> Path:
+    """Folder of the analysis cache (``<user data dir>/cache/analysis``; not created here)."""
+    from musicapp.paths import user_data_dir
+
+    return user_data_dir() / "cache" / "analysis"
+
+
+@cache
+def pipeline_version() -> str:
+    """What the analysis depends on besides the file: schema, release, models (size, date)."""
+    from musicapp import __version__
+    from musicapp.paths import resource_path
+
+    h = hashlib.blake2b(digest_size=8)
+    models = resource_path("models")
+    with contextlib.suppress(OSError):
+        for entry in sorted(models.iterdir()):
+            if entry.suffix in (".safetensors", ".npz", ".json"):
+                st = entry.stat()
+                h.update(f"{entry.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return f"s{SCHEMA}-v{__version__}-c{CACHE_FORMAT}-m{h.hexdigest()}"
+
+
+def content_digest(path: str | Path) -> str:
+    """BLAKE2b-160 hex digest of the file's bytes."""
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cache_key(path: str | Path, version: str | None = None) -> str:
+    """The entry name for ``path``: digest of its bytes and of the pipeline version."""
+    digest = content_digest(path)
+    ver = hashlib.blake2b((version or pipeline_version()).encode(), digest_size=6).hexdigest()
+    return f"{digest}-{ver}"
+
+
+class AnalysisCache:
+    """Analyses stored by file content (see the module documentation)."""
+
+    def __init__(self, folder: str | Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                 version: str | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else cache_dir()
+        self.max_bytes = int(max_bytes)
+        self.version = version or pipeline_version()
+
+    def _entry(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def key(self, path: str | Path) -> str:
+        """The cache key of ``path`` (reads the whole file)."""
+        return cache_key(path, self.version)
+
+    def get(self, path: str | Path, key: str | None = None) -> TrackAnalysis | None:
+        """The stored analysis of ``path``'s content, or None (missing, damaged, other version).
+
+        The returned result names ``path`` (the same bytes may have been analysed elsewhere).
+        """
+        try:
+            key = key or self.key(path)
+        except OSError:
+            return None
+        entry = self._entry(key)
+        try:
+            data = json.loads(entry.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("unreadable cache entry %s: %s", entry, exc)
+            with contextlib.suppress(OSError):
+                entry.unlink()
+            return None
+        if not isinstance(data, dict) or data.get("version") != self.version:
+            return None
+        try:
+            result = TrackAnalysis.from_dict(data["analysis"])
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning("damaged cache entry %s: %s", entry, exc)
+            return None
+        result.path = str(Path(path))
+        with contextlib.suppress(OSError):
+            os.utime(entry)  # least recently used goes first when trimming
+        return result
+
+    def put(self, path: str | Path, analysis: TrackAnalysis, key: str | None = None) -> bool:
+        """Store ``analysis`` for ``path``'s content; False when it was not stored (a failed
+        part, an unwritable folder). Never raises for a cache problem."""
+        if analysis.errors:
+            return False
+        try:
+            key = key or self.key(path)
+            entry = self._entry(key)
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            payload = json.dumps({"version": self.version, "stored": time.time(),
+                                  "analysis": analysis.to_dict()}, default=_json_default)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=entry.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(payload)
+                os.replace(tmp, entry)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            log.warning("could not store an analysis in the cache: %s", exc)
+            return False
+        self.trim()
+        return True
+
+    def entries(self) -> list[Path]:
+        """Every stored entry."""
+        if not self.folder.is_dir():
+            return []
+        return [p for p in self.folder.glob("*/*.json") if p.is_file()]
+
+    def size_bytes(self) -> int:
+        """Bytes used by the entries."""
+        total = 0
+        for p in self.entries():
+            with contextlib.suppress(OSError):
+                total += p.stat().st_size
+        return total
+
+    def trim(self) -> int:
+        """Remove least recently used entries until the folder is under the limit; returns how
+        many were removed."""
+        stats = []
+        for p in self.entries():
+            with contextlib.suppress(OSError):
+                st = p.stat()
+                stats.append((st.st_mtime, st.st_size, p))
+        total = sum(s for _, s, _ in stats)
+        removed = 0
+        for _, size, p in sorted(stats, key=lambda s: s[0]):
+            if total <= self.max_bytes:
+                break
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed += 1
+            total -= size
+        return removed
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        for p in self.entries():
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+def analyze_cached(path: str | Path, *, store: AnalysisCache | None = None,
+                   analyze: Callable[..., TrackAnalysis] | None = None,
+                   progress: Callable[[float, str], None] | None = None,
+                   **kwargs: Any) -> TrackAnalysis:
+    """The analysis of ``path`` from the cache, or computed with
+    :func:`musicapp.pipeline.analyze_path` (``analyze`` overrides it) and stored.
+
+    Only whole analyses are cached: pass no ``tags``/``music``/``feature_maps`` options.
+    """
+    store = store if store is not None else AnalysisCache()
+    try:
+        key = store.key(path)
+    except OSError:
+        key = None  # unreadable: let the pipeline report it in its own words
+    if key is not None:
+        hit = store.get(path, key)
+        if hit is not None:
+            if progress is not None:
+                progress(1.0, "from the cache")
+            return hit
+    if analyze is None:
+        from musicapp.pipeline import analyze_path as analyze
+    result = analyze(path, progress=progress, **kwargs)
+    if key is not None:
+        store.put(path, result, key)
+    return result
+
+
+def cached_analyser(path: str) -> dict[str, Any]:
+    """:func:`analyze_cached` as the flat dict (the library's ``Analyser`` signature)."""
+    return analyze_cached(path).to_dict()
+
+
+def _json_default(obj: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+        if isinstance(obj, np.generic):
+            return obj.item()
+    except ImportError:
+        pass
+    return str(obj)

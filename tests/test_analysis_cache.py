@@ -1,0 +1,134 @@
+"""The analysis cache: keyed by content and version, atomic under concurrent writers, bounded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from musicapp.analysis_cache import AnalysisCache, analyze_cached, cache_key
+from musicapp.pipeline import analyze_path
+from musicapp.track_analysis import TrackAnalysis
+from tests.helpers.signals import chord, write_audio
+
+SR = 22050
+
+
+@pytest.fixture
+def song(tmp_path):
+    y = chord([220.0, 261.63, 329.63], 4.0, SR)
+    return write_audio(tmp_path / "song.wav", y, SR)
+
+
+def _result(tempo: float = 120.0) -> TrackAnalysis:
+    return TrackAnalysis(duration_s=4.0, path="x.wav", tags={"moods": [{"tag": "sad",
+                         "percentile": 80.0}], "hash": "00ff00ff00ff00ff"},
+                         music={"tempo_bpm": tempo, "chords": [{"start": 0.0, "end": 4.0,
+                                                                "label": "A:min"}]})
+
+
+def test_real_analysis_is_computed_once_then_read_back(tmp_path, song):
+    store = AnalysisCache(tmp_path / "cache")
+    calls = []
+
+    def counting(path, **kw):
+        calls.append(path)
+        return analyze_path(path, **kw)
+
+    first = analyze_cached(song, store=store, analyze=counting)
+    again = analyze_cached(song, store=store, analyze=counting)
+    assert len(calls) == 1
+    assert again.to_dict() == first.to_dict()
+    # a copy of the same bytes under another name is a hit, and names the copy
+    copy = tmp_path / "copy.wav"
+    copy.write_bytes(song.read_bytes())
+    hit = analyze_cached(copy, store=store, analyze=counting)
+    assert len(calls) == 1 and hit.path == str(copy)
+
+
+def test_changed_bytes_or_version_miss(tmp_path, song):
+    store = AnalysisCache(tmp_path / "c", version="one")
+    assert store.put(song, _result())
+    assert store.get(song).tempo_bpm == 120.0
+    assert AnalysisCache(tmp_path / "c", version="two").get(song) is None
+    data = bytearray(song.read_bytes())
+    data[-1] ^= 0x01
+    song.write_bytes(bytes(data))
+    assert store.get(song) is None
+    assert cache_key(song, "a") != cache_key(song, "b")
+
+
+def test_failed_parts_are_not_stored(tmp_path, song):
+    store = AnalysisCache(tmp_path / "c")
+    bad = _result()
+    bad.errors["tags"] = "model file tampered"
+    assert not store.put(song, bad)
+    assert store.get(song) is None
+
+
+def test_damaged_entry_is_ignored_and_removed(tmp_path, song):
+    store = AnalysisCache(tmp_path / "c")
+    store.put(song, _result())
+    (entry,) = store.entries()
+    entry.write_text("{not json", encoding="utf-8")
+    assert store.get(song) is None
+    assert not entry.exists()
+
+
+def test_size_limit_removes_least_recently_used(tmp_path):
+    import os
+
+    store = AnalysisCache(tmp_path / "c", max_bytes=10**9)
+    files = []
+    for i in range(6):
+        f = tmp_path / f"f{i}.bin"
+        f.write_bytes(bytes([i]) * 100)
+        store.put(f, _result(100.0 + i))
+        files.append(f)
+    entries = sorted(store.entries(), key=lambda p: p.stat().st_mtime)
+    for age, p in enumerate(entries):  # make the order of use explicit
+        os.utime(p, (1000 + age, 1000 + age))
+    store.get(files[0])  # used just now: kept
+    one = entries[0].stat().st_size
+    store.max_bytes = one * 3 + one // 2
+    assert store.trim() == 3
+    assert store.size_bytes() <= store.max_bytes
+    assert store.get(files[0]) is not None
+
+
+def test_concurrent_writers_leave_a_whole_entry(tmp_path, song):
+    folder = tmp_path / "c"
+    code = textwrap.dedent(f"""
+        import sys
+        from musicapp.analysis_cache import AnalysisCache
+        from musicapp.track_analysis import TrackAnalysis
+        store = AnalysisCache({str(folder)!r}, version="v")
+        big = {{"chords": [{{"start": i, "end": i + 1, "label": "C:maj"}} for i in range(3000)],
+               "tempo_bpm": float(sys.argv[1])}}
+        for _ in range(40):
+            assert store.put({str(song)!r}, TrackAnalysis(duration_s=4.0, music=big))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(100 + i)]) for i in range(3)]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    store = AnalysisCache(folder, version="v")
+    (entry,) = store.entries()
+    json.loads(entry.read_text())  # whole JSON, not interleaved writes
+    assert store.get(song).tempo_bpm in (100.0, 101.0, 102.0)
+    assert not list(folder.glob("*/*.tmp"))
+
+
+def test_cli_chords_from_audio_uses_the_cache(tmp_path, song, monkeypatch, capsys):
+    from musicapp.cli import main
+
+    monkeypatch.setenv("MUSICAPP_DATA_DIR", str(tmp_path / "data"))
+    assert main(["chords", "--from-audio", str(song), "--seed", "1"]) == 0
+    store = AnalysisCache(tmp_path / "data" / "cache" / "analysis")
+    (entry,) = store.entries()
+    first = capsys.readouterr().out
+    stamp = entry.stat().st_mtime_ns
+    assert main(["chords", "--from-audio", str(song), "--seed", "1"]) == 0
+    assert capsys.readouterr().out == first  # same emotion, same chords
+    assert store.entries() == [entry] and entry.stat().st_mtime_ns >= stamp
