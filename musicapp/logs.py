@@ -18,6 +18,14 @@ LOG_FORMAT = "%(asctime)s %(process)d %(threadName)s %(levelname)s %(name)s: %(m
 _configured: Path | None = None
 
 
+class _QuietRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """The log is best effort: a full disk or a vanished folder drops the record silently
+    instead of printing a "--- Logging error ---" traceback over the command's own message."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        pass
+
+
 def log_path() -> Path:
     """The log file: ``$MUSICAPP_LOG`` or ``<user data dir>/logs/musicapp.log``."""
     override = os.environ.get("MUSICAPP_LOG")
@@ -44,7 +52,7 @@ def setup_logging(verbose: bool = False) -> Path | None:
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
+        handler = _QuietRotatingFileHandler(
             path, maxBytes=1_000_000, backupCount=3, encoding="utf-8", delay=True)
     except OSError:
         return None
