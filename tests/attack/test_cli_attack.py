@@ -1,0 +1,205 @@
+"""Issue 14, C9/U2/U6 (and H2): hostile arguments, inputs and output paths of the CLI.
+
+Every numeric option is refused by argparse with a message naming the option and the allowed
+range; every output is checked before anything is written; inputs must be regular files;
+exports honour the umask; a closed stdout pipe exits quietly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from musicapp.cli import main
+from tests.attack._cli import ROOT, assert_clear_error, run_cli
+
+# ---- C9 / U2: numeric options ----------------------------------------------------------------
+
+BAD_OPTIONS = [
+    ["chords", "--candidates", "0"],
+    ["chords", "--candidates", "-3"],
+    ["chords", "--candidates", "100000000"],
+    ["chords", "--seed", "-1"],
+    ["chords", "--tempo", "1"],
+    ["chords", "--tempo", "-120"],
+    ["chords", "--tempo", "nan"],
+    ["chords", "--tempo", "inf"],
+    ["chords", "--temperature", "nan"],
+    ["chords", "--temperature", "-1"],
+    ["chords", "--top-p", "0"],
+    ["chords", "--top-p", "nan"],
+    ["chords", "--top-p", "-1"],
+    ["chords", "--progression", "I V vi IV", "--regenerate-from", "0"],
+    ["chords", "-o", ""],
+    ["chords", "--wav", " "],
+    ["chords", "--valence", "nan", "--arousal", "0"],
+    ["chords", "--valence", "0", "--arousal", "inf"],
+    ["chords", "--max-nondiatonic", "-1"],
+    ["record", "take.wav", "--seconds", "nan"],
+    ["record", "take.wav", "--seconds", "inf"],
+    ["record", "take.wav", "--seconds", "0"],
+    ["record", "take.wav", "--seconds", "1", "--rate", "0"],
+    ["record", "take.wav", "--seconds", "1", "--channels", "0"],
+    ["record", "take.wav", "--seconds", "1", "--channels", "100000"],
+    ["record", "", "--seconds", "1"],
+    ["analyze", "--threads", "100000", "x.wav"],
+    ["analyze", "--threads", "0", "x.wav"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD_OPTIONS, ids=[" ".join(a[1:]) or "empty" for a in BAD_OPTIONS])
+def test_bad_numeric_option_is_refused_by_argparse(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: argument" in err and ("must be" in err or "file name" in err), err
+    assert not list(tmp_path.iterdir())  # nothing was written
+
+
+# ---- --from-json ------------------------------------------------------------------------------
+
+JSON_CASES = {
+    "list.json": (b"[1, 2, 3]", "expected a JSON object"),
+    "types.json": (b'{"valence": [1], "arousal": "x"}', "analysis result"),
+    "moods.json": (b'{"moods": [{"tag": 5, "percentile": "x"}]}', "not a usable analysis result"),
+    "deep.json": (b'{"valence":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "cannot read analysis JSON"),
+    "binary.json": (bytes(range(128, 256)) * 8, "cannot read analysis JSON"),
+    "nan.json": (b'{"valence": NaN, "arousal": 0.1}', "cannot read analysis JSON"),
+    "empty.json": (b"", "cannot read analysis JSON"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JSON_CASES))
+def test_from_json_bad_content_is_a_clear_error(name, tmp_path, capsys):
+    data, message = JSON_CASES[name]
+    p = tmp_path / name
+    p.write_bytes(data)
+    assert main(["chords", "--from-json", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("musicapp: error:") and message in err, err
+
+
+# ---- --from-image: decompression bombs and FIFOs ------------------------------------------------
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims width x height RGB pixels (the pixels are never stored)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("side", [20_000, 10_000], ids=["400MP", "100MP"])
+def test_from_image_pixel_bomb_is_refused(side, tmp_path, capsys):
+    p = _png_header_only(tmp_path / "bomb.png", side, side)
+    assert main(["chords", "--from-image", str(p)]) == 2
+    assert "too large" in capsys.readouterr().err
+
+
+def test_from_image_and_from_json_on_a_fifo_do_not_hang(tmp_path):
+    fifo = tmp_path / "pic.png"
+    os.mkfifo(fifo)
+    for option in ("--from-image", "--from-json"):
+        try:
+            run = run_cli(["chords", option, fifo.name], tmp_path, timeout=60)
+        except subprocess.TimeoutExpired:  # pragma: no cover - the failure being tested for
+            pytest.fail(f"chords {option} hung on a FIFO")
+        assert_clear_error(run, "not a regular file")
+
+
+# ---- outputs: checked before anything is written -------------------------------------------
+
+
+def test_no_partial_output_when_a_later_output_exists(tmp_path, capsys):
+    existing = tmp_path / "existing.wav"
+    existing.write_bytes(b"keep me")
+    mid = tmp_path / "a.mid"
+    assert main(["chords", "--mood", "happy", "-o", str(mid), "--wav", str(existing)]) == 2
+    err = capsys.readouterr().err
+    assert "use --overwrite" in err and "overwrite=True" not in err, err
+    assert not mid.exists() and existing.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [("missing/x.wav", "does not exist"), ("/proc/x.wav", "cannot write"),
+     ("/sys/x.wav", "cannot write"), (".", "is a directory")],
+    ids=["missing-folder", "proc", "sys", "directory"],
+)  # fmt: skip
+def test_unwritable_wav_target_is_a_clear_error(target, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mid = tmp_path / "ok.mid"
+    assert main(["chords", "--mood", "calm", "-o", str(mid), "--wav", target]) == 2
+    assert message in capsys.readouterr().err
+    assert not mid.exists()
+
+
+def test_same_file_for_two_outputs_is_refused(tmp_path, capsys):
+    p = tmp_path / "x.out"
+    assert main(["chords", "--mood", "calm", "-o", str(p), "--wav", str(p)]) == 2
+    assert "two outputs" in capsys.readouterr().err
+
+
+def test_full_disk_leaves_no_partial_output(tmp_path):
+    # RLIMIT_FSIZE makes writes past 20 kB fail (EFBIG), like a disk that fills up mid-write.
+    run = run_cli(["chords", "--mood", "happy", "-o", "a.mid", "--wav", "a.wav"], tmp_path,
+                  timeout=120, fsize_limit=20_000)  # fmt: skip
+    assert_clear_error(run, "cannot write")
+    leftovers = [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    leftovers += [p.name for p in tmp_path.glob(".a.*")]  # the writers' temporary files
+    assert leftovers == [], leftovers
+
+
+def test_exports_honour_the_umask(tmp_path):
+    run = run_cli(["chords", "--mood", "happy", "-o", "a.mid", "--wav", "a.wav"], tmp_path,
+                  timeout=120, umask=0o002)  # fmt: skip
+    assert run.rc == 0, run.stderr
+    for name in ("a.mid", "a.wav"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o664, name
+
+
+def test_record_refuses_an_existing_file_before_opening_a_device(tmp_path, capsys):
+    take = tmp_path / "take.wav"
+    take.write_bytes(b"old take")
+    assert main(["record", str(take), "--seconds", "1"]) == 2
+    assert "use --force" in capsys.readouterr().err
+    assert take.read_bytes() == b"old take"
+
+
+# ---- broken pipe ----------------------------------------------------------------------------
+
+
+def test_info_into_a_closed_pipe_exits_quietly(tmp_path):
+    import soundfile as sf
+
+    from tests.attack.hostile import tone
+
+    wav = tmp_path / "t.wav"
+    sf.write(wav, tone(0.5, 22050), 22050)
+    cmd = f"{sys.executable} -m musicapp info {' '.join([wav.name] * 200)} | head -1"
+    r = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert r.stdout.strip() == "t.wav"
+    assert r.stderr == "", r.stderr
+
+
+def test_analysis_json_lines_are_accepted(tmp_path, capsys):
+    p = tmp_path / "a.jsonl"
+    p.write_text(json.dumps({"valence": 0.5, "arousal": -0.2}) + "\n" + json.dumps({"valence": 0}) + "\n")
+    assert main(["chords", "--from-json", str(p), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["valence"] == 0.5
