@@ -12,7 +12,10 @@ import os
 from importlib import resources
 from pathlib import Path
 
-_SOURCE_TREE_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+#: Where the folder lies outside an installed wheel: beside the package in a PyInstaller bundle,
+#: one level up in a source checkout.
+_FALLBACKS = (_PACKAGE_DIR / "resources", _PACKAGE_DIR.parent / "resources")
 
 
 def resources_root() -> Path:
@@ -25,9 +28,12 @@ def resources_root() -> Path:
         path = Path(str(root))
         if (path / "models").is_dir():
             return path
-    except (ModuleNotFoundError, TypeError):  # not installed as a package (plain source tree)
+    except (ModuleNotFoundError, TypeError):  # not installed as a package (bundle, source tree)
         pass
-    return _SOURCE_TREE_RESOURCES
+    for candidate in _FALLBACKS:
+        if (candidate / "models").is_dir():
+            return candidate
+    return _FALLBACKS[-1]
 
 
 def resource_path(*parts: str) -> Path:

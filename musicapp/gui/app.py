@@ -42,10 +42,25 @@ def create_window(files: list[str] | None = None, **kwargs):
 
 
 def main(files: list[str] | None = None) -> int:
-    """Run the desktop app; returns the exit code."""
+    """Run the desktop app; returns the exit code.
+
+    ``MUSICAPP_GUI_SMOKE=1`` (used by the bundle's smoke test) opens the given file, analyses it,
+    prints one line with the result and quits: exit 0 on success, 3 when the analysis failed or
+    did not finish within ``MUSICAPP_GUI_SMOKE_TIMEOUT`` seconds (default 300).
+    """
+    from musicapp.gui import crash
+    from musicapp.logs import setup_logging
+
+    if files is None:  # ``musicapp-gui FILE``: this function is the entry point
+        files = [a for a in sys.argv[1:] if not a.startswith("-")]
+    setup_logging()
     app = create_app()
-    window = create_window(files)
+    crash.install()
+    smoke = bool(os.environ.get("MUSICAPP_GUI_SMOKE"))
+    window = create_window(files, **({"auto_analyze": True} if smoke else {}))
     window.show()
+    if smoke:
+        _arm_smoke_test(app, window)
     if os.environ.get("MUSICAPP_GUI_REPORT_START"):
         from PySide6.QtCore import QTimer
 
@@ -57,5 +72,27 @@ def main(files: list[str] | None = None) -> int:
     return int(app.exec())
 
 
+def _arm_smoke_test(app, window) -> None:
+    """Quit after the first analysis (see :func:`main`)."""
+    from PySide6.QtCore import QTimer
+
+    def finished(result: dict) -> None:
+        key, tempo = result.get("key") or {}, result.get("tempo_bpm")
+        print(f"smoke: analysed {result.get('path')}: status {result.get('status')}, key "
+              f"{key.get('tonic')} {key.get('mode')}, tempo {tempo}, moods "
+              f"{len(result.get('moods') or [])}, errors {result.get('errors') or {}}", flush=True)
+        app.exit(3 if result.get("errors") else 0)
+
+    def failed(*args) -> None:
+        print(f"smoke: failed: {args}", flush=True)
+        app.exit(3)
+
+    window.analysis_finished.connect(finished)
+    if hasattr(window, "analysis_failed"):
+        window.analysis_failed.connect(failed)
+    timeout_s = float(os.environ.get("MUSICAPP_GUI_SMOKE_TIMEOUT", "300"))
+    QTimer.singleShot(int(timeout_s * 1000), lambda: failed("timeout"))
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
