@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musicapp.compose.labels import MOODS, mood_to_va, moods_to_va
+from musicapp import moods as vocabulary
+from musicapp.compose.labels import moods_to_va
 from musicapp.errors import MusicappError
 
 
@@ -49,13 +50,13 @@ def from_va(valence: float, arousal: float) -> Emotion:
 
 
 def from_mood(name: str) -> Emotion:
-    """A named mood (see :data:`musicapp.compose.labels.MOODS`)."""
-    try:
-        v, a = mood_to_va(name)
-    except KeyError:
-        raise MusicappError(f"{name!r}: unknown mood; choose one of {', '.join(sorted(MOODS))}")\
-            from None
-    return Emotion(v, a, f"mood:{name.lower()}", {name.lower(): 1.0})
+    """A mood word or synonym of the app's vocabulary (:mod:`musicapp.moods`).
+
+    Raises :class:`musicapp.moods.UnknownMoodError` (a ``MusicappError``) naming the nearest
+    known words.
+    """
+    mood = vocabulary.resolve(name)
+    return Emotion(mood.valence, mood.arousal, f"mood:{mood.word}", {mood.word: 1.0})
 
 
 def from_analysis(result: dict, *, unit_scale: bool = False) -> Emotion:

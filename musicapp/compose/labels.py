@@ -26,40 +26,12 @@ import math
 
 import numpy as np
 
+from musicapp import moods
 from musicapp.compose.theory import DARK_QUALITIES, MAJOR_QUALITIES, ChordToken
 
-#: Mood prototypes on the valence/arousal plane (Russell's circumplex, approximate angles).
-MOODS: dict[str, tuple[float, float]] = {
-    "happy": (0.8, 0.5),
-    "excited": (0.6, 0.85),
-    "energetic": (0.35, 0.9),
-    "tense": (-0.55, 0.75),
-    "angry": (-0.7, 0.7),
-    "dark": (-0.65, 0.1),
-    "sad": (-0.75, -0.45),
-    "melancholic": (-0.5, -0.6),
-    "calm": (0.4, -0.7),
-    "relaxed": (0.6, -0.55),
-    "dreamy": (0.3, -0.45),
-    "romantic": (0.65, -0.2),
-    "epic": (0.1, 0.8),
-    "hopeful": (0.6, 0.2),
-    "mysterious": (-0.3, -0.1),
-    # further tag names of the musicnn taggers (MSD/MTT), placed by us on the same plane
-    "mellow": (0.3, -0.5),
-    "chill": (0.4, -0.55),
-    "relaxing": (0.5, -0.65),
-    "easy listening": (0.5, -0.4),
-    "soft": (0.3, -0.6),
-    "beautiful": (0.7, -0.1),
-    "sexy": (0.5, 0.3),
-    "catchy": (0.6, 0.5),
-    "party": (0.7, 0.8),
-    "fun": (0.8, 0.6),
-    "upbeat": (0.7, 0.6),
-    "aggressive": (-0.5, 0.85),
-    "heavy": (-0.3, 0.7),
-}
+#: Mood prototypes on the valence/arousal plane: the app's one mood vocabulary
+#: (:mod:`musicapp.moods`, our documented placements on Russell's circumplex), canonical words.
+MOODS: dict[str, tuple[float, float]] = {m.word: (m.valence, m.arousal) for m in moods.VOCABULARY}
 #: The prototypes whose similarity enters the condition vector (fixed order; part of the model).
 COND_MOODS = ("happy", "energetic", "tense", "dark", "sad", "calm", "romantic", "epic")
 COND_DIM = 3 + len(COND_MOODS)
@@ -89,17 +61,21 @@ def derive_arousal(tokens: list[str], beats: list[float], bpm: float) -> float:
 
 
 def mood_to_va(name: str) -> tuple[float, float]:
-    """Valence/arousal point of a mood name (case-insensitive); raises KeyError if unknown."""
-    return MOODS[name.strip().lower()]
+    """Valence/arousal point of a mood word or synonym (case-insensitive).
+
+    Raises :class:`musicapp.moods.UnknownMoodError` (a ``MusicappError``) naming the nearest
+    known words.
+    """
+    return moods.point(name)
 
 
 def moods_to_va(scores: dict[str, float]) -> tuple[float, float] | None:
     """Score-weighted mean of the known mood prototypes among ``scores`` (None if none known)."""
     num_v = num_a = den = 0.0
     for name, s in scores.items():
-        key = name.strip().lower()
-        if key in MOODS and s > 0:
-            v, a = MOODS[key]
+        mood = moods.lookup(name)
+        if mood is not None and s > 0:
+            v, a = mood.valence, mood.arousal
             num_v += s * v
             num_a += s * a
             den += s

@@ -558,7 +558,7 @@ class _Accumulator:
             from musicapp.models import circumplex
         except ImportError:
             return None, None
-        order = [t.tag.lower() for t in circumplex.TAG_NORMS]
+        order = list(circumplex.MOOD_TAGS)
         if sorted(order) != sorted(tags):
             return None, None
         idx = [tags.index(t) for t in order]

@@ -62,7 +62,7 @@ from torch import nn
 
 from musicapp.errors import ModelError
 from musicapp.hashcode import bits_to_hex
-from musicapp.models.circumplex import MOOD_TAGS, TAG_NORMS
+from musicapp.models.circumplex import MOOD_TAGS, TAG_SOURCES
 from musicapp.paths import resource_path
 
 #: Conv layers feeding the sequence: (name, key of the musicnn output dict, first channel, end).
@@ -93,7 +93,7 @@ GENRE_SOURCES: tuple[tuple[str, str], ...] = (
     *(("MTT", t) for t in ("classical", "techno", "new age", "opera", "indian")),
 )
 GENRE_TAGS: tuple[str, ...] = tuple(t.lower() for _, t in GENRE_SOURCES)
-MOOD_SOURCES: tuple[tuple[str, str], ...] = tuple((t.source, t.tag) for t in TAG_NORMS)
+MOOD_SOURCES: tuple[tuple[str, str], ...] = TAG_SOURCES
 
 WEIGHTS_PATH = resource_path("models", "hashnet.safetensors")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from musicapp import moods
 from musicapp.models.circumplex import (
     MOOD_TAGS,
-    TAG_NORMS,
+    TAG_SOURCES,
     quadrant_name,
     tag_coordinates,
     valence_arousal,
@@ -15,14 +16,14 @@ from musicapp.models.circumplex import (
 
 
 def _only(tag: str, p: float = 1.0) -> np.ndarray:
-    v = np.full(len(TAG_NORMS), 0.5)
+    v = np.full(len(MOOD_TAGS), 0.5)
     v[MOOD_TAGS.index(tag)] = p
     return v
 
 
 def test_fifteen_tags_from_both_teachers():
-    assert len(TAG_NORMS) == 15
-    assert {t.source for t in TAG_NORMS} == {"MSD", "MTT"}
+    assert len(TAG_SOURCES) == 15
+    assert {s for s, _ in TAG_SOURCES} == {"MSD", "MTT"}
     assert "easy listening" in MOOD_TAGS and "mellow" in MOOD_TAGS
 
 
@@ -74,3 +75,14 @@ def test_quadrants():
     assert quadrant_name(-0.5, -0.5) == "sad/depressed"
     assert quadrant_name(0.5, -0.5) == "calm/content"
     assert quadrant_name(-0.5, 0.5) == "tense/angry"
+
+
+def test_coordinates_are_the_vocabulary_points():
+    c = tag_coordinates()
+    for tag, (v, a) in zip(MOOD_TAGS, c, strict=True):
+        assert moods.point(tag) == (v, a)
+
+
+def test_nan_percentiles_count_as_neutral():
+    p = np.full(15, np.nan)
+    np.testing.assert_allclose(valence_arousal(p), [0.0, 0.0], atol=1e-7)

@@ -6,7 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from musicapp.models.circumplex import TAG_NORMS, tag_coordinates
+from musicapp import moods
+from musicapp.models.circumplex import MOOD_TAGS, TAG_SOURCES, tag_coordinates
 from musicapp_lab.models.dataset import SPLITS
 from musicapp_lab.paths import RESOURCES
 
@@ -45,7 +46,7 @@ def manifest_tables(data: dict[str, Any]) -> tuple[str, str]:
 def per_tag_table(test: dict[str, Any], val: dict[str, Any]) -> str:
     """Per-tag ROC-AUC table (test and validation)."""
     lines = ["| tag (teacher:tag) | kind | test ROC-AUC | val ROC-AUC |", "|---|---|---|---|"]
-    n_mood = len(TAG_NORMS)
+    n_mood = len(MOOD_TAGS)
     for i, (name, auc) in enumerate(test["per_tag_auc"].items()):
         kind = "mood" if i < n_mood else "genre"
         lines.append(f"| {name} | {kind} | {_f(auc)} | {_f(val['per_tag_auc'].get(name))} |")
@@ -53,12 +54,13 @@ def per_tag_table(test: dict[str, Any], val: dict[str, Any]) -> str:
 
 
 def circumplex_table() -> str:
-    """The tag placements of :mod:`musicapp.models.circumplex`."""
-    lines = ["| tag | lemma (Warriner et al. 2013) | V (1-9) | A (1-9) | valence | arousal |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
-    for t, c in zip(TAG_NORMS, tag_coordinates(), strict=True):
-        lines.append(f"| {t.source}:{t.tag} | {t.lemma} | {t.valence_1_9:.2f} | {t.arousal_1_9:.2f} | "
-                     f"{c[0]:+.2f} | {c[1]:+.2f} |")  # fmt: skip
+    """The tag placements of :mod:`musicapp.models.circumplex` (from :mod:`musicapp.moods`)."""
+    lines = ["| tag (teacher:tag) | angle (deg) | radius | valence | arousal |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for (src, tag), c in zip(TAG_SOURCES, tag_coordinates(), strict=True):
+        m = moods.resolve(tag)
+        lines.append(f"| {src}:{tag} | {m.angle_deg:.0f} | {m.radius:.2f} | {c[0]:+.2f} | "
+                     f"{c[1]:+.2f} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -154,10 +156,14 @@ musicapp evaluate tagger-ablation --config {config_path}  # the ablation table b
 
 ### Valence/arousal: the circumplex mapping
 
-Russell's circumplex (1980); tag placements from the valence/arousal norms of Warriner, Kuperman &
-Brysbaert (2013), centred on the lexicon mean and scaled by 3 SD (details and proxy lemmas in
-`musicapp/models/circumplex.py`). A segment's (valence, arousal) is the centroid of the tags above
-their median percentile, weighted by `percentile - 0.5`, with a prior weight 0.25 at the origin.
+Russell's circumplex (1980). Each tag is a word of the app's one mood vocabulary
+(`musicapp/moods.py`), placed by us on Russell's circle: an angle (the octant of the paper's eight
+reference categories, pleasure 0, excitement 45, arousal 90, distress 135, misery 180, depression
+225, sleepiness 270, contentment 315 degrees, that the word describes as a description of music)
+and a radius (how strongly the word commits), rounded to 0.05. No rating data set is used. A
+segment's (valence, arousal) target is the centroid of the tags above their median percentile,
+weighted by `percentile - 0.5`, with a prior weight 0.25 at the origin
+(`musicapp/models/circumplex.py`).
 
 {circumplex_table()}
 
