@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from musicapp.cli._args import file_name, finite_float, int_range
@@ -66,6 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="with --progression: regenerate the chord at 1-based POS (repeatable)")
     p.add_argument("--regenerate-from", type=int_range(1, 64), metavar="POS", help="with --progression: "
                    "keep chords before POS and regenerate the rest")
+    p.add_argument("--alternatives", type=int_range(1, 64), metavar="POS",
+                   help="list the 5 most probable other chords for 1-based POS of the loop "
+                   "(the given --progression, else the generated one), with probabilities")
+    p.add_argument("--meter", default="4/4", help="time signature, e.g. 4/4, 3/4, 6/8 (4/4)")
+    p.add_argument("--chords-per-bar", default="auto", choices=["1", "2", "auto"],
+                   help="harmonic rhythm: 1 or 2 chords in every bar, or auto (one or two per "
+                   "bar, chosen by the model; an even number of bars). Default auto")
+    p.add_argument("--style", help="style the model leans towards: pop (pop/rock/soul), cpop "
+                   "(C-pop ballad), jazz (standards), chorale, or any (default)")
     p.add_argument("--max-nondiatonic", type=int_range(0, 16), default=2, help="cap on chords outside the "
                    "scale (default 2)")
     p.add_argument("--no-tonic-start", action="store_true", help="do not force a tonic start")
@@ -208,8 +218,10 @@ def _load_model(path: str | None):
 def run_chords(args: argparse.Namespace) -> int:
     """Generate, arrange, print, and write/play as asked."""
     from musicapp.compose.arrange import arrange
-    from musicapp.compose.generate import Constraints, Generator
-    from musicapp.compose.theory import Key, conventional_key
+    from musicapp.compose.conditioning import check_style
+    from musicapp.compose.generate import Constraints, Generator, Progression
+    from musicapp.compose.rhythm import Meter, fixed_plan, plan_beats
+    from musicapp.compose.theory import ChordToken, Key, conventional_key
     from musicapp.outputs import check_outputs
 
     # Every output is checked before any work or any write: no partial output.
@@ -224,36 +236,51 @@ def run_chords(args: argparse.Namespace) -> int:
     locked = {}
     for item in args.lock:
         pos, _, chord = item.partition("=")
-        if not pos.strip().isdigit() or not chord:
+        if not pos.strip().isdigit() or not chord.strip():
             raise MusicappError(f"--lock {item!r}: expected POS=CHORD, e.g. 4=V7")
-        locked[int(pos) - 1] = chord.strip()
+        if not 1 <= int(pos) <= args.length:
+            raise MusicappError(f"--lock {item!r}: position outside a loop of {args.length}")
+        locked[int(pos) - 1] = ChordToken.parse(chord.strip(), key.mode).token
+    meter = Meter.parse(args.meter)
+    style = check_style(args.style)
     cons = Constraints(length=args.length, start_on_tonic=not args.no_tonic_start,
                        cadence=not args.no_cadence, max_nondiatonic=args.max_nondiatonic,
-                       locked=locked)
+                       locked=locked, chords_per_bar=args.chords_per_bar, meter=meter)
     gen = Generator(_load_model(args.model))
-    kw = {"candidates": args.candidates, "temperature": args.temperature, "top_p": args.top_p}
+    kw = {"candidates": args.candidates, "temperature": args.temperature, "top_p": args.top_p,
+          "style": style}
     if args.progression:
-        from musicapp.compose.generate import Progression
-        from musicapp.compose.theory import ChordToken
-
-        toks = [ChordToken.parse(t) for t in args.progression.split()]
-        if not args.regenerate and args.regenerate_from is None:
-            raise MusicappError("--progression needs --regenerate POS or --regenerate-from POS")
-        for pos in [*args.regenerate, args.regenerate_from or 1]:
+        toks = [ChordToken.parse(t, key.mode) for t in args.progression.split()]
+        if len(toks) < 2:
+            raise MusicappError("--progression needs at least 2 chords")
+        if not args.regenerate and args.regenerate_from is None and args.alternatives is None:
+            raise MusicappError("--progression needs --regenerate POS, --regenerate-from POS "
+                                "or --alternatives POS")
+        for pos in [*args.regenerate, args.regenerate_from or 1, args.alternatives or 1]:
             if not 1 <= pos <= len(toks):
                 raise MusicappError(f"position {pos} outside the {len(toks)}-chord progression")
-        base = Progression(key, toks, [4.0] * len(toks), em.valence, em.arousal)
+        cpb = args.chords_per_bar if args.chords_per_bar != "auto" else "1"
+        beats = plan_beats(fixed_plan(len(toks), cpb), meter)
+        base = Progression(key, toks, beats, em.valence, em.arousal, meter=meter, style=style)
         cons.length = len(toks)
         cons.max_nondiatonic = max(args.max_nondiatonic,
                                    sum(not t.is_diatonic(key.mode) for t in toks))
         if args.regenerate_from is not None:
             prog = gen.regenerate(base, from_position=args.regenerate_from - 1,
                                   constraints=cons, seed=args.seed, **kw)
-        else:
+        elif args.regenerate:
             prog = gen.regenerate(base, [p - 1 for p in args.regenerate], constraints=cons,
                                   seed=args.seed, **kw)
+        else:
+            prog = base
     else:
+        if args.alternatives is not None and args.alternatives > args.length:
+            raise MusicappError(f"--alternatives {args.alternatives}: outside a loop of "
+                                f"{args.length}")
         prog = gen.generate(em.valence, em.arousal, key, cons, seed=args.seed, **kw)
+    alts = None
+    if args.alternatives is not None:
+        alts = gen.alternatives(prog, args.alternatives - 1, constraints=cons)
     arr = arrange(prog, pattern=args.pattern, tempo_bpm=args.tempo, seed=args.seed)
     audio = None
     if args.wav or args.play:
@@ -267,12 +294,26 @@ def run_chords(args: argparse.Namespace) -> int:
             "chords": prog.names, "roman": prog.romans, "harte": prog.harte,
             "tokens": [t.token for t in prog.tokens], "beats": prog.beats,
             "tempo_bpm": arr.tempo_bpm, "pattern": arr.pattern, "loglik": prog.loglik,
+            "meter": meter.text, "bars": prog.bars, "style": style, "notes": prog.notes,
+            "alternatives": None if alts is None else {
+                "position": args.alternatives, "current": prog.names[args.alternatives - 1],
+                "ranked": [{"chord": a.name, "roman": a.roman, "token": a.token.token,
+                            "probability": a.probability} for a in alts]},
             "midi": args.output, "wav": args.wav}, indent=1))
     else:
         print(f"{key.name}  (valence {em.valence:+.2f}, arousal {em.arousal:+.2f} from "
-              f"{em.source}; {arr.tempo_bpm:.0f} bpm, {arr.pattern})")
+              f"{em.source}; {arr.tempo_bpm:.0f} bpm, {meter.text}, {prog.bars:g} bars, "
+              f"{arr.pattern})")
         print("  ".join(prog.names))
         print("  ".join(prog.romans))
+        print("  ".join(f"{b:g}" for b in prog.beats) + "  (beats)")
+        for note in prog.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if alts is not None:
+            print(f"alternatives for position {args.alternatives} "
+                  f"({prog.names[args.alternatives - 1]}):")
+            for a in alts:
+                print(f"  {a.name:8s} {a.roman:8s} {100 * a.probability:5.1f}%")
         for path in (args.output, args.wav):
             if path:
                 print(f"wrote {path}")

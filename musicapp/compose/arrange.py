@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from musicapp.compose.generate import Progression
+from musicapp.compose.rhythm import Meter
 from musicapp.compose.theory import ChordToken, Key
 
 PATTERNS = ("block", "arpeggio", "strum", "pop")
@@ -50,7 +51,12 @@ class Arrangement:
     chords: list[Note] = field(default_factory=list)
     bass: list[Note] = field(default_factory=list)
     melody: list[Note] = field(default_factory=list)
-    beats_per_bar: int = 4
+    meter: Meter = field(default_factory=Meter)
+
+    @property
+    def beats_per_bar(self) -> float:
+        """Bar length in quarter notes."""
+        return self.meter.bar_beats
 
     @property
     def total_beats(self) -> float:
@@ -248,12 +254,16 @@ def comp(spans: list[tuple[float, float, ChordToken]], voicings: list[tuple[int,
 
 
 def arrange(prog: Progression, *, pattern: str | None = None, tempo_bpm: float | None = None,
-            seed: int = 0, beats_per_bar: int = 4) -> Arrangement:
-    """Arrange a progression; the last chord is stretched so the loop fills whole bars."""
+            seed: int = 0) -> Arrangement:
+    """Arrange a progression in its meter; a loop that does not fill whole bars (a hand-made
+    progression) has its last chord stretched to the bar line."""
+    meter = prog.meter
+    beats_per_bar = meter.bar_beats
     beats = list(prog.beats)
     total = sum(beats)
     rem = (-total) % beats_per_bar
-    beats[-1] += rem
+    if rem > 1e-9:
+        beats[-1] += rem
     spans = []
     t = 0.0
     for tok, b in zip(prog.tokens, beats, strict=True):
@@ -263,7 +273,7 @@ def arrange(prog: Progression, *, pattern: str | None = None, tempo_bpm: float |
     voicings = voice_lead([tok.pitch_classes(prog.key) for tok in prog.tokens])
     rng = np.random.default_rng(seed)
     arr = Arrangement(prog.key, tempo_bpm or tempo_for_arousal(prog.arousal), pattern, spans,
-                      voicings, beats_per_bar=beats_per_bar)
+                      voicings, meter=meter)
     arr.chords = comp(spans, voicings, pattern)
     arr.bass = bass_line(spans, prog.key, prog.arousal)
     arr.melody = melody_line(spans, prog.key, prog.arousal, rng)

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musicapp.compose.labels import condition_vector, derive_valence
+from musicapp.compose.labels import derive_valence
 from musicapp.compose.model import ChordModel
-from musicapp.compose.theory import ChordToken, Key
-from musicapp.compose.vocab import BOS, DUR_BEATS, EOS, PAD, UNK
+from musicapp.compose.rhythm import Meter, check_chords_per_bar
+from musicapp.compose.theory import ChordToken, Key, canonical
+from musicapp.compose.vocab import BOS, EOS, PAD, UNK
 from musicapp.errors import MusicappError
 
 TONIC = {"major": frozenset({"I:maj", "I:maj7", "I:add9", "I:sus2"}),
@@ -74,6 +75,12 @@ class Constraints:
     no_repeats: bool = True
     max_nondiatonic: int | None = 2
     locked: dict[int, str] = field(default_factory=dict)  # 0-based position -> token/roman
+    #: 0-based position -> tokens that must not appear there (regenerate: the current chord)
+    exclude: dict[int, set[str]] = field(default_factory=dict)
+    chords_per_bar: str = "auto"  # "1", "2" or "auto" (see musicapp.compose.rhythm)
+    meter: Meter = field(default_factory=Meter)
+    #: fixed beats per chord (regenerate keeps the durations); None = the model chooses
+    beats: list[float] | None = None
 
 
 @dataclass
@@ -88,6 +95,9 @@ class Progression:
     loglik: float = 0.0
     fit: float = 0.0
     score: float = 0.0
+    meter: Meter = field(default_factory=Meter)
+    style: str | None = None
+    notes: list[str] = field(default_factory=list)  # stated fallbacks (e.g. out-of-vocabulary)
 
     @property
     def names(self) -> list[str]:
@@ -100,6 +110,20 @@ class Progression:
     @property
     def harte(self) -> list[str]:
         return [t.harte(self.key) for t in self.tokens]
+
+    @property
+    def bars(self) -> float:
+        return sum(self.beats) / self.meter.bar_beats
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One ranked alternative for a position: the chord and its probability given the rest."""
+
+    token: ChordToken
+    probability: float
+    name: str
+    roman: str
 
 
 class Generator:
@@ -131,34 +155,52 @@ class Generator:
             }
         return self._masks[mode]
 
-    def _resolve_locks(self, locked: dict[int, str], length: int, mode: str
-                       ) -> dict[int, tuple[str, int]]:
+    def resolve(self, chord: str | ChordToken, mode: str) -> ChordToken:
+        """A user's chord (Roman numeral read in ``mode``, or a token) in the model's canonical
+        spelling (``II7`` -> ``V7/V``)."""
+        tok = ChordToken.parse(chord, mode) if isinstance(chord, str) else chord
+        return canonical(tok, mode)
+
+    def _resolve_locks(self, locked: dict[int, str], length: int, mode: str,
+                       notes: list[str]) -> dict[int, tuple[str, int]]:
         out: dict[int, tuple[str, int]] = {}
         for pos, text in locked.items():
             if not 0 <= pos < length:
                 raise ConstraintError(f"locked position {pos + 1} outside a loop of {length}")
-            tok = ChordToken.parse(text) if isinstance(text, str) else text
-            out[pos] = (tok.token, self.model.stoi.get(tok.token, UNK))
+            tok = self.resolve(text, mode)
+            tid = self.model.stoi.get(tok.token, UNK)
+            if tid == UNK:
+                notes.append(f"{tok.roman(mode)} at position {pos + 1} is outside the model's "
+                             "vocabulary: kept as written; the model treats it as an unknown "
+                             "chord")
+            out[pos] = (tok.token, tid)
         return out
 
     def sample(self, valence: float, arousal: float, key: Key, constraints: Constraints,
                *, n: int = 8, temperature: float = 1.0, top_p: float = 0.95,
-               rng: np.random.Generator | None = None) -> list[Progression]:
+               rng: np.random.Generator | None = None, style: str | None = None
+               ) -> list[Progression]:
         """Sample ``n`` loops in one batch (unsorted)."""
+        _check_va(valence, arousal)
         with single_thread_blas():
             return self._sample(valence, arousal, key, constraints, n=n,
-                                temperature=temperature, top_p=top_p, rng=rng)
+                                temperature=temperature, top_p=top_p, rng=rng, style=style)
 
     def _sample(self, valence: float, arousal: float, key: Key, constraints: Constraints,
                 *, n: int, temperature: float, top_p: float,
-                rng: np.random.Generator | None) -> list[Progression]:
+                rng: np.random.Generator | None, style: str | None) -> list[Progression]:
         rng = rng or np.random.default_rng(0)
         c = constraints
         L, mode = c.length, key.mode
+        meter = c.meter
+        cpb = check_chords_per_bar(c.chords_per_bar)
         if L < 2:
             raise ConstraintError("a loop needs at least 2 chords")
+        if c.beats is not None and len(c.beats) != L:
+            raise ConstraintError(f"{len(c.beats)} durations for {L} chords")
         m = self.masks(mode)
-        locks = self._resolve_locks(c.locked, L, mode)
+        notes: list[str] = []
+        locks = self._resolve_locks(c.locked, L, mode, notes)
         lock_nd = sum(1 for t, _ in locks.values() if not ChordToken.parse(t).is_diatonic(mode))
         budget = None
         if c.max_nondiatonic is not None:
@@ -166,25 +208,40 @@ class Generator:
             if budget < 0:
                 raise ConstraintError(f"{lock_nd} locked non-diatonic chords exceed the cap of "
                                       f"{c.max_nondiatonic}")
-        cond = np.repeat(condition_vector(valence, arousal, mode)[None, :], n, axis=0)
+        excl: dict[int, list[int]] = {}
+        for pos, toks in c.exclude.items():  # as given and in canonical spelling
+            names = {str(x) for x in toks if ":" in str(x)} | {self.resolve(x, mode).token
+                                                              for x in toks}
+            excl[pos] = [self.model.stoi[t] for t in names if t in self.model.stoi]
+        cond1 = self.model.condition(valence, arousal, mode, style, meter.family)
+        cond = np.repeat(cond1[None, :], n, axis=0)
         h = self.model.init_state(cond)
         cp = self.model.cond_proj(cond)
         prev = np.full(n, BOS)
         prev_dur = np.full(n, self.model.dur_none)
         ids = np.zeros((n, L), dtype=np.int64)
         tok_str: list[list[str]] = [[""] * L for _ in range(n)]
-        durs = np.zeros((n, L), dtype=np.int64)
+        beats = np.zeros((n, L))
         loglik = np.zeros(n)
         nd_used = np.zeros(n, dtype=np.int64)
+        open_half = np.zeros(n, dtype=bool)  # the previous chord took the first half of a bar
+        bars = np.zeros(n, dtype=np.int64)
+        whole_mask = self.model.whole_bar_mask(meter.bar_beats)
+        first, second = meter.split
         inv_t = 1.0 / max(temperature, 1e-3)
         for pos in range(L):
             lp, dlp, h = self.model.step(prev, prev_dur, cp, h)
-            # durations: sampled from the duration head at the same temperature
-            dp = np.exp(dlp * inv_t)
-            dp /= dp.sum(axis=1, keepdims=True)
-            durs[:, pos] = (rng.random((n, 1)) > np.cumsum(dp, axis=1)).sum(axis=1)
-            durs[:, pos] = np.minimum(durs[:, pos], len(DUR_BEATS) - 1)
-            prev_dur = durs[:, pos]
+            if c.beats is not None:
+                beats[:, pos] = c.beats[pos]
+            else:
+                half = self._choose_halves(dlp * inv_t, whole_mask, open_half, bars, L - pos,
+                                           cpb, rng)
+                beats[:, pos] = np.where(open_half, second,
+                                         np.where(half, first, meter.bar_beats))
+                bars += ~open_half
+                open_half = half & ~open_half
+            prev_dur = np.array([self.model.dur_class_of(b, meter.bar_beats)
+                                 for b in beats[:, pos]])
             if pos in locks:
                 text, tid = locks[pos]
                 ids[:, pos] = tid
@@ -198,6 +255,8 @@ class Generator:
                 allowed &= m["tonic"][None, :]
             if pos == L - 1 and c.cadence:
                 allowed &= m["cadence"][None, :]
+            if pos in excl:
+                allowed[:, excl[pos]] = False
             if c.no_repeats:
                 if pos > 0:
                     allowed[np.arange(n), ids[:, pos - 1]] = False
@@ -212,7 +271,9 @@ class Generator:
                 allowed[over] &= ~m["nondiatonic"][None, :]
             bad = ~allowed.any(axis=1)
             if bad.any():
-                raise ConstraintError(f"no chord satisfies the constraints at position {pos + 1}")
+                raise ConstraintError(f"no chord satisfies the constraints at position {pos + 1}"
+                                      + (" (the current chord is excluded)" if pos in excl
+                                         else ""))
             logits = lp * inv_t
             if pos + 1 in locks and locks[pos + 1][1] != UNK:
                 logits = logits + self._lookahead(h, prev_dur, cp, locks[pos + 1][1]) * inv_t
@@ -227,9 +288,44 @@ class Generator:
         out = []
         for b in range(n):
             toks = [ChordToken.parse(s) for s in tok_str[b]]
-            beats = [DUR_BEATS[d] for d in durs[b]]
-            out.append(Progression(key, toks, beats, valence, arousal, float(loglik[b] / L)))
+            out.append(Progression(key, toks, [float(x) for x in beats[b]], valence, arousal,
+                                   float(loglik[b] / L), meter=meter, style=style,
+                                   notes=list(notes)))
         return out
+
+    @staticmethod
+    def _choose_halves(dlogits: np.ndarray, whole_mask: np.ndarray, open_half: np.ndarray,
+                       bars: np.ndarray, remaining: int, cpb: str, rng: np.random.Generator
+                       ) -> np.ndarray:
+        """Whether each sample's chord (at a bar start) takes half a bar.
+
+        ``remaining`` counts this chord. "1": never; "2": always, but an odd count ends with a
+        whole bar; "auto": sampled from the duration head (P(shorter than a bar)), masked so the
+        loop closes its last bar and has an even number of bars.
+        """
+        n = len(open_half)
+        if cpb == "1":
+            return np.zeros(n, dtype=bool)
+        if cpb == "2":
+            return np.full(n, remaining >= 2)
+        p = np.exp(dlogits - dlogits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p_half = p[:, ~whole_mask].sum(axis=1)
+        half = rng.random(n) < p_half
+
+        def feasible(r_after: int, bars_after: np.ndarray) -> np.ndarray:
+            if r_after < 0:
+                return np.zeros(n, dtype=bool)
+            if r_after == 0:
+                return bars_after % 2 == 0
+            if r_after == 1:
+                return (bars_after + 1) % 2 == 0
+            return np.ones(n, dtype=bool)
+
+        ok_whole = feasible(remaining - 1, bars + 1)
+        ok_half = feasible(remaining - 2, bars + 1)
+        half = np.where(ok_half & ~ok_whole, True, np.where(ok_whole & ~ok_half, False, half))
+        return half & ~open_half
 
     def _lookahead(self, h: np.ndarray, dur: np.ndarray, cp: np.ndarray, target: int
                    ) -> np.ndarray:
@@ -247,19 +343,23 @@ class Generator:
     def generate(self, valence: float, arousal: float, key: Key,
                  constraints: Constraints | None = None, *, seed: int = 0, candidates: int = 8,
                  temperature: float = 1.0, top_p: float = 0.95, fit_weight: float = 1.0,
-                 variety_weight: float = 1.5, avoid_copies: bool = True) -> Progression:
+                 variety_weight: float = 1.5, avoid_copies: bool = True,
+                 style: str | None = None, rerank: bool = True) -> Progression:
         """Best of ``candidates`` sampled loops; deterministic for a seed.
 
         Score = mean log-likelihood per chord + ``fit_weight`` * (-|valence of the loop by the
-        labelling rule - requested valence|) + ``variety_weight`` * (distinct chords / length);
+        reranking rule - requested valence|) + ``variety_weight`` * (distinct chords / length);
         the variety term counters the likelihood's preference for tonic-dominant see-saws.
         With ``avoid_copies`` a candidate containing an 8-chord phrase found verbatim in the
-        training data is ranked below every original candidate.
+        training data is ranked below every original candidate. ``rerank=False`` returns the
+        first sample (the model alone).
         """
         c = constraints or Constraints()
         rng = np.random.default_rng(seed)
-        cands = self.sample(valence, arousal, key, c, n=candidates, temperature=temperature,
-                            top_p=top_p, rng=rng)
+        cands = self.sample(valence, arousal, key, c, n=candidates if rerank else 1,
+                            temperature=temperature, top_p=top_p, rng=rng, style=style)
+        if not rerank:
+            return cands[0]
         for p in cands:
             v = derive_valence([t.token for t in p.tokens], p.beats, key.mode)
             p.fit = -abs(v - valence)
@@ -273,23 +373,122 @@ class Generator:
                    from_position: int | None = None, constraints: Constraints | None = None,
                    seed: int = 1, **kw) -> Progression:
         """Regenerate some chords and keep the rest: ``positions`` (e.g. one chord) or every
-        chord from ``from_position`` on ("regenerate the rest")."""
+        chord from ``from_position`` on ("regenerate the rest").
+
+        A regenerated chord is never the chord it replaces, and every chord keeps its duration
+        (the loop's harmonic rhythm is unchanged). Raises :class:`ConstraintError` when no other
+        chord fits.
+        """
         L = len(prog.tokens)
         if from_position is not None:
             redo = set(range(from_position, L))
         else:
             redo = set(positions or [])
+        for i in redo:
+            if not 0 <= i < L:
+                raise ConstraintError(f"position {i + 1} outside the {L}-chord progression")
         c = constraints or Constraints(length=L)
+        locked = {i: prog.tokens[i].token for i in range(L) if i not in redo}
         c = Constraints(length=L, start_on_tonic=c.start_on_tonic, cadence=c.cadence,
                         no_repeats=c.no_repeats, max_nondiatonic=c.max_nondiatonic,
-                        locked={i: prog.tokens[i].token for i in range(L) if i not in redo}
-                        | {i: t for i, t in c.locked.items() if i in redo})
+                        locked=locked | {i: t for i, t in c.locked.items() if i in redo},
+                        exclude={i: {prog.tokens[i].token} for i in redo if i not in c.locked},
+                        chords_per_bar=c.chords_per_bar, meter=prog.meter,
+                        beats=list(prog.beats))
         if c.max_nondiatonic is not None:
             nd = sum(1 for i in c.locked if not ChordToken.parse(c.locked[i]).is_diatonic(
                 prog.key.mode))
             c.max_nondiatonic = max(c.max_nondiatonic, nd)
-        new = self.generate(prog.valence, prog.arousal, prog.key, c, seed=seed, **kw)
-        return new
+        kw.setdefault("style", prog.style)
+        return self.generate(prog.valence, prog.arousal, prog.key, c, seed=seed, **kw)
+
+    def alternatives(self, prog: Progression, position: int, *, top: int = 5,
+                     constraints: Constraints | None = None) -> list[Alternative]:
+        """The ``top`` most probable other chords for ``position`` given the whole rest of the
+        loop (its chords before *and after*, and every duration), with probabilities.
+
+        Each candidate's probability is proportional to the model's likelihood of the complete
+        loop with that candidate in place, normalised over every chord allowed there (no repeat
+        of a neighbour, the tonic/cadence rule at the ends, the non-diatonic cap); the current
+        chord is left out of the list but counted in the normalisation.
+        """
+        L = len(prog.tokens)
+        if not 0 <= position < L:
+            raise ConstraintError(f"position {position + 1} outside the {L}-chord progression")
+        c = constraints or Constraints(length=L)
+        mode = prog.key.mode
+        m = self.masks(mode)
+        ids = [self.model.stoi.get(t.token, UNK) for t in prog.tokens]
+        allowed = m["valid"].copy()
+        if position == 0 and c.start_on_tonic:
+            allowed &= m["tonic"]
+        if position == L - 1 and c.cadence:
+            allowed &= m["cadence"]
+        if c.no_repeats:
+            allowed[ids[(position - 1) % L]] = False
+            allowed[ids[(position + 1) % L]] = False
+        if c.max_nondiatonic is not None:
+            others = sum(not t.is_diatonic(mode) for i, t in enumerate(prog.tokens)
+                         if i != position)
+            if others >= c.max_nondiatonic:
+                allowed &= ~m["nondiatonic"]
+        cur = ids[position]
+        allowed[cur] = cur not in (UNK,) and bool(m["valid"][cur])
+        cand = np.flatnonzero(allowed)
+        if len(cand) == 0:
+            return []
+        with single_thread_blas():
+            ll = self._loop_logliks(prog, position, cand)
+        p = np.exp(ll - ll.max())
+        p /= p.sum()
+        order = np.argsort(-p)
+        out = []
+        for j in order:
+            if cand[j] == cur:
+                continue
+            tok = ChordToken.parse(self.model.itos[cand[j]])
+            out.append(Alternative(tok, float(p[j]), tok.name(prog.key), tok.roman(mode)))
+            if len(out) == top:
+                break
+        return out
+
+    def _loop_logliks(self, prog: Progression, position: int, cand: np.ndarray) -> np.ndarray:
+        """log P(loop with candidate at ``position``) for each candidate (durations fixed)."""
+        model = self.model
+        bar = prog.meter.bar_beats
+        ids = [model.stoi.get(t.token, UNK) for t in prog.tokens]
+        dcls = [model.dur_class_of(b, bar) for b in prog.beats]
+        cond = model.condition(prog.valence, prog.arousal, prog.key.mode, prog.style,
+                               prog.meter.family)[None, :]
+        n = len(cand)
+        h = model.init_state(cond)
+        cp = model.cond_proj(cond)
+        prev, pdur = np.array([BOS]), np.array([model.dur_none])
+        for k in range(position):
+            _, _, h = model.step(prev, pdur, cp, h)
+            prev, pdur = np.array([ids[k]]), np.array([dcls[k]])
+        h = np.repeat(h, n, axis=0)
+        cp = np.repeat(cp, n, axis=0)
+        prev = np.repeat(prev, n)
+        pdur = np.repeat(pdur, n)
+        total = np.zeros(n)
+        for k in range(position, len(ids)):
+            lp, _, h = model.step(prev, pdur, cp, h)
+            tgt = cand if k == position else np.full(n, ids[k])
+            total += lp[np.arange(n), tgt]
+            prev, pdur = tgt, np.full(n, dcls[k])
+        return total
+
+
+def _check_va(valence: float, arousal: float) -> None:
+    """Valence and arousal must be finite numbers in [-1, 1]."""
+    for name, x in (("valence", valence), ("arousal", arousal)):
+        try:
+            f = float(x)
+        except (TypeError, ValueError):
+            raise MusicappError(f"{name} {x!r} is not a number") from None
+        if not np.isfinite(f) or not -1.0 <= f <= 1.0:
+            raise MusicappError(f"{name} {x!r} must be a finite number in [-1, 1]")
 
 
 def _sample_top_p(logits: np.ndarray, top_p: float, rng: np.random.Generator) -> np.ndarray:

@@ -45,8 +45,8 @@ def build_midi(arr: Arrangement) -> mido.MidiFile:
     conductor = mido.MidiTrack()
     conductor.append(mido.MetaMessage("track_name", name="musicapp chords", time=0))
     conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(arr.tempo_bpm), time=0))
-    conductor.append(mido.MetaMessage("time_signature", numerator=arr.beats_per_bar,
-                                      denominator=4, time=0))
+    conductor.append(mido.MetaMessage("time_signature", numerator=arr.meter.numerator,
+                                      denominator=arr.meter.denominator, time=0))
     conductor.append(mido.MetaMessage("key_signature", key=arr.key.mido_key(), time=0))
     now = 0
     for start, name in arr.markers:

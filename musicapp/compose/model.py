@@ -177,6 +177,40 @@ class ChordModel:
             raise ModelError(f"{path}: metadata lacks vocab/config")
         return ChordModel(tensors, meta)
 
+    # ---- conditioning and durations (format of the weights file) ----------------------------
+    @property
+    def bar_durations(self) -> bool:
+        """True when the duration head predicts bar-relative classes (part of a bar, one bar,
+        longer); older weights predict 1, 2 or 4 beats."""
+        return self.meta.get("dur_unit") == "bar"
+
+    def condition(self, valence: float, arousal: float, mode: str, style: str | None = None,
+                  meter_family: str = "duple") -> np.ndarray:
+        """The condition vector this model was trained with (see ``compose.conditioning``)."""
+        if self.meta.get("cond_version") == 2:
+            from musicapp.compose.conditioning import condition_vector
+
+            return condition_vector(valence, arousal, mode, style, meter_family)
+        from musicapp.compose.labels import condition_vector as legacy
+
+        return legacy(valence, arousal, mode)
+
+    def dur_class_of(self, beats: float, bar_beats: float) -> int:
+        """Duration class of a chord of ``beats`` quarter notes in bars of ``bar_beats``."""
+        if self.bar_durations:
+            return 0 if beats < bar_beats - 1e-9 else (1 if beats < bar_beats + 1e-9 else 2)
+        from musicapp.compose.vocab import dur_class
+
+        return dur_class(beats)
+
+    def whole_bar_mask(self, bar_beats: float) -> np.ndarray:
+        """Boolean mask over duration classes meaning "at least a whole bar"."""
+        if self.bar_durations:
+            return np.array([False, True, True])
+        from musicapp.compose.vocab import DUR_BEATS
+
+        return np.array([b >= 0.75 * bar_beats for b in DUR_BEATS])
+
     def copies_training(self, tokens: list[str], n: int = 8) -> bool:
         """True when any ``n``-gram of ``tokens`` occurs verbatim in the training sequences."""
         from musicapp.compose.vocab import ngram_hash

@@ -179,27 +179,44 @@ class ChordToken:
         return self.token
 
     @staticmethod
-    def parse(text: str) -> ChordToken:
-        """Parse a token (``"bVI:maj"``) or a Roman numeral (``"V7/V"``, ``"iv"``, ``"vii°7"``)."""
+    def parse(text: str, mode: str = "major") -> ChordToken:
+        """Parse a token (``"bVI:maj"``) or a Roman numeral (``"V7/V"``, ``"iv"``, ``"vii°7"``).
+
+        Roman numerals are read as musicians write them in ``mode`` (see :func:`parse_roman`:
+        in minor ``VI`` is the natural-minor sixth); tokens are mode-independent.
+        """
+        if not isinstance(text, str):
+            raise MusicappError(f"{text!r}: not a chord (expected a Roman numeral or a token)")
         m = _TOKEN_RE.fullmatch(text.strip())
         if m:
             deg = ROMANS.index(m.group(2)) + 1
             alt = {"": 0, "b": -1, "#": 1}[m.group(1)]
             of = ROMANS.index(m.group(5)) + 1 if m.group(5) else None
             of_alt = {"": 0, "b": -1, "#": 1, None: 0}[m.group(4)]
+            if m.group(3) not in QUALITIES:
+                raise MusicappError(f"{text!r}: unknown chord quality {m.group(3)!r} (known: "
+                                    f"{', '.join(QUALITIES)})")
             return ChordToken(deg, alt, m.group(3), of, of_alt)
-        return parse_roman(text)
+        return parse_roman(text, mode)
 
     def roman(self, mode: str = "major") -> str:
-        """Conventional Roman numeral: ``"V7/V"``, ``"bVI"``, ``"iv"``, ``"viiø7"``."""
+        """Conventional Roman numeral as musicians write it in ``mode``.
+
+        Major: ``"V7/V"``, ``"bVI"``, ``"iv"``, ``"viiø7"``. Minor: degrees are read against the
+        natural minor scale, so Ab in C minor is ``"VI"``, Eb ``"III"``, Bb ``"VII"``; the
+        harmonic-minor leading-tone chords are ``"V"`` and ``"vii°"``; other raised sixths and
+        sevenths carry a sharp (``"#vi°"``).
+        """
         num = ROMANS[self.degree - 1]
         if self.quality in _LOWER:
             num = num.lower()
-        s = _acc(self.alter) + num + _ROMAN_SUFFIX[self.quality]
+        s = _acc(_written_alter(self.degree, self.alter, self.quality, mode)) + num + \
+            _ROMAN_SUFFIX[self.quality]
         if self.of_degree is not None:
             target_minor = (self.of_degree, self.of_alter) in _MINOR_TARGETS[mode]
             t = ROMANS[self.of_degree - 1]
-            s += "/" + _acc(self.of_alter) + (t.lower() if target_minor else t)
+            s += "/" + _acc(_written_alter(self.of_degree, self.of_alter, "maj", mode)) + \
+                (t.lower() if target_minor else t)
         return s
 
     # ---- pitch ------------------------------------------------------------------------------
@@ -252,11 +269,57 @@ _ROMAN_RE = re.compile(r"([b#]?)(VII|VI|V|IV|III|II|I|vii|vi|v|iv|iii|ii|i)"
                        r"(°7|o7|ø7|°|o|\+|maj7|M7|7|9|sus2|sus4|add9|)(?:/([b#]?)([IViv]+))?")
 
 
-def parse_roman(text: str) -> ChordToken:
-    """Parse a Roman numeral such as ``"V7/V"``, ``"bVI"``, ``"iv"``, ``"viiø7"``, ``"Iadd9"``."""
+#: degrees whose natural-minor form lies a semitone below the major scale's (3, 6, 7)
+_MINOR_LOWERED = frozenset({3, 6, 7})
+_DIM_QUALITIES = frozenset({"dim", "dim7", "m7b5"})
+
+
+def _is_leading_tone_chord(degree: int, quality: str) -> bool:
+    return degree == 7 and quality in _DIM_QUALITIES
+
+
+def _minor_alter(degree: int, written: str, quality: str) -> int:
+    """Major-scale-relative alteration of a numeral written in minor.
+
+    Without an accidental the natural minor scale is meant (III, VI, VII are a semitone below the
+    major scale's), except the harmonic-minor leading-tone chords vii°, vii°7, viiø7. A flat on
+    III/VI/VII names the same natural-minor degree (``bVI`` = ``VI``, as pop charts write it); a
+    sharp on them restores the major-scale degree (``#vi°``); elsewhere accidentals are read
+    against the major scale (``bII`` is the Neapolitan).
+    """
+    if degree in _MINOR_LOWERED:
+        if written == "#":
+            return 0
+        if written == "b":
+            return -1
+        return 0 if _is_leading_tone_chord(degree, quality) else -1
+    return {"": 0, "b": -1, "#": 1}[written]
+
+
+def _written_alter(degree: int, alter: int, quality: str, mode: str) -> int:
+    """The accidental a musician writes before a numeral (inverse of :func:`_minor_alter`)."""
+    if mode != "minor" or degree not in _MINOR_LOWERED:
+        return alter
+    if alter == -1:
+        return 0
+    if alter == 0 and not _is_leading_tone_chord(degree, quality):
+        return 1
+    return alter
+
+
+def parse_roman(text: str, mode: str = "major") -> ChordToken:
+    """Parse a Roman numeral such as ``"V7/V"``, ``"bVI"``, ``"iv"``, ``"viiø7"``, ``"Iadd9"``.
+
+    In ``mode="minor"`` numerals are read as musicians write them in a minor key (natural minor:
+    i ii° III iv v VI VII; harmonic minor: V and vii°), so ``"i VI III VII"`` in E minor is
+    Em C G D. See :func:`_minor_alter` for accidentals.
+    """
+    if mode not in SCALES:
+        raise MusicappError(f"{mode!r}: mode must be 'major' or 'minor'")
     m = _ROMAN_RE.fullmatch(text.strip())
     if not m:
-        raise MusicappError(f"{text!r}: not a chord token or Roman numeral")
+        raise MusicappError(f"{text!r}: not a chord token or Roman numeral (expected e.g. I, "
+                            "iv, V7, bVI, vii°7, V7/V, or a token like V:7)")
     num, fig = m.group(2), m.group(3)
     lower = num.islower()
     deg = ROMANS.index(num.upper()) + 1
@@ -277,12 +340,16 @@ def parse_roman(text: str) -> ChordToken:
         q = fig
     else:
         q = "min" if lower else "maj"
+    if mode == "minor":
+        alt = _minor_alter(deg, m.group(1), q)
     of = of_alt = None
     if m.group(5):
         if m.group(5).upper() not in ROMANS:
             raise MusicappError(f"{text!r}: bad target degree {m.group(5)!r}")
         of = ROMANS.index(m.group(5).upper()) + 1
         of_alt = {"": 0, "b": -1, "#": 1}[m.group(4)]
+        if mode == "minor":
+            of_alt = _minor_alter(of, m.group(4), "maj")
     return ChordToken(deg, alt, q, of, of_alt or 0)
 
 

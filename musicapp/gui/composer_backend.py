@@ -106,8 +106,14 @@ class ComposeSession:
                 self.generator = Generator()
 
     def generate(self, emo, tonic: str, mode: str, length: int, temperature: float,
-                 seed: int | None = None):
-        """A new progression; locked chords of the current one are kept (same length)."""
+                 seed: int | None = None, *, chords_per_bar: str = "auto",
+                 meter: str = "4/4", style: str | None = None):
+        """A new progression; locked chords of the current one are kept (same length).
+
+        ``chords_per_bar`` is "1", "2" or "auto" (one or two per bar; whole bars always),
+        ``meter`` a time signature such as "3/4", ``style`` one of
+        :data:`musicapp.compose.conditioning.STYLES` or None for any.
+        """
         from musicapp.compose.generate import Constraints
         from musicapp.compose.theory import Key
 
@@ -120,14 +126,44 @@ class ComposeSession:
             locked = {i: self.progression.tokens[i].token for i in self.locked if i < length}
         else:
             self.locked = set()
-        cons = Constraints(length=length, locked=locked)
+        from musicapp.compose.conditioning import check_style
+        from musicapp.compose.rhythm import Meter, check_chords_per_bar
+
+        cons = Constraints(length=length, locked=locked,
+                           chords_per_bar=check_chords_per_bar(chords_per_bar),
+                           meter=Meter.parse(meter))
         self.temperature = temperature
         self.progression = self.generator.generate(emo.valence, emo.arousal, key, cons,
-                                                   seed=self.seed, temperature=temperature)
+                                                   seed=self.seed, temperature=temperature,
+                                                   style=check_style(style))
         return self.progression
 
+    def alternatives(self, position: int, top: int = 5):
+        """Ranked other chords for ``position`` (0-based) with probabilities given the rest of
+        the loop: a list of :class:`musicapp.compose.generate.Alternative` (``name``, ``roman``,
+        ``probability``, ``token``)."""
+        if self.progression is None:
+            raise MusicappError("generate a progression first")
+        self.ensure_generator()
+        return self.generator.alternatives(self.progression, position, top=top)
+
+    def replace_chord(self, position: int, token) -> Any:
+        """Put ``token`` (an alternative's token, a Roman numeral or a token string) at
+        ``position``; durations stay."""
+        from musicapp.compose.theory import ChordToken
+
+        if self.progression is None:
+            raise MusicappError("generate a progression first")
+        p = self.progression
+        if not 0 <= position < len(p.tokens):
+            raise MusicappError(f"position {position + 1} outside the {len(p.tokens)}-chord loop")
+        tok = ChordToken.parse(token, p.key.mode) if isinstance(token, str) else token
+        p.tokens = [*p.tokens[:position], tok, *p.tokens[position + 1:]]
+        return p
+
     def regenerate(self, position: int):
-        """Replace the chord at ``position``; every other chord stays."""
+        """Replace the chord at ``position`` by a different chord; every other chord and every
+        duration stays."""
         if self.progression is None:
             raise MusicappError("generate a progression first")
         self.ensure_generator()

@@ -72,3 +72,46 @@ def test_chords_regenerate_one_and_rest(capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["chords"][:2] == ["Am", "Dm"] and len(res["chords"]) == 4
     assert main(["chords", "--progression", "I V", "--regenerate", "5"]) == 2
+
+
+def test_chords_minor_progression_and_alternatives(capsys):
+    assert main(["chords", "--key", "E minor", "--progression", "i VI III VII",
+                 "--alternatives", "2", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["chords"] == ["Em", "C", "G", "D"]
+    assert res["roman"] == ["i", "VI", "III", "VII"]
+    ranked = res["alternatives"]["ranked"]
+    assert len(ranked) == 5 and res["alternatives"]["current"] == "C"
+    assert all(r["chord"] != "C" for r in ranked)
+    assert all(0 < r["probability"] < 1 for r in ranked)
+    assert main(["chords", "--key", "E minor", "--progression", "i VI III VII",
+                 "--alternatives", "2"]) == 0
+    assert "alternatives for position 2 (C):" in capsys.readouterr().out
+
+
+def test_chords_bar_aligned_rhythm_and_meter(capsys):
+    assert main(["chords", "--mood", "epic", "--length", "16", "--json", "--seed", "1"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert sum(res["beats"]) % 4 == 0 and res["bars"] % 2 == 0
+    assert main(["chords", "--mood", "calm", "--meter", "3/4", "--chords-per-bar", "1",
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["beats"] == [3.0] * 8 and res["meter"] == "3/4"
+
+
+def test_chords_bad_input_is_a_clear_error(tmp_path, capsys):
+    out = tmp_path / "keep.mid"
+    out.write_bytes(b"precious")
+    for argv in (["--key", "H#"], ["--progression", "i VX", "--regenerate", "1"],
+                 ["--lock", "2=I:xyz"], ["--valence", "nan", "--arousal", "0"],
+                 ["--valence", "2", "--arousal", "0"], ["--meter", "5/7"],
+                 ["--style", "polka"], ["--progression", "I V", "--alternatives", "3"],
+                 ["--lock", "9=I"]):
+        try:
+            rc = main(["chords", *argv, "-o", str(out), "--overwrite"])
+        except SystemExit as exc:  # argparse's own validation
+            rc = exc.code
+        assert rc == 2, argv
+        err = capsys.readouterr().err
+        assert "error:" in err and "Traceback" not in err
+    assert out.read_bytes() == b"precious"

@@ -108,3 +108,96 @@ def test_tampered_or_missing_weights_refused(tmp_path):
         ChordModel.load(w)
     with pytest.raises(ModelError, match="not found"):
         ChordModel.load(tmp_path / "nope.safetensors")
+
+
+@pytest.mark.parametrize("cpb", ["1", "2", "auto"])
+@pytest.mark.parametrize("meter", ["4/4", "3/4", "6/8"])
+def test_harmonic_rhythm_is_whole_bars(gen, cpb, meter):
+    from musicapp.compose.rhythm import Meter, is_bar_aligned
+
+    m = Meter.parse(meter)
+    rng = np.random.default_rng(7)
+    for length in (4, 7, 8, 16):
+        c = Constraints(length=length, chords_per_bar=cpb, meter=m)
+        for p in gen.sample(0.0, 0.9, Key("C"), c, n=50, temperature=1.5, rng=rng):
+            assert is_bar_aligned(p.beats, m), p.beats
+            per_bar = length / p.bars
+            if cpb == "1":
+                assert p.bars == length
+            elif cpb == "2":
+                assert p.bars == (length + 1) // 2
+            else:
+                assert 1.0 <= per_bar <= 2.0 and p.bars % 2 == 0
+
+
+def test_bar_alignment_checker_rejects_irregular_rhythm():
+    from musicapp.compose.rhythm import Meter, is_bar_aligned
+
+    m = Meter(4, 4)
+    assert is_bar_aligned([4, 2, 2, 4], m)
+    assert not is_bar_aligned([4, 1, 2, 2, 1, 1, 1, 1], m)  # the seed-1 rhythm
+    assert not is_bar_aligned([2, 4, 2], m)
+    assert not is_bar_aligned([4, 4, 2], m)
+
+
+def test_regenerate_never_returns_current_and_keeps_durations(gen):
+    from musicapp.compose.rhythm import Meter
+
+    base = gen.generate(0.4, 0.2, Key("D"), Constraints(length=8), seed=4)
+    same = 0
+    for seed in range(200):
+        pos = seed % 8
+        new = gen.regenerate(base, [pos], seed=seed, candidates=2)
+        same += new.tokens[pos] == base.tokens[pos]
+        assert new.beats == base.beats
+        assert [t for i, t in enumerate(new.tokens) if i != pos] == \
+            [t for i, t in enumerate(base.tokens) if i != pos]
+    assert same == 0
+    # the case: "I V vi IV", regenerate 2, used to give V in 8 of 8 seeds
+    from tests.compose.helpers import progression
+
+    p = progression(["I", "V", "vi", "IV"], "D")
+    p.meter = Meter(4, 4)
+    assert all(gen.regenerate(p, [1], seed=s).names[1] != "A" for s in range(8))
+
+
+def test_regenerate_with_no_other_choice_is_a_clear_error(gen):
+    c = Constraints(length=2, max_nondiatonic=0)
+    from tests.compose.helpers import progression
+
+    p = progression(["I", "V"], "C")
+    # position 1 must be a tonic chord (I, Imaj7, Iadd9, Isus2): others exist, so it works
+    assert gen.regenerate(p, [0], constraints=c, seed=1).tokens[0].token != "I:maj"
+    with pytest.raises(ConstraintError):
+        gen.sample(0.0, 0.0, Key("C"), Constraints(length=3, locked={0: "I", 2: "I"},
+                                                   exclude={1: set(gen.model.itos[4:])}), n=1)
+
+
+def test_alternatives_ranked_with_probabilities(gen):
+    from tests.compose.helpers import progression
+
+    p = progression(["i", "VI", "III", "VII"], "E minor")
+    alts = gen.alternatives(p, 1)
+    assert len(alts) == 5
+    probs = [a.probability for a in alts]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0
+    assert all(a.name not in ("C", "Em", "G") for a in alts)  # not current, not a neighbour
+    # the probabilities are the model's: the most probable alternative has the best loop score
+    ll = gen._loop_logliks(p, 1, np.array([gen.model.stoi[a.token.token] for a in alts]))
+    assert list(np.argsort(-ll)) == list(range(5))
+
+
+@pytest.mark.parametrize(("v", "a"), [(float("nan"), 0.0), (0.0, 1.5), (-2.0, 0.0),
+                                      (0.0, float("inf"))])
+def test_bad_valence_arousal_are_clear_errors(gen, v, a):
+    from musicapp.errors import MusicappError
+
+    with pytest.raises(MusicappError, match=r"valence|arousal"):
+        gen.generate(v, a, Key("C"), Constraints(length=4))
+
+
+def test_out_of_vocabulary_lock_is_a_stated_fallback(gen):
+    p = gen.generate(0.0, 0.0, Key("C"), Constraints(length=4, locked={1: "bII:9"},
+                                                     max_nondiatonic=2), seed=0)
+    assert p.tokens[1].token == "bII:9"
+    assert any("outside the model's vocabulary" in n for n in p.notes)

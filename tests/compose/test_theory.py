@@ -112,3 +112,41 @@ def test_keys_and_chord_names_parse():
             Key.parse(bad)
     with pytest.raises(MusicappError):
         ChordToken.parse("XI:maj")
+
+
+@pytest.mark.parametrize(("prog", "key", "expected"), [
+    ("i VI III VII", "E minor", ["Em", "C", "G", "D"]),
+    ("i iv v i", "A minor", ["Am", "Dm", "Em", "Am"]),
+    ("i iv V i", "A minor", ["Am", "Dm", "E", "Am"]),            # harmonic-minor V
+    ("i vii° i", "C minor", ["Cm", "Bdim", "Cm"]),               # leading-tone chord
+    ("vii°7 viiø7 ii° III+", "C minor", ["Bdim7", "Bm7b5", "Ddim", "Ebaug"]),
+    ("bVI bVII bIII", "C minor", ["Ab", "Bb", "Eb"]),            # pop-chart flats = same degree
+    ("#vi° bII V7/iv V/III", "C minor", ["Adim", "Db", "C7", "Bb"]),
+    ("i VI III VII", "E major", ["Em", "C#", "G#", "D#"]),       # in major: the major scale
+])
+def test_minor_numerals_as_musicians_write_them(prog, key, expected):
+    k = Key.parse(key)
+    toks = [ChordToken.parse(t, k.mode) for t in prog.split()]
+    assert [t.name(k) for t in toks] == expected
+
+
+def test_minor_numerals_round_trip():
+    for text in ("i", "ii°", "III", "iv", "v", "VI", "VII", "V", "V7", "vii°", "vii°7",
+                 "viiø7", "bII", "#vi°", "IV", "V7/iv", "V/III", "iiø7"):
+        tok = parse_roman(text, "minor")
+        assert tok.roman("minor") == text
+        assert parse_roman(tok.roman("minor"), "minor") == tok
+    assert ChordToken.parse("bVI:maj").roman("minor") == "VI"
+    assert ChordToken.parse("bVI:maj").roman("major") == "bVI"
+
+
+@pytest.mark.parametrize("bad", ["Q7", "V/", "VIII", "I:xyz", "", "iv7b9", "H"])
+def test_malformed_numerals_are_clear_errors(bad):
+    with pytest.raises(MusicappError, match=r"not a chord|unknown chord quality"):
+        ChordToken.parse(bad, "minor")
+
+
+@pytest.mark.parametrize("bad", ["H#", "", "C minorr", "X", "Cb#m7"])
+def test_bad_keys_are_clear_errors(bad):
+    with pytest.raises(MusicappError, match="not a key"):
+        Key.parse(bad)
