@@ -7,8 +7,11 @@ the command functions.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sqlite3
 import sys
+from collections.abc import Callable
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -45,24 +48,27 @@ def register(subparsers) -> None:
         "scheduler address like tcp://host:8786); needs the 'distributed' extra",
     )
     _add_common(p)
-    p.set_defaults(func=_run_add)
+    p.set_defaults(func=_guard(_run_add))
 
     p = sub.add_parser("list", help="list the tracks of the library")
-    p.add_argument("--status", choices=["ok", "pending", "error"], help="only this status")
+    p.add_argument(
+        "--status", choices=["ok", "pending", "error", "missing"], help="only this status"
+    )
     _add_common(p)
-    p.set_defaults(func=_run_list)
+    p.set_defaults(func=_guard(_run_list))
 
-    p = sub.add_parser("search", help="find tracks by mood, key, tempo and duration")
+    p = sub.add_parser("search", help="find tracks by mood, key, tempo, duration and tag text")
     _add_filters(p)
+    p.add_argument("--text", help="part of the title, artist, album or path (any case)")
     _add_common(p)
-    p.set_defaults(func=_run_search)
+    p.set_defaults(func=_guard(_run_search))
 
     p = sub.add_parser("similar", help="tracks that sound like a file or library track")
     p.add_argument("file", help="audio file (in the library or not) or a track id")
     p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     _add_filters(p)
     _add_common(p)
-    p.set_defaults(func=_run_similar)
+    p.set_defaults(func=_guard(_run_similar))
 
     p = sub.add_parser("identify", help="which library track is this recording?")
     p.add_argument("clip", help="audio file: a recording or excerpt")
@@ -70,17 +76,59 @@ def register(subparsers) -> None:
         "--threshold", type=float, default=None, help="minimum match score (default: the calibrated one)"
     )
     _add_common(p)
-    p.set_defaults(func=_run_identify)
+    p.set_defaults(func=_guard(_run_identify))
 
     p = sub.add_parser("remove", help="remove a track or every track under a folder")
     p.add_argument("target", nargs="?", help="file or folder path")
-    p.add_argument("--missing", action="store_true", help="remove tracks whose files are gone")
+    p.add_argument("--missing", action="store_true", help="remove tracks whose files are gone (= prune)")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     _add_common(p)
-    p.set_defaults(func=_run_remove)
+    p.set_defaults(func=_guard(_run_remove))
+
+    p = sub.add_parser(
+        "prune",
+        help="remove the tracks whose files are gone (a scan only marks them missing)",
+        description="List, then remove, every track whose file does not exist now. `library add` "
+        "never removes anything: tracks of a vanished or empty folder are only marked missing.",
+    )
+    p.add_argument("--dry-run", action="store_true", help="only list the tracks that would be removed")
+    _add_common(p)
+    p.set_defaults(func=_guard(_run_prune))
+
+    p = sub.add_parser(
+        "check",
+        help="check the database for damage; --repair keeps what can be kept",
+        description="Run SQLite's integrity_check and check every stored analysis, code, "
+        "embedding and fingerprint. --repair copies everything readable into a fresh database, "
+        "keeps the old file as LIBRARY.damaged-TIME and puts tracks that lost results back to "
+        "pending (the next `library add` recomputes them). Exit status 1 when damage is found "
+        "and not repaired.",
+    )
+    p.add_argument("--repair", action="store_true", help="copy what is readable into a fresh database")
+    _add_common(p)
+    p.set_defaults(func=_guard(_run_check))
 
     p = sub.add_parser("info", help="database location, counts and sizes")
     _add_common(p)
-    p.set_defaults(func=_run_info)
+    p.set_defaults(func=_guard(_run_info))
+
+
+def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn an unexpected SQLite error into a clear LibraryError naming the database."""
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except sqlite3.DatabaseError as exc:
+            from musicapp.library.store import LibraryError, default_db_path
+
+            db = args.db or default_db_path()
+            raise LibraryError(
+                f"{db}: the library database failed ({exc}); run `musicapp library check --db {db}`"
+            ) from exc
+
+    return run
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
@@ -93,34 +141,48 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", help="duration range in seconds, e.g. 60-300")
 
 
-def _print(args: argparse.Namespace, obj, text_lines) -> None:
+def _print(args: argparse.Namespace, obj, text_lines, warnings=()) -> None:
+    """JSON to stdout, or the text lines with control characters and undecodable bytes escaped;
+    warnings go to stderr in both modes."""
+    from musicapp.library.textsafe import display
+
     if args.json:
         json.dump(obj, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         for line in text_lines:
-            print(line)
+            print(display(line))
+    for w in warnings:
+        print(f"musicapp: warning: {display(w)}", file=sys.stderr)
 
 
 def _fmt_track(t: dict) -> str:
-    bits = [f"{t['id']:>5}", t["status"][:5].ljust(5)]
+    from musicapp.library.textsafe import display
+
+    bits = [f"{t['id']:>5}", t["status"][:7].ljust(7)]
     if t.get("duration_s"):
         bits.append(f"{t['duration_s']:7.1f}s")
     if t.get("tempo_bpm"):
         bits.append(f"{t['tempo_bpm']:6.1f} bpm")
     if t.get("key"):
-        bits.append(t["key"])
+        bits.append(display(t["key"]))
     if t.get("moods"):
-        bits.append("/".join(t["moods"]))
-    bits.append(t["path"])
+        bits.append(display("/".join(str(m) for m in t["moods"])))
+    if t.get("mood_percentile") is not None:
+        bits.append(f"p{t['mood_percentile']:.0f}")
+    tags = " - ".join(str(t[k]) for k in ("artist", "album", "title") if t.get(k))
+    if tags:
+        bits.append(display(tags))
+    bits.append(display(t["path"]))
     if t.get("error"):
-        bits.append(f"[{t['error']}]")
+        bits.append(f"[{display(t['error'])}]")
     return "  ".join(bits)
 
 
 def _run_add(args: argparse.Namespace) -> int:
     from musicapp.library.api import Library
     from musicapp.library.indexer import default_analyser, no_analyser
+    from musicapp.library.textsafe import display
 
     analyser = no_analyser if args.fingerprint_only else default_analyser
     with Library(args.db) as lib:
@@ -129,7 +191,8 @@ def _run_add(args: argparse.Namespace) -> int:
 
         def progress(done: int, total: int, path: str) -> None:
             if not args.json:
-                print(f"\r[{done}/{total}] {path[-60:]:<60}", end="", file=sys.stderr, flush=True)
+                shown = display(path)[-60:]
+                print(f"\r[{done}/{total}] {shown:<60}", end="", file=sys.stderr, flush=True)
 
         if args.dask:
             from musicapp.library.distributed import index_with_dask
@@ -143,36 +206,44 @@ def _run_add(args: argparse.Namespace) -> int:
         scan = d["scan"] or {}
         lines = [
             f"added {len(scan.get('added', []))}, changed {len(scan.get('changed', []))}, "
-            f"moved {len(scan.get('moved', []))}, removed {len(scan.get('removed', []))}, "
+            f"moved {len(scan.get('moved', []))}, back {len(scan.get('returned', []))}, "
+            f"missing {len(scan.get('missing', []))} (kept), skipped {len(scan.get('skipped', []))}, "
             f"unchanged {scan.get('unchanged', 0)}",
             f"indexed {d['indexed']}, failed {d['failed']} in {d['seconds']:.1f} s",
         ]
+        lines += [f"  skipped: {p}: {why}" for p, why in scan.get("skipped", [])]
+        lines += [f"  missing: {p}" for p in scan.get("missing", [])[:20]]
+        if len(scan.get("missing", [])) > 20:
+            more = len(scan["missing"]) - 20
+            lines.append(f"  ... and {more} more missing (library list --status missing)")
         lines += [f"  error: {p}: {e}" for p, e in d["errors"].items()]
-        _print(args, d, lines)
+        _print(args, d, lines, [*scan.get("warnings", []), *lib.warnings])
     return 0
 
 
 def _run_list(args: argparse.Namespace) -> int:
     from musicapp.library.api import Library
 
-    with Library(args.db) as lib:
-        tracks = [t for t in lib.list() if args.status is None or t["status"] == args.status]
-        _print(args, tracks, [_fmt_track(t) for t in tracks] or ["(library is empty)"])
+    with Library(args.db, readonly=None) as lib:
+        tracks = lib.list(args.status)
+        empty = "(library is empty)" if args.status is None else f"(no track is {args.status})"
+        _print(args, tracks, [_fmt_track(t) for t in tracks] or [empty], lib.warnings)
     return 0
 
 
 def _run_search(args: argparse.Namespace) -> int:
     from musicapp.library.api import Library
 
-    with Library(args.db) as lib:
+    with Library(args.db, readonly=None) as lib:
         tracks = lib.search(
             mood=args.mood,
             key=args.key,
             bpm=args.bpm,
             duration=args.duration,
             mood_percentile=args.mood_percentile,
+            text=args.text,
         )
-        _print(args, tracks, [_fmt_track(t) for t in tracks] or ["(no track matches)"])
+        _print(args, tracks, [_fmt_track(t) for t in tracks] or ["(no track matches)"], lib.warnings)
     return 0
 
 
@@ -180,8 +251,8 @@ def _run_similar(args: argparse.Namespace) -> int:
     from musicapp.analysis_cache import cached_analyser
     from musicapp.library.api import Library
 
-    query: str | int = int(args.file) if args.file.isdigit() else args.file
-    with Library(args.db) as lib:
+    query: str | int = int(args.file) if args.file.isascii() and args.file.isdigit() else args.file
+    with Library(args.db, readonly=None) as lib:
         hits = lib.similar(query, args.k, analyser=cached_analyser, mood=args.mood, key=args.key,
                            bpm=args.bpm, duration=args.duration)
         lines = [
@@ -189,7 +260,7 @@ def _run_similar(args: argparse.Namespace) -> int:
             + _fmt_track(h)
             for h in hits
         ]
-        _print(args, hits, lines or ["(no similar track)"])
+        _print(args, hits, lines or ["(no similar track)"], lib.warnings)
     return 0
 
 
@@ -197,7 +268,7 @@ def _run_identify(args: argparse.Namespace) -> int:
     from musicapp.library.api import DEFAULT_MATCH_THRESHOLD, Library
 
     threshold = DEFAULT_MATCH_THRESHOLD if args.threshold is None else args.threshold
-    with Library(args.db) as lib:
+    with Library(args.db, readonly=None) as lib:
         res = lib.identify(args.clip, threshold)
         d = res.as_dict()
         if res.accepted:
@@ -209,7 +280,7 @@ def _run_identify(args: argparse.Namespace) -> int:
         else:
             best = d["best"]
             line = "no match" + (f" (best score {best['score']:.1f} < {threshold:g})" if best else "")
-        _print(args, d, [line, *(f"warning: {w}" for w in res.warnings)])
+        _print(args, d, [line], lib.warnings)
     return 0 if res.accepted else 1
 
 
@@ -219,18 +290,61 @@ def _run_remove(args: argparse.Namespace) -> int:
 
     if not args.target and not args.missing:
         raise LibraryError("library remove: give a path or --missing")
+    verb = "would remove" if args.dry_run else "removed"
     with Library(args.db) as lib:
-        removed = lib.remove(args.target) if args.target else []
+        removed = lib.remove(args.target, dry_run=args.dry_run) if args.target else []
         if args.missing:
-            removed += lib.store.prune_missing()
-        _print(args, {"removed": removed}, [f"removed {p}" for p in removed] or ["nothing removed"])
+            removed += lib.prune(dry_run=args.dry_run)
+        obj = {"removed": [] if args.dry_run else removed, "would_remove": removed if args.dry_run else []}
+        _print(args, obj, [f"{verb} {p}" for p in removed] or ["nothing removed"], lib.warnings)
+    return 0
+
+
+def _run_prune(args: argparse.Namespace) -> int:
+    from musicapp.library.api import Library
+
+    with Library(args.db) as lib:
+        gone = lib.prune(dry_run=args.dry_run)
+        verb = "would remove" if args.dry_run else "removed"
+        lines = [f"{verb} {p}" for p in gone] or ["no track is missing: nothing to prune"]
+        if gone:
+            lines.append(f"{verb} {len(gone)} missing track(s)")
+        obj = {"dry_run": args.dry_run, "removed": [] if args.dry_run else gone, "missing": gone}
+        _print(args, obj, lines, lib.warnings)
+    return 0
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from musicapp.library.check import check_database, repair_database
+    from musicapp.library.store import default_db_path
+
+    db = args.db or default_db_path()
+    report = check_database(db)
+    lines = [f"{db}: " + ("ok" if report.ok else "DAMAGED")]
+    lines += [f"  {p}" for p in report.problems]
+    lines += [f"  integrity: {m}" for m in report.integrity[:20] if m != "ok"]
+    if not args.repair:
+        if not report.ok:
+            lines.append(f"  run `musicapp library check --repair --db {db}` to keep what can be kept")
+        _print(args, report.as_dict(), lines)
+        return 0 if report.ok else 1
+    repaired = repair_database(db)
+    lines.append(f"repaired: the old file is kept as {repaired.backup}")
+    for table, n in repaired.kept.items():
+        lines.append(f"  {table}: kept {n}, lost {repaired.lost.get(table, 0)}")
+    lines.append(
+        f"  {repaired.requeued} track(s) back to pending: `musicapp library add FOLDER` recomputes them"
+    )
+    lines += [f"  note: {n}" for n in repaired.notes]
+    lines.append(f"  integrity of the new database: {repaired.integrity_after}")
+    _print(args, {"check": report.as_dict(), "repair": repaired.as_dict()}, lines)
     return 0
 
 
 def _run_info(args: argparse.Namespace) -> int:
     from musicapp.library.api import Library
 
-    with Library(args.db) as lib:
+    with Library(args.db, readonly=None) as lib:
         s = lib.store.stats()
-        _print(args, s, [f"{k}: {v}" for k, v in s.items()])
+        _print(args, s, [f"{k}: {v}" for k, v in s.items()], lib.warnings)
     return 0

@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +18,8 @@ from musicapp.library import fingerprint as fp
 from musicapp.library.indexer import Analyser, Indexer, IndexReport, Progress, default_analyser
 from musicapp.library.matcher import FingerprintIndex, Match
 from musicapp.library.similarity import CodeIndex, Hit, code_from_hex
-from musicapp.library.store import LibraryError, Store, content_hash
+from musicapp.library.store import LibraryError, Store, Track, content_hash
+from musicapp.library.textsafe import display
 
 # Score (the best verified candidate's signature z in units of the query's own null spread, see
 # ``matcher``) from which a query is called a match: the smallest multiple of 0.1 that <= 1 % of
@@ -87,10 +91,15 @@ def parse_key(text: str | None) -> tuple[str | None, str | None]:
 
 
 class Library:
-    """A library database plus the in-memory indexes built from it."""
+    """A library database plus the in-memory indexes built from it.
 
-    def __init__(self, db: str | Path | None = None) -> None:
-        self.store = Store(db)
+    ``readonly``: see :class:`Store` (None: read-only only when the file cannot be written, what
+    the read commands use). Damaged rows met while reading are skipped; :attr:`warnings` says
+    how many.
+    """
+
+    def __init__(self, db: str | Path | None = None, *, readonly: bool | None = False) -> None:
+        self.store = Store(db, readonly=readonly)
         self._fp_index: FingerprintIndex | None = None
         self.fingerprint_warnings: list[str] = []
         self._code_index: CodeIndex | None = None
@@ -119,36 +128,58 @@ class Library:
         self._fp_index = self._code_index = None
         return report
 
-    def remove(self, target: str | Path) -> list[str]:
-        """Remove a track by path (or every track under a folder) from the library."""
-        removed = self.store.remove_under(target)
+    @property
+    def warnings(self) -> list[str]:
+        """Damaged rows skipped so far and fingerprints left out of identification."""
+        damage = self.store.damage_warning()
+        return ([damage] if damage else []) + list(self.fingerprint_warnings)
+
+    def remove(self, target: str | Path, *, dry_run: bool = False) -> list[str]:
+        """Remove a track by path (or every track under a folder; ``/``: all) from the library.
+
+        A path that matches no track is a :class:`LibraryError` (nothing is removed)."""
+        removed = self.store.remove_under(target, dry_run=dry_run)
+        if not removed:
+            raise LibraryError(
+                f"{display(os.path.abspath(os.fspath(target)))}: no track of the library is this "
+                "file or lies under this folder; nothing removed (see `musicapp library list`)"
+            )
         self._fp_index = self._code_index = None
         return removed
 
-    def list(self) -> list[dict]:
-        """Every track with its status and the main analysis fields."""
-        out = []
-        for t in self.store.tracks():
-            a = self.store.analysis(t.id) or {}
-            out.append(self.describe(t.id, t, a))
-        return out
+    def prune(self, *, dry_run: bool = False) -> list[str]:
+        """Remove every track whose file is gone now (``dry_run``: only list them)."""
+        removed = self.store.prune_missing(dry_run=dry_run)
+        self._fp_index = self._code_index = None
+        return removed
 
-    def describe(self, track_id: int, track=None, analysis: dict | None = None) -> dict:
-        """Short description of a track."""
+    def list(self, status: str | None = None) -> list[dict]:
+        """Every track (or those in one state: ok/pending/error/missing) with its status, tags
+        and the main analysis fields. Damaged rows are skipped (see :attr:`warnings`)."""
+        return [self.describe(t.id, t) for t in self.store.tracks(status)]
+
+    def describe(self, track_id: int, track: Track | None = None, analysis: dict | None = None) -> dict:
+        """Short description of a track: ``status`` is ``missing`` while its file is gone,
+        else the analysis status; ``title``/``artist``/``album`` come from the file's tags."""
         t = track or self.store.track(track_id)
         if t is None:
             raise LibraryError(f"no track with id {track_id}")
-        a = analysis if analysis is not None else (self.store.analysis(track_id) or {})
-        key = a.get("key") or {}
-        moods = sorted(a.get("moods") or [], key=lambda m: -(m.get("score") or 0))[:3]
+        a = analysis if analysis is not None else (self.store.analysis(t.id) or {})
+        key = a.get("key") if isinstance(a.get("key"), dict) else {}
+        mood_list = [m for m in a.get("moods") or [] if isinstance(m, dict)]
+        moods = sorted(mood_list, key=lambda m: -(_num(m.get("score")) or 0))[:3]
         return {
             "id": t.id,
             "path": t.path,
-            "status": t.status,
+            "status": t.state,
+            "analysis_status": t.status,
             "error": t.error,
-            "duration_s": a.get("duration_s"),
-            "tempo_bpm": a.get("tempo_bpm"),
-            "key": f"{key['tonic']} {key['mode']}" if key.get("tonic") else None,
+            "title": t.title,
+            "artist": t.artist,
+            "album": t.album,
+            "duration_s": _num(a.get("duration_s")),
+            "tempo_bpm": _num(a.get("tempo_bpm")),
+            "key": f"{key['tonic']} {key.get('mode', '')}".strip() if key.get("tonic") else None,
             "moods": [m.get("tag") for m in moods],
         }
 
@@ -161,12 +192,49 @@ class Library:
         bpm: str | None = None,
         duration: str | None = None,
         mood_percentile: float = 70.0,
+        text: str | None = None,
     ) -> list[dict]:
-        """Tracks passing the filters."""
-        ids = self._filter(mood, key, bpm, duration, mood_percentile)
-        return [self.describe(i) for i in ids]
+        """Tracks passing the filters. ``mood``: any word of the mood vocabulary
+        (:mod:`musicapp.moods`); tracks are ranked by their best percentile among the tagger
+        tags of that mood. ``text``: part of the title, artist, album or path."""
+        tags = self.mood_tags(mood) if mood else None
+        ids = self._filter(None, key, bpm, duration, mood_percentile, text=text, mood_tags=tags)
+        found = []
+        for i in ids:
+            t = self.store.track(i)
+            if t is not None:
+                found.append(self.describe(i, t))
+        if tags:
+            best = self.store.mood_percentiles(tags)
+            for d in found:
+                d["mood_percentile"] = best.get(d["id"])
+            found.sort(key=lambda d: -(d["mood_percentile"] or 0.0))
+        return found
 
-    def _filter(self, mood, key, bpm, duration, mood_percentile=70.0) -> list[int]:
+    def mood_tags(self, word: str) -> list[str]:
+        """The stored tagger tags that answer a mood word (the word itself first).
+
+        An unknown word raises an error listing the nearest known words: those of
+        :mod:`musicapp.moods`, or, without it, the mood tags stored in this library."""
+        try:
+            from musicapp import moods as vocabulary
+        except ImportError:  # pragma: no cover - the vocabulary module ships with musicapp
+            vocabulary = None
+        if vocabulary is not None:
+            mood = vocabulary.resolve(word)
+            return list(dict.fromkeys([mood.word, *mood.tags]))
+        known = self.store.known_moods()
+        w = " ".join(str(word).lower().replace("_", " ").split())
+        if w in known:
+            return [w]
+        near = difflib.get_close_matches(w, known, n=4, cutoff=0.5)
+        hint = f"; nearest: {', '.join(near)}" if near else ""
+        listed = ", ".join(known) if known else "none yet (index without --fingerprint-only)"
+        raise LibraryError(f"{display(word)!r}: unknown mood{hint} (moods in this library: {listed})")
+
+    def _filter(
+        self, mood, key, bpm, duration, mood_percentile=70.0, *, text=None, mood_tags=None
+    ) -> list[int]:
         tonic, mode = parse_key(key)
         return self.store.filter_ids(
             mood=mood,
@@ -175,6 +243,8 @@ class Library:
             mode=mode,
             bpm=parse_range(bpm),
             duration=parse_range(duration),
+            text=text or None,
+            mood_tags=mood_tags,
         )
 
     def code_index(self) -> CodeIndex:
@@ -201,13 +271,27 @@ class Library:
                 "the library has no hash codes yet: index it with the tagger installed "
                 "(musicapp library add DIR without --fingerprint-only)"
             )
+        if k < 1:
+            raise LibraryError(f"-k {k}: the number of results must be at least 1")
         track_id, hex_code, emb = self._query_code(query, analyser)
         filtered = any(v is not None for v in (mood, key, bpm, duration))
-        allowed = np.array(self._filter(mood, key, bpm, duration)) if filtered else None
-        hits: list[Hit] = index.search(
-            code_from_hex(hex_code), k, embedding=emb, allowed=allowed, exclude=track_id
-        )
-        return [{**self.describe(h.track_id), **h.as_dict()} for h in hits]
+        tags = self.mood_tags(mood) if mood else None
+        allowed = np.array(self._filter(None, key, bpm, duration, mood_tags=tags)) if filtered else None
+        try:
+            code = code_from_hex(hex_code)
+        except ValueError as exc:
+            raise LibraryError(f"{display(query)}: its stored hash code is damaged ({exc})") from exc
+        if code.shape[0] != index.packed.shape[1]:
+            raise LibraryError(
+                f"{display(query)}: its hash code has {4 * len(hex_code)} bits, the library's {index.n_bits}"
+            )
+        hits: list[Hit] = index.search(code, k, embedding=emb, allowed=allowed, exclude=track_id)
+        out = []
+        for h in hits:
+            t = self.store.track(h.track_id)
+            if t is not None:
+                out.append({**self.describe(h.track_id, t), **h.as_dict()})
+        return out
 
     def _query_code(self, query, analyser) -> tuple[int | None, str, np.ndarray | None]:
         track = None
@@ -215,19 +299,22 @@ class Library:
             track = self.store.track(query)
         else:
             path = Path(query)
-            if not path.exists():
-                raise LibraryError(f"{path}: no such file")
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                raise LibraryError(f"{display(path)}: {exc.strerror or 'no such file'}") from exc
+            if not stat.S_ISREG(mode):
+                raise LibraryError(f"{display(path)}: not a regular audio file (give a file or a track id)")
             track = self.store.track_by_path(path)
             if track is None:
                 same = [t for t in self.store.tracks_by_content(content_hash(path)) if t.status == "ok"]
                 track = same[0] if same else None
         if track is not None:
             a = self.store.analysis(track.id) or {}
-            if a.get("hash"):
-                emb = a.get("embedding")
-                return track.id, a["hash"], None if emb is None else np.asarray(emb, np.float32)
+            if isinstance(a.get("hash"), str) and a["hash"]:
+                return track.id, a["hash"], _vector(a.get("embedding"))
         if isinstance(query, int):
-            raise LibraryError(f"track {query} has no hash code")
+            raise LibraryError(f"track {query} has no hash code" if track else f"no track with id {query}")
         if analyser is None:
             raise LibraryError(f"{query}: not in the library and no analyser to compute its code")
         a = analyser(str(query))
@@ -235,8 +322,7 @@ class Library:
             raise LibraryError(
                 f"{query}: the analysis produced no hash code (is the tagger model installed?)"
             )
-        emb = a.get("embedding")
-        return None, a["hash"], None if emb is None else np.asarray(emb, np.float32)
+        return None, a["hash"], _vector(a.get("embedding"))
 
     # -- identification ---------------------------------------------------------------------
     def fingerprint_index(self) -> FingerprintIndex:
@@ -256,7 +342,7 @@ class Library:
                         continue
                     try:
                         yield tid, fp.Fingerprint.unpack(blob)
-                    except ValueError:
+                    except Exception:  # any damaged blob is left out, counted
                         damaged += 1
 
             self._fp_index = FingerprintIndex.build(usable())
@@ -286,3 +372,21 @@ class Library:
         from musicapp.library._audio import load_mono
 
         return self.identify_samples(load_mono(clip, fp.SAMPLE_RATE), threshold)
+
+
+def _num(value: object) -> float | None:
+    """A finite number from a stored analysis, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if np.isfinite(value) else None
+
+
+def _vector(value: object) -> np.ndarray | None:
+    """A stored embedding as a finite float32 vector, else None."""
+    if not isinstance(value, list) or not value:
+        return None
+    try:
+        vec = np.asarray(value, np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        return None
+    return vec if np.all(np.isfinite(vec)) else None

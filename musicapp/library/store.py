@@ -1,37 +1,75 @@
 """The library database: one SQLite file (WAL mode) with a schema version and migrations.
 
-Tables: ``tracks`` (path, size, mtime, content hash, status pending/ok/error, error text),
-``analysis`` (the ``analyze --json`` dict plus indexed key/tempo/duration columns), ``moods``,
-``codes`` (binary hash codes), ``embeddings`` (float32 vectors) and ``fingerprints`` (landmark
-hashes of one track as a packed blob). ``PRAGMA user_version`` holds the schema version; each
-migration runs in its own transaction. Every write method commits its own transaction, so a
-crash loses at most the write in flight.
+Tables: ``tracks`` (path, size, mtime, content hash, status pending/ok/error, error text,
+``missing_since``, title/artist/album, indexing lease), ``analysis`` (the ``analyze --json`` dict
+plus indexed key/tempo/duration columns), ``moods``, ``codes`` (binary hash codes),
+``embeddings`` (float32 vectors) and ``fingerprints`` (landmarks of one track as a packed blob).
+See :mod:`musicapp.library.schema`.
+
+Integrity rules:
+
+* Nothing is deleted by a scan: a file that vanished (an unplugged drive, an unmounted share)
+  marks its track ``missing``; it comes back when the file reappears (same content: nothing is
+  re-analysed). Only :meth:`Store.prune_missing` / :meth:`Store.remove_under` delete.
+* Several processes may write at once: every write is one ``BEGIN IMMEDIATE`` transaction that
+  re-reads what it decides on, the migration included; :meth:`Store.claim_pending` hands each
+  pending track to one indexing run (a lease that a dead run's successor takes over).
+* Damage is contained: a row that SQLite cannot read (a damaged page) or that holds a bad JSON
+  analysis or blob is skipped and counted in :attr:`Store.damaged`; the rest stays usable.
+* A read-only file or file system can still be read (``mode=ro``, else ``immutable=1``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 import os
+import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
+from urllib.parse import quote
 
 import numpy as np
 
 from musicapp.errors import MusicappError
 from musicapp.hashcode import hex_to_bytes
+from musicapp.library.schema import MIGRATIONS, SCHEMA_VERSION, write_analysis_columns
+from musicapp.library.textsafe import db_path, db_text, display, py_path
+from musicapp.library.walk import AUDIO_EXTENSIONS, content_hash, walk_audio
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "DB_FILENAME",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "LibraryError",
+    "ReadOnlyLibraryError",
+    "ScanResult",
+    "Store",
+    "Track",
+    "content_hash",
+    "default_db_path",
+    "iter_audio_files",
+]
 
 DB_FILENAME = "library.sqlite3"
-AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aif", ".aiff", ".aac", ".wma"}
-)
+#: A claim on a pending track older than this is taken over by another run (seconds).
+DEFAULT_LEASE_S = 6 * 3600.0
+_HOST = socket.gethostname()
+_DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_FORMAT", "SQLITE_MISMATCH", "SQLITE_TOOBIG")
 
 
 class LibraryError(MusicappError):
     """The library database is unusable or a request on it is invalid."""
+
+
+class ReadOnlyLibraryError(LibraryError):
+    """A write was asked of a library that can only be read."""
 
 
 def default_db_path() -> Path:
@@ -41,94 +79,85 @@ def default_db_path() -> Path:
     return user_data_dir() / DB_FILENAME
 
 
-def content_hash(path: str | Path, chunk: int = 1 << 20) -> str:
-    """BLAKE2b-128 hex digest of a file's bytes."""
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def iter_audio_files(root: str | Path) -> Iterator[Path]:
+    """Regular audio files under ``root`` (recursive, sorted, by extension)."""
+    for path, _ in walk_audio(root):
+        yield Path(path)
 
 
-def _script(con: sqlite3.Connection, sql: str) -> None:
-    """Run ``;``-separated statements inside the caller's transaction (``executescript`` would
-    commit it)."""
-    for statement in sql.split(";"):
-        if statement.strip():
-            con.execute(statement)
+def is_damage(exc: BaseException) -> bool:
+    """Whether an SQLite error means damaged data (as opposed to a lock or a permission)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    if name.startswith(_DAMAGE):
+        return True
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "could not decode" in text
 
 
-def _v1(con: sqlite3.Connection) -> None:
-    _script(
-        con,
-        """
-        CREATE TABLE tracks (
-            id INTEGER PRIMARY KEY,
-            path TEXT NOT NULL UNIQUE,
-            size INTEGER NOT NULL,
-            mtime_ns INTEGER NOT NULL,
-            content_hash TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ok', 'error')),
-            error TEXT,
-            added_at REAL NOT NULL,
-            updated_at REAL NOT NULL
-        );
-        CREATE INDEX tracks_content_hash ON tracks(content_hash);
-        CREATE INDEX tracks_status ON tracks(status);
-        CREATE TABLE analysis (
-            track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
-            json TEXT NOT NULL,
-            duration_s REAL
-        );
-        CREATE TABLE fingerprints (
-            track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
-            n_hashes INTEGER NOT NULL,
-            data BLOB NOT NULL
-        );
-        """,
-    )
+def is_read_only_error(exc: BaseException) -> bool:
+    """Whether an SQLite error means the file or file system cannot be written."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    text = str(exc).lower()
+    return name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or "readonly" in text
 
 
-def _v2(con: sqlite3.Connection) -> None:
-    _script(
-        con,
-        """
-        ALTER TABLE analysis ADD COLUMN tempo_bpm REAL;
-        ALTER TABLE analysis ADD COLUMN key_tonic TEXT;
-        ALTER TABLE analysis ADD COLUMN key_mode TEXT;
-        CREATE TABLE moods (
-            track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
-            tag TEXT NOT NULL,
-            score REAL,
-            percentile REAL,
-            PRIMARY KEY (track_id, tag)
-        );
-        CREATE INDEX moods_tag ON moods(tag);
-        CREATE TABLE codes (
-            track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
-            n_bits INTEGER NOT NULL,
-            code BLOB NOT NULL
-        );
-        CREATE TABLE embeddings (
-            track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
-            dim INTEGER NOT NULL,
-            vector BLOB NOT NULL
-        );
-        """,
-    )
-    # Fill the new columns from analyses stored by version 1.
-    rows = con.execute("SELECT track_id, json FROM analysis").fetchall()
-    for track_id, text in rows:
-        _write_analysis_columns(con, track_id, json.loads(text))
+def _exists(path: str) -> bool:
+    return os.path.exists(path)
 
 
-def _v3(con: sqlite3.Connection) -> None:
-    # Landmark format version: fingerprints of another version are recomputed on the next run.
-    con.execute("ALTER TABLE fingerprints ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+def _under(path: str, root: str) -> bool:
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    return path == root or path.startswith(prefix)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
-SCHEMA_VERSION = len(MIGRATIONS)
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _claim_is_stale(owner: str | None, claimed_at: float | None, now: float, lease_s: float) -> bool:
+    if owner is None:
+        return True
+    if claimed_at is None or now - claimed_at > lease_s:
+        return True
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    return host == _HOST and pid_text.isdigit() and not _pid_alive(int(pid_text))
+
+
+def _text_key(value: object) -> str | None:
+    """Case-folded text for ``search --text`` (an SQL function)."""
+    if isinstance(value, bytes):
+        value = os.fsdecode(value)
+    return value.casefold() if isinstance(value, str) else None
+
+
+def _looks_read_only(path: Path) -> bool:
+    """Whether ``path`` (a database file, maybe not there yet) cannot be written."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        pass
+    if path.exists() and not os.access(path, os.W_OK):
+        return True
+    if os.access(folder, os.W_OK | os.X_OK):
+        return False
+    if not path.exists():
+        return True
+    # The folder is closed: WAL mode still works if its -wal and -shm files exist and are writable.
+    side = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+    return not all(p.exists() and os.access(p, os.W_OK) for p in side)
 
 
 @dataclass
@@ -142,17 +171,31 @@ class Track:
     content_hash: str
     status: str
     error: str | None
+    missing_since: float | None = None
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+
+    @property
+    def state(self) -> str:
+        """``missing`` while the file is gone, else the analysis status (pending/ok/error)."""
+        return "missing" if self.missing_since is not None else self.status
 
 
 @dataclass
 class ScanResult:
-    """What a folder scan changed."""
+    """What a folder scan changed. ``removed`` stays empty: a scan never deletes (kept for the
+    JSON form's compatibility); vanished files are listed in ``missing``."""
 
-    added: list[str]
-    changed: list[str]
-    moved: list[tuple[str, str]]  # (old path, new path)
-    removed: list[str]
-    unchanged: int
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (old path, new path)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    missing: list[str] = field(default_factory=list)
+    returned: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """JSON-friendly form."""
@@ -162,51 +205,134 @@ class ScanResult:
             "moved": [list(m) for m in self.moved],
             "removed": self.removed,
             "unchanged": self.unchanged,
+            "missing": self.missing,
+            "returned": self.returned,
+            "skipped": [list(s) for s in self.skipped],
+            "warnings": self.warnings,
         }
 
 
-def _write_analysis_columns(con: sqlite3.Connection, track_id: int, result: dict) -> None:
-    key = result.get("key") or {}
-    con.execute(
-        "UPDATE analysis SET tempo_bpm = ?, key_tonic = ?, key_mode = ? WHERE track_id = ?",
-        (result.get("tempo_bpm"), key.get("tonic"), key.get("mode"), track_id),
-    )
-    con.execute("DELETE FROM moods WHERE track_id = ?", (track_id,))
-    for mood in result.get("moods") or []:
-        con.execute(
-            "INSERT OR REPLACE INTO moods(track_id, tag, score, percentile) VALUES (?, ?, ?, ?)",
-            (track_id, mood.get("tag"), mood.get("score"), mood.get("percentile")),
+class Store:
+    """A connection to the library database. Use as a context manager or call ``close``.
+
+    ``readonly``: False (default) opens for writing and raises :class:`ReadOnlyLibraryError` when
+    the file or its folder cannot be written; True opens read-only; None opens for writing when
+    possible and read-only otherwise (what the read commands use).
+    """
+
+    _COLS = "id, path, size, mtime_ns, content_hash, status, error, missing_since, title, artist, album"
+    readonly: bool = False
+
+    def __init__(
+        self, path: str | Path | None = None, *, timeout: float = 30.0, readonly: bool | None = False
+    ) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self.timeout = timeout
+        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        #: ``table -> keys`` of rows that could not be read or held bad data (see ``damage_summary``).
+        self.damaged: dict[str, set] = {}
+        self.readonly = False
+        self.con: sqlite3.Connection | None = None
+        if readonly is None:
+            readonly = _looks_read_only(self.path)
+        elif not readonly and _looks_read_only(self.path):
+            raise ReadOnlyLibraryError(self._read_only_message())
+        try:
+            if readonly:
+                self._open_read_only()
+            else:
+                self._open_read_write()
+        except sqlite3.DatabaseError as exc:
+            if self.con is not None:
+                self.con.close()
+            if is_read_only_error(exc) and not readonly:
+                raise ReadOnlyLibraryError(self._read_only_message(exc)) from exc
+            raise LibraryError(self._unusable_message(exc)) from exc
+
+    @classmethod
+    def open_raw(cls, path: str | Path, *, timeout: float = 5.0) -> Store:
+        """Open any file read-only without checking or upgrading its schema (for
+        ``library check``); raises ``sqlite3.DatabaseError`` when SQLite cannot read it."""
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        self.timeout = timeout
+        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.damaged = {}
+        self.readonly = True
+        self.con = None
+        self._connect_read_only()
+        return self
+
+    # -- opening ------------------------------------------------------------------------------
+    def _read_only_message(self, exc: object = None) -> str:
+        why = f" ({exc})" if exc else ""
+        return (
+            f"{self.path}: the library is read-only{why}; list, search, similar, identify and "
+            "info still work, but adding, removing or repairing needs write access"
         )
 
+    def _unusable_message(self, exc: object) -> str:
+        return (
+            f"{self.path}: not a usable library database ({exc}); "
+            f"run `musicapp library check --db {self.path}` (and --repair)"
+        )
 
-def iter_audio_files(root: str | Path) -> Iterator[Path]:
-    """Audio files under ``root`` (recursive, sorted, by extension)."""
-    root = Path(root)
-    if root.is_file():
-        if root.suffix.lower() in AUDIO_EXTENSIONS:
-            yield root.resolve()
-        return
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if Path(name).suffix.lower() in AUDIO_EXTENSIONS:
-                yield (Path(dirpath) / name).resolve()
+    def _setup(self, con: sqlite3.Connection) -> None:
+        con.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
+        con.create_function("text_key", 1, _text_key, deterministic=True)
 
-
-class Store:
-    """A connection to the library database. Use as a context manager or call ``close``."""
-
-    def __init__(self, path: str | Path | None = None, *, timeout: float = 30.0) -> None:
-        self.path = Path(path) if path is not None else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _open_read_write(self) -> None:
         try:
-            self.con = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
-            self.con.execute("PRAGMA journal_mode=WAL")
-            self.con.execute("PRAGMA synchronous=NORMAL")
-            self.con.execute("PRAGMA foreign_keys=ON")
-            self.migrate()
-        except sqlite3.DatabaseError as exc:
-            raise LibraryError(f"{self.path}: not a usable library database ({exc})") from exc
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReadOnlyLibraryError(self._read_only_message(exc.strerror or exc)) from exc
+        self.con = sqlite3.connect(str(self.path), timeout=self.timeout, isolation_level=None)
+        self._setup(self.con)
+        self._retry_locked(lambda: self.con.execute("PRAGMA journal_mode=WAL").fetchone())
+        self.con.execute("PRAGMA synchronous=NORMAL")
+        self.con.execute("PRAGMA foreign_keys=ON")
+        self.migrate()
+
+    def _connect_read_only(self) -> None:
+        if not self.path.exists():
+            raise LibraryError(f"{self.path}: there is no library database here yet (add a folder first)")
+        base = "file:" + quote(os.fsencode(str(self.path.resolve())).decode("latin-1"), safe="/")
+        last: Exception | None = None
+        for params in ("?mode=ro", "?mode=ro&immutable=1"):
+            self.con = sqlite3.connect(base + params, uri=True, timeout=self.timeout, isolation_level=None)
+            self._setup(self.con)
+            try:
+                self.con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return
+            except sqlite3.OperationalError as exc:  # WAL without a writable -shm: immutable
+                last = exc
+                self.con.close()
+                self.con = None
+        raise last if last else LibraryError(self._unusable_message("cannot open"))
+
+    def _open_read_only(self) -> None:
+        self.readonly = True
+        self._connect_read_only()
+        version = self.version
+        self._check_version(version)
+        if version < SCHEMA_VERSION:
+            raise ReadOnlyLibraryError(
+                f"{self.path}: the library has schema version {version} and needs an upgrade to "
+                f"{SCHEMA_VERSION}, which needs write access (run any `musicapp library` command "
+                "once where the file can be written)"
+            )
+
+    def _retry_locked(self, fn: Callable[[], object]) -> object:
+        """Run ``fn``, retrying while another process holds a lock (up to ``timeout``)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     # -- housekeeping -------------------------------------------------------------------------
     def __enter__(self) -> Store:
@@ -217,73 +343,195 @@ class Store:
 
     def close(self) -> None:
         """Close the connection."""
-        self.con.close()
+        if self.con is not None:
+            self.con.close()
 
     @property
     def version(self) -> int:
         """Schema version stored in the file."""
         return int(self.con.execute("PRAGMA user_version").fetchone()[0])
 
-    def migrate(self, target: int = SCHEMA_VERSION) -> None:
-        """Apply the missing migrations up to ``target``, each in its own transaction."""
-        current = self.version
-        if current > SCHEMA_VERSION:
+    def _check_version(self, version: int) -> None:
+        if version < 0:
             raise LibraryError(
-                f"{self.path}: schema version {current} is newer than this program "
+                f"{self.path}: schema version {version} is impossible (the file header is damaged); "
+                f"run `musicapp library check --repair --db {self.path}`"
+            )
+        if version > SCHEMA_VERSION:
+            raise LibraryError(
+                f"{self.path}: schema version {version} is newer than this program "
                 f"({SCHEMA_VERSION}); upgrade musicapp"
             )
-        for version in range(current + 1, target + 1):
-            with self._transaction():
+
+    def migrate(self, target: int = SCHEMA_VERSION) -> None:
+        """Apply the missing migrations up to ``target`` in one ``BEGIN IMMEDIATE`` transaction.
+
+        The version is read again once the write lock is held, so two processes opening a new or
+        old database at once cannot both migrate it."""
+        self._check_version(self.version)
+        if self.version >= target:
+            return
+        if self.readonly:
+            raise ReadOnlyLibraryError(self._read_only_message())
+        with self._transaction():
+            current = self.version
+            self._check_version(current)
+            for version in range(current + 1, target + 1):
                 MIGRATIONS[version - 1](self.con)
                 self.con.execute(f"PRAGMA user_version = {version}")
 
     def _transaction(self) -> _Tx:
-        return _Tx(self.con)
+        if self.readonly:
+            raise ReadOnlyLibraryError(self._read_only_message())
+        return _Tx(self)
 
     def integrity_check(self) -> str:
         """``PRAGMA integrity_check`` result ('ok' when sound)."""
         return str(self.con.execute("PRAGMA integrity_check").fetchone()[0])
 
-    # -- tracks -------------------------------------------------------------------------------
-    def _row(self, row: tuple) -> Track:
-        return Track(*row)
+    # -- damage-tolerant reading --------------------------------------------------------------
+    def _note_damage(self, table: str, key: object) -> None:
+        self.damaged.setdefault(table, set()).add(key)
 
-    _COLS = "id, path, size, mtime_ns, content_hash, status, error"
+    def damage_summary(self) -> dict[str, int]:
+        """``table -> number of rows skipped`` since this store was opened."""
+        return {t: len(keys) for t, keys in sorted(self.damaged.items()) if keys}
+
+    def damage_warning(self) -> str | None:
+        """One sentence about the skipped rows, or None when none was skipped."""
+        summary = self.damage_summary()
+        if not summary:
+            return None
+        parts = ", ".join(f"{n} in {t}" for t, n in summary.items())
+        return (
+            f"{sum(summary.values())} damaged row(s) skipped ({parts}); "
+            f"run `musicapp library check --repair --db {self.path}`"
+        )
+
+    def _rows(
+        self,
+        table: str,
+        sql: str,
+        one_sql: str,
+        params: Sequence = (),
+        keys: Callable[[], Iterable] | None = None,
+    ) -> Iterator[tuple]:
+        """Rows of ``sql`` (ordered by its first column, the key). When SQLite reports damage,
+        go on key by key with ``one_sql`` (``WHERE key = ?`` first), skipping unreadable rows."""
+        last = None
+        try:
+            for row in self.con.execute(sql, params):
+                last = row[0]
+                yield row
+            return
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+        for key in (keys or self.track_ids)():
+            if last is not None and key <= last:
+                continue
+            try:
+                row = self.con.execute(one_sql, (key, *params)).fetchone()
+            except sqlite3.DatabaseError as exc:
+                if not is_damage(exc):
+                    raise
+                self._note_damage(table, key)
+                continue
+            if row is not None:
+                yield row
+
+    def track_ids(self) -> list[int]:
+        """Every track id, read from the table or, if it is damaged, from one of its indexes."""
+        for sql in (
+            "SELECT id FROM tracks ORDER BY id",
+            "SELECT id FROM tracks INDEXED BY tracks_status WHERE status IS NOT NULL ORDER BY id",
+            "SELECT id FROM tracks INDEXED BY tracks_content_hash WHERE content_hash IS NOT NULL ORDER BY id",
+        ):
+            try:
+                return [int(r[0]) for r in self.con.execute(sql) if isinstance(r[0], int)]
+            except sqlite3.DatabaseError as exc:
+                if not is_damage(exc) and "no such index" not in str(exc):
+                    raise
+        raise LibraryError(
+            f"{self.path}: the tracks table is damaged beyond reading; "
+            f"run `musicapp library check --repair --db {self.path}`"
+        )
+
+    def _track(self, row: tuple) -> Track | None:
+        tid, path, size, mtime, digest, status, error, missing, title, artist, album = row
+        if (
+            not isinstance(tid, int)
+            or not isinstance(path, str | bytes)
+            or not isinstance(size, int)
+            or not isinstance(mtime, int)
+            or not isinstance(status, str)
+        ):
+            self._note_damage("tracks", tid)
+            return None
+        return Track(
+            tid,
+            py_path(path),
+            size,
+            mtime,
+            str(digest),
+            status,
+            error if isinstance(error, str) or error is None else str(error),
+            missing if isinstance(missing, int | float) else None,
+            *(v if isinstance(v, str) else None for v in (title, artist, album)),
+        )
+
+    _WHERE: ClassVar[dict] = {
+        None: ("1", ()),
+        "missing": ("missing_since IS NOT NULL", ()),
+    }
 
     def tracks(self, status: str | None = None) -> list[Track]:
-        """All tracks, optionally only those with ``status``."""
-        if status is None:
-            rows = self.con.execute(f"SELECT {self._COLS} FROM tracks ORDER BY id")
-        else:
-            rows = self.con.execute(
-                f"SELECT {self._COLS} FROM tracks WHERE status = ? ORDER BY id", (status,)
-            )
-        return [self._row(r) for r in rows]
+        """All tracks, or those in one state: ``pending``/``ok``/``error`` (files present) or
+        ``missing``. Damaged rows are skipped (see :attr:`damaged`)."""
+        where, params = self._WHERE.get(status, ("status = ? AND missing_since IS NULL", (status,)))
+        rows = self._rows(
+            "tracks",
+            f"SELECT {self._COLS} FROM tracks WHERE {where} ORDER BY id",
+            f"SELECT {self._COLS} FROM tracks WHERE id = ? AND {where}",
+            params,
+        )
+        return [t for t in map(self._track, rows) if t is not None]
 
     def track(self, track_id: int) -> Track | None:
         """One track by id."""
-        row = self.con.execute(f"SELECT {self._COLS} FROM tracks WHERE id = ?", (track_id,))
-        found = row.fetchone()
-        return self._row(found) if found else None
+        try:
+            row = self.con.execute(f"SELECT {self._COLS} FROM tracks WHERE id = ?", (track_id,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            self._note_damage("tracks", track_id)
+            return None
+        return self._track(row) if row else None
+
+    def _track_by_db_path(self, dbp: str | bytes) -> Track | None:
+        row = self.con.execute(f"SELECT {self._COLS} FROM tracks WHERE path = ?", (dbp,)).fetchone()
+        return self._track(row) if row else None
 
     def track_by_path(self, path: str | Path) -> Track | None:
         """One track by absolute path."""
-        row = self.con.execute(
-            f"SELECT {self._COLS} FROM tracks WHERE path = ?", (str(Path(path).resolve()),)
-        ).fetchone()
-        return self._row(row) if row else None
+        return self._track_by_db_path(db_path(os.path.realpath(os.fspath(path))))
 
     def tracks_by_content(self, digest: str) -> list[Track]:
         """Tracks whose file content has this hash."""
         rows = self.con.execute(f"SELECT {self._COLS} FROM tracks WHERE content_hash = ?", (digest,))
-        return [self._row(r) for r in rows]
+        return [t for t in map(self._track, rows) if t is not None]
 
     def count(self, status: str | None = None) -> int:
-        """Number of tracks (with ``status``)."""
-        if status is None:
-            return int(self.con.execute("SELECT COUNT(*) FROM tracks").fetchone()[0])
-        return int(self.con.execute("SELECT COUNT(*) FROM tracks WHERE status = ?", (status,)).fetchone()[0])
+        """Number of tracks (in one state, as for :meth:`tracks`)."""
+        where, params = self._WHERE.get(status, ("status = ? AND missing_since IS NULL", (status,)))
+        try:
+            return int(self.con.execute(f"SELECT COUNT(*) FROM tracks WHERE {where}", params).fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            return len(self.tracks(status))
 
+    # -- removing (explicit only) ---------------------------------------------------------------
     def remove(self, track_ids: Iterable[int]) -> int:
         """Delete tracks (and, by cascade, everything stored for them)."""
         ids = list(track_ids)
@@ -292,96 +540,223 @@ class Store:
                 self.con.execute("DELETE FROM tracks WHERE id = ?", (tid,))
         return len(ids)
 
-    def remove_under(self, root: str | Path) -> list[str]:
-        """Delete every track whose path is ``root`` or lies under it; return their paths."""
-        root_s = str(Path(root).resolve())
-        rows = self.con.execute(
-            "SELECT id, path FROM tracks WHERE path = ? OR substr(path, 1, ?) = ?",
-            (root_s, len(root_s) + 1, root_s.rstrip(os.sep) + os.sep),
-        ).fetchall()
-        self.remove(r[0] for r in rows)
-        return [r[1] for r in rows]
+    def tracks_under(self, root: str | Path) -> list[Track]:
+        """Tracks whose path is ``root`` or lies under it (``/`` means every track)."""
+        root_s = os.path.abspath(os.fspath(root))
+        root_r = os.path.realpath(root_s)
+        return [t for t in self.tracks() if _under(t.path, root_s) or _under(t.path, root_r)]
 
+    def remove_under(self, root: str | Path, *, dry_run: bool = False) -> list[str]:
+        """Delete every track whose path is ``root`` or lies under it; return their paths."""
+        found = self.tracks_under(root)
+        if not dry_run:
+            self.remove(t.id for t in found)
+        return [t.path for t in found]
+
+    def prune_missing(
+        self, root: str | Path | None = None, seen: set[str] | None = None, *, dry_run: bool = False
+    ) -> list[str]:
+        """Delete the tracks (under ``root``) whose files do not exist now; return their paths.
+
+        The explicit counterpart of a scan, which only marks such tracks missing."""
+        candidates = self.tracks() if root is None else self.tracks_under(root)
+        gone = [t for t in candidates if not (seen and t.path in seen) and not _exists(t.path)]
+        if not dry_run:
+            self.remove(t.id for t in gone)
+        return [t.path for t in gone]
+
+    def _mark_missing(self, tracks: list[Track]) -> None:
+        now = time.time()
+        with self._transaction():
+            for t in tracks:
+                self.con.execute(
+                    "UPDATE tracks SET missing_since = COALESCE(missing_since, ?) WHERE id = ?", (now, t.id)
+                )
+
+    # -- scanning -------------------------------------------------------------------------------
     def scan(self, root: str | Path, *, detect_removed: bool = True) -> ScanResult:
-        """Register the audio files under ``root`` and reconcile them with the database.
+        """Register the regular audio files under ``root`` and reconcile them with the database.
 
         Unchanged files (same size and mtime) are skipped; a new path whose content hash equals
-        a track whose file is gone is a move (its analysis is kept); tracks under ``root`` whose
-        files disappeared are removed. New and changed files become ``pending``.
+        a track whose file is gone is a move (its analysis is kept); new and changed files become
+        ``pending``. Tracks under ``root`` whose files are gone are marked ``missing`` (never
+        deleted), also when ``root`` itself has vanished; a missing track whose file is back
+        becomes available again without re-analysis. FIFOs, devices, unreadable files and
+        folders are listed in ``skipped`` with a reason and the scan goes on.
         """
-        root_p = Path(root).resolve()
-        if not root_p.exists():
-            raise LibraryError(f"{root_p}: no such file or folder")
-        result = ScanResult([], [], [], [], 0)
+        root_s = os.path.abspath(os.fspath(root))
+        root_p = os.path.realpath(root_s)
+        result = ScanResult()
+        if not os.path.lexists(root_s):
+            under = self.tracks_under(root_s)
+            if not under:
+                raise LibraryError(f"{display(root_s)}: no such file or folder")
+            self._mark_missing([t for t in under if not _exists(t.path)])
+            result.missing = [t.path for t in self.tracks_under(root_s) if t.missing_since is not None]
+            result.warnings.append(
+                f"{display(root_s)} is not there (an unplugged drive or unmounted share?): its "
+                f"{len(result.missing)} track(s) are marked missing and kept; "
+                "`musicapp library prune` removes missing tracks"
+            )
+            return result
         seen: set[str] = set()
-        for path in iter_audio_files(root_p):
-            p = str(path)
-            seen.add(p)
+        from musicapp.library.tags import read_tags
+
+        for path, st in walk_audio(root_p, result.skipped):
+            seen.add(path)
             try:
-                st = path.stat()
-            except OSError:
-                continue
-            existing = self.track_by_path(p)
-            if existing and existing.size == st.st_size and existing.mtime_ns == st.st_mtime_ns:
-                result.unchanged += 1
-                continue
-            digest = content_hash(path)
-            now = time.time()
-            with self._transaction():
-                if existing:
-                    if existing.content_hash == digest:
-                        self.con.execute(
-                            "UPDATE tracks SET size = ?, mtime_ns = ?, updated_at = ? WHERE id = ?",
-                            (st.st_size, st.st_mtime_ns, now, existing.id),
-                        )
-                        result.unchanged += 1
-                        continue
-                    self._clear_results(existing.id)
-                    self.con.execute(
-                        "UPDATE tracks SET size = ?, mtime_ns = ?, content_hash = ?, "
-                        "status = 'pending', error = NULL, updated_at = ? WHERE id = ?",
-                        (st.st_size, st.st_mtime_ns, digest, now, existing.id),
-                    )
-                    result.changed.append(p)
-                    continue
-                moved_from = next(
-                    (t for t in self.tracks_by_content(digest) if not Path(t.path).exists()), None
-                )
-                if moved_from is not None:
-                    self.con.execute(
-                        "UPDATE tracks SET path = ?, size = ?, mtime_ns = ?, updated_at = ? WHERE id = ?",
-                        (p, st.st_size, st.st_mtime_ns, now, moved_from.id),
-                    )
-                    result.moved.append((moved_from.path, p))
-                    continue
-                self.con.execute(
-                    "INSERT INTO tracks(path, size, mtime_ns, content_hash, status, added_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                    (p, st.st_size, st.st_mtime_ns, digest, now, now),
-                )
-                result.added.append(p)
+                self._scan_one(path, st, result, read_tags)
+            except OSError as exc:
+                result.skipped.append((path, f"not readable: {exc.strerror or exc}"))
+        seen.update(p for p, _ in result.skipped)
         if detect_removed:
-            result.removed = self.prune_missing(root_p, seen)
+            closed = [p for p, why in result.skipped if why.startswith("folder not readable")]
+            gone = [
+                t
+                for t in self.tracks_under(root_p)
+                if t.path not in seen
+                and not any(_under(t.path, c) for c in closed)
+                and not _exists(t.path)
+            ]
+            if gone:
+                self._mark_missing(gone)
+            result.missing = [t.path for t in self.tracks_under(root_p) if t.missing_since is not None]
+            if result.missing and not seen:
+                result.warnings.append(
+                    f"{display(root_s)} holds no audio file now (an unplugged drive or unmounted "
+                    f"share?): its {len(result.missing)} track(s) are marked missing and kept; "
+                    "`musicapp library prune` removes missing tracks"
+                )
         return result
 
-    def prune_missing(self, root: str | Path | None = None, seen: set[str] | None = None) -> list[str]:
-        """Remove tracks (under ``root``) whose files no longer exist; return their paths."""
-        gone = []
-        prefix = None if root is None else str(Path(root).resolve()).rstrip(os.sep) + os.sep
-        for t in self.tracks():
-            if prefix is not None and not t.path.startswith(prefix) and t.path != prefix[:-1]:
-                continue
-            if (seen is not None and t.path in seen) or Path(t.path).exists():
-                continue
-            gone.append(t)
-        self.remove(t.id for t in gone)
-        return [t.path for t in gone]
+    def _scan_one(self, path: str, st: os.stat_result, result: ScanResult, read_tags) -> None:
+        dbp = db_path(path)
+        existing = self._track_by_db_path(dbp)
+        if existing and existing.size == st.st_size and existing.mtime_ns == st.st_mtime_ns:
+            if existing.missing_since is not None:
+                with self._transaction():
+                    self.con.execute("UPDATE tracks SET missing_since = NULL WHERE id = ?", (existing.id,))
+                result.returned.append(path)
+            else:
+                result.unchanged += 1
+            row = self.con.execute("SELECT tags_read FROM tracks WHERE id = ?", (existing.id,)).fetchone()
+            if row and not row[0]:
+                tags = read_tags(path)
+                with self._transaction():
+                    self._set_tags(existing.id, tags)
+            return
+        digest = content_hash(path)
+        tags = read_tags(path)
+        now = time.time()
+        with self._transaction():
+            existing = self._track_by_db_path(dbp)  # again, under the write lock
+            if existing:
+                if existing.content_hash == digest:
+                    self.con.execute(
+                        "UPDATE tracks SET size = ?, mtime_ns = ?, updated_at = ?, missing_since = NULL "
+                        "WHERE id = ?",
+                        (st.st_size, st.st_mtime_ns, now, existing.id),
+                    )
+                    self._set_tags(existing.id, tags)
+                    if existing.missing_since is not None:
+                        result.returned.append(path)
+                    else:
+                        result.unchanged += 1
+                    return
+                self._clear_results(existing.id)
+                self.con.execute(
+                    "UPDATE tracks SET size = ?, mtime_ns = ?, content_hash = ?, status = 'pending', "
+                    "error = NULL, missing_since = NULL, claimed_by = NULL, claimed_at = NULL, "
+                    "updated_at = ? WHERE id = ?",
+                    (st.st_size, st.st_mtime_ns, digest, now, existing.id),
+                )
+                self._set_tags(existing.id, tags)
+                result.changed.append(path)
+                return
+            moved_from = next((t for t in self.tracks_by_content(digest) if not _exists(t.path)), None)
+            if moved_from is not None:
+                self.con.execute(
+                    "UPDATE tracks SET path = ?, size = ?, mtime_ns = ?, missing_since = NULL, "
+                    "updated_at = ? WHERE id = ?",
+                    (dbp, st.st_size, st.st_mtime_ns, now, moved_from.id),
+                )
+                self._set_tags(moved_from.id, tags)
+                result.moved.append((moved_from.path, path))
+                return
+            cur = self.con.execute(
+                "INSERT INTO tracks(path, size, mtime_ns, content_hash, status, added_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(path) DO NOTHING",
+                (dbp, st.st_size, st.st_mtime_ns, digest, now, now),
+            )
+            if cur.rowcount:
+                self._set_tags(int(cur.lastrowid), tags)
+                result.added.append(path)
+            else:
+                result.unchanged += 1
+
+    def _set_tags(self, track_id: int, tags: dict) -> None:
+        self.con.execute(
+            "UPDATE tracks SET title = ?, artist = ?, album = ?, tags_read = 1 WHERE id = ?",
+            (tags.get("title"), tags.get("artist"), tags.get("album"), track_id),
+        )
 
     def _clear_results(self, track_id: int) -> None:
         for table in ("analysis", "fingerprints", "moods", "codes", "embeddings"):
             self.con.execute(f"DELETE FROM {table} WHERE track_id = ?", (track_id,))
 
+    # -- indexing leases ------------------------------------------------------------------------
+    def claim_pending(
+        self, n: int | None = None, owner: str | None = None, *, lease_s: float = DEFAULT_LEASE_S
+    ) -> list[Track]:
+        """Claim up to ``n`` (None: all) pending tracks whose files are present, for ``owner``
+        (default: this store's :attr:`owner`), in one ``BEGIN IMMEDIATE`` transaction.
+
+        A track claimed by another live run is left to it; a claim older than ``lease_s`` or
+        held by a process of this host that has died is taken over. ``save_result`` /
+        ``save_error`` end a claim; :meth:`release_claims` ends the rest (call it when a run
+        stops early)."""
+        owner = owner or self.owner
+        now = time.time()
+        with self._transaction():
+            rows = self.con.execute(
+                f"SELECT {self._COLS}, claimed_by, claimed_at FROM tracks "
+                "WHERE status = 'pending' AND missing_since IS NULL ORDER BY id"
+            ).fetchall()
+            taken: list[Track] = []
+            for row in rows:
+                if n is not None and len(taken) >= n:
+                    break
+                claimed_by, claimed_at = row[-2], row[-1]
+                if claimed_by != owner and not _claim_is_stale(claimed_by, claimed_at, now, lease_s):
+                    continue
+                t = self._track(row[:-2])
+                if t is not None:
+                    taken.append(t)
+            for t in taken:
+                self.con.execute(
+                    "UPDATE tracks SET claimed_by = ?, claimed_at = ? WHERE id = ?", (owner, now, t.id)
+                )
+        return taken
+
+    def release_claims(self, owner: str | None = None) -> int:
+        """End every claim of ``owner`` (default: this store's) on tracks still pending."""
+        if self.readonly:
+            return 0
+        with self._transaction():
+            cur = self.con.execute(
+                "UPDATE tracks SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?",
+                (owner or self.owner,),
+            )
+        return int(cur.rowcount)
+
+    def pending_count(self) -> int:
+        """Pending tracks whose files are present (claimed or not)."""
+        return self.count("pending")
+
     # -- results ------------------------------------------------------------------------------
+    def _exists_row(self, track_id: int) -> bool:
+        return self.con.execute("SELECT 1 FROM tracks WHERE id = ?", (track_id,)).fetchone() is not None
+
     def save_result(
         self,
         track_id: int,
@@ -391,53 +766,75 @@ class Store:
         analysis: dict | None = None,
         duration_s: float | None = None,
         fingerprint_version: int = 0,
-    ) -> None:
-        """Store everything computed for one track and mark it ``ok``, in one transaction."""
+    ) -> bool:
+        """Store everything computed for one track and mark it ``ok``, in one transaction.
+
+        Returns False (and stores nothing) when the track was removed meanwhile."""
         with self._transaction():
+            if not self._exists_row(track_id):
+                return False
             self._clear_results(track_id)
             result = dict(analysis or {})
             if duration_s is not None:
                 result.setdefault("duration_s", duration_s)
+            duration = result.get("duration_s")
             self.con.execute(
                 "INSERT INTO analysis(track_id, json, duration_s) VALUES (?, ?, ?)",
-                (track_id, json.dumps(result), result.get("duration_s")),
+                (
+                    track_id,
+                    json.dumps(result),
+                    float(duration)
+                    if isinstance(duration, int | float) and math.isfinite(duration)
+                    else None,
+                ),
             )
-            _write_analysis_columns(self.con, track_id, result)
+            write_analysis_columns(self.con, track_id, result)
             if fingerprint is not None:
                 self.con.execute(
                     "INSERT INTO fingerprints(track_id, n_hashes, data, version) VALUES (?, ?, ?, ?)",
                     (track_id, n_hashes, fingerprint, fingerprint_version),
                 )
             code = result.get("hash")
-            if code:
-                raw = hex_to_bytes(code)
+            try:
+                raw = hex_to_bytes(code) if isinstance(code, str) and code else b""
+            except ValueError:  # a malformed code is left out; the rest of the result is kept
+                raw = b""
+            if raw:
                 self.con.execute(
                     "INSERT INTO codes(track_id, n_bits, code) VALUES (?, ?, ?)",
-                    (track_id, len(code) * 4, raw),
+                    (track_id, len(raw) * 8, raw),
                 )
             emb = result.get("embedding")
             if emb:
-                vec = np.asarray(emb, dtype="<f4")
+                vec = np.asarray(emb, dtype="<f4").reshape(-1)
                 self.con.execute(
                     "INSERT INTO embeddings(track_id, dim, vector) VALUES (?, ?, ?)",
                     (track_id, int(vec.size), vec.tobytes()),
                 )
             self.con.execute(
-                "UPDATE tracks SET status = 'ok', error = NULL, updated_at = ? WHERE id = ?",
+                "UPDATE tracks SET status = 'ok', error = NULL, claimed_by = NULL, claimed_at = NULL, "
+                "updated_at = ? WHERE id = ?",
                 (time.time(), track_id),
             )
+        return True
 
-    def save_error(self, track_id: int, error: str) -> None:
+    def save_error(self, track_id: int, error: str) -> bool:
         """Record that a track could not be analysed (it is skipped until its file changes)."""
         with self._transaction():
+            if not self._exists_row(track_id):
+                return False
             self._clear_results(track_id)
             self.con.execute(
-                "UPDATE tracks SET status = 'error', error = ?, updated_at = ? WHERE id = ?",
-                (error, time.time(), track_id),
+                "UPDATE tracks SET status = 'error', error = ?, claimed_by = NULL, claimed_at = NULL, "
+                "updated_at = ? WHERE id = ?",
+                (db_text(error), time.time(), track_id),
             )
+        return True
 
     def requeue_stale_fingerprints(self, version: int) -> int:
         """Put ``ok`` tracks whose fingerprint has another format version back to ``pending``."""
+        if self.readonly:
+            return 0
         with self._transaction():
             cur = self.con.execute(
                 "UPDATE tracks SET status = 'pending' WHERE status = 'ok' AND id IN "
@@ -455,36 +852,89 @@ class Store:
         return int(cur.rowcount)
 
     def analysis(self, track_id: int) -> dict | None:
-        """The stored analysis dict of a track."""
-        row = self.con.execute("SELECT json FROM analysis WHERE track_id = ?", (track_id,))
-        found = row.fetchone()
-        return json.loads(found[0]) if found else None
+        """The stored analysis dict of a track (None when absent, unreadable or not a JSON
+        object: such a row is counted in :attr:`damaged`)."""
+        try:
+            found = self.con.execute("SELECT json FROM analysis WHERE track_id = ?", (track_id,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            self._note_damage("analysis", track_id)
+            return None
+        if not found:
+            return None
+        try:
+            value = json.loads(found[0])
+        except (TypeError, ValueError, RecursionError):
+            value = None
+        if not isinstance(value, dict):
+            self._note_damage("analysis", track_id)
+            return None
+        return value
 
     def iter_fingerprints(self) -> Iterator[tuple[int, bytes, int]]:
         """``(track_id, packed fingerprint, format version)`` of every ``ok`` track."""
-        yield from self.con.execute(
+        for tid, blob, version in self._rows(
+            "fingerprints",
             "SELECT f.track_id, f.data, f.version FROM fingerprints f JOIN tracks t ON t.id = f.track_id "
-            "WHERE t.status = 'ok' ORDER BY f.track_id"
-        )
+            "WHERE t.status = 'ok' ORDER BY f.track_id",
+            "SELECT f.track_id, f.data, f.version FROM fingerprints f JOIN tracks t ON t.id = f.track_id "
+            "WHERE f.track_id = ? AND t.status = 'ok'",
+        ):
+            if not isinstance(blob, bytes) or not isinstance(version, int):
+                self._note_damage("fingerprints", tid)
+                continue
+            yield tid, blob, version
 
     def codes(self) -> tuple[np.ndarray, list[bytes], int]:
-        """``(track_ids, raw codes, n_bits)`` of the most common code length."""
-        rows = self.con.execute(
+        """``(track_ids, raw codes, n_bits)`` of the most common code length (codes whose blob
+        does not hold ``n_bits`` are damaged: skipped and counted)."""
+        rows = []
+        for tid, code, bits in self._rows(
+            "codes",
             "SELECT c.track_id, c.code, c.n_bits FROM codes c JOIN tracks t ON t.id = c.track_id "
-            "WHERE t.status = 'ok' ORDER BY c.track_id"
-        ).fetchall()
+            "WHERE t.status = 'ok' ORDER BY c.track_id",
+            "SELECT c.track_id, c.code, c.n_bits FROM codes c JOIN tracks t ON t.id = c.track_id "
+            "WHERE c.track_id = ? AND t.status = 'ok'",
+        ):
+            if not isinstance(code, bytes) or not isinstance(bits, int) or bits <= 0 or len(code) * 8 != bits:
+                self._note_damage("codes", tid)
+                continue
+            rows.append((tid, code, bits))
         if not rows:
             return np.zeros(0, np.int64), [], 0
-        bits = np.bincount([r[2] for r in rows]).argmax()
+        bits = int(np.bincount([r[2] for r in rows]).argmax())
         rows = [r for r in rows if r[2] == bits]
-        return np.array([r[0] for r in rows], np.int64), [r[1] for r in rows], int(bits)
+        return np.array([r[0] for r in rows], np.int64), [r[1] for r in rows], bits
 
     def embeddings(self) -> dict[int, np.ndarray]:
-        """``track_id -> float32 vector``."""
-        return {
-            int(tid): np.frombuffer(blob, dtype="<f4").astype(np.float32)
-            for tid, blob in self.con.execute("SELECT track_id, vector FROM embeddings")
-        }
+        """``track_id -> float32 vector`` (damaged vectors skipped and counted)."""
+        out = {}
+        for tid, dim, blob in self._rows(
+            "embeddings",
+            "SELECT track_id, dim, vector FROM embeddings ORDER BY track_id",
+            "SELECT track_id, dim, vector FROM embeddings WHERE track_id = ?",
+        ):
+            if not isinstance(blob, bytes) or not isinstance(dim, int) or dim <= 0 or len(blob) != 4 * dim:
+                self._note_damage("embeddings", tid)
+                continue
+            vec = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+            if not np.all(np.isfinite(vec)):
+                self._note_damage("embeddings", tid)
+                continue
+            out[int(tid)] = vec
+        return out
+
+    def known_moods(self) -> list[str]:
+        """The distinct mood tags stored in the library (lower case)."""
+        try:
+            rows = self.con.execute("SELECT DISTINCT lower(tag) FROM moods ORDER BY 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            self._note_damage("moods", None)
+            return []
+        return [r[0] for r in rows if isinstance(r[0], str)]
 
     def filter_ids(
         self,
@@ -495,17 +945,23 @@ class Store:
         mode: str | None = None,
         bpm: tuple[float, float] | None = None,
         duration: tuple[float, float] | None = None,
+        text: str | None = None,
+        mood_tags: Sequence[str] | None = None,
     ) -> list[int]:
-        """Ids of ``ok`` tracks passing every given filter (see ``search.parse_*``)."""
-        sql = ["SELECT t.id FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id WHERE t.status = 'ok'"]
+        """Ids of ``ok`` tracks passing every given filter (see ``search.parse_*``). ``mood`` (one
+        tag) or ``mood_tags`` (any of them) at ``mood_percentile`` or above; ``text`` matches,
+        case-insensitively, a part of the title, artist, album or path."""
+        sql: list[str] = []
         params: list = []
-        if mood:
+        tags = [t.lower() for t in (mood_tags or ([mood] if mood else []))]
+        if tags:
             sql.append(
-                "AND EXISTS (SELECT 1 FROM moods m WHERE m.track_id = t.id AND lower(m.tag) = ? "
+                "AND EXISTS (SELECT 1 FROM moods m WHERE m.track_id = t.id AND lower(m.tag) IN "
+                "(SELECT value FROM json_each(?)) "
                 "AND (m.percentile >= ? OR (m.percentile IS NULL AND (SELECT COUNT(*) FROM moods "
                 "m2 WHERE m2.track_id = t.id AND m2.score > m.score) < 3)))"
             )
-            params += [mood.lower(), mood_percentile]
+            params += [json.dumps(tags), mood_percentile]
         if tonic:
             sql.append("AND a.key_tonic IN (SELECT value FROM json_each(?))")
             params.append(json.dumps(_enharmonics(tonic)))
@@ -518,24 +974,61 @@ class Store:
         if duration:
             sql.append("AND a.duration_s BETWEEN ? AND ?")
             params += list(duration)
-        sql.append("ORDER BY t.id")
-        return [int(r[0]) for r in self.con.execute(" ".join(sql), params)]
+        if text:
+            sql.append(
+                "AND (instr(text_key(t.title), ?) OR instr(text_key(t.artist), ?) "
+                "OR instr(text_key(t.album), ?) OR instr(text_key(t.path), ?))"
+            )
+            params += [text.casefold()] * 4
+        head = "SELECT t.id FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id WHERE"
+        tail = " ".join(sql)
+        rows = self._rows(
+            "analysis",
+            f"{head} t.status = 'ok' {tail} ORDER BY t.id",
+            f"{head} t.id = ? AND t.status = 'ok' {tail}",
+            params,
+        )
+        return [int(r[0]) for r in rows]
+
+    def mood_percentiles(self, tags: Sequence[str]) -> dict[int, float]:
+        """``track_id -> best percentile`` (score when no percentile is stored) among ``tags``."""
+        out: dict[int, float] = {}
+        for tid, pct in self._rows(
+            "moods",
+            "SELECT track_id, MAX(COALESCE(percentile, score)) FROM moods "
+            "WHERE lower(tag) IN (SELECT value FROM json_each(?)) GROUP BY track_id ORDER BY track_id",
+            "SELECT track_id, MAX(COALESCE(percentile, score)) FROM moods "
+            "WHERE track_id = ? AND lower(tag) IN (SELECT value FROM json_each(?))",
+            [json.dumps([t.lower() for t in tags])],
+        ):
+            if isinstance(tid, int) and isinstance(pct, int | float):
+                out[tid] = float(pct)
+        return out
 
     def stats(self) -> dict:
         """Counts and the database size."""
-        fp_bytes = self.con.execute("SELECT COALESCE(SUM(length(data)), 0) FROM fingerprints")
-        dur = self.con.execute("SELECT COALESCE(SUM(duration_s), 0) FROM analysis").fetchone()[0]
+
+        def one(sql: str) -> float:
+            try:
+                return self.con.execute(sql).fetchone()[0] or 0
+            except sqlite3.DatabaseError as exc:
+                if not is_damage(exc):
+                    raise
+                return float("nan")
+
         return {
             "db": str(self.path),
             "schema_version": self.version,
+            "read_only": self.readonly,
             "tracks": self.count(),
             "ok": self.count("ok"),
             "pending": self.count("pending"),
             "error": self.count("error"),
-            "fingerprint_bytes": int(fp_bytes.fetchone()[0]),
-            "audio_hours": float(dur) / 3600.0,
-            "codes": int(self.con.execute("SELECT COUNT(*) FROM codes").fetchone()[0]),
-            "embeddings": int(self.con.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]),
+            "missing": self.count("missing"),
+            "fingerprint_bytes": int(one("SELECT COALESCE(SUM(length(data)), 0) FROM fingerprints") or 0),
+            "audio_hours": float(one("SELECT COALESCE(SUM(duration_s), 0) FROM analysis")) / 3600.0,
+            "codes": int(one("SELECT COUNT(*) FROM codes") or 0),
+            "embeddings": int(one("SELECT COUNT(*) FROM embeddings") or 0),
         }
 
 
@@ -566,17 +1059,30 @@ def _enharmonics(tonic: str) -> list[str]:
 
 
 class _Tx:
-    """BEGIN IMMEDIATE ... COMMIT / ROLLBACK on an autocommit connection."""
+    """BEGIN IMMEDIATE ... COMMIT / ROLLBACK on an autocommit connection; a read-only file gives
+    :class:`ReadOnlyLibraryError`."""
 
-    def __init__(self, con: sqlite3.Connection) -> None:
-        self.con = con
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.con = store.con
 
     def __enter__(self) -> sqlite3.Connection:
-        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            self.con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if is_read_only_error(exc):
+                raise ReadOnlyLibraryError(self.store._read_only_message(exc)) from exc
+            raise
         return self.con
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
-            self.con.execute("COMMIT")
-        else:
+            try:
+                self.con.execute("COMMIT")
+            except sqlite3.OperationalError as err:
+                self.con.execute("ROLLBACK")
+                if is_read_only_error(err):
+                    raise ReadOnlyLibraryError(self.store._read_only_message(err)) from err
+                raise
+        elif self.con.in_transaction:
             self.con.execute("ROLLBACK")

@@ -1,4 +1,4 @@
-"""Store: WAL mode, schema migrations, scan/rescan (removed, moved, changed files)."""
+"""Store: WAL mode, schema migrations, scan/rescan (missing, moved, changed files), prune."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_rescan_detects_removed_moved_changed(tmp_path):
         shutil.move(b, moved)
         write_song(c, 4, 2.0)  # same path, new content
         r = st.scan(music)
-        assert r.removed == [str(a.resolve())]
+        assert r.removed == [] and r.missing == [str(a.resolve())]  # kept, marked missing
         assert r.moved == [(str(b.resolve()), str(moved.resolve()))]
         assert r.changed == [str(c.resolve())]
         t_moved = st.track_by_path(moved)
@@ -114,5 +114,8 @@ def test_rescan_detects_removed_moved_changed(tmp_path):
         assert t_moved.status == "ok" and st.analysis(t_moved.id)["tempo_bpm"] == 100.0
         assert st.track_by_path(c).status == "pending"
         assert st.analysis(st.track_by_path(c).id) is None
-        assert st.count() == 2
+        assert st.count() == 3 and st.count("missing") == 1
+        assert st.track_by_path(a).state == "missing" and st.analysis(st.track_by_path(a).id)
+        assert st.prune_missing(dry_run=True) == [str(a.resolve())] and st.count() == 3
+        assert st.prune_missing() == [str(a.resolve())] and st.count() == 2
         assert st.integrity_check() == "ok"
