@@ -25,7 +25,7 @@ from pathlib import Path
 
 _MARK = "warm.ok"
 _LOCK = "warm.lock"
-_state = {"hooked": False, "warming": False}
+_state = {"hooked": False, "warming": False, "compiled": False}
 
 
 def default_cache_dir() -> Path:
@@ -52,6 +52,11 @@ def configure() -> None:
     if enabled and not _state["hooked"] and "librosa" not in sys.modules:
         sys.meta_path.insert(0, _WarmOnImport())
         _state["hooked"] = True
+
+
+def compiled_here() -> bool:
+    """Whether this process filled the cache (ran the locked warm-up)."""
+    return bool(_state["compiled"])
 
 
 def is_warm() -> bool:
@@ -84,6 +89,7 @@ def ensure_warm() -> bool:
 
         warm_up()
         (folder / _MARK).write_text("ok\n", encoding="ascii")
+        _state["compiled"] = True
         return True
     except Exception as exc:
         print(f"musicapp: warning: JIT warm-up failed ({type(exc).__name__}: {exc})", file=sys.stderr)
