@@ -1,0 +1,256 @@
+"""The pipelined batch path: many tracks through decoding, analysis and the tagger at once.
+
+Stages (issue 17)::
+
+    tracks --> worker processes (one per core): decode once, key/tempo/beats/chords, fingerprint
+                 |        [model "workers": the tagger runs here too, one torch thread each]
+                 v
+           model stage in this process [model "parent"]: log-Mel on the device, patches of many
+                 |        tracks batched together (:mod:`musicapp.batch.tagging`)
+                 v
+           ``on_result(key, path, result)`` in this process as each track completes (the
+           library's single database writer commits it there)
+
+Memory stays flat: each worker holds one track, and the model stage holds at most
+``2 * workers`` tracks; no new track is handed out while that backlog is full.
+
+Where the tagger runs (``model``): ``"workers"`` (each worker tags its own track; measured the
+faster choice on a 2-core CPU machine, see ``musicapp bench batch``), ``"parent"`` (one model
+on the device fed by all workers, for a GPU), ``"auto"`` (``parent`` on CUDA/MPS, else
+``workers``).
+
+A worker that dies (segfault, out-of-memory kill) costs only its track: the track is retried once
+in the fresh worker that replaces it, and if that one dies too the track fails with "worker died
+(SIGSEGV) twice while analysing this file"; the run goes on (issue 14, D1). Workers die with
+this process (H3, :mod:`musicapp.batch.workers`).
+
+``cancel`` stops handing out tracks; the tracks in flight finish and are reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from musicapp.batch.stages import TrackSpec, apply_tags, process_track, stored_form, tag_failed
+
+log = logging.getLogger(__name__)
+
+#: on_result(key, path, result) with ``result`` in the library's stored form
+#: (:func:`musicapp.batch.stages.stored_form`).
+ResultFn = Callable[[Hashable, str, dict], None]
+#: progress(done, total, path)
+ProgressFn = Callable[[int, int, str], None]
+POLL_S = 0.25
+MODELS = ("auto", "workers", "parent")
+
+
+@dataclass
+class BatchStats:
+    """What a batch run did."""
+
+    done: int = 0
+    failed: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0
+    workers: int = 0
+    model: str = "workers"
+    worker_deaths: int = 0
+    retried: list[str] = field(default_factory=list)
+
+
+def default_workers() -> int:
+    """One worker per usable core."""
+    from musicapp.models.device import usable_cores
+
+    return usable_cores()
+
+
+def choose_model(spec: TrackSpec, model: str = "auto") -> str:
+    """Resolve ``model`` (``auto``/``workers``/``parent``) for ``spec``."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
+    if not spec.tags or spec.analyser is not None:
+        return "workers"
+    if model != "auto":
+        return model
+    from musicapp.errors import MusicappError
+    from musicapp.models.device import select_device
+
+    try:
+        kind = select_device(spec.device).type
+    except MusicappError:
+        return "workers"  # every track then records the device error, as the serial path does
+    return "parent" if kind in ("cuda", "mps") else "workers"
+
+
+def _init_worker(threads: int | None) -> None:
+    """Worker start-up: torch threads for the tagger (when it runs here)."""
+    import os
+
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+def _is_cancelled(cancel: threading.Event | Callable[[], bool] | None) -> bool:
+    if cancel is None:
+        return False
+    return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
+
+
+def run_batch(
+    items: Iterable[tuple[Hashable, str]],
+    on_result: ResultFn,
+    *,
+    spec: TrackSpec | None = None,
+    workers: int | None = None,
+    model: str = "auto",
+    batch_size: int | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+) -> BatchStats:
+    """Analyse ``items`` (``(key, path)`` pairs) and call ``on_result`` for each as it completes.
+
+    Args:
+        items: the tracks; ``key`` identifies a track to the caller (a library row id, an index).
+        on_result: called in this thread with ``(key, path, result)``; ``result`` is
+            ``{"ok": True, "fingerprint", "n_hashes", "duration_s", "analysis"}`` or
+            ``{"ok": False, "error"}``.
+        spec: what to compute (default: everything, the tagger on ``auto``).
+        workers: worker processes (None: one per core; 0: everything in this process, one track
+            after another, which is the serial path).
+        model: where the tagger runs (see the module documentation).
+        batch_size: patches per forward pass in the model stage (None: the engine's default).
+        progress: ``progress(done, total, path)`` after each track.
+        cancel: a ``threading.Event`` or a callable; when set, no further track starts.
+    """
+    spec = spec or TrackSpec()
+    todo = list(items)
+    stats = BatchStats()
+    start = time.perf_counter()
+    total = len(todo)
+
+    def emit(key: Hashable, path: str, result: dict[str, Any]) -> None:
+        stored = stored_form(result)
+        on_result(key, path, stored)
+        if stored["ok"]:
+            stats.done += 1
+        else:
+            stats.failed += 1
+        if progress is not None:
+            progress(stats.done + stats.failed, total, path)
+
+    n_workers = default_workers() if workers is None else max(0, int(workers))
+    stats.workers = n_workers
+    if n_workers == 0:
+        stats.model = "in-process"
+        local = replace(spec, tags_in_worker=True)
+        for key, path in todo:
+            if _is_cancelled(cancel):
+                break
+            emit(key, path, process_track(path, local))
+    else:
+        stats.model = choose_model(spec, model)
+        _run_pool(todo, spec, n_workers, stats, emit, batch_size, cancel)
+    stats.cancelled = _is_cancelled(cancel)
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int, stats: BatchStats,
+              emit: Callable[[Hashable, str, dict], None], batch_size: int | None,
+              cancel: threading.Event | Callable[[], bool] | None) -> None:
+    from musicapp.batch.workers import WorkerPool
+
+    parent_model = stats.model == "parent"
+    if parent_model:
+        worker_spec = replace(spec, tags_in_worker=False)
+        worker_threads = None
+    else:
+        worker_spec = replace(spec, tags_in_worker=True, threads=spec.threads or 1)
+        worker_threads = worker_spec.threads if spec.tags else None
+    tagger = None
+    tagger_error: str | None = None
+    if parent_model:
+        from musicapp.batch.tagging import BatchTagger
+        from musicapp.errors import MusicappError
+
+        try:
+            tagger = BatchTagger(spec.device, spec.threads, batch_size)
+        except (MusicappError, RuntimeError, ValueError, OSError) as exc:
+            log.exception("tagging failed")
+            tagger_error = str(exc)
+    max_backlog = 2 * n_workers
+    queue = deque(todo)
+    in_flight: dict[int, tuple[Hashable, str, int]] = {}  # task id -> (key, path, attempt)
+    at_model: dict[Hashable, tuple[str, dict]] = {}  # key -> (path, worker result)
+    next_id = 0
+
+    def submit(pool: WorkerPool, key: Hashable, path: str, attempt: int, slot: int | None = None) -> None:
+        nonlocal next_id
+        next_id += 1
+        in_flight[next_id] = (key, path, attempt)
+        pool.submit(next_id, process_track, (path, worker_spec), slot)
+
+    def worker_done(key: Hashable, path: str, result: dict[str, Any]) -> None:
+        y16 = result.pop("y16", None)
+        if y16 is None:
+            emit(key, path, result)
+        elif tagger is None:
+            tag_failed(result["track"], tagger_error or "the tagger is not available")
+            emit(key, path, result)
+        else:
+            at_model[key] = (path, result)
+            tagger.add(key, y16)
+
+    def tagged(finished: list[tuple[Hashable, Any]]) -> None:
+        for key, tagger_result in finished:
+            path, result = at_model.pop(key)
+            apply_tags(result["track"], tagger_result)
+            emit(key, path, result)
+
+    with WorkerPool(n_workers, _init_worker, (worker_threads,)) as pool:
+        while True:
+            while queue and pool.idle_slots() and len(at_model) < max_backlog and not _is_cancelled(cancel):
+                key, path = queue.popleft()
+                submit(pool, key, path, 0)
+            backlog = tagger.pending_tracks if tagger is not None else 0
+            if tagger is not None and (tagger.full_batch() or (backlog and (
+                    pool.busy == 0 or backlog >= max_backlog))):
+                try:
+                    tagged(tagger.step(force=True))
+                except (RuntimeError, ValueError) as exc:  # e.g. out of GPU memory
+                    log.exception("tagging failed")
+                    for key in list(at_model):
+                        path, result = at_model.pop(key)
+                        tag_failed(result["track"], str(exc))
+                        emit(key, path, result)
+                    tagger = None
+                    tagger_error = str(exc)
+                events = pool.poll(0)
+            elif pool.busy:
+                events = pool.poll(POLL_S)
+            else:
+                break
+            for kind, task_id, payload, slot in events:
+                key, path, attempt = in_flight.pop(task_id)
+                if kind == "done":
+                    ok, value = payload
+                    failure = {"ok": False, "error": f"worker failed: {str(value).splitlines()[0]}"}
+                    result = value if ok else failure
+                    worker_done(key, path, result)
+                elif attempt == 0 and not _is_cancelled(cancel):
+                    stats.retried.append(path)
+                    log.warning("retrying %s in a fresh worker (the last one died: %s)", path, payload)
+                    submit(pool, key, path, 1, slot)
+                elif attempt == 0:
+                    pass  # cancelled: the track stays pending for the next run
+                else:
+                    emit(key, path, {"ok": False,
+                                     "error": f"worker died ({payload}) twice while analysing this file"})
+        stats.worker_deaths = pool.deaths

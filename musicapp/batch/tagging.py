@@ -1,0 +1,115 @@
+"""The model stage of the batch path: log-Mel patches of many tracks batched together for the tagger.
+
+Tracks arrive as 16 kHz samples. Their log-Mel is computed with the torch front end
+(:class:`musicapp.features.torch_mel.TorchLogMel`) on the model's device, cut into 3-s patches
+exactly as the engine cuts a single track (:class:`musicapp.models.engine.PatchCutter`), and the
+patches of consecutive tracks fill the same batches (64 on a GPU, so the model is not fed one
+short track at a time). Per-patch outputs go to one accumulator per track (the engine's own), so a
+track's moods, valence/arousal, genres, hash and embedding are computed by the same code as on the
+serial path; a track is finished as soon as its last patch has been through the model.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from musicapp.params import MEL
+
+
+@dataclass
+class _Track:
+    acc: Any  # engine._Accumulator
+    duration: float
+    remaining: int
+
+
+class BatchTagger:
+    """Tags many tracks with batches that cross track boundaries.
+
+    Args:
+        device: ``auto``, ``cpu``, ``cuda``, ... (as :class:`musicapp.models.engine.TaggerEngine`).
+        threads: torch CPU threads (None: the engine's choice).
+        batch_size: patches per forward pass (None: the engine's, 2 on CPU and 64 on a GPU).
+
+    Raises:
+        ModelError: the model cannot be loaded or the device is not available.
+    """
+
+    def __init__(self, device: str = "auto", threads: int | None = None,
+                 batch_size: int | None = None) -> None:
+        from musicapp.features.torch_mel import TorchLogMel
+        from musicapp.pipeline import get_engine
+
+        self.engine = get_engine(device, threads)
+        self.front = TorchLogMel(self.engine.device)
+        self.batch_size = max(1, int(batch_size or self.engine.batch_size))
+        self._queue: deque[tuple[Hashable, Any]] = deque()  # (track key, Patch)
+        self._tracks: dict[Hashable, _Track] = {}
+        self.patches_run = 0
+        self.batches_run = 0
+
+    @property
+    def pending_tracks(self) -> int:
+        """Tracks added but not finished."""
+        return len(self._tracks)
+
+    def full_batch(self) -> bool:
+        """Whether a whole batch of patches is waiting."""
+        return len(self._queue) >= self.batch_size
+
+    def add(self, key: Hashable, samples_16k: np.ndarray) -> None:
+        """Queue a track (mono samples at 16 kHz) under ``key``."""
+        from musicapp.models.engine import PatchCutter, _Accumulator, clean_samples
+
+        y = clean_samples(samples_16k)
+        duration = len(y) / MEL.sample_rate
+        logmel = self.front(y).cpu().numpy()
+        cutter = PatchCutter()
+        patches = cutter.push(logmel) + cutter.finish(duration)
+        acc = _Accumulator(self.engine.backend, False, duration, self.engine.feature_map_columns)
+        self._tracks[key] = _Track(acc, duration, len(patches))
+        self._queue.extend((key, p) for p in patches)
+
+    def step(self, force: bool = False) -> list[tuple[Hashable, Any]]:
+        """Run one batch (a full one, or with ``force`` whatever is queued); returns the tracks it
+        finished as ``(key, TaggerResult)``."""
+        import torch
+
+        if not self._queue or (not force and not self.full_batch()):
+            return []
+        n = min(self.batch_size, len(self._queue))
+        batch = [self._queue.popleft() for _ in range(n)]
+        eng = self.engine
+        x = torch.from_numpy(np.stack([p.logmel for _, p in batch])).to(eng.device)
+        with torch.inference_mode(), torch.autocast(device_type=eng.device.type,
+                                                     dtype=torch.float16, enabled=eng.half):
+            out = eng.backend.run(x, False)
+        self.patches_run += n
+        self.batches_run += 1
+        finished = []
+        start = 0
+        while start < n:  # consecutive patches of one track go to its accumulator together
+            key = batch[start][0]
+            stop = start
+            while stop < n and batch[stop][0] == key:
+                stop += 1
+            track = self._tracks[key]
+            track.acc.add([p for _, p in batch[start:stop]], {k: v[start:stop] for k, v in out.items()})
+            track.remaining -= stop - start
+            if track.remaining == 0:
+                del self._tracks[key]
+                finished.append((key, track.acc.result(track.duration, str(eng.device), eng.note)))
+            start = stop
+        return finished
+
+    def drain(self) -> list[tuple[Hashable, Any]]:
+        """Run every queued patch; returns all the tracks finished."""
+        finished = []
+        while self._queue:
+            finished.extend(self.step(force=True))
+        return finished
