@@ -47,6 +47,15 @@ def _report(progress: ProgressFn | None, fraction: float, stage: str) -> None:
         progress(float(fraction), stage)
 
 
+def _describe(exc: Exception) -> str:
+    """The user's message for a failed part: ours verbatim, a bug with its type and the log."""
+    if isinstance(exc, MusicappError):
+        return str(exc)
+    from musicapp.logs import log_path
+
+    return f"internal error ({type(exc).__name__}: {exc}); details in {log_path()}"
+
+
 def loudest_window_dbfs(samples: np.ndarray, sample_rate: int,
                         window_s: float = SILENCE.window_s) -> float:
     """RMS level in dBFS of the loudest ``window_s`` window (hop of half a window)."""
@@ -109,9 +118,9 @@ def analyze_samples(
             if feature_maps:
                 result.feature_maps = {"maps": maps,
                                        "seconds_per_column": tagged.feature_map_seconds_per_column}
-        except (MusicappError, RuntimeError, ValueError, OSError) as exc:
+        except Exception as exc:  # one part failing must not lose the other: reported, logged
             log.exception("tagging failed")
-            result.errors["tags"] = str(exc)
+            result.errors["tags"] = _describe(exc)
     if music:
         from musicapp.analysis import analyze_music
 
@@ -121,9 +130,9 @@ def analyze_samples(
         _report(progress, 0.5, "music")
         try:
             result.music = analyze_music(samples, sample_rate, progress=sub_progress).to_dict()
-        except (MusicappError, RuntimeError, ValueError, FloatingPointError) as exc:
+        except Exception as exc:
             log.exception("key/tempo/chord analysis failed")
-            result.errors["music"] = str(exc)
+            result.errors["music"] = _describe(exc)
     _report(progress, 1.0, "done")
     return result
 
