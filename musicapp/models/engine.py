@@ -26,6 +26,22 @@ How a track is processed:
 5. Scores are calibrated: each tag's score becomes the percentile it reaches among the scores of
    a reference set of 3-s segments of real music (:mod:`musicapp.models.calibration`). The
    whole-track score of a tag is the duration-weighted mean of its segment scores.
+   ``mood_reference`` in the result says which reference ("among N 3-s clips of game music ...").
+6. Readable moods and genres: tags are ranked by percentile, but a tag whose raw probability is
+   negligible (below :data:`NEGLIGIBLE_MOOD` = 0.3 % for moods, :data:`NEGLIGIBLE_GENRE` = 1 % for
+   genres: the teacher is then saying "no", however rare the tag is in the reference) is not
+   listed; of a contradictory pair (:data:`CONTRADICTIONS`, e.g. happy/sad) only the member with
+   the higher percentile is listed, and it carries ``"over"`` (the other tag) and both raw scores.
+7. Valence and arousal are calibrated so that typical music spreads over the plane: a segment's
+   value is ``2 P - 1`` where ``P`` is the fraction of the reference clips with a lower raw
+   model output (so the reference collection itself is spread uniformly over [-1, 1]); the
+   track's value is the duration-weighted mean of its segments'. ``energy`` (1-10, as DJs use it)
+   is ``1 + 9 P`` of arousal (the track's: rounded to an integer). ``curves`` hold per-3-s
+   valence, arousal and energy.
+8. Silence and too-short input (:data:`musicapp.params.SILENCE`: the loudest 3-s window below
+   -60 dBFS, or under 0.5 s) give ``status`` "silence" / "too short" and no moods, genres,
+   valence/arousal or energy. Non-finite samples count as silence; samples beyond full scale are
+   clipped to it, as a converter would.
 """
 
 from __future__ import annotations
@@ -62,6 +78,15 @@ FALLBACK_GENRES: tuple[tuple[str, str], ...] = (
 
 TOP_GENRES = 5
 SEGMENT_MOODS = 3
+#: Raw probabilities below these are "no" whatever their percentile (see the module docs, 6.).
+NEGLIGIBLE_MOOD = 0.003
+NEGLIGIBLE_GENRE = 0.01
+#: Mood tags that contradict each other: only the stronger (by percentile) is listed.
+CONTRADICTIONS: tuple[tuple[str, str], ...] = (
+    ("happy", "sad"), ("fast", "slow"), ("loud", "quiet"), ("loud", "soft"), ("party", "sad"),
+    ("party", "quiet"),
+)  # fmt: skip
+CURVE_STEP_S = 3.0
 DEFAULT_FEATURE_MAP_COLUMNS = 2048
 CPU_BATCH = 2  # small batches keep the (B, 204, 187, 59) conv maps in cache
 GPU_BATCH = 64
@@ -84,19 +109,31 @@ class TaggerResult:
     embedding: list[float] | None = None
     feature_maps: dict[str, np.ndarray] | None = field(default=None, repr=False)
     feature_map_seconds_per_column: float | None = None
+    energy: int | None = None
+    curves: dict[str, Any] | None = None
+    mood_reference: str | None = None
+    status: str = "ok"
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict: duration_s, moods, valence, arousal, genres, segments, model, device, and
-        hash / embedding when the model gives them. ``feature_maps`` ({layer: (C, T) float32
-        array}) and ``feature_map_seconds_per_column`` are included only when they were requested
-        (numpy arrays: drop them before JSON encoding)."""
+        """Plain dict: duration_s, moods, valence, arousal, energy, genres, mood_reference,
+        curves, segments, model, device, hash / embedding when the model gives them, and
+        ``status`` when it is not "ok". ``feature_maps`` ({layer: (C, T) float32 array}) and
+        ``feature_map_seconds_per_column`` are included only when they were requested (numpy
+        arrays: drop them before JSON encoding)."""
         out: dict[str, Any] = {
             "duration_s": round(self.duration_s, 3),
             "moods": self.moods,
             "valence": self.valence,
             "arousal": self.arousal,
+            "energy": self.energy,
             "genres": self.genres,
         }
+        if self.status != "ok":
+            out["status"] = self.status
+        if self.mood_reference is not None:
+            out["mood_reference"] = self.mood_reference
+        if self.curves is not None:
+            out["curves"] = self.curves
         if self.hash is not None:
             out["hash"] = self.hash
         if self.embedding is not None:
@@ -175,8 +212,55 @@ def clean_samples(samples: np.ndarray) -> np.ndarray:
     elif y.ndim != 1:
         raise ModelError(f"expected mono samples (n,) or (channels, n), got shape {y.shape}")
     if not np.isfinite(y).all():
-        y = np.nan_to_num(y, nan=0.0, posinf=1.0, neginf=-1.0)
+        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    if y.size and float(np.max(np.abs(y))) > 1.0:
+        y = np.clip(y, -1.0, 1.0)
     return np.ascontiguousarray(y)
+
+
+class LevelMeter:
+    """Running RMS level (dBFS) of the loudest ``window_s`` window of a stream of samples
+    (windows hop by half a window, as :func:`musicapp.pipeline.loudest_window_dbfs`)."""
+
+    def __init__(self, sample_rate: int = MEL.sample_rate) -> None:
+        from musicapp.params import SILENCE
+
+        self.half = max(1, int(round(SILENCE.window_s * sample_rate / 2)))
+        self.sums: list[float] = []  # power sums of complete half windows
+        self.rest = np.zeros(0, dtype=np.float64)
+        self.n = 0
+        self.peak = 0.0
+
+    def push(self, y: np.ndarray) -> None:
+        """Add samples."""
+        self.n += len(y)
+        buf = np.concatenate([self.rest, np.square(y, dtype=np.float64)])
+        k = len(buf) // self.half
+        for i in range(k):
+            self.sums.append(float(buf[i * self.half:(i + 1) * self.half].sum()))
+            if len(self.sums) >= 2:
+                self.peak = max(self.peak, (self.sums[-1] + self.sums[-2]) / (2 * self.half))
+            self.sums = self.sums[-1:]
+        self.rest = buf[k * self.half:]
+
+    def dbfs(self) -> float:
+        """Level of the loudest full window seen (the whole stream when shorter than one)."""
+        peak = self.peak
+        if peak == 0.0 and self.n:  # shorter than one window: the mean power of everything
+            total = sum(self.sums) + float(self.rest.sum())
+            peak = total / self.n
+        return float(10.0 * np.log10(peak)) if peak > 0 else float("-inf")
+
+
+def level_status(duration_s: float, level_dbfs: float) -> str:
+    """"too short", "silence" or "ok" by :data:`musicapp.params.SILENCE`."""
+    from musicapp.params import SILENCE
+
+    if duration_s < SILENCE.min_duration_s:
+        return "too short"
+    if not np.isfinite(level_dbfs) or level_dbfs < SILENCE.threshold_dbfs:
+        return "silence"
+    return "ok"
 
 
 # --------------------------------------------------------------------------- models
@@ -190,6 +274,8 @@ class _Backend:
     genre_tags: list[str]
     mood_quantiles: np.ndarray | None
     genre_quantiles: np.ndarray | None
+    va_quantiles: np.ndarray | None = None  # (2, 101) of the raw valence/arousal output
+    reference: str | None = None  # what the percentiles are relative to
     has_code: bool
 
     def run(self, x: Any, feature_maps: bool) -> dict[str, np.ndarray]:
@@ -215,6 +301,9 @@ class _HashnetBackend(_Backend):
         gq = meta.get("genre_quantiles", calib.get("genre") if isinstance(calib, dict) else None)
         self.mood_quantiles = None if mq is None else _np(mq) if hasattr(mq, "detach") else mq
         self.genre_quantiles = None if gq is None else _np(gq) if hasattr(gq, "detach") else gq
+        vq = meta.get("va_quantiles")
+        self.va_quantiles = None if vq is None else _np(vq) if hasattr(vq, "detach") else vq
+        self.reference = str(meta.get("reference") or "") or None
         self.has_code = True
 
     def run(self, x: Any, feature_maps: bool) -> dict[str, np.ndarray]:
@@ -235,7 +324,7 @@ class _HashnetBackend(_Backend):
 
 
 class _TeacherBackend(_Backend):
-    def __init__(self, msd: Any, mtt: Any, calibration: dict[str, np.ndarray] | None) -> None:
+    def __init__(self, msd: Any, mtt: Any, calibration: dict[str, Any] | None) -> None:
         from musicapp.models.musicnn import MSD_TAGS, MTT_TAGS
 
         self.models = {"MSD": msd, "MTT": mtt}
@@ -248,7 +337,12 @@ class _TeacherBackend(_Backend):
         self.name = "musicnn teachers (MSD_musicnn + MTT_musicnn)"
         self.has_code = False
         self.mood_quantiles = self.genre_quantiles = None
+        self.va_quantiles = None
+        self.reference = None
         if calibration is not None:
+            n = calibration.get("segments")
+            self.reference = (f"among {int(n)} 3-s clips of game music" if n
+                              else "among 3-s clips of game music")
             tables = {"MSD": calibration["MSD_musicnn"], "MTT": calibration["MTT_musicnn"]}
             self.mood_quantiles = np.stack([tables[s][i] for s, i in self.mood_idx])
             self.genre_quantiles = np.stack([tables[s][i] for s, i in self.genre_idx])
@@ -267,15 +361,19 @@ class _TeacherBackend(_Backend):
         return res
 
 
-def _load_teacher_calibration() -> dict[str, np.ndarray] | None:
+def _load_teacher_calibration() -> dict[str, Any] | None:
     from musicapp.models.calibration import CALIBRATION_FILE
     from musicapp.models.musicnn import models_dir
-    from musicapp.models.weights import load_state
+    from musicapp.models.weights import load_metadata, load_state
 
     path = models_dir() / CALIBRATION_FILE
     if not path.exists():
         return None
-    return {k: _np(v) for k, v in load_state(path).items()}
+    tables: dict[str, Any] = {k: _np(v) for k, v in load_state(path).items()}
+    segments = load_metadata(path).get("segments")
+    if segments and str(segments).isdigit():
+        tables["segments"] = int(segments)
+    return tables
 
 
 @functools.lru_cache(maxsize=4)
@@ -411,6 +509,7 @@ class TaggerEngine:
         from musicapp.features import StreamingLogMel
 
         mel = StreamingLogMel()
+        meter = LevelMeter()
         cutter = PatchCutter()
         acc = _Accumulator(self.backend, feature_maps, duration_hint, self.feature_map_columns)
         pending: list[Patch] = []
@@ -430,9 +529,13 @@ class TaggerEngine:
         n_samples = 0
         for block in blocks:
             n_samples += len(block)
+            meter.push(block)
             pending.extend(cutter.push(mel.push(block)))
             flush()
         duration = n_samples / MEL.sample_rate
+        status = level_status(duration, meter.dbfs())
+        if status != "ok":  # nothing musical to report (module docs, 8.)
+            return acc.empty(duration, str(self.device), status)
         pending.extend(cutter.push(mel.flush()))
         pending.extend(cutter.finish(duration))
         flush(force=True)
@@ -490,12 +593,29 @@ class _Accumulator:
             return (100.0 * scores).astype(np.float32)
         return to_percentile(scores, quantiles)
 
+    def empty(self, duration: float, device: str, status: str) -> TaggerResult:
+        """The result of silence or too-short input: no moods, genres or valence/arousal."""
+        return TaggerResult(
+            duration_s=duration, moods=[], valence=None, arousal=None, genres=[], segments=[],
+            model=self.backend.name, device=device, status=status,
+            mood_reference=self.backend.reference,
+        )
+
+    def _unit_va(self, va_raw: np.ndarray) -> np.ndarray:
+        """Fraction P in [0, 1] of the reference clips below each raw valence/arousal."""
+        from musicapp.models.calibration import to_percentile
+
+        q = self.backend.va_quantiles
+        if q is None:  # an uncalibrated mapping in [-1, 1]
+            return np.clip((va_raw + 1.0) / 2.0, 0.0, 1.0)
+        return to_percentile(va_raw, q).astype(np.float64) / 100.0
+
     def result(self, duration: float, device: str, note: str) -> TaggerResult:
         b = self.backend
         w = np.array([p[2] for p in self.patches], dtype=np.float64)
         w = w / w.sum()
-        mood = np.concatenate(self.mood)
-        genre = np.concatenate(self.genre)
+        mood = np.nan_to_num(np.concatenate(self.mood), nan=0.0)
+        genre = np.nan_to_num(np.concatenate(self.genre), nan=0.0)
         mood_pct = self._calibrated(mood, b.mood_quantiles)
         track_mood = w @ mood
         track_mood_pct = self._calibrated(track_mood[None], b.mood_quantiles)[0]
@@ -503,15 +623,13 @@ class _Accumulator:
         track_genre_pct = self._calibrated(track_genre[None], b.genre_quantiles)[0]
 
         if self.va:
-            va = np.concatenate(self.va).astype(np.float64)
-            track_va = w @ va
+            unit = self._unit_va(np.nan_to_num(np.concatenate(self.va).astype(np.float64)))
         else:
-            va, track_va = self._circumplex(mood_pct, track_mood_pct, b.mood_tags)
-
-        def entries(tags: list[str], score: np.ndarray, pct: np.ndarray) -> list[dict]:
-            rows = [{"tag": t, "score": _sig(s), "percentile": _r(p, 1)}
-                    for t, s, p in zip(tags, score, pct, strict=True)]  # fmt: skip
-            return sorted(rows, key=lambda r: (-r["percentile"], -r["score"]))
+            seg_va, _ = self._circumplex(mood_pct, track_mood_pct, b.mood_tags)
+            unit = None if seg_va is None else np.clip((seg_va + 1.0) / 2.0, 0.0, 1.0)
+        va = None if unit is None else 2.0 * unit - 1.0
+        track_va = None if va is None else w @ va
+        seg_energy = None if unit is None else 1.0 + 9.0 * unit[:, 1]
 
         segments = []
         codes = np.concatenate(self.code) if self.code else None
@@ -519,23 +637,38 @@ class _Accumulator:
             seg: dict[str, Any] = {
                 "start": _r(start, 3),
                 "end": _r(min(end, duration), 3),
-                "moods": entries(b.mood_tags, mood[i], mood_pct[i])[:SEGMENT_MOODS],
+                "moods": readable_moods(b.mood_tags, mood[i], mood_pct[i])[:SEGMENT_MOODS],
                 "valence": None if va is None else _r(va[i, 0]),
                 "arousal": None if va is None else _r(va[i, 1]),
+                "energy": None if seg_energy is None else _r(seg_energy[i], 1),
             }
             if codes is not None:
                 seg["hash"] = bits_to_hex(codes[i])
             segments.append(seg)
 
+        curves = None
+        if va is not None and seg_energy is not None:
+            curves = {
+                "step_s": CURVE_STEP_S,
+                "start": [s["start"] for s in segments],
+                "valence": [s["valence"] for s in segments],
+                "arousal": [s["arousal"] for s in segments],
+                "energy": [s["energy"] for s in segments],
+            }
         result = TaggerResult(
             duration_s=duration,
-            moods=entries(b.mood_tags, track_mood, track_mood_pct),
+            moods=readable_moods(b.mood_tags, track_mood, track_mood_pct),
             valence=None if track_va is None else _r(track_va[0]),
             arousal=None if track_va is None else _r(track_va[1]),
-            genres=entries(b.genre_tags, track_genre, track_genre_pct)[:TOP_GENRES],
+            genres=readable_tags(b.genre_tags, track_genre, track_genre_pct,
+                                 NEGLIGIBLE_GENRE)[:TOP_GENRES],
             segments=segments,
             model=b.name + (f" [{note}]" if note else ""),
             device=device,
+            energy=None if unit is None else int(np.clip(round(1.0 + 9.0 * float(w @ unit[:, 1])),
+                                                         1, 10)),
+            curves=curves,
+            mood_reference=b.reference,
         )
         if codes is not None:
             result.hash = bits_to_hex(w @ codes)
@@ -565,6 +698,35 @@ class _Accumulator:
         seg = circumplex.valence_arousal(mood_pct[:, idx] / 100.0).astype(np.float64)
         track = circumplex.valence_arousal(track_pct[idx] / 100.0).astype(np.float64)
         return seg, track
+
+
+def readable_tags(
+    tags: list[str], score: np.ndarray, pct: np.ndarray, negligible: float
+) -> list[dict[str, Any]]:
+    """Tags ranked by percentile, without those whose raw probability is below ``negligible``."""
+    rows = [{"tag": t, "score": _sig(s), "percentile": _r(p, 1)}
+            for t, s, p in zip(tags, score, pct, strict=True)
+            if np.isfinite(s) and np.isfinite(p) and s >= negligible]  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["percentile"], -r["score"]))
+
+
+def readable_moods(tags: list[str], score: np.ndarray, pct: np.ndarray) -> list[dict[str, Any]]:
+    """Mood tags as :func:`readable_tags` with :data:`NEGLIGIBLE_MOOD`; of each contradictory
+    pair (:data:`CONTRADICTIONS`) only the one with the higher percentile stays, with ``over``
+    naming the other and ``over_score`` its raw probability."""
+    rows = readable_tags(tags, score, pct, NEGLIGIBLE_MOOD)
+    by_tag = {r["tag"]: r for r in rows}
+    dropped: set[str] = set()
+    for a, b in CONTRADICTIONS:
+        ra, rb = by_tag.get(a), by_tag.get(b)
+        if ra is None or rb is None or a in dropped or b in dropped:
+            continue
+        win, lose = (ra, rb) if (ra["percentile"], ra["score"]) >= (rb["percentile"], rb["score"]) \
+            else (rb, ra)
+        win.setdefault("over", lose["tag"])
+        win.setdefault("over_score", lose["score"])
+        dropped.add(lose["tag"])
+    return [r for r in rows if r["tag"] not in dropped]
 
 
 def _r(x: float, digits: int = 4) -> float:
