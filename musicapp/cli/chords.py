@@ -70,7 +70,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--alternatives", type=int_range(1, 64), metavar="POS",
                    help="list the 5 most probable other chords for 1-based POS of the loop "
                    "(the given --progression, else the generated one), with probabilities")
-    p.add_argument("--meter", default="4/4", help="time signature, e.g. 4/4, 3/4, 6/8 (4/4)")
+    p.add_argument("--meter", help="time signature, e.g. 4/4, 3/4, 6/8 (default: the analysed "
+                   "track's or clip's, else 4/4)")
+    p.add_argument("--from-midi", metavar="CLIP.mid", help="start from a MIDI clip: its chords, "
+                   "key, meter and tempo are recognised, then --midi-action")
+    p.add_argument("--midi-action", choices=["continue", "reharmonise", "fill"],
+                   default="continue", help="with --from-midi: continue the clip's progression "
+                   "by --length chords, reharmonise it (new chords, same rhythm), or fill its "
+                   "silent/unclear spans (default continue)")
     p.add_argument("--chords-per-bar", default="auto", choices=["1", "2", "auto"],
                    help="harmonic rhythm: 1 or 2 chords in every bar, or auto (one or two per "
                    "bar, chosen by the model; an even number of bars). Default auto")
@@ -113,15 +120,38 @@ def _emotion(args: argparse.Namespace):
     if args.from_image:
         return _from_image(args.from_image)
     if args.from_json:
-        return _from_json(args.from_json)
+        args.analysis = {}
+        return _from_json(args.from_json, args.analysis)
     if args.from_audio:
         try:
             from musicapp.analysis_cache import analyze_cached
         except ImportError as exc:
             raise MusicappError("track analysis is not available in this installation "
                                 f"({exc})") from exc
-        return emo.from_analysis(analyze_cached(args.from_audio).to_dict())
-    return emo.from_va(0.3, 0.0)
+        args.analysis = analyze_cached(args.from_audio).to_dict()
+        return emo.from_analysis(args.analysis)
+    return None
+
+
+def _track_rhythm(analysis: dict, tempo: float | None, meter: str | None, said: list[str]
+                  ) -> tuple[float | None, str | None]:
+    """The analysed track's tempo and meter where the user gave none (stated when unusable)."""
+    import math
+
+    from musicapp.compose.rhythm import Meter
+
+    if tempo is None:
+        bpm = analysis.get("tempo_bpm")
+        if isinstance(bpm, int | float) and math.isfinite(bpm) and 20 <= bpm <= 400:
+            tempo = float(bpm)
+        elif bpm is not None:
+            said.append(f"the track's tempo {bpm!r} is unusable; tempo follows arousal")
+    if meter is None and analysis.get("meter"):
+        try:
+            meter = Meter.parse(str(analysis["meter"])).text
+        except MusicappError:
+            said.append(f"the track's meter {analysis['meter']!r} is unusable; using 4/4")
+    return tempo, meter
 
 
 def _regular_input(path: str, what: str) -> Path:
@@ -168,7 +198,7 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number")
 
 
-def _from_json(path: str):
+def _from_json(path: str, args_analysis: dict):
     """Emotion of a saved ``analyze --json`` result; any malformed content is a clear error."""
     import math
 
@@ -195,6 +225,8 @@ def _from_json(path: str):
         raise MusicappError(f"{p}: not a usable analysis result ({str(exc)[:200]})") from None
     if not (math.isfinite(em.valence) and math.isfinite(em.arousal)):
         raise MusicappError(f"{p}: the analysis result has no finite valence/arousal")
+    args_analysis.clear()
+    args_analysis.update(result)
     return em
 
 
@@ -226,13 +258,25 @@ def run_chords(args: argparse.Namespace) -> int:
 
     # Every output is checked before any work or any write: no partial output.
     check_outputs([args.output, args.wav], overwrite=args.overwrite)
+    args.analysis = None
     em = _emotion(args)
+    if args.from_midi and args.progression:
+        raise MusicappError("--from-midi and --progression are two starting points; give one")
+    em_key = em.key if em is not None else None
     key = Key.parse(args.key) if args.key else (
-        conventional_key(Key.parse(em.key)) if em.key else Key("C"))
+        conventional_key(Key.parse(em_key)) if em_key else Key("C"))
     if args.mode:
         key = Key(key.tonic, args.mode)
-    elif not args.key and not em.key:
+    elif not args.key and not em_key and em is not None:
         key = Key(key.tonic, em.suggested_mode)
+    tempo, meter_text = args.tempo, args.meter
+    said: list[str] = []
+    if args.analysis:  # the analysed track's tempo and meter, unless given
+        tempo, meter_text = _track_rhythm(args.analysis, tempo, meter_text, said)
+    if em is None and not args.from_midi:
+        from musicapp.compose import emotion as emo
+
+        em = emo.from_va(0.3, 0.0)
     locked = {}
     for item in args.lock:
         pos, _, chord = item.partition("=")
@@ -241,7 +285,7 @@ def run_chords(args: argparse.Namespace) -> int:
         if not 1 <= int(pos) <= args.length:
             raise MusicappError(f"--lock {item!r}: position outside a loop of {args.length}")
         locked[int(pos) - 1] = ChordToken.parse(chord.strip(), key.mode).token
-    meter = Meter.parse(args.meter)
+    meter = Meter.parse(meter_text or "4/4")
     style = check_style(args.style)
     cons = Constraints(length=args.length, start_on_tonic=not args.no_tonic_start,
                        cadence=not args.no_cadence, max_nondiatonic=args.max_nondiatonic,
@@ -249,7 +293,27 @@ def run_chords(args: argparse.Namespace) -> int:
     gen = Generator(_load_model(args.model))
     kw = {"candidates": args.candidates, "temperature": args.temperature, "top_p": args.top_p,
           "style": style}
-    if args.progression:
+    if args.from_midi:
+        from musicapp.compose.from_clip import idea_from_clip
+
+        _regular_input(args.from_midi, "the MIDI clip")
+        idea = idea_from_clip(
+            args.from_midi, gen, action=args.midi_action,
+            key=key if (args.key or args.mode) else None,
+            valence=None if em is None else em.valence,
+            arousal=None if em is None else em.arousal, length=args.length, seed=args.seed,
+            candidates=args.candidates, style=style, constraints=cons,
+            temperature=args.temperature, top_p=args.top_p)
+        prog, key, meter = idea.progression, idea.key, idea.clip.meter
+        from musicapp.compose.emotion import Emotion
+
+        em = em or Emotion(prog.valence, prog.arousal, f"clip:{Path(args.from_midi).name}")
+        tempo = tempo or idea.clip.tempo_bpm
+        said.append(f"clip: {idea.clip.meter.text}, {idea.clip.tempo_bpm:.0f} bpm, key "
+                    f"{idea.key.name}; recognised: " + " ".join(
+                        "-" if r.token is None else r.token.name(idea.key)
+                        for r in idea.recognised))
+    elif args.progression:
         toks = [ChordToken.parse(t, key.mode) for t in args.progression.split()]
         if len(toks) < 2:
             raise MusicappError("--progression needs at least 2 chords")
@@ -281,7 +345,7 @@ def run_chords(args: argparse.Namespace) -> int:
     alts = None
     if args.alternatives is not None:
         alts = gen.alternatives(prog, args.alternatives - 1, constraints=cons)
-    arr = arrange(prog, pattern=args.pattern, tempo_bpm=args.tempo, seed=args.seed)
+    arr = arrange(prog, pattern=args.pattern, tempo_bpm=tempo, seed=args.seed)
     audio = None
     if args.wav or args.play:
         from musicapp.compose.preview import render_arrangement
@@ -294,7 +358,8 @@ def run_chords(args: argparse.Namespace) -> int:
             "chords": prog.names, "roman": prog.romans, "harte": prog.harte,
             "tokens": [t.token for t in prog.tokens], "beats": prog.beats,
             "tempo_bpm": arr.tempo_bpm, "pattern": arr.pattern, "loglik": prog.loglik,
-            "meter": meter.text, "bars": prog.bars, "style": style, "notes": prog.notes,
+            "meter": meter.text, "bars": prog.bars, "style": style,
+            "notes": said + prog.notes,
             "alternatives": None if alts is None else {
                 "position": args.alternatives, "current": prog.names[args.alternatives - 1],
                 "ranked": [{"chord": a.name, "roman": a.roman, "token": a.token.token,
@@ -307,7 +372,7 @@ def run_chords(args: argparse.Namespace) -> int:
         print("  ".join(prog.names))
         print("  ".join(prog.romans))
         print("  ".join(f"{b:g}" for b in prog.beats) + "  (beats)")
-        for note in prog.notes:
+        for note in said + prog.notes:
             print(f"note: {note}", file=sys.stderr)
         if alts is not None:
             print(f"alternatives for position {args.alternatives} "

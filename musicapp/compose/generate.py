@@ -79,8 +79,9 @@ class Constraints:
     exclude: dict[int, set[str]] = field(default_factory=dict)
     chords_per_bar: str = "auto"  # "1", "2" or "auto" (see musicapp.compose.rhythm)
     meter: Meter = field(default_factory=Meter)
-    #: fixed beats per chord (regenerate keeps the durations); None = the model chooses
-    beats: list[float] | None = None
+    #: fixed beats per chord (regenerate keeps the durations; an entry None lets the model
+    #: choose that chord's length); None = the model chooses every length
+    beats: list[float | None] | None = None
 
 
 @dataclass
@@ -224,22 +225,30 @@ class Generator:
         beats = np.zeros((n, L))
         loglik = np.zeros(n)
         nd_used = np.zeros(n, dtype=np.int64)
-        open_half = np.zeros(n, dtype=bool)  # the previous chord took the first half of a bar
+        open_half = np.zeros(n, dtype=bool)  # the previous chord ended inside a bar
         bars = np.zeros(n, dtype=np.int64)
         whole_mask = self.model.whole_bar_mask(meter.bar_beats)
-        first, second = meter.split
+        first = meter.split[0]
+        bar = meter.bar_beats
+        elapsed = 0.0  # beats before this chord (fixed lengths only)
         inv_t = 1.0 / max(temperature, 1e-3)
         for pos in range(L):
             lp, dlp, h = self.model.step(prev, prev_dur, cp, h)
-            if c.beats is not None:
-                beats[:, pos] = c.beats[pos]
+            fixed = None if c.beats is None else c.beats[pos]
+            if fixed is not None:
+                beats[:, pos] = fixed
+                bars += int(np.ceil((elapsed + fixed) / bar - 1e-9)
+                            - np.ceil(elapsed / bar - 1e-9))
+                elapsed += fixed
+                open_half[:] = (elapsed % bar) > 1e-9
             else:
+                rest = bar - (beats[:, :pos].sum(axis=1) % bar)  # what the open bar lacks
                 half = self._choose_halves(dlp * inv_t, whole_mask, open_half, bars, L - pos,
                                            cpb, rng)
-                beats[:, pos] = np.where(open_half, second,
-                                         np.where(half, first, meter.bar_beats))
+                beats[:, pos] = np.where(open_half, rest, np.where(half, first, bar))
                 bars += ~open_half
                 open_half = half & ~open_half
+                elapsed = float(beats[0, :pos + 1].sum())
             prev_dur = np.array([self.model.dur_class_of(b, meter.bar_beats)
                                  for b in beats[:, pos]])
             if pos in locks:

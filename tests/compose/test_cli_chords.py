@@ -115,3 +115,38 @@ def test_chords_bad_input_is_a_clear_error(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "error:" in err and "Traceback" not in err
     assert out.read_bytes() == b"precious"
+
+
+def test_chords_from_midi_and_bad_clips(tmp_path, capsys):
+    from tests.compose.test_midi_input import write_clip
+
+    clip = write_clip(tmp_path / "c.mid", [(60, 64, 67), (57, 60, 64), (53, 57, 60),
+                                           (55, 59, 62)], tempo=150.0, meter=(4, 4))
+    out = tmp_path / "idea.mid"
+    assert main(["chords", "--from-midi", str(clip), "--length", "4", "--json",
+                 "-o", str(out)]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["chords"][:4] == ["C", "Am", "F", "G"] and len(res["chords"]) == 8
+    assert res["tempo_bpm"] == 150.0 and res["meter"] == "4/4" and res["key"] == "C major"
+    assert res["arousal"] > 0.9  # 150 bpm by the clip rule
+    tempos = [m for m in mido.MidiFile(out).tracks[0] if m.type == "set_tempo"]
+    assert round(mido.tempo2bpm(tempos[0].tempo)) == 150
+    drums = write_clip(tmp_path / "d.mid", [(60, 64, 67)], drums=True)
+    empty = write_clip(tmp_path / "e.mid", [], empty=True)
+    for bad, msg in ((drums, "drum notes only"), (empty, "no notes")):
+        assert main(["chords", "--from-midi", str(bad)]) == 2
+        assert msg in capsys.readouterr().err
+    change = write_clip(tmp_path / "t.mid", [(60, 64, 67), (55, 59, 62)], tempo=100,
+                        tempo_change=130)
+    assert main(["chords", "--from-midi", str(change), "--midi-action", "reharmonise"]) == 0
+    assert "changes tempo" in capsys.readouterr().err
+
+
+def test_chords_from_json_takes_tempo_and_meter(tmp_path, capsys):
+    analysis = tmp_path / "a.json"
+    analysis.write_text(json.dumps({"valence": 0.2, "arousal": 0.9, "key": "D major",
+                                    "tempo_bpm": 170.0, "meter": "3/4"}))
+    assert main(["chords", "--from-json", str(analysis), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["tempo_bpm"] == 170.0 and res["meter"] == "3/4" and res["key"] == "D major"
+    assert sum(res["beats"]) % 3 == 0

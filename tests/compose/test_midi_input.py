@@ -1,0 +1,116 @@
+"""Reading MIDI clips: notes, meter, tempo, key and chords; bad clips; continue/reharmonise/fill."""
+
+from __future__ import annotations
+
+import mido
+import pytest
+
+from musicapp.compose.midi_input import detect_key, read_clip, recognise_chords
+from musicapp.compose.theory import Key
+from musicapp.errors import MusicappError
+
+# (root, third, fifth) MIDI notes per bar
+_C, _AM, _F, _G = (60, 64, 67), (57, 60, 64), (53, 57, 60), (55, 59, 62)
+
+
+def write_clip(path, bars, *, tempo=90.0, meter=(4, 4), tempo_change=None, drums=False,
+               empty=False, gap_bar=None):
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    conductor = mido.MidiTrack()
+    conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo), time=0))
+    conductor.append(mido.MetaMessage("time_signature", numerator=meter[0],
+                                      denominator=meter[1], time=0))
+    if tempo_change:
+        conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_change),
+                                          time=480 * 4))
+    mid.tracks.append(conductor)
+    tr = mido.MidiTrack()
+    bar_ticks = int(480 * meter[0] * 4 / meter[1])
+    ch = 9 if drums else 0
+    events = []
+    if not empty:
+        for i, chord in enumerate(bars):
+            if i == gap_bar:
+                continue
+            for p in (*chord, chord[0] - 24):
+                events.append((i * bar_ticks, mido.Message("note_on", channel=ch, note=p,
+                                                           velocity=80)))
+                events.append(((i + 1) * bar_ticks - 10,
+                               mido.Message("note_off", channel=ch, note=p, velocity=0)))
+    events.sort(key=lambda e: (e[0], e[1].type == "note_on"))
+    now = 0
+    for t, msg in events:
+        tr.append(msg.copy(time=t - now))
+        now = t
+    mid.tracks.append(tr)
+    mid.save(path)
+    return path
+
+
+def test_reads_chords_key_meter_and_tempo(tmp_path):
+    p = write_clip(tmp_path / "c.mid", [_C, _AM, _F, _G], tempo=90.0)
+    clip = read_clip(p)
+    assert clip.meter.text == "4/4" and clip.tempo_bpm == pytest.approx(90.0)
+    assert clip.length_beats == 16
+    key, _ = detect_key(clip.notes)
+    assert key == Key("C", "major")
+    chords = recognise_chords(clip, key)
+    assert [c.token.name(key) for c in chords] == ["C", "Am", "F", "G"]
+    assert [c.beats for c in chords] == [4.0, 4.0, 4.0, 4.0]
+
+
+def test_three_four_and_minor_key(tmp_path):
+    em, am, b7 = (64, 67, 71), (57, 60, 64), (59, 63, 66)
+    p = write_clip(tmp_path / "m.mid", [em, am, b7, em], meter=(3, 4))
+    clip = read_clip(p)
+    key, _ = detect_key(clip.notes)
+    assert clip.meter.text == "3/4" and key.mode == "minor" and key.tonic == "E"
+    assert [c.token.roman("minor") for c in recognise_chords(clip, key)] == ["i", "iv", "V",
+                                                                             "i"]
+
+
+def test_bad_clips_are_clear_errors(tmp_path):
+    with pytest.raises(MusicappError, match="no notes"):
+        read_clip(write_clip(tmp_path / "e.mid", [], empty=True))
+    with pytest.raises(MusicappError, match="drum notes only"):
+        read_clip(write_clip(tmp_path / "d.mid", [_C, _F], drums=True))
+    junk = tmp_path / "junk.mid"
+    junk.write_bytes(b"MThd not really")
+    with pytest.raises(MusicappError, match="not a readable MIDI"):
+        read_clip(junk)
+    with pytest.raises(MusicappError, match="does not exist"):
+        read_clip(tmp_path / "none.mid")
+
+
+def test_tempo_change_is_stated(tmp_path):
+    clip = read_clip(write_clip(tmp_path / "t.mid", [_C, _G], tempo=100, tempo_change=140))
+    assert clip.tempo_bpm == pytest.approx(100.0)
+    assert any("changes tempo" in n for n in clip.notes_text)
+
+
+@pytest.fixture(scope="module")
+def gen():
+    from musicapp.compose.generate import Generator
+
+    return Generator()
+
+
+def test_continue_reharmonise_fill(tmp_path, gen):
+    from musicapp.compose.from_clip import idea_from_clip
+    from musicapp.compose.rhythm import is_bar_aligned
+
+    p = write_clip(tmp_path / "c.mid", [_C, _AM, _F, _G])
+    idea = idea_from_clip(p, gen, action="continue", length=4, seed=1)
+    names = idea.progression.names
+    assert names[:4] == ["C", "Am", "F", "G"] and len(names) == 8
+    assert idea.progression.beats[:4] == [4.0] * 4
+    assert is_bar_aligned(idea.progression.beats, idea.clip.meter)
+    re = idea_from_clip(p, gen, action="reharmonise", seed=2)
+    assert len(re.progression.names) == 4 and re.progression.beats == [4.0] * 4
+    assert all(a != b for a, b in zip(re.progression.names, ["C", "Am", "F", "G"], strict=True))
+    gap = write_clip(tmp_path / "g.mid", [_C, _AM, _F, _G], gap_bar=2)
+    filled = idea_from_clip(gap, gen, action="fill", seed=3)
+    recognised = [r.token for r in filled.recognised]
+    assert recognised[2] is None
+    out = filled.progression.names
+    assert out[0] == "C" and out[1] == "Am" and out[3] == "G" and out[2] not in ("Am", "G")
