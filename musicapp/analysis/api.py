@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from musicapp import pitch
 from musicapp.analysis import chords as chords_mod
 from musicapp.analysis import features as F
 from musicapp.analysis import key as key_mod
 from musicapp.analysis import meter as meter_mod
 from musicapp.analysis import tempo as tempo_mod
-from musicapp.analysis.labels import PITCH_NAMES
+from musicapp.analysis.grid import TempoReport, describe_tempo
+from musicapp.analysis.key_report import KeyReport, analyse_key, key_entry
 
 ProgressFn = Callable[[float, str], None]
 
@@ -22,40 +24,52 @@ FALLBACK_SEGMENT_S = 0.5  # chord grid when no beat grid can be found
 
 @dataclass
 class MusicAnalysis:
-    """Result of :func:`analyze_music`; ``to_dict()`` gives the ``analyze --json`` fields."""
+    """Result of :func:`analyze_music`; ``to_dict()`` gives the ``analyze --json`` fields.
 
-    key: key_mod.KeyEstimate
+    ``key_report.pc``/``tempo.bpm`` are None (with a reason) when no key or steady beat exists.
+    """
+
+    key_report: KeyReport
     key_timeline: list[key_mod.KeySegment]
-    tempo_bpm: float
-    tempo_confidence: float
-    meter: str
+    tempo: TempoReport
+    meter: str | None
     beats: list[float]
     downbeats: list[float]
     chords: list[tuple[float, float, str]]
     duration: float = 0.0
+    meter_confidence: float = 0.0
     extra: dict = field(default_factory=dict)
 
+    @property
+    def tempo_bpm(self) -> float | None:
+        """The tactus tempo, or None."""
+        return self.tempo.bpm
+
+    @property
+    def key(self) -> pitch.KeyName | None:
+        """The global key, or None."""
+        return self.key_report.key
+
     def to_dict(self) -> dict:
-        """JSON-ready dict with exactly the public keys."""
-
-        def key_dict(k: key_mod.KeyEstimate) -> dict:
-            return {"tonic": PITCH_NAMES[k.tonic], "mode": k.mode,
-                    "confidence": round(float(k.confidence), 3)}
-
-        return {
-            "key": key_dict(self.key),
-            "key_timeline": [
-                {"start": round(s.start, 3), "end": round(s.end, 3), **key_dict(s.key)}
-                for s in self.key_timeline
-            ],
-            "tempo_bpm": round(float(self.tempo_bpm), 2),
-            "tempo_confidence": round(float(self.tempo_confidence), 3),
-            "meter": self.meter,
-            "beats": [round(float(b), 3) for b in self.beats],
-            "downbeats": [round(float(b), 3) for b in self.downbeats],
-            "chords": [{"start": round(a, 3), "end": round(b, 3), "label": lab}
-                       for a, b, lab in self.chords],
-        }
+        """JSON-ready dict with exactly the public keys (see the package README)."""
+        k = self.key
+        out = self.key_report.to_dict()
+        out["key_timeline"] = [
+            {"start": round(s.start, 3), "end": round(s.end, 3),
+             **key_entry(s.key.tonic, s.key.mode),
+             "confidence": round(float(s.key.confidence), 3)}
+            for s in self.key_timeline
+        ]
+        out.update(self.tempo.to_dict())
+        out["meter"] = self.meter
+        out["meter_confidence"] = round(float(self.meter_confidence), 3)
+        out["beats"] = [round(float(b), 3) for b in self.beats]
+        out["downbeats"] = [round(float(b), 3) for b in self.downbeats]
+        out["chords"] = [{"start": round(a, 3), "end": round(b, 3),
+                          "label": pitch.spell_chord(lab, k),
+                          "symbol": pitch.chord_symbol(lab, k)}
+                         for a, b, lab in self.chords]
+        return out
 
 
 def _report(progress: ProgressFn | None, fraction: float, stage: str) -> None:
@@ -63,11 +77,79 @@ def _report(progress: ProgressFn | None, fraction: float, stage: str) -> None:
         progress(fraction, stage)
 
 
-def _silent_result(duration: float) -> MusicAnalysis:
-    k = key_mod.KeyEstimate(0, "major", 0.0)
-    timeline = [key_mod.KeySegment(0.0, duration, k)] if duration > 0 else []
+def _silent_result(duration: float, reason: str = "silence") -> MusicAnalysis:
     chords = [(0.0, duration, "N")] if duration > 0 else []
-    return MusicAnalysis(k, timeline, 0.0, 0.0, "4/4", [], [], chords, duration)
+    return MusicAnalysis(KeyReport(None, None, 0.0, reason=reason), [],
+                         TempoReport(None, 0.0, reason, [], [], []), None, [], [], chords,
+                         duration)
+
+
+TACTUS_HALVE_MIN_BPM = 130.0
+TACTUS_HALVE_BEATS_PER_CHORD = 7.5
+
+
+@dataclass
+class _Segments:
+    bounds: np.ndarray  # frame bounds (m + 1)
+    bounds_s: np.ndarray
+    treble: np.ndarray  # (12, m)
+    bass: np.ndarray
+    silent: np.ndarray  # (m,) bool
+    labels: list[str]
+
+
+def _segments(fr: F.Frames, beat_frames: np.ndarray, duration: float,
+              chord_params: chords_mod.ChordParams | None) -> _Segments:
+    """Beat-synchronous chroma and chord labels (a fixed grid when there is no beat grid)."""
+    n = fr.n_frames
+    if beat_frames.size >= 4:
+        bounds = np.unique(np.concatenate([[0], beat_frames, [n]]))
+    else:
+        step = max(1, int(round(FALLBACK_SEGMENT_S * F.FPS)))
+        bounds = np.unique(np.concatenate([np.arange(0, n, step), [n]]))
+    seg_spec = F.segment_mean(fr.semitones, bounds)
+    treble, bass = F.bass_treble_chroma(seg_spec)
+    seg_rms = F.segment_mean(fr.rms[None, :], bounds)[0]
+    ref = max(float(fr.rms.max()), 1e-12)
+    silent = 20 * np.log10(np.maximum(seg_rms, 1e-12) / ref) < SILENCE_DB
+    bounds_s = bounds / F.FPS
+    bounds_s[-1] = duration
+    labels = chords_mod.decode_chords(treble, bass, silent, chord_params)
+    return _Segments(bounds, bounds_s, treble, bass, silent, labels)
+
+
+def beats_per_chord(labels: list[str]) -> float:
+    """Duration-weighted median length (in segments) of the runs of equal chord labels."""
+    runs: list[int] = []
+    for i, lab in enumerate(labels):
+        if i and lab == labels[i - 1]:
+            runs[-1] += 1
+        else:
+            runs.append(1)
+    runs = [r for r, lab in zip(runs, _run_labels(labels), strict=True) if lab != "N"]
+    if not runs:
+        return 0.0
+    return float(np.median(np.repeat(runs, runs)))
+
+
+def _run_labels(labels: list[str]) -> list[str]:
+    return [lab for i, lab in enumerate(labels) if i == 0 or lab != labels[i - 1]]
+
+
+def _halve(beat_frames: np.ndarray, labels: list[str], accent: np.ndarray) -> np.ndarray:
+    """Every other beat, on the phase with the stronger accents (bass/kick onsets) plus more
+    chord changes (labels: one per segment, segment i + 1 starts at beat i)."""
+    changes = np.array([i for i in range(1, len(labels)) if labels[i] != labels[i - 1]]) - 1
+    changes = changes[(changes >= 0) & (changes < beat_frames.size)]
+    score = np.zeros(2)
+    if changes.size:
+        score += np.bincount(changes % 2, minlength=2) / changes.size
+    acc = tempo_mod.normalize_onset(accent)
+    strength = _peak_near(acc, beat_frames)
+    total = strength[0::2].mean() + strength[1::2].mean()
+    if total > 0:
+        score += np.array([strength[0::2].mean(), strength[1::2].mean()]) / total
+    return beat_frames[int(np.argmax(score))::2]
 
 
 def _peak_near(x: np.ndarray, frames: np.ndarray, radius: int = 2) -> np.ndarray:
@@ -91,44 +173,35 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     if y.size == 0 or not np.any(np.abs(y) > 1e-6):
         _report(progress, 1.0, "silent")
         return _silent_result(duration)
+    if duration < 1.0:
+        _report(progress, 1.0, "too short")
+        return _silent_result(duration, "clip too short")
     _report(progress, 0.05, "features")
     fr = F.compute_frames(y)
-    n = fr.n_frames
     _report(progress, 0.5, "tempo")
 
     est = tempo_mod.estimate_tempo(fr.onset, fr.low_onset)
     beat_frames = np.zeros(0, dtype=int)
     if est.confidence > 0:
-        beat_frames = tempo_mod.fix_offbeat(tempo_mod.track_beats(fr.onset, est.bpm),
-                                            fr.low_onset)
-    beats_s = beat_frames / F.FPS
-    tempo_bpm, tempo_conf = est.bpm, est.confidence
-    if beat_frames.size >= 4:
-        ibi = np.diff(beats_s)
-        tempo_bpm = float(60.0 / np.median(ibi))
-        # irregular beat intervals (rubato) lower the confidence
-        cv = float(np.std(ibi) / max(1e-9, np.mean(ibi)))
-        tempo_conf *= float(np.clip(1.0 - 4.0 * cv, 0.0, 1.0))
-    else:
-        tempo_conf = 0.0
-
-    # Segments for chords/key: beat intervals, or a fixed grid when there is no beat grid.
-    if beat_frames.size >= 4:
-        bounds = np.unique(np.concatenate([[0], beat_frames, [n]]))
-    else:
-        step = max(1, int(round(FALLBACK_SEGMENT_S * F.FPS)))
-        bounds = np.unique(np.concatenate([np.arange(0, n, step), [n]]))
+        curve = tempo_mod.local_tempo_track(fr.onset, est.bpm, low_onset=fr.low_onset)
+        beat_frames = tempo_mod.fix_offbeat(
+            tempo_mod.track_beats(fr.onset, est.bpm if curve is None else curve), fr.low_onset)
     _report(progress, 0.6, "chroma")
-    seg_spec = F.segment_mean(fr.semitones, bounds)
-    treble, bass = F.bass_treble_chroma(seg_spec)
-    seg_rms = F.segment_mean(fr.rms[None, :], bounds)[0]
-    ref = max(float(fr.rms.max()), 1e-12)
-    silent = 20 * np.log10(np.maximum(seg_rms, 1e-12) / ref) < SILENCE_DB
-    bounds_s = bounds / F.FPS
-    bounds_s[-1] = duration
+    seg = _segments(fr, beat_frames, duration, chord_params)
+    # The tactus a musician counts: chords rarely last 8 or more beats at a fast tracked tempo;
+    # then the tracked beats are subdivisions (eighth notes of a ballad) and every other one is
+    # kept (the phase on which the chords change).
+    while (beat_frames.size >= 16 and est.bpm >= TACTUS_HALVE_MIN_BPM
+           and beats_per_chord(seg.labels[1:-1]) >= TACTUS_HALVE_BEATS_PER_CHORD):
+        beat_frames = _halve(beat_frames, seg.labels, fr.low_onset + 0.5 * fr.onset)
+        est = tempo_mod.TempoEstimate(est.bpm / 2, est.confidence, est.bpm)
+        seg = _segments(fr, beat_frames, duration, chord_params)
+    beats_s = beat_frames / F.FPS
+    tempo = describe_tempo(beats_s, est.confidence, fr.onset, duration)
+    bounds, bounds_s, treble, bass = seg.bounds, seg.bounds_s, seg.treble, seg.bass
+    silent, labels = seg.silent, seg.labels
 
     _report(progress, 0.75, "chords")
-    labels = chords_mod.decode_chords(treble, bass, silent, chord_params)
     chord_list: list[tuple[float, float, str]] = []
     for i, lab in enumerate(labels):
         a, b = float(bounds_s[i]), float(bounds_s[i + 1])
@@ -141,15 +214,20 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     weights = np.diff(bounds_s)
     key_chroma = treble * weights[None, :]
     key_chroma[:, silent] = 0.0
-    gkey = key_mod.global_key(key_chroma.sum(axis=1))
-    timeline = key_mod.local_keys(key_chroma, bounds_s)
-    if not timeline:
-        timeline = [key_mod.KeySegment(0.0, duration, gkey)]
+    bass_chroma = bass * weights[None, :]
+    bass_chroma[:, silent] = 0.0
+    key_report = analyse_key(key_chroma.sum(axis=1), bass_chroma.sum(axis=1), labels, weights)
+    timeline: list[key_mod.KeySegment] = []
+    if key_report.pc is not None:
+        timeline = key_mod.local_keys(key_chroma, bounds_s)
+        if len(timeline) <= 1:  # one local key: it is the global key
+            timeline = [key_mod.KeySegment(0.0, duration, key_mod.KeyEstimate(
+                key_report.pc, key_report.mode or "major", key_report.confidence))]
 
-    meter = "4/4"
+    meter: str | None = None
     downbeats: list[float] = []
     meter_conf = 0.0
-    if beat_frames.size >= 6:
+    if beat_frames.size >= 6 and tempo.bpm is not None:
         # beat segments: bounds index of each beat
         seg_index = np.searchsorted(bounds, beat_frames)
         seg_index = np.clip(seg_index, 0, treble.shape[1] - 1)
@@ -162,15 +240,14 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
         downbeats = [float(b) for b in beats_s[m.phase::m.beats_per_bar]]
     _report(progress, 1.0, "done")
     return MusicAnalysis(
-        key=gkey,
+        key_report=key_report,
         key_timeline=timeline,
-        tempo_bpm=float(tempo_bpm),
-        tempo_confidence=float(np.clip(tempo_conf, 0.0, 1.0)),
+        tempo=tempo,
         meter=meter,
         beats=[float(b) for b in beats_s],
         downbeats=downbeats,
         chords=chord_list,
         duration=duration,
-        extra={"meter_confidence": meter_conf, "tempo_alternative": est.alternative_bpm,
-               "tuning": fr.tuning},
+        meter_confidence=meter_conf,
+        extra={"tuning": fr.tuning, "tracker_bpm": est.bpm},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,3 +160,94 @@ def local_keys(beat_chroma: np.ndarray, bounds_s: np.ndarray, window: int = 16,
         est = _estimate(k, key_correlations(seg), seg)
         out.append(KeySegment(float(bounds_s[a]), float(bounds_s[b]), est))
     return out
+
+
+# ---- ranked keys with tonic evidence -----------------------------------------------------------
+#: Feature order of :func:`key_features`.
+KEY_FEATURES = ("profile", "bass_tonic", "tonic_chord_time", "first_chord", "last_chord",
+                "cadence", "scale_fit")
+#: Weights of the key score (chosen on the development split) and the softmax temperature.
+KEY_WEIGHTS = (10.0, 4.0, 3.0, 1.0, 1.0, 1.0, 0.0)
+KEY_TEMPERATURE = 1.0
+MIN_PITCH_CLASSES = 3.0  # effective number of pitch classes below which no key is given
+_MAJOR_Q = frozenset({"maj", "7", "maj7", "maj6", "9", "sus4", "sus2"})
+_MINOR_Q = frozenset({"min", "min7", "min6", "minmaj7"})
+
+
+def _chord_root_quality(label: str) -> tuple[int, str] | None:
+    from musicapp.pitch import PitchError, note_pc
+
+    if not label or label in ("N", "X"):
+        return None
+    root, _, rest = label.partition(":")
+    try:
+        return note_pc(root), (rest.split("/")[0] or "maj")
+    except PitchError:
+        return None
+
+
+def _is_tonic_chord(rq: tuple[int, str] | None, tonic: int, mode: str) -> bool:
+    if rq is None or rq[0] != tonic:
+        return False
+    return rq[1] in (_MAJOR_Q if mode == "major" else _MINOR_Q)
+
+
+def key_features(key_chroma: np.ndarray, bass_chroma: np.ndarray, labels: list[str],
+                 durations: np.ndarray) -> np.ndarray:
+    """(24, len(KEY_FEATURES)) evidence for every key (row ``m * 12 + tonic``).
+
+    ``key_chroma``/``bass_chroma`` are duration-weighted sums (12,); ``labels`` the decoded chord
+    label of each segment and ``durations`` its length in seconds.
+    """
+    feats = np.zeros((24, len(KEY_FEATURES)))
+    feats[:, 0] = key_correlations(key_chroma)
+    b = np.asarray(bass_chroma, dtype=np.float64)
+    b = b / b.sum() if b.sum() > 0 else np.zeros(12)
+    c = np.asarray(key_chroma, dtype=np.float64)
+    c = c / c.sum() if c.sum() > 0 else np.zeros(12)
+    # collapse repeated labels into chord events
+    events: list[tuple[tuple[int, str] | None, float]] = []
+    for lab, d in zip(labels, durations, strict=False):
+        rq = _chord_root_quality(lab)
+        if events and events[-1][0] == rq:
+            events[-1] = (rq, events[-1][1] + float(d))
+        else:
+            events.append((rq, float(d)))
+    chords = [(rq, d) for rq, d in events if rq is not None]
+    total = sum(d for _, d in chords) or 1.0
+    first = chords[0][0] if chords else None
+    last = chords[-1][0] if chords else None
+    for k in range(24):
+        tonic, mode = k % 12, MODES[k // 12]
+        feats[k, 1] = b[tonic] - 1.0 / 12
+        feats[k, 2] = sum(d for rq, d in chords if _is_tonic_chord(rq, tonic, mode)) / total
+        feats[k, 3] = float(_is_tonic_chord(first, tonic, mode))
+        feats[k, 4] = float(_is_tonic_chord(last, tonic, mode))
+        cad = 0
+        for (a, _), (bb, _) in itertools.pairwise(chords):
+            if (a is not None and a[0] == (tonic + 7) % 12 and a[1] in ("maj", "7")
+                    and _is_tonic_chord(bb, tonic, mode)):
+                cad += 1
+        feats[k, 5] = min(cad, 4) / 4.0
+        scale = (0, 2, 4, 5, 7, 9, 11) if mode == "major" else (0, 2, 3, 5, 7, 8, 10, 11)
+        feats[k, 6] = float(sum(c[(tonic + s) % 12] for s in scale))
+    return feats
+
+
+def key_probabilities(feats: np.ndarray, weights: tuple[float, ...] = KEY_WEIGHTS,
+                      temperature: float = KEY_TEMPERATURE) -> np.ndarray:
+    """Softmax over the 24 keys of the weighted evidence (calibrated by ``temperature``)."""
+    s = feats @ np.asarray(weights, dtype=np.float64) / max(temperature, 1e-6)
+    s = s - s.max()
+    p = np.exp(s)
+    return p / p.sum()
+
+
+def effective_pitch_classes(chroma: np.ndarray) -> float:
+    """exp(entropy) of a chroma vector: ~1 for one note, 3-7 for tonal music, 12 for noise."""
+    c = np.asarray(chroma, dtype=np.float64)
+    if c.sum() <= 0:
+        return 0.0
+    p = c / c.sum()
+    p = p[p > 0]
+    return float(np.exp(-np.sum(p * np.log(p))))

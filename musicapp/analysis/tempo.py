@@ -148,23 +148,30 @@ def estimate_tempo(onset: np.ndarray, low_onset: np.ndarray | None = None,
     return TempoEstimate(bpm, confidence, alternative)
 
 
-def track_beats(onset: np.ndarray, bpm: float, tightness: float = 100.0) -> np.ndarray:
-    """Beat frames (int array) for onset envelope ``onset`` and tempo ``bpm`` (Ellis DP)."""
+def track_beats(onset: np.ndarray, bpm: float | np.ndarray, tightness: float = 100.0) -> np.ndarray:
+    """Beat frames (int array) for onset envelope ``onset`` and tempo ``bpm`` (Ellis DP).
+
+    ``bpm`` may be an array with one tempo per frame (a tempo that changes).
+    """
     o = normalize_onset(onset)
     n = o.size
     if n == 0 or not np.any(o):
         return np.zeros(0, dtype=int)
-    period = FPS * 60.0 / bpm
+    periods = FPS * 60.0 / np.broadcast_to(np.asarray(bpm, dtype=np.float64), (n,))
+    period = float(np.median(periods))
     # Local score: onset smoothed by a Gaussian of width period/32 (as in Ellis 2007).
     w = max(1, int(round(period / 16)))
     t = np.arange(-2 * w, 2 * w + 1)
     g = np.exp(-0.5 * (t / max(1.0, period / 32)) ** 2)
     local = np.convolve(o, g / g.sum(), mode="same")
-    window = np.arange(-int(round(2 * period)), -int(round(period / 2)) + 1)
+    window = np.arange(-int(round(2 * periods.max())), -int(round(periods.min() / 2)) + 1)
+    varying = bool(periods.max() > 1.001 * periods.min())
     txcost = -tightness * np.log(-window / period) ** 2
     cs = local.copy()
     bp = np.full(n, -1, dtype=int)
     for i in range(n):
+        if varying:
+            txcost = -tightness * np.log(-window / periods[i]) ** 2
         lo = i + window
         valid = lo >= 0
         if not valid.any():
@@ -214,3 +221,59 @@ def fix_offbeat(beats: np.ndarray, low_onset: np.ndarray, ratio: float = 1.3) ->
         tail = [mids[-1] + period] if mids[-1] + period < low.size else []
         return np.concatenate([head, mids, tail]).astype(int)
     return beats
+
+
+def level_scores(onset: np.ndarray, bpms: list[float]) -> list[float]:
+    """Periodicity salience (autocorrelation at the lag and its multiples) of each tempo in
+    ``bpms``, for ranking metrical levels (half/double) of an estimate."""
+    o = normalize_onset(onset)
+    if o.size < int(2 * FPS) or not np.any(o):
+        return [0.0 for _ in bpms]
+    max_lag = int(np.ceil(FPS * 60.0 / MIN_BPM * 4.4))
+    r = onset_autocorrelation(o, max_lag)
+    out = []
+    for bpm in bpms:
+        if not np.isfinite(bpm) or bpm <= 0:
+            out.append(0.0)
+            continue
+        out.append(float(_salience(r, np.array([float(bpm)]))[0]))
+    return out
+
+
+LOCAL_WINDOW_S = 12.0
+MIN_TEMPO_CHANGE = 0.06
+
+
+def local_tempo_track(onset: np.ndarray, bpm: float, window_s: float = LOCAL_WINDOW_S,
+                      low_onset: np.ndarray | None = None) -> np.ndarray | None:
+    """Per-frame tempo when the tempo clearly changes, else None.
+
+    The tempo of each half-overlapping ``window_s`` window is estimated on its own (same method
+    as the whole track); each is moved to the metrical level (x1/2, x1, x2) nearest the previous
+    window's, median-filtered, and interpolated to frames. "Clearly" means the 10th and 90th
+    percentiles of the window tempi differ by more than :data:`MIN_TEMPO_CHANGE`.
+    """
+    win = int(window_s * FPS)
+    if onset.size < 2 * win:
+        return None
+    hop = win // 2
+    centres, tempi = [], []
+    for start in range(0, onset.size - win + 1, hop):
+        low = None if low_onset is None else low_onset[start:start + win]
+        est = estimate_tempo(onset[start:start + win], low)
+        if est.confidence <= 0.1:
+            continue
+        centres.append(start + win / 2)
+        tempi.append(est.bpm)
+    if len(tempi) < 3:
+        return None
+    t = np.array(tempi)
+    ref = float(np.median(t))
+    for i in range(t.size):  # same metrical level throughout
+        t[i] = min((t[i] * f for f in (0.5, 1.0, 2.0)), key=lambda v: abs(np.log(v / ref)))
+    from scipy.ndimage import median_filter
+
+    t = median_filter(t, size=3, mode="nearest")
+    if np.percentile(t, 90) / np.percentile(t, 10) < 1.0 + MIN_TEMPO_CHANGE:
+        return None
+    return np.interp(np.arange(onset.size), np.array(centres), t)

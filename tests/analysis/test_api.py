@@ -13,8 +13,11 @@ from tests.analysis.conftest import needs_soundfont, render, steady_piece
 
 pytestmark = needs_soundfont
 
-PUBLIC_KEYS = {"key", "key_timeline", "tempo_bpm", "tempo_confidence", "meter", "beats",
-               "downbeats", "chords"}
+PUBLIC_KEYS = {"key", "key_reason", "key_candidates", "key_ambiguity", "key_mode_detail",
+               "key_evidence", "key_timeline", "tempo_bpm", "tempo_confidence", "tempo_reason",
+               "tempo_candidates", "tempo_segments", "tempo_curve", "meter", "meter_confidence",
+               "beats", "downbeats", "chords"}
+KEY_ENTRY = {"tonic", "mode", "name", "camelot", "open_key"}
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +31,12 @@ def test_to_dict_has_exactly_the_public_fields(g_major):
     _, res = g_major
     d = res.to_dict()
     assert set(d) == PUBLIC_KEYS
-    assert set(d["key"]) == {"tonic", "mode", "confidence"}
-    assert all(set(s) == {"start", "end", "tonic", "mode", "confidence"}
-               for s in d["key_timeline"])
-    assert all(set(c) == {"start", "end", "label"} for c in d["chords"])
+    assert set(d["key"]) == KEY_ENTRY | {"confidence"}
+    assert all(set(s) == KEY_ENTRY | {"start", "end", "confidence"} for s in d["key_timeline"])
+    assert all(set(c) == {"start", "end", "label", "symbol"} for c in d["chords"])
+    assert len(d["key_candidates"]) >= 3
+    assert abs(sum(c["probability"] for c in d["key_candidates"]) - 1.0) < 0.2
+    assert {c["relation"] for c in d["tempo_candidates"]} == {"tactus", "half", "double"}
     assert d["meter"] in ("3/4", "4/4")
     assert all(isinstance(b, float) for b in d["beats"])
 
@@ -41,9 +46,10 @@ def test_key_tempo_beats_and_chords_are_recognised(g_major):
     d = res.to_dict()
     assert (d["key"]["tonic"], d["key"]["mode"]) == ("G", "major")
     assert d["key"]["confidence"] > 0.2
-    assert abs(d["tempo_bpm"] - piece.tempo) < 0.04 * piece.tempo
+    assert abs(d["tempo_bpm"] - piece.tempo) < 0.1  # line fit: exact to 0.1 BPM
     assert scoring.beat_f(piece.beats, d["beats"]) > 0.85
     assert d["meter"] == "4/4"
+    assert d["key"]["camelot"] == "9B" and d["key"]["open_key"] == "2d"
     ov = scoring.chord_overlap(piece.chords, [(c["start"], c["end"], c["label"])
                                               for c in d["chords"]], piece.duration)
     correct, total = ov["majmin"]
@@ -71,7 +77,7 @@ def test_three_four_minor_piece_and_other_sample_rate():
     stereo = np.stack([y, y])  # (channels, n) at 44.1 kHz
     d = analyze_music(stereo, 44100).to_dict()
     assert (d["key"]["tonic"], d["key"]["mode"]) == ("D", "minor")
-    assert abs(d["tempo_bpm"] - piece.tempo) < 0.04 * piece.tempo
+    assert abs(d["tempo_bpm"] - piece.tempo) < 0.1
     assert d["meter"] == "3/4"
     assert scoring.beat_f(piece.beats, d["beats"]) > 0.85
 

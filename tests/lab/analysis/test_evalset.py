@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from musicapp_lab.analysis.evalset import scoring
 from musicapp_lab.analysis.evalset.dataset import SPLIT_SEEDS, build, load_split, split_pieces
 from musicapp_lab.analysis.evalset.evaluate import evaluate_split, format_table
@@ -73,4 +74,61 @@ def test_build_and_evaluate_small_set(tmp_path):
     table = format_table(res)
     for row in ("Key MIREX", "Tempo Acc1", "Beat F-measure", "majmin", "sevenths"):
         assert row in table
-    assert res["ours"]["all"].result()["key_mirex"][1] == 2
+    assert res["ours"]["old"].result()["key_mirex"][1] == 2
+    value, n, lo, hi = res["ours"]["generated"].result()["chord_majmin"]
+    assert n > 0 and lo <= value <= hi  # bootstrap interval around the pooled value
+    assert "[" in table and "realistic" not in table
+
+
+def _fake_pop909(root, song="004", bpm=96.0, seconds=120.0):
+    """A tiny POP909-style song folder: a real MIDI file and the three annotation files."""
+    import pretty_midi
+
+    folder = root / song
+    folder.mkdir(parents=True)
+    m = pretty_midi.PrettyMIDI(initial_tempo=bpm)
+    spb = 60.0 / bpm
+    beats = np.arange(0.0, seconds, spb)
+    chords = [(60, 64, 67), (57, 60, 64), (53, 57, 60), (55, 59, 62)]
+    names = ["C:maj", "A:min", "F:maj", "G:maj"]
+    insts = {n: pretty_midi.Instrument(0, name=n) for n in ("MELODY", "BRIDGE", "PIANO")}
+    lines = []
+    for bar, t in enumerate(beats[::4]):
+        ch = chords[bar % 4]
+        for p in ch:
+            insts["PIANO"].notes.append(pretty_midi.Note(80, p, t, t + 4 * spb))
+        insts["MELODY"].notes.append(pretty_midi.Note(90, ch[0] + 12, t, t + spb))
+        lines.append(f"{t}\t{t + 4 * spb}\t{names[bar % 4]}")
+    m.instruments.extend(insts.values())
+    m.write(str(folder / f"{song}.mid"))
+    (folder / "chord_midi.txt").write_text("\n".join(lines) + "\n")
+    (folder / "beat_midi.txt").write_text("\n".join(
+        f"{t} {1.0 if i % 2 == 0 else 0.0} {1.0 if i % 4 == 0 else 0.0}"
+        for i, t in enumerate(beats)) + "\n")
+    (folder / "key_audio.txt").write_text(f"0.0\t{seconds}\tC:maj\n")
+
+
+def test_pop909_excerpt_from_a_local_copy(tmp_path):
+    from musicapp_lab.analysis.evalset.pop909 import pop909_pieces, song_split
+
+    _fake_pop909(tmp_path)
+    assert song_split("004") == "dev"
+    pieces = list(pop909_pieces(tmp_path, "dev"))
+    assert len(pieces) == 1
+    p = pieces[0]
+    assert p.key == (0, "major") and p.meter == "4/4"
+    assert 30.0 <= p.duration <= 45.0 and abs(p.tempo - 96.0) < 0.01
+    assert p.beats[0] == 0.0 and p.downbeats[0] == 0.0  # starts on a downbeat
+    assert {lab for _, _, lab in p.chords} <= {"C:maj", "A:min", "F:maj", "G:maj"}
+    assert all(0.0 <= n.start < p.duration for n in p.notes)
+    assert p.truth()["constant_tempo"] is True
+    assert list(pop909_pieces(tmp_path, "eval")) == []
+
+
+def test_realistic_builder_names_a_missing_copy(tmp_path):
+    from musicapp_lab.analysis.evalset.dataset import build_realistic
+
+    with pytest.raises(FileNotFoundError, match="POP909"):
+        build_realistic("dev", tmp_path, pop909=tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="no local copy"):
+        build_realistic("dev", tmp_path)

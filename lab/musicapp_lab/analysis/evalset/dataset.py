@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,24 +85,56 @@ def build(split: str, cache_dir: Path | None = None, force: bool = False,
 
     ``include_corpus=False`` / ``n_generated`` build a smaller set (used by the tests).
     """
+    out = (cache_dir or default_cache_dir()) / split
+    return render_pieces(split_pieces(split, include_corpus, n_generated), out, force, progress,
+                         label=split)
+
+
+def render_pieces(pieces: Iterable[Piece], out: Path, force: bool = False,
+                  progress: Callable[[str], None] | None = None, label: str = "") -> Path:
+    """Render ``pieces`` (audio WAV + truth JSON each) into ``out`` and write its index."""
     from musicapp.audio import write_wav
 
-    out = (cache_dir or default_cache_dir()) / split
     out.mkdir(parents=True, exist_ok=True)
     names = []
-    for piece in split_pieces(split, include_corpus, n_generated):
+    for piece in pieces:
         wav = out / f"{piece.name}.wav"
         meta = out / f"{piece.name}.json"
         names.append(piece.name)
         if wav.is_file() and meta.is_file() and not force:
             continue
         y = render_notes(piece.notes, piece.programs, sample_rate=SAMPLE_RATE)
+        y = (y * float(piece.extra.get("gain", 1.0))).astype(np.float32)
         write_wav(wav, y, SAMPLE_RATE)
         meta.write_text(json.dumps(piece.truth()))
         if progress:
-            progress(f"{split}: {piece.name} ({piece.duration:.0f} s, {piece.description})")
+            progress(f"{label}: {piece.name} ({piece.duration:.0f} s, {piece.description})")
     (out / "index.json").write_text(json.dumps({"version": FORMAT_VERSION, "pieces": names}))
     return out
+
+
+def build_realistic(split: str, cache_dir: Path | None = None, *, pop909: Path | None = None,
+                    groove: Path | None = None, openewld: Path | None = None,
+                    force: bool = False, progress: Callable[[str], None] | None = None,
+                    count: int | None = None) -> Path:
+    """Render the realistic set of ``split`` (POP909 excerpts, OpenEWLD lead sheets) from local
+    copies into ``cache_dir/<split>-real``. Raises FileNotFoundError naming a missing copy."""
+    from musicapp_lab.analysis.evalset.pop909 import pop909_pieces
+
+    if pop909 is None and openewld is None:
+        raise FileNotFoundError("no local copy given: pass --pop909 DIR (POP909/ folder of "
+                                "music-x-lab/POP909-Dataset) and/or --openewld DIR")
+
+    def pieces() -> Iterator[Piece]:
+        if pop909 is not None:
+            yield from pop909_pieces(pop909, split, groove, count)
+        if openewld is not None:
+            from musicapp_lab.analysis.evalset.openewld import openewld_pieces
+
+            yield from openewld_pieces(openewld, split, count)
+
+    out = (cache_dir or default_cache_dir()) / f"{split}-real"
+    return render_pieces(pieces(), out, force, progress, label=f"{split}-real")
 
 
 def load_split(split: str, cache_dir: Path | None = None) -> list[Item]:

@@ -44,4 +44,5 @@ class Piece:
             "meter": self.meter,
             "duration": self.duration,
             "description": self.description,
+            "constant_tempo": bool(self.extra.get("constant_tempo", self.tempo is not None)),
         }

@@ -46,7 +46,8 @@ def beat_f(ref: list[float], est: list[float]) -> float:
 
 
 def chord_overlap(ref: list, est: list, duration: float) -> dict[str, tuple[float, float]]:
-    """(correct seconds, scored seconds) for majmin and sevenths, so sets can be pooled."""
+    """(correct seconds, scored seconds) for root, majmin, sevenths and bass (majmin_inv), so
+    sets can be pooled."""
     import mir_eval
 
     ref_int = np.array([[a, b] for a, b, _ in ref], dtype=float)
@@ -62,7 +63,9 @@ def chord_overlap(ref: list, est: list, duration: float) -> dict[str, tuple[floa
         ref_int, ref_lab, est_int, est_lab)
     durations = mir_eval.util.intervals_to_durations(intervals)
     out = {}
-    for name, fn in (("majmin", mir_eval.chord.majmin), ("sevenths", mir_eval.chord.sevenths)):
+    for name, fn in (("root", mir_eval.chord.root), ("majmin", mir_eval.chord.majmin),
+                     ("sevenths", mir_eval.chord.sevenths),
+                     ("bass", mir_eval.chord.majmin_inv)):
         comp = np.asarray(fn(r_lab, e_lab), dtype=float)
         valid = comp >= 0
         out[name] = (float(np.sum(durations[valid] * comp[valid])),
@@ -75,7 +78,7 @@ def key_timeline_score(truth: dict, timeline: list[dict], step: float = 0.5) -> 
     (sampled every ``step`` seconds over the annotated span)."""
     import mir_eval
 
-    from musicapp.analysis.labels import PITCH_NAMES
+    from musicapp.pitch import note_pc
 
     segs = truth["key_segments"]
     if not segs or not timeline:
@@ -86,6 +89,6 @@ def key_timeline_score(truth: dict, timeline: list[dict], step: float = 0.5) -> 
         ref = next((s for s in segs if s[0] <= t < s[1]), segs[-1])
         est = next((s for s in timeline if s["start"] <= t < s["end"]), timeline[-1])
         ref_key = key_label(int(ref[2]), ref[3])
-        est_key = key_label(PITCH_NAMES.index(est["tonic"]), est["mode"])
+        est_key = key_label(note_pc(est["tonic"]), est["mode"])
         scores.append(mir_eval.key.weighted_score(ref_key, est_key))
     return float(np.mean(scores)) if scores else float("nan")

@@ -1,0 +1,238 @@
+"""Tempo from a beat grid: robust line fits over beat times, tempo segments and a tempo curve.
+
+The beat tracker gives beat times quantised to the analysis frame rate (23 ms at 43 frames/s);
+60 / median(inter-beat interval) is therefore snapped to a coarse grid (170 BPM shows as 172.3).
+A straight line through *all* beat times (time against beat number) is not: its slope is the beat
+period to a few hundredths of a BPM. The fit is Theil–Sen (median of pairwise slopes), which
+ignores a few misplaced beats. Beat numbers are counted from the intervals, so a skipped beat
+does not bend the line.
+
+Tempo changes are found by splitting the beat sequence where the log inter-beat intervals change
+level (binary segmentation on absolute deviations, minimum 8 beats a segment, splits kept only when
+the tempi differ by more than :data:`MIN_CHANGE`); each segment gets its own Theil–Sen fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MIN_SEGMENT_BEATS = 8
+MIN_CHANGE = 0.04  # relative tempo difference for a reported tempo change
+CURVE_WINDOW = 8  # beats per local fit in the tempo curve
+QUANTUM_S = 512 / 22050  # beat times are quantised to analysis frames
+
+
+@dataclass
+class TempoSegment:
+    """A stretch of constant tempo: ``start``/``end`` in seconds, ``bpm`` from its line fit."""
+
+    start: float
+    end: float
+    bpm: float
+    n_beats: int
+
+
+@dataclass
+class GridFit:
+    """Result of :func:`fit_grid`."""
+
+    bpm: float  # tempo of the longest segment (the whole track when there is no change)
+    segments: list[TempoSegment]
+    curve: list[tuple[float, float]]  # (time s, local bpm)
+    jitter: float  # median change of consecutive intervals beyond one frame, / period
+    stability: float  # fraction of intervals within 10 % of their segment's period
+    extra: dict = field(default_factory=dict)
+
+
+def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Theil–Sen line fit: (slope, intercept) with the median pairwise slope."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = x.size
+    if n < 2:
+        return 0.0, float(y[0]) if n else 0.0
+    if n > 400:  # O(n^2) pairs: subsample pairs at fixed offsets for long tracks
+        offsets = np.unique(np.linspace(1, n - 1, 200).astype(int))
+        slopes = np.concatenate([(y[k:] - y[:-k]) / np.maximum(x[k:] - x[:-k], 1e-12)
+                                 for k in offsets if np.all(x[k:] - x[:-k] > 0)] or [np.zeros(1)])
+    else:
+        i, j = np.triu_indices(n, 1)
+        dx = x[j] - x[i]
+        ok = dx > 0
+        slopes = (y[j][ok] - y[i][ok]) / dx[ok]
+    slope = float(np.median(slopes)) if slopes.size else 0.0
+    intercept = float(np.median(y - slope * x))
+    return slope, intercept
+
+
+def beat_numbers(beats: np.ndarray, period: float) -> np.ndarray:
+    """Beat numbers for beat times, counting a long interval as several beats (dropped beats)."""
+    ibi = np.diff(beats)
+    steps = np.maximum(1, np.round(ibi / max(period, 1e-9))).astype(int)
+    return np.concatenate([[0], np.cumsum(steps)])
+
+
+def _split_cost(logibi: np.ndarray) -> float:
+    return float(np.sum(np.abs(logibi - np.median(logibi)))) if logibi.size else 0.0
+
+
+def _best_split(logibi: np.ndarray) -> tuple[int, float]:
+    """(index, cost reduction) of the best single change point in log intervals."""
+    n = logibi.size
+    whole = _split_cost(logibi)
+    best_k, best_gain = -1, 0.0
+    for k in range(MIN_SEGMENT_BEATS, n - MIN_SEGMENT_BEATS + 1):
+        gain = whole - _split_cost(logibi[:k]) - _split_cost(logibi[k:])
+        if gain > best_gain:
+            best_k, best_gain = k, gain
+    return best_k, best_gain
+
+
+def _segments(logibi: np.ndarray, lo: int, hi: int, depth: int = 0) -> list[tuple[int, int]]:
+    """Interval index ranges [lo, hi) of constant tempo (recursive binary segmentation)."""
+    part = logibi[lo:hi]
+    if depth >= 3 or part.size < 2 * MIN_SEGMENT_BEATS:
+        return [(lo, hi)]
+    k, gain = _best_split(part)
+    if k < 0:
+        return [(lo, hi)]
+    left, right = np.median(part[:k]), np.median(part[k:])
+    # the change must be clear: a level shift bigger than MIN_CHANGE that explains most of the
+    # spread of the intervals around it
+    if abs(left - right) < np.log1p(MIN_CHANGE) or gain < 0.25 * part.size * abs(left - right):
+        return [(lo, hi)]
+    return (_segments(logibi, lo, lo + k, depth + 1)
+            + _segments(logibi, lo + k, hi, depth + 1))
+
+
+def _fit_bpm(beats: np.ndarray) -> tuple[float, float]:
+    """(bpm, median |residual| / period) of a Theil–Sen fit through ``beats``."""
+    period0 = float(np.median(np.diff(beats)))
+    idx = beat_numbers(beats, period0)
+    slope, intercept = theil_sen(idx, beats)
+    if slope <= 0:
+        return 60.0 / max(period0, 1e-9), 1.0
+    resid = beats - (slope * idx + intercept)
+    return 60.0 / slope, float(np.median(np.abs(resid)) / slope)
+
+
+def fit_grid(beats: np.ndarray | list[float]) -> GridFit | None:
+    """Fit tempo segments and a tempo curve to beat times (seconds); None under 4 beats."""
+    b = np.asarray(beats, dtype=np.float64)
+    b = b[np.isfinite(b)]
+    b = np.unique(b)
+    if b.size < 4:
+        return None
+    ibi = np.diff(b)
+    logibi = np.log(np.maximum(ibi, 1e-6))
+    ranges = _segments(logibi, 0, ibi.size)
+    segments: list[TempoSegment] = []
+    jitters, stable = [], 0
+    for lo, hi in ranges:
+        seg_beats = b[lo:hi + 1]
+        bpm, jit = _fit_bpm(seg_beats)
+        jitters.append(jit)
+        period = 60.0 / bpm
+        stable += int(np.sum(np.abs(ibi[lo:hi] / period - np.round(ibi[lo:hi] / period)) < 0.1))
+        segments.append(TempoSegment(float(seg_beats[0]), float(seg_beats[-1]), bpm,
+                                     int(seg_beats.size)))
+    # merge neighbours whose fitted tempi ended up within MIN_CHANGE
+    merged: list[TempoSegment] = [segments[0]]
+    for s in segments[1:]:
+        last = merged[-1]
+        if abs(np.log(s.bpm / last.bpm)) < np.log1p(MIN_CHANGE):
+            both = b[(b >= last.start) & (b <= s.end)]
+            bpm, _ = _fit_bpm(both)
+            merged[-1] = TempoSegment(last.start, s.end, bpm, int(both.size))
+        else:
+            merged.append(s)
+    longest = max(merged, key=lambda s: s.end - s.start)
+    curve = tempo_curve(b)
+    # local jitter: how much consecutive intervals differ, beyond the frame quantisation
+    period = float(np.median(ibi))
+    dibi = np.abs(np.diff(ibi))
+    local = max(0.0, float(np.median(dibi)) - QUANTUM_S) / period if dibi.size else 1.0
+    return GridFit(bpm=float(longest.bpm), segments=merged, curve=curve, jitter=local,
+                   stability=stable / max(1, ibi.size), extra={"line_jitter": float(np.median(jitters))})
+
+
+def tempo_curve(beats: np.ndarray, window: int = CURVE_WINDOW) -> list[tuple[float, float]]:
+    """Local tempo (time, bpm) from line fits over ``window`` beats, one point per beat hop of
+    ``window // 2``."""
+    b = np.asarray(beats, dtype=np.float64)
+    out: list[tuple[float, float]] = []
+    if b.size < 3:
+        return out
+    w = min(window, b.size)
+    hop = max(1, w // 2)
+    for start in range(0, b.size - w + 1, hop):
+        seg = b[start:start + w]
+        bpm, _ = _fit_bpm(seg)
+        out.append((float(0.5 * (seg[0] + seg[-1])), float(bpm)))
+    return out
+
+
+@dataclass
+class TempoReport:
+    """What the analysis says about tempo (``bpm`` None with a ``reason`` when there is no beat)."""
+
+    bpm: float | None
+    confidence: float
+    reason: str | None
+    candidates: list[dict]
+    segments: list[TempoSegment]
+    curve: list[tuple[float, float]]
+
+    def to_dict(self) -> dict:
+        """The ``tempo_*`` fields of the analysis JSON."""
+        return {
+            "tempo_bpm": None if self.bpm is None else round(float(self.bpm), 2),
+            "tempo_confidence": round(float(self.confidence), 3),
+            "tempo_reason": self.reason,
+            "tempo_candidates": self.candidates,
+            "tempo_segments": [{"start": round(s.start, 3), "end": round(s.end, 3),
+                                "bpm": round(s.bpm, 2), "beats": s.n_beats}
+                               for s in self.segments],
+            "tempo_curve": [[round(t, 3), round(b, 2)] for t, b in self.curve],
+        }
+
+
+MAX_JITTER = 0.08  # median |residual| / period above which there is no steady beat
+MIN_STABILITY = 0.6
+
+
+def candidates(bpm: float, onset: np.ndarray) -> list[dict]:
+    """The tactus ``bpm`` with its half and double, scored by onset periodicity (sum to 1)."""
+    from musicapp.analysis.tempo import level_scores
+
+    levels = [("tactus", bpm), ("half", bpm / 2.0), ("double", bpm * 2.0)]
+    raw = np.asarray(level_scores(onset, [b for _, b in levels]), dtype=np.float64)
+    raw = np.maximum(raw, 0.0)
+    # the tracker chose the tactus: it keeps at least half of the weight
+    raw[0] = max(raw[0], raw[1:].sum(), 1e-6)
+    p = raw / raw.sum()
+    return [{"bpm": round(float(b), 2), "relation": rel, "score": round(float(s), 3)}
+            for (rel, b), s in zip(levels, p, strict=True)]
+
+
+def describe_tempo(beats_s: np.ndarray, tracker_confidence: float, onset: np.ndarray,
+                   duration: float) -> TempoReport:
+    """Tempo report from tracked beat times; None with a reason where no steady beat exists."""
+    fit = fit_grid(beats_s) if np.asarray(beats_s).size >= MIN_SEGMENT_BEATS else None
+    if fit is None:
+        reason = ("too few beats found" if duration >= 8.0 else "clip too short for a tempo")
+        if tracker_confidence <= 0:
+            reason = "no periodic onsets found"
+        return TempoReport(None, 0.0, reason, [], [], [])
+    conf = float(tracker_confidence) * float(np.clip(1.0 - fit.jitter / MAX_JITTER, 0.0, 1.0) ** 0.5)
+    conf *= float(np.clip((fit.stability - 0.3) / 0.6, 0.0, 1.0))
+    reason = None
+    bpm: float | None = fit.bpm
+    if fit.jitter > MAX_JITTER or fit.stability < MIN_STABILITY:
+        bpm, reason = None, "no steady beat (free time or rubato)"
+    elif conf < 0.05:
+        bpm, reason = None, "beat too weak to give a tempo"
+    cands = candidates(fit.bpm, onset) if bpm is not None else []
+    return TempoReport(bpm, float(np.clip(conf, 0.0, 1.0)), reason, cands, fit.segments, fit.curve)

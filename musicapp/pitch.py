@@ -1,0 +1,277 @@
+"""Pitch and key names for the whole app: parsing, key-aware spelling, Camelot and Open Key.
+
+One place for note/key parsing and spelling (analysis, CLI, GUI, composer):
+
+* :func:`parse_note` ``"F#"``, ``"Bb"``, ``"Ebb"`` -> (letter index, pitch class);
+* :func:`parse_key` ``"C"``, ``"F#m"``, ``"Bb minor"``, ``"eb"``, ``"A:min"``, ``{"tonic", "mode"}``
+  -> :class:`KeyName`; anything else (``"H#"``, ``""``, ``"X minor"``) raises :class:`PitchError`,
+  never a silent fallback to C;
+* :func:`key_tonic_name` conventional tonic spelling of a key (Db major, C# minor, F# major);
+* :func:`spell_pc` a pitch class spelled in a key (Db major: C# is spelled Db; A minor: G#);
+* :func:`spell_chord` a Harte label with its root spelled in a key (``C#:min7/b3`` -> ``Db:min7/b3``);
+* :func:`chord_symbol` a lead-sheet symbol (``Db:min7/b3`` -> ``Dbm7/Fb`` ... spelled in the key);
+* :func:`camelot` / :func:`open_key` DJ notations (C major = 8B / 1d, A minor = 8A / 1m).
+
+Pure Python; imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from musicapp.errors import MusicappError
+
+LETTERS = "CDEFGAB"
+NATURAL_PC = (0, 2, 4, 5, 7, 9, 11)
+MODES = ("major", "minor")
+
+#: Conventional spellings of the 24 keys' tonics (index = pitch class).
+MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+#: Neutral names when no key is known (flats for black keys, but F#).
+NEUTRAL_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+_C_CHROMATIC = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+_MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+_MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10)
+_MODE_WORDS = {"major": "major", "maj": "major", "M": "major", "ionian": "major",
+               "minor": "minor", "min": "minor", "m": "minor", "aeolian": "minor"}
+_NOTE_RE = re.compile(r"\s*([A-Ga-g])([#b♯♭]*|-*)\s*")
+_KEY_RE = re.compile(r"\s*([A-Ga-g](?:[#b♯♭]{0,2}|-{1,2}))\s*(?::|\s)?\s*([A-Za-z]*)\s*")
+
+
+class PitchError(MusicappError):
+    """A note or key name that cannot be read (the message names the text and the problem)."""
+
+
+@dataclass(frozen=True)
+class KeyName:
+    """A key: spelled tonic (``"Db"``), its pitch class and the mode ``"major"``/``"minor"``."""
+
+    tonic: str
+    pc: int
+    mode: str
+
+    @property
+    def name(self) -> str:
+        """``"Db major"``."""
+        return f"{self.tonic} {self.mode}"
+
+    @property
+    def short(self) -> str:
+        """``"Db"`` / ``"C#m"`` (also mido's key-signature form)."""
+        return self.tonic + ("m" if self.mode == "minor" else "")
+
+
+def _acc(n: int) -> str:
+    return "#" * n if n > 0 else "b" * (-n)
+
+
+def parse_note(name: str) -> tuple[int, int]:
+    """Parse ``"F#"``, ``"Bb"``, ``"Ebb"``, ``"E-"`` into (letter index 0-6, pitch class 0-11).
+
+    Raises:
+        PitchError: not a note name.
+    """
+    if not isinstance(name, str):
+        raise PitchError(f"{name!r}: not a note name (expected e.g. C, F#, Bb)")
+    m = _NOTE_RE.fullmatch(name)
+    if not m:
+        raise PitchError(f"{name!r}: not a note name (expected e.g. C, F#, Bb)")
+    letter = LETTERS.index(m.group(1).upper())
+    acc = m.group(2).replace("♯", "#").replace("♭", "b").replace("-", "b")
+    if len(acc) > 2:
+        raise PitchError(f"{name!r}: more than two accidentals")
+    alter = acc.count("#") - acc.count("b")
+    return letter, (NATURAL_PC[letter] + alter) % 12
+
+
+def note_pc(name: str) -> int:
+    """Pitch class 0-11 of a note name (raises :class:`PitchError`)."""
+    return parse_note(name)[1]
+
+
+def spell(letter: int, pc: int) -> str:
+    """Spell pitch class ``pc`` on letter index ``letter`` (e.g. (3, 6) -> ``"F#"``)."""
+    diff = ((pc - NATURAL_PC[letter % 7] + 6) % 12) - 6
+    return LETTERS[letter % 7] + _acc(diff)
+
+
+def parse_mode(text: str | None) -> str:
+    """``"major"``/``"minor"`` from ``"major"``, ``"maj"``, ``"min"``, ``"m"``, ``"M"`` ...
+
+    Raises:
+        PitchError: any other word.
+    """
+    if text is None or text == "":
+        return "major"
+    word = str(text).strip()
+    mode = _MODE_WORDS.get(word) if word in ("M", "m") else _MODE_WORDS.get(word.lower())
+    if mode is None:
+        raise PitchError(f"{text!r}: not a mode (expected major or minor)")
+    return mode
+
+
+def parse_key(text: str | Mapping[str, Any] | KeyName, mode: str | None = None) -> KeyName:
+    """Parse a key: ``"C"``, ``"F#m"``, ``"Bb minor"``, ``"eb"`` (lower case = minor),
+    ``"A:min"``, ``"C# major"``, or a ``{"tonic", "mode"}`` dict (an analysis result).
+
+    ``mode`` overrides the mode found in the text. The tonic keeps the spelling given (``A#``
+    stays ``A#``; see :func:`conventional` for the usual one).
+
+    Raises:
+        PitchError: the text is not a key (``"H#"``, ``""``, ``"C lydian-ish"``).
+    """
+    if isinstance(text, KeyName):
+        return KeyName(text.tonic, text.pc, parse_mode(mode) if mode else text.mode)
+    if isinstance(text, Mapping):
+        tonic = text.get("tonic") or text.get("name")
+        if not isinstance(tonic, str) or not tonic.strip():
+            raise PitchError(f"{dict(text)!r}: key has no tonic")
+        given = text.get("mode")
+        return parse_key(tonic, mode or (str(given) if given else None))
+    if not isinstance(text, str):
+        raise PitchError(f"{text!r}: not a key (expected e.g. C, F#m, Bb minor)")
+    m = _KEY_RE.fullmatch(text)
+    if not m:
+        raise PitchError(f"{text!r}: not a key (expected e.g. C, F#m, Bb minor)")
+    tonic_text, word = m.group(1), m.group(2)
+    letter, pc = parse_note(tonic_text)
+    if word:
+        found = parse_mode(word)
+    else:
+        found = "minor" if tonic_text[0].islower() else "major"
+    acc = tonic_text[1:].replace("-", "b").replace("♯", "#").replace("♭", "b")
+    return KeyName(LETTERS[letter] + acc, pc, parse_mode(mode) if mode else found)
+
+
+def key_tonic_name(pc: int, mode: str) -> str:
+    """Conventional tonic spelling of the key on pitch class ``pc`` (Db major, C# minor)."""
+    return (MINOR_TONICS if mode == "minor" else MAJOR_TONICS)[int(pc) % 12]
+
+
+def make_key(pc: int, mode: str) -> KeyName:
+    """The key on pitch class ``pc`` with its conventional spelling."""
+    mode = parse_mode(mode)
+    return KeyName(key_tonic_name(pc, mode), int(pc) % 12, mode)
+
+
+def conventional(key: KeyName | str | Mapping[str, Any]) -> KeyName:
+    """The same key with the conventional tonic spelling (``A# major`` -> ``Bb major``)."""
+    k = parse_key(key)
+    return make_key(k.pc, k.mode)
+
+
+def key_name(pc: int, mode: str) -> str:
+    """``"Db major"`` for (1, "major")."""
+    return make_key(pc, mode).name
+
+
+def relative(key: KeyName) -> KeyName:
+    """The relative key (C major <-> A minor)."""
+    if key.mode == "major":
+        return make_key((key.pc + 9) % 12, "minor")
+    return make_key((key.pc + 3) % 12, "major")
+
+
+def parallel(key: KeyName) -> KeyName:
+    """The parallel key (C major <-> C minor)."""
+    return make_key(key.pc, "minor" if key.mode == "major" else "major")
+
+
+def scale_letters(key: KeyName) -> dict[int, int]:
+    """Pitch class -> letter index of the seven scale degrees of ``key`` (natural minor)."""
+    letter = LETTERS.index(key.tonic[0])
+    steps = _MINOR_STEPS if key.mode == "minor" else _MAJOR_STEPS
+    return {(key.pc + s) % 12: (letter + i) % 7 for i, s in enumerate(steps)}
+
+
+def _is_flat_key(key: KeyName) -> bool:
+    major_pc = key.pc if key.mode == "major" else (key.pc + 3) % 12
+    return "b" in key_tonic_name(major_pc, "major") or major_pc == 5  # F major has Bb
+
+
+def spell_pc(pc: int, key: KeyName | str | None = None) -> str:
+    """Spell pitch class ``pc`` in ``key``: scale notes by their degree's letter, the raised
+    6th/7th of minor keys by a sharpened letter (F#, G# in A minor), other chromatic notes with
+    flats in flat keys, sharps in sharp keys (C major / A minor: C# Eb F# Ab Bb). Without a key:
+    :data:`NEUTRAL_NAMES`."""
+    pc = int(pc) % 12
+    if key is None:
+        return NEUTRAL_NAMES[pc]
+    k = parse_key(key) if not isinstance(key, KeyName) else key
+    letters = scale_letters(k)
+    if pc in letters:
+        return spell(letters[pc], pc)
+    tonic_letter = LETTERS.index(k.tonic[0])
+    if k.mode == "minor":
+        if pc == (k.pc + 11) % 12:  # raised 7th
+            return spell(tonic_letter + 6, pc)
+        if pc == (k.pc + 9) % 12:  # raised 6th (melodic minor)
+            return spell(tonic_letter + 5, pc)
+    # chromatic: flats in flat keys, sharps in sharp keys, the usual mix in C major / A minor
+    flat = _is_flat_key(k)
+    sharp = not flat and ((k.pc if k.mode == "major" else (k.pc + 3) % 12) != 0)
+    table = FLAT_NAMES if flat else SHARP_NAMES if sharp else _C_CHROMATIC
+    return table[pc]
+
+
+def _split_harte(label: str) -> tuple[str, str, str]:
+    """(root, quality, bass) of a Harte label ``"C#:min7/b3"``; bass may be ''."""
+    root, _, rest = label.partition(":")
+    quality, _, bass = rest.partition("/")
+    if not rest and "/" in root:
+        root, _, bass = root.partition("/")
+    return root, quality or "maj", bass
+
+
+def spell_chord(label: str, key: KeyName | str | None = None) -> str:
+    """A Harte label with its root spelled in ``key`` (``"C#:maj"`` in Db major -> ``"Db:maj"``).
+
+    ``"N"`` and ``"X"`` are returned unchanged. Raises :class:`PitchError` on a bad root.
+    """
+    if label in ("N", "X", ""):
+        return label or "N"
+    root, quality, bass = _split_harte(label)
+    name = spell_pc(note_pc(root), key)
+    out = f"{name}:{quality}"
+    return f"{out}/{bass}" if bass else out
+
+
+_SYMBOL_SUFFIX = {"maj": "", "min": "m", "7": "7", "maj7": "maj7", "min7": "m7", "dim": "dim",
+                  "dim7": "dim7", "hdim7": "m7b5", "aug": "aug", "sus2": "sus2", "sus4": "sus4",
+                  "maj6": "6", "min6": "m6", "9": "9", "minmaj7": "m(maj7)"}
+#: Harte bass degree -> semitones above the root.
+BASS_DEGREES = {"1": 0, "b2": 1, "2": 2, "b3": 3, "3": 4, "4": 5, "#4": 6, "b5": 6, "5": 7,
+                "#5": 8, "b6": 8, "6": 9, "bb7": 9, "b7": 10, "7": 11}
+
+
+def chord_symbol(label: str, key: KeyName | str | None = None) -> str:
+    """Lead-sheet symbol of a Harte label, spelled in ``key``: ``"A:min7/b7"`` -> ``"Am7/G"``."""
+    if label in ("N", "X", ""):
+        return "N.C."
+    root, quality, bass = _split_harte(label)
+    rpc = note_pc(root)
+    text = spell_pc(rpc, key) + _SYMBOL_SUFFIX.get(quality, f"({quality})")
+    if bass and bass in BASS_DEGREES and BASS_DEGREES[bass] != 0:
+        text += "/" + spell_pc((rpc + BASS_DEGREES[bass]) % 12, key)
+    return text
+
+
+def camelot(pc: int, mode: str) -> str:
+    """Camelot wheel code: C major ``"8B"``, A minor ``"8A"``."""
+    major_pc = int(pc) % 12 if mode == "major" else (int(pc) + 3) % 12
+    fifths = (major_pc * 7) % 12  # C=0, G=1, D=2 ...
+    return f"{(7 + fifths) % 12 + 1}{'B' if mode == 'major' else 'A'}"
+
+
+def open_key(pc: int, mode: str) -> str:
+    """Open Key notation: C major ``"1d"``, A minor ``"1m"``."""
+    major_pc = int(pc) % 12 if mode == "major" else (int(pc) + 3) % 12
+    fifths = (major_pc * 7) % 12
+    return f"{fifths + 1}{'d' if mode == 'major' else 'm'}"

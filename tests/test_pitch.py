@@ -1,0 +1,66 @@
+"""musicapp.pitch: parsing, key-aware spelling, Camelot / Open Key."""
+
+from __future__ import annotations
+
+import pytest
+
+from musicapp import pitch
+from musicapp.errors import MusicappError
+
+
+@pytest.mark.parametrize(("text", "tonic", "pc", "mode"), [
+    ("C", "C", 0, "major"), ("F#m", "F#", 6, "minor"), ("Bb minor", "Bb", 10, "minor"),
+    ("eb", "Eb", 3, "minor"), ("A:min", "A", 9, "minor"), ("C# major", "C#", 1, "major"),
+    ("Db", "Db", 1, "major"), ("Gb:maj", "Gb", 6, "major"), ("E-", "Eb", 3, "major"),
+])
+def test_parse_key(text, tonic, pc, mode):
+    k = pitch.parse_key(text)
+    assert (k.tonic, k.pc, k.mode) == (tonic, pc, mode)
+
+
+@pytest.mark.parametrize("text", ["H#", "", "X minor", "C lydianish", "C###", "12", "Cm7"])
+def test_unknown_keys_are_errors_not_c(text):
+    with pytest.raises(pitch.PitchError):
+        pitch.parse_key(text)
+    assert issubclass(pitch.PitchError, MusicappError)
+
+
+def test_parse_key_from_an_analysis_dict_and_mode_override():
+    assert pitch.parse_key({"tonic": "F#", "mode": "minor"}).name == "F# minor"
+    assert pitch.parse_key("A", mode="minor").mode == "minor"
+    with pytest.raises(pitch.PitchError):
+        pitch.parse_key({"mode": "minor"})
+
+
+def test_conventional_spelling_of_the_24_keys():
+    assert pitch.conventional(pitch.parse_key("A# major")).name == "Bb major"
+    assert pitch.key_name(1, "major") == "Db major"
+    assert pitch.key_name(1, "minor") == "C# minor"
+    assert pitch.key_name(8, "minor") == "G# minor"
+
+
+def test_key_aware_spelling():
+    db = pitch.make_key(1, "major")
+    assert [pitch.spell_pc(p, db) for p in (1, 3, 5, 6, 8, 10, 0)] == \
+        ["Db", "Eb", "F", "Gb", "Ab", "Bb", "C"]
+    am = pitch.make_key(9, "minor")
+    assert pitch.spell_pc(8, am) == "G#"  # raised leading tone
+    fs = pitch.make_key(6, "major")
+    assert pitch.spell_pc(5, fs) == "E#"
+    assert pitch.spell_chord("C#:maj", db) == "Db:maj"
+    assert pitch.spell_chord("A#:min7/b3", db) == "Bb:min7/b3"
+    assert pitch.spell_chord("N", db) == "N"
+    assert pitch.chord_symbol("A:min7/b7") == "Am7/G"
+    assert pitch.chord_symbol("C#:hdim7", pitch.make_key(2, "major")) == "C#m7b5"
+    assert pitch.chord_symbol("N") == "N.C."
+
+
+def test_camelot_and_open_key():
+    assert (pitch.camelot(0, "major"), pitch.camelot(9, "minor")) == ("8B", "8A")
+    assert (pitch.camelot(7, "major"), pitch.camelot(5, "major")) == ("9B", "7B")
+    assert (pitch.open_key(0, "major"), pitch.open_key(9, "minor")) == ("1d", "1m")
+    # relative keys share the number, every number appears once per mode
+    assert {pitch.camelot(p, "major")[:-1] for p in range(12)} == {str(i) for i in range(1, 13)}
+    for p in range(12):
+        rel = pitch.relative(pitch.make_key(p, "major"))
+        assert pitch.camelot(rel.pc, rel.mode)[:-1] == pitch.camelot(p, "major")[:-1]
