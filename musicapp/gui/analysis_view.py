@@ -22,17 +22,23 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.gui.theme import ACCENT, ACCENT2
+from musicapp.track_analysis import OK, TrackAnalysis
 
 KEYS = ("moods", "valence", "arousal", "genres", "segments", "key", "tempo_bpm", "meter",
         "beats", "downbeats", "chords", "key_timeline", "device", "hash")
 
 
-def flatten_result(result: dict) -> dict:
-    """The view's fields from a pipeline result (``TrackAnalysis.to_dict()``): every field of
-    :data:`KEYS` (None when absent), ``errors`` as a list of "part: message" lines, ``file``."""
-    from musicapp.track_analysis import TrackAnalysis
+def as_analysis(result: TrackAnalysis | dict | None) -> TrackAnalysis:
+    """``result`` as a :class:`TrackAnalysis` (its flat JSON form is read back)."""
+    if isinstance(result, TrackAnalysis):
+        return result
+    return TrackAnalysis.from_dict(result or {})
 
-    analysis = TrackAnalysis.from_dict(result)
+
+def flatten_result(result: TrackAnalysis | dict) -> dict:
+    """The view's fields of a :class:`TrackAnalysis`: every field of :data:`KEYS` (None when
+    absent), ``status``, ``errors`` as a list of "part: message" lines, ``file``."""
+    analysis = as_analysis(result)
     fields = analysis.to_dict()
     flat = {k: fields.get(k) for k in KEYS}
     flat["status"] = analysis.status
@@ -42,43 +48,46 @@ def flatten_result(result: dict) -> dict:
 
 
 def mood_rows(moods: Any) -> list[tuple[str, float, float]]:
-    """(tag, percentile 0..1, raw score) sorted best first."""
+    """(tag, percentile as 0..1, raw score) sorted best first, from TrackAnalysis moods
+    (``[{"tag", "score", "percentile" (0..100)}]``)."""
     rows = []
-    if isinstance(moods, dict):
-        moods = [{"tag": k, "score": v} for k, v in moods.items()]
     for m in moods or []:
-        if not isinstance(m, dict):
-            continue
-        score = float(m.get("score", 0.0) or 0.0)
-        pct = m.get("percentile")
-        pct = float(pct) if pct is not None else score
+        score = float(m.get("score") or 0.0)
+        pct = float(m.get("percentile") or 0.0) / 100.0
         rows.append((str(m.get("tag", "?")), pct, score))
-    if rows and max(r[1] for r in rows) > 1.0:
-        rows = [(t, p / 100.0, s) for t, p, s in rows]
     rows.sort(key=lambda r: -r[1])
     return rows
 
 
 def genre_text(genres: Any, n: int = 3) -> str:
-    """'rock 0.41, pop 0.22' from a list of dicts, names or a dict."""
-    if isinstance(genres, dict):
-        genres = [{"tag": k, "score": v} for k, v in genres.items()]
-        genres.sort(key=lambda g: -float(g["score"]))
+    """'rock (83rd percentile), pop (61st percentile)' from TrackAnalysis genres
+    (``[{"tag", "score", "percentile"?}]``)."""
     parts = []
     for g in (genres or [])[:n]:
-        if isinstance(g, dict):
-            name = g.get("tag", g.get("genre", g.get("label", "?")))
-            pct, score = g.get("percentile"), g.get("score")
-            if pct is not None:
-                pct = float(pct) * (100.0 if float(pct) <= 1.0 else 1.0)
-                parts.append(f"{name} ({pct:.0f}th percentile)")
-            elif score is not None:
-                parts.append(f"{name} {float(score):.2f}")
-            else:
-                parts.append(str(name))
+        name, pct = g.get("tag", "?"), g.get("percentile")
+        if pct is not None:
+            parts.append(f"{name} ({ordinal(round(float(pct)))} percentile)")
         else:
-            parts.append(str(g))
+            parts.append(f"{name} {float(g.get('score') or 0.0):.2f}")
     return ", ".join(parts) or "–"
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def status_text(analysis: TrackAnalysis) -> str:
+    """What to say instead of values for a silent or too-short track ("" when it is fine)."""
+    if analysis.status == OK:
+        return ""
+    level = (f" (loudest part {analysis.level_dbfs:.0f} dBFS)"
+             if analysis.level_dbfs is not None else "")
+    if analysis.status == "too short":
+        return (f"Too short to analyse: {analysis.duration_s:.1f} s{level}. Moods, key, tempo "
+                "and chords need a few seconds of music.")
+    return f"Silence{level}: there is nothing to analyse in this track."
 
 
 def key_text(key: Any) -> str:
@@ -218,6 +227,11 @@ class AnalysisPanel(QWidget):
         self.errors_label.setProperty("level", "error")
         self.errors_label.setWordWrap(True)
         self.errors_label.hide()
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("message")
+        self.status_label.setProperty("level", "info")
+        self.status_label.setWordWrap(True)
+        self.status_label.hide()
         form.addRow("Key", self.key_label)
         form.addRow("Tempo", self.tempo_label)
         form.addRow("Meter", self.meter_label)
@@ -237,6 +251,7 @@ class AnalysisPanel(QWidget):
         lay.addWidget(va, 1)
         outer = QVBoxLayout(self)
         outer.addWidget(self.errors_label)
+        outer.addWidget(self.status_label)
         outer.addLayout(lay, 1)
 
     def clear(self) -> None:
@@ -244,13 +259,18 @@ class AnalysisPanel(QWidget):
         self.set_result({})
         self.result = None
 
-    def set_result(self, result: dict) -> None:
-        """Show an analysis result (the combined dict)."""
-        self.result = result
-        f = self.flat = flatten_result(result or {})
-        self.key_label.setText(key_text(f["key"]))
-        self.tempo_label.setText(f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"] else "–")
-        self.meter_label.setText(str(f["meter"]) if f["meter"] else "–")
+    def set_result(self, result: TrackAnalysis | dict | None) -> None:
+        """Show an analysis result (a TrackAnalysis; an empty one clears the panel)."""
+        analysis = as_analysis(result)
+        self.result = analysis
+        f = self.flat = flatten_result(analysis)
+        status = status_text(analysis) if result else ""
+        self.status_label.setText(status)
+        self.status_label.setVisible(bool(status))
+        none = f"– ({analysis.status})" if status else "–"
+        self.key_label.setText(key_text(f["key"]) if f["key"] else none)
+        self.tempo_label.setText(f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"] else none)
+        self.meter_label.setText(str(f["meter"]) if f["meter"] else none)
         self.genre_label.setText(genre_text(f["genres"]))
         self.device_label.setText(str(f["device"]) if f["device"] else "–")
         self.mood_bars.set_moods(f["moods"])
@@ -262,14 +282,16 @@ class AnalysisPanel(QWidget):
             self.errors_label.hide()
 
 
-def export_json(result: dict, path: str | Path) -> Path:
-    """Write the whole analysis as JSON."""
+def export_json(result: TrackAnalysis | dict, path: str | Path) -> Path:
+    """Write the whole analysis as JSON (its flat form, as ``musicapp analyze --json``); the
+    file gets the mode a plain ``open()`` gives (the user's umask)."""
     path = Path(path)
-    path.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    path.write_text(json.dumps(as_analysis(result).to_dict(), indent=2, default=str),
+                    encoding="utf-8")
     return path
 
 
-def export_csv(result: dict, path: str | Path) -> Path:
+def export_csv(result: TrackAnalysis | dict, path: str | Path) -> Path:
     """Write the time-based parts (chords, beats, segments) as rows kind,start,end,label,value."""
     f = flatten_result(result)
     path = Path(path)

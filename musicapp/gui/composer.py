@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.gui import parts
 from musicapp.gui.composer_backend import (
     MODES,
     TONICS,
@@ -44,12 +43,6 @@ from musicapp.gui.theme import ACCENT
 
 SOURCES = (("track", "This track"), ("mood", "A mood"), ("pad", "Valence/arousal pad"),
            ("picture", "A picture"))
-
-
-def compose_available() -> bool:
-    """True when the generator, arranger and MIDI writer are installed."""
-    return all(parts.module_exists(f"musicapp.compose.{m}") for m in
-               ("generate", "arrange", "midi_export", "emotion", "theory"))
 
 
 class VAPad(pg.PlotWidget):
@@ -205,7 +198,6 @@ class ComposerPanel(QWidget):
         self.context = context or (lambda: {})
         self.settings = settings
         self.session = ComposeSession()
-        self.available = compose_available()
         self.busy = False
         self.player = None
         self.picture: str | None = None
@@ -223,8 +215,7 @@ class ComposerPanel(QWidget):
         self.track_info = QLabel("Analyse a track to use its mood.")
         self.track_info.setWordWrap(True)
         self.mood = QComboBox()
-        if self.available:
-            self.mood.addItems(mood_names())
+        self.mood.addItems(mood_names())
         self.mood.setToolTip("A named mood")
         self.pad = VAPad()
         pic = QWidget()
@@ -287,8 +278,7 @@ class ComposerPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.row)
         scroll.setMinimumHeight(130)
-        self.info = QLabel("" if self.available else
-                           "The chord composer (musicapp.compose) is not installed.")
+        self.info = QLabel("")
         self.info.setWordWrap(True)
         self.play_button = QPushButton("▶ Preview")
         self.play_button.setToolTip("Render the arrangement with the GM soundfont and play it")
@@ -315,9 +305,9 @@ class ComposerPanel(QWidget):
         has = self.session.progression is not None
         for w in (self.generate_button, self.source, self.tonic, self.mode, self.length,
                   self.temperature):
-            w.setEnabled(self.available and not self.busy)
+            w.setEnabled(not self.busy)
         for w in (self.play_button, self.export_button, self.drag):
-            w.setEnabled(self.available and has and not self.busy)
+            w.setEnabled(has and not self.busy)
         for b in self.blocks:
             b.regen.setEnabled(not self.busy and not b.lock.isChecked())
 
@@ -333,8 +323,7 @@ class ComposerPanel(QWidget):
             self.tonic.setCurrentText(key[0])
             self.mode.setCurrentText(key[1])
         try:
-            emo = resolve_emotion(EmotionChoice("track", analysis=flat)) if self.available \
-                else None
+            emo = resolve_emotion(EmotionChoice("track", analysis=flat))
         except Exception as exc:
             self.track_info.setText(f"This track's mood is unknown: {exc}")
             return
@@ -382,7 +371,7 @@ class ComposerPanel(QWidget):
 
     def generate(self) -> None:
         """Generate a progression in a worker."""
-        if not self.available or self.busy:
+        if self.busy:
             return
         choice = self.emotion_choice()
         tonic, mode = self.tonic.currentText(), self.mode.currentText()

@@ -25,17 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.gui import parts
+from musicapp.audio.filetypes import dialog_filter
 from musicapp.gui.workers import TaskContext
 
 COLUMNS = ("Track", "Length", "Tempo", "Key", "Moods", "Match", "Status")
 MOOD_FILTERS = ("any mood", "happy", "sad", "mellow", "chill", "beautiful", "party", "sexy",
                 "catchy", "easy listening", "fast", "slow", "loud", "quiet", "soft", "ambient")
-
-
-def library_available() -> bool:
-    """True when musicapp.library's high-level API is installed."""
-    return parts.module_exists("musicapp.library.api")
 
 
 def _open(db: str | None):
@@ -130,7 +125,6 @@ class LibraryPanel(QWidget):
         self.app_runner = runner
         self.settings = settings
         self.current_file = current_file or (lambda: None)
-        self.available = library_available()
         self.task = None
         self.note = ""  # the last indexing report, kept under the results
         self.rows: list[dict] = []
@@ -156,8 +150,7 @@ class LibraryPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(12)
-        self.status = QLabel("" if self.available else
-                             "The music library (musicapp.library) is not installed.")
+        self.status = QLabel("")
         self.status.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.add_button)
@@ -209,14 +202,12 @@ class LibraryPanel(QWidget):
         busy = self.task is not None
         for w in (self.add_button, self.search_button, self.similar_button,
                   self.identify_button, self.mood, self.key, self.bpm):
-            w.setEnabled(self.available and not busy)
+            w.setEnabled(not busy)
         self.cancel_button.setVisible(busy)
         self.progress.setVisible(busy)
 
     # ------------------------------------------------------------------ tasks
     def _run(self, fn, *args, on_finished, label: str) -> None:
-        if not self.available:
-            return
         if self.task is not None:
             if self.task.name == "library-index":
                 self.status.setText("Indexing is running: wait for it or cancel it first")
@@ -321,8 +312,7 @@ class LibraryPanel(QWidget):
         """Ask for a recording (default: the open take) and identify it."""
         start = self.current_file() or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Identify a recording", start,
-                                              "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.opus "
-                                              "*.aif *.aiff);;All files (*)")
+                                              dialog_filter())
         if path:
             self.identify(path)
 
@@ -377,7 +367,7 @@ class LibraryPanel(QWidget):
 
     def showEvent(self, ev) -> None:  # noqa: N802
         super().showEvent(ev)
-        if self.available and not self.rows and self.task is None:
+        if not self.rows and self.task is None:
             self.search()
 
     def shutdown(self) -> None:

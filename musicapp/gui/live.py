@@ -9,7 +9,9 @@ recorder's ring buffer every few milliseconds, turns the samples into log-Mel fr
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import threading
 import time
 from pathlib import Path
@@ -19,6 +21,8 @@ from PySide6.QtCore import QThread, Signal
 
 from musicapp.gui.workers import describe_error
 from musicapp.params import MEL, RECORDING
+
+log = logging.getLogger(__name__)
 
 #: layers of musicnn that are (channels, time) maps, in network order
 MAP_LAYERS = ("timbral", "temporal", "frontend", "mid1", "mid2", "mid3")
@@ -57,15 +61,21 @@ class LiveCapture(QThread):
 
     def run(self) -> None:
         elapsed, overflows = 0.0, 0
+        created = _missing_parents(Path(self.path))
+        existed = Path(self.path).exists()
         try:
             from musicapp.audio.recorder import Recorder
             from musicapp.features import StreamingLogMel
 
+            for folder in reversed(created):  # the take folder appears with the first take
+                folder.mkdir(exist_ok=True)
             rec = Recorder(self.path, device=self.device, sample_rate=self.sample_rate,
                            channels=1)
             rec.start()
         except Exception as exc:  # a missing device must not kill the app
+            log.warning("recording did not start: %s", exc)
             self.error = describe_error(exc)
+            _remove_unstarted(Path(self.path), existed, created)
             self.failed.emit(self.error)
             self.finished_take.emit(self.path, 0.0, 0)
             return
@@ -120,6 +130,26 @@ class LiveCapture(QThread):
                 pass
             elapsed, overflows = float(rec.elapsed_s), int(rec.overflows)
         self.finished_take.emit(self.path, elapsed, overflows)
+
+
+def _missing_parents(path: Path) -> list[Path]:
+    """The folders above ``path`` that do not exist yet, nearest first."""
+    missing = []
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_unstarted(path: Path, existed: bool, created: list[Path]) -> None:
+    """Undo what a take that never started left on disk: its empty file and new folders."""
+    if not existed:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    for folder in created:  # nearest first; only empty folders go
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 class FeatureMapEngine(QThread):

@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.gui import parts
+from musicapp.audio.filetypes import dialog_filter, is_audio_name
 from musicapp.gui.analysis_runner import analyze_task
 from musicapp.gui.analysis_view import AnalysisPanel, export_csv, export_json, flatten_result
+from musicapp.gui.analysis_worker import AnalysisWorker
 from musicapp.gui.featuremaps import FeatureMapsView
 from musicapp.gui.live import FeatureMapEngine, LiveCapture
 from musicapp.gui.settings import Settings
@@ -34,9 +35,9 @@ from musicapp.gui.spectrogram import SpectrogramView
 from musicapp.gui.waveform import WaveformOverview
 from musicapp.gui.workers import TaskContext, TaskRunner
 from musicapp.params import MEL, RECORDING
+from musicapp.track_analysis import TrackAnalysis
 
-AUDIO_FILTER = "Audio files (*.wav *.flac *.aif *.aiff *.ogg *.opus *.mp3 *.m4a);;All files (*)"
-AUDIO_SUFFIXES = {".wav", ".flac", ".aif", ".aiff", ".ogg", ".opus", ".mp3", ".m4a"}
+AUDIO_FILTER = dialog_filter()
 
 
 class LoadedTrack:
@@ -88,8 +89,10 @@ class MainWindow(QMainWindow):
 
     #: emitted when a file finished loading (path)
     track_loaded = Signal(str)
-    #: emitted when an analysis finished (result dict)
+    #: emitted when an analysis finished (the TrackAnalysis)
     analysis_finished = Signal(object)
+    #: emitted when an analysis failed (message)
+    analysis_failed = Signal(str)
     #: emitted when a recording ended (path, seconds)
     take_finished = Signal(str, float)
 
@@ -105,7 +108,14 @@ class MainWindow(QMainWindow):
                              if auto_analyze is None else auto_analyze)
         self.runner = TaskRunner(self, max_threads=3)
         self.track: LoadedTrack | None = None
-        self.analysis: dict | None = None
+        self.analysis: TrackAnalysis | None = None
+        # the warm analysis process (started when first needed); None: analyse in a thread
+        self.analysis_worker = AnalysisWorker() if isolate_analysis else None
+        self.input_devices: list | None = None  # None until the first scan finished
+        self.record_unavailable = ""
+        self.last_analysis_s = 0.0
+        self._take_live = False
+        self._take_rate = RECORDING.sample_rate
         self.capture: LiveCapture | None = None
         self.player = None
         self.feature_engine: FeatureMapEngine | None = None
@@ -145,11 +155,11 @@ class MainWindow(QMainWindow):
         the first recording or file opens at once (torch is not imported here)."""
 
         def work(_ctx):
-            for name in ("musicapp.audio", "musicapp.audio.recorder", "musicapp.audio.player"):
-                parts.try_import(name)
-            features = parts.try_import("musicapp.features")
-            if features is not None:  # builds the Mel filters (imports librosa and numba)
-                features.StreamingLogMel(input_rate=RECORDING.sample_rate)
+            import musicapp.audio.player
+            import musicapp.audio.recorder  # noqa: F401
+            from musicapp.features import StreamingLogMel
+
+            StreamingLogMel(input_rate=RECORDING.sample_rate)  # Mel filters (librosa, numba)
             return True
 
         self.runner.start(work, name="warm-up")
@@ -259,7 +269,7 @@ class MainWindow(QMainWindow):
             "path": self.track.path if self.track else None,
             "mono16k": self.track.mono16k if self.track else None,
             "analysis": flatten_result(self.analysis) if self.analysis else None,
-            "raw_analysis": self.analysis,
+            "raw_analysis": self.analysis.to_dict() if self.analysis else None,
         }
 
     def _make_library(self) -> QWidget:
@@ -289,7 +299,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         self.act_open = self._act("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
                                   "Open an audio file")
-        self.act_record = self._act("● Record", self.toggle_record, "R",
+        self.act_record = self._act("● Record", self.toggle_record, "Ctrl+R",
                                     "Record from the chosen input (press again to stop)",
                                     checkable=True)
         self.act_play = self._act("▶ Play", self.toggle_play, Qt.Key.Key_Space,
@@ -382,7 +392,7 @@ class MainWindow(QMainWindow):
 
     def _build_statusbar(self) -> None:
         sb = self.statusBar()
-        self.status_label = QLabel("Open a file (Ctrl+O), drop one here, or press R to record")
+        self.status_label = QLabel("Open a file (Ctrl+O), drop one here, or press Ctrl+R to record")
         sb.addWidget(self.status_label, 1)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -395,11 +405,6 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.cancel_work)
         self.cancel_button.hide()
         sb.addPermanentWidget(self.cancel_button)
-        avail = parts.available()
-        missing = [p for p in ("tagger", "analysis", "compose", "library") if not avail[p]]
-        self.parts_label = QLabel("missing: " + ", ".join(missing) if missing else "")
-        self.parts_label.setToolTip("Parts of musicapp that are not installed in this build")
-        sb.addPermanentWidget(self.parts_label)
         self.device_label = QLabel("Models: not loaded")
         self.device_label.setToolTip("Compute device used by the models (GPU when available)")
         sb.addPermanentWidget(self.device_label)
@@ -503,15 +508,14 @@ class MainWindow(QMainWindow):
         if self.capture is not None:
             self.show_message("Stop recording before opening another file.")
             return
-        if not (parts.has("audio") and parts.has("features")):
-            self.show_message("Audio decoding is not available in this build (musicapp.audio).")
-            return
         if not keep_message:
             self.clear_message()
         self.stop_playback()
         if self.load_task is not None:
             self.load_task.cancel()
         self.show_info(f"Opening {Path(path).name}…")
+        if self.auto_analyze and self.analysis_worker is not None:
+            self.analysis_worker.start()  # it loads the models while the file decodes
         self.load_task = self.runner.start(
             load_track_task, str(path), name="load",
             on_finished=self._on_loaded, on_failed=lambda m, p=path: self._on_load_failed(p, m),
@@ -564,7 +568,7 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:  # noqa: N802
         files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        audio = [f for f in files if Path(f).suffix.lower() in AUDIO_SUFFIXES] or files
+        audio = [f for f in files if is_audio_name(f)] or files
         if audio:
             event.acceptProposedAction()
             self.open_file(audio[0])
@@ -583,26 +587,32 @@ class MainWindow(QMainWindow):
         self.clear_message()
         self.analysis_started_at = time.perf_counter()
         self.analysis_task = self.runner.start(
-            analyze_task, self.track.path, self.isolate_analysis, name="analysis",
+            analyze_task, self.track.path, self.analysis_worker, name="analysis",
             on_finished=self._on_analysis, on_failed=self._on_analysis_failed,
             on_progress=self._progress, on_cancelled=self._on_analysis_cancelled)
         self._update_enabled()
 
-    def _on_analysis(self, result: dict) -> None:
+    def _on_analysis(self, result: TrackAnalysis) -> None:
         self.analysis_task = None
         self._progress_done()
         self.set_analysis(result)
-        took = time.perf_counter() - self.analysis_started_at
-        errors = flatten_result(result)["errors"]
+        took = self.last_analysis_s = time.perf_counter() - self.analysis_started_at
+        errors = [f"{part}: {msg}" for part, msg in self.analysis.errors.items()]
         if errors:
             self.show_message("Analysis finished with problems: " + "; ".join(errors))
+        elif self.analysis.silent:
+            self.show_message(f"Nothing to analyse: this track is {self.analysis.status}.",
+                              "info")
         else:
             self.show_info(f"Analysis finished in {took:.1f} s")
         self._update_enabled()
-        self.analysis_finished.emit(result)
+        self.analysis_finished.emit(self.analysis)
 
-    def set_analysis(self, result: dict) -> None:
-        """Show an analysis result in the panels and lanes."""
+    def set_analysis(self, result: TrackAnalysis | dict) -> None:
+        """Show an analysis result (a TrackAnalysis, or its flat JSON form) in the panels and
+        lanes."""
+        if not isinstance(result, TrackAnalysis):
+            result = TrackAnalysis.from_dict(result)
         self.analysis = result
         flat = flatten_result(result)
         self.analysis_panel.set_result(result)
@@ -620,6 +630,7 @@ class MainWindow(QMainWindow):
         self._progress_done()
         self.show_message(f"Analysis failed: {message}")
         self._update_enabled()
+        self.analysis_failed.emit(message)
 
     def _on_analysis_cancelled(self) -> None:
         self.analysis_task = None
@@ -669,9 +680,6 @@ class MainWindow(QMainWindow):
             if saved:
                 self.device_combo.addItem(str(saved), saved)
                 self.device_combo.setCurrentIndex(1)
-        if not parts.has("recorder"):
-            return
-
         def work(_ctx):
             from musicapp.audio import devices
 
@@ -681,8 +689,12 @@ class MainWindow(QMainWindow):
                     for d in devices.list_input_devices()]
 
         self.runner.start(work, name="devices", on_finished=self._fill_devices,
-                          on_failed=lambda m: self.device_combo.setToolTip(
-                              f"Input devices unavailable: {m}"))
+                          on_failed=self._devices_failed)
+
+    def _devices_failed(self, message: str) -> None:
+        self.input_devices = []
+        self.device_combo.setToolTip(f"Input devices unavailable: {message}")
+        self._update_record_action(f"Recording is not possible: {message}")
 
     def _fill_devices(self, items: list) -> None:
         saved = self.settings.get("audio/input_device")
@@ -695,6 +707,30 @@ class MainWindow(QMainWindow):
         self.device_combo.setCurrentIndex(max(idx, 0))
         self.device_combo.blockSignals(False)
         self.device_combo.setToolTip(f"Input device used for recording ({len(items)} found)")
+        self.input_devices = list(items)
+        self._update_record_action()
+
+    NO_INPUT = ("No audio input device found: connect a microphone or an interface, then "
+                "choose Transport > Rescan audio devices")
+
+    def _update_record_action(self, reason: str = "") -> None:
+        """Record is enabled only when there is an input to record from (the reason shows in
+        its tooltip and the status bar otherwise)."""
+        if self.capture is not None:
+            self.act_record.setEnabled(True)
+            return
+        if self.input_devices == []:
+            reason = reason or self.NO_INPUT
+            self.act_record.setEnabled(False)
+            self.act_record.setToolTip(reason)
+            self.act_record.setStatusTip(reason)
+            self.record_unavailable = reason
+        else:
+            tip = "Record from the chosen input (press again to stop)  (Ctrl+R)"
+            self.act_record.setEnabled(True)
+            self.act_record.setToolTip(tip)
+            self.act_record.setStatusTip(tip)
+            self.record_unavailable = ""
 
     def _device_changed(self, _i: int) -> None:
         self.settings.set("audio/input_device", self.device_combo.currentData())
@@ -707,52 +743,66 @@ class MainWindow(QMainWindow):
     def toggle_record(self) -> None:
         """Start or stop recording."""
         if self.capture is None:
-            self.start_recording()
+            if not self.start_recording():
+                self.act_record.setChecked(False)
         else:
             self.stop_recording()
 
     def start_recording(self, path: str | None = None, device=None) -> bool:
-        """Record to ``path`` (default: a new file in the take folder); returns False on error."""
+        """Record to ``path`` (default: a new file in the take folder); returns False when it
+        cannot start. The loaded track stays until the take has audio; nothing is created on
+        disk for a take that never started."""
         if self.capture is not None:
             return False
-        if not parts.has("recorder"):
-            self.show_message("Recording is not available in this build (musicapp.audio).")
+        if device is None and self.input_devices == []:
+            self.show_message(self.record_unavailable or self.NO_INPUT, "info")
             self.act_record.setChecked(False)
             return False
         self.stop_playback()
         self.clear_message()
-        if path is None:
-            folder = self.take_folder()
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                self.show_message(f"Cannot create the take folder {folder}: {exc.strerror}")
-                self.act_record.setChecked(False)
-                return False
-            path = str(folder / time.strftime("take-%Y%m%d-%H%M%S.wav"))
+        if path is None:  # the folder is created by the capture thread once the input opens
+            path = str(self.take_folder() / time.strftime("take-%Y%m%d-%H%M%S.wav"))
         device = device if device is not None else self.device_combo.currentData()
         self.take_path = path
+        self._take_live = False
+        self._take_rate = RECORDING.sample_rate
         cap = LiveCapture(path, device=device, sample_rate=RECORDING.sample_rate, parent=self)
-        cap.frames.connect(self.spectrogram.append_frames)
-        cap.samples.connect(self.overview.append_live)
+        cap.frames.connect(self._on_live_frames)
+        cap.samples.connect(self._on_live_samples)
         cap.level.connect(self._on_level)
         cap.started_ok.connect(self._on_record_started)
         cap.failed.connect(self._on_record_failed)
         cap.finished_take.connect(self._on_take_finished)
         self.capture = cap
-        self.track = None
-        self.analysis = None
-        self.analysis_panel.clear()
-        self.spectrogram.begin_live()
-        self.overview.begin_live(RECORDING.sample_rate)
         self.record_overflows = 0
         cap.start()
         self.act_record.setChecked(True)
         self.act_record.setText("■ Stop")
+        self._update_enabled()
+        self.show_info(f"Opening the input for {path}…")
+        return True
+
+    def _begin_take_view(self) -> None:
+        """The take has audio: it replaces the loaded track in the views."""
+        if self._take_live:
+            return
+        self._take_live = True
+        self.track = None
+        self.analysis = None
+        self.analysis_panel.clear()
+        self.spectrogram.begin_live()
+        self.overview.begin_live(self._take_rate)
         self.redraw_timer.start()
         self._update_enabled()
-        self.show_info(f"Recording to {path}")
-        return True
+        self.show_info(f"Recording to {self.take_path}")
+
+    def _on_live_samples(self, block) -> None:
+        self._begin_take_view()
+        self.overview.append_live(block)
+
+    def _on_live_frames(self, frames) -> None:
+        self._begin_take_view()
+        self.spectrogram.append_frames(frames)
 
     def stop_recording(self) -> None:
         """Stop recording; the take is loaded when the capture thread has closed it."""
@@ -760,7 +810,7 @@ class MainWindow(QMainWindow):
             self.capture.request_stop()
 
     def _on_record_started(self, rate: int) -> None:
-        self.overview.begin_live(rate)
+        self._take_rate = int(rate)
 
     def _on_level(self, dbfs: float, overflows: int, elapsed: float) -> None:
         self.record_level = dbfs
@@ -783,14 +833,20 @@ class MainWindow(QMainWindow):
         if cap is not None:
             cap.wait(2000)
         self.redraw_timer.stop()
-        self.spectrogram.refresh_live()
-        self.spectrogram.end_live()
-        self.overview.refresh_live()
+        live, self._take_live = self._take_live, False
+        if live:
+            self.spectrogram.refresh_live()
+            self.spectrogram.end_live()
+            self.overview.refresh_live()
         self.act_record.setChecked(False)
         self.act_record.setText("● Record")
         self.level_meter.setValue(-60)
+        self.time_label.setText(f"{_fmt(0.0)}" if self.track is None else
+                                f"{_fmt(self.spectrogram.cursor.value())} / "
+                                f"{_fmt(self.track.duration_s)}")
         self.record_overflows = overflows
         self._update_enabled()
+        self._update_record_action()
         self.take_finished.emit(path, seconds)
         if Path(path).exists() and seconds > 0:
             note = f"Take saved: {path} ({seconds:.1f} s"
@@ -813,10 +869,6 @@ class MainWindow(QMainWindow):
     def _ensure_feature_engine(self) -> bool:
         if self.feature_engine is not None:
             return True
-        if not parts.has("musicnn"):
-            self.feature_view.source.setText("Feature maps need the tagger models "
-                                             "(musicapp.models), which are not installed.")
-            return False
         self.feature_engine = FeatureMapEngine(parent=self)
         self.feature_engine.maps_ready.connect(self._on_maps)
         self.feature_engine.failed.connect(self._on_maps_failed)
@@ -980,6 +1032,8 @@ class MainWindow(QMainWindow):
         if self.feature_engine is not None:
             self.feature_engine.shutdown()
             self.feature_engine = None
+        if self.analysis_worker is not None:
+            self.analysis_worker.stop()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_state()

@@ -73,3 +73,11 @@ def load(qtbot, window, path, timeout=60_000) -> None:
     """Open ``path`` in ``window`` and wait until it is shown or failed."""
     window.open_file(str(path))
     qtbot.waitUntil(lambda: window.load_task is None, timeout=timeout)
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path, monkeypatch):
+    """Each test gets its own data folder (log, analysis cache): no test reads another's
+    cached analysis, and the user's folder stays untouched."""
+    monkeypatch.setenv("MUSICAPP_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"

@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicapp.gui.library_panel import library_available
 from tests.gui.conftest import load
 from tests.helpers.signals import write_audio
 from tests.library.music import SR as MUSIC_SR
 from tests.library.music import song
-
-pytestmark = pytest.mark.skipif(not library_available(), reason="musicapp.library not installed")
 
 SONGS = ("major.wav", "minor.wav", "other.wav")
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.audio_device
 TONE_HZ = 1000.0
 
 
-def test_live_spectrogram_shows_played_tone(qtbot, window, pulse_audio, tmp_path):
+def test_live_spectrogram_shows_played_tone(qtbot, pulse_audio, window, tmp_path):
     from musicapp.audio.player import Player
 
     take = tmp_path / "take.wav"
@@ -65,7 +65,7 @@ def test_missing_input_device_shows_message(qtbot, window, tmp_path, track_file)
 
 
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGXFSZ"), reason="POSIX only")
-def test_disk_full_while_recording_keeps_the_take(qtbot, window, pulse_audio, tmp_path):
+def test_disk_full_while_recording_keeps_the_take(qtbot, pulse_audio, window, tmp_path):
     """A write error (here: the file-size limit, as when the disk fills) stops the take with a
     clear message; what was written is kept and opened; the window stays usable."""
     import resource
@@ -91,7 +91,7 @@ def test_disk_full_while_recording_keeps_the_take(qtbot, window, pulse_audio, tm
     assert window.act_record.isEnabled() and not window.act_record.isChecked()
 
 
-def test_space_plays_and_pauses_with_moving_cursor(qtbot, window, pulse_audio, track_file):
+def test_space_plays_and_pauses_with_moving_cursor(qtbot, pulse_audio, window, track_file):
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
@@ -108,3 +108,55 @@ def test_space_plays_and_pauses_with_moving_cursor(qtbot, window, pulse_audio, t
     qtbot.wait(300)
     assert window.player.position_s == pytest.approx(paused_at, abs=0.01)
     assert window.act_play.text().startswith("▶")
+
+
+def _loaded_state(window):
+    return window.track, window.spectrogram.frames.copy(), window.analysis
+
+
+def test_record_without_input_device_keeps_the_track(qtbot, window, track_file, tmp_path):
+    """With no input device Record is disabled with the reason; Ctrl+R and R do nothing and the
+    loaded track, its spectrogram and its analysis stay; no take folder appears."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    load(qtbot, window, track_file)
+    window.set_analysis({"duration_s": 12.0, "tempo_bpm": 120.0})
+    window._fill_devices([])  # what the device scan reports on a machine without inputs
+    assert not window.act_record.isEnabled()
+    assert "No audio input device" in window.act_record.toolTip()
+    track, frames, analysis = _loaded_state(window)
+    window.activateWindow()
+    QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(window, Qt.Key.Key_R)
+    qtbot.wait(200)
+    assert window.capture is None
+    assert window.track is track and window.analysis is analysis
+    np.testing.assert_array_equal(window.spectrogram.frames, frames)
+    assert window.act_play.isEnabled() and window.act_analyze.isEnabled()
+    assert not (tmp_path / "takes").exists()
+
+
+def test_take_that_never_starts_keeps_the_track_and_creates_nothing(qtbot, window, track_file,
+                                                                    tmp_path):
+    load(qtbot, window, track_file)
+    track, frames, _ = _loaded_state(window)
+    takes = tmp_path / "takes"
+    assert not takes.exists()
+    assert window.start_recording(device="no such device 12345")
+    qtbot.waitUntil(lambda: window.capture is None, timeout=15_000)
+    assert "Recording stopped" in window.message.text()
+    assert window.track is track
+    np.testing.assert_array_equal(window.spectrogram.frames, frames)
+    assert not window.spectrogram.live
+    assert window.act_play.isEnabled() and window.act_record.text() == "● Record"
+    assert not takes.exists()  # neither the folder nor an empty take file
+
+
+def test_record_shortcut_is_not_a_bare_letter(window):
+    from PySide6.QtGui import QKeySequence
+
+    assert window.act_record.shortcut() == QKeySequence("Ctrl+R")
+    bare = [a.text() for a in window.actions() if a.shortcut().toString()
+            and len(a.shortcut().toString()) == 1 and a.shortcut().toString().isalpha()]
+    assert bare == []

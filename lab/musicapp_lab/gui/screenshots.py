@@ -145,12 +145,11 @@ def run(outdir: Path, record_seconds: float = 4.0) -> list[Path]:
 
     composer = window.composer
     window.tabs.setCurrentWidget(composer)
-    if composer.available:
-        composer.generate()
-        s.wait(lambda: not composer.busy, timeout=60)
-        if len(composer.blocks) > 2:  # show a locked chord
-            composer.blocks[2].lock.click()
-            s.pump(0.2)
+    composer.generate()
+    s.wait(lambda: not composer.busy, timeout=60)
+    if len(composer.blocks) > 2:  # show a locked chord
+        composer.blocks[2].lock.click()
+        s.pump(0.2)
     s.shot("05-composer")
 
     window.tabs.setCurrentWidget(window.library)
