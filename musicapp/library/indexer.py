@@ -160,7 +160,8 @@ class Indexer:
         start = time.perf_counter()
         report = IndexReport()
         self.store.requeue_stale_fingerprints(fp.FINGERPRINT_VERSION)
-        pending = [(t.id, t.path) for t in self.store.tracks("pending")]
+        # Claimed (leased) for this run: a concurrent run on the same database skips them.
+        pending = [(t.id, t.path) for t in self.store.claim_pending()]
 
         def finished(track_id: Any, path: str, result: dict[str, Any]) -> None:
             if commit_result(self.store, int(track_id), result):
@@ -169,9 +170,12 @@ class Indexer:
                 report.failed += 1
                 report.errors[path] = result.get("error", "")
 
-        self.last_stats = run_batch(
-            pending, finished, spec=track_spec(self.analyser, self.device), workers=self.workers,
-            model=self.model, progress=self.progress, cancel=self._cancel)
+        try:
+            self.last_stats = run_batch(
+                pending, finished, spec=track_spec(self.analyser, self.device), workers=self.workers,
+                model=self.model, progress=self.progress, cancel=self._cancel)
+        finally:
+            self.store.release_claims()  # tracks not finished (cancel, error) go back to the pool
         report.cancelled = self._cancel.is_set()
         report.seconds = time.perf_counter() - start
         return report
