@@ -711,7 +711,8 @@ class Store:
         """Claim up to ``n`` (None: all) pending tracks whose files are present, for ``owner``
         (default: this store's :attr:`owner`), in one ``BEGIN IMMEDIATE`` transaction.
 
-        A track claimed by another live run is left to it; a claim older than ``lease_s`` or
+        A track claimed by a live run (this owner included, so claiming in batches never hands
+        out a track twice) is left to it; a claim older than ``lease_s`` or
         held by a process of this host that has died is taken over. ``save_result`` /
         ``save_error`` end a claim; :meth:`release_claims` ends the rest (call it when a run
         stops early)."""
@@ -727,8 +728,8 @@ class Store:
                 if n is not None and len(taken) >= n:
                     break
                 claimed_by, claimed_at = row[-2], row[-1]
-                if claimed_by != owner and not _claim_is_stale(claimed_by, claimed_at, now, lease_s):
-                    continue
+                if not _claim_is_stale(claimed_by, claimed_at, now, lease_s):
+                    continue  # held by a live run (this one included: it has it in hand)
                 t = self._track(row[:-2])
                 if t is not None:
                     taken.append(t)

@@ -119,3 +119,66 @@ def test_rescan_detects_removed_moved_changed(tmp_path):
         assert st.prune_missing(dry_run=True) == [str(a.resolve())] and st.count() == 3
         assert st.prune_missing() == [str(a.resolve())] and st.count() == 2
         assert st.integrity_check() == "ok"
+
+
+def test_claims_hand_each_pending_track_to_one_run(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    music = tmp_path / "m"
+    for i in range(4):
+        write_song(music / f"t{i}.wav", 50 + i, 1.0)
+    db = tmp_path / "lib.sqlite3"
+    with Store(db) as one, Store(db) as two:
+        one.scan(music)
+        a, b = one.claim_pending(2), two.claim_pending()
+        assert len(a) == 2 and len(b) == 2 and not {t.id for t in a} & {t.id for t in b}
+        assert two.claim_pending() == [] and one.count("pending") == 4
+        assert one.release_claims() == 2
+        assert sorted(t.id for t in two.claim_pending()) == sorted(t.id for t in a)
+        # A claim of a process that has died is taken over at once; an old lease too.
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+        owner = f"{two.owner.split(':')[0]}:{int(dead.stdout)}:gone"
+        one.con.execute("UPDATE tracks SET claimed_by = ? WHERE id = ?", (owner, b[0].id))
+        one.con.execute("UPDATE tracks SET claimed_at = ? WHERE id = ?", (time.time() - 1e6, b[1].id))
+        assert sorted(t.id for t in one.claim_pending()) == sorted(t.id for t in b)
+        assert one.save_result(b[0].id, fingerprint=b"", analysis={})
+        row = one.con.execute("SELECT claimed_by FROM tracks WHERE id = ?", (b[0].id,)).fetchone()
+        assert row[0] is None and one.track(b[0].id).status == "ok"
+
+
+def test_concurrent_first_open_migrates_once(tmp_path):
+    import threading
+
+    db = tmp_path / "new.sqlite3"
+    errors: list[BaseException] = []
+
+    def open_it():
+        try:
+            with Store(db) as st:
+                assert st.version == SCHEMA_VERSION
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with Store(db) as st:
+        assert st.integrity_check() == "ok"
+        names = [r[0] for r in st.con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert names.count("tracks") == 1
+
+
+def test_save_result_of_a_removed_track_is_dropped(tmp_path):
+    write_song(tmp_path / "m" / "a.wav", 1, 1.0)
+    with Store(tmp_path / "lib.sqlite3") as st:
+        st.scan(tmp_path / "m")
+        tid = st.tracks()[0].id
+        st.remove([tid])
+        assert st.save_result(tid, fingerprint=b"x", analysis={}) is False
+        assert st.save_error(tid, "boom") is False
+        assert st.integrity_check() == "ok"

@@ -1,0 +1,46 @@
+"""Library API: mood search through the one mood vocabulary, ranked by percentile."""
+
+from __future__ import annotations
+
+import pytest
+
+from musicapp.cli import main
+from musicapp.errors import MusicappError
+from musicapp.library.api import Library
+
+MOODS = {
+    "/m/chill.wav": [{"tag": "chill", "score": 0.2, "percentile": 95.0}],
+    "/m/mellow.wav": [{"tag": "mellow", "score": 0.1, "percentile": 80.0}],
+    "/m/happy.wav": [{"tag": "happy", "score": 0.4, "percentile": 99.0}],
+    "/m/quiet-low.wav": [{"tag": "quiet", "score": 0.01, "percentile": 20.0}],
+}
+
+
+def _library(db) -> None:
+    with Library(db) as lib:
+        for i, (path, moods) in enumerate(MOODS.items()):
+            lib.store.con.execute(
+                "INSERT INTO tracks(path, size, mtime_ns, content_hash, status, added_at, updated_at) "
+                "VALUES (?, 1, 1, ?, 'pending', 0, 0)",
+                (path, f"h{i}"),
+            )
+            lib.store.save_result(i + 1, fingerprint=None, analysis={"moods": moods})
+
+
+def test_mood_words_and_synonyms_rank_by_percentile(tmp_path):
+    _library(tmp_path / "lib.sqlite3")
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        found = lib.search(mood="calm")  # calm -> chill, mellow, quiet, soft
+        assert [t["path"] for t in found] == ["/m/chill.wav", "/m/mellow.wav"]
+        assert [t["mood_percentile"] for t in found] == [95.0, 80.0]
+        assert [t["path"] for t in lib.search(mood="Peaceful")] == ["/m/chill.wav", "/m/mellow.wav"]
+        assert [t["path"] for t in lib.search(mood="happy")] == ["/m/happy.wav"]
+        with pytest.raises(MusicappError, match="nearest: calm"):
+            lib.search(mood="cilm")
+
+
+def test_unknown_mood_on_the_command_line(tmp_path, capsys):
+    _library(tmp_path / "lib.sqlite3")
+    rc = main(["library", "search", "--mood", "cilm", "--db", str(tmp_path / "lib.sqlite3")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "unknown mood" in err and "calm" in err and "Traceback" not in err
