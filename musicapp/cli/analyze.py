@@ -90,32 +90,69 @@ def summarise(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse each file; exit 2 if any file could not be read."""
-    from musicapp.errors import AudioDecodeError, ModelError
-    from musicapp.pipeline import analyze_path
+    """Analyse each file; exit 2 if any file could not be read.
 
+    Several files (a folder) go through the pipelined batch path (:func:`musicapp.batch.run_batch`:
+    worker processes, results printed in the given order as they complete); one file is analysed
+    in this process.
+    """
     files = expand_paths(args.paths)
     if not files:
         print("musicapp: error: no audio files found", file=sys.stderr)
         return 2
-    show_bar = len(files) > 1  # a bar on stderr; stdout stays clean for --json
-    status = 0
-    for i, path in enumerate(files):
-        try:
-            result = analyze_path(
-                path, tags=not args.no_tags, music=not args.no_music, device=args.device, threads=args.threads
-            ).to_dict()
-        except AudioDecodeError as exc:
-            print(f"musicapp: error: {exc}", file=sys.stderr)
-            status = 2
-            continue
-        errors = result.get("errors", {})
-        if args.device != "auto" and "tags" in errors and "device" in errors["tags"].lower():
-            raise ModelError(errors["tags"])
-        if args.json:
-            print(json.dumps(result), flush=True)
-        else:
-            print(summarise(result), flush=True)
-        if show_bar:
-            _progress_bar(i + 1, len(files), path.name)
-    return status
+    if len(files) == 1:
+        return _run_one(args, files[0])
+    return _run_batch(args, files)
+
+
+def _emit(args: argparse.Namespace, result: dict) -> None:
+    from musicapp.errors import ModelError
+
+    errors = result.get("errors", {})
+    if args.device != "auto" and "tags" in errors and "device" in errors["tags"].lower():
+        raise ModelError(errors["tags"])
+    if args.json:
+        print(json.dumps(result), flush=True)
+    else:
+        print(summarise(result), flush=True)
+
+
+def _run_one(args: argparse.Namespace, path: Path) -> int:
+    from musicapp.errors import AudioDecodeError
+    from musicapp.pipeline import analyze_path
+
+    try:
+        result = analyze_path(
+            path, tags=not args.no_tags, music=not args.no_music, device=args.device, threads=args.threads
+        ).to_dict()
+    except AudioDecodeError as exc:
+        print(f"musicapp: error: {exc}", file=sys.stderr)
+        return 2
+    _emit(args, result)
+    return 0
+
+
+def _run_batch(args: argparse.Namespace, files: list[Path]) -> int:
+    from musicapp.batch import TrackSpec, run_batch
+
+    spec = TrackSpec(tags=not args.no_tags, music=not args.no_music, fingerprint=False,
+                     device=args.device, threads=args.threads)
+    ready: dict[int, dict] = {}
+    state = {"next": 0, "status": 0}
+
+    def on_result(index: int, path: str, result: dict) -> None:
+        ready[index] = result
+        while state["next"] in ready:  # print in the given order
+            done = ready.pop(state["next"])
+            state["next"] += 1
+            if done["ok"]:
+                _emit(args, done["analysis"])
+            else:
+                print(f"musicapp: error: {done['error']}", file=sys.stderr)
+                state["status"] = 2
+
+    def progress(done: int, total: int, path: str) -> None:
+        _progress_bar(done, total, Path(path).name)  # on stderr: stdout stays clean for --json
+
+    run_batch([(i, str(p)) for i, p in enumerate(files)], on_result, spec=spec, progress=progress)
+    return state["status"]
