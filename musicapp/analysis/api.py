@@ -84,8 +84,9 @@ def _silent_result(duration: float, reason: str = "silence") -> MusicAnalysis:
                          duration)
 
 
-TACTUS_HALVE_MIN_BPM = 130.0
-TACTUS_HALVE_BEATS_PER_CHORD = 7.5
+TACTUS_HALVE_MIN_BPM = 115.0  # chosen on the development split
+TACTUS_HALVE_BEATS_PER_CHORD = 5.0
+TACTUS_DOUBLE_MAX_BPM = 48.0
 
 
 @dataclass
@@ -188,13 +189,22 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
             tempo_mod.track_beats(fr.onset, est.bpm if curve is None else curve), fr.low_onset)
     _report(progress, 0.6, "chroma")
     seg = _segments(fr, beat_frames, duration, chord_params)
-    # The tactus a musician counts: chords rarely last 8 or more beats at a fast tracked tempo;
-    # then the tracked beats are subdivisions (eighth notes of a ballad) and every other one is
-    # kept (the phase on which the chords change).
-    while (beat_frames.size >= 16 and est.bpm >= TACTUS_HALVE_MIN_BPM
-           and beats_per_chord(seg.labels[1:-1]) >= TACTUS_HALVE_BEATS_PER_CHORD):
-        beat_frames = _halve(beat_frames, seg.labels, fr.low_onset + 0.5 * fr.onset)
-        est = tempo_mod.TempoEstimate(est.bpm / 2, est.confidence, est.bpm)
+    # The tactus a musician counts: at a fast tracked tempo, chords that last 5 or more beats
+    # mean the tracked beats are subdivisions (eighth notes of a ballad): keep every other one
+    # (the accented phase). At a very slow tracked tempo with a chord on every beat, the tracked
+    # beats are half notes: add the midpoints.
+    for _ in range(2):
+        bpc = beats_per_chord(seg.labels[1:-1])
+        if (beat_frames.size >= 16 and est.bpm >= TACTUS_HALVE_MIN_BPM
+                and bpc >= TACTUS_HALVE_BEATS_PER_CHORD):
+            beat_frames = _halve(beat_frames, seg.labels, fr.low_onset + 0.5 * fr.onset)
+            est = tempo_mod.TempoEstimate(est.bpm / 2, est.confidence, est.bpm)
+        elif beat_frames.size >= 8 and est.bpm < TACTUS_DOUBLE_MAX_BPM and 0 < bpc <= 2.0:
+            mids = (beat_frames[:-1] + beat_frames[1:]) // 2
+            beat_frames = np.sort(np.concatenate([beat_frames, mids])).astype(int)
+            est = tempo_mod.TempoEstimate(est.bpm * 2, est.confidence, est.bpm)
+        else:
+            break
         seg = _segments(fr, beat_frames, duration, chord_params)
     beats_s = beat_frames / F.FPS
     tempo = describe_tempo(beats_s, est.confidence, fr.onset, duration)

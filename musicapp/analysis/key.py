@@ -167,8 +167,8 @@ def local_keys(beat_chroma: np.ndarray, bounds_s: np.ndarray, window: int = 16,
 KEY_FEATURES = ("profile", "bass_tonic", "tonic_chord_time", "first_chord", "last_chord",
                 "cadence", "scale_fit")
 #: Weights of the key score (chosen on the development split) and the softmax temperature.
-KEY_WEIGHTS = (10.0, 4.0, 3.0, 1.0, 1.0, 1.0, 0.0)
-KEY_TEMPERATURE = 1.0
+KEY_WEIGHTS = (10.0, 2.0, 1.5, 2.0, 0.0, 0.0, 10.0)
+KEY_TEMPERATURE = 0.8
 MIN_PITCH_CLASSES = 3.0  # effective number of pitch classes below which no key is given
 _MAJOR_Q = frozenset({"maj", "7", "maj7", "maj6", "9", "sus4", "sus2"})
 _MINOR_Q = frozenset({"min", "min7", "min6", "minmaj7"})

@@ -1,6 +1,6 @@
 """Realistic evaluation pieces from POP909 (MIT): melody, bridge and piano tracks of pop songs.
 
-Each piece is a 30-45 s excerpt that starts on a downbeat after the intro, with POP909's chord
+Each piece is the opening 30-45 s of a song (from the first downbeat with a chord), with POP909's chord
 (``chord_midi.txt``), beat/downbeat (``beat_midi.txt``) and key (``key_audio.txt``) annotations cut
 to the excerpt. The three tracks are voiced by randomly chosen General MIDI programs at random
 levels; where the style fits (4/4) about half the pieces get a human drum performance from the
@@ -124,11 +124,15 @@ def load_song(root: Path, song: str, rng: np.random.Generator, groove: list[Path
     bpb = int(np.round(np.median(np.diff(np.searchsorted(bt, down)))))
     if bpb not in (3, 4):
         return None
-    # start on a downbeat 20-40 % into the song
-    cand = down[(down > 0.2 * bt[-1]) & (down < 0.4 * bt[-1])]
+    # the opening of the song, as a listener hears it: from the first downbeat with a chord
+    first_chord = min((float(r[0]) for r in _read_table(folder / "chord_midi.txt")
+                       if r[2] != "N"), default=None)
+    if first_chord is None:
+        return None
+    cand = down[down >= first_chord - 0.1]
     if cand.size == 0:
         return None
-    t0 = float(cand[int(rng.integers(0, cand.size))])
+    t0 = float(cand[0])
     t1 = min(t0 + seconds, float(bt[-1]))
     if t1 - t0 < 25.0:
         return None
