@@ -23,7 +23,9 @@ import os
 import sys
 from pathlib import Path
 
-_MARK = "warm.ok"
+#: Bumped whenever :func:`musicapp.warmup.warm_up` compiles new kernels (a new mark file).
+WARMUP_VERSION = 2
+_MARK = f"warm-{WARMUP_VERSION}.ok"
 _LOCK = "warm.lock"
 _state = {"hooked": False, "warming": False, "compiled": False}
 
