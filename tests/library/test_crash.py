@@ -30,7 +30,7 @@ SECONDS = 20.0  # per track: long enough that a run spends most of its time inde
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _start(music: Path, db: Path, workers: int) -> subprocess.Popen:
+def _start(music: Path, db: Path, workers: int, *, full: bool = False) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     cmd = [
         sys.executable,
@@ -41,7 +41,7 @@ def _start(music: Path, db: Path, workers: int) -> subprocess.Popen:
         str(music),
         "--db",
         str(db),
-        "--fingerprint-only",
+        *([] if full else ["--fingerprint-only"]),
         "--workers",
         str(workers),
         "--json",
@@ -151,3 +151,68 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         assert np.array_equal(stored.hashes, fresh.hashes), path
         assert np.array_equal(stored.times, fresh.times), path
         assert np.array_equal(stored.signature, fresh.signature), path
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid``, read from /proc."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _threads(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
+
+
+def test_workers_die_with_a_killed_parent(tmp_path):
+    """Issue 14, H3: SIGKILL of only the parent of ``library add`` leaves no worker behind.
+
+    The workers are stopped (SIGSTOP) before the parent is killed, so neither finishing their
+    track nor noticing the closed pipe can end them: only the kernel's parent-death signal can.
+    """
+    music = tmp_path / "music"
+    for i in range(8):
+        write_song(music / f"t{i}.wav", 700 + i, SECONDS)
+    db = tmp_path / "lib.sqlite3"
+    proc = _start(music, db, workers=2, full=True)  # full analysis: the workers stay busy
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while proc.poll() is None and time.monotonic() < deadline:
+        workers = [p for p in _children(proc.pid)
+                   if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        # The watchdog thread starts right after the parent-death request: wait for it.
+        if len(workers) >= 2 and all(_threads(p) >= 2 for p in workers):
+            break
+        time.sleep(0.02)
+    assert len(workers) >= 2 and proc.poll() is None, "the run did not start its workers"
+    family = set(_children(proc.pid))  # the workers and multiprocessing's resource tracker
+    for w in workers:
+        os.kill(w, signal.SIGSTOP)
+    os.kill(proc.pid, signal.SIGKILL)  # the parent only, not its process group
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in family) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = [p for p in family if _alive(p)]
+    for p in survivors:  # do not leave them behind if the test fails
+        os.kill(p, signal.SIGKILL)
+    assert not survivors, f"workers outlived their parent: {survivors}"

@@ -77,3 +77,47 @@ def test_process_pool_and_cancel(tmp_path):
         bg.start().join(timeout=120)
         assert bg.report is not None and bg.report.done == 8 - report.done
         assert st.count("ok") == 8
+
+
+def test_segfaulting_file_marks_only_itself(tmp_path):
+    """Issue 14, D1: a file that kills its worker (twice) fails alone; the run completes and the
+    good tracks, including those in flight beside it, are stored."""
+    from tests.library.crashy import segfault_on_bad
+
+    music = tmp_path / "m"
+    for i in range(5):
+        write_song(music / f"t{i}.wav", 200 + i, 2.0)
+    write_song(music / "bad.wav", 299, 2.0)
+    with Store(tmp_path / "lib.sqlite3") as st:
+        st.scan(music)
+        indexer = Indexer(st, analyser=segfault_on_bad, workers=2)
+        report = indexer.run()
+        assert (report.done, report.failed) == (5, 1)
+        assert st.count("ok") == 5 and st.count("pending") == 0
+        bad = st.tracks("error")
+        assert len(bad) == 1 and bad[0].path.endswith("bad.wav")
+        assert "worker died (SIGSEGV)" in bad[0].error
+        assert all(st.analysis(t.id)["tempo_bpm"] == 120.0 for t in st.tracks("ok"))
+        assert indexer.last_stats.worker_deaths == 2
+        assert st.integrity_check() == "ok"
+
+
+def test_good_track_of_a_killed_worker_is_retried(tmp_path):
+    from musicapp.library import fingerprint as fp
+    from tests.library.crashy import killed_once
+
+    music = tmp_path / "m"
+    for i in range(3):
+        write_song(music / f"t{i}.wav", 400 + i, 2.0)
+    victim = write_song(music / "victim.wav", 499, 2.0)
+    with Store(tmp_path / "lib.sqlite3") as st:
+        st.scan(music)
+        indexer = Indexer(st, analyser=killed_once, workers=2)
+        report = indexer.run()
+        assert (report.done, report.failed) == (4, 0)
+        assert indexer.last_stats.retried == [str(victim)]
+        track = st.track_by_path(victim)
+        assert track.status == "ok" and st.analysis(track.id)["tempo_bpm"] == 100.0
+        blob = next(b for tid, b, _ in st.iter_fingerprints() if tid == track.id)
+        fresh, _ = fp.fingerprint_file(victim)
+        assert (fp.Fingerprint.unpack(blob).hashes == fresh.hashes).all()
