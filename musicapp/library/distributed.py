@@ -1,10 +1,13 @@
 """Indexing a large catalogue on a Dask cluster (optional extra ``musicapp[distributed]``).
 
-The workers only run ``indexer.analyze_track`` (decode, fingerprint, analyse) and send back a
-small result (the packed fingerprint: 8 bytes per landmark plus 4 per 16 ms frame, ~8 MB per
-hour of audio; the analysis is a small dict). This process stays the single SQLite writer: it
-submits the pending tracks with a bounded number in flight, and commits each result in its own
-transaction as it arrives, exactly like the local indexer, so a killed run resumes where it stopped.
+The workers run the batch path's per-track stage (:func:`musicapp.batch.stages.process_track`:
+decode once, key/tempo/beats/chords, the tagger with one torch thread per worker process, the
+fingerprint; the same stage as a local ``library add`` worker, so a node gives the same per-core
+speed) and send back a small result (the packed fingerprint: 8 bytes per landmark plus 4 per
+16 ms frame, ~8 MB per hour of audio; the analysis is a small dict). This process stays the
+single SQLite writer: it submits the pending tracks with a bounded number in flight, and commits
+each result in its own transaction as it arrives, exactly like the local indexer, so a killed run
+resumes where it stopped.
 
 Every worker must see the audio files at the same paths (a shared or network file system) and
 have musicapp installed. Usage::
@@ -19,16 +22,18 @@ of milliseconds of analysis per track per worker.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from musicapp.batch.stages import TrackSpec, process_track, stored_form
 from musicapp.library.indexer import (
     Analyser,
     IndexReport,
     Progress,
-    analyze_track,
     commit_result,
     default_analyser,
+    track_spec,
 )
 from musicapp.library.store import LibraryError, Store
 
@@ -78,10 +83,11 @@ def index_with_dask(
         limit = max_in_flight or 4 * n_workers
         queue = list(reversed(pending))
         owner: dict[str, tuple[int, str]] = {}
+        spec: TrackSpec = replace(track_spec(analyser), threads=1)
 
         def submit(ac=None):
             track_id, path = queue.pop()
-            fut = client.submit(analyze_track, path, analyser, pure=False)
+            fut = client.submit(process_track, path, spec, pure=False)
             owner[fut.key] = (track_id, path)
             if ac is not None:
                 ac.add(fut)
@@ -92,7 +98,7 @@ def index_with_dask(
         for fut in ac:
             track_id, path = owner.pop(fut.key)
             try:
-                result = fut.result()
+                result = stored_form(fut.result())
             except Exception as exc:  # the worker process died
                 result = {"ok": False, "error": f"dask worker failed: {exc}"}
             fut.release()
