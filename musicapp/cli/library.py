@@ -35,7 +35,8 @@ def register(subparsers) -> None:
     p = sub.add_parser("add", help="add a folder (recursively) or a file; resumes unfinished runs")
     p.add_argument("dir", help="folder or audio file")
     p.add_argument(
-        "--workers", type=int, default=1, help="analysis processes (0 = in this process; default 1)"
+        "--workers", type=int, default=None,
+        help="analysis processes (default: one per core; 0 = in this process)"
     )
     p.add_argument(
         "--fingerprint-only", action="store_true", help="skip the tag/key/tempo analysis, only fingerprint"

@@ -119,7 +119,7 @@ class Library:
         self,
         root: str | Path,
         *,
-        workers: int = 1,
+        workers: int | None = None,
         analyser: Analyser | None = default_analyser,
         progress: Progress | None = None,
     ) -> IndexReport:
