@@ -7,9 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from musicapp.audio.filetypes import AUDIO_EXTENSIONS
 from musicapp.cli._args import int_range
-
-AUDIO_EXTENSIONS = {".wav", ".flac", ".aif", ".aiff", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4"}
 
 
 def register(subparsers) -> None:
@@ -31,6 +30,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("--no-tags", action="store_true", help="skip moods/genre/hash (the neural tagger)")
     p.add_argument("--no-music", action="store_true", help="skip key/tempo/beats/chords")
+    p.add_argument("--midi", metavar="OUT.mid", help="write the analysis as a type-1 MIDI file: tempo "
+                   "map from the beats, time/key signatures, chord track, chord and bar markers "
+                   "(one input file only)")
+    p.add_argument("--jams", metavar="OUT.jams", help="write beats, chords, key and tempo as JAMS")
+    p.add_argument("--csv", metavar="OUT.csv", help="write beats, downbeats, chords and key as CSV")
+    p.add_argument("--overwrite", action="store_true", help="replace existing --midi/--jams/--csv files")
     p.set_defaults(func=run)
 
 
@@ -64,11 +69,24 @@ def summarise(result: dict) -> str:
         level = result.get("level_dbfs")
         loudest = f"; loudest 3 s at {level:.0f} dBFS" if level is not None else ""
         lines.append(f"  {result['status']}: no moods, key, tempo or chords{loudest}")
-    if "key" in result:
+    if result.get("key"):
         k = result["key"]
-        lines.append(f"  key: {k['tonic']} {k['mode']} (confidence {k['confidence']:.2f})")
-    if "tempo_bpm" in result:
-        lines.append(f"  tempo: {result['tempo_bpm']:.1f} BPM, meter {result.get('meter', '?')}")
+        extra = f", {k['camelot']} / {k['open_key']}" if k.get("camelot") else ""
+        lines.append(f"  key: {k['tonic']} {k['mode']}{extra} (confidence {k['confidence']:.2f})")
+        if result.get("key_ambiguity"):
+            lines.append(f"       {result['key_ambiguity']}")
+    elif result.get("key_reason"):
+        lines.append(f"  key: none ({result['key_reason']})")
+    if result.get("tempo_bpm"):
+        alts = ", ".join(f"{c['relation']} {c['bpm']:.1f}" for c in result.get("tempo_candidates", [])
+                         if c.get("relation") != "tactus")
+        lines.append(f"  tempo: {result['tempo_bpm']:.1f} BPM, meter {result.get('meter') or '?'}"
+                     + (f" (also {alts})" if alts else ""))
+        if len(result.get("tempo_segments") or []) > 1:
+            lines.append("  tempo changes: " + ", ".join(
+                f"{s['bpm']:.1f} from {s['start']:.0f} s" for s in result["tempo_segments"]))
+    elif result.get("tempo_reason"):
+        lines.append(f"  tempo: none ({result['tempo_reason']})")
     if result.get("moods"):
         top = ", ".join(f"{m['tag']} {m['percentile']:.0f}%" for m in result["moods"][:5])
         lines.append(f"  moods (percentile): {top}")
@@ -79,7 +97,7 @@ def summarise(result: dict) -> str:
     if result.get("hash"):
         lines.append(f"  hash: {result['hash']}")
     if result.get("chords"):
-        seq = [c["label"] for c in result["chords"] if c["label"] != "N"]
+        seq = [c.get("symbol") or c["label"] for c in result["chords"] if c["label"] != "N"]
         dedup = [c for i, c in enumerate(seq) if i == 0 or c != seq[i - 1]]
         lines.append("  chords: " + " ".join(dedup[:16]) + (" ..." if len(dedup) > 16 else ""))
     for part, message in result.get("errors", {}).items():
@@ -100,9 +118,33 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print("musicapp: error: no audio files found", file=sys.stderr)
         return 2
+    if _exports(args):
+        from musicapp.errors import MusicappError
+        from musicapp.outputs import check_outputs
+
+        if len(files) != 1:
+            raise MusicappError("--midi/--jams/--csv need exactly one input file")
+        if args.no_music:
+            raise MusicappError("--midi/--jams/--csv need the music analysis (drop --no-music)")
+        check_outputs(_exports(args).values(), overwrite=args.overwrite)
     if len(files) == 1:
         return _run_one(args, files[0])
     return _run_batch(args, files)
+
+
+def _exports(args: argparse.Namespace) -> dict[str, str]:
+    """The requested --midi/--jams/--csv outputs."""
+    return {k: v for k in ("midi", "jams", "csv") if (v := getattr(args, k, None))}
+
+
+def _export(args: argparse.Namespace, result: dict) -> None:
+    """Write the requested --midi/--jams/--csv files (paths already checked)."""
+    from musicapp.analysis.export import write_csv, write_jams, write_midi
+
+    writers = {"midi": write_midi, "jams": write_jams, "csv": write_csv}
+    for kind, target in _exports(args).items():
+        out = writers[kind](result, target, overwrite=args.overwrite)
+        print(f"wrote {out}", file=sys.stderr)
 
 
 def _emit(args: argparse.Namespace, result: dict) -> None:
@@ -129,6 +171,8 @@ def _run_one(args: argparse.Namespace, path: Path) -> int:
         print(f"musicapp: error: {exc}", file=sys.stderr)
         return 2
     _emit(args, result)
+    if _exports(args):
+        _export(args, result)
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
+
 from musicapp.cli import build_parser, main
 
 
@@ -28,3 +30,31 @@ def test_cli_module_imports_no_librosa():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_analyze_exports_midi_jams_csv(tmp_path, capsys):
+    import mido
+    import pretty_midi
+
+    from tests.analysis.conftest import HAVE_SF, render, steady_piece
+    from tests.helpers.signals import chord, write_audio
+
+    if HAVE_SF:
+        y = render(steady_piece(110.0, 2, "major", 4, max_seconds=20.0))
+    else:
+        y = np.concatenate([chord(f, 1.0, 22050) for f in ([261.63, 329.63, 392.0],) * 12])
+    audio = write_audio(tmp_path / "song.wav", y, 22050)
+    mid, jam, table = tmp_path / "a.mid", tmp_path / "a.jams", tmp_path / "a.csv"
+    rc = main(["analyze", "--no-tags", str(audio), "--midi", str(mid), "--jams", str(jam),
+               "--csv", str(table)])
+    assert rc == 0
+    assert mido.MidiFile(str(mid)).type == 1
+    assert pretty_midi.PrettyMIDI(str(mid)).instruments[0].notes
+    assert table.read_text().startswith("type,start,end,value,confidence")
+    assert jam.stat().st_size > 100
+    # existing outputs are refused before anything is analysed, and left alone
+    capsys.readouterr()
+    rc = main(["analyze", "--no-tags", str(audio), "--midi", str(mid)])
+    assert rc == 2 and "--overwrite" in capsys.readouterr().err
+    rc = main(["analyze", "--no-tags", str(audio), str(audio), "--csv", str(tmp_path / "b.csv")])
+    assert rc == 2 and "exactly one" in capsys.readouterr().err

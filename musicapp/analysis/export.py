@@ -1,0 +1,283 @@
+"""Analysis to the DAW: a type-1 MIDI file, a JAMS file and a CSV of beats, chords and key.
+
+All three take the analysis JSON (``analyze_music(...).to_dict()`` or the flat
+``TrackAnalysis.to_dict()``) so the CLI, the GUI and stored library analyses export the same.
+
+* :func:`write_midi` – a conductor track with a tempo map from the beat grid (one tempo event
+  per beat, so every MIDI beat lands on a detected beat), the time signature at the first
+  downbeat, the key signature, markers for chord names and downbeats ("Bar 1" ...), and a
+  "Chords" track of voiced block chords (bass note for inversions);
+* :func:`write_jams` – beats (with their position in the bar), chords (Harte), key and tempo in
+  the JAMS annotation format (the ``jams`` package, imported only here);
+* :func:`write_csv` – ``type,start,end,value,confidence`` rows for beats, downbeats, chords, key.
+
+Every writer refuses to overwrite an existing file unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicapp.outputs import apply_umask, check_output
+from musicapp.pitch import BASS_DEGREES, PitchError, make_key, note_pc, parse_key
+
+TICKS_PER_BEAT = 480
+DEFAULT_BPM = 120.0
+#: Harte quality -> semitones above the root.
+CHORD_INTERVALS: dict[str, tuple[int, ...]] = {
+    "maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4, 8),
+    "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10), "hdim7": (0, 3, 6, 10),
+    "dim7": (0, 3, 6, 9), "minmaj7": (0, 3, 7, 11), "maj6": (0, 4, 7, 9), "min6": (0, 3, 7, 9),
+    "sus2": (0, 2, 7), "sus4": (0, 5, 7), "9": (0, 4, 7, 10, 14), "maj9": (0, 4, 7, 11, 14),
+    "min9": (0, 3, 7, 10, 14), "1": (0,), "5": (0, 7),
+}
+
+
+def chord_notes(label: str, low: int = 52) -> list[int]:
+    """MIDI notes of a voiced block chord for a Harte label (``[]`` for N/X or unknown labels).
+
+    The chord tones sit in close position from ``low`` upwards; the bass (root, or the Harte
+    bass degree for inversions) is an octave below the lowest chord tone.
+    """
+    if not label or label in ("N", "X"):
+        return []
+    root_text, _, rest = label.partition(":")
+    quality, _, bass = (rest or "maj").partition("/")
+    try:
+        root = note_pc(root_text)
+    except PitchError:
+        return []
+    intervals = CHORD_INTERVALS.get(quality or "maj")
+    if intervals is None:
+        return []
+    base = low + ((root - low) % 12)
+    notes = [base + i for i in intervals]
+    bass_pc = (root + BASS_DEGREES.get(bass, 0)) % 12 if bass else root
+    bass_note = base - 12 - ((base - bass_pc) % 12)
+    return sorted({bass_note, *notes})
+
+
+class _TimeMap:
+    """Seconds <-> MIDI ticks along the beat grid (a constant tempo before the first and after
+    the last beat)."""
+
+    def __init__(self, beats: list[float], fallback_bpm: float | None) -> None:
+        b = np.unique(np.asarray([x for x in beats if np.isfinite(x) and x >= 0], dtype=float))
+        if b.size >= 2:
+            self.period = float(np.median(np.diff(b)))
+        else:
+            self.period = 60.0 / (fallback_bpm or DEFAULT_BPM)
+            b = np.zeros(0)
+        self.beats = b
+        # beat k of the grid sits at this many beats from time 0
+        self.offset = float(b[0] / self.period) if b.size else 0.0
+
+    def beat_position(self, t: float) -> float:
+        """Position of time ``t`` in beats from the start."""
+        b = self.beats
+        if b.size == 0:
+            return t / self.period
+        if t <= b[0]:
+            return t / self.period
+        if t >= b[-1]:
+            return self.offset + (b.size - 1) + (t - b[-1]) / self.period
+        i = int(np.searchsorted(b, t, side="right") - 1)
+        return self.offset + i + (t - b[i]) / (b[i + 1] - b[i])
+
+    def tick(self, t: float) -> int:
+        """MIDI tick of time ``t``."""
+        return int(round(self.beat_position(max(0.0, t)) * TICKS_PER_BEAT))
+
+    def tempo_events(self) -> list[tuple[int, float]]:
+        """(tick, bpm) tempo changes reproducing the beat grid."""
+        b = self.beats
+        events = [(0, 60.0 / self.period)]
+        if b.size < 2:
+            return events
+        for i in range(b.size - 1):
+            events.append((self.tick(b[i]), 60.0 / float(b[i + 1] - b[i])))
+        events.append((self.tick(b[-1]), 60.0 / self.period))
+        out: list[tuple[int, float]] = []
+        for tick, bpm in events:
+            if out and out[-1][0] == tick:
+                out[-1] = (tick, bpm)
+            elif not out or abs(out[-1][1] - bpm) > 1e-6:
+                out.append((tick, bpm))
+        return out
+
+
+def _key_of(result: dict[str, Any]):
+    key = result.get("key")
+    if not key:
+        return None
+    try:
+        return parse_key(key)
+    except PitchError:
+        return None
+
+
+def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the analysis as a type-1 MIDI file (see the module documentation)."""
+    import mido
+
+    out = check_output(path, overwrite=overwrite)
+    tm = _TimeMap(result.get("beats") or [], result.get("tempo_bpm"))
+    conductor: list[tuple[int, int, mido.MetaMessage]] = []  # (tick, order, message)
+    for tick, bpm in tm.tempo_events():
+        conductor.append((tick, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+    meter = result.get("meter") or "4/4"
+    num, _, den = str(meter).partition("/")
+    downbeats = [float(d) for d in result.get("downbeats") or []]
+    ts_tick = tm.tick(downbeats[0]) if downbeats else 0
+    conductor.append((0, 1, mido.MetaMessage("time_signature", numerator=int(num or 4),
+                                             denominator=int(den or 4))))
+    if ts_tick > 0:  # a pickup before the first downbeat: restate the metre there
+        conductor.append((ts_tick, 1, mido.MetaMessage(
+            "time_signature", numerator=int(num or 4), denominator=int(den or 4))))
+    key = _key_of(result)
+    if key is not None:
+        conductor.append((0, 2, mido.MetaMessage("key_signature", key=make_key(key.pc, key.mode).short)))
+    for i, d in enumerate(downbeats):
+        conductor.append((tm.tick(d), 3, mido.MetaMessage("marker", text=f"Bar {i + 1}")))
+    chord_events: list[tuple[int, int, mido.Message]] = []
+    for c in result.get("chords") or []:
+        label = c.get("label", "N")
+        if label in ("N", "X"):
+            continue
+        a, b = tm.tick(float(c["start"])), tm.tick(float(c["end"]))
+        if b <= a:
+            continue
+        conductor.append((a, 4, mido.MetaMessage("marker", text=c.get("symbol") or label)))
+        for n in chord_notes(label):
+            chord_events.append((a, 1, mido.Message("note_on", channel=0, note=n, velocity=80)))
+            chord_events.append((b, 0, mido.Message("note_off", channel=0, note=n, velocity=0)))
+
+    def track(name: str, events: list[tuple[int, int, Any]]) -> mido.MidiTrack:
+        t = mido.MidiTrack()
+        t.append(mido.MetaMessage("track_name", name=name, time=0))
+        now = 0
+        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+            t.append(msg.copy(time=tick - now))
+            now = tick
+        t.append(mido.MetaMessage("end_of_track", time=0))
+        return t
+
+    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    mid.tracks.append(track("musicapp analysis", conductor))
+    chords_track = track("Chords", chord_events)
+    chords_track.insert(1, mido.Message("program_change", channel=0, program=0, time=0))
+    mid.tracks.append(chords_track)
+    mid.save(str(out))
+    apply_umask(out)
+    return out
+
+
+def _bar_positions(beats: list[float], downbeats: list[float], meter: str | None) -> list[int]:
+    """1-based position of each beat in its bar (1 on downbeats; 0 when there are no
+    downbeats). Beats before the first downbeat count back from the end of a bar."""
+    per_bar = int(str(meter or "4/4").partition("/")[0] or 4)
+    if not downbeats:
+        return [0 for _ in beats]
+    b = np.asarray(beats, dtype=float)
+    is_down = np.array([np.min(np.abs(np.asarray(downbeats) - t)) < 1e-3 for t in b])
+    first = int(np.argmax(is_down)) if is_down.any() else 0
+    out, pos = [], 0
+    for i in range(b.size):
+        if i < first:
+            out.append(((per_bar - (first - i)) % per_bar) + 1)
+            continue
+        pos = 1 if is_down[i] else pos + 1
+        out.append(pos)
+    return out
+
+
+def write_csv(result: dict[str, Any], path: str | Path, *, overwrite: bool = False) -> Path:
+    """CSV rows ``type,start,end,value,confidence``: beat (value = position in the bar),
+    downbeat, chord (Harte label), key (name; one row per key-timeline segment), tempo."""
+    out = check_output(path, overwrite=overwrite)
+    beats = [float(b) for b in result.get("beats") or []]
+    downbeats = [float(b) for b in result.get("downbeats") or []]
+    rows: list[list[Any]] = []
+    for t, pos in zip(beats, _bar_positions(beats, downbeats, result.get("meter")), strict=True):
+        rows.append(["beat", f"{t:.3f}", "", pos, ""])
+    rows += [["downbeat", f"{t:.3f}", "", "", ""] for t in downbeats]
+    for c in result.get("chords") or []:
+        rows.append(["chord", f"{float(c['start']):.3f}", f"{float(c['end']):.3f}", c["label"], ""])
+    key = result.get("key")
+    if key:
+        segs = result.get("key_timeline") or []
+        for s in segs:
+            rows.append(["key", f"{float(s['start']):.3f}", f"{float(s['end']):.3f}",
+                         f"{s['tonic']} {s['mode']}", s.get("confidence", "")])
+        if not segs:
+            rows.append(["key", "", "", f"{key['tonic']} {key['mode']}", key.get("confidence", "")])
+    if result.get("tempo_bpm"):
+        for s in result.get("tempo_segments") or [{"start": 0.0, "end": "",
+                                                   "bpm": result["tempo_bpm"]}]:
+            rows.append(["tempo", s["start"], s["end"], s["bpm"], result.get("tempo_confidence", "")])
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["type", "start", "end", "value", "confidence"])
+        w.writerows(rows)
+    apply_umask(out)
+    return out
+
+
+def write_jams(result: dict[str, Any], path: str | Path, *, duration: float | None = None,
+               title: str | None = None, overwrite: bool = False) -> Path:
+    """A JAMS file with beat, chord, key_mode and tempo annotations (needs the ``jams`` package)."""
+    from musicapp.errors import MusicappError
+
+    out = check_output(path, overwrite=overwrite)
+    try:
+        import jams
+    except ImportError as exc:  # an optional part of the install
+        raise MusicappError("JAMS export needs the 'jams' package (pip install jams)") from exc
+    dur = float(duration if duration is not None else result.get("duration_s") or 0.0)
+    if dur <= 0:
+        ends = [float(c["end"]) for c in result.get("chords") or []] + list(result.get("beats") or [])
+        dur = max(ends, default=0.0)
+    jam = jams.JAMS()
+    jam.file_metadata.duration = dur
+    jam.file_metadata.title = title or str(result.get("path") or "")
+    meta = {"annotation_tools": "musicapp.analysis"}
+    beats = [float(b) for b in result.get("beats") or []]
+    downbeats = [float(b) for b in result.get("downbeats") or []]
+    ann = jams.Annotation(namespace="beat_position" if downbeats else "beat", duration=dur)
+    per_bar = int(str(result.get("meter") or "4/4").partition("/")[0] or 4)
+    for t, pos in zip(beats, _bar_positions(beats, downbeats, result.get("meter")), strict=True):
+        if downbeats:
+            ann.append(time=t, duration=0.0, value={"position": max(1, min(pos, per_bar)),
+                                                    "measure": 0, "num_beats": per_bar,
+                                                    "beat_units": 4})
+        else:
+            ann.append(time=t, duration=0.0, value=None)
+    ann.annotation_metadata.annotation_tools = meta["annotation_tools"]
+    jam.annotations.append(ann)
+    ann = jams.Annotation(namespace="chord", duration=dur)
+    for c in result.get("chords") or []:
+        a, b = float(c["start"]), float(c["end"])
+        if b > a:
+            ann.append(time=a, duration=b - a, value=c["label"])
+    jam.annotations.append(ann)
+    key = result.get("key")
+    if key:
+        ann = jams.Annotation(namespace="key_mode", duration=dur)
+        segs = result.get("key_timeline") or [{"start": 0.0, "end": dur, **key}]
+        for s in segs:
+            a, b = float(s["start"]), float(s["end"])
+            ann.append(time=a, duration=max(0.0, b - a), value=f"{s['tonic']}:{s['mode']}",
+                       confidence=s.get("confidence"))
+        jam.annotations.append(ann)
+    if result.get("tempo_bpm"):
+        ann = jams.Annotation(namespace="tempo", duration=dur)
+        ann.append(time=0.0, duration=dur, value=float(result["tempo_bpm"]),
+                   confidence=float(result.get("tempo_confidence") or 0.0))
+        jam.annotations.append(ann)
+    jam.save(str(out), strict=False)
+    apply_umask(out)
+    return out
