@@ -125,6 +125,9 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
             from musicapp.library.store import LibraryError, default_db_path
 
             db = args.db or default_db_path()
+            if "locked" in str(exc) or "busy" in str(exc):
+                msg = f"{db}: another process keeps the library locked ({exc}); try again"
+                raise LibraryError(msg) from exc
             raise LibraryError(
                 f"{db}: the library database failed ({exc}); run `musicapp library check --db {db}`"
             ) from exc
