@@ -153,6 +153,28 @@ class Library:
         self._fp_index = self._code_index = None
         return removed
 
+    def set_tempo(self, track: int | str | Path, bpm: float) -> dict:
+        """Store the tempo the user chose for a track (a metrical level of the analysed tempo:
+        half, double ...; see :func:`musicapp.analysis.tempo_choice.choose_tempo`). ``track`` is
+        a track id or path. Returns the updated analysis; searches by BPM use the new value."""
+        import json
+
+        from musicapp.analysis.tempo_choice import choose_tempo
+        from musicapp.library.schema import write_analysis_columns
+
+        found = self.store.track(track) if isinstance(track, int) else self.store.track_by_path(track)
+        if found is None:
+            raise LibraryError(f"{display(str(track))}: not a track of the library")
+        analysis = self.store.analysis(found.id)
+        if analysis is None:
+            raise LibraryError(f"{display(found.path)}: not analysed yet")
+        new = choose_tempo(analysis, bpm)
+        with self.store._transaction():
+            self.store.con.execute("UPDATE analysis SET json = ? WHERE track_id = ?",
+                                   (json.dumps(new), found.id))
+            write_analysis_columns(self.store.con, found.id, new)
+        return new
+
     def list(self, status: str | None = None) -> list[dict]:
         """Every track (or those in one state: ok/pending/error/missing) with its status, tags
         and the main analysis fields. Damaged rows are skipped (see :attr:`warnings`)."""
