@@ -301,6 +301,16 @@ class _HashnetBackend(_Backend):
         gq = meta.get("genre_quantiles", calib.get("genre") if isinstance(calib, dict) else None)
         self.mood_quantiles = None if mq is None else _np(mq) if hasattr(mq, "detach") else mq
         self.genre_quantiles = None if gq is None else _np(gq) if hasattr(gq, "detach") else gq
+        # Tags of the MSD teacher are taken from the frozen front end's own output layer (exact
+        # and free) when the weights say their calibration tables were fitted that way.
+        self.msd_columns: dict[str, list[tuple[int, int]]] = {"mood": [], "genre": []}
+        if str(meta.get("msd_tags_from_frontend", "")) == "1":
+            from musicapp.models.hashnet import GENRE_SOURCES, MOOD_SOURCES
+            from musicapp.models.musicnn import MSD_TAGS
+
+            for kind, sources in (("mood", MOOD_SOURCES), ("genre", GENRE_SOURCES)):
+                self.msd_columns[kind] = [(j, MSD_TAGS.index(t)) for j, (src, t)
+                                          in enumerate(sources) if src == "MSD"]
         vq = meta.get("va_quantiles")
         self.va_quantiles = None if vq is None else _np(vq) if hasattr(vq, "detach") else vq
         self.reference = str(meta.get("reference") or "") or None
@@ -310,9 +320,14 @@ class _HashnetBackend(_Backend):
         import torch
 
         out = self.model(x, return_features=True) if feature_maps else self.model(x)
+        mood, genre = out["mood_logits"].float().clone(), out["genre_logits"].float().clone()
+        msd = out["msd_logits"].float()
+        for kind, logits in (("mood", mood), ("genre", genre)):
+            for j, k in self.msd_columns[kind]:
+                logits[:, j] = msd[:, k]
         res = {
-            "mood": _np(torch.sigmoid(out["mood_logits"].float())),
-            "genre": _np(torch.sigmoid(out["genre_logits"].float())),
+            "mood": _np(torch.sigmoid(mood)),
+            "genre": _np(torch.sigmoid(genre)),
             "va": _np(out["valence_arousal"]),
             "code": _np(out["code"]),
             "embedding": _np(out["embedding"]),

@@ -240,6 +240,7 @@ class HashNetHead(nn.Module):
             "embedding": F.normalize(e, dim=1),
             "code_tags_z": self.code_decoder(code),
             "teacher_z": self.emb_decoder(e),
+            "summary": h,
         }
 
 
@@ -275,12 +276,15 @@ class CnnLstmHashNet(nn.Module):
 
         Returns ``mood_logits`` (B, M), ``genre_logits`` (B, G), ``valence_arousal`` (B, 2) in
         [-1, 1], ``code`` (B, bits; tanh-relaxed, take ``sign`` for the binary code),
-        ``embedding`` (B, D; unit norm) and, with ``return_features``, ``feature_maps``: a dict of
-        the eight conv layers' maps (B, C, T) plus ``sequence`` (the reader's input).
+        ``embedding`` (B, D; unit norm), ``msd_logits`` (B, 50: the frozen front end's own
+        MSD_musicnn tag logits, free because the front end runs anyway) and, with
+        ``return_features``, ``feature_maps``: a dict of the eight conv layers' maps (B, C, T)
+        plus ``sequence`` (the reader's input).
         """
         feats = self.features(x)
         seq = build_sequence(feats, self.cfg)
         out = self.head(seq)
+        out["msd_logits"] = feats["logits"]  # the frozen MSD teacher's own 50 tag logits
         if return_features:
             maps = dict(zip(LAYER_NAMES, layer_maps(feats, LAYER_NAMES), strict=True))
             out["feature_maps"] = maps  # type: ignore[assignment]

@@ -38,6 +38,36 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         help="only rewrite the model card from the last run's metrics (no training)",
     )  # fmt: skip
     p.set_defaults(func=_run_train)
+    e = subparsers.add_parser(
+        "tagger-emotion",
+        help="fine-tune the hashnet's valence/arousal head on weak title labels; calibrate; evaluate",
+        description=(
+            "After `musicapp train tagger`: label the allowed Debian soundtracks' tracks from "
+            "their titles (battle/victory -> energetic, menu/calm/sad -> calm, ...), fine-tune "
+            "the valence/arousal layer on them (plus the circumplex distillation loss), fit the "
+            "percentile tables of the reference collection (train and validation packages), and "
+            "evaluate by track with bootstrap intervals: leave-one-package-out over all "
+            "packages and on the test packages, beside the teachers and the parameter-free "
+            "baseline. Rewrites the weights, results JSON (cache_dir/emotion.json) and card."
+        ),
+    )
+    _common(e)
+    e.add_argument("--weak-weight", type=float, default=1.0,
+                   help="weight of the weak-label loss against the distillation loss (default 1)")
+    e.add_argument("--no-card", action="store_true", help="do not rewrite the model card")
+    e.set_defaults(func=_run_emotion)
+
+
+def _run_emotion(args: argparse.Namespace) -> int:
+    from musicapp_lab.models.emotion_run import run_emotion
+
+    tc = _load_config(args)
+    run_emotion(tc, log=print, weak_weight=args.weak_weight)
+    if not args.no_card:
+        metrics_path = Path(tc.metrics_out)
+        if metrics_path.is_file():
+            print(f"model card: {_write_card(tc, json.loads(metrics_path.read_text()), args.config)}")
+    return 0
 
 
 def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
@@ -112,7 +142,9 @@ def _write_card(tc, metrics: dict, config_path: Path) -> Path:
         shown = str(config_path.resolve().relative_to(_REPO))
     except ValueError:
         shown = str(config_path)
-    return write_card(metrics, ablation, shown, _musicnn_sha(), seed=tc.seed)
+    em_path = Path(tc.cache_dir) / "emotion.json"
+    emotion = json.loads(em_path.read_text()) if em_path.is_file() else None
+    return write_card(metrics, ablation, shown, _musicnn_sha(), seed=tc.seed, emotion=emotion)
 
 
 def _run_train(args: argparse.Namespace) -> int:

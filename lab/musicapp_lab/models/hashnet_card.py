@@ -64,6 +64,127 @@ def circumplex_table() -> str:
     return "\n".join(lines)
 
 
+def _ci(r: dict[str, Any]) -> str:
+    return f"{_f(r['auc'])} [{_f(r['lo'])}, {_f(r['hi'])}]"
+
+
+def emotion_section(em: dict[str, Any] | None, config_path: str) -> str:
+    """Valence/arousal (weak labels, calibration, energy) and the baseline comparison."""
+    if not em:
+        return ("## Valence/arousal, energy, baseline\n\nNot evaluated for these weights "
+                "(`musicapp train tagger-emotion`).\n")
+    scopes = ("all packages (leave-one-package-out)", "test packages")
+    rows = ["| model | arousal: energetic vs calm, all packages (LOPO) | arousal, test packages | "
+            "valence: bright vs dark, all packages (LOPO) | valence, test packages |",
+            "|---|---|---|---|---|"]  # fmt: skip
+    for name, r in em["va_auc"].items():
+        cells = [_ci(r[f"{ax} | {sc}"]) for ax in ("arousal", "valence") for sc in scopes]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    any_row = next(iter(em["va_auc"].values()))
+    counts = ", ".join(
+        f"{ax} {sc.split(' (')[0]}: {any_row[f'{ax} | {sc}']['n_pos']}+ / "
+        f"{any_row[f'{ax} | {sc}']['n_neg']}-" for ax in ("arousal", "valence") for sc in scopes)
+    sp = em["spread"]
+    spread_rows = ["| set | std valence | std arousal |", "|---|---|---|"]
+    for k, v in sp.items():
+        spread_rows.append(f"| {k} | {_f(v[0], 2)} | {_f(v[1], 2)} |")
+    tg = em["tag_groups"]
+    models = sorted({m for g in tg.values() for m in g})
+    tag_rows = ["| tag group | teachers | " + " | ".join(models) + " |",
+                "|---|---|" + "---|" * len(models)]
+    for g, r in tg.items():
+        tag_rows.append(f"| {g} | 1 (they define the target) | "
+                        + " | ".join(_ci(r[m]) if m in r else "n/a (no such tag)" for m in models)
+                        + " |")  # fmt: skip
+    codes = "; ".join(f"{k}: genre {_f(v['genre'])}, mood {_f(v['mood'])}"
+                      for k, v in em["codes"].items())
+    labelled = "\n".join(
+        f"| {t['package']} | {t['split']} | `{t['rel']}` | {t['arousal_label'] or ''} | "
+        f"{t['valence_label'] or ''} |" for t in em["labelled_tracks"])
+    return f"""## Valence/arousal: weak labels from track titles, calibration, energy
+
+No human valence/arousal ratings exist under a permissive licence here. Game soundtracks name
+their tracks by scene, so the titles of the allowed Debian soundtracks give weak labels
+(`lab/musicapp_lab/models/weak_labels.py`): a title's words (split at non-letters and case
+changes, the folder below the music folder included, so `win/` and `lose/` count) are matched
+against these word lists; an axis is labelled when only one side matches. The lists were written
+from the words' meanings as scene names (the issue's battle, victory, boss -> energetic; calm, menu,
+peaceful, love, sad -> calm, and their relatives) after reading all titles, including the test
+packages', and before any model output on the labelled tracks was seen.
+
+{em['rules']}
+
+The valence/arousal layer (a linear layer on the reader's 256-d summary, `tanh` output) is then
+fine-tuned with the distillation loss toward the circumplex targets plus a class-balanced
+logistic loss on the labelled tracks' segments (weight {em['weak_weight']}); the rest of the
+network is unchanged. Shipped: fine-tuned on the labels of the training and validation packages
+only. Evaluation is by **track** (a track's score: the mean over its 3-s segments) with 95 %
+bootstrap intervals from resampling tracks (2000 draws): on all eight packages
+leave-one-package-out (each package scored by a layer fine-tuned without its labels) and on the
+two test packages with the shipped layer. Labelled tracks: {counts}.
+
+{chr(10).join(rows)}
+
+"teachers + circumplex" and "baseline + circumplex" use no labels at all (the baseline has no MTT
+tags, so fast/slow/loud/quiet/soft/ambient count as neutral for it). The test packages have very
+few labelled tracks, so their intervals are wide; the leave-one-package-out figures are the
+informative ones.
+
+**Calibration against the reference collection.** The engine reports valence and arousal as
+`2 P - 1`, where `P` is the fraction of the reference collection's clips ({em['reference']}) with
+a lower raw output; the percentile tables of the tags use the same clips (MSD tags: the teacher's
+own probabilities, which the engine takes from the frozen front end; MTT tags: the student's).
+The spread that gives:
+
+{chr(10).join(spread_rows)}
+
+**Energy** (1-10, as DJs use it) is `1 + 9 P` of arousal (per 3-s segment in the curves; the
+track's value rounded to an integer): a ranking of arousal against the reference collection, not
+a separate model.
+
+## Does the CNN-LSTM earn its place?
+
+The parameter-free baseline: the MSD teacher's own back end (batch norm, dense 200, dense 50) over
+the max and mean of the student's 32 time slices. It exists only for MSD's 33 tags (MTT's tags
+come from another front end). Agreement with the teachers on the test packages (mean per-tag
+ROC-AUC against the teachers' top-10 % segments, 95 % interval from resampling tracks):
+
+{chr(10).join(tag_rows)}
+
+Code retrieval on the test packages (mAP@10, same teacher top genre / top mood, other tracks'
+segments): {codes}.
+
+Reading: where the baseline is as good as the student (the MSD tags), the LSTM does not earn its
+place as a tagger, and the engine no longer uses it there: the MSD tags shown are the frozen MSD
+front end's own output (the exact teacher, computed anyway, at no extra cost). The student is
+kept for what the baseline cannot give: the six MTT mood tags and five MTT genres without running
+the second (MTT) network, the valence/arousal/energy head fine-tuned on weak labels (see the table
+above for whether it beats the label-free mappings), and the hash code and embedding for the
+library. Mood changes within a track (the curves) have no labels to test against here.
+
+Reproduce: `musicapp train tagger-emotion --config {config_path}`.
+
+<details><summary>Labelled tracks (arousal +1 energetic / -1 calm; valence +1 bright / -1 dark)</summary>
+
+| package | split | track | arousal | valence |
+|---|---|---|---|---|
+{labelled}
+
+</details>
+
+## Readable results
+
+The engine lists a tag only when its raw probability is not negligible (moods >= 0.3 %, genres
+>= 1 %: below that the teacher is saying "no", however rare the tag is in the reference, e.g. a
+raw 0.0014 "opera" that still ranks at the 84th percentile); of the contradictory pairs happy/sad,
+fast/slow, loud/quiet, loud/soft, party/sad and party/quiet only the one with the higher
+percentile is listed, with the other's name and raw score (`over`, `over_score`). Silence and
+near-silence (loudest 3-s window below -60 dBFS) and clips under 0.5 s give `status` "silence" /
+"too short" with no moods, genres, valence, arousal or energy. Percentiles are relative to the
+collection named in `mood_reference`.
+"""
+
+
 def write_card(
     metrics: dict[str, Any],
     ablation: dict[str, Any] | None,
@@ -71,6 +192,7 @@ def write_card(
     musicnn_sha: dict[str, str],
     seed: int = 0,
     path: Path = CARD_PATH,
+    emotion: dict[str, Any] | None = None,
 ) -> Path:
     """Write the model card."""
     from musicapp_lab.models.ablation import format_table
@@ -112,7 +234,7 @@ safetensors metadata) + checksum `hashnet.safetensors.sha256`. Loaded by
 
 | file | sha256 |
 |---|---|
-| hashnet.safetensors | `{metrics['sha256']}` |
+| hashnet.safetensors | `{(emotion or {}).get('sha256', metrics['sha256'])}` |
 | musicnn_msd.safetensors (frozen front end, teacher) | `{musicnn_sha.get('MSD_musicnn', '?')}` |
 | musicnn_mtt.safetensors (teacher) | `{musicnn_sha.get('MTT_musicnn', '?')}` |
 
@@ -167,6 +289,7 @@ weighted by `percentile - 0.5`, with a prior weight 0.25 at the origin
 
 {circumplex_table()}
 
+{emotion_section(emotion, config_path)}
 ## Data
 
 Real music from the Debian packages allowed for training (Debian main, DFSG-free licences:
@@ -238,7 +361,8 @@ They are distributed under the MIT licence of the project with the ISC notice ab
   popular music) and measures agreement with them, not with human mood judgements.
 * The training audio is game music (orchestral, electronic, rock, ambient): genres like hip-hop,
   rnb or jazz are rare in it, so their heads are least reliable.
-* Valence/arousal is a documented mapping of tag scores, not a model trained on V/A ratings.
+* Valence/arousal is a documented mapping of tag scores refined by weak labels from track titles,
+  not a model trained on human V/A ratings; the labels cover few tracks (intervals above).
 
 <details><summary>Data manifest (every file, its duration and split)</summary>
 
