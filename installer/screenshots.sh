@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 "$ROOT/installer/setup.sh" --test
 DISPLAY_NUM="${SCREENSHOT_DISPLAY:-:99}"
-Xvfb "$DISPLAY_NUM" -screen 0 1280x800x24 -nolisten tcp &
+Xvfb "$DISPLAY_NUM" -screen 0 1920x1200x24 -nolisten tcp &
 XVFB_PID=$!
 trap 'kill $XVFB_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [[ -e "/tmp/.X11-unix/X${DISPLAY_NUM#:}" ]] && break; sleep 0.1; done

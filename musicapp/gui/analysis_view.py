@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -106,7 +106,8 @@ class MoodBars(QWidget):
         super().__init__(parent)
         self.rows: list[tuple[str, float, float]] = []
         self.max_rows = max_rows
-        self.setMinimumHeight(120)
+        self.rows_shown = 0
+        self.setMinimumHeight(3 * (QFontMetrics(self.font()).height() + 4))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Mood tags ranked by percentile: how strongly this track shows each mood\n"
                         "compared with a reference collection of music (raw model scores in "
@@ -125,14 +126,15 @@ class MoodBars(QWidget):
             p.setPen(pal.placeholderText().color())
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No mood analysis yet")
             return
-        n = len(self.rows)
-        h = min(24.0, self.height() / n)
-        label_w = 110
-        bar_w = max(10, self.width() - label_w - 60)
         font = QFont(self.font())
-        font.setPointSizeF(max(7.0, min(10.0, h * 0.45)))
+        fm = QFontMetrics(font)
+        row_h = fm.height() + 4
+        n = self.rows_shown = max(1, min(len(self.rows), self.height() // row_h))
+        h = min(24.0, self.height() / n)
+        label_w = max(fm.horizontalAdvance(t) for t, _p, _s in self.rows[:n]) + 12
+        bar_w = max(10, self.width() - label_w - fm.horizontalAdvance("100%") - 10)
         p.setFont(font)
-        for i, (tag, pct, _score) in enumerate(self.rows):
+        for i, (tag, pct, _score) in enumerate(self.rows[:n]):
             y = i * h
             p.setPen(pal.text().color())
             p.drawText(QRectF(4, y, label_w - 8, h), Qt.AlignmentFlag.AlignVCenter
@@ -142,8 +144,8 @@ class MoodBars(QWidget):
             p.fillRect(QRectF(label_w, y + h * 0.2, bar_w * max(0.0, min(1.0, pct)), h * 0.6),
                        color)
             p.setPen(pal.placeholderText().color())
-            p.drawText(QRectF(label_w + bar_w + 4, y, 56, h), Qt.AlignmentFlag.AlignVCenter,
-                       f"{pct * 100:.0f}%")
+            p.drawText(QRectF(label_w + bar_w + 4, y, self.width() - label_w - bar_w - 4, h),
+                       Qt.AlignmentFlag.AlignVCenter, f"{pct * 100:.0f}%")
         p.end()
 
 
@@ -155,11 +157,13 @@ class ValenceArousalPlane(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.hideButtons()
         self.setMouseEnabled(x=False, y=False)
-        self.setLabel("bottom", "valence (negative → positive)")
-        self.setLabel("left", "arousal (calm → energetic)")
+        self.setLabel("bottom", "valence")
+        self.setLabel("left", "arousal")
         self.setAspectLocked(False)
-        self.setToolTip("Valence/arousal of each segment; the line follows the track in time,\n"
-                        "the large amber dot is the whole track")
+        self.setToolTip("Valence (negative → positive) and arousal (calm → energetic) of each "
+                        "segment;\nthe line follows the track in time, the large amber dot is "
+                        "the whole track")
+        self.setMinimumSize(160, 110)
         self.path = pg.PlotDataItem(pen=pg.mkPen((200, 200, 200, 90), width=1))
         self.points = pg.ScatterPlotItem(size=7, pen=None)
         self.track = pg.ScatterPlotItem(size=16, brush=pg.mkBrush(ACCENT), pen=pg.mkPen("w"))
@@ -237,19 +241,23 @@ class AnalysisPanel(QWidget):
         form.addRow("Meter", self.meter_label)
         form.addRow("Genre", self.genre_label)
         form.addRow("Computed on", self.device_label)
+        form.setVerticalSpacing(2)
         moods = QGroupBox("Moods (percentile)")
         self.mood_bars = MoodBars()
         QVBoxLayout(moods).addWidget(self.mood_bars)
         va = QGroupBox("Valence / arousal")
         self.va_plane = ValenceArousalPlane()
-        QVBoxLayout(va).addWidget(self.va_plane)
-        left = QVBoxLayout()
-        left.addWidget(summary)
-        left.addWidget(moods, 1)
+        self.va_values = QLabel("–")
+        self.va_values.setToolTip("The whole track's valence and arousal (-1 … +1)")
+        va_lay = QVBoxLayout(va)
+        va_lay.addWidget(self.va_plane, 1)
+        va_lay.addWidget(self.va_values)
         lay = QHBoxLayout()
-        lay.addLayout(left, 1)
-        lay.addWidget(va, 1)
+        lay.addWidget(summary, 2)
+        lay.addWidget(moods, 3)
+        lay.addWidget(va, 3)
         outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(self.errors_label)
         outer.addWidget(self.status_label)
         outer.addLayout(lay, 1)
@@ -275,6 +283,9 @@ class AnalysisPanel(QWidget):
         self.device_label.setText(str(f["device"]) if f["device"] else "–")
         self.mood_bars.set_moods(f["moods"])
         self.va_plane.set_data(f["valence"], f["arousal"], f["segments"])
+        self.va_values.setText(
+            f"valence {float(f['valence']):+.2f}, arousal {float(f['arousal']):+.2f}"
+            if f["valence"] is not None and f["arousal"] is not None else none)
         if f["errors"]:
             self.errors_label.setText("\n".join(f["errors"]))
             self.errors_label.show()

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl, Signal
-from PySide6.QtGui import QDrag, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, QUrl, Signal
+from PySide6.QtGui import QDrag, QFontMetrics, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.gui.composer_backend import (
+    INSTRUMENTS,
     MODES,
+    PATTERN_NAMES,
     TONICS,
     ComposeSession,
     EmotionChoice,
@@ -39,20 +41,63 @@ from musicapp.gui.composer_backend import (
     resolve_emotion,
     track_key,
 )
+from musicapp.gui.pianoroll import PianoRoll
 from musicapp.gui.theme import ACCENT
 
 SOURCES = (("track", "This track"), ("mood", "A mood"), ("pad", "Valence/arousal pad"),
            ("picture", "A picture"))
 
 
+#: widest a chord card grows before its text is elided (with the full text as tooltip)
+CARD_MAX_WIDTH = 240
+
+
+def beats_text(beats: float) -> str:
+    """"1 beat", "2 beats", "1.5 beats"."""
+    return f"{float(beats):g} beat" + ("" if float(beats) == 1 else "s")
+
+
+class FitLabel(QLabel):
+    """A label whose characters are never cut: it asks for the width its text needs; only
+    beyond ``max_width`` is the text elided ("…"), and then the full text is its tooltip."""
+
+    def __init__(self, text: str = "", max_width: int = CARD_MAX_WIDTH - 20,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.max_width = int(max_width)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        """Show ``text`` whole when it fits in ``max_width``, elided with a tooltip otherwise."""
+        self.full_text = str(text)
+        fm = QFontMetrics(self.font())
+        need = fm.horizontalAdvance(self.full_text) + 2 * self.margin() + 4
+        if need <= self.max_width:
+            self.setText(self.full_text)
+            self.setToolTip("")
+            self.setMinimumWidth(need)
+        else:
+            self.setText(fm.elidedText(self.full_text, Qt.TextElideMode.ElideRight,
+                                       self.max_width - 4))
+            self.setToolTip(self.full_text)
+            self.setMinimumWidth(self.max_width)
+
+    def changeEvent(self, ev) -> None:  # noqa: N802
+        super().changeEvent(ev)
+        if ev.type() == QEvent.Type.FontChange:
+            self.set_full_text(self.full_text)
+
+
 class VAPad(pg.PlotWidget):
-    """Click to choose a point on the valence/arousal plane."""
+    """Click to choose a point on the valence/arousal plane (labelled quadrants, values)."""
 
     changed = Signal(float, float)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setFixedSize(170, 150)
+        self.setFixedSize(200, 140)
         self.setMouseEnabled(x=False, y=False)
         self.setMenuEnabled(False)
         self.hideButtons()
@@ -60,15 +105,26 @@ class VAPad(pg.PlotWidget):
         self.setYRange(-1, 1, padding=0.02)
         self.getPlotItem().getAxis("bottom").setStyle(showValues=False)
         self.getPlotItem().getAxis("left").setStyle(showValues=False)
-        self.setLabel("bottom", "valence")
-        self.setLabel("left", "arousal")
+        self.setLabel("bottom", "valence →")
+        self.setLabel("left", "arousal →")
         self.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen((255, 255, 255, 40))))
         self.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen((255, 255, 255, 40))))
+        self.quadrants = {}
+        for text, x, y, anchor in (("tense", -1, 1, (0, 0)), ("happy", 1, 1, (1, 0)),
+                                   ("sad", -1, -1, (0, 1)), ("calm", 1, -1, (1, 1))):
+            item = pg.TextItem(text, color=(175, 180, 190), anchor=anchor)
+            item.setPos(x, y)
+            self.addItem(item)
+            self.quadrants[text] = item
         self.dot = pg.ScatterPlotItem([0.5], [0.3], size=12, brush=pg.mkBrush(ACCENT))
         self.addItem(self.dot)
         self.value = (0.5, 0.3)
         self.setToolTip("Click to choose how positive (right) and energetic (up) the chords feel")
         self.scene().sigMouseClicked.connect(self._clicked)
+
+    def value_text(self) -> str:
+        """"valence +0.50 · arousal +0.30"."""
+        return f"valence {self.value[0]:+.2f} · arousal {self.value[1]:+.2f}"
 
     def set_value(self, valence: float, arousal: float) -> None:
         """Move the point."""
@@ -84,41 +140,47 @@ class VAPad(pg.PlotWidget):
 
 
 class ChordBlock(QFrame):
-    """One chord: name, Roman numeral, lock and regenerate buttons."""
+    """One chord: name, Roman numeral and length, lock and regenerate buttons. Every text is
+    shown whole (the card is as wide as its texts need); click the card to select it."""
 
     lock_toggled = Signal(int, bool)
     regenerate = Signal(int)
+    selected = Signal(int)
 
     def __init__(self, index: int, name: str, roman: str, beats: float, locked: bool,
                  parent=None) -> None:
         super().__init__(parent)
         self.index = index
+        self.is_selected = False
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumWidth(104)
-        self.setMaximumHeight(130)
-        self.name = QLabel(name)
-        self.name.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMaximumWidth(CARD_MAX_WIDTH)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.name = FitLabel(name)
         font = self.name.font()
-        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
         self.name.setFont(font)
-        self.roman = QLabel(f"{roman}  ·  {beats:g} beats")
-        self.roman.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.lock = QPushButton("Locked" if locked else "Lock")
+        self.roman = FitLabel(f"{roman}  ·  {beats_text(beats)}")
+        self.roman.setToolTip(self.roman.toolTip() or f"{roman}: {beats_text(beats)}")
+        self.lock = QPushButton("Locked")
+        self.lock.setMinimumWidth(self.lock.sizeHint().width())  # room for the longer text
+        self.lock.setText("Locked" if locked else "Lock")
         self.lock.setCheckable(True)
         self.lock.setChecked(locked)
         self.lock.setToolTip("Keep this chord when generating again")
-        self.lock.setMinimumWidth(58)
         self.lock.toggled.connect(self._toggled)
         self.regen = QPushButton("↻")
         self.regen.setToolTip("Regenerate only this chord")
-        self.regen.setFixedWidth(30)
+        self.regen.setFixedWidth(max(30, self.regen.sizeHint().height()))
         self.regen.setEnabled(not locked)
         self.regen.clicked.connect(lambda: self.regenerate.emit(self.index))
         buttons = QHBoxLayout()
+        buttons.setSpacing(4)
         buttons.addWidget(self.lock)
         buttons.addWidget(self.regen)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(2)
         lay.addWidget(self.name)
         lay.addWidget(self.roman)
         lay.addLayout(buttons)
@@ -126,11 +188,25 @@ class ChordBlock(QFrame):
 
     def set_locked_look(self, locked: bool) -> None:
         """Amber border and a disabled regenerate button while locked."""
-        border = ACCENT if locked else "#3b4250"
-        self.setStyleSheet(f"ChordBlock {{ border: 2px solid {border}; border-radius: 6px; "
-                           f"background: #252a33; }}")
         self.lock.setText("Locked" if locked else "Lock")
         self.regen.setEnabled(not locked)
+        self._restyle()
+
+    def set_selected(self, on: bool) -> None:
+        """Mark this card as the one shown on the keyboard."""
+        self.is_selected = bool(on)
+        self._restyle()
+
+    def _restyle(self) -> None:
+        border = ACCENT if self.lock.isChecked() else "#3b4250"
+        background = "#323a48" if self.is_selected else "#252a33"
+        self.setStyleSheet(f"ChordBlock {{ border: 2px solid {border}; border-radius: 6px; "
+                           f"background: {background}; }}")
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.selected.emit(self.index)
+        super().mousePressEvent(ev)
 
     def _toggled(self, on: bool) -> None:
         self.set_locked_look(on)
@@ -202,6 +278,7 @@ class ComposerPanel(QWidget):
         self.player = None
         self.picture: str | None = None
         self.blocks: list[ChordBlock] = []
+        self.arrangement = None
         self._build()
         self._set_enabled()
 
@@ -217,21 +294,30 @@ class ComposerPanel(QWidget):
         self.mood = QComboBox()
         self.mood.addItems(mood_names())
         self.mood.setToolTip("A named mood")
+        self.mood.setMaxVisibleItems(12)
         self.pad = VAPad()
-        pic = QWidget()
-        pic_lay = QVBoxLayout(pic)
-        pic_lay.setContentsMargins(0, 0, 0, 0)
+        self.pad_values = QLabel(self.pad.value_text())
+        self.pad.changed.connect(lambda *_: self.pad_values.setText(self.pad.value_text()))
         self.pick_picture = QPushButton("Choose picture…")
         self.pick_picture.setToolTip("The colours of a picture set the mood "
                                      "(brightness and saturation)")
         self.pick_picture.clicked.connect(self._choose_picture)
-        self.picture_label = QLabel("no picture")
-        self.picture_label.setWordWrap(True)
-        pic_lay.addWidget(self.pick_picture)
-        pic_lay.addWidget(self.picture_label)
-        for w in (self.track_info, self.mood, self.pad, pic):
-            self.stack.addWidget(w)
-        self.stack.setMaximumHeight(160)
+        self.thumbnail = QLabel()
+        self.thumbnail.setFixedSize(120, 80)
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumbnail.setStyleSheet("QLabel { border: 1px solid #3b4250; }")
+        self.picture_label = FitLabel("no picture", max_width=200)
+        # each page keeps its widgets at their natural height (no stretched drop-down)
+        for widgets in ((self.track_info,), (self.mood,), (self.pad, self.pad_values),
+                        (self.pick_picture, self.thumbnail, self.picture_label)):
+            page = QWidget()
+            page_lay = QVBoxLayout(page)
+            page_lay.setContentsMargins(0, 0, 0, 0)
+            page_lay.setSpacing(2)
+            for w in widgets:
+                page_lay.addWidget(w)
+            page_lay.addStretch(1)
+            self.stack.addWidget(page)
         self.source.currentIndexChanged.connect(self.stack.setCurrentIndex)
         self.source.setCurrentIndex(1)
 
@@ -249,37 +335,79 @@ class ComposerPanel(QWidget):
         self.temperature.setSingleStep(0.1)
         self.temperature.setValue(1.0)
         self.temperature.setToolTip("Low: safe, common progressions. High: more surprising.")
+        self.tempo = QSpinBox()
+        self.tempo.setRange(39, 220)
+        self.tempo.setSpecialValueText("auto")
+        self.tempo.setValue(39)
+        self.tempo.setSuffix(" BPM")
+        self.tempo.setToolTip("Tempo of the preview and the MIDI file (auto: from the arousal)")
+        self.pattern = QComboBox()
+        self.pattern.addItem("auto", None)
+        for key, text in PATTERN_NAMES.items():
+            self.pattern.addItem(text, key)
+        self.pattern.setToolTip("Rhythm of the chord track (auto: from the arousal)")
+        self.instrument = QComboBox()
+        for name, program in INSTRUMENTS:
+            self.instrument.addItem(name, program)
+        self.instrument.setToolTip("Instrument of the chord track (General MIDI)")
+        for w in (self.tempo, self.pattern, self.instrument):
+            (w.valueChanged if isinstance(w, QSpinBox) else w.currentIndexChanged).connect(
+                self._arrangement_changed)
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate a progression (Ctrl+G); locked chords stay")
         self.generate_button.clicked.connect(self.generate)
         QShortcut(QKeySequence("Ctrl+G"), self, activated=self.generate,
                   context=Qt.ShortcutContext.WindowShortcut)
 
+        emotion = QVBoxLayout()
+        emotion.setSpacing(3)
+        emotion.addWidget(QLabel("Emotion from"))
+        emotion.addWidget(self.source)
+        emotion.addWidget(self.stack, 1)
         form = QGridLayout()
-        form.addWidget(QLabel("Emotion from"), 0, 0)
-        form.addWidget(self.source, 0, 1, 1, 3)
-        form.addWidget(self.stack, 1, 0, 1, 4)
-        form.addWidget(QLabel("Key"), 2, 0)
-        form.addWidget(self.tonic, 2, 1)
-        form.addWidget(self.mode, 2, 2, 1, 2)
-        form.addWidget(QLabel("Chords"), 3, 0)
-        form.addWidget(self.length, 3, 1)
-        form.addWidget(QLabel("Temperature"), 3, 2)
-        form.addWidget(self.temperature, 3, 3)
-        form.addWidget(self.generate_button, 4, 0, 1, 4)
-        left = QWidget()
-        left.setLayout(form)
-        left.setMaximumWidth(340)
+        form.setVerticalSpacing(3)
+        rows = (("Key", self.tonic, self.mode), ("Chords", self.length, None),
+                ("Surprise", self.temperature, None), ("Tempo", self.tempo, None),
+                ("Pattern", self.pattern, None), ("Sound", self.instrument, None))
+        for r, (label, a, b) in enumerate(rows):
+            form.addWidget(QLabel(label), r, 0)
+            if b is None:
+                form.addWidget(a, r, 1, 1, 2)
+            else:
+                form.addWidget(a, r, 1)
+                form.addWidget(b, r, 2)
+        form.addWidget(self.generate_button, len(rows), 0, 1, 3)
+        form.setRowStretch(len(rows) + 1, 1)
+        controls = QWidget()
+        controls_lay = QHBoxLayout(controls)
+        controls_lay.setContentsMargins(0, 0, 0, 0)
+        controls_lay.addLayout(emotion)
+        controls_lay.addLayout(form)
+        left = QScrollArea()  # never clipped: scrolls when the panel is very short
+        left.setWidget(controls)
+        left.setWidgetResizable(True)
+        left.setFrameShape(QFrame.Shape.NoFrame)
+        left.setMinimumWidth(controls.sizeHint().width() + 16)
+        left.setMaximumWidth(controls.sizeHint().width() + 24)
+        left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.row = QWidget()
         self.row_layout = QHBoxLayout(self.row)
+        self.row_layout.setContentsMargins(2, 2, 2, 2)
         self.row_layout.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.row)
-        scroll.setMinimumHeight(130)
-        self.info = QLabel("")
-        self.info.setWordWrap(True)
+        self.cards = QScrollArea()
+        self.cards.setWidgetResizable(True)
+        self.cards.setWidget(self.row)
+        self.cards.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        probe = ChordBlock(0, "C", "I", 4, False)
+        self.cards.setFixedHeight(probe.sizeHint().height() + 8
+                                  + self.cards.horizontalScrollBar().sizeHint().height())
+        probe.deleteLater()
+        self.roll = PianoRoll()
+        self.roll_info = FitLabel("", max_width=420)
+        self.roll_info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.info = FitLabel("", max_width=260)
+        self.info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.play_button = QPushButton("▶ Preview")
         self.play_button.setToolTip("Render the arrangement with the GM soundfont and play it")
         self.play_button.clicked.connect(self.toggle_preview)
@@ -287,24 +415,35 @@ class ComposerPanel(QWidget):
         self.export_button.setToolTip("Save chords, bass and melody as a MIDI file")
         self.export_button.clicked.connect(self.export_dialog)
         self.drag = MidiDragLabel(self._drag_file)
-        actions = QHBoxLayout()
+        actions = QVBoxLayout()
+        actions.setSpacing(3)
         actions.addWidget(self.play_button)
         actions.addWidget(self.export_button)
         actions.addWidget(self.drag)
         actions.addStretch(1)
+        below = QHBoxLayout()
+        roll_col = QVBoxLayout()
+        roll_col.setSpacing(1)
+        roll_col.addWidget(self.roll, 1)
+        roll_col.addWidget(self.roll_info)
+        below.addLayout(roll_col, 1)
+        below.addLayout(actions)
         right = QVBoxLayout()
-        right.addWidget(scroll, 1)
+        right.setSpacing(3)
+        right.addWidget(self.cards)
+        right.addLayout(below, 1)
         right.addWidget(self.info)
-        right.addLayout(actions)
 
         lay = QHBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(left)
         lay.addLayout(right, 1)
+        self.selected_index = -1
 
     def _set_enabled(self) -> None:
         has = self.session.progression is not None
         for w in (self.generate_button, self.source, self.tonic, self.mode, self.length,
-                  self.temperature):
+                  self.temperature, self.tempo, self.pattern, self.instrument):
             w.setEnabled(not self.busy)
         for w in (self.play_button, self.export_button, self.drag):
             w.setEnabled(has and not self.busy)
@@ -341,9 +480,16 @@ class ComposerPanel(QWidget):
             self.set_picture(path)
 
     def set_picture(self, path: str) -> None:
-        """Use ``path`` as the picture emotion source."""
+        """Use ``path`` as the picture emotion source (a thumbnail shows it)."""
         self.picture = path
-        self.picture_label.setText(Path(path).name)
+        self.picture_label.set_full_text(Path(path).name)
+        pix = QPixmap(path)
+        if pix.isNull():
+            self.thumbnail.setText("(no preview)")
+        else:
+            self.thumbnail.setPixmap(pix.scaled(
+                self.thumbnail.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
         if self.settings:
             self.settings.set_last_dir("picture", path)
 
@@ -359,14 +505,14 @@ class ComposerPanel(QWidget):
     def _start(self, fn, *args, on_finished, label: str) -> None:
         self.busy = True
         self._set_enabled()
-        self.info.setText(label)
+        self.info.set_full_text(label)
         self.runner.start(fn, *args, name="compose", on_finished=on_finished,
                           on_failed=self._failed)
 
     def _failed(self, msg: str) -> None:
         self.busy = False
         self._set_enabled()
-        self.info.setText(f"Composer: {msg}")
+        self.info.set_full_text(f"Composer: {msg}")
         self.message.emit(f"Composer: {msg}")
 
     def generate(self) -> None:
@@ -388,8 +534,8 @@ class ComposerPanel(QWidget):
     def _generated(self, out) -> None:
         prog, emo = out
         self.busy = False
-        self.info.setText(f"{prog.key.name} · from {emo.source} (valence {emo.valence:+.2f}, "
-                          f"arousal {emo.arousal:+.2f})")
+        self.info.set_full_text(f"{prog.key.name} · from {emo.source} (valence "
+                                f"{emo.valence:+.2f}, arousal {emo.arousal:+.2f})")
         self._show(prog)
 
     def regenerate(self, index: int) -> None:
@@ -402,7 +548,7 @@ class ComposerPanel(QWidget):
 
     def _regenerated(self, prog) -> None:
         self.busy = False
-        self.info.setText(f"{prog.key.name}")
+        self.info.set_full_text(f"{prog.key.name}")
         self._show(prog)
 
     def set_locked(self, index: int, on: bool) -> None:
@@ -423,15 +569,52 @@ class ComposerPanel(QWidget):
             block = ChordBlock(i, name, roman, beats, i in self.session.locked)
             block.lock_toggled.connect(self.set_locked)
             block.regenerate.connect(self.regenerate)
+            block.selected.connect(self.select)
             self.row_layout.addWidget(block)
             self.blocks.append(block)
         self._set_enabled()
+        self._arrangement_changed()
         self.progression_changed.emit(list(prog.names))
+
+    def _arrangement_changed(self, *_args) -> None:
+        """Tempo, pattern or instrument changed, or a new progression: redraw the roll."""
+        s = self.session
+        s.tempo_bpm = None if self.tempo.value() == self.tempo.minimum() else \
+            float(self.tempo.value())
+        s.pattern = self.pattern.currentData()
+        s.chord_program = self.instrument.currentData()
+        arr = None
+        if s.progression is not None:
+            try:
+                arr = s.arrangement()
+            except Exception as exc:  # shown, not fatal: the chords are still there
+                from musicapp.gui.workers import describe_error
+
+                self.info.set_full_text(f"Cannot arrange: {describe_error(exc)}")
+        self.arrangement = arr
+        self.roll.set_arrangement(arr)
+        if arr is not None and self.tempo.value() == self.tempo.minimum():
+            self.tempo.setToolTip(f"Tempo (auto: {arr.tempo_bpm:.0f} BPM from the arousal)")
+        self.select(self.selected_index if 0 <= self.selected_index < len(self.blocks) else -1)
+
+    def select(self, index: int) -> None:
+        """Show chord ``index`` on the keyboard (-1: the whole loop)."""
+        self.selected_index = int(index)
+        for b in self.blocks:
+            b.set_selected(b.index == index)
+        self.roll.select(index)
+        if 0 <= index < len(self.blocks):
+            text = f"{self.blocks[index].name.full_text}: {self.roll.describe(index)}"
+        elif self.blocks:
+            text = "Whole loop: click a chord to see its voicing, bass and melody"
+        else:
+            text = ""
+        self.roll_info.set_full_text(text)
 
     @property
     def chord_names(self) -> list[str]:
         """Names of the chords shown."""
-        return [b.name.text() for b in self.blocks]
+        return [b.name.full_text for b in self.blocks]
 
     def export_dialog(self) -> None:
         """Ask where to save the MIDI file."""
@@ -456,7 +639,7 @@ class ComposerPanel(QWidget):
             return None
         if self.settings:
             self.settings.set_last_dir("midi", str(out))
-        self.info.setText(f"Saved {out}")
+        self.info.set_full_text(f"Saved {out}")
         self.midi_exported.emit(str(out))
         return out
 
@@ -486,7 +669,7 @@ class ComposerPanel(QWidget):
         samples, rate = out
         self.busy = False
         self._set_enabled()
-        self.info.setText(f"Preview: {samples.shape[-1] / rate:.1f} s")
+        self.info.set_full_text(f"Preview: {samples.shape[-1] / rate:.1f} s")
         self.preview_ready.emit(samples, rate)
         try:
             from musicapp.audio.player import Player

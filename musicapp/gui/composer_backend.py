@@ -17,6 +17,12 @@ from musicapp.errors import MusicappError
 
 #: where "drag the MIDI out" files are written
 DRAG_DIR = Path.home() / ".cache" / "musicapp" / "drag"
+#: chord-track instruments offered: (name, General MIDI program, 0-based)
+INSTRUMENTS = (("Electric piano", 4), ("Acoustic piano", 0), ("Nylon guitar", 24),
+               ("Strings", 48), ("Warm pad", 89), ("Organ", 19), ("Vibraphone", 11))
+#: rhythm patterns of the chord track, as the arranger names them, with what they sound like
+PATTERN_NAMES = {"block": "Block chords", "arpeggio": "Arpeggio", "strum": "Strum",
+                 "pop": "Pop comping"}
 TONICS = ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MODES = ("major", "minor")
 PREVIEW_RATE = 44100
@@ -95,6 +101,11 @@ class ComposeSession:
     locked: set[int] = field(default_factory=set)
     seed: int = 0
     temperature: float = 1.0
+    #: None: from the emotion (arousal)
+    tempo_bpm: float | None = None
+    pattern: str | None = None
+    #: General MIDI program of the chord track (None: the exporter's default)
+    chord_program: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ensure_generator(self) -> None:
@@ -173,18 +184,34 @@ class ComposeSession:
         return self.progression
 
     def arrangement(self, tempo_bpm: float | None = None):
-        """Voicings, bass and melody for the current progression."""
+        """Voicings, bass and melody for the current progression (tempo and pattern from the
+        session's choices, else from the emotion)."""
         from musicapp.compose.arrange import arrange
 
         if self.progression is None:
             raise MusicappError("generate a progression first")
-        return arrange(self.progression, tempo_bpm=tempo_bpm, seed=self.seed)
+        return arrange(self.progression, pattern=self.pattern,
+                       tempo_bpm=tempo_bpm or self.tempo_bpm, seed=self.seed)
+
+    def midi(self, tempo_bpm: float | None = None):
+        """The arrangement as a :class:`mido.MidiFile`, with the chosen chord instrument."""
+        from musicapp.compose.midi_export import build_midi
+
+        mid = build_midi(self.arrangement(tempo_bpm))
+        if self.chord_program is not None:
+            for track in mid.tracks:
+                if any(m.type == "track_name" and m.name == "Chords" for m in track):
+                    for i, msg in enumerate(track):
+                        if msg.type == "program_change":
+                            track[i] = msg.copy(program=int(self.chord_program))
+        return mid
 
     def export_midi(self, path: str | Path, tempo_bpm: float | None = None) -> Path:
-        """Write the arrangement as a MIDI file (replacing ``path``)."""
-        from musicapp.compose.midi_export import write_midi
+        """Write the arrangement as a MIDI file (replacing ``path``; atomic, with the mode the
+        user's umask gives)."""
+        from musicapp.compose.midi_export import write_midi_file
 
-        return write_midi(self.arrangement(tempo_bpm), path, overwrite=True)
+        return write_midi_file(self.midi(tempo_bpm), path, overwrite=True)
 
     def drag_file(self, tempo_bpm: float | None = None) -> Path:
         """A MIDI file in the cache folder to hand to a drag-and-drop target."""
@@ -196,9 +223,9 @@ class ComposeSession:
 
     def render_preview(self, tempo_bpm: float | None = None) -> tuple[np.ndarray, int]:
         """Render the arrangement to audio ((channels, n) float32, rate)."""
-        from musicapp.compose.preview import render_arrangement
+        from musicapp.synth import render_midi
 
-        y = np.asarray(render_arrangement(self.arrangement(tempo_bpm), PREVIEW_RATE), np.float32)
+        y = np.asarray(render_midi(self.midi(tempo_bpm), sample_rate=PREVIEW_RATE), np.float32)
         if y.ndim == 2 and y.shape[1] in (1, 2) and y.shape[0] > y.shape[1]:
             y = y.T
         return np.ascontiguousarray(y), PREVIEW_RATE

@@ -13,10 +13,12 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
     QPushButton,
+    QSlider,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -193,18 +195,69 @@ class MainWindow(QMainWindow):
         top_lay.setSpacing(2)
         top_lay.addWidget(self.message)
         top_lay.addWidget(self.overview)
+        top_lay.addLayout(self._build_display_controls())
         top_lay.addWidget(self.spectrogram, 1)
+        self.tabs.setMinimumHeight(170)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("main-splitter")
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.tabs)
+        self.splitter.setChildrenCollapsible(False)  # neither part can vanish
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.splitterMoved.connect(
+            lambda *_: self.settings.set("window/splitter", self.splitter.saveState()))
         self.setCentralWidget(self.splitter)
 
         self.spectrogram.seek_requested.connect(self.seek)
         self.overview.seek_requested.connect(self.seek)
         self.spectrogram.range_changed.connect(self.overview.set_region)
         self.overview.region_changed.connect(self.spectrogram.set_view_range)
+
+    def _build_display_controls(self) -> QHBoxLayout:
+        """Gain, contrast and frequency-axis controls of the spectrogram (kept in settings)."""
+        row = QHBoxLayout()
+        row.setContentsMargins(4, 0, 4, 0)
+        row.setSpacing(6)
+        self.gain_slider = QSlider(Qt.Orientation.Horizontal)
+        self.gain_slider.setRange(-30, 30)
+        self.gain_slider.setValue(int(self.settings.get("view/gain_db", 0, int)))
+        self.gain_slider.setToolTip("Spectrogram gain in dB: raise it to see quiet parts, lower "
+                                    "it for loud masters (double-click the label to reset)")
+        self.contrast_slider = QSlider(Qt.Orientation.Horizontal)
+        self.contrast_slider.setRange(5, 40)  # tenths: 0.5 ... 4.0
+        self.contrast_slider.setValue(int(self.settings.get("view/contrast10", 10, int)))
+        self.contrast_slider.setToolTip("Spectrogram contrast: higher shows only the strongest "
+                                        "partials, lower shows more of the quiet detail")
+        for slider in (self.gain_slider, self.contrast_slider):
+            slider.setMaximumWidth(140)
+            slider.setMinimumWidth(70)
+            slider.valueChanged.connect(self._display_changed)
+        self.axis_combo = QComboBox()
+        self.axis_combo.addItem("Hz", "hz")
+        self.axis_combo.addItem("Notes (C2–C7)", "notes")
+        self.axis_combo.setToolTip("Label the frequency axis in Hz or with note names")
+        self.axis_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        mode = str(self.settings.get("view/axis", "hz"))
+        self.axis_combo.setCurrentIndex(max(0, self.axis_combo.findData(mode)))
+        self.axis_combo.currentIndexChanged.connect(self._display_changed)
+        row.addWidget(QLabel("Gain"))
+        row.addWidget(self.gain_slider)
+        row.addWidget(QLabel("Contrast"))
+        row.addWidget(self.contrast_slider)
+        row.addWidget(QLabel("Axis"))
+        row.addWidget(self.axis_combo)
+        row.addStretch(1)
+        self._display_changed()
+        return row
+
+    def _display_changed(self, *_args) -> None:
+        gain, contrast = self.gain_slider.value(), self.contrast_slider.value()
+        self.spectrogram.set_display(float(gain), contrast / 10.0)
+        self.spectrogram.set_axis_mode(str(self.axis_combo.currentData()))
+        self.settings.set("view/gain_db", gain)
+        self.settings.set("view/contrast10", contrast)
+        self.settings.set("view/axis", str(self.axis_combo.currentData()))
 
     def _make_composer(self) -> QWidget:
         from musicapp.gui.composer import ComposerPanel
@@ -420,13 +473,20 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         split = self.settings.get("window/splitter")
-        if split is not None:
-            self.splitter.restoreState(split)
+        self._splitter_restored = split is not None and self.splitter.restoreState(split)
         theme = str(self.settings.get("ui/theme", "dark"))
         if theme in self.theme_actions:
             self.theme_actions[theme].setChecked(True)
         tab = self.settings.get("ui/tab", 0, int)
         self.tabs.setCurrentIndex(tab if 0 <= tab < self.tabs.count() else 0)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._splitter_restored:  # first run: 56% views, 44% panels
+            self._splitter_restored = True
+            total = max(self.splitter.height(), 400)
+            top = int(total * 0.56)
+            self.splitter.setSizes([top, total - top])
 
     def save_state(self) -> None:
         """Write window state and choices to QSettings."""
@@ -617,7 +677,10 @@ class MainWindow(QMainWindow):
         flat = flatten_result(result)
         self.analysis_panel.set_result(result)
         self.spectrogram.set_beats(flat["beats"] or [], flat["downbeats"] or [])
-        self.spectrogram.set_chords(flat["chords"] or [])
+        key = result.key or {}
+        self.spectrogram.set_chords(flat["chords"] or [],
+                                    f"{key['tonic']} {key.get('mode', 'major')}"
+                                    if key.get("tonic") else None)
         self.spectrogram.set_mood_timeline(flat["segments"] or [])
         if flat["device"]:
             self.device_label.setText(f"Models: {flat['device']}")
@@ -984,13 +1047,24 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ view
     def zoom(self, factor: float) -> None:
-        """Zoom the spectrogram's time axis around its centre."""
+        """Zoom the spectrogram's time axis, keeping the play cursor in view: at the same place
+        on screen when it is visible, in the middle otherwise."""
         x0, x1 = self.spectrogram.plot.viewRange()[0]
-        c, w = (x0 + x1) / 2, (x1 - x0) * factor
-        w = max(0.5, w)
+        w = max(0.5, (x1 - x0) * factor)
         if self.capture is not None:
             self.spectrogram.live_window_s = w
-        self.spectrogram.set_view_range(max(0.0, c - w / 2), max(0.0, c - w / 2) + w)
+            self.spectrogram.set_view_range(max(0.0, x1 - w), max(0.0, x1 - w) + w)
+            return
+        cursor = float(self.spectrogram.cursor.value())
+        if x0 <= cursor <= x1 and x1 > x0:
+            start = cursor - (cursor - x0) * (w / (x1 - x0))
+        else:
+            start = cursor - w / 2
+        dur = self.spectrogram.duration_s
+        if dur > 0:
+            start = min(start, max(0.0, dur - w))
+        start = max(0.0, start)
+        self.spectrogram.set_view_range(start, start + w)
 
     def zoom_fit(self) -> None:
         """Show the whole track."""

@@ -13,14 +13,21 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QToolTip
 
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.params import MEL
 
 #: display range of log10(10000 * S + 1) values
 DEFAULT_LEVELS = (0.0, 3.5)
-LANE_HEIGHT = 34
-AXIS_WIDTH = 64
+LANE_HEIGHT = 26
+AXIS_WIDTH = 96
+#: smallest height of the spectrogram itself (the lanes below have fixed heights)
+MIN_PLOT_HEIGHT = 90
+#: gap in pixels kept between two chord labels
+LABEL_GAP = 6
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 def _hz_to_mel_slaney(hz: np.ndarray) -> np.ndarray:
@@ -68,21 +75,67 @@ def _hz_ticks(n_mels: int) -> list[tuple[float, str]]:
     return ticks
 
 
+def _note_ticks(n_mels: int, octaves: range = range(2, 8)) -> list[tuple[float, str]]:
+    """Ticks at C2 ... C7 (the Mel band position of each C)."""
+    centres = mel_band_frequencies(n_mels)
+    ticks = []
+    for octave in octaves:
+        hz = 440.0 * 2 ** ((12 * (octave + 1) - 69) / 12)
+        if centres[0] <= hz <= centres[-1]:
+            ticks.append((float(np.interp(hz, centres, np.arange(n_mels))) + 0.5, f"C{octave}"))
+    return ticks
+
+
+def note_name(hz: float) -> tuple[str, float]:
+    """("A4", cents off) of the equal-tempered note nearest to ``hz`` (A4 = 440 Hz)."""
+    midi = 69 + 12 * math.log2(max(hz, 1e-6) / 440.0)
+    nearest = int(round(midi))
+    return f"{NOTE_NAMES[nearest % 12]}{nearest // 12 - 1}", (midi - nearest) * 100.0
+
+
 def _norm_moods(moods) -> dict[str, float]:
-    """{tag: value in 0..1} from a list of {tag, score, percentile} or a {tag: value} dict."""
-    out: dict[str, float] = {}
-    if isinstance(moods, dict):
-        items = [{"tag": k, "score": v} for k, v in moods.items()]
-    else:
-        items = list(moods or [])
-    for m in items:
-        if not isinstance(m, dict):
-            continue
-        v = m.get("percentile", m.get("score", 0.0))
-        out[str(m.get("tag", "?"))] = float(v if v is not None else 0.0)
-    if out and max(out.values()) > 1.0:
-        out = {k: v / 100.0 for k, v in out.items()}
-    return out
+    """{tag: percentile as 0..1} of TrackAnalysis moods ``[{tag, score, percentile}]``."""
+    return {str(m.get("tag", "?")): float(m.get("percentile") or 0.0) / 100.0
+            for m in (moods or [])}
+
+
+def chord_display(label: str, key=None) -> str:
+    """Lead-sheet symbol of a Harte label (``"A:min7"`` -> ``"Am7"``), spelled in ``key``."""
+    from musicapp.pitch import PitchError, chord_symbol
+
+    try:
+        return chord_symbol(label, key)
+    except (PitchError, ValueError):
+        return label
+
+
+def fit_labels(spans: list[tuple[float, float]], widths: list[list[float]],
+               gap: float = LABEL_GAP, overhang: bool = True) -> list[int]:
+    """Which text variant of each label to show (-1: none) so that no two overlap.
+
+    ``spans`` are the labels' boxes (x0, x1) in pixels, in order; ``widths[i]`` the pixel widths
+    of label i's variants, longest first. A label shows the longest variant that fits in its
+    box after the previous shown label (plus ``gap``). With ``overhang``, a box too narrow for
+    any variant still shows its shortest one, starting exactly at the box, when that runs into
+    no shown label (the following labels then hide): at whole-track zoom every few chords stay
+    named instead of none.
+    """
+    chosen: list[int] = []
+    last_end = -math.inf
+    for (x0, x1), options in zip(spans, widths, strict=True):
+        pick = -1
+        start = max(x0 + 2, last_end + gap)
+        for j, w in enumerate(options):
+            if start + w <= x1 - 2:
+                pick = j
+                break
+        if pick < 0 and overhang and options and last_end + gap <= x0 + 2:
+            pick = len(options) - 1
+            start = x0 + 2
+        chosen.append(pick)
+        if pick >= 0:
+            last_end = start + options[pick]
+    return chosen
 
 
 class _PaintCounter(QObject):
@@ -120,6 +173,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.plot.hideButtons()
         self.plot.setLabel("left", "Hz")
         self.plot.hideAxis("bottom")
+        self.axis_mode = "hz"
         self.plot.getAxis("left").setTicks([_hz_ticks(self.n_mels)])
         self.plot.getAxis("left").setWidth(AXIS_WIDTH)
         self.plot.getViewBox().setLimits(xMin=0, yMin=0, yMax=self.n_mels)
@@ -130,7 +184,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.image)
         self.cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(ACCENT, width=2), movable=False)
         self.plot.addItem(self.cursor)
-        self.hint = pg.TextItem("Drop an audio file here, open one (Ctrl+O), or press R to record",
+        self.hint = pg.TextItem("Drop an audio file here, open one (Ctrl+O), or press Ctrl+R "
+                                "to record",
                                 color="#8a8f99", anchor=(0.5, 0.5))
         self.hint.setPos(0.5, self.n_mels / 2)
         self.plot.addItem(self.hint)
@@ -150,13 +205,31 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.chord_plot.getAxis("bottom").setStyle(showValues=True)
         self.chord_plot.showAxis("bottom")
         self.chord_plot.setLabel("bottom", "time", units="s")
+        self.chord_plot.getAxis("bottom").setHeight(30)
         self._chord_items: list = []
+        self._chord_labels: list = []  # (TextItem, start, end, [variants]) per shown chord
+        self.chords: list[dict] = []
+        self.chord_key = None
+        self.hover_chord: str = ""
         self.mood_names: list[str] = []
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
+        self.lane_font = small
+        line = QFontMetrics(small).height()
+        for lane in (self.mood_plot, self.beat_plot, self.chord_plot):
+            axis = lane.getAxis("left")
+            axis.setStyle(tickFont=small, textFillLimits=[(0, 1.0)], tickTextOffset=4)
+        self.mood_lane_height = 5 * line + 6  # five mood names, one per row
         grid = self.ci.layout
         grid.setRowStretchFactor(0, 10)
-        grid.setRowFixedHeight(1, LANE_HEIGHT * 2.4)
+        grid.setRowMinimumHeight(0, MIN_PLOT_HEIGHT)
+        grid.setRowFixedHeight(1, self.mood_lane_height)
         grid.setRowFixedHeight(2, LANE_HEIGHT)
-        grid.setRowFixedHeight(3, LANE_HEIGHT + 36)
+        grid.setRowFixedHeight(3, LANE_HEIGHT + 32)
+        self.setMinimumHeight(MIN_PLOT_HEIGHT + self.mood_lane_height + 2 * LANE_HEIGHT + 44)
+        self.plot.sigXRangeChanged.connect(lambda *_: self._layout_chord_labels())
+        self.chord_plot.getViewBox().sigResized.connect(lambda *_: self._layout_chord_labels())
+        self.plot.scene().sigMouseMoved.connect(self._on_hover)
 
         self.paints = _PaintCounter(self)
         self.viewport().installEventFilter(self.paints)
@@ -166,8 +239,42 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.live = False
         self._dirty = False
         self.levels = DEFAULT_LEVELS
+        self.base_levels = DEFAULT_LEVELS
+        self.gain_db = 0.0
+        self.contrast = 1.0
         self.image.setLevels(self.levels)
         self.live_window_s = 10.0
+
+    # ---- display ---------------------------------------------------------------------------
+    def set_display(self, gain_db: float | None = None, contrast: float | None = None) -> None:
+        """Brightness (``gain_db``: positive shows quiet parts brighter) and contrast (1 = the
+        file's own range; 2 = half the range, more contrast) of the colour scale."""
+        if gain_db is not None:
+            self.gain_db = float(gain_db)
+        if contrast is not None:
+            self.contrast = max(0.25, float(contrast))
+        self._apply_levels()
+
+    def _apply_levels(self) -> None:
+        lo, hi = self.base_levels
+        # the image holds log10(10000 S + 1): 1 unit is about 10 dB of power
+        shift = -self.gain_db / 10.0
+        mid = (lo + hi) / 2 + shift
+        half = max((hi - lo) / 2 / self.contrast, 0.05)
+        self.levels = (mid - half, mid + half)
+        self.image.setLevels(self.levels)
+
+    def set_axis_mode(self, mode: str) -> None:
+        """Label the frequency axis in Hz (``"hz"``) or with note names C2 ... C7
+        (``"notes"``)."""
+        self.axis_mode = "notes" if mode == "notes" else "hz"
+        axis = self.plot.getAxis("left")
+        if self.axis_mode == "notes":
+            axis.setTicks([_note_ticks(self.n_mels)])
+            self.plot.setLabel("left", "note")
+        else:
+            axis.setTicks([_hz_ticks(self.n_mels)])
+            self.plot.setLabel("left", "Hz")
 
     # ---- construction helpers -------------------------------------------------------------
     def _lane(self, row: int, name: str):
@@ -206,8 +313,10 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             self.image.clear()
             return
         hi = float(np.percentile(logmel, 99.5)) if logmel.size else DEFAULT_LEVELS[1]
-        self.levels = (0.0, max(hi, 0.5))
-        self.image.setImage(logmel, autoLevels=False, levels=self.levels)
+        lo = float(np.percentile(logmel, 5.0)) if logmel.size else 0.0
+        self.base_levels = (min(lo, hi - 0.5), max(hi, 0.5))
+        self.image.setImage(logmel, autoLevels=False)
+        self._apply_levels()
         dur = max(self._n * self.frame_s, self.frame_s)
         self.image.setRect(QRectF(0.0, 0.0, dur, float(self.n_mels)))
         self.plot.getViewBox().setLimits(xMax=dur)
@@ -229,7 +338,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.clear_all()
         self.hint.hide()
         self.live = True
-        self.levels = DEFAULT_LEVELS
+        self.base_levels = DEFAULT_LEVELS
+        self._apply_levels()
         self._buf = np.zeros((4096, self.n_mels), np.float32)
         self._n = 0
         self.plot.getViewBox().setLimits(xMax=None)
@@ -309,26 +419,117 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         for item in self._chord_items:
             self.chord_plot.removeItem(item)
         self._chord_items = []
+        self._chord_labels = []
 
-    def set_chords(self, chords) -> None:
-        """Draw chord blocks ``[{start, end, label}]`` in the chord lane."""
+    def set_chords(self, chords, key=None) -> None:
+        """Draw chord blocks ``[{start, end, label}]`` (Harte labels) in the chord lane.
+
+        Neighbours with the same chord merge into one block. Labels are lead-sheet symbols
+        spelled in ``key``; each shows only where it fits without touching its neighbour (the
+        root alone when the symbol is too wide), and every chord's full name shows on hover.
+        """
         self._clear_chords()
-        palette = ["#2d5a80", "#4a4680", "#2f6b5c", "#6b5138"]
-        shown = [c for c in (chords or []) if str(c.get("label", "")) not in ("N", "X", "")]
-        if not shown:
+        self.chord_key = key
+        merged: list[dict] = []
+        for c in chords or []:
+            label = str(c.get("label", ""))
+            if label in ("N", "X", ""):
+                continue
+            start, end = float(c["start"]), float(c["end"])
+            if merged and merged[-1]["label"] == label and start - merged[-1]["end"] < 0.05:
+                merged[-1]["end"] = end
+            else:
+                merged.append({"start": start, "end": end, "label": label})
+        self.chords = merged
+        if not merged:
             return
-        starts = np.array([float(c["start"]) for c in shown])
-        widths = np.maximum(np.array([float(c["end"]) for c in shown]) - starts, 1e-3)
+        palette = ["#2d5a80", "#4a4680", "#2f6b5c", "#6b5138"]
+        starts = np.array([c["start"] for c in merged])
+        widths = np.maximum(np.array([c["end"] for c in merged]) - starts, 1e-3)
         bars = pg.BarGraphItem(x0=starts, width=widths, y0=0.08, height=0.84,
-                               brushes=[palette[i % len(palette)] for i in range(len(shown))],
+                               brushes=[palette[i % len(palette)] for i in range(len(merged))],
                                pen=pg.mkPen("#111316"))
         self.chord_plot.addItem(bars)
         self._chord_items.append(bars)
-        for c, x in zip(shown, starts, strict=True):
-            text = pg.TextItem(str(c["label"]), color="#f0f0f0", anchor=(0, 0.5))
-            text.setPos(x, 0.5)
+        for c in merged:
+            full = chord_display(c["label"], key)
+            root = full.split("/")[0]
+            short = root[:2] if len(root) > 1 and root[1] in "#b" else root[:1]
+            variants = [full] + ([short] if short != full else [])
+            text = pg.TextItem(full, color="#f0f0f0", anchor=(0, 0.5))
+            text.setFont(self.lane_font)
+            text.setPos(c["start"], 0.5)
             self.chord_plot.addItem(text)
             self._chord_items.append(text)
+            self._chord_labels.append((text, c["start"], c["end"], variants))
+        self._layout_chord_labels()
+
+    def _layout_chord_labels(self) -> None:
+        """Show the chord labels that fit at the current zoom (see :func:`fit_labels`)."""
+        if not self._chord_labels:
+            return
+        vb = self.chord_plot.getViewBox()
+        x0, x1 = self.plot.viewRange()[0]  # the master range (the lane follows it)
+        width_px = max(vb.width(), 1.0)
+        px_per_s = width_px / max(x1 - x0, 1e-6)
+        fm = QFontMetrics(self.lane_font)
+        spans, widths, items = [], [], []
+        for text, start, end, variants in self._chord_labels:
+            if end < x0 or start > x1:
+                text.setVisible(False)
+                continue
+            spans.append(((max(start, x0) - x0) * px_per_s, (min(end, x1) - x0) * px_per_s))
+            widths.append([float(fm.horizontalAdvance(v)) for v in variants])
+            items.append((text, start, variants))
+        for (text, start, variants), pick, (a, _b) in zip(
+                items, fit_labels(spans, widths), spans, strict=True):
+            if pick < 0:
+                text.setVisible(False)
+                continue
+            text.setText(variants[pick])
+            text.setPos(x0 + (a + 2) / px_per_s if start < x0 else start, 0.5)
+            text.setVisible(True)
+
+    def visible_chord_labels(self) -> list[tuple[str, float, float]]:
+        """(text, left, right) in pixels of every chord label shown now (for checks)."""
+        vb = self.chord_plot.getViewBox()
+        x0, x1 = self.plot.viewRange()[0]
+        px_per_s = max(vb.width(), 1.0) / max(x1 - x0, 1e-6)
+        fm = QFontMetrics(self.lane_font)
+        out = []
+        for text, _s, _e, _v in self._chord_labels:
+            if text.isVisible():
+                left = (text.pos().x() - x0) * px_per_s
+                label = text.textItem.toPlainText()
+                out.append((label, left, left + fm.horizontalAdvance(label)))
+        return out
+
+    def chord_at(self, seconds: float) -> dict | None:
+        """The chord block under ``seconds``, or None."""
+        for c in self.chords:
+            if c["start"] <= seconds < c["end"]:
+                return c
+        return None
+
+    def _on_hover(self, pos) -> None:
+        if not self.chords or not self.chord_plot.sceneBoundingRect().contains(pos):
+            if self.hover_chord:
+                self.hover_chord = ""
+                QToolTip.hideText()
+            return
+        t = self.chord_plot.getViewBox().mapSceneToView(pos).x()
+        chord = self.chord_at(float(t))
+        text = ""
+        if chord is not None:
+            text = (f"{chord_display(chord['label'], self.chord_key)}  ({chord['label']}), "
+                    f"{chord['start']:.1f}–{chord['end']:.1f} s")
+        if text != self.hover_chord:
+            self.hover_chord = text
+            if text:
+                view_pos = self.mapFromScene(pos)
+                QToolTip.showText(self.mapToGlobal(view_pos), text, self)
+            else:
+                QToolTip.hideText()
 
     def set_mood_timeline(self, segments, top: int = 5) -> None:
         """Draw a (time x mood) heat map of the segments' top moods."""
@@ -357,5 +558,5 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.mood_image.setImage(img, autoLevels=False, levels=(0.0, 1.0))
         self.mood_image.setRect(QRectF(0.0, 0.0, n_cols * step, 1.0))
         h = 1.0 / len(names)
-        self.mood_plot.getAxis("left").setTicks([[((j + 0.5) * h, n[:11])
+        self.mood_plot.getAxis("left").setTicks([[((j + 0.5) * h, n)
                                                   for j, n in enumerate(names)]])

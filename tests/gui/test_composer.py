@@ -130,7 +130,7 @@ def test_picture_source_and_bad_picture(qtbot, composer, tmp_path):
     composer.source.setCurrentIndex(3)
     composer.set_picture(str(bright))
     _generate(qtbot, composer)
-    assert "image:sun.png" in composer.info.text()
+    assert "image:sun.png" in composer.info.full_text
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     composer.set_picture(str(bad))
@@ -153,3 +153,96 @@ def test_preview_renders_and_plays(qtbot, composer, pulse_audio):
                     timeout=10_000)
     composer.toggle_preview()
     assert composer.player is None
+
+
+def _text_fits(label) -> bool:
+    from PySide6.QtGui import QFontMetrics
+
+    fm = QFontMetrics(label.font())
+    return fm.horizontalAdvance(label.text()) <= label.contentsRect().width()
+
+
+HARD = [("Bbmaj7", "bVImaj7", 2.0), ("C#m7b5", "bVII", 1.0), ("F#7/A#", "V7/IV", 1.5),
+        ("Ebsus4", "bIIIsus4", 4.0)]
+
+
+def test_every_chord_card_text_fits_and_keeps_accidentals(qtbot, window, composer):
+    from musicapp.gui.composer import ChordBlock
+
+    for i, (name, roman, beats) in enumerate(HARD):
+        block = ChordBlock(i, name, roman, beats, locked=i == 1)
+        composer.row_layout.addWidget(block)
+        composer.blocks.append(block)
+    window.resize(1024, 640)
+    qtbot.wait(100)
+    for block, (name, roman, _beats) in zip(composer.blocks, HARD, strict=True):
+        assert block.name.text() == name and _text_fits(block.name)
+        assert block.roman.text().startswith(roman) and _text_fits(block.roman)
+        assert _text_fits(block.lock)  # "Locked" whole, not "ockec"
+    assert composer.blocks[1].lock.text() == "Locked"
+    assert composer.blocks[1].roman.text() == "bVII  ·  1 beat"  # singular
+    assert composer.blocks[0].roman.text().endswith("2 beats")
+
+
+def test_a_too_long_name_is_elided_with_a_tooltip(qtbot):
+    from musicapp.gui.composer import CARD_MAX_WIDTH, FitLabel
+
+    label = FitLabel("C" * 200)
+    qtbot.addWidget(label)
+    assert label.text().endswith("…") and label.toolTip() == "C" * 200
+    assert label.minimumWidth() <= CARD_MAX_WIDTH
+
+
+def test_controls_are_sane_and_labelled(qtbot, window, composer, tmp_path):
+    from PySide6.QtGui import QColor, QImage
+
+    window.resize(1024, 640)
+    composer.source.setCurrentIndex(1)
+    qtbot.wait(100)
+    assert composer.mood.height() <= composer.mood.sizeHint().height() + 4  # not stretched
+    composer.source.setCurrentIndex(2)
+    composer.pad.set_value(-0.5, 0.25)
+    assert composer.pad_values.text() == "valence -0.50 · arousal +0.25"
+    assert set(composer.pad.quadrants) == {"tense", "happy", "sad", "calm"}
+    picture = tmp_path / "sunset.png"
+    image = QImage(64, 48, QImage.Format.Format_RGB32)
+    image.fill(QColor("#ff8800"))
+    image.save(str(picture))
+    composer.source.setCurrentIndex(3)
+    composer.set_picture(str(picture))
+    assert composer.thumbnail.pixmap() is not None and not composer.thumbnail.pixmap().isNull()
+    assert composer.picture_label.text() == "sunset.png"
+
+
+def test_tempo_pattern_instrument_reach_the_midi_and_the_roll(qtbot, window, composer, tmp_path):
+    composer.source.setCurrentIndex(1)
+    composer.length.setValue(4)
+    _generate(qtbot, composer)
+    composer.tempo.setValue(132)
+    composer.pattern.setCurrentIndex(composer.pattern.findData("arpeggio"))
+    composer.instrument.setCurrentIndex(composer.instrument.findData(48))  # strings
+    out = composer.export_midi(str(tmp_path / "loop.mid"))
+    mid = mido.MidiFile(str(out))
+    tempos = [m.tempo for t in mid.tracks for m in t if m.type == "set_tempo"]
+    assert mido.tempo2bpm(tempos[0]) == pytest.approx(132, abs=0.01)
+    chords = next(t for t in mid.tracks if any(m.type == "track_name" and m.name == "Chords"
+                                               for m in t))
+    assert [m.program for m in chords if m.type == "program_change"] == [48]
+    assert composer.arrangement.pattern == "arpeggio"
+    # the keyboard shows the selected chord's voicing, bass and melody
+    composer.blocks[2].mousePressEvent(_left_click())
+    assert composer.selected_index == 2 and composer.blocks[2].is_selected
+    parts = composer.roll.notes_of(2)
+    voicing = sorted({p for _s, _d, _t in [composer.arrangement.spans[2]]
+                      for p in composer.arrangement.voicings[2]})
+    assert parts["chords"] == voicing and parts["bass"]
+    assert "voicing" in composer.roll_info.full_text and "bass" in composer.roll_info.full_text
+
+
+def _left_click():
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+
+    return QMouseEvent(QMouseEvent.Type.MouseButtonPress, QPointF(5, 5), QPointF(5, 5),
+                       Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)

@@ -104,8 +104,16 @@ class Shooter:
         return path
 
 
-def run(outdir: Path, record_seconds: float = 4.0) -> list[Path]:
-    """Produce every screenshot into ``outdir``; returns the files written."""
+#: window sizes every main view is shot at (small laptop, common laptop, full HD)
+SIZES = ((1024, 640), (1280, 800), (1920, 1080))
+
+
+def run(outdir: Path, record_seconds: float = 4.0, sizes=SIZES) -> list[Path]:
+    """Produce every screenshot into ``outdir``; returns the files written.
+
+    The main views (analysis, musician's views, feature maps, composer, library) are shot at
+    each of ``sizes`` with the whole track in view; the other states at 1280x800.
+    """
     from PySide6.QtCore import QSettings, QTimer
 
     from musicapp.audio import write_wav
@@ -115,7 +123,7 @@ def run(outdir: Path, record_seconds: float = 4.0) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="musicapp-shots-"))
     demo = tmp / "demo-song.wav"
-    write_wav(demo, demo_track(), SR)
+    write_wav(demo, demo_track(bars=40), SR)
     app = create_app()
     settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("folders/takes", str(tmp / "takes"))
@@ -133,27 +141,36 @@ def run(outdir: Path, record_seconds: float = 4.0) -> list[Path]:
 
     window.start_analysis()
     s.wait(lambda: window.analysis_task is None, timeout=300)
-    window.tabs.setCurrentWidget(window.analysis_panel)
     window.seek(5.0)
-    s.shot("03-analysis")
-
-    window.tabs.setCurrentWidget(window.feature_view)
-    window.feature_view.layer.setCurrentText("mid1")
-    window.feature_view.channel.setValue(5)
-    s.wait(lambda: window.feature_view.updates > 0, timeout=60)
-    s.shot("04-feature-maps")
-
     composer = window.composer
-    window.tabs.setCurrentWidget(composer)
     composer.generate()
     s.wait(lambda: not composer.busy, timeout=60)
-    if len(composer.blocks) > 2:  # show a locked chord
+    if len(composer.blocks) > 2:  # show a locked chord and a selected one
         composer.blocks[2].lock.click()
-        s.pump(0.2)
-    s.shot("05-composer")
-
-    window.tabs.setCurrentWidget(window.library)
-    s.shot("06-library")
+        if hasattr(composer, "select"):
+            composer.select(1)
+    for w, h in sizes:
+        window.resize(w, h)
+        s.pump(0.5)
+        window.zoom_fit()
+        tag = f"{w}x{h}"
+        window.tabs.setCurrentWidget(window.analysis_panel)
+        s.shot(f"{tag}-1-analysis")
+        views = getattr(window, "musician_view", None)
+        if views is not None:
+            window.tabs.setCurrentWidget(views)
+            s.wait(lambda v=views: v.updates > 0, timeout=60)
+            s.shot(f"{tag}-2-musician-views")
+        window.tabs.setCurrentWidget(window.feature_view)
+        window.feature_view.layer.setCurrentText("mid1")
+        s.wait(lambda: window.feature_view.updates > 0, timeout=60)
+        s.shot(f"{tag}-3-feature-maps")
+        window.tabs.setCurrentWidget(composer)
+        s.shot(f"{tag}-4-composer")
+        window.tabs.setCurrentWidget(window.library)
+        s.shot(f"{tag}-5-library")
+    window.resize(1280, 800)
+    s.pump(0.3)
 
     bad = tmp / "broken.mp3"
     bad.write_bytes(b"ID3" + bytes(range(256)) * 4)

@@ -1,0 +1,147 @@
+"""Spectrogram and lanes: readable labels at any zoom, display controls, note axis."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from musicapp.gui.spectrogram import SpectrogramView, fit_labels, note_name
+from tests.gui.conftest import load
+
+
+def _many_chords(seconds: float = 180.0, step: float = 0.75) -> list[dict]:
+    names = ["A:min", "F:maj7", "C:maj", "G:7", "D:min7", "E:7/3", "Bb:maj", "F#:dim"]
+    t, out, i = 0.0, [], 0
+    while t < seconds:
+        out.append({"start": t, "end": t + step, "label": names[i % len(names)]})
+        t += step
+        i += 1
+    return out
+
+
+def test_fit_labels_never_overlaps():
+    spans = [(0, 40), (40, 60), (60, 200), (200, 210)]
+    widths = [[30, 10], [30, 10], [30, 10], [30, 10]]
+    assert fit_labels(spans, widths, gap=4, overhang=False) == [0, 1, 0, -1]
+    assert fit_labels(spans, widths, gap=4) == [0, 1, 0, 1]  # the last one runs past its box
+    assert fit_labels([(0, 12)], [[30, 8]], gap=4) == [1]
+    # narrow boxes: every few get a name, the ones in between none, and nothing overlaps
+    narrow = [(5.0 * i, 5.0 * i + 5) for i in range(12)]
+    picks = fit_labels(narrow, [[20, 8]] * 12, gap=4)
+    assert picks[0] == 1 and -1 in picks and picks.count(1) >= 3
+
+
+def test_chord_lane_has_no_overlapping_labels_at_whole_track_zoom(qtbot):
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    view.resize(1000, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_spectrogram(np.zeros((int(180 / view.frame_s), 96), np.float32))
+    view.set_chords(_many_chords(), key="A minor")
+    view.set_view_range(0, 180)
+    qtbot.wait(50)
+    shown = view.visible_chord_labels()
+    assert shown, "some labels must fit"
+    for (_a, _l0, r0), (_b, l1, _r1) in itertools.pairwise(shown):
+        assert r0 <= l1, shown  # no overlap
+    assert len(shown) < len(view.chords)  # not all fit at this zoom
+    # zoomed in, every chord in view gets its full lead-sheet name
+    view.set_view_range(10, 16)
+    qtbot.wait(50)
+    texts = [t for t, _l, _r in view.visible_chord_labels()]
+    assert "Fmaj7" in texts and "E7/G#" in texts
+    # hovering names the chord in full
+    chord = view.chord_at(11.0)
+    assert chord is not None and chord["label"] in {c["label"] for c in _many_chords()}
+
+
+def test_neighbouring_equal_chords_merge(qtbot):
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    view.set_chords([{"start": 0, "end": 1, "label": "C:maj"},
+                     {"start": 1, "end": 2, "label": "C:maj"},
+                     {"start": 2, "end": 3, "label": "N"},
+                     {"start": 3, "end": 4, "label": "G:maj"}])
+    assert [(c["start"], c["end"], c["label"]) for c in view.chords] == \
+        [(0.0, 2.0, "C:maj"), (3.0, 4.0, "G:maj")]
+
+
+def test_five_mood_lanes_show_five_labels(qtbot):
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    names = ["easy listening", "sad", "beautiful", "chill", "mellow"]
+    segs = [{"start": 3.0 * i, "end": 3.0 * i + 3,
+             "moods": [{"tag": n, "percentile": 90 - 10 * j} for j, n in enumerate(names)]}
+            for i in range(4)]
+    view.set_mood_timeline(segs)
+    ticks = view.mood_plot.getAxis("left")._tickLevels[0]
+    assert sorted(t for _v, t in ticks) == sorted(names)  # full names, none cut
+    from PySide6.QtGui import QFontMetrics
+
+    line = QFontMetrics(view.lane_font).height()
+    assert view.mood_lane_height >= 5 * line  # room for five rows of text
+
+
+def test_gain_contrast_and_note_axis(qtbot):
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    rng = np.random.default_rng(0)
+    view.set_spectrogram(rng.random((500, 96), dtype=np.float32) * 3)
+    lo, hi = view.levels
+    view.set_display(gain_db=10.0)
+    assert view.levels[0] == pytest.approx(lo - 1.0) and view.levels[1] == pytest.approx(hi - 1.0)
+    view.set_display(gain_db=0.0, contrast=2.0)
+    assert view.levels[1] - view.levels[0] == pytest.approx((hi - lo) / 2)
+    view.set_axis_mode("notes")
+    labels = [t for _v, t in view.plot.getAxis("left")._tickLevels[0]]
+    assert labels == ["C2", "C3", "C4", "C5", "C6", "C7"]
+    assert note_name(440.0) == ("A4", pytest.approx(0.0))
+    assert note_name(261.63)[0] == "C4"
+
+
+def test_spectrogram_and_lanes_visible_at_1024x640(qtbot, window, track_file):
+    load(qtbot, window, track_file)
+    window.resize(1024, 640)
+    qtbot.wait(200)
+    spec = window.spectrogram
+    assert spec.isVisible() and spec.height() >= spec.minimumHeight()
+    plot_h = spec.plot.getViewBox().height()
+    assert plot_h >= 80, plot_h  # the spectrogram itself, not only the lanes
+    assert spec.chord_plot.getViewBox().height() > 10
+    assert window.tabs.height() >= window.tabs.minimumHeight()
+
+
+def test_zoom_keeps_the_cursor_in_view(qtbot, window, track_file):
+    load(qtbot, window, track_file)
+    window.zoom_fit()
+    window.seek(10.5)
+    for _ in range(4):
+        window.zoom(0.5)
+        x0, x1 = window.spectrogram.plot.viewRange()[0]
+        assert x0 <= 10.5 <= x1
+    window.spectrogram.set_view_range(0, 2)  # cursor out of view: zooming brings it back
+    window.zoom(0.5)
+    x0, x1 = window.spectrogram.plot.viewRange()[0]
+    assert x0 <= 10.5 <= x1
+
+
+def test_splitter_position_is_remembered(qtbot, settings):
+    from musicapp.gui.main_window import MainWindow
+
+    w = MainWindow(settings=settings, auto_analyze=False)
+    qtbot.addWidget(w)
+    w.resize(1024, 640)
+    w.show()
+    qtbot.waitExposed(w)
+    w.splitter.setSizes([300, 250])
+    sizes = w.splitter.sizes()
+    w.close()
+    w2 = MainWindow(settings=settings, auto_analyze=False)
+    qtbot.addWidget(w2)
+    w2.show()
+    qtbot.waitExposed(w2)
+    assert w2.splitter.sizes() == sizes
+    w2.close()
