@@ -13,6 +13,8 @@ import sqlite3
 import sys
 from collections.abc import Callable
 
+from musicapp.cli._args import finite_float, int_range
+
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -35,7 +37,7 @@ def register(subparsers) -> None:
     p = sub.add_parser("add", help="add a folder (recursively) or a file; resumes unfinished runs")
     p.add_argument("dir", help="folder or audio file")
     p.add_argument(
-        "--workers", type=int, default=None,
+        "--workers", type=int_range(0, 1024), default=None,
         help="analysis processes (default: one per core; 0 = in this process)"
     )
     p.add_argument(
@@ -45,6 +47,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--dask",
         metavar="SCHEDULER",
+        type=_scheduler,
         help="run the analysis on a Dask cluster ('local' starts a LocalCluster; or a "
         "scheduler address like tcp://host:8786); needs the 'distributed' extra",
     )
@@ -66,7 +69,7 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("similar", help="tracks that sound like a file or library track")
     p.add_argument("file", help="audio file (in the library or not) or a track id")
-    p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    p.add_argument("-k", type=int_range(1, 100_000), default=10, help="number of results (default 10)")
     _add_filters(p)
     _add_common(p)
     p.set_defaults(func=_guard(_run_similar))
@@ -74,7 +77,10 @@ def register(subparsers) -> None:
     p = sub.add_parser("identify", help="which library track is this recording?")
     p.add_argument("clip", help="audio file: a recording or excerpt")
     p.add_argument(
-        "--threshold", type=float, default=None, help="minimum match score (default: the calibrated one)"
+        "--threshold",
+        type=finite_float(-1e6, 1e6),
+        default=None,
+        help="minimum match score (default: the calibrated one)",
     )
     _add_common(p)
     p.set_defaults(func=_guard(_run_identify))
@@ -114,6 +120,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=_guard(_run_info))
 
 
+def _scheduler(text: str) -> str:
+    """``--dask``: 'local' or a scheduler address (tcp://host:port, host:port)."""
+    import re
+
+    if text == "local" or re.fullmatch(r"(?:[a-z]+://)?[\w.\-\[\]:]+:\d{1,5}", text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"must be 'local' or a scheduler address like tcp://host:8786, got {text!r}"
+    )
+
+
 def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Turn an unexpected SQLite error into a clear LibraryError naming the database."""
 
@@ -138,7 +155,10 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mood", help="mood tag, e.g. calm (tracks in its top percentiles)")
     p.add_argument(
-        "--mood-percentile", type=float, default=70.0, help="minimum percentile of the mood (default 70)"
+        "--mood-percentile",
+        type=finite_float(0, 100),
+        default=70.0,
+        help="minimum percentile of the mood (default 70)",
     )
     p.add_argument("--key", help="key, e.g. 'D minor', 'F# major', 'Am'")
     p.add_argument("--bpm", help="tempo range, e.g. 80-100")

@@ -60,14 +60,11 @@ def parse_range(text: str | None) -> tuple[float, float] | None:
         return None
     parts = text.replace("..", "-").split("-")
     try:
-        if len(parts) == 1:
-            v = float(parts[0])
-            return v, v
-        if len(parts) == 2:
-            lo, hi = float(parts[0]), float(parts[1])
-            return min(lo, hi), max(lo, hi)
+        values = [float(p) for p in parts]
     except ValueError:
-        pass
+        values = []
+    if len(values) in (1, 2) and all(np.isfinite(values)):
+        return min(values), max(values)
     raise LibraryError(f"bad range {text!r}: expected LOW-HIGH, e.g. 80-100")
 
 
