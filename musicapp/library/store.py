@@ -112,13 +112,33 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(prefix)
 
 
-def _pid_alive(pid: int) -> bool:
+def _start_time(pid: int) -> str:
+    """The kernel's start time of a process (``/proc/PID/stat`` field 22), '' where unknown;
+    with the pid it names one process even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat_line = fh.read().decode("ascii", "replace")
+        return stat_line.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _owner_id() -> str:
+    """``host:pid:start:random`` of this process, the claim owner of one store."""
+    pid = os.getpid()
+    return f"{_HOST}:{pid}:{_start_time(pid) or '-'}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int, start: str = "-") -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OSError):
         return True
+    if start not in ("", "-"):
+        now = _start_time(pid)
+        return not now or now == start  # a reused pid is another process: the owner is dead
     return True
 
 
@@ -128,8 +148,10 @@ def _claim_is_stale(owner: str | None, claimed_at: float | None, now: float, lea
     if claimed_at is None or now - claimed_at > lease_s:
         return True
     host, _, rest = owner.partition(":")
-    pid_text = rest.split(":", 1)[0]
-    return host == _HOST and pid_text.isdigit() and not _pid_alive(int(pid_text))
+    parts = rest.split(":")
+    if host != _HOST or not parts[0].isdigit():
+        return False
+    return not _pid_alive(int(parts[0]), parts[1] if len(parts) > 2 else "-")
 
 
 def _text_key(value: object) -> str | None:
@@ -228,7 +250,7 @@ class Store:
     ) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self.timeout = timeout
-        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = _owner_id()
         #: ``table -> keys`` of rows that could not be read or held bad data (see ``damage_summary``).
         self.damaged: dict[str, set] = {}
         self.readonly = False
@@ -256,7 +278,7 @@ class Store:
         self = cls.__new__(cls)
         self.path = Path(path)
         self.timeout = timeout
-        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = _owner_id()
         self.damaged = {}
         self.readonly = True
         self.con = None

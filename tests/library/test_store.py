@@ -143,6 +143,11 @@ def test_claims_hand_each_pending_track_to_one_run(tmp_path):
         one.con.execute("UPDATE tracks SET claimed_by = ? WHERE id = ?", (owner, b[0].id))
         one.con.execute("UPDATE tracks SET claimed_at = ? WHERE id = ?", (time.time() - 1e6, b[1].id))
         assert sorted(t.id for t in one.claim_pending()) == sorted(t.id for t in b)
+        # A live pid whose start time differs is a reused pid: its claim is taken over too.
+        host, pid, start, _ = one.owner.split(":")
+        reused = f"{host}:{pid}:{int(start) + 1}:old" if start.isdigit() else f"{host}:{int(dead.stdout)}:1:x"
+        one.con.execute("UPDATE tracks SET claimed_by = ? WHERE id = ?", (reused, b[1].id))
+        assert [t.id for t in two.claim_pending()] == [b[1].id]
         assert one.save_result(b[0].id, fingerprint=b"", analysis={})
         row = one.con.execute("SELECT claimed_by FROM tracks WHERE id = ?", (b[0].id,)).fetchone()
         assert row[0] is None and one.track(b[0].id).status == "ok"
