@@ -167,7 +167,7 @@ def _looks_read_only(path: Path) -> bool:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:
-        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        if hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY:
             return True
     except OSError:
         pass

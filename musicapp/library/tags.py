@@ -14,6 +14,7 @@ import os
 import stat
 
 from musicapp.library.textsafe import db_text
+from musicapp.library.walk import READ_FLAGS
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def read_tags(path: str) -> dict[str, str | None]:
     """``{"title", "artist", "album"}`` of an audio file (None where absent or unreadable)."""
     empty: dict[str, str | None] = dict.fromkeys(TAG_KEYS)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, READ_FLAGS)
     except OSError:
         return empty
     try:

@@ -19,6 +19,10 @@ AUDIO_EXTENSIONS = frozenset(
 )
 
 Skipped = list[tuple[str, str]]
+#: ``os.open`` flags for reading a file that might be a FIFO: never block (POSIX), binary (Windows).
+READ_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 def _kind(mode: int) -> str:
@@ -110,7 +114,7 @@ def open_regular(path: str | Path) -> int:
     """A read-only descriptor of a regular file; never blocks on a FIFO (``O_NONBLOCK``).
 
     Raises ``OSError`` (``EINVAL`` for a non-regular file)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, READ_FLAGS)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
