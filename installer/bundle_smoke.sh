@@ -21,7 +21,7 @@ for bar, root in enumerate([261.63, 220.0, 174.61, 196.0] * 3):  # C Am F G, 2 s
     for i in range(2 * sr):
         t = i / sr
         v = sum(0.18 * math.sin(2 * math.pi * root * r * t) for r in (1, 1.26, 1.5))
-        v += 0.5 * math.exp(-t % 0.5 * 30) * math.sin(2 * math.pi * 60 * t)
+        v += 0.3 * math.exp(-(t % 0.5) * 40) * math.sin(2 * math.pi * 2 * root * t)
         out.append(max(-1.0, min(1.0, v)))
 with wave.open(sys.argv[1], "wb") as w:
     w.setnchannels(1); w.setsampwidth(2); w.setframerate(sr)
