@@ -285,6 +285,8 @@ class Library:
     ) -> list[dict]:
         """Tracks most similar to a library track (id or path) or to any audio file."""
         index = self.code_index()
+        if len(index) == 0 and self.store.damage_summary().get("codes"):
+            raise LibraryError(f"the library's hash codes cannot be read: {self.store.damage_warning()}")
         if len(index) == 0:
             raise LibraryError(
                 "the library has no hash codes yet: index it with the tagger installed "

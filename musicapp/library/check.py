@@ -7,8 +7,8 @@ the schema version. It writes nothing.
 
 :func:`repair_database` copies everything readable and valid into a fresh database (row by row,
 so a damaged page loses only its own rows), puts every track that lost a result back to
-``pending`` (``library add`` recomputes it from the audio file), keeps the old file as
-``<name>.damaged-<time>`` (never deleted) and moves the new one into place.
+``pending`` (``library add`` recomputes it from the audio file; what was kept stays meanwhile),
+keeps the old file as ``<name>.damaged-<time>`` (never deleted) and moves the new one into place.
 """
 
 from __future__ import annotations
@@ -167,13 +167,10 @@ def _check_rows(store: Store, report: CheckReport) -> None:
     for _ in store._rows("tracks", "SELECT id FROM tracks ORDER BY id", "SELECT id FROM tracks WHERE id = ?"):
         tracks += 1
     report.rows["tracks"] = tracks
+    tables = _table_names(store)
     for table, (select, valid) in _VALIDATE.items():
-        try:
-            store.con.execute(f"SELECT 1 FROM {table} LIMIT 1")
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                continue  # an older schema
-            raise
+        if table not in tables:
+            continue  # an older schema
         n = 0
         for row in store._rows(
             table, f"{select} ORDER BY track_id", f"{select} WHERE track_id = ?", keys=lambda: ids
@@ -185,6 +182,15 @@ def _check_rows(store: Store, report: CheckReport) -> None:
     report.bad_rows = store.damage_summary()
     for table, n in report.bad_rows.items():
         report.problems.append(f"{n} damaged row(s) in {table}")
+
+
+def _table_names(store: Store) -> set[str]:
+    try:
+        return {str(r[0]) for r in store.con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        if not is_damage(exc):
+            raise
+        return set(RESULT_TABLES)
 
 
 def _copy_tracks(src: Store, dst: sqlite3.Connection, report: RepairReport) -> dict[int, str]:
@@ -254,7 +260,7 @@ def _copy_results(
 ) -> set[int]:
     """Copy the valid result rows of the copied tracks; return the ids that lost one."""
     lost_ids: set[int] = set()
-    has_table = {str(r[0]) for r in src.con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    has_table = _table_names(src)
     ids = sorted(copied)
     for table in RESULT_TABLES:
         kept = lost = 0
@@ -340,9 +346,7 @@ def repair_database(path: str | Path) -> RepairReport:
                     "SELECT id FROM tracks WHERE status = 'ok' AND id NOT IN (SELECT track_id FROM analysis)"
                 ).fetchall()
                 requeue.update(r[0] for r in no_analysis)
-                for tid in sorted(requeue):
-                    for table in ("analysis", "fingerprints", "moods", "codes", "embeddings"):
-                        dst.con.execute(f"DELETE FROM {table} WHERE track_id = ?", (tid,))
+                for tid in sorted(requeue):  # what was kept stays until the re-analysis replaces it
                     dst.con.execute("UPDATE tracks SET status = 'pending', error = NULL WHERE id = ?", (tid,))
                 report.requeued = len(requeue)
                 src.close()

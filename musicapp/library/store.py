@@ -917,16 +917,22 @@ class Store:
         return out
 
     def stats(self) -> dict:
-        """Counts and the database size."""
+        """Counts and the database size (a total that damage makes unreadable is None)."""
 
-        def one(sql: str) -> float:
+        def one(table: str, sql: str) -> float | None:
             try:
-                return self.con.execute(sql).fetchone()[0] or 0
+                value = self.con.execute(sql).fetchone()[0]
             except sqlite3.DatabaseError as exc:
                 if not is_damage(exc):
                     raise
-                return float("nan")
+                self._note_damage(table, "total")
+                return None
+            return float(value) if isinstance(value, int | float) else 0.0
 
+        fp_bytes = one("fingerprints", "SELECT COALESCE(SUM(length(data)), 0) FROM fingerprints")
+        seconds = one("analysis", "SELECT COALESCE(SUM(duration_s), 0) FROM analysis")
+        codes = one("codes", "SELECT COUNT(*) FROM codes")
+        embeddings = one("embeddings", "SELECT COUNT(*) FROM embeddings")
         return {
             "db": str(self.path),
             "schema_version": self.version,
@@ -936,10 +942,10 @@ class Store:
             "pending": self.count("pending"),
             "error": self.count("error"),
             "missing": self.count("missing"),
-            "fingerprint_bytes": int(one("SELECT COALESCE(SUM(length(data)), 0) FROM fingerprints") or 0),
-            "audio_hours": float(one("SELECT COALESCE(SUM(duration_s), 0) FROM analysis")) / 3600.0,
-            "codes": int(one("SELECT COUNT(*) FROM codes") or 0),
-            "embeddings": int(one("SELECT COUNT(*) FROM embeddings") or 0),
+            "fingerprint_bytes": None if fp_bytes is None else int(fp_bytes),
+            "audio_hours": None if seconds is None else seconds / 3600.0,
+            "codes": None if codes is None else int(codes),
+            "embeddings": None if embeddings is None else int(embeddings),
         }
 
 

@@ -115,6 +115,27 @@ def test_damaged_tracks_page_is_survivable(tmp_path, capsys):
     assert rc == 0 and json.loads(out)["repair"]["integrity_after"] == "ok"
 
 
+def test_damaged_code_and_fingerprint_pages(tmp_path, capsys):
+    db = tmp_path / "lib.sqlite3"
+    _synthetic_library(db, 40)
+    for table in ("codes", "fingerprints"):
+        _overwrite_page(db, _leaf_pages(db, table)[0])
+    d = ["--db", str(db)]
+    rc, out, err = _cli(capsys, ["library", "info", *d, "--json"])
+    assert rc == 0 and json.loads(out)["codes"] is None and "damaged" in err
+    rc, _, err = _cli(capsys, ["library", "similar", "3", *d])
+    assert rc == 2 and "hash codes cannot be read" in err and "check --repair" in err
+    rc, out, _ = _cli(capsys, ["library", "check", *d, "--json"])
+    assert rc == 1 and json.loads(out)["bad_rows"] == {"codes": 40, "fingerprints": 40}
+    rc, out, _ = _cli(capsys, ["library", "check", "--repair", *d, "--json"])
+    repair = json.loads(out)["repair"]
+    assert rc == 0 and repair["lost"]["codes"] == 40 and repair["kept"]["analysis"] == 40
+    rc, out, _ = _cli(capsys, ["library", "search", "--bpm", "80-200", *d, "--json"])
+    assert rc == 0 and json.loads(out) == []  # all pending again (search lists analysed tracks)
+    rc, out, _ = _cli(capsys, ["library", "list", *d, "--json"])
+    assert all(t["status"] == "pending" and t["tempo_bpm"] for t in json.loads(out))  # analysis kept
+
+
 def test_bad_json_row_bad_code_blob_bad_embedding(tmp_path, capsys):
     db = tmp_path / "lib.sqlite3"
     _synthetic_library(db, 6)
