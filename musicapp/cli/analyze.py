@@ -11,6 +11,12 @@ from musicapp.audio.filetypes import AUDIO_EXTENSIONS
 from musicapp.cli._args import int_range
 
 
+def _mood_reference() -> str:
+    from musicapp.models.calibration import mood_reference
+
+    return mood_reference()
+
+
 def register(subparsers) -> None:
     """Add the ``analyze`` command."""
     p = subparsers.add_parser(
@@ -18,7 +24,8 @@ def register(subparsers) -> None:
         help="analyse tracks: moods, valence/arousal, genre, hash code, key, tempo, beats, chords",
         description="Analyse audio files (folders are searched recursively). Prints a summary per "
         "file, or with --json one JSON object per line. Parts that are not installed or fail are "
-        "reported and the rest still runs.",
+        "reported and the rest still runs. Mood and genre percentiles are "
+        f"{_mood_reference()} (the JSON field mood_reference says the same).",
     )
     p.add_argument("paths", nargs="+", metavar="FILE|DIR", help="audio files or folders")
     p.add_argument("--json", action="store_true", help="print one JSON object per file (JSON Lines)")

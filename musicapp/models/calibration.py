@@ -79,3 +79,21 @@ def to_percentile(scores: Any, quantiles: Any) -> np.ndarray:
         res = np.where(lo >= n, 100.0, res)
         out[:, k] = np.where(np.isnan(col), np.nan, res)
     return out.reshape(s.shape).astype(np.float32)
+
+
+def mood_reference(path: Any = None) -> str:
+    """What the tagger's percentiles are relative to, from the distilled model's metadata
+    (e.g. "among 1686 3-s clips of game music (...)"); a generic phrase when unknown.
+
+    Reads only the safetensors header (no torch), so command-line help can show it.
+    """
+    from musicapp.errors import ModelError
+    from musicapp.models.weights import load_metadata
+    from musicapp.paths import resource_path
+
+    p = path if path is not None else resource_path("models", "hashnet.safetensors")
+    try:
+        text = load_metadata(p).get("reference", "")
+    except ModelError:
+        text = ""
+    return text or "among 3-s clips of a reference collection of game music"

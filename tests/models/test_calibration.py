@@ -69,3 +69,16 @@ def test_bad_shapes():
         to_percentile(np.zeros((2, 4)), q)
     with pytest.raises(ValueError):
         to_percentile(np.zeros(3), q[:, :1])
+
+
+def test_mood_reference_from_the_weights_metadata(tmp_path):
+    import torch
+
+    from musicapp.models.calibration import mood_reference
+    from musicapp.models.weights import save_state
+
+    p = tmp_path / "h.safetensors"
+    save_state(p, {"x": torch.zeros(1)}, metadata={"reference": "among 7 3-s clips of game music"})
+    assert mood_reference(p) == "among 7 3-s clips of game music"
+    assert mood_reference(tmp_path / "missing.safetensors").startswith("among ")
+    assert mood_reference().startswith("among ")  # the shipped weights (or the generic phrase)
