@@ -38,8 +38,15 @@ class FeatureMapsView(QWidget):
         self.source = QLabel("No feature maps yet: load a file or record.")
         self.source.setWordWrap(True)
         self.tag_label = QLabel("")
-        self.tag_label.setToolTip("What the tagger hears in this 3-s patch (raw MSD probabilities)")
+        self.tag_label.setToolTip("The tagger's strongest tags for this 3-s patch, strongest "
+                                  "first (raw model outputs are tiny and not meaningful alone)")
         self.tag_label.setWordWrap(True)
+        self.explain = QLabel(
+            "What the tagger network computes on 3 s of sound: each row is one channel (a "
+            "learned detector), scaled on its own, most active at the top; bright = the "
+            "detector responds.")
+        self.explain.setWordWrap(True)
+        self.order = np.zeros(0, int)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Layer"))
@@ -50,7 +57,7 @@ class FeatureMapsView(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.map_plot = self.graphics.addPlot(row=0, col=0)
-        self.map_plot.setLabel("left", "channel")
+        self.map_plot.setLabel("left", "channels (most active first)")
         self.map_plot.setMenuEnabled(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("magma"))
@@ -65,6 +72,9 @@ class FeatureMapsView(QWidget):
         self.curve = self.curve_plot.plot(pen=pg.mkPen(ACCENT, width=2))
 
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(2)
+        lay.addWidget(self.explain)
         lay.addLayout(top)
         lay.addWidget(self.source)
         lay.addWidget(self.graphics, 1)
@@ -84,7 +94,8 @@ class FeatureMapsView(QWidget):
         if source:
             self.source.setText(source)
         if self.tags:
-            self.tag_label.setText("Heard: " + ", ".join(f"{t} {p:.2f}" for t, p in self.tags[:6]))
+            self.tag_label.setText("Strongest tags here: " + ", ".join(t for t, _p in
+                                                                     self.tags[:5]))
         self.updates += 1
         self._redraw()
 
@@ -111,10 +122,14 @@ class FeatureMapsView(QWidget):
         if self.channel.maximum() != c - 1:
             self.channel.setMaximum(max(c - 1, 0))
         if not self.user_channel and m.size:
-            self.channel.setValue(int(np.argmax(m.std(axis=1))))
+            self.channel.setValue(int(np.argmax(m.std(axis=1) + 1e-3 * m.mean(axis=1))))
         self.channel.blockSignals(False)
-        z = (m - m.mean(axis=1, keepdims=True)) / (m.std(axis=1, keepdims=True) + 1e-6)
-        self.image.setImage(np.clip(z, -3, 3), autoLevels=False, levels=(-2.5, 2.5))
+        # each channel on its own scale (min..max), the most active channels first (top)
+        lo, hi = m.min(axis=1, keepdims=True), m.max(axis=1, keepdims=True)
+        z = (m - lo) / np.maximum(hi - lo, 1e-6)
+        activity = m.std(axis=1) + 1e-3 * m.mean(axis=1)
+        self.order = np.argsort(-activity, kind="stable")
+        self.image.setImage(z[self.order[::-1]], autoLevels=False, levels=(0.0, 1.0))
         dur = t * MEL.frame_seconds
         self.image.setRect(QRectF(0.0, 0.0, dur, float(c)))
         self._redraw_channel()
@@ -124,6 +139,7 @@ class FeatureMapsView(QWidget):
         if m is None:
             return
         ch = min(self.channel.value(), m.shape[0] - 1)
-        self.marker.setValue(ch + 0.5)
+        rank = int(np.nonzero(self.order == ch)[0][0]) if self.order.size == m.shape[0] else 0
+        self.marker.setValue(m.shape[0] - rank - 0.5)  # the chosen channel's row
         t = np.arange(m.shape[1]) * MEL.frame_seconds
         self.curve.setData(t, m[ch])

@@ -32,6 +32,7 @@ from musicapp.gui.analysis_view import AnalysisPanel, export_csv, export_json, f
 from musicapp.gui.analysis_worker import AnalysisWorker
 from musicapp.gui.featuremaps import FeatureMapsView
 from musicapp.gui.live import FeatureMapEngine, LiveCapture
+from musicapp.gui.musician_views import BLOCK, MusicianViews, harmony_task
 from musicapp.gui.settings import Settings
 from musicapp.gui.spectrogram import SpectrogramView
 from musicapp.gui.waveform import WaveformOverview
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
         self._panels: dict[str, QWidget] = {}
         self._panel_factories = {
             "analysis": (AnalysisPanel, "Analysis"),
+            "harmony": (MusicianViews, "Harmony && tuner"),
             "features": (FeatureMapsView, "Feature maps"),
             "composer": (self._make_composer, "Composer"),
             "library": (self._make_library, "Library"),
@@ -295,11 +297,47 @@ class MainWindow(QMainWindow):
         if 0 <= index < len(names):
             self._panel(names[index])
         self._maps_for_cursor()
+        self._harmony_for_track()
+        self._spectrum_at_cursor()
+
+    def _harmony_visible(self) -> bool:
+        return self.tabs.currentIndex() == list(self._panel_factories).index("harmony")
+
+    def _harmony_for_track(self) -> None:
+        """Compute the chromagram and key curve once per track, when the tab is first shown."""
+        track = self.track
+        if track is None or not self._harmony_visible() or self.capture is not None:
+            return
+        if getattr(self, "_harmony_for", None) == track.path:
+            return
+        self._harmony_for = track.path
+        self.runner.start(harmony_task, track.mono16k, MEL.sample_rate, name="harmony",
+                          on_finished=lambda r, t=track: self._on_harmony(t, r))
+
+    def _on_harmony(self, track, result: dict) -> None:
+        if track is not self.track:
+            return
+        self.musician_view.set_harmony(result)
+
+    def _spectrum_at_cursor(self) -> None:
+        if self.track is None or not self._harmony_visible() or self.capture is not None:
+            return
+        t = float(self.spectrogram.cursor.value())
+        i = int(t * MEL.sample_rate)
+        block = self.track.mono16k[i:i + BLOCK]
+        self.musician_view.set_cursor(t)
+        self.musician_view.show_block(block, MEL.sample_rate,
+                                      f"Spectrum and tuner at {_fmt(t)}")
 
     @property
     def analysis_panel(self) -> AnalysisPanel:
         """The analysis tab."""
         return self._panel("analysis")
+
+    @property
+    def musician_view(self) -> MusicianViews:
+        """The harmony and tuner tab."""
+        return self._panel("harmony")
 
     @property
     def feature_view(self) -> FeatureMapsView:
@@ -609,6 +647,8 @@ class MainWindow(QMainWindow):
         self.overview.set_audio(track.mono16k, MEL.sample_rate)
         self.overview.set_region(0, track.duration_s)
         self._set_cursor(0.0)
+        self._panel("harmony").clear()
+        self._harmony_for = None
         self.settings.add_recent(track.path)
         self._fill_recent()
         self.setWindowTitle(f"{Path(track.path).name} — musicapp")
@@ -618,6 +658,8 @@ class MainWindow(QMainWindow):
             self.composer.track_changed()
         self._update_enabled()
         self._maps_for_cursor()
+        self._harmony_for_track()
+        self._spectrum_at_cursor()
         self.track_loaded.emit(track.path)
 
     # drag and drop ----------------------------------------------------------------------
@@ -684,6 +726,7 @@ class MainWindow(QMainWindow):
         self.spectrogram.set_mood_timeline(flat["segments"] or [])
         if flat["device"]:
             self.device_label.setText(f"Models: {flat['device']}")
+        self.musician_view.set_track_key(key.get("tonic"), key.get("mode"))
         if hasattr(self.composer, "analysis_changed"):
             self.composer.analysis_changed(flat)
         self._update_enabled()
@@ -862,6 +905,14 @@ class MainWindow(QMainWindow):
     def _on_live_samples(self, block) -> None:
         self._begin_take_view()
         self.overview.append_live(block)
+        if self._harmony_visible():
+            live = self._live_tail = np.concatenate(
+                [getattr(self, "_live_tail", np.zeros(0, np.float32)), block])[-2 * BLOCK:]
+            now = time.perf_counter()
+            if now - getattr(self, "_last_tuner", 0.0) > 0.1 and live.size >= BLOCK:
+                self._last_tuner = now
+                self.musician_view.show_block(live[-BLOCK:], self._take_rate,
+                                              "Live input: spectrum and tuner")
 
     def _on_live_frames(self, frames) -> None:
         self._begin_take_view()
@@ -1025,10 +1076,13 @@ class MainWindow(QMainWindow):
             self.player.seek(seconds)
         self._set_cursor(seconds)
         self.map_timer.start()
+        self._spectrum_at_cursor()
 
     def _set_cursor(self, seconds: float) -> None:
         self.spectrogram.set_cursor(seconds)
         self.overview.set_cursor(seconds)
+        if "harmony" in self._panels:
+            self.musician_view.set_cursor(seconds)
         total = self.track.duration_s if self.track else 0.0
         self.time_label.setText(f"{_fmt(seconds)} / {_fmt(total)}")
 
@@ -1037,6 +1091,7 @@ class MainWindow(QMainWindow):
             return
         pos = float(self.player.position_s)
         self._set_cursor(pos)
+        self._spectrum_at_cursor()
         x0, x1 = self.spectrogram.plot.viewRange()[0]
         if pos > x1 or pos < x0:  # page the view along with the cursor
             w = x1 - x0

@@ -1,0 +1,218 @@
+"""The "Harmony & tuner" tab: views a musician reads, next to the model's feature maps.
+
+- a chromagram (how strongly each pitch class sounds over time), with the play cursor;
+- the key strength over time (how well the track's key, and the best other key, fit the last
+  few seconds: where the music modulates or leaves the key);
+- the spectrum at the cursor (or of the live input) on a note-name axis, and a tuner that names
+  a sustained note and how many cents it is off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from musicapp.gui.harmony import (
+    PITCH_CLASSES,
+    chromagram,
+    estimate_pitch,
+    key_index,
+    key_name,
+    key_strength,
+    midi_of,
+    note_and_cents,
+    spectrum_db,
+)
+from musicapp.gui.theme import ACCENT, ACCENT2
+
+CHROMA_HOP = 2048
+CHROMA_FFT = 4096
+BLOCK = 4096  # samples for the spectrum and the tuner
+
+
+def harmony_task(_ctx, y: np.ndarray, sr: int) -> dict:
+    """Chromagram and key-strength curve of a whole track (runs in a worker thread)."""
+    chroma = chromagram(y, sr, hop=CHROMA_HOP, n_fft=CHROMA_FFT)
+    frame_s = CHROMA_HOP / sr
+    times, strength = key_strength(chroma, frame_s)
+    return {"chroma": chroma, "frame_s": frame_s, "times": times, "strength": strength}
+
+
+def _note_axis_ticks(lo_midi: float, hi_midi: float) -> list[tuple[float, str]]:
+    return [(float(m), f"C{m // 12 - 1}") for m in range(int(lo_midi), int(hi_midi) + 1)
+            if m % 12 == 0]
+
+
+class MusicianViews(QWidget):
+    """Chromagram, key strength, spectrum and tuner (see the module documentation)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.updates = 0
+        self.result: dict | None = None
+        self.track_key: int | None = None
+        self.tuner_note: str = ""
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.layout.setSpacing(2)
+        self.chroma_plot = self.graphics.addPlot(row=0, col=0)
+        self.chroma_plot.setMenuEnabled(False)
+        self.chroma_plot.setMouseEnabled(x=True, y=False)
+        self.chroma_plot.hideButtons()
+        self.chroma_plot.getAxis("left").setTicks([[(i + 0.5, n) for i, n in
+                                                    enumerate(PITCH_CLASSES)]])
+        self.chroma_plot.getAxis("left").setStyle(textFillLimits=[(0, 1.0)])
+        self.chroma_plot.getAxis("left").setWidth(44)
+        self.chroma_plot.hideAxis("bottom")
+        self.chroma_image = pg.ImageItem(axisOrder="row-major")
+        self.chroma_image.setColorMap(pg.colormap.get("viridis"))
+        self.chroma_plot.addItem(self.chroma_image)
+        self.chroma_cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(ACCENT, width=2))
+        self.chroma_plot.addItem(self.chroma_cursor)
+        self.key_plot = self.graphics.addPlot(row=1, col=0)
+        self.key_plot.setMenuEnabled(False)
+        self.key_plot.setMouseEnabled(x=True, y=False)
+        self.key_plot.hideButtons()
+        self.key_plot.setXLink(self.chroma_plot)
+        self.key_plot.setYRange(-0.2, 1.0, padding=0)
+        self.key_plot.getAxis("left").setWidth(44)
+        self.key_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, ".5"), (1.0, "1")]])
+        self.key_plot.setLabel("bottom", "time", units="s")
+        self.key_curve = self.key_plot.plot(pen=pg.mkPen(ACCENT, width=2))
+        self.best_curve = self.key_plot.plot(pen=pg.mkPen(ACCENT2, width=1,
+                                                          style=Qt.PenStyle.DashLine))
+        self.key_cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(ACCENT, width=1))
+        self.key_plot.addItem(self.key_cursor)
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 2)
+
+        self.spectrum = pg.PlotWidget()
+        self.spectrum.setMenuEnabled(False)
+        self.spectrum.setMouseEnabled(x=False, y=False)
+        self.spectrum.hideButtons()
+        self.spectrum.setXRange(midi_of(40), midi_of(4200), padding=0)
+        self.spectrum.setYRange(-90, 0, padding=0)
+        self.spectrum.getAxis("bottom").setTicks([_note_axis_ticks(midi_of(40), midi_of(4200))])
+        self.spectrum.setLabel("left", "dBFS")
+        self.spectrum_curve = self.spectrum.plot(pen=pg.mkPen(ACCENT2, width=1))
+        self.spectrum.setMinimumWidth(220)
+
+        self.tuner_label = QLabel("–")
+        font = QFont(self.tuner_label.font())
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        font.setBold(True)
+        self.tuner_label.setFont(font)
+        self.tuner_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.tuner_label.setMinimumWidth(self.tuner_label.fontMetrics().horizontalAdvance(
+            "C#8 +50 ¢") + 12)
+        self.tuner_bar = QProgressBar()
+        self.tuner_bar.setRange(-50, 50)
+        self.tuner_bar.setValue(0)
+        self.tuner_bar.setTextVisible(False)
+        self.tuner_bar.setFixedHeight(10)
+        self.tuner_bar.setToolTip("Cents off the nearest note (-50 … +50)")
+        self.tuner_hz = QLabel("")
+        self.tuner_hz.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        tuner = QVBoxLayout()
+        tuner.addWidget(QLabel("Tuner"), 0, Qt.AlignmentFlag.AlignHCenter)
+        tuner.addWidget(self.tuner_label)
+        tuner.addWidget(self.tuner_bar)
+        tuner.addWidget(self.tuner_hz)
+        tuner.addStretch(1)
+
+        self.explain = QLabel(
+            "Top: chromagram, how strongly each pitch class sounds (bright = strong). "
+            "Middle: how well the key fits the 8 s around each moment (amber: the track's key, "
+            "dashed: the best-fitting key). Bottom: spectrum at the cursor and a tuner for a "
+            "sustained note.")
+        self.explain.setWordWrap(True)
+        self.key_label = QLabel("")
+        self.source = QLabel("Open a file to see its harmony; record to use the tuner live.")
+
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.spectrum, 1)
+        bottom.addLayout(tuner)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(2)
+        lay.addWidget(self.explain)
+        lay.addWidget(self.graphics, 3)
+        lay.addWidget(self.key_label)
+        lay.addLayout(bottom, 2)
+        lay.addWidget(self.source)
+        self.graphics.setMinimumHeight(90)
+        self.spectrum.setMinimumHeight(70)
+        self.setToolTip("")
+
+    # ---- whole track -----------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget the track."""
+        self.result = None
+        self.chroma_image.clear()
+        self.key_curve.setData([], [])
+        self.best_curve.setData([], [])
+        self.key_label.setText("")
+
+    def set_harmony(self, result: dict) -> None:
+        """Show :func:`harmony_task`'s result."""
+        self.result = result
+        chroma = result["chroma"]
+        dur = chroma.shape[1] * result["frame_s"]
+        self.chroma_image.setImage(chroma, autoLevels=False, levels=(0.0, 1.0))
+        self.chroma_image.setRect(QRectF(0.0, 0.0, max(dur, 1e-3), 12.0))
+        self.chroma_plot.setXRange(0, max(dur, 1e-3), padding=0)
+        self.chroma_plot.setYRange(0, 12, padding=0)
+        self._draw_keys()
+        self.updates += 1
+
+    def set_track_key(self, tonic: str | None, mode: str | None) -> None:
+        """The analysed key, whose strength is drawn (None: the best key overall)."""
+        self.track_key = key_index(tonic, mode or "major") if tonic else None
+        self._draw_keys()
+
+    def _draw_keys(self) -> None:
+        if self.result is None:
+            return
+        times, r = self.result["times"], self.result["strength"]
+        if r.shape[1] == 0:
+            return
+        main = self.track_key if self.track_key is not None else int(np.argmax(r.mean(axis=1)))
+        self.key_curve.setData(times, r[main])
+        self.best_curve.setData(times, r.max(axis=0))
+        others = np.argmax(r, axis=0)
+        changes = [key_name(int(k)) for k in others[np.r_[True, others[1:] != others[:-1]]]]
+        shown = ", ".join(dict.fromkeys(changes))
+        self.key_label.setText(f"Key strength of {key_name(main)} (amber); best fit over time: "
+                               f"{shown[:120]}")
+
+    def set_cursor(self, seconds: float) -> None:
+        """Move the cursor lines."""
+        self.chroma_cursor.setValue(float(seconds))
+        self.key_cursor.setValue(float(seconds))
+
+    # ---- spectrum and tuner ----------------------------------------------------------------
+    def show_block(self, block: np.ndarray, sr: int, where: str = "") -> None:
+        """Spectrum and tuner of one block of mono audio."""
+        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        if block.size < 256:
+            return
+        freqs, db = spectrum_db(block, sr)
+        keep = freqs > 30
+        self.spectrum_curve.setData(np.array([midi_of(f) for f in freqs[keep]]), db[keep])
+        hz = estimate_pitch(block, sr)
+        if hz is None:
+            self.tuner_note = ""
+            self.tuner_label.setText("–")
+            self.tuner_bar.setValue(0)
+            self.tuner_hz.setText("no steady note")
+        else:
+            note, cents = note_and_cents(hz)
+            self.tuner_note = note
+            self.tuner_label.setText(f"{note} {cents:+.0f} ¢")
+            self.tuner_bar.setValue(int(round(cents)))
+            self.tuner_hz.setText(f"{hz:.1f} Hz")
+        if where:
+            self.source.setText(where)
+        self.updates += 1

@@ -1,0 +1,45 @@
+"""The Harmony & tuner tab and the feature maps in the real window."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.gui.conftest import load
+from tests.helpers.signals import sine, write_audio
+
+
+def test_harmony_tab_shows_chroma_key_curve_and_tuner(qtbot, window, track_file, tmp_path):
+    load(qtbot, window, track_file)
+    views = window.musician_view
+    window.tabs.setCurrentWidget(views)
+    qtbot.waitUntil(lambda: views.result is not None, timeout=30_000)
+    chroma = views.result["chroma"]
+    assert chroma.shape[0] == 12 and chroma.shape[1] > 50
+    # the first chord is A minor (A C E): those pitch classes dominate its 1.5 s
+    first = chroma[:, : int(1.4 / views.result["frame_s"])].mean(axis=1)
+    assert {int(i) for i in np.argsort(-first)[:3]} == {9, 0, 4}
+    window.set_analysis({"duration_s": 12.0, "key": {"tonic": "A", "mode": "minor"}})
+    x, y = views.key_curve.getData()
+    assert len(x) == views.result["strength"].shape[1] and np.nanmax(y) > 0.3
+    assert "A minor" in views.key_label.text()
+    # a sustained A4 at the cursor: the tuner names it
+    tone = write_audio(tmp_path / "a440.wav", sine(440.0, 3.0, 22050, amp=0.4), 22050)
+    load(qtbot, window, tone)
+    window.seek(1.0)
+    assert views.tuner_note == "A4"
+    assert views.tuner_label.text().startswith("A4")
+
+
+def test_feature_maps_most_active_channel_on_top(qtbot, window):
+    view = window.feature_view
+    rng = np.random.default_rng(0)
+    m = rng.random((8, 50)).astype(np.float32) * 0.01
+    m[5] += np.sin(np.linspace(0, 6, 50)).astype(np.float32) * 3  # the busiest channel
+    m[2] += 5.0  # loud but constant: not active
+    view.set_maps({"frontend": m}, [("rock", 0.3), ("pop", 0.2)], "test")
+    assert view.order[0] == 5
+    assert view.channel.value() == 5
+    top_row = view.image.image[-1]  # drawn at the top
+    assert top_row.max() == 1.0 and top_row.min() == 0.0  # scaled on its own
+    assert view.tag_label.text() == "Strongest tags here: rock, pop"
+    assert view.explain.text()
