@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from musicapp.library.store import LibraryError, ScanResult, Store, _exists, _under
+from musicapp.library.store import LibraryError, ScanResult, Store, _under, is_gone
 from musicapp.library.tags import read_tags
 from musicapp.library.textsafe import db_path, display
 from musicapp.library.walk import content_hash, walk_audio
@@ -37,7 +37,7 @@ def scan_folder(store: Store, root: str | Path, *, detect_removed: bool = True) 
         under = store.tracks_under(root_s)
         if not under:
             raise LibraryError(f"{display(root_s)}: no such file or folder")
-        store._mark_missing([t for t in under if not _exists(t.path)])
+        store._mark_missing([t for t in under if is_gone(t.path)])
         result.missing = [t.path for t in store.tracks_under(root_s) if t.missing_since is not None]
         result.warnings.append(
             f"{display(root_s)} is not there (an unplugged drive or unmounted share?): its "
@@ -60,7 +60,7 @@ def scan_folder(store: Store, root: str | Path, *, detect_removed: bool = True) 
             for t in store.tracks_under(root_p)
             if t.path not in seen
             and not any(_under(t.path, c) for c in closed)
-            and not _exists(t.path)
+            and is_gone(t.path)
         ]
         if gone:
             store._mark_missing(gone)
@@ -117,7 +117,7 @@ def _scan_one(store: Store, path: str, st: os.stat_result, result: ScanResult, r
             store._set_tags(existing.id, tags)
             result.changed.append(path)
             return
-        moved_from = next((t for t in store.tracks_by_content(digest) if not _exists(t.path)), None)
+        moved_from = next((t for t in store.tracks_by_content(digest) if is_gone(t.path)), None)
         if moved_from is not None:
             store.con.execute(
                 "UPDATE tracks SET path = ?, size = ?, mtime_ns = ?, missing_since = NULL, "

@@ -103,8 +103,16 @@ def is_read_only_error(exc: BaseException) -> bool:
     return name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or "readonly" in text
 
 
-def _exists(path: str) -> bool:
-    return os.path.exists(path)
+def is_gone(path: str) -> bool:
+    """True only when the file is certainly not there (ENOENT/ENOTDIR); a file that cannot be
+    examined (a closed folder, an I/O error) is not gone, so it is never marked or pruned."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
 
 
 def _under(path: str, root: str) -> bool:
@@ -582,7 +590,7 @@ class Store:
 
         The explicit counterpart of a scan, which only marks such tracks missing."""
         candidates = self.tracks() if root is None else self.tracks_under(root)
-        gone = [t for t in candidates if not (seen and t.path in seen) and not _exists(t.path)]
+        gone = [t for t in candidates if not (seen and t.path in seen) and is_gone(t.path)]
         if not dry_run:
             self.remove(t.id for t in gone)
         return [t.path for t in gone]

@@ -238,6 +238,19 @@ def test_unreadable_file_and_folder_are_reported_and_the_scan_goes_on(tmp_path):
     assert "folder not readable" in reasons["c_closed"]
     assert out["indexed"] == 2  # a_good.wav and d_after/later.wav
 
+    # Indexed while readable, then the folder closes: its track is neither missing nor pruned.
+    (music / "b_locked.wav").chmod(0o644)
+    assert json.loads(run_cli(["library", "add", str(music), *FP, "--json"], tmp_path).stdout)["indexed"] == 2
+    (music / "c_closed").chmod(0)
+    try:
+        add, dry, listed = run_many(
+            [["library", "add", str(music), *FP, "--json"], ["library", "prune", "--dry-run", "--json"],
+             ["library", "list", "--json"]], tmp_path, as_user=True)  # fmt: skip
+    finally:
+        (music / "c_closed").chmod(0o755)
+    assert json.loads(add.stdout)["scan"]["missing"] == [] and json.loads(dry.stdout)["missing"] == []
+    assert [t["status"] for t in json.loads(listed.stdout)] == ["ok"] * 4
+
 
 def test_library_add_of_a_fifo_or_device_itself_returns(tmp_path):
     os.mkfifo(tmp_path / "fifo.wav")
