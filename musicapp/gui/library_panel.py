@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +29,33 @@ from musicapp.audio.filetypes import dialog_filter
 from musicapp.gui.workers import TaskContext
 
 COLUMNS = ("Track", "Length", "Tempo", "Key", "Moods", "Match", "Status")
+#: bits of the sound code; unrelated tracks differ in about half of them
+CODE_BITS = 64
+
+
+def track_title(row: dict) -> str:
+    """"Title — Artist · Album" from the file's tags, or the file name when it has none."""
+    title = (row.get("title") or "").strip()
+    if not title:
+        return Path(str(row.get("path", "?"))).name
+    extra = " · ".join(v.strip() for v in (row.get("artist"), row.get("album"))
+                       if v and v.strip())
+    return f"{title} — {extra}" if extra else title
+
+
+def similarity_percent(hamming: int, bits: int = CODE_BITS) -> float:
+    """How alike two sound codes are beyond chance: 100 for the same code, 0 for codes no
+    closer than two unrelated tracks' (half the bits differ)."""
+    return max(0.0, 100.0 * (1.0 - float(hamming) / (bits / 2)))
+
+
+def similarity_tooltip(row: dict) -> str:
+    """What the similarity percentage means, with the underlying numbers."""
+    text = (f"Similarity of sound: 100% = the same {CODE_BITS}-bit sound code, 0% = no more "
+            f"alike than two unrelated tracks.\n{row['hamming']} of {CODE_BITS} bits differ")
+    if row.get("cosine") is not None:
+        text += f"; embedding cosine {float(row['cosine']):.2f}"
+    return text
 MOOD_FILTERS = ("any mood", "happy", "sad", "mellow", "chill", "beautiful", "party", "sexy",
                 "catchy", "easy listening", "fast", "slow", "loud", "quiet", "soft", "ambient")
 
@@ -40,8 +67,9 @@ def _open(db: str | None):
 
 
 def add_folder_task(ctx: TaskContext, db: str | None, folder: str, analyse: bool = True,
-                    workers: int = 1) -> dict:
-    """Scan and index ``folder``; cancelling stops after the tracks in flight (kept).
+                    workers: int | None = None) -> dict:
+    """Scan and index ``folder`` with the library's pipelined batch indexer (``workers``
+    processes, None: one per core); cancelling stops after the tracks in flight (kept).
 
     With ``analyse`` each track also gets the full analysis (moods, key, tempo, hash code for
     "similar"); without it only the fingerprint for "identify" is stored (much faster).
@@ -81,10 +109,13 @@ def list_task(ctx: TaskContext, db: str | None, mood: str | None, key: str | Non
 
 
 def similar_task(ctx: TaskContext, db: str | None, path: str, k: int = 10) -> list[dict]:
-    """Tracks most similar to ``path`` (in the library or not)."""
+    """Tracks most similar to ``path`` (in the library or not; an outside file's analysis
+    comes from the analysis cache when it was analysed before)."""
+    from musicapp.analysis_cache import cached_analyser
+
     lib = _open(db)
     try:
-        return lib.similar(path, k)
+        return lib.similar(path, k, analyser=cached_analyser)
     finally:
         lib.close()
 
@@ -95,8 +126,11 @@ def identify_task(ctx: TaskContext, db: str | None, path: str) -> dict:
     try:
         ctx.progress(0.2, "building the fingerprint index")
         ident = lib.identify(path)
+        row = None
+        if ident.accepted and ident.match is not None:
+            row = lib.describe(ident.match.track_id)
         return {"query": path, "accepted": ident.accepted, "path": ident.path,
-                "threshold": ident.threshold, "warnings": ident.warnings,
+                "threshold": ident.threshold, "warnings": ident.warnings, "row": row,
                 "match": None if ident.match is None else ident.match.as_dict()}
     finally:
         lib.close()
@@ -189,6 +223,8 @@ class LibraryPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)  # moods stay on one line (full list in the tooltip)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setToolTip("Double-click a track to open it")
         self.table.cellDoubleClicked.connect(self._open_row)
 
@@ -235,6 +271,7 @@ class LibraryPanel(QWidget):
 
     def _done(self, task, handler, result) -> None:
         if self._finish(task):
+            self.message.emit("")  # an earlier library error no longer applies
             handler(result)
 
     def _failed(self, task, msg: str) -> None:
@@ -322,9 +359,13 @@ class LibraryPanel(QWidget):
                   label=f"Identifying {Path(path).name}…")
 
     def _identified(self, out: dict) -> None:
+        rows = []
         if out.get("accepted"):
-            text = (f"{Path(out['query']).name} is {Path(out['path']).name} "
-                    f"(score {out['match']['score']:.1f}, at {out['match']['offset_s']:.1f} s)")
+            row = dict(out.get("row") or {"path": out["path"]})
+            row.update(score=out["match"]["score"], offset_s=out["match"]["offset_s"])
+            rows = [row]
+            text = (f"{Path(out['query']).name} is {track_title(row)} "
+                    f"(from {out['match']['offset_s']:.1f} s, score {out['match']['score']:.1f})")
         else:
             best = out.get("match") or {}
             text = (f"{Path(out['query']).name}: no match in the library"
@@ -332,33 +373,42 @@ class LibraryPanel(QWidget):
                        if best else ""))
         if out.get("warnings"):
             text += " — " + "; ".join(out["warnings"])
-        self.status.setText(text)
+        self._show(rows, note=text)  # the table shows the answer, not the previous results
         self.identified.emit(out)
 
     # ------------------------------------------------------------------ table
-    def _show(self, rows: list[dict]) -> None:
+    def _show(self, rows: list[dict], note: str | None = None) -> None:
         self.rows = list(rows)
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
-            match = ""
-            if row.get("hamming") is not None:
-                match = f"{row['hamming']} bits"
-                if row.get("cosine") is not None:
-                    match += f", cos {row['cosine']:.2f}"
+            match, match_tip = "", ""
+            if row.get("offset_s") is not None:  # an identification
+                off = float(row["offset_s"])
+                match = f"at {int(off // 60)}:{off % 60:04.1f}"
+                match_tip = (f"The recording matches this track from {match[3:]} on "
+                             f"(score {float(row.get('score', 0.0)):.1f})")
+            elif row.get("hamming") is not None:
+                match = f"{similarity_percent(row['hamming']):.0f}%"
+                match_tip = similarity_tooltip(row)
             dur = row.get("duration_s")
             tempo = row.get("tempo_bpm")
-            values = (Path(row.get("path", "?")).name,
+            moods = ", ".join(row.get("moods") or [])
+            status = str(row.get("status", "")) + (f": {row['error']}" if row.get("error") else "")
+            values = (track_title(row),
                       f"{int(dur // 60)}:{dur % 60:04.1f}" if dur else "",
                       f"{tempo:.0f}" if tempo else "", row.get("key") or "",
-                      ", ".join(row.get("moods") or []), match,
-                      row.get("status", "") + (f": {row['error']}" if row.get("error") else ""))
-            for c, v in enumerate(values):
+                      moods, match, status)
+            tips = (str(row.get("path", "")), "", "", "", moods, match_tip, status)
+            for c, (v, tip) in enumerate(zip(values, tips, strict=True)):
                 item = QTableWidgetItem(str(v))
-                if c == 0:
-                    item.setToolTip(row.get("path", ""))
+                if tip:
+                    item.setToolTip(tip)
+                if row.get("status") == "missing":
+                    item.setForeground(self.palette().placeholderText())
                 self.table.setItem(r, c, item)
-        self.status.setText(f"{len(self.rows)} tracks shown" + (f". {self.note}" if self.note
-                                                                 else ""))
+        if note is None:
+            note = f"{len(self.rows)} tracks shown" + (f". {self.note}" if self.note else "")
+        self.status.setText(note)
         self.results_changed.emit(self.rows)
 
     def _open_row(self, row: int, _col: int) -> None:

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.analysis_worker = AnalysisWorker() if isolate_analysis else None
         self.input_devices: list | None = None  # None until the first scan finished
         self.record_unavailable = ""
+        self.message_source: str | None = None
         self.last_analysis_s = 0.0
         self._take_live = False
         self._take_rate = RECORDING.sample_rate
@@ -266,8 +267,17 @@ class MainWindow(QMainWindow):
 
         panel = ComposerPanel(self.runner, context=self.composer_context,
                               settings=self.settings)
-        panel.message.connect(self.show_message)
+        panel.message.connect(lambda text: self._panel_message("composer", text))
         return panel
+
+    def _panel_message(self, source: str, text: str) -> None:
+        """A panel's error (shown in the banner, tagged with the panel); "" clears the banner
+        when it still shows that panel's message."""
+        if text:
+            self.show_message(text)
+            self.message_source = source
+        elif self.message_source == source:
+            self.clear_message()
 
     # lazily built panels ----------------------------------------------------------------------
     def _panel(self, name: str) -> QWidget:
@@ -294,6 +304,9 @@ class MainWindow(QMainWindow):
 
     def _tab_changed(self, index: int) -> None:
         names = list(self._panel_factories)
+        if self.message_source is not None and (
+                not 0 <= index < len(names) or names[index] != self.message_source):
+            self.clear_message()  # a panel's banner does not follow you to other tabs
         if 0 <= index < len(names):
             self._panel(names[index])
         self._maps_for_cursor()
@@ -368,7 +381,7 @@ class MainWindow(QMainWindow):
 
         panel = LibraryPanel(self.runner, settings=self.settings,
                              current_file=lambda: self.track.path if self.track else None)
-        panel.message.connect(self.show_message)
+        panel.message.connect(lambda text: self._panel_message("library", text))
         panel.open_requested.connect(self.open_file)
         return panel
 
@@ -552,6 +565,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ messages
     def show_message(self, text: str, level: str = "error") -> None:
         """Show a message in the banner above the views (errors stay until the next action)."""
+        self.message_source = None  # the window's own message (a panel tags its own after)
         if level == "error":
             self.last_error = text
         self.message.setProperty("level", level)
@@ -569,6 +583,7 @@ class MainWindow(QMainWindow):
         """Hide the banner."""
         self.message.hide()
         self.message.setText("")
+        self.message_source = None
 
     def _progress(self, fraction: float, text: str) -> None:
         self.progress.show()

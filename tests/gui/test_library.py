@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from musicapp.gui.library_panel import COLUMNS, similarity_percent, track_title
 from tests.gui.conftest import load
 from tests.helpers.signals import write_audio
 from tests.library.music import SR as MUSIC_SR
@@ -62,13 +63,16 @@ def test_add_folder_search_and_identify(qtbot, window, library, music_folder, tm
     assert out["accepted"], out
     assert out["path"].endswith("minor.wav")
     assert "minor.wav" in library.status.text()
+    # the table shows the answer (not the earlier list), with where the recording starts
+    assert library.table.rowCount() == 1
+    assert library.table.item(0, 0).text() == "minor.wav"
+    match = library.table.item(0, COLUMNS.index("Match")).text()
+    assert match.startswith("at 0:0") and 5.0 <= float(match.split(":")[1]) <= 7.0
 
     # double-clicking a row opens that track in the window
-    row = next(r for r in range(library.table.rowCount())
-           if library.table.item(r, 0).text() == "major.wav")
-    library.table.cellDoubleClicked.emit(row, 0)
+    library.table.cellDoubleClicked.emit(0, 0)
     qtbot.waitUntil(lambda: window.track is not None, timeout=30_000)
-    assert window.track.path.endswith("major.wav")
+    assert window.track.path.endswith("minor.wav")
 
 
 def test_cancel_indexing_keeps_the_app_usable(qtbot, window, library, music_folder, track_file):
@@ -78,3 +82,51 @@ def test_cancel_indexing_keeps_the_app_usable(qtbot, window, library, music_fold
     assert library.add_button.isEnabled()
     load(qtbot, window, track_file)
     assert window.track is not None
+
+
+def test_titles_from_tags_replace_file_names(qtbot, window, library, tmp_path):
+    import soundfile as sf
+
+    folder = tmp_path / "tagged"
+    folder.mkdir()
+    for i, (title, artist) in enumerate((("Battle Theme", "The Orchestra"), ("Calm", None))):
+        with sf.SoundFile(str(folder / f"song{i}.flac"), "w", MUSIC_SR, 1, format="FLAC") as f:
+            f.title = title
+            if artist:
+                f.artist, f.album = artist, "Game OST"
+            f.write(song(20 + i, 12.0))
+    write_audio(folder / "untagged.wav", song(30, 12.0), MUSIC_SR)
+    with qtbot.waitSignal(library.indexing_done, timeout=120_000):
+        library.add_folder(str(folder))
+    qtbot.waitUntil(lambda: library.task is None and len(library.rows) == 3, timeout=30_000)
+    names = sorted(library.table.item(r, 0).text() for r in range(3))
+    assert names == ["Battle Theme — The Orchestra · Game OST", "Calm", "untagged.wav"]
+    tips = {library.table.item(r, 0).toolTip() for r in range(3)}
+    assert str(folder / "song0.flac") in tips  # the path is one hover away
+
+
+def test_similarity_is_a_percentage_with_an_explanation(qtbot, library):
+    rows = [{"path": "/m/a.wav", "hamming": 0, "cosine": 0.99, "moods": ["sad", "calm", "dark"]},
+            {"path": "/m/b.wav", "hamming": 19, "cosine": 0.79},
+            {"path": "/m/c.wav", "hamming": 40, "cosine": None}]
+    library._show(rows)
+    col = COLUMNS.index("Match")
+    assert [library.table.item(r, col).text() for r in range(3)] == ["100%", "41%", "0%"]
+    tip = library.table.item(1, col).toolTip()
+    assert "19 of 64 bits differ" in tip and "cosine 0.79" in tip and "unrelated" in tip
+    assert library.table.item(0, COLUMNS.index("Moods")).text() == "sad, calm, dark"
+    assert not library.table.wordWrap()
+    assert similarity_percent(32) == 0.0
+    assert track_title({"path": "/x/y.ogg", "title": "  "}) == "y.ogg"
+
+
+def test_library_banner_clears_when_it_no_longer_applies(qtbot, window, library):
+    library.message.emit("Library: the database is locked")
+    assert window.message.isVisible()
+    window.tabs.setCurrentWidget(window.analysis_panel)  # another tab: the banner goes
+    assert not window.message.isVisible()
+    window.tabs.setCurrentWidget(library)
+    library.message.emit("Library: the database is locked")
+    with qtbot.waitSignal(library.results_changed, timeout=30_000):
+        library.search()  # succeeds: the old error no longer applies
+    assert not window.message.isVisible()
