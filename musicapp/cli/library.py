@@ -347,7 +347,9 @@ def _run_check(args: argparse.Namespace) -> int:
     lines = [f"{db}: " + ("ok" if report.ok else "DAMAGED")]
     lines += [f"  {p}" for p in report.problems]
     lines += [f"  integrity: {m}" for m in report.integrity[:20] if m != "ok"]
-    if not args.repair:
+    if args.repair and report.ok:
+        lines.append("  nothing to repair")
+    if not args.repair or report.ok:
         if not report.ok:
             lines.append(f"  run `musicapp library check --repair --db {db}` to keep what can be kept")
         _print(args, report.as_dict(), lines)

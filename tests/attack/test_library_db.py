@@ -101,6 +101,8 @@ def test_damaged_page_rows_are_skipped_and_repair_keeps_the_rest(tmp_path, capsy
     assert Path(repair["backup"]).exists()  # the old file is kept, never deleted
     rc, out, _ = _cli(capsys, ["library", "check", *d, "--json"])
     assert rc == 0 and json.loads(out)["ok"]
+    rc, out, _ = _cli(capsys, ["library", "check", "--repair", *d])
+    assert rc == 0 and "nothing to repair" in out and len(list(tmp_path.glob("*.damaged-*"))) == 1
     rc, out, _ = _cli(capsys, ["library", "list", "--status", "pending", *d, "--json"])
     assert len(json.loads(out)) == damaged  # re-analysed by the next `library add`
 
@@ -230,8 +232,8 @@ def test_read_only_database_serves_read_commands(tmp_path, capsys):
         p.chmod(0o777)
     try:
         d = ["--db", str(db)]
-        reads = [["list"], ["search", "--text", "s1"], ["info", "--json"], ["identify", str(clip)]]
-        writes = [["add", str(tmp_path / "m"), *FP], ["prune"], ["remove", "/"], ["check", "--repair"]]
+        reads = [["list"], ["search", "--text", "s1"], ["info", "--json"], ["identify", str(clip)], ["check"]]
+        writes = [["add", str(tmp_path / "m"), *FP], ["prune"], ["remove", "/"]]
         runs = run_many([["library", *argv, *d] for argv in reads + writes], tmp_path, as_user=True)
         for argv, run in zip(reads, runs[: len(reads)], strict=True):
             assert run.returncode == 0 and "Traceback" not in run.stderr, (argv, run.stderr[-2000:])
