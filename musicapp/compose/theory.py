@@ -113,8 +113,14 @@ class Key:
         return frozenset((self.pc + s) % 12 for s in SCALES[self.mode])
 
     def mido_key(self) -> str:
-        """The key name as mido's ``key_signature`` meta message expects (``"Bb"``, ``"F#m"``)."""
-        return self.tonic + ("m" if self.mode == "minor" else "")
+        """The key name as mido's ``key_signature`` meta message expects (``"Bb"``, ``"F#m"``);
+        a tonic with no key signature of its own (Db minor, E# major) is written enharmonically
+        (C#m, F)."""
+        suffix = "m" if self.mode == "minor" else ""
+        if self.tonic + suffix in _MIDO_KEYS:
+            return self.tonic + suffix
+        names = MINOR_TONICS if self.mode == "minor" else MAJOR_TONICS
+        return names[self.pc] + suffix
 
     @staticmethod
     def parse(text: str, mode: str | None = None) -> Key:
@@ -135,6 +141,10 @@ class Key:
         return Key(tonic, mode or found)
 
 
+#: Key names a MIDI key signature can carry (-7..7 accidentals).
+_MIDO_KEYS = frozenset({"Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B",
+                        "F#", "C#", "Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em",
+                        "Bm", "F#m", "C#m", "G#m", "D#m", "A#m"})
 #: Conventional spellings of the 24 keys.
 MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")

@@ -70,7 +70,6 @@ def test_locks_fill_and_regenerate(gen):
 
 def test_numpy_inference_matches_torch(gen):
     torch = pytest.importorskip("torch")
-    from musicapp.compose.labels import condition_vector
     from musicapp.compose.model import GRUConfig, build_torch_model
 
     m = gen.model
@@ -84,7 +83,7 @@ def test_numpy_inference_matches_torch(gen):
     net.eval()
     ids = [m.stoi[t] for t in ("I:maj", "IV:maj", "V:7", "I:maj", "VI:min")]
     durs = [2, 1, 0, 2, 1]
-    cond = condition_vector(0.4, -0.2, "major")
+    cond = m.condition(0.4, -0.2, "major", "pop", "duple")
     lp_np = m.sequence_logprobs(ids, durs, cond)
     with torch.no_grad():
         logits, _ = net(torch.tensor([[1, *ids[:-1]]]),
@@ -197,7 +196,12 @@ def test_bad_valence_arousal_are_clear_errors(gen, v, a):
 
 
 def test_out_of_vocabulary_lock_is_a_stated_fallback(gen):
-    p = gen.generate(0.0, 0.0, Key("C"), Constraints(length=4, locked={1: "bII:9"},
+    from musicapp.compose.theory import QUALITIES, ChordToken
+
+    oov = next(t for t in (ChordToken(d, a, q).token for d in range(1, 8) for a in (-1, 1)
+                           for q in QUALITIES)
+               if t not in gen.model.stoi and gen.resolve(t, "major").token == t)
+    p = gen.generate(0.0, 0.0, Key("C"), Constraints(length=4, locked={1: oov},
                                                      max_nondiatonic=2), seed=0)
-    assert p.tokens[1].token == "bII:9"
+    assert p.tokens[1].token == oov
     assert any("outside the model's vocabulary" in n for n in p.notes)

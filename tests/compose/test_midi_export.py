@@ -124,3 +124,15 @@ def test_no_silent_overwrite_and_atomic(tmp_path):
     write_midi(arr2, path, overwrite=True)
     assert path.read_bytes() != before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mid"]  # no temp files left
+
+
+def test_keys_without_their_own_signature_are_written_enharmonically(tmp_path):
+    from musicapp.compose.arrange import arrange
+    from musicapp.compose.midi_export import write_midi
+    from tests.compose.helpers import progression
+
+    for key, expected in (("Db minor", "C#m"), ("E# major", "F"), ("A# minor", "A#m")):
+        out = tmp_path / f"{expected}.mid"
+        write_midi(arrange(progression(["i", "iv", "V", "i"], key)), out)
+        sig = [m for m in mido.MidiFile(out).tracks[0] if m.type == "key_signature"]
+        assert sig[0].key == expected

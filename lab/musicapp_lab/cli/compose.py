@@ -7,16 +7,48 @@ import json
 import sys
 
 
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``musicapp build-chord-corpus``."""
+    p = subparsers.add_parser(
+        "build-chord-corpus", help="(lab) rebuild resources/compose/chord_corpus.json.gz from "
+        "local copies of McGill Billboard, POP909, OpenEWLD and the music21 extraction",
+        description="Parse the corpora found under DATA (billboard-2.0-salami_chords/, "
+        "pop909/POP909/, ewld/dataset/) plus resources/compose/corpus_tokens.json into one "
+        "gzipped JSON file (see resources/compose/README.md).")
+    p.add_argument("--data", default=None, help="folder with the extracted corpora "
+                   "(default: data/corpus)")
+    p.add_argument("-o", "--output", default=None, help="output file (default: "
+                   "resources/compose/chord_corpus.json.gz)")
+    p.set_defaults(func=run_build_corpus)
+
+
+def run_build_corpus(args: argparse.Namespace) -> int:
+    """Build the corpus file and print its counts."""
+    from pathlib import Path
+
+    from musicapp_lab.compose.realcorpus import build
+    from musicapp_lab.paths import DATA, RESOURCES
+
+    data = Path(args.data) if args.data else DATA / "corpus"
+    out = Path(args.output) if args.output else RESOURCES / "compose" / "chord_corpus.json.gz"
+    res = build(data, out, RESOURCES / "compose" / "corpus_tokens.json")
+    print(json.dumps(res, indent=1))
+    return 0
+
+
 def register_train(subparsers: argparse._SubParsersAction) -> None:
     """Add ``musicapp train chords``."""
     p = subparsers.add_parser(
         "chords", help="train the ChordGRU progression model (CPU, a few minutes)",
-        description="Train ChordGRU on the music21 corpus extraction plus the curated table "
-        "(resources/compose/), split by tune, keep the best validation epoch, write safetensors "
-        "+ sha256.")
+        description="Train ChordGRU on resources/compose/chord_corpus.json.gz (Billboard, "
+        "POP909, OpenEWLD, music21), split by song, keep the best validation epoch, write "
+        "safetensors + sha256.")
     p.add_argument("-o", "--output", help="weights path (default: resources/models/"
                    "chordgru.safetensors)")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--hidden", type=int, default=160, help="GRU units (160)")
+    p.add_argument("--exclude-source", choices=["billboard", "pop909", "ewld", "music21"],
+                   help="keep this whole source out (cross-corpus test)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
@@ -44,7 +76,8 @@ def run_train(args: argparse.Namespace) -> int:
     try:
         res = train(Path(args.output) if args.output else DEFAULT_WEIGHTS, epochs=args.epochs,
                     seed=args.seed, batch=args.batch, lr=args.lr, device=args.device, log=log,
-                    threads=args.threads)
+                    threads=args.threads, hidden=args.hidden,
+                    exclude_source=args.exclude_source)
     finally:
         if logf:
             logf.close()
@@ -65,17 +98,58 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--condition-loops", type=int, default=1000)
     p.add_argument("--loops", type=int, default=1000, help="generated loops for the entropy, "
                    "coverage and copy figures (1000)")
+    p.add_argument("--regenerate-trials", type=int, default=10000)
+    p.add_argument("--external", metavar="FILE.jsonl", help="only score the progressions of "
+                   "FILE (JSON Lines: key, mode, chords as Roman numerals/tokens/Harte labels, "
+                   "beats; see musicapp_lab.compose.external) with the GRU and the n-gram "
+                   "baselines: perplexity and top-1")
+    p.add_argument("--cross-model", help="weights trained with --exclude-source ewld: also "
+                   "report the cross-corpus figure")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="also write all figures as JSON")
     p.set_defaults(func=run_evaluate)
+    _register_emotion(subparsers)
+
+
+def _register_emotion(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "chord-emotion", help="emotion steering judged by the audio tagger: Spearman rho of "
+        "requested vs measured valence/arousal for GRU alone, GRU + reranker, random loops",
+        description="Render generated loops through the soundfont and score them with the "
+        "app's audio emotion model (see musicapp_lab.compose.judge).")
+    p.add_argument("--loops", type=int, default=500, help="loops per row (500)")
+    p.add_argument("--model", help="weights file (default: shipped)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", metavar="OUT", help="also write figures and raw data as JSON")
+    p.set_defaults(func=run_emotion)
+
+
+def run_emotion(args: argparse.Namespace) -> int:
+    """Run the judged emotion evaluation."""
+    from musicapp_lab.compose.judge import run
+
+    res = run(args.loops, seed=args.seed, model_path=args.model)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(res, fh)
+    return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Run the evaluation and print the table."""
     from musicapp_lab.compose.evaluate import run
 
+    if args.external:
+        from musicapp_lab.compose.external import score_external
+
+        res = score_external(args.external, args.model)
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump(res, fh, indent=1)
+        return 0
     res = run(args.model, n_constraint_loops=args.constraint_loops,
-              n_condition_loops=args.condition_loops, n_loops=args.loops, seed=args.seed)
+              n_condition_loops=args.condition_loops, n_loops=args.loops, seed=args.seed,
+              n_regenerate=args.regenerate_trials, cross_model=args.cross_model)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(res, fh, indent=1, default=float)

@@ -1,42 +1,82 @@
-"""Training data for the chord model: corpus + curated table, labels, vocabulary, tune split."""
+"""Training data for the chord model: the real-song corpus, labels, vocabulary, song split.
+
+Reads ``resources/compose/chord_corpus.json.gz`` (built by ``musicapp build-chord-corpus``).
+
+**Emotion labels (rule A, the training labels).** No permissively licensed corpus annotates
+songs with emotions, so each sequence gets labels from two *annotated* properties of the song,
+never from its chords:
+
+* ``arousal = clip((bpm - 100) / 40, -1, 1)`` — the song's measured tempo (Billboard: line times
+  and bar counts; POP909: beat times). This is the inverse of the product's tempo rule
+  (``arrange.tempo_for_arousal``: 100 + 40 * arousal bpm). Sources without a tempo (the music21
+  chorales and most OpenEWLD lead sheets) get the tempo assumed for their style
+  (:data:`ASSUMED_BPM`).
+* ``valence = clip(0.6 * (+1 major / -1 minor) + 0.4 * tanh((bpm - 100) / 40), -1, 1)`` — the
+  annotated mode and the tempo, the two best-replicated cues of happy vs sad music
+  (Gabrielsson & Lindström 2010).
+
+The reranker (``generate.Generator.generate``) scores a loop's chord qualities (rule B,
+``labels.derive_valence``) and the judge of the emotion evaluation is the audio tagger (neither
+mode annotations nor tempo). Evaluation conditions come from style, mode and meter only
+(:func:`group_conditions`).
+"""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from musicapp.compose.labels import DEFAULT_BPM, derive_arousal, derive_valence
-from musicapp.compose.theory import ChordToken, Key, canonical, parse_roman
-from musicapp.compose.vocab import BOS, DUR_BEATS, EOS, PAD, SPECIALS, UNK, dur_class, ngram_hash
+from musicapp.compose.rhythm import Meter
+from musicapp.compose.theory import ChordToken, Key
+from musicapp.compose.vocab import BOS, EOS, PAD, SPECIALS, UNK, ngram_hash
 from musicapp.paths import resource_path
 
 RESOURCES = resource_path("compose")
-CORPUS_JSON = RESOURCES / "corpus_tokens.json"
-CURATED_JSON = RESOURCES / "progressions.json"
+CORPUS = RESOURCES / "chord_corpus.json.gz"
+#: the source kept out of training for the cross-corpus test (``train --exclude-source``)
+CROSS_SOURCE = "ewld"
+#: tempo assumed where a source has none (quarter notes per minute)
+ASSUMED_BPM = {"chorale": 70.0, "jazz": 100.0, "pop": 110.0, "cpop": 75.0}
+N_DUR = 3  # bar-relative duration classes: shorter than a bar, one bar, longer
 
 _C = Key("C")
+
+__all__ = ["BOS", "EOS", "PAD", "UNK", "Sequence", "Vocab", "dur_class_bar", "encode_windows",
+           "group_conditions", "load_sequences", "split_sequences"]
 
 
 @dataclass
 class Sequence:
-    """One training/evaluation sequence with its derived labels."""
+    """One training/evaluation sequence with its labels."""
 
     source: str
-    tune: str
+    song: str
+    style: str
     mode: str
+    meter: str
     tokens: list[str]
     beats: list[float]
     bpm: float
     valence: float = 0.0
     arousal: float = 0.0
-    bwv: str | None = None
-    melody: tuple[int, ...] | None = None
-    group: str = ""
+    tonic: str = "C"
+    melody: list[list[int]] = field(default_factory=list)
+    sections: list[list] = field(default_factory=list)
+
+    @property
+    def meter_family(self) -> str:
+        return Meter.parse(self.meter).family
+
+    @property
+    def bar_beats(self) -> float:
+        return Meter.parse(self.meter).bar_beats
 
 
 @dataclass
@@ -55,26 +95,34 @@ class Vocab:
         return [self.stoi.get(t, UNK) for t in tokens]
 
     @staticmethod
-    def build(seqs: list[Sequence], min_count: int = 2) -> Vocab:
+    def build(seqs: list[Sequence], min_count: int = 5) -> Vocab:
         counts = Counter(t for s in seqs for t in s.tokens)
         toks = sorted(t for t, c in counts.items() if c >= min_count)
         return Vocab(list(SPECIALS) + toks)
 
 
-def _recanon(token: str, mode: str) -> str:
-    return canonical(ChordToken.parse(token), mode).token
+def emotion_labels(mode: str, bpm: float) -> tuple[float, float]:
+    """Rule A (see the module docstring): (valence, arousal) from mode and tempo."""
+    t = (bpm - 100.0) / 40.0
+    arousal = float(np.clip(t, -1.0, 1.0))
+    valence = float(np.clip(0.6 * (1.0 if mode == "major" else -1.0) + 0.4 * math.tanh(t),
+                            -1.0, 1.0))
+    return valence, arousal
+
+
+def dur_class_bar(beats: float, bar_beats: float) -> int:
+    """0: shorter than a bar, 1: one bar, 2: longer."""
+    return 0 if beats < bar_beats - 1e-9 else (1 if beats < bar_beats + 1e-9 else 2)
 
 
 def merge_same_root(tokens: list[str], beats: list[float]) -> tuple[list[str], list[float]]:
-    """Merge consecutive chords on the same root (e.g. V then V7 from a passing seventh, or a
-    4-3 suspension Vsus4 -> V) into one chord with the quality of the longer one (the later one
-    on a tie) and the summed duration. Chordify-based analysis splits such harmonies at every
-    non-chord-tone onset."""
+    """Merge consecutive chords on the same root (passing sevenths and suspensions split one
+    harmony in the automatic chorale analysis) into the longer one's quality."""
     out_t: list[str] = []
     out_b: list[float] = []
-    roots = [ChordToken.parse(t).root(_C)[1] for t in tokens]
     last_root = None
-    for tok, b, r in zip(tokens, beats, roots, strict=True):
+    for tok, b in zip(tokens, beats, strict=True):
+        r = ChordToken.parse(tok).root(_C)[1]
         if out_t and r == last_root:
             if b >= out_b[-1]:
                 out_t[-1] = tok
@@ -86,119 +134,101 @@ def merge_same_root(tokens: list[str], beats: list[float]) -> tuple[list[str], l
     return out_t, out_b
 
 
-def load_sequences(corpus_json: Path = CORPUS_JSON, curated_json: Path = CURATED_JSON
-                   ) -> list[Sequence]:
-    """All sequences with labels: music21 corpus extraction plus the curated table."""
-    seqs: list[Sequence] = []
-    if corpus_json.exists():
-        for r in json.loads(corpus_json.read_text())["records"]:
-            toks, beats = merge_same_root([_recanon(t, r["mode"]) for t in r["tokens"]],
-                                          [float(b) for b in r["beats"]])
-            mel = r.get("melody")
-            seqs.append(Sequence(r["source"], r["tune"], r["mode"], toks, beats,
-                                 DEFAULT_BPM.get(r["source"], 80.0), bwv=r.get("bwv"),
-                                 melody=tuple(mel) if mel else None))
-    for p in json.loads(curated_json.read_text())["progressions"]:
-        toks = [canonical(parse_roman(c), p["mode"]).token for c in p["chords"]]
-        seqs.append(Sequence("curated", "curated: " + p["name"], p["mode"], toks,
-                             [float(p["beats"])] * len(toks), float(p["bpm"])))
-    for s in seqs:
-        s.valence = derive_valence(s.tokens, s.beats, s.mode)
-        s.arousal = derive_arousal(s.tokens, s.beats, s.bpm)
-    assign_tune_groups(seqs)
+def load_sequences(corpus: Path = CORPUS) -> list[Sequence]:
+    """All records of the corpus file with their labels."""
+    doc = json.loads(gzip.decompress(Path(corpus).read_bytes()))
+    seqs = []
+    for r in doc["records"]:
+        toks, beats = r["tokens"], [float(b) for b in r["beats"]]
+        if r["source"] == "music21":
+            toks, beats = merge_same_root(toks, beats)
+        try:
+            Meter.parse(r["meter"])
+        except Exception:
+            continue
+        bpm = float(r["bpm"]) if r.get("bpm") else ASSUMED_BPM[r["style"]]
+        s = Sequence(r["source"], r["song"], r["style"], r["mode"], r["meter"], toks, beats,
+                     bpm, tonic=r["tonic"], melody=r.get("melody") or [],
+                     sections=r.get("sections") or [])
+        s.valence, s.arousal = emotion_labels(s.mode, s.bpm)
+        seqs.append(s)
     return seqs
 
 
-def assign_tune_groups(seqs: list[Sequence], melody_len: int = 10) -> None:
-    """Union settings of one tune: same normalised title, same BWV number, or the same opening
-    melody (first ``melody_len`` intervals of the top part). Many chorale scores carry no title,
-    so the melody fingerprint is what links their several harmonisations."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    keys_of: list[list[str]] = []
-    for i, s in enumerate(seqs):
-        keys = [f"seq:{i}"]
-        if s.tune and not s.tune.startswith("bwv"):
-            keys.append(f"title:{s.tune}")
-        if s.bwv:
-            keys.append(f"bwv:{s.bwv}")
-        if s.melody and len(s.melody) >= melody_len:
-            keys.append(f"mel:{s.melody[:melody_len]}")
-        for k in keys[1:]:
-            union(keys[0], k)
-        keys_of.append(keys)
-    named: dict[str, list[str]] = {}
-    for k in list(parent):
-        if not k.startswith("seq:"):
-            named.setdefault(find(k), []).append(k)
-    for s, keys in zip(seqs, keys_of, strict=True):
-        members = sorted(named.get(find(keys[0]), []))
-        s.group = members[0] if members else keys[0]
-
-
-def split_of(tune: str, seed: int = 0) -> str:
-    """Deterministic split by tune title: ~80% train, 10% valid, 10% test."""
-    h = int(hashlib.sha256(f"{seed}:{tune}".encode()).hexdigest()[:8], 16) % 100
+def split_of(song: str, seed: int = 0) -> str:
+    """Deterministic split by song: ~80% train, 10% valid, 10% test."""
+    h = int(hashlib.sha256(f"{seed}:{song}".encode()).hexdigest()[:8], 16) % 100
     return "train" if h < 80 else ("valid" if h < 90 else "test")
 
 
-def split_sequences(seqs: list[Sequence], seed: int = 0) -> dict[str, list[Sequence]]:
-    """Group sequences into train/valid/test so that all settings of one tune share a split."""
-    out: dict[str, list[Sequence]] = {"train": [], "valid": [], "test": []}
+def split_sequences(seqs: list[Sequence], seed: int = 0,
+                    exclude_source: str | None = None) -> dict[str, list[Sequence]]:
+    """train/valid/test by song (every record of a song in one split); with ``exclude_source``
+    that source's records all go to ``"cross"`` and none to the other splits."""
+    out: dict[str, list[Sequence]] = {"train": [], "valid": [], "test": [], "cross": []}
     for s in seqs:
-        out[split_of(s.group or s.tune, seed)].append(s)
+        if exclude_source and s.source == exclude_source:
+            out["cross"].append(s)
+        else:
+            out[split_of(s.song, seed)].append(s)
     return out
 
 
-def encode_windows(seqs: list[Sequence], vocab: Vocab, window: int = 48,
-                   curated_weight: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                      np.ndarray, np.ndarray]:
+def group_conditions(train: list[Sequence]) -> dict[str, list[float]]:
+    """Mean training (valence, arousal) per ``style|mode|meter family`` — the condition used to
+    evaluate a test sequence (never derived from its own chords or tempo)."""
+    acc: dict[str, list[list[float]]] = {}
+    for s in train:
+        acc.setdefault(f"{s.style}|{s.mode}|{s.meter_family}", []).append([s.valence,
+                                                                            s.arousal])
+        acc.setdefault(f"*|{s.mode}|*", []).append([s.valence, s.arousal])
+    return {k: [float(x) for x in np.mean(v, axis=0)] for k, v in acc.items()}
+
+
+def eval_condition(s: Sequence, groups: dict[str, list[float]], style: str | None = "own"
+                   ) -> np.ndarray:
+    """Condition vector for evaluating ``s``: its style (or ``style``), mode and meter, with the
+    group's mean labels."""
+    from musicapp.compose.conditioning import condition_vector
+
+    st = s.style if style == "own" else style
+    v, a = groups.get(f"{st}|{s.mode}|{s.meter_family}", groups[f"*|{s.mode}|*"])
+    return condition_vector(v, a, s.mode, st, s.meter_family)
+
+
+def encode_windows(seqs: list[Sequence], vocab: Vocab, window: int = 64
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut sequences into training windows.
 
-    Returns ``inputs`` (n, window) token ids starting with BOS, ``in_durs`` (n, window) duration
-    classes of the input chords (``len(DUR_BEATS)`` = none, for BOS/PAD), ``targets`` (n, window)
-    next-token ids (EOS at a sequence end, PAD after), ``durs`` (n, window) duration classes of the
-    target chord (-1 where none), and ``conds`` (n, COND_DIM). Curated progressions are repeated
-    ``curated_weight`` times because the table is small next to the chorales.
+    Returns ``inputs`` (n, window) token ids starting with BOS, ``in_durs`` (n, window)
+    bar-relative duration classes of the input chords (``N_DUR`` = none, for BOS/PAD),
+    ``targets`` (n, window) next-token ids (EOS at a sequence end, PAD after), ``durs`` (n,
+    window) duration classes of the target chord (-1 where none), and ``conds`` (n, COND_DIM).
     """
-    from musicapp.compose.labels import condition_vector
+    from musicapp.compose.conditioning import condition_vector
 
-    none = len(DUR_BEATS)
     ins, ids_d, tgs, dus, cds = [], [], [], [], []
     for s in seqs:
         ids = vocab.encode(s.tokens)
-        dcls = [dur_class(b) for b in s.beats]
-        cond = condition_vector(s.valence, s.arousal, s.mode)
-        reps = curated_weight if s.source == "curated" else 1
+        bar = s.bar_beats
+        dcls = [dur_class_bar(b, bar) for b in s.beats]
+        cond = condition_vector(s.valence, s.arousal, s.mode, s.style, s.meter_family)
         for start in range(0, len(ids), window - 1):
             chunk = ids[start:start + window - 1]
             dchunk = dcls[start:start + window - 1]
             inp = [BOS, *chunk]
             tgt = [*chunk, EOS] if start + window - 1 >= len(ids) else [*chunk, PAD]
             dur = [*dchunk, -1]
-            ind = [none, *dchunk][:window]
-            ind = ind + [none] * (window - len(ind))
+            ind = [N_DUR, *dchunk][:window]
+            ind = ind + [N_DUR] * (window - len(ind))
             inp = inp[:window] + [PAD] * (window - len(inp[:window]))
             tgt = tgt[:window] + [PAD] * (window - len(tgt[:window]))
             dur = dur[:window] + [-1] * (window - len(dur[:window]))
-            for _ in range(reps):
-                ins.append(inp)
-                ids_d.append(ind)
-                tgs.append(tgt)
-                dus.append(dur)
-                cds.append(cond)
+            ins.append(inp)
+            ids_d.append(ind)
+            tgs.append(tgt)
+            dus.append(dur)
+            cds.append(cond)
     return (np.asarray(ins, dtype=np.int64), np.asarray(ids_d, dtype=np.int64),
             np.asarray(tgs, dtype=np.int64),
             np.asarray(dus, dtype=np.int64), np.asarray(cds, dtype=np.float32))

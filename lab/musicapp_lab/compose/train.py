@@ -1,4 +1,4 @@
-"""Train ChordGRU on the tune-split corpus (CPU in minutes; GPU when present)."""
+"""Train ChordGRU on the song-split real corpus (CPU in minutes; GPU when present)."""
 
 from __future__ import annotations
 
@@ -11,57 +11,59 @@ from pathlib import Path
 
 import numpy as np
 
-from musicapp.compose.labels import COND_DIM, COND_MOODS, condition_vector
+from musicapp.compose.conditioning import COND_DIM, METER_FAMILIES, STYLES
 from musicapp.compose.model import DEFAULT_WEIGHTS, GRUConfig, save_weights
-from musicapp.models.device import select_device
 from musicapp_lab.compose.dataset import (
-    DUR_BEATS,
     EOS,
+    N_DUR,
     PAD,
     Sequence,
     Vocab,
-    dur_class,
+    dur_class_bar,
     encode_windows,
+    eval_condition,
+    group_conditions,
     load_sequences,
     ngram_hashes,
     split_sequences,
 )
 
 
-def prepare(seed: int = 0) -> tuple[list[Sequence], dict[str, list[Sequence]], Vocab]:
-    """Load sequences, split by tune, build the vocabulary from the training split."""
+def prepare(seed: int = 0, exclude_source: str | None = None
+            ) -> tuple[list[Sequence], dict[str, list[Sequence]], Vocab]:
+    """Load sequences, split by song, build the vocabulary from the training split."""
     seqs = load_sequences()
-    splits = split_sequences(seqs, seed)
+    splits = split_sequences(seqs, seed, exclude_source=exclude_source)
     vocab = Vocab.build(splits["train"])
     return seqs, splits, vocab
 
 
-def full_batch(seqs: list[Sequence], vocab: Vocab
+def full_batch(seqs: list[Sequence], vocab: Vocab, groups: dict[str, list[float]],
+               style: str | None = "own"
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Whole sequences, padded: inputs [BOS, ids], input durations, targets [ids, EOS], conds."""
+    """Whole sequences, padded: inputs [BOS, ids], input durations, targets [ids, EOS], and the
+    evaluation condition (style, mode, meter; group-mean labels)."""
     L = max(len(s.tokens) for s in seqs) + 1
     inp = np.full((len(seqs), L), PAD, dtype=np.int64)
-    ind = np.full((len(seqs), L), len(DUR_BEATS), dtype=np.int64)
+    ind = np.full((len(seqs), L), N_DUR, dtype=np.int64)
     tgt = np.full((len(seqs), L), PAD, dtype=np.int64)
     cond = np.zeros((len(seqs), COND_DIM), dtype=np.float32)
     for i, s in enumerate(seqs):
         ids = vocab.encode(s.tokens)
         inp[i, : len(ids) + 1] = [1, *ids]
-        ind[i, 1: len(ids) + 1] = [dur_class(b) for b in s.beats]
+        ind[i, 1: len(ids) + 1] = [dur_class_bar(b, s.bar_beats) for b in s.beats]
         tgt[i, : len(ids) + 1] = [*ids, EOS]
-        cond[i] = condition_vector(s.valence, s.arousal, s.mode)
+        cond[i] = eval_condition(s, groups, style)
     return inp, ind, tgt, cond
 
 
-def torch_eval(model, seqs: list[Sequence], vocab: Vocab, device: str = "cpu",
-               cond_override: np.ndarray | None = None) -> dict[str, float]:
+def torch_eval(model, seqs: list[Sequence], vocab: Vocab, groups: dict[str, list[float]],
+               device: str = "cpu", style: str | None = "own") -> dict[str, float]:
     """Perplexity and top-1 accuracy of the torch model on whole sequences."""
     import torch
 
     model.eval()
-    inp, ind, tgt, cond = full_batch(seqs, vocab)
-    if cond_override is not None:
-        cond = np.broadcast_to(cond_override, cond.shape).copy()
+    inp, ind, tgt, cond = full_batch(seqs, vocab, groups, style)
     nll = 0.0
     correct = n = 0
     with torch.no_grad():
@@ -82,9 +84,10 @@ def torch_eval(model, seqs: list[Sequence], vocab: Vocab, device: str = "cpu",
     return {"perplexity": math.exp(nll / n), "top1": correct / n, "tokens": n}
 
 
-def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 30, seed: int = 0, batch: int = 32,
+def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 12, seed: int = 0, batch: int = 32,
           lr: float = 3e-3, device: str = "auto", log: Callable[[str], None] = print,
-          threads: int = 1) -> dict:
+          threads: int = 1, hidden: int = 160, exclude_source: str | None = None,
+          max_train: int | None = None) -> dict:
     """Train, keep the epoch with the best validation perplexity, save safetensors + sha256."""
     import torch
     from torch import nn
@@ -94,13 +97,18 @@ def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 30, seed: int = 0, batch
     torch.manual_seed(seed)
     np.random.seed(seed)
     torch.set_num_threads(threads)
-    device = str(select_device(device))
-    seqs, splits, vocab = prepare(seed=0)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    seqs, splits, vocab = prepare(seed=0, exclude_source=exclude_source)
+    if max_train:
+        splits["train"] = splits["train"][:max_train]
+    groups = group_conditions(splits["train"])
     log(f"sequences: {len(seqs)}  train {len(splits['train'])}  valid {len(splits['valid'])}  "
-        f"test {len(splits['test'])}  vocab {len(vocab)}  device {device}")
+        f"test {len(splits['test'])}  cross {len(splits['cross'])}  vocab {len(vocab)}  "
+        f"device {device}")
     x, xd, y, d, c = encode_windows(splits["train"], vocab)
     log(f"training windows: {len(x)} x {x.shape[1]}")
-    cfg = GRUConfig(vocab_size=len(vocab), cond_dim=COND_DIM)
+    cfg = GRUConfig(vocab_size=len(vocab), cond_dim=COND_DIM, hidden=hidden, n_dur=N_DUR)
     model = build_torch_model(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
@@ -124,21 +132,26 @@ def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 30, seed: int = 0, batch
             opt.step()
             total += loss.item() * len(idx)
         sched.step()
-        val = torch_eval(model, splits["valid"], vocab, device)
+        val = torch_eval(model, splits["valid"], vocab, groups, device)
         log(f"epoch {epoch:3d}  train loss {total / len(X):.3f}  valid ppl {val['perplexity']:.3f}"
             f"  top1 {val['top1']:.3f}  {time.time() - t0:.0f}s")
         if val["perplexity"] < best[0]:
             best = (val["perplexity"], {k: v.detach().clone() for k, v in
                                         model.state_dict().items()}, epoch)
     model.load_state_dict(best[1])
-    test = torch_eval(model, splits["test"], vocab, device)
+    test = torch_eval(model, splits["test"], vocab, groups, device)
     meta = {
         "vocab": vocab.itos,
         "config": asdict(cfg),
-        "cond_moods": list(COND_MOODS),
+        "cond_version": 2,
+        "dur_unit": "bar",
+        "styles": list(STYLES),
+        "meter_families": list(METER_FAMILIES),
+        "group_conditions": groups,
         "training": {"seed": seed, "epochs": epochs, "best_epoch": best[2], "lr": lr,
                      "batch": batch, "valid_perplexity": best[0],
                      "test_perplexity": test["perplexity"], "test_top1": test["top1"],
+                     "exclude_source": exclude_source,
                      "seconds": round(time.time() - t0, 1), "device": device},
     }
     tensors = torch_state_to_numpy(model)

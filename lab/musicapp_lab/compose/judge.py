@@ -1,0 +1,141 @@
+"""Emotion steering measured by an independent judge (``musicapp evaluate chord-emotion``).
+
+For N requested (valence, arousal) points drawn uniformly from [-1, 1]^2, a loop is made three
+ways and each goes through the *same* product path — key: a random tonic, minor when the
+requested valence < -0.1 (``Emotion.suggested_mode``); arrangement with ``arrange.arrange`` (tempo
+``100 + 40 * arousal`` bpm and the rhythm pattern follow arousal in every row); rendered with the
+General MIDI soundfont (``musicapp.synth``):
+
+* ``GRU alone``: one sample of the conditioned model, no reranking;
+* ``GRU + reranker``: the shipped default (8 candidates; likelihood + chord-quality valence fit
+  + variety);
+* ``random in-key``: diatonic chords of the mode drawn uniformly (tonic first, no repeats), one
+  or two chords per bar at random.
+
+The judge is the app's audio tagger (``musicapp.pipeline.get_engine``: the distilled student's
+valence/arousal head) run on the first 2.992 s patch of each rendered loop (one tagger patch;
+loops are laid end to end so one call scores many). Reported: Spearman's rho between requested
+and measured valence, and arousal, per row.
+
+Three different rules, on purpose: the training labels come from the songs' annotated mode and
+measured tempo (``musicapp_lab.compose.dataset``, rule A); the reranker scores chord qualities
+(``labels.derive_valence``, rule B); the judge listens to audio.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+PATCH_S = 2.992
+RATE = 16000
+ROWS = ("GRU alone", "GRU + reranker", "random in-key")
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation (average ranks for ties)."""
+    def ranks(a: np.ndarray) -> np.ndarray:
+        order = np.argsort(a, kind="mergesort")
+        r = np.empty(len(a))
+        r[order] = np.arange(len(a), dtype=float)
+        for v in np.unique(a):  # average ties
+            m = a == v
+            if m.sum() > 1:
+                r[m] = r[m].mean()
+        return r
+
+    rx, ry = ranks(np.asarray(x, float)), ranks(np.asarray(y, float))
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def random_loop(gen, key, length: int, rng: np.random.Generator, valence: float,
+                arousal: float, meter):
+    """Uniformly random diatonic chords (tonic first, no repeats), random 1-2 chords per bar."""
+    from musicapp.compose.generate import TONIC, Progression
+    from musicapp.compose.rhythm import fixed_plan, plan_beats
+    from musicapp.compose.theory import ChordToken
+
+    m = gen.masks(key.mode)
+    diat = [i for i in np.flatnonzero(m["valid"]) if gen.parsed[i].is_diatonic(key.mode)]
+    tonic = [i for i in diat if gen.model.itos[i] in TONIC[key.mode]]
+    ids = [int(rng.choice(tonic))]
+    while len(ids) < length:
+        c = int(rng.choice(diat))
+        if c != ids[-1] and (len(ids) < length - 1 or c != ids[0]):
+            ids.append(c)
+    toks = [ChordToken.parse(gen.model.itos[i]) for i in ids]
+    beats = plan_beats(fixed_plan(length, str(rng.choice(["1", "2"]))), meter)
+    return Progression(key, toks, beats, valence, arousal, meter=meter)
+
+
+def render_patch(prog, seed: int) -> np.ndarray:
+    """The first :data:`PATCH_S` seconds of the arranged loop at 16 kHz mono (looped if
+    shorter)."""
+    from musicapp.compose.arrange import arrange
+    from musicapp.compose.preview import render_arrangement
+
+    y = np.asarray(render_arrangement(arrange(prog, seed=seed), RATE), dtype=np.float32)
+    mono = y.mean(axis=0) if y.ndim == 2 else y
+    n = int(round(PATCH_S * RATE))
+    if len(mono) < n:
+        mono = np.tile(mono, int(np.ceil(n / max(len(mono), 1))))
+    return mono[:n]
+
+
+def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: int = 100,
+        log: Callable[[str], None] = print) -> dict:
+    """Make, render and judge ``n`` loops per row; return the correlations and the raw data."""
+    from musicapp.compose.generate import Constraints, Generator
+    from musicapp.compose.model import ChordModel
+    from musicapp.compose.rhythm import Meter
+    from musicapp.compose.theory import MAJOR_TONICS, MINOR_TONICS, Key
+    from musicapp.pipeline import get_engine
+
+    t0 = time.time()
+    gen = Generator(ChordModel.load(model_path))
+    engine = get_engine("cpu", 1)
+    rng = np.random.default_rng(seed)
+    req = rng.uniform(-1, 1, size=(n, 2))
+    tonics = rng.integers(12, size=n)
+    meter = Meter(4, 4)
+    measured = {row: np.zeros((n, 2)) for row in ROWS}
+    patch_n = int(round(PATCH_S * RATE))
+    for row in ROWS:
+        row_rng = np.random.default_rng(seed + 1)
+        for c0 in range(0, n, chunk):
+            audio = []
+            for i in range(c0, min(n, c0 + chunk)):
+                v, a = float(req[i, 0]), float(req[i, 1])
+                mode = "minor" if v < -0.1 else "major"
+                key = Key((MINOR_TONICS if mode == "minor" else MAJOR_TONICS)[tonics[i]], mode)
+                cons = Constraints(length=8, meter=meter)
+                if row == "GRU alone":
+                    prog = gen.generate(v, a, key, cons, seed=seed + i, rerank=False)
+                elif row == "GRU + reranker":
+                    prog = gen.generate(v, a, key, cons, seed=seed + i, candidates=8)
+                else:
+                    prog = random_loop(gen, key, 8, row_rng, v, a, meter)
+                audio.append(render_patch(prog, seed + i))
+            y = np.concatenate(audio)
+            res = engine.analyze(y).to_dict()
+            segs = res.get("segments") or []
+            for s in segs:
+                k = int(round(float(s["start"]) * RATE / patch_n))
+                if 0 <= k < len(audio) and s.get("valence") is not None:
+                    measured[row][c0 + k] = (float(s["valence"]), float(s["arousal"]))
+            log(f"{row}: {min(n, c0 + chunk)}/{n} loops judged ({time.time() - t0:.0f} s)")
+    out: dict = {"loops_per_row": n, "seed": seed, "rows": {}}
+    log(f"\nemotion steering, independent judge (audio tagger), {n} loops per row")
+    log(f"{'row':16s} {'rho valence':>12s} {'rho arousal':>12s}")
+    for row in ROWS:
+        rv = spearman(req[:, 0], measured[row][:, 0])
+        ra = spearman(req[:, 1], measured[row][:, 1])
+        out["rows"][row] = {"rho_valence": rv, "rho_arousal": ra,
+                            "mean_measured": measured[row].mean(axis=0).tolist()}
+        log(f"{row:16s} {rv:12.3f} {ra:12.3f}")
+    out["requested"] = req.tolist()
+    out["measured"] = {k: v.tolist() for k, v in measured.items()}
+    out["seconds"] = round(time.time() - t0, 1)
+    return out
