@@ -81,6 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--chords-per-bar", default="auto", choices=["1", "2", "auto"],
                    help="harmonic rhythm: 1 or 2 chords in every bar, or auto (one or two per "
                    "bar, chosen by the model; an even number of bars). Default auto")
+    p.add_argument("--melody", choices=["chord-tone", "learned"], default="chord-tone",
+                   help="melody: chord tones on strong beats (default) or the small model "
+                   "learned from POP909 and OpenEWLD melodies")
     p.add_argument("--style", help="style the model leans towards: pop (pop/rock/soul), cpop "
                    "(C-pop ballad), jazz (standards), chorale, or any (default)")
     p.add_argument("--max-nondiatonic", type=int_range(0, 16), default=2, help="cap on chords outside the "
@@ -345,7 +348,8 @@ def run_chords(args: argparse.Namespace) -> int:
     alts = None
     if args.alternatives is not None:
         alts = gen.alternatives(prog, args.alternatives - 1, constraints=cons)
-    arr = arrange(prog, pattern=args.pattern, tempo_bpm=tempo, seed=args.seed)
+    arr = arrange(prog, pattern=args.pattern, tempo_bpm=tempo, seed=args.seed,
+                  melody=args.melody)
     audio = None
     if args.wav or args.play:
         from musicapp.compose.preview import render_arrangement

@@ -221,6 +221,31 @@ def melody_line(spans: list[tuple[float, float, ChordToken]], key: Key, arousal:
     return notes
 
 
+def learned_melody_line(spans: list[tuple[float, float, ChordToken]], key: Key, arousal: float,
+                        rng: np.random.Generator, meter: Meter) -> list[Note]:
+    """The melody rhythm of :func:`melody_line` with pitches from the learned melody model
+    (:mod:`musicapp.compose.melody`)."""
+    from musicapp.compose.melody import load_melody_model, sample_pitches
+
+    model = load_melody_model()
+    step = 0.5 if arousal > 0.2 else (1.0 if arousal > -0.4 else 2.0)
+    bar, half = meter.bar_beats, meter.split[0]
+    onsets, lengths, chords, strong = [], [], [], []
+    for s, d, tok in spans:
+        t = 0.0
+        while t < d - 1e-9:
+            pos = (s + t) % bar
+            onsets.append(s + t)
+            lengths.append(min(step, d - t))
+            chords.append(tok.pitch_classes(key))
+            strong.append(abs(pos) < 1e-9 or abs(pos - half) < 1e-9)
+            t += step
+    start = _nearest(72, spans[0][2].pitch_classes(key), MEL_LOW, MEL_HIGH)
+    pitches = sample_pitches(model, onsets, chords, strong, key.pc, key.mode, rng, start=start)
+    return [Note(o, ln * 0.95, p, 92 if st else 74)
+            for o, ln, p, st in zip(onsets, lengths, pitches, strong, strict=True)]
+
+
 def comp(spans: list[tuple[float, float, ChordToken]], voicings: list[tuple[int, ...]],
          pattern: str) -> list[Note]:
     """Chord-track notes for one rhythm pattern."""
@@ -253,10 +278,16 @@ def comp(spans: list[tuple[float, float, ChordToken]], voicings: list[tuple[int,
     return notes
 
 
+MELODIES = ("chord-tone", "learned")
+
+
 def arrange(prog: Progression, *, pattern: str | None = None, tempo_bpm: float | None = None,
-            seed: int = 0) -> Arrangement:
+            seed: int = 0, melody: str = "chord-tone") -> Arrangement:
     """Arrange a progression in its meter; a loop that does not fill whole bars (a hand-made
-    progression) has its last chord stretched to the bar line."""
+    progression) has its last chord stretched to the bar line. ``melody`` is ``"chord-tone"``
+    (the rule of :func:`melody_line`) or ``"learned"`` (:func:`learned_melody_line`)."""
+    if melody not in MELODIES:
+        raise ValueError(f"{melody!r}: melody must be one of {', '.join(MELODIES)}")
     meter = prog.meter
     beats_per_bar = meter.bar_beats
     beats = list(prog.beats)
@@ -276,5 +307,8 @@ def arrange(prog: Progression, *, pattern: str | None = None, tempo_bpm: float |
                       voicings, meter=meter)
     arr.chords = comp(spans, voicings, pattern)
     arr.bass = bass_line(spans, prog.key, prog.arousal)
-    arr.melody = melody_line(spans, prog.key, prog.arousal, rng)
+    if melody == "learned":
+        arr.melody = learned_melody_line(spans, prog.key, prog.arousal, rng, meter)
+    else:
+        arr.melody = melody_line(spans, prog.key, prog.arousal, rng)
     return arr

@@ -296,7 +296,8 @@ class Generator:
             prev = choice
         out = []
         for b in range(n):
-            toks = [ChordToken.parse(s) for s in tok_str[b]]
+            toks = [self.parsed[ids[b, k]] if ids[b, k] != UNK else ChordToken.parse(s)
+                    for k, s in enumerate(tok_str[b])]
             out.append(Progression(key, toks, [float(x) for x in beats[b]], valence, arousal,
                                    float(loglik[b] / L), meter=meter, style=style,
                                    notes=list(notes)))

@@ -14,6 +14,7 @@ Qualities: maj, min, dim, aug, 7, maj7, m7, m7b5, dim7, sus2, sus4, add9, 9.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -197,6 +198,10 @@ class ChordToken:
         """
         if not isinstance(text, str):
             raise MusicappError(f"{text!r}: not a chord (expected a Roman numeral or a token)")
+        return _parse_cached(text, mode)
+
+    @staticmethod
+    def _parse(text: str, mode: str) -> ChordToken:
         m = _TOKEN_RE.fullmatch(text.strip())
         if m:
             deg = ROMANS.index(m.group(2)) + 1
@@ -272,6 +277,12 @@ class ChordToken:
     @property
     def is_major_quality(self) -> bool:
         return self.quality in MAJOR_QUALITIES
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_cached(text: str, mode: str) -> ChordToken:
+    """Tokens are immutable: parse each text once."""
+    return ChordToken._parse(text, mode)
 
 
 _MINOR_TARGETS = {"major": {(2, 0), (3, 0), (6, 0)}, "minor": {(4, 0), (5, 0)}}

@@ -56,6 +56,32 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--log", help="also append the log to this file")
     p.set_defaults(func=run_train)
+    _register_train_melody(subparsers)
+
+
+def _register_train_melody(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "melody", help="fit the small melody model on POP909 + OpenEWLD melodies and compare it "
+        "with the chord-tone melody on held-out songs",
+        description="Fit musicapp/compose/melody.py's weights on the training songs of the "
+        "chord corpus, evaluate note perplexity, chord-tone ratio and interval-histogram KL on "
+        "the test songs, write resources/compose/melody_model.json.")
+    p.add_argument("-o", "--output", help="weights JSON (default: resources/compose/"
+                   "melody_model.json)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run_train_melody)
+
+
+def run_train_melody(args: argparse.Namespace) -> int:
+    """Fit and evaluate the melody model."""
+    from pathlib import Path
+
+    from musicapp.compose.melody import MODEL_PATH
+    from musicapp_lab.compose.melody_train import train_and_evaluate
+
+    res = train_and_evaluate(Path(args.output) if args.output else MODEL_PATH, seed=args.seed)
+    print(json.dumps(res, indent=1))
+    return 0
 
 
 def run_train(args: argparse.Namespace) -> int:
