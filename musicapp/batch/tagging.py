@@ -42,10 +42,12 @@ class BatchTagger:
 
     def __init__(self, device: str = "auto", threads: int | None = None,
                  batch_size: int | None = None) -> None:
+        from musicapp.batch.fastmodel import frozen_backend
         from musicapp.features.torch_mel import TorchLogMel
         from musicapp.pipeline import get_engine
 
         self.engine = get_engine(device, threads)
+        self.backend = frozen_backend(self.engine.backend)  # its own copy; eager on a GPU
         self.front = TorchLogMel(self.engine.device)
         self.batch_size = max(1, int(batch_size or self.engine.batch_size))
         self._queue: deque[tuple[Hashable, Any]] = deque()  # (track key, Patch)
@@ -71,7 +73,7 @@ class BatchTagger:
         logmel = self.front(y).cpu().numpy()
         cutter = PatchCutter()
         patches = cutter.push(logmel) + cutter.finish(duration)
-        acc = _Accumulator(self.engine.backend, False, duration, self.engine.feature_map_columns)
+        acc = _Accumulator(self.backend, False, duration, self.engine.feature_map_columns)
         self._tracks[key] = _Track(acc, duration, len(patches))
         self._queue.extend((key, p) for p in patches)
 
@@ -88,7 +90,7 @@ class BatchTagger:
         x = torch.from_numpy(np.stack([p.logmel for _, p in batch])).to(eng.device)
         with torch.inference_mode(), torch.autocast(device_type=eng.device.type,
                                                      dtype=torch.float16, enabled=eng.half):
-            out = eng.backend.run(x, False)
+            out = self.backend.run(x, False)
         self.patches_run += n
         self.batches_run += 1
         finished = []

@@ -21,7 +21,7 @@ MUSIC_FIELDS = ("status", "key", "key_timeline", "tempo_bpm", "tempo_confidence"
 @pytest.fixture(scope="module")
 def tracks(tmp_path_factory):
     root = tmp_path_factory.mktemp("batch")
-    paths = [write_song(root / f"s{i}.flac", 40 + i, 8.0 + 4 * i, sr=22050) for i in range(3)]
+    paths = [write_song(root / f"s{i}.flac", 40 + i, 7.0 + 4 * i, sr=22050) for i in range(2)]
     paths.append(write_song(root / "short.wav", 7, 2.0))  # one patch, zero-padded
     return [str(p) for p in paths]
 
@@ -71,21 +71,19 @@ def test_same_results_as_serial_path(tracks, model):
         assert got["hash"] == ref["hash"]
         for name in MUSIC_FIELDS:
             assert got.get(name) == ref.get(name), f"{path}: {name}"
-        if model == "workers":
-            assert got == ref  # the worker runs the very same pipeline
-        else:
-            # Percentiles are rounded to 0.1 and scores to 4 digits: compare the raw tag values
-            # within 1e-4 and allow one rounding step where a value sits on a boundary.
-            _close({k: v for k, v in got.items() if k not in ("moods", "genres", "segments")},
-                   {k: v for k, v in ref.items() if k not in ("moods", "genres", "segments")})
-            for field in ("moods", "genres"):
-                a = {m["tag"]: m for m in got[field]}
-                b = {m["tag"]: m for m in ref[field]}
-                assert set(a) == set(b)
-                for tag in a:
-                    assert abs(a[tag]["score"] - b[tag]["score"]) <= 1e-4 * max(1.0, abs(b[tag]["score"]))
-                    assert abs(a[tag]["percentile"] - b[tag]["percentile"]) <= 0.1 + 1e-9
-            assert [s["hash"] for s in got["segments"]] == [s["hash"] for s in ref["segments"]]
+        # Both placements run the frozen CPU model (outputs within ~1e-6 of the eager one).
+        # Percentiles are rounded to 0.1 and scores to 4 digits: compare the raw tag values
+        # within 1e-4 and allow one rounding step where a value sits on a boundary.
+        _close({k: v for k, v in got.items() if k not in ("moods", "genres", "segments")},
+               {k: v for k, v in ref.items() if k not in ("moods", "genres", "segments")})
+        for field in ("moods", "genres"):
+            a = {m["tag"]: m for m in got[field]}
+            b = {m["tag"]: m for m in ref[field]}
+            assert set(a) == set(b)
+            for tag in a:
+                assert abs(a[tag]["score"] - b[tag]["score"]) <= 1e-4 * max(1.0, abs(b[tag]["score"]))
+                assert abs(a[tag]["percentile"] - b[tag]["percentile"]) <= 0.1 + 1e-9
+        assert [s["hash"] for s in got["segments"]] == [s["hash"] for s in ref["segments"]]
         audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
         fresh = fp.compute(resample(audio.samples, audio.sample_rate, fp.SAMPLE_RATE))
         stored = fp.Fingerprint.unpack(results[path]["fingerprint"])

@@ -11,8 +11,9 @@ databases, in the same process one after the other:
   workers (``workers``) or in this process fed with batches of patches of many tracks
   (``parent``), on the CPU and, when CUDA is present, on the GPU.
 
-For each it prints tracks/min, audio-minutes per second, and the peak resident memory of the
-whole process tree (this process and its workers, sampled every 50 ms from /proc) until half the
+For each it prints tracks/min, audio-minutes per second, CPU seconds per track (this process and
+its workers) with the average number of cores the run kept busy, and the peak resident memory of
+the whole process tree (this process and its workers, sampled every 50 ms from /proc) until half the
 tracks were done and until all were: equal peaks mean memory does not grow with the tracks.
 """
 
@@ -148,9 +149,11 @@ def index_once(music: Path, db: Path, *, workers: int | None, model: str,
 
             indexer = Indexer(st, analyser=default_analyser, workers=workers, progress=progress,
                               model=model, device=device)
+            cpu0 = _cpu_seconds()
             t0 = time.perf_counter()
             report = indexer.run()
             seconds = time.perf_counter() - t0
+            cpu = _cpu_seconds() - cpu0
             mem.mark("all")
         audio_s = sum(float(t.get("duration_s") or 0.0) for t in st_list(st))
         with_codes = st.stats().get("codes")
@@ -162,7 +165,18 @@ def index_once(music: Path, db: Path, *, workers: int | None, model: str,
         "peak_rss_half_mb": mem.marks.get("half", 0) / 2**20,
         "peak_rss_all_mb": mem.marks["all"] / 2**20,
         "model": stats.model, "workers": stats.workers, "n": n,
+        "cpu_s_per_track": cpu / max(1, report.done), "cores_used": cpu / seconds,
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished (joined) children: the workers' share is
+    counted once the pool has been closed."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def st_list(st: Any) -> list[dict]:
@@ -200,7 +214,8 @@ def run(args: Any) -> int:
               f"{res['tracks_per_min']:6.1f} tracks/min, {res['audio_min_per_s']:5.2f} audio-min/s, "
               f"x{res['tracks_per_min'] / base:.2f} vs serial; peak RSS of the process tree "
               f"{res['peak_rss_half_mb']:.0f} MB at N/2, {res['peak_rss_all_mb']:.0f} MB at N "
-              f"({res['workers']} workers, model {res['model']}, load {os.getloadavg()[0]:.1f})",
+              f"({res['workers']} workers, model {res['model']}); CPU {res['cpu_s_per_track']:.1f} s "
+              f"per track, {res['cores_used']:.2f} cores busy on average; load {os.getloadavg()[0]:.1f}",
               flush=True)
         if res["errors"]:
             print(f"  errors: {res['errors']}")
