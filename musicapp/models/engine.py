@@ -40,8 +40,9 @@ How a track is processed:
    valence, arousal and energy.
 8. Silence and too-short input (:data:`musicapp.params.SILENCE`: the loudest 3-s window below
    -60 dBFS, or under 0.5 s) give ``status`` "silence" / "too short" and no moods, genres,
-   valence/arousal or energy. Non-finite samples count as silence; samples beyond full scale are
-   clipped to it, as a converter would.
+   valence/arousal or energy. Non-finite samples count as silence, and a block (30 s, or the
+   whole signal given to :meth:`TaggerEngine.analyze`) with more than 1 % of them is silenced
+   entirely (damaged beyond use); samples beyond full scale are clipped, as a converter would.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ CONTRADICTIONS: tuple[tuple[str, str], ...] = (
     ("party", "quiet"),
 )  # fmt: skip
 CURVE_STEP_S = 3.0
+#: Blocks with more than this fraction of NaN/inf samples are treated as silence.
+DAMAGED_FRACTION = 0.01
 DEFAULT_FEATURE_MAP_COLUMNS = 2048
 CPU_BATCH = 2  # small batches keep the (B, 204, 187, 59) conv maps in cache
 GPU_BATCH = 64
@@ -211,7 +214,12 @@ def clean_samples(samples: np.ndarray) -> np.ndarray:
         y = y.mean(axis=0 if y.shape[0] <= y.shape[1] else 1)
     elif y.ndim != 1:
         raise ModelError(f"expected mono samples (n,) or (channels, n), got shape {y.shape}")
-    if not np.isfinite(y).all():
+    finite = np.isfinite(y)
+    if not finite.all():
+        # A few bad samples are dropouts (silenced); more than DAMAGED_FRACTION of them make
+        # the block unusable: all of it is silenced, so it reports nothing rather than a mood.
+        if 1.0 - float(finite.mean()) > DAMAGED_FRACTION:
+            return np.zeros_like(y)
         y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
     if y.size and float(np.max(np.abs(y))) > 1.0:
         y = np.clip(y, -1.0, 1.0)

@@ -79,6 +79,11 @@ def test_no_name_or_numbers_in_weights_metadata():
         assert len(_rating_hits(meta)) < 6, p.name
 
 
+def test_valence_arousal_targets_are_the_own_placements():
+    meta = load_metadata(REPO / "resources" / "models" / "hashnet.safetensors")
+    assert meta.get("va_targets", "").startswith("musicapp.moods"), meta.get("va_targets")
+
+
 def test_sanity_the_scanner_finds_what_it_looks_for(tmp_path):
     old = "| happy | 8.47 | 6.05 | sad | 2.10 | 3.49 | mellow | 6.68 | 2.81 |"
     assert len(_rating_hits(old)) == 6

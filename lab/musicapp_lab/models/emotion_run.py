@@ -92,14 +92,29 @@ def run_emotion(tc: TrainConfig, log: Callable[[str], None] = print,
     in_ref = np.isin(split_of_track[pool.track], REFERENCE_SPLITS)
     final_lab = np.where(in_ref[:, None], seg_labels, 0)
     W, b = em.fit_va_head(pred["summary"], distill, final_lab, init, weak_weight=weak_weight)
-    final_va = em.va_output(pred["summary"], W, b)
+    tuned_va = em.va_output(pred["summary"], W, b)
     lopo_va = em.lopo_scores(pool, pred["summary"], distill, init, log=log,
                              weak_weight=weak_weight)
+    distilled_va = pred["valence_arousal"].astype(np.float64)
+    # Ship the fine-tuned layer only if it beats the distilled one out of package on the
+    # training and validation packages' labelled tracks (the test packages play no part).
+    def _trainval_auc(seg: np.ndarray) -> float:
+        tm = em.track_means(seg, pool.track, n_tracks)
+        lab = np.where((split_of_track != "test")[:, None], pool.labels, 0)
+        return float(np.mean([em.bootstrap_auc(tm[:, ax], lab[:, ax], n_boot=1)["auc"]
+                              for ax in range(2)]))
+
+    selection = {"distilled": _trainval_auc(distilled_va), "fine-tuned": _trainval_auc(lopo_va)}
+    shipped = max(selection, key=lambda k: selection[k])
+    if shipped == "distilled":
+        W, b = init
+    final_va = tuned_va if shipped == "fine-tuned" else distilled_va
+    log(f"V/A layer selection (train+val packages, out of package): {selection} -> {shipped}")
     candidates = {
         "teachers + circumplex": distill,
         "baseline (MSD back end on pooled slices) + circumplex": base_va,
-        "student, distilled V/A head": pred["valence_arousal"].astype(np.float64),
-        "student, fine-tuned V/A head (shipped)": None,  # filled per evaluation below
+        "student, distilled V/A head": distilled_va,
+        "student, weak-label fine-tuned V/A head": None,  # LOPO / train+val fit, below
     }
 
     # ---- weak-label ROC-AUC by track
@@ -108,7 +123,7 @@ def run_emotion(tc: TrainConfig, log: Callable[[str], None] = print,
     for name, seg in candidates.items():
         for scope in ("all packages (leave-one-package-out)", "test packages"):
             if seg is None:
-                seg_scores = lopo_va if scope.startswith("all") else final_va
+                seg_scores = lopo_va if scope.startswith("all") else tuned_va
             else:
                 seg_scores = seg
             tm = em.track_means(seg_scores, pool.track, n_tracks)
@@ -178,11 +193,13 @@ def run_emotion(tc: TrainConfig, log: Callable[[str], None] = print,
                  f"Debian game soundtracks: {', '.join(packages)})")
     extra = {k: v for k, v in meta.items()
              if isinstance(v, str) and k in ("test_mean_auc", "trained")}  # fmt: skip
-    extra.update({"va_targets": VA_TARGETS, "reference": reference, "reference_n": str(n_ref),
+    extra.update({"va_targets": VA_TARGETS + f" (shipped layer: {shipped})",
+                  "reference": reference, "reference_n": str(n_ref),
                   "msd_tags_from_frontend": "1", "emotion_tuned": time.strftime("%Y-%m-%d")})
     digest = save_hashnet(tc.out, head, calib, extra_meta=extra)
     result = {
-        "weak_weight": weak_weight, "va_auc": va_auc, "spread": spread, "tag_groups": tags,
+        "weak_weight": weak_weight, "va_auc": va_auc, "selection": selection,
+        "shipped_va": shipped, "spread": spread, "tag_groups": tags,
         "codes": codes, "reference": reference, "reference_n": n_ref, "sha256": digest,
         "labelled_tracks": [{k: t[k] for k in ("package", "split", "rel", "valence_label",
                                                 "arousal_label")}
