@@ -1,8 +1,12 @@
-"""Composition assistant: chord progressions that fit a mood and a key, arranged and exported.
+"""Composition assistant: chord progressions that fit a mood, a key, a style and a meter,
+arranged and exported.
 
-Modules: ``theory`` (tokens, spelling), ``labels`` (emotion labels and the condition vector),
-``corpus``/``dataset`` (training data), ``model`` (ChordGRU: torch training, numpy inference),
-``ngram`` (baselines), ``train``, ``generate`` (constrained sampling), ``emotion`` (emotion sources),
-``arrange`` (voicing, bass, melody, rhythm), ``midi_export``, ``preview``, ``evaluate``.
-No module imports torch at import time.
+Modules: ``theory`` (tokens, Roman numerals in major and minor, spelling), ``rhythm`` (meters,
+whole-bar harmonic rhythm), ``conditioning`` (the model's condition: emotion, mode, style,
+meter), ``labels`` (mood points, the reranker's valence rule), ``model`` (ChordGRU: torch
+training, numpy inference), ``generate`` (constrained sampling, regeneration, alternatives),
+``emotion`` (emotion sources), ``midi_input`` / ``from_clip`` (start from a MIDI clip),
+``melody`` (the small learned melody model), ``arrange`` (voicing, bass, melody, rhythm),
+``midi_export``, ``preview``. Training and evaluation live in the lab package
+(``musicapp_lab.compose``). No module imports torch at import time.
 """
