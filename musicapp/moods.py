@@ -183,6 +183,29 @@ def nearest(valence: float, arousal: float, n: int = 3) -> list[Mood]:
     return sorted(VOCABULARY, key=lambda m: (m.valence - valence) ** 2 + (m.arousal - arousal) ** 2)[:n]
 
 
+def track_strength(word: str, analysis: dict) -> float | None:
+    """How strongly an analysed track (the tagger's flat result: ``moods``, ``valence``,
+    ``arousal``) shows mood ``word``, on a 0-100 scale for ranking (e.g. ``library search --mood``).
+
+    The highest percentile among the word's tagger tags that the track lists; when it lists none
+    of them, closeness of the track's valence/arousal to the word's point,
+    ``100 * (1 - distance / 2)`` clipped to [0, 100]. None when the track has neither (silence).
+    Raises :class:`UnknownMoodError` for a word outside the vocabulary.
+    """
+    mood = resolve(word)
+    listed = {str(m.get("tag", "")).lower(): m for m in analysis.get("moods") or []
+              if isinstance(m, dict)}  # fmt: skip
+    pcts = [float(listed[t]["percentile"]) for t in mood.tags
+            if t in listed and listed[t].get("percentile") is not None]  # fmt: skip
+    if pcts:
+        return max(pcts)
+    v, a = analysis.get("valence"), analysis.get("arousal")
+    if v is None or a is None:
+        return None
+    d = math.hypot(float(v) - mood.valence, float(a) - mood.arousal)
+    return float(min(100.0, max(0.0, 100.0 * (1.0 - d / 2.0))))
+
+
 def placement_table() -> str:
     """Markdown table of every mood: point, angle, radius, tagger tags and synonyms."""
     rows = ["| mood | valence | arousal | angle (deg) | radius | tagger tags | synonyms |",

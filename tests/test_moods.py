@@ -76,3 +76,16 @@ def test_composer_uses_the_same_vocabulary():
     # the chord model was trained with these eight points: they must not move
     assert MOODS["happy"] == (0.8, 0.5) and MOODS["calm"] == (0.4, -0.7)
     assert MOODS["epic"] == (0.1, 0.8) and MOODS["dark"] == (-0.65, 0.1)
+
+
+def test_track_strength_from_tags_then_from_the_plane():
+    track = {"moods": [{"tag": "chill", "percentile": 80.0, "score": 0.02},
+                       {"tag": "quiet", "percentile": 91.0, "score": 0.1}],
+             "valence": 0.4, "arousal": -0.7}
+    assert moods.track_strength("peaceful", track) == 91.0  # calm's tags: best listed percentile
+    assert moods.track_strength("calm", {"valence": 0.4, "arousal": -0.7}) == 100.0
+    far = moods.track_strength("energetic", {"valence": 0.4, "arousal": -0.7})
+    assert 0.0 <= far < 30.0
+    assert moods.track_strength("happy", {"moods": [], "valence": None}) is None
+    with pytest.raises(moods.UnknownMoodError):
+        moods.track_strength("purple", track)
