@@ -32,13 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
+from musicapp.audio.filetypes import AUDIO_EXTENSIONS
 from musicapp.params import MEL
 from musicapp_lab.paths import REPO as _REPO
 
 REPO = _REPO
 DEFAULT_EXTRACTED = REPO / "data" / "debian-music" / "extracted"
 DEFAULT_CACHE = REPO / "data" / "hashnet"
-AUDIO_SUFFIXES = (".ogg", ".opus", ".wav", ".flac", ".mp3")
+AUDIO_SUFFIXES = tuple(sorted(AUDIO_EXTENSIONS))
 MIN_BYTES = 300_000  # skips sound effects; every music track of these packages is larger
 
 #: Package -> split. Test: two packages nobody trains or tunes on; validation: one package.

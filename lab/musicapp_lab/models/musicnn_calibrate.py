@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from musicapp.audio.filetypes import AUDIO_EXTENSIONS
 from musicapp.errors import MusicappError
 from musicapp.models.calibration import CALIBRATION_FILE
 from musicapp.params import MEL
-
-AUDIO_EXTENSIONS = (".ogg", ".wav", ".mp3", ".flac", ".opus", ".m4a", ".aiff")
 
 
 def find_audio(folder: str | Path, min_bytes: int = 200_000) -> list[Path]:
