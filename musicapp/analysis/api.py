@@ -84,6 +84,7 @@ def _silent_result(duration: float, reason: str = "silence") -> MusicAnalysis:
                          duration)
 
 
+PARTIAL_STRENGTH = 0.0
 TACTUS_HALVE_MIN_BPM = 115.0  # chosen on the development split
 TACTUS_HALVE_BEATS_PER_CHORD = 5.0
 TACTUS_DOUBLE_MAX_BPM = 48.0
@@ -109,7 +110,7 @@ def _segments(fr: F.Frames, beat_frames: np.ndarray, duration: float,
         step = max(1, int(round(FALLBACK_SEGMENT_S * F.FPS)))
         bounds = np.unique(np.concatenate([np.arange(0, n, step), [n]]))
     seg_spec = F.segment_mean(fr.semitones, bounds)
-    treble, bass = F.bass_treble_chroma(seg_spec)
+    treble, bass = F.bass_treble_chroma(F.suppress_partials(seg_spec, PARTIAL_STRENGTH))
     seg_rms = F.segment_mean(fr.rms[None, :], bounds)[0]
     ref = max(float(fr.rms.max()), 1e-12)
     silent = 20 * np.log10(np.maximum(seg_rms, 1e-12) / ref) < SILENCE_DB

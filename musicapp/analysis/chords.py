@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from musicapp.analysis.labels import (
+    INTERVAL_DEGREES,
     N_CHORDS,
+    QUALITIES,
     QUALITY_NAMES,
     chord_label,
     chord_pitch_classes,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,10 +29,13 @@ class ChordParams:
     sharpness: float = 12.0
     change_penalty: float = 1.5
     no_chord_score: float = 0.35
-    # per quality in QUALITY_NAMES order (maj, min, 7, maj7, min7, dim, sus4, sus2): richer
-    # chords must beat the triad by a margin
-    quality_bias: tuple[float, ...] = (0.0, 0.0, -0.08, -0.08, -0.08, -0.12, -0.16, -0.2)
+    # per quality in QUALITY_NAMES order (maj, min, 7, maj7, min7, dim, sus4, sus2, hdim7,
+    # dim7): richer chords must beat the triad by a margin
+    quality_bias: tuple[float, ...] = (0.0, 0.0, -0.04, -0.04, -0.04, -0.12, -0.16, -0.2,
+                                       -0.06, -0.14)
     seventh_weight: float = 0.7
+    inversion_ratio: float = 4.0  # a chord tone this much above the root in the bass: inversion
+    prior_weight: float = 0.0  # weight of the Billboard/POP909 transition prior (0 = flat)
 
 
 def chord_templates(seventh_weight: float = 0.7) -> np.ndarray:
@@ -81,10 +91,104 @@ def viterbi(scores: np.ndarray, sharpness: float, change_penalty: float) -> np.n
 
 def decode_chords(treble: np.ndarray, bass: np.ndarray, silent: np.ndarray,
                   params: ChordParams | None = None) -> list[str]:
-    """Harte labels per segment; ``silent`` (m,) bool forces N."""
+    """Harte labels per segment (with the bass degree of inversions, ``C:maj/3``); ``silent``
+    (m,) bool forces N."""
     params = params or ChordParams()
     s = chord_scores(treble, bass, params)
     s[:N_CHORDS, silent] = -10.0
     s[N_CHORDS, silent] = 1.0
-    path = viterbi(s, params.sharpness, params.change_penalty)
-    return [chord_label(int(i)) for i in path]
+    trans = transition_costs(params.change_penalty, params.prior_weight)
+    if trans is None:
+        path = viterbi(s, params.sharpness, params.change_penalty)
+    else:
+        path = viterbi_matrix(params.sharpness * s, trans)
+    labels = [chord_label(int(i)) for i in path]
+    return add_inversions(labels, path, bass, params.inversion_ratio)
+
+
+def add_inversions(labels: list[str], path: np.ndarray, bass: np.ndarray,
+                   ratio: float = 1.6) -> list[str]:
+    """Append the Harte bass degree where a chord's bass (summed over each run of the same
+    chord) is clearly a chord tone other than the root."""
+    out = list(labels)
+    m = len(labels)
+    i = 0
+    while i < m:
+        j = i
+        while j + 1 < m and path[j + 1] == path[i]:
+            j += 1
+        k = int(path[i])
+        if k < N_CHORDS:
+            root, qi = divmod(k, len(QUALITY_NAMES))
+            b = np.asarray(bass[:, i:j + 1], dtype=np.float64).sum(axis=1)
+            low = int(np.argmax(b))
+            interval = (low - root) % 12
+            tones = QUALITIES[QUALITY_NAMES[qi]]
+            if (interval != 0 and interval in tones and interval in INTERVAL_DEGREES
+                    and b[low] > ratio * b[root]):
+                for t in range(i, j + 1):
+                    out[t] = f"{labels[t]}/{INTERVAL_DEGREES[interval]}"
+        i = j + 1
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def load_prior() -> np.ndarray | None:
+    """log P(next quality, root interval | quality) from resources/analysis/chord_prior.json
+    (None, logged, when the file is missing or does not match the vocabulary)."""
+    from musicapp.paths import resource_path
+
+    try:
+        data = json.loads(resource_path("analysis", "chord_prior.json").read_text())
+        table = np.asarray(data["log_p_next"], dtype=np.float64)
+        if tuple(data["qualities"]) != QUALITY_NAMES or table.shape != (
+                len(QUALITY_NAMES), 12, len(QUALITY_NAMES)):
+            raise ValueError("vocabulary differs from the decoder's")
+        return table
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("chord prior not used: %s", exc)
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def transition_costs(change_penalty: float, prior_weight: float) -> np.ndarray | None:
+    """(K, K) log transition scores (K = chords + N): 0 to stay, ``-change_penalty`` to change,
+    shifted by ``prior_weight`` x (log prior - its mean) between chords. None when flat."""
+    if prior_weight <= 0:
+        return None
+    table = load_prior()
+    if table is None:
+        return None
+    nq = len(QUALITY_NAMES)
+    k = N_CHORDS + 1
+    roots = np.repeat(np.arange(12), nq)
+    quals = np.tile(np.arange(nq), 12)
+    interval = (roots[None, :] - roots[:, None]) % 12
+    logp = table[quals[:, None], interval, quals[None, :]]  # (N_CHORDS, N_CHORDS)
+    off = ~np.eye(N_CHORDS, dtype=bool)
+    logp = logp - logp[off].mean()
+    T = np.full((k, k), -change_penalty)
+    # a likely change costs less than the flat penalty, but never less than half of it
+    T[:N_CHORDS, :N_CHORDS] = np.minimum(-0.5 * change_penalty,
+                                         -change_penalty + prior_weight * logp)
+    np.fill_diagonal(T, 0.0)
+    return T
+
+
+def viterbi_matrix(obs: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """Best state path for log-likelihoods ``obs`` (K, m) and log transitions ``trans`` (K, K)."""
+    k, m = obs.shape
+    if m == 0:
+        return np.zeros(0, dtype=int)
+    acc = obs[:, 0].copy()
+    back = np.zeros((k, m), dtype=np.int32)
+    for t in range(1, m):
+        cand = acc[:, None] + trans  # from i (rows) to j (columns)
+        best = np.argmax(cand, axis=0)
+        back[:, t] = best
+        acc = cand[best, np.arange(k)] + obs[:, t]
+    path = np.zeros(m, dtype=int)
+    path[-1] = int(np.argmax(acc))
+    for t in range(m - 1, 0, -1):
+        path[t - 1] = back[path[t], t]
+    return path

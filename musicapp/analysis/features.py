@@ -137,3 +137,24 @@ def bass_treble_chroma(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     treble = fold @ (notes * treble_w[:, None])
     bass = fold @ (notes * bass_w[:, None])
     return treble.astype(np.float32), bass.astype(np.float32)
+
+
+#: semitone offset of the partial removed (the 5th: a major third two octaves up) and its assumed
+#: relative magnitude; the octave and fifth partials coincide with chord tones and are kept
+PARTIALS = ((28, 0.2),)
+
+
+def suppress_partials(notes: np.ndarray, strength: float = 0.0, below_midi: int = 52) -> np.ndarray:
+    """Remove the expected upper partials of each note from a semitone spectrum (84, m),
+    lowest notes first (a light, one-pass form of NNLS-Chroma's approximate transcription):
+    the major third two octaves above a loud bass note (its 5th partial) otherwise turns minor
+    chords major. Only notes below ``below_midi`` (the bass register) are treated."""
+    if strength <= 0:
+        return notes
+    x = np.array(notes, dtype=np.float64, copy=True)
+    n = x.shape[0]
+    for k in range(min(n, below_midi - MIDI_LOW)):
+        for off, amp in PARTIALS:
+            if k + off < n:
+                x[k + off] = np.maximum(0.0, x[k + off] - strength * amp * x[k])
+    return x.astype(np.float32)

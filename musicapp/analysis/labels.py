@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # key-free names
 MODES = ("major", "minor")
 
 # Chord qualities recognised, as intervals (semitones above the root).
@@ -17,7 +17,11 @@ QUALITIES: dict[str, tuple[int, ...]] = {
     "dim": (0, 3, 6),
     "sus4": (0, 5, 7),
     "sus2": (0, 2, 7),
+    "hdim7": (0, 3, 6, 10),
+    "dim7": (0, 3, 6, 9),
 }
+#: Harte bass degree of each chord-tone interval (for inversions, e.g. ``C:maj/3``).
+INTERVAL_DEGREES = {3: "b3", 4: "3", 5: "4", 6: "b5", 7: "5", 9: "bb7", 10: "b7", 11: "7", 2: "2"}
 QUALITY_NAMES = tuple(QUALITIES)
 N_CHORDS = 12 * len(QUALITY_NAMES)  # index N_CHORDS is "N" (no chord)
 

@@ -85,3 +85,34 @@ def _run_bench(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         raise MusicappError(f"{exc}; run `musicapp evaluate analysis --build`") from exc
     return 0
+
+
+def register_train(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``musicapp train chord-prior``."""
+    p = subparsers.add_parser(
+        "chord-prior",
+        help="rebuild resources/analysis/chord_prior.json from local Billboard/POP909 copies",
+        description="Count chord transitions (next quality and root interval given the current "
+        "quality) in the McGill Billboard lab files (CC0) and the POP909 development songs (MIT; "
+        "song numbers divisible by 4, the evaluation songs are never read) and write the table "
+        "the chord decoder can use as a prior.",
+    )
+    p.add_argument("--billboard", type=Path, default=None,
+                   help="the billboard-2.0.1-lab folder (NNNN/full.lab)")
+    p.add_argument("--pop909", type=Path, default=None, help="the POP909 folder (NNN/...)")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="where to write (default: resources/analysis/chord_prior.json)")
+    p.set_defaults(func=_run_prior)
+
+
+def _run_prior(args: argparse.Namespace) -> int:
+    from musicapp.paths import resource_path
+    from musicapp_lab.analysis.chord_prior import write_prior
+
+    out = args.output or resource_path("analysis", "chord_prior.json")
+    try:
+        path = write_prior(out, args.billboard, args.pop909)
+    except FileNotFoundError as exc:
+        raise MusicappError(str(exc)) from exc
+    print(f"wrote {path}")
+    return 0
