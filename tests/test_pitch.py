@@ -64,3 +64,12 @@ def test_camelot_and_open_key():
     for p in range(12):
         rel = pitch.relative(pitch.make_key(p, "major"))
         assert pitch.camelot(rel.pc, rel.mode)[:-1] == pitch.camelot(p, "major")[:-1]
+
+
+def test_composer_key_from_an_analysis_uses_pitch_and_never_falls_back_to_c():
+    from musicapp.gui.composer_backend import track_key
+
+    assert track_key({"key": {"tonic": "A#", "mode": "major"}}) == ("Bb", "major")
+    assert track_key({"key": "F#m"}) == ("F#", "minor")
+    assert track_key({"key": {"tonic": "H#", "mode": "major"}}) is None
+    assert track_key({"key": None}) is None

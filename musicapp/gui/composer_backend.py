@@ -66,30 +66,22 @@ def resolve_emotion(choice: EmotionChoice):
 
 
 def track_key(analysis: dict | None) -> tuple[str, str] | None:
-    """(tonic, mode) of an analysed track's key, normalised for the key chooser."""
-    if not analysis:
-        return None
-    key = analysis.get("key")
-    if isinstance(key, dict):
-        tonic, mode = key.get("tonic"), key.get("mode", "major")
-    elif isinstance(key, str) and key.strip():
-        from musicapp.compose.theory import Key
+    """(tonic, mode) of an analysed track's key in the key chooser's spelling, or None when the
+    analysis has no key or an unreadable one (logged; never a silent fallback to C)."""
+    import logging
 
-        try:
-            k = Key.parse(key)
-        except MusicappError:
-            return None
-        tonic, mode = k.tonic, k.mode
-    else:
+    from musicapp.pitch import PitchError, conventional, parse_key
+
+    key = (analysis or {}).get("key")
+    if not key:
         return None
-    if not tonic:
+    try:
+        k = conventional(parse_key(key))
+    except PitchError as exc:
+        logging.getLogger(__name__).warning("analysis key ignored: %s", exc)
         return None
-    tonic = str(tonic)
-    mode = "minor" if str(mode).lower().startswith("min") else "major"
-    enh = {"A#": "Bb", "D#": "Eb", "G#": "Ab", "Gb": "F#", "Cb": "B", "Fb": "E", "E#": "F",
-           "B#": "C"}
-    tonic = enh.get(tonic, tonic)
-    return (tonic if tonic in TONICS else "C"), mode
+    tonic = k.tonic if k.tonic in TONICS else {"C#": "Db", "G#": "Ab", "D#": "Eb"}.get(k.tonic)
+    return (tonic, k.mode) if tonic in TONICS else None
 
 
 @dataclass
