@@ -157,9 +157,12 @@ class Generator:
         return self._masks[mode]
 
     def resolve(self, chord: str | ChordToken, mode: str) -> ChordToken:
-        """A user's chord (Roman numeral read in ``mode``, or a token) in the model's canonical
-        spelling (``II7`` -> ``V7/V``)."""
+        """A user's chord (Roman numeral read in ``mode``, or a token) as the model knows it:
+        a token of the vocabulary stays as it is; anything else is put in the canonical spelling
+        (``II7`` -> ``V7/V``)."""
         tok = ChordToken.parse(chord, mode) if isinstance(chord, str) else chord
+        if tok.token in self.model.stoi:
+            return tok
         return canonical(tok, mode)
 
     def _resolve_locks(self, locked: dict[int, str], length: int, mode: str,

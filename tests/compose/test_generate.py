@@ -205,3 +205,21 @@ def test_out_of_vocabulary_lock_is_a_stated_fallback(gen):
                                                      max_nondiatonic=2), seed=0)
     assert p.tokens[1].token == oov
     assert any("outside the model's vocabulary" in n for n in p.notes)
+
+
+def test_regenerate_keeps_every_other_chord_in_both_modes(gen):
+    # vocabulary tokens whose canonical spelling differs by mode (e.g. I:maj in minor, a
+    # Picardy third) must stay exactly as they are when locked
+    from musicapp.compose.generate import Progression
+    from musicapp.compose.rhythm import Meter
+    from musicapp.compose.theory import ChordToken
+
+    for mode, toks in (("minor", ["I:min", "IV:min", "V:maj", "I:maj"]),
+                       ("major", ["I:maj", "VI:maj", "II:min", "V:7"])):
+        toks = [t for t in toks if t in gen.model.stoi]
+        p = Progression(Key("C", mode), [ChordToken.parse(t) for t in toks], [4.0] * len(toks),
+                        0.0, 0.0, meter=Meter(4, 4))
+        for seed in range(20):
+            new = gen.regenerate(p, [1], seed=seed, candidates=1)
+            assert [t.token for i, t in enumerate(new.tokens) if i != 1] == \
+                [t.token for i, t in enumerate(p.tokens) if i != 1]
