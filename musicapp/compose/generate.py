@@ -252,8 +252,11 @@ class Generator:
                 bars += ~open_half
                 open_half = half & ~open_half
                 elapsed = float(beats[0, :pos + 1].sum())
-            prev_dur = np.array([self.model.dur_class_of(b, meter.bar_beats)
-                                 for b in beats[:, pos]])
+            if self.model.bar_durations:  # vectorised dur_class_of
+                prev_dur = (beats[:, pos] >= bar - 1e-9).astype(np.int64) + \
+                    (beats[:, pos] >= bar + 1e-9)
+            else:
+                prev_dur = np.array([self.model.dur_class_of(b, bar) for b in beats[:, pos]])
             if pos in locks:
                 text, tid = locks[pos]
                 ids[:, pos] = tid

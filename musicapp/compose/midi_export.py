@@ -22,18 +22,17 @@ def _track(name: str, channel: int, program: int, notes: list[Note]) -> mido.Mid
     tr = mido.MidiTrack()
     tr.append(mido.MetaMessage("track_name", name=name, time=0))
     tr.append(mido.Message("program_change", channel=channel, program=program, time=0))
-    events: list[tuple[int, int, mido.Message]] = []
+    events: list[tuple[int, int, int, int]] = []  # (tick, on?, pitch, velocity)
     for n in notes:
         on = round(n.start * TICKS_PER_BEAT)
         off = max(round((n.start + n.dur) * TICKS_PER_BEAT), on + 1)
-        events.append((on, 1, mido.Message("note_on", channel=channel, note=int(n.pitch),
-                                            velocity=int(n.velocity))))
-        events.append((off, 0, mido.Message("note_off", channel=channel, note=int(n.pitch),
-                                             velocity=0)))
+        events.append((on, 1, int(n.pitch), int(n.velocity)))
+        events.append((off, 0, int(n.pitch), 0))
     events.sort(key=lambda e: (e[0], e[1]))  # note-offs before note-ons at the same tick
     now = 0
-    for tick, _, msg in events:
-        tr.append(msg.copy(time=tick - now))
+    for tick, is_on, pitch, vel in events:  # each message is built once, with its delta time
+        tr.append(mido.Message("note_on" if is_on else "note_off", channel=channel,
+                               note=pitch, velocity=vel, time=tick - now))
         now = tick
     tr.append(mido.MetaMessage("end_of_track", time=0))
     return tr
