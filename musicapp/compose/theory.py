@@ -69,14 +69,11 @@ def _acc(n: int) -> str:
 
 
 def parse_note(name: str) -> tuple[int, int]:
-    """Parse a note name like ``"F#"``, ``"Bb"``, ``"Ebb"`` into (letter index, pitch class)."""
-    m = re.fullmatch(r"\s*([A-Ga-g])([#b♯♭]*|-*)\s*", name)
-    if not m:
-        raise MusicappError(f"{name!r}: not a note name (expected e.g. C, F#, Bb)")
-    letter = LETTERS.index(m.group(1).upper())
-    acc = m.group(2).replace("♯", "#").replace("♭", "b").replace("-", "b")
-    alter = acc.count("#") - acc.count("b")
-    return letter, (NATURAL_PC[letter] + alter) % 12
+    """Parse a note name like ``"F#"``, ``"Bb"``, ``"Ebb"`` into (letter index, pitch class)
+    (:func:`musicapp.pitch.parse_note`, the app's one note parser)."""
+    from musicapp import pitch
+
+    return pitch.parse_note(name)
 
 
 def spell(letter: int, pc: int) -> str:
@@ -125,21 +122,13 @@ class Key:
 
     @staticmethod
     def parse(text: str, mode: str | None = None) -> Key:
-        """Parse ``"C"``, ``"F#m"``, ``"Bb minor"``, ``"eb"`` (lower case = minor), ``"A:min"``."""
-        t = text.strip()
-        m = re.fullmatch(r"([A-Ga-g][#b♯♭-]*)\s*(:?\s*(major|minor|maj|min|m|M))?", t)
-        if not m:
-            raise MusicappError(f"{text!r}: not a key (expected e.g. C, F#m, Bb minor)")
-        tonic = m.group(1)
-        word = m.group(3)
-        if word in ("minor", "min", "m"):
-            found = "minor"
-        elif word in ("major", "maj", "M"):
-            found = "major"
-        else:
-            found = "minor" if tonic[0].islower() else "major"
-        tonic = tonic[0].upper() + tonic[1:].replace("-", "b").replace("♯", "#").replace("♭", "b")
-        return Key(tonic, mode or found)
+        """Parse ``"C"``, ``"F#m"``, ``"Bb minor"``, ``"eb"`` (lower case = minor), ``"A:min"``
+        with :func:`musicapp.pitch.parse_key` (the app's one key parser); ``"H#"`` and the like
+        raise :class:`~musicapp.errors.MusicappError`."""
+        from musicapp import pitch
+
+        k = pitch.parse_key(text, mode)
+        return Key(k.tonic, k.mode)
 
 
 #: Key names a MIDI key signature can carry (-7..7 accidentals).
