@@ -172,7 +172,7 @@ def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int,
         worker_spec = replace(spec, tags_in_worker=False)
         worker_threads = None
     else:
-        worker_spec = replace(spec, tags_in_worker=True, threads=spec.threads or 1, fast_model=True)
+        worker_spec = replace(spec, tags_in_worker=True, threads=spec.threads or 1)
         worker_threads = worker_spec.threads if spec.tags else None
     tagger = None
     tagger_error: str | None = None

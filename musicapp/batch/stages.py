@@ -14,7 +14,6 @@ A result is a small picklable dict; :func:`stored_form` turns it into the form t
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -38,8 +37,6 @@ class TrackSpec:
             the model stage.
         analyser: a custom picklable ``path -> dict`` analyser used instead of the pipeline (the
             library's pluggable analyser); the fingerprint is then decoded separately.
-        fast_model: the worker's tagger runs the frozen CPU model
-            (:mod:`musicapp.batch.fastmodel`); set for worker processes only.
     """
 
     tags: bool = True
@@ -49,7 +46,6 @@ class TrackSpec:
     threads: int | None = None
     tags_in_worker: bool = True
     analyser: Callable[[str], dict] | None = None
-    fast_model: bool = False
 
 
 def error_message(exc: BaseException) -> str:
@@ -82,8 +78,6 @@ def _pipeline(path: str, spec: TrackSpec) -> dict[str, Any]:
 
     audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
     in_worker = spec.tags and spec.tags_in_worker
-    if in_worker and spec.fast_model:
-        _speed_up(spec)
     track = analyze_samples(audio.samples, audio.sample_rate, tags=in_worker, music=spec.music,
                             device=spec.device, threads=spec.threads)
     track.path, track.format, track.warnings = str(path), audio.info.format, list(audio.warnings)
@@ -99,16 +93,6 @@ def _pipeline(path: str, spec: TrackSpec) -> dict[str, Any]:
         out["fingerprint"], out["n_hashes"] = fingerprint.pack(), len(fingerprint)
         out["duration_s"] = y8.size / fp.SAMPLE_RATE
     return out
-
-
-def _speed_up(spec: TrackSpec) -> None:
-    from musicapp.batch.fastmodel import speed_up_engine
-    from musicapp.errors import MusicappError
-    from musicapp.pipeline import get_engine
-
-    # On failure analyze_samples meets the same error and records it in errors["tags"].
-    with contextlib.suppress(MusicappError, RuntimeError, ValueError, OSError):
-        speed_up_engine(get_engine(spec.device, spec.threads))
 
 
 def process_track(path: str, spec: TrackSpec) -> dict[str, Any]:

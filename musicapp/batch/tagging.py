@@ -42,12 +42,11 @@ class BatchTagger:
 
     def __init__(self, device: str = "auto", threads: int | None = None,
                  batch_size: int | None = None) -> None:
-        from musicapp.batch.fastmodel import frozen_backend
         from musicapp.features.torch_mel import TorchLogMel
         from musicapp.pipeline import get_engine
 
         self.engine = get_engine(device, threads)
-        self.backend = frozen_backend(self.engine.backend)  # its own copy; eager on a GPU
+        self.backend = self.engine.backend
         self.front = TorchLogMel(self.engine.device)
         self.batch_size = max(1, int(batch_size or self.engine.batch_size))
         self._queue: deque[tuple[Hashable, Any]] = deque()  # (track key, Patch)

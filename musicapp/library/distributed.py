@@ -83,7 +83,7 @@ def index_with_dask(
         limit = max_in_flight or 4 * n_workers
         queue = list(reversed(pending))
         owner: dict[str, tuple[int, str]] = {}
-        spec: TrackSpec = replace(track_spec(analyser), threads=1, fast_model=True)
+        spec: TrackSpec = replace(track_spec(analyser), threads=1)
 
         def submit(ac=None):
             track_id, path = queue.pop()
