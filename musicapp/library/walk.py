@@ -14,9 +14,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aif", ".aiff", ".aac", ".wma"}
-)
+from musicapp.audio.filetypes import AUDIO_EXTENSIONS
 
 Skipped = list[tuple[str, str]]
 #: ``os.open`` flags for reading a file that might be a FIFO: never block (POSIX), binary (Windows).
