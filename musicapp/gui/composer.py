@@ -41,6 +41,7 @@ from musicapp.gui.composer_backend import (
     resolve_emotion,
     track_key,
 )
+from musicapp.gui.labels import ElideLabel
 from musicapp.gui.pianoroll import PianoRoll
 from musicapp.gui.theme import ACCENT
 
@@ -404,10 +405,8 @@ class ComposerPanel(QWidget):
                                   + self.cards.horizontalScrollBar().sizeHint().height())
         probe.deleteLater()
         self.roll = PianoRoll()
-        self.roll_info = FitLabel("", max_width=420)
-        self.roll_info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.info = FitLabel("", max_width=260)
-        self.info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.roll_info = ElideLabel("")
+        self.info = ElideLabel("")
         self.play_button = QPushButton("▶ Preview")
         self.play_button.setToolTip("Render the arrangement with the GM soundfont and play it")
         self.play_button.clicked.connect(self.toggle_preview)

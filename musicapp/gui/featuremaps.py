@@ -57,7 +57,7 @@ class FeatureMapsView(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.map_plot = self.graphics.addPlot(row=0, col=0)
-        self.map_plot.setLabel("left", "channels (most active first)")
+        self.map_plot.setLabel("left", "rank")
         self.map_plot.setMenuEnabled(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("magma"))
@@ -66,8 +66,10 @@ class FeatureMapsView(QWidget):
         self.map_plot.addItem(self.marker)
         self.curve_plot = self.graphics.addPlot(row=1, col=0)
         self.curve_plot.setLabel("bottom", "time in patch", units="s")
-        self.curve_plot.setLabel("left", "activation")
-        self.curve_plot.setMaximumHeight(150)
+        self.curve_plot.setLabel("left", "level")
+        self.curve_plot.setMaximumHeight(120)
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
         self.curve_plot.setXLink(self.map_plot)
         self.curve = self.curve_plot.plot(pen=pg.mkPen(ACCENT, width=2))
 
@@ -130,6 +132,9 @@ class FeatureMapsView(QWidget):
         activity = m.std(axis=1) + 1e-3 * m.mean(axis=1)
         self.order = np.argsort(-activity, kind="stable")
         self.image.setImage(z[self.order[::-1]], autoLevels=False, levels=(0.0, 1.0))
+        step = max(1, int(round(c / 5 / 10.0)) * 10) if c > 10 else 1
+        ranks = [0, *range(step - 1, c, step)]
+        self.map_plot.getAxis("left").setTicks([[(c - r - 0.5, str(r + 1)) for r in ranks]])
         dur = t * MEL.frame_seconds
         self.image.setRect(QRectF(0.0, 0.0, dur, float(c)))
         self._redraw_channel()

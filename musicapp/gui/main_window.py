@@ -151,7 +151,11 @@ class MainWindow(QMainWindow):
         self._restore_state()
         self.refresh_devices()
         self._update_enabled()
-        QTimer.singleShot(150, self.build_panels)  # after the first paint
+        # the panels below and the warm-up imports wait until the window is on screen
+        self.spectrogram.paints.first_paint.connect(
+            lambda: QTimer.singleShot(30, self.build_panels),
+            Qt.ConnectionType.QueuedConnection)
+        QTimer.singleShot(2000, self.build_panels)  # in case nothing paints (hidden window)
         QTimer.singleShot(400, self._warm_up)
 
     def _warm_up(self) -> None:
@@ -299,6 +303,8 @@ class MainWindow(QMainWindow):
 
     def build_panels(self) -> None:
         """Build every panel now (called once the window is on screen)."""
+        if len(self._panels) == len(self._panel_factories):
+            return
         for name in self._panel_factories:
             self._panel(name)
 

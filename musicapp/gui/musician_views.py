@@ -26,6 +26,7 @@ from musicapp.gui.harmony import (
     note_and_cents,
     spectrum_db,
 )
+from musicapp.gui.labels import ElideLabel
 from musicapp.gui.theme import ACCENT, ACCENT2
 
 CHROMA_HOP = 2048
@@ -61,9 +62,10 @@ class MusicianViews(QWidget):
         self.chroma_plot.setMenuEnabled(False)
         self.chroma_plot.setMouseEnabled(x=True, y=False)
         self.chroma_plot.hideButtons()
-        self.chroma_plot.getAxis("left").setTicks([[(i + 0.5, n) for i, n in
-                                                    enumerate(PITCH_CLASSES)]])
-        self.chroma_plot.getAxis("left").setStyle(textFillLimits=[(0, 1.0)])
+        # natural notes first; the others are labelled only when there is room for them
+        self.chroma_plot.getAxis("left").setTicks([
+            [(i + 0.5, n) for i, n in enumerate(PITCH_CLASSES) if len(n) == 1],
+            [(i + 0.5, n) for i, n in enumerate(PITCH_CLASSES) if len(n) > 1]])
         self.chroma_plot.getAxis("left").setWidth(44)
         self.chroma_plot.hideAxis("bottom")
         self.chroma_image = pg.ImageItem(axisOrder="row-major")
@@ -79,7 +81,6 @@ class MusicianViews(QWidget):
         self.key_plot.setYRange(-0.2, 1.0, padding=0)
         self.key_plot.getAxis("left").setWidth(44)
         self.key_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, ".5"), (1.0, "1")]])
-        self.key_plot.setLabel("bottom", "time", units="s")
         self.key_curve = self.key_plot.plot(pen=pg.mkPen(ACCENT, width=2))
         self.best_curve = self.key_plot.plot(pen=pg.mkPen(ACCENT2, width=1,
                                                           style=Qt.PenStyle.DashLine))
@@ -101,7 +102,7 @@ class MusicianViews(QWidget):
 
         self.tuner_label = QLabel("–")
         font = QFont(self.tuner_label.font())
-        font.setPointSizeF(font.pointSizeF() * 1.8)
+        font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         self.tuner_label.setFont(font)
         self.tuner_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -115,36 +116,46 @@ class MusicianViews(QWidget):
         self.tuner_bar.setToolTip("Cents off the nearest note (-50 … +50)")
         self.tuner_hz = QLabel("")
         self.tuner_hz.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        tuner = QVBoxLayout()
-        tuner.addWidget(QLabel("Tuner"), 0, Qt.AlignmentFlag.AlignHCenter)
+        self.tuner_hz.setMinimumWidth(self.tuner_hz.fontMetrics().horizontalAdvance(
+            "no steady note") + 8)
+        tuner = QHBoxLayout()
+        tuner.addWidget(QLabel("Tuner"))
         tuner.addWidget(self.tuner_label)
-        tuner.addWidget(self.tuner_bar)
+        tuner.addWidget(self.tuner_bar, 1)
         tuner.addWidget(self.tuner_hz)
-        tuner.addStretch(1)
 
-        self.explain = QLabel(
-            "Top: chromagram, how strongly each pitch class sounds (bright = strong). "
-            "Middle: how well the key fits the 8 s around each moment (amber: the track's key, "
-            "dashed: the best-fitting key). Bottom: spectrum at the cursor and a tuner for a "
-            "sustained note.")
-        self.explain.setWordWrap(True)
-        self.key_label = QLabel("")
-        self.source = QLabel("Open a file to see its harmony; record to use the tuner live.")
+        self.explain = ElideLabel("Chromagram: pitch classes over time · key strength: amber = the "
+                              "track's key, dashed = the best fit · spectrum and tuner at the "
+                              "cursor")
+        self.explain.full_tip = (
+            "Chromagram: how strongly each pitch class sounds (bright = strong), octaves "
+            "folded together.\nKey strength: how well a key fits the 8 s around each moment "
+            "(1 = perfectly); where the dashed line rises above the amber one, the music "
+            "leaves the track's key.\nSpectrum: the sound at the cursor (or the live input) "
+            "on a note axis; the tuner names a sustained note and how many cents it is off.")
+        self.setToolTip(self.explain.full_tip)
+        self.key_label = ElideLabel("")
+        self.source = ElideLabel("Open a file to see its harmony; record to use the tuner live.")
 
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.spectrum, 1)
-        bottom.addLayout(tuner)
+        left = QVBoxLayout()
+        left.setSpacing(1)
+        left.addWidget(self.graphics, 1)
+        left.addWidget(self.key_label)
+        right = QVBoxLayout()
+        right.setSpacing(1)
+        right.addWidget(self.spectrum, 1)
+        right.addLayout(tuner)
+        right.addWidget(self.source)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addLayout(right, 2)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(2)
         lay.addWidget(self.explain)
-        lay.addWidget(self.graphics, 3)
-        lay.addWidget(self.key_label)
-        lay.addLayout(bottom, 2)
-        lay.addWidget(self.source)
+        lay.addLayout(body, 1)
         self.graphics.setMinimumHeight(90)
         self.spectrum.setMinimumHeight(70)
-        self.setToolTip("")
 
     # ---- whole track -----------------------------------------------------------------------
     def clear(self) -> None:
@@ -153,7 +164,7 @@ class MusicianViews(QWidget):
         self.chroma_image.clear()
         self.key_curve.setData([], [])
         self.best_curve.setData([], [])
-        self.key_label.setText("")
+        self.key_label.set_full_text("")
 
     def set_harmony(self, result: dict) -> None:
         """Show :func:`harmony_task`'s result."""
@@ -184,8 +195,8 @@ class MusicianViews(QWidget):
         others = np.argmax(r, axis=0)
         changes = [key_name(int(k)) for k in others[np.r_[True, others[1:] != others[:-1]]]]
         shown = ", ".join(dict.fromkeys(changes))
-        self.key_label.setText(f"Key strength of {key_name(main)} (amber); best fit over time: "
-                               f"{shown[:120]}")
+        self.key_label.set_full_text(f"Key strength of {key_name(main)} (amber); best fit over time: "
+                               f"{shown[:80]}")
 
     def set_cursor(self, seconds: float) -> None:
         """Move the cursor lines."""
@@ -214,5 +225,5 @@ class MusicianViews(QWidget):
             self.tuner_bar.setValue(int(round(cents)))
             self.tuner_hz.setText(f"{hz:.1f} Hz")
         if where:
-            self.source.setText(where)
+            self.source.set_full_text(where)
         self.updates += 1

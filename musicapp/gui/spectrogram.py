@@ -141,6 +141,9 @@ def fit_labels(spans: list[tuple[float, float]], widths: list[list[float]],
 class _PaintCounter(QObject):
     """Counts paint events of a widget's viewport (frames actually drawn)."""
 
+    #: emitted once, after the first paint
+    first_paint = Signal()
+
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
         self.count = 0
@@ -148,6 +151,8 @@ class _PaintCounter(QObject):
     def eventFilter(self, obj, event):  # noqa: N802
         if event.type() == QEvent.Type.Paint:
             self.count += 1
+            if self.count == 1:
+                self.first_paint.emit()  # queued by the receiver: after this paint is done
         return False
 
 

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt, Signal
 from musicapp.gui.theme import ACCENT, ACCENT2
 
 ENVELOPE_POINTS = 2000
+#: most envelope points drawn while recording (older peaks are merged)
+LIVE_POINTS = 1000
 
 
 def envelope(samples: np.ndarray, sample_rate: int, points: int = ENVELOPE_POINTS):
@@ -100,11 +102,21 @@ class WaveformOverview(pg.PlotWidget):
         """Redraw the growing envelope."""
         if not self._live_peaks:
             return
-        p = np.asarray(self._live_peaks)
-        t = np.arange(len(p)) / self._live_rate
-        self.upper.setData(t, p)
+        p = np.asarray(self._live_peaks, np.float32)
+        n = len(p)
+        t = np.arange(n) / self._live_rate
+        step = -(-n // LIVE_POINTS)  # at most LIVE_POINTS points: the cost stays flat
+        if step > 1:
+            m = n // step
+            t = t[: m * step: step]
+            p = p[: m * step].reshape(m, step).max(axis=1)
+        self.upper.blockSignals(True)  # the fill is rebuilt once, after the lower curve
+        try:
+            self.upper.setData(t, p)
+        finally:
+            self.upper.blockSignals(False)
         self.lower.setData(t, -p)
-        self.duration_s = len(p) / self._live_rate
+        self.duration_s = n / self._live_rate
         self.setXRange(0, max(self.duration_s, 10.0), padding=0)
 
     def set_region(self, start: float, end: float) -> None:

@@ -22,10 +22,13 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--track-seconds", type=float, default=30.0,
                    help="length of the generated track that is analysed")
     p.add_argument("--runs", type=int, default=3, help="cold-start runs (the median is shown)")
+    p.add_argument("--speed-tracks", type=int, default=3,
+                   help="3-minute tracks analysed one after the other, then the first reopened "
+                        "(0 skips this part)")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from musicapp_lab.bench.gui import run
 
-    return run(args.record_seconds, args.track_seconds, args.runs)
+    return run(args.record_seconds, args.track_seconds, args.runs, args.speed_tracks)

@@ -149,6 +149,7 @@ def run(outdir: Path, record_seconds: float = 4.0, sizes=SIZES) -> list[Path]:
         composer.blocks[2].lock.click()
         if hasattr(composer, "select"):
             composer.select(1)
+    _fill_library(s, window, tmp, settings)
     for w, h in sizes:
         window.resize(w, h)
         s.pump(0.5)
@@ -207,6 +208,40 @@ def run(outdir: Path, record_seconds: float = 4.0, sizes=SIZES) -> list[Path]:
     s.pump(0.2)
     window.close()
     return s.saved
+
+
+def _fill_library(s: Shooter, window, tmp: Path, settings) -> None:
+    """Index three tagged demo songs (fingerprints only: quick) and identify an excerpt of one,
+    so that the library view shows titles and an identification."""
+    import soundfile as sf
+
+    folder = tmp / "library"
+    folder.mkdir()
+    songs = (("Night Drive", "The Demo Band", "Synthetic Songs", 2.0, 120.0),
+             ("Slow Morning", "The Demo Band", "Synthetic Songs", 3.0, 84.0),
+             ("Run", None, None, 1.5, 140.0))
+    excerpt = None
+    for i, (title, artist, album, spc, bpm) in enumerate(songs):
+        y = demo_track(seconds_per_chord=spc, bars=int(24 / spc), bpm=bpm)
+        if i == 1:
+            excerpt = y[int(5.0 * SR): int(13.0 * SR)] * 0.6
+        with sf.SoundFile(str(folder / f"song{i + 1}.flac"), "w", SR, 1, format="FLAC") as f:
+            f.title = title
+            if artist:
+                f.artist, f.album = artist, album
+            f.write(y)
+    settings.setValue("library/db", str(tmp / "library.sqlite3"))
+    settings.setValue("library/analyse", False)
+    library = window.library
+    library.add_folder(str(folder))
+    s.wait(lambda: library.task is None, timeout=300)
+    s.wait(lambda: library.task is None and len(library.rows) == len(songs), timeout=60)
+    clip = tmp / "phone-recording.wav"
+    from musicapp.audio import write_wav
+
+    write_wav(clip, excerpt.astype(np.float32), SR)
+    library.identify(str(clip))
+    s.wait(lambda: library.task is None, timeout=120)
 
 
 def _can_record() -> bool:

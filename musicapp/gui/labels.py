@@ -1,0 +1,44 @@
+"""Labels that never cut characters silently and never widen their panel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QLabel
+
+
+class ElideLabel(QLabel):
+    """A one-line status label that never widens its panel: the text is elided ("…") to the
+    width it gets, and the whole text is its tooltip whenever it is cut."""
+
+    def __init__(self, text: str = "", parent=None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.setMinimumWidth(60)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        """Show ``text`` (elided to the label's width when needed)."""
+        self.full_text = str(text)
+        self._elide()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._elide()
+
+    def minimumSizeHint(self):  # noqa: N802
+        hint = super().minimumSizeHint()
+        hint.setWidth(60)
+        return hint
+
+    def sizeHint(self):  # noqa: N802
+        hint = super().sizeHint()
+        hint.setWidth(min(hint.width(), 300))
+        return hint
+
+    def _elide(self) -> None:
+        fm = QFontMetrics(self.font())
+        width = max(self.contentsRect().width(), 20)
+        shown = fm.elidedText(self.full_text, Qt.TextElideMode.ElideRight, width)
+        self.setText(shown)
+        self.setToolTip(self.full_text if shown != self.full_text else "")
