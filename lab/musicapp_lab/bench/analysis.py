@@ -75,7 +75,7 @@ def run_bench(path: str | Path | None = None, seconds: float = 180.0, repeats: i
 
     ref = _best_of(base, repeats)
     out(f"musicapp.analysis (key + key timeline + tempo/beats/downbeats + chords): "
-        f"{ours:6.2f} s  ({duration / ours:5.0f}x real time)  target < 4 s for 3 min")
+        f"{ours:6.2f} s  ({duration / ours:5.0f}x real time)  target <= 1.5 s for 3 min")
     out(f"baseline (librosa.beat.beat_track + chroma_cqt templates + K-S key):     "
         f"{ref:6.2f} s  ({duration / ref:5.0f}x real time)")
     out(f"ratio ours / baseline: {ours / ref:.2f} (best of {repeats} runs each)")

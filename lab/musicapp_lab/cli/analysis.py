@@ -15,10 +15,13 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
         "analysis",
         help="score key/tempo/beats/chords on the rendered evaluation set",
         description="Score musicapp.analysis (key, tempo, beats, downbeats, meter, chords) with "
-        "mir_eval on symbolic music rendered through the GM soundfont: generated progressions "
-        "in all 24 keys (drums, bass, 50-220 BPM, 3/4 and 4/4) and music21 corpus pieces with "
-        "expert Roman-numeral analyses. Prints one table; the baseline column is "
-        "librosa.beat.beat_track + Krumhansl key + triad templates on chroma_cqt.",
+        "mir_eval on symbolic music rendered through the GM soundfont: the realistic set (POP909 "
+        "song openings with their annotations, several GM programs, levels and Groove MIDI "
+        "drums; built from local copies with --build --pop909 DIR --groove DIR) beside the old "
+        "set (generated progressions in all 24 keys, music21 chorales and madrigals with expert "
+        "analyses). Prints one table with bootstrap 95%% intervals over pieces; the baseline "
+        "column is librosa.beat.beat_track + Krumhansl key + triad templates on chroma_cqt, "
+        "run in the same process.",
     )
     p.add_argument("--build", action="store_true",
                    help="render the set first (skips pieces already in the cache)")
@@ -28,32 +31,61 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="where rendered audio lives (default ~/.cache/musicapp/analysis-eval, "
                         "or $MUSICAPP_CACHE/analysis-eval)")
+    p.add_argument("--pop909", type=Path, default=None,
+                   help="with --build: local copy of POP909 (the POP909/ folder of "
+                        "music-x-lab/POP909-Dataset) for the realistic set")
+    p.add_argument("--groove", type=Path, default=None,
+                   help="with --build: local copy of the Groove MIDI Dataset (groove/ folder) for "
+                        "drums in the realistic set")
+    p.add_argument("--reliability", type=Path, default=None,
+                   help="write a key-confidence reliability diagram (PNG) of the realistic set")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline column")
     p.add_argument("--limit", type=int, default=None, help="score only the first N pieces")
-    p.add_argument("--source", action="append", choices=["generated", "chorale", "madrigal"],
+    p.add_argument("--source", action="append",
+                   choices=["generated", "chorale", "madrigal", "pop909", "openewld"],
                    help="only pieces from this source (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true", help="print one line per piece")
     p.set_defaults(func=_run_evaluate)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from musicapp_lab.analysis.evalset.dataset import build
+    from musicapp_lab.analysis.evalset.dataset import build, build_realistic, default_cache_dir
     from musicapp_lab.analysis.evalset.evaluate import evaluate_split, format_table
 
+    cache = args.cache_dir or default_cache_dir()
     if args.build or args.rebuild:
         def note(msg: str) -> None:
             print(f"rendered {msg}", file=sys.stderr)
 
-        out = build(args.split, args.cache_dir, force=args.rebuild, progress=note)
+        out = build(args.split, cache, force=args.rebuild, progress=note)
         print(f"evaluation set '{args.split}' ready in {out}", file=sys.stderr)
+        if args.pop909 is not None:
+            try:
+                out = build_realistic(args.split, cache, pop909=args.pop909, groove=args.groove,
+                                      force=args.rebuild, progress=note)
+            except FileNotFoundError as exc:
+                raise MusicappError(str(exc)) from exc
+            print(f"realistic set '{args.split}-real' ready in {out}", file=sys.stderr)
+    splits = [args.split]
+    if (cache / f"{args.split}-real" / "index.json").is_file():
+        splits.append(f"{args.split}-real")
+    else:
+        print(f"no realistic set in {cache / (args.split + '-real')}: build it with --build "
+              "--pop909 DIR [--groove DIR]", file=sys.stderr)
     try:
         res = evaluate_split(
-            args.split, cache_dir=args.cache_dir, baseline=not args.no_baseline,
+            splits, cache_dir=cache, baseline=not args.no_baseline,
             limit=args.limit, sources=set(args.source) if args.source else None,
             log=print if args.verbose else None)
     except FileNotFoundError as exc:
         raise MusicappError(f"{exc}; run `musicapp evaluate analysis --build`") from exc
     print(format_table(res))
+    if args.reliability is not None and "realistic" in res["ours"]:
+        from musicapp_lab.analysis.evalset.evaluate import reliability_diagram
+
+        path = reliability_diagram(res["ours"]["realistic"].calib, args.reliability,
+                                   title=f"Key confidence, realistic '{args.split}' set")
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
