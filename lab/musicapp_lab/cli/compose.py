@@ -144,7 +144,11 @@ def _register_emotion(subparsers: argparse._SubParsersAction) -> None:
         description="Render generated loops through the soundfont and score them with the "
         "app's audio emotion model (see musicapp_lab.compose.judge).")
     p.add_argument("--loops", type=int, default=500, help="loops per row (500)")
+    p.add_argument("--patches", type=int, default=1, help="tagger patches (2.992 s each) "
+                   "judged per loop, averaged (1)")
     p.add_argument("--model", help="weights file (default: shipped)")
+    p.add_argument("--rows", default="gru,reranker,random", help="rows to run, comma-separated "
+                   "from gru, reranker, random (all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="also write figures and raw data as JSON")
     p.set_defaults(func=run_emotion)
@@ -152,9 +156,15 @@ def _register_emotion(subparsers: argparse._SubParsersAction) -> None:
 
 def run_emotion(args: argparse.Namespace) -> int:
     """Run the judged emotion evaluation."""
-    from musicapp_lab.compose.judge import run
+    from musicapp_lab.compose.judge import ROWS, run
 
-    res = run(args.loops, seed=args.seed, model_path=args.model)
+    names = dict(zip(("gru", "reranker", "random"), ROWS, strict=True))
+    try:
+        rows = tuple(names[r.strip()] for r in args.rows.split(","))
+    except KeyError as exc:
+        raise SystemExit(f"--rows: unknown row {exc}") from None
+    res = run(args.loops, seed=args.seed, model_path=args.model, patches=args.patches,
+              rows=rows)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(res, fh)

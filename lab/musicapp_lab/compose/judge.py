@@ -13,8 +13,10 @@ General MIDI soundfont (``musicapp.synth``):
   or two chords per bar at random.
 
 The judge is the app's audio tagger (``musicapp.pipeline.get_engine``: the distilled student's
-valence/arousal head) run on the first 2.992 s patch of each rendered loop (one tagger patch;
-loops are laid end to end so one call scores many). Reported: Spearman's rho between requested
+valence/arousal head) run on the first ``patches`` x 2.992 s of each rendered loop (tagger
+patches, averaged; loops are laid end to end so one call scores many). One patch (3 s, one or
+two chords) proved too short: the judge heard nothing, not even the tempo; three patches (9 s)
+are the setting to report. Reported: Spearman's rho between requested
 and measured valence, and arousal, per row.
 
 Three different rules, on purpose: the training labels come from the songs' annotated mode and
@@ -70,22 +72,23 @@ def random_loop(gen, key, length: int, rng: np.random.Generator, valence: float,
     return Progression(key, toks, beats, valence, arousal, meter=meter)
 
 
-def render_patch(prog, seed: int) -> np.ndarray:
-    """The first :data:`PATCH_S` seconds of the arranged loop at 16 kHz mono (looped if
-    shorter)."""
+def render_patch(prog, seed: int, patches: int = 1) -> np.ndarray:
+    """The first ``patches`` x :data:`PATCH_S` seconds of the arranged loop at 16 kHz mono
+    (looped if shorter)."""
     from musicapp.compose.arrange import arrange
     from musicapp.compose.preview import render_arrangement
 
     y = np.asarray(render_arrangement(arrange(prog, seed=seed), RATE), dtype=np.float32)
     mono = y.mean(axis=0) if y.ndim == 2 else y
-    n = int(round(PATCH_S * RATE))
+    n = int(round(PATCH_S * RATE)) * patches
     if len(mono) < n:
         mono = np.tile(mono, int(np.ceil(n / max(len(mono), 1))))
     return mono[:n]
 
 
 def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: int = 100,
-        log: Callable[[str], None] = print) -> dict:
+        patches: int = 1, rows: tuple[str, ...] = ROWS, log: Callable[[str], None] = print
+        ) -> dict:
     """Make, render and judge ``n`` loops per row; return the correlations and the raw data."""
     from musicapp.compose.generate import Constraints, Generator
     from musicapp.compose.model import ChordModel
@@ -102,7 +105,8 @@ def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: in
     meter = Meter(4, 4)
     measured = {row: np.zeros((n, 2)) for row in ROWS}
     patch_n = int(round(PATCH_S * RATE))
-    for row in ROWS:
+    acc = {row: np.zeros((n, 3)) for row in ROWS}  # sum valence, sum arousal, count
+    for row in rows:
         row_rng = np.random.default_rng(seed + 1)
         for c0 in range(0, n, chunk):
             audio = []
@@ -117,19 +121,22 @@ def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: in
                     prog = gen.generate(v, a, key, cons, seed=seed + i, candidates=8)
                 else:
                     prog = random_loop(gen, key, 8, row_rng, v, a, meter)
-                audio.append(render_patch(prog, seed + i))
+                audio.append(render_patch(prog, seed + i, patches))
             y = np.concatenate(audio)
             res = engine.analyze(y).to_dict()
             segs = res.get("segments") or []
-            for s in segs:
-                k = int(round(float(s["start"]) * RATE / patch_n))
+            for s in segs:  # patches of a loop are averaged
+                k = int(round(float(s["start"]) * RATE / patch_n)) // patches
                 if 0 <= k < len(audio) and s.get("valence") is not None:
-                    measured[row][c0 + k] = (float(s["valence"]), float(s["arousal"]))
+                    acc[row][c0 + k] += (float(s["valence"]), float(s["arousal"]), 1.0)
+            cnt = np.maximum(acc[row][c0:c0 + len(audio), 2:3], 1.0)
+            measured[row][c0:c0 + len(audio)] = acc[row][c0:c0 + len(audio), :2] / cnt
             log(f"{row}: {min(n, c0 + chunk)}/{n} loops judged ({time.time() - t0:.0f} s)")
-    out: dict = {"loops_per_row": n, "seed": seed, "rows": {}}
-    log(f"\nemotion steering, independent judge (audio tagger), {n} loops per row")
+    out: dict = {"loops_per_row": n, "seed": seed, "patches": patches, "rows": {}}
+    log(f"\nemotion steering, independent judge (audio tagger), {n} loops per row, "
+        f"{patches * PATCH_S:.1f} s of each")
     log(f"{'row':16s} {'rho valence':>12s} {'rho arousal':>12s}")
-    for row in ROWS:
+    for row in rows:
         rv = spearman(req[:, 0], measured[row][:, 0])
         ra = spearman(req[:, 1], measured[row][:, 1])
         out["rows"][row] = {"rho_valence": rv, "rho_arousal": ra,
