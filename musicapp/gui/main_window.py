@@ -919,6 +919,7 @@ class MainWindow(QMainWindow):
         self.analysis_panel.clear()
         self.spectrogram.begin_live()
         self.overview.begin_live(self._take_rate)
+        self.overview.set_cursor(0.0)
         self.redraw_timer.start()
         self._update_enabled()
         self.show_info(f"Recording to {self.take_path}")

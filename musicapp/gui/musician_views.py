@@ -63,8 +63,10 @@ class MusicianViews(QWidget):
         self.chroma_plot.setMouseEnabled(x=True, y=False)
         self.chroma_plot.hideButtons()
         # natural notes first; the others are labelled only when there is room for them
+        levels = (("C", "E", "G"), ("D", "F", "A", "B"))
         self.chroma_plot.getAxis("left").setTicks([
-            [(i + 0.5, n) for i, n in enumerate(PITCH_CLASSES) if len(n) == 1],
+            [(i + 0.5, n) for i, n in enumerate(PITCH_CLASSES) if n in levels[0]],
+            [(i + 0.5, n) for i, n in enumerate(PITCH_CLASSES) if n in levels[1]],
             [(i + 0.5, n) for i, n in enumerate(PITCH_CLASSES) if len(n) > 1]])
         self.chroma_plot.getAxis("left").setWidth(44)
         self.chroma_plot.hideAxis("bottom")
@@ -87,7 +89,7 @@ class MusicianViews(QWidget):
         self.key_cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(ACCENT, width=1))
         self.key_plot.addItem(self.key_cursor)
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
-        self.graphics.ci.layout.setRowStretchFactor(1, 2)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
 
         self.spectrum = pg.PlotWidget()
         self.spectrum.setMenuEnabled(False)

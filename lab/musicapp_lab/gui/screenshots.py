@@ -189,7 +189,8 @@ def run(outdir: Path, record_seconds: float = 4.0, sizes=SIZES) -> list[Path]:
             s.wait(lambda: window.capture is not None and window.capture.recorder is not None, 10)
             player = Player(demo_track()[: int(SR * (record_seconds + 2))], SR)
             player.play()
-            s.wait(lambda: window.spectrogram.duration_s >= record_seconds, record_seconds + 20)
+            s.wait(lambda: window.spectrogram.live
+                   and window.spectrogram.duration_s >= record_seconds, record_seconds + 20)
             s.shot("08-recording")
             window.stop_recording()
             s.wait(lambda: window.capture is None, 20)
