@@ -13,7 +13,7 @@ databases, in the same process one after the other:
 
 For each it prints tracks/min, audio-minutes per second, CPU seconds per track (this process and
 its workers) with the average number of cores the run kept busy, and the peak resident memory of
-the whole process tree (this process and its workers, sampled every 50 ms from /proc) until half the
+the whole process tree (this process and its workers, sampled every 0.5 s from /proc) until half the
 tracks were done and until all were: equal peaks mean memory does not grow with the tracks.
 """
 
@@ -109,7 +109,7 @@ def tree_rss_bytes(root: int) -> int:
 class MemorySampler:
     """Samples the process tree's RSS in a thread; ``mark()`` snapshots the peak so far."""
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         self.peak = 0
         self.marks: dict[str, int] = {}
