@@ -69,22 +69,30 @@ def parse_range(text: str | None) -> tuple[float, float] | None:
 
 
 def parse_key(text: str | None) -> tuple[str | None, str | None]:
-    """``"D minor"`` / ``"Dm"`` / ``"F# major"`` / ``"minor"`` -> (tonic, mode)."""
-    if not text:
+    """A key filter: ``"D minor"`` / ``"Dm"`` / ``"F# major"`` -> (tonic, mode); ``"D"`` -> (D, any
+    mode); ``"minor"`` -> (any tonic, minor). Notes and modes are read by :mod:`musicapp.pitch`."""
+    from musicapp.pitch import PitchError, parse_mode, parse_note
+    from musicapp.pitch import parse_key as parse_full_key
+
+    if not text or not text.strip():
         return None, None
     words = text.replace("_", " ").split()
-    tonic, mode = None, None
-    for w in words:
-        lw = w.lower()
-        if lw in {"major", "maj", "minor", "min"}:
-            mode = "major" if lw.startswith("maj") else "minor"
-        elif lw.endswith("m") and len(w) <= 3 and w[0].upper() in "ABCDEFG":
-            tonic, mode = w[:-1], "minor"
-        elif w[0].upper() in "ABCDEFG" and len(w) <= 2:
-            tonic = w
-        else:
-            raise LibraryError(f"bad key {text!r}: expected e.g. 'D minor', 'F# major', 'Am'")
-    return tonic, mode
+    try:
+        if len(words) == 1:
+            word = words[0]
+            try:
+                return None, parse_mode(word)  # "minor", "maj"
+            except PitchError:
+                pass
+            if word[-1:] == "m" and len(word) > 1:  # "Am", "F#m"
+                key = parse_full_key(word)
+                return key.tonic, key.mode
+            parse_note(word)  # "D": any mode
+            return word[0].upper() + word[1:], None
+        key = parse_full_key(" ".join(words))
+        return key.tonic, key.mode
+    except PitchError as exc:
+        raise LibraryError(f"bad key {text!r}: expected e.g. 'D minor', 'F# major', 'Am' ({exc})") from exc
 
 
 class Library:

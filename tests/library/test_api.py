@@ -44,3 +44,15 @@ def test_unknown_mood_on_the_command_line(tmp_path, capsys):
     rc = main(["library", "search", "--mood", "cilm", "--db", str(tmp_path / "lib.sqlite3")])
     err = capsys.readouterr().err
     assert rc == 2 and "unknown mood" in err and "calm" in err and "Traceback" not in err
+
+
+def test_key_filter_reads_notes_and_modes_through_pitch():
+    from musicapp.library.api import parse_key
+    from musicapp.library.store import LibraryError
+
+    assert parse_key("D minor") == ("D", "minor") and parse_key("F#m") == ("F#", "minor")
+    assert parse_key("D") == ("D", None) and parse_key("minor") == (None, "minor")
+    assert parse_key("Eb major") == ("Eb", "major")
+    for bad in ("H#", "C lydian-ish"):
+        with pytest.raises(LibraryError, match="bad key"):
+            parse_key(bad)
