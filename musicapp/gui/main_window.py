@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.audio.filetypes import dialog_filter, is_audio_name
+from musicapp.errors import MusicappError
 from musicapp.gui.analysis_runner import analyze_task
 from musicapp.gui.analysis_view import AnalysisPanel, export_csv, export_json, flatten_result
 from musicapp.gui.analysis_worker import AnalysisWorker
@@ -422,6 +423,12 @@ class MainWindow(QMainWindow):
                                          "Ctrl+E")
         self.act_export_csv = self._act("Export analysis as CSV…", self.export_csv_dialog,
                                         "Ctrl+Shift+E")
+        self.act_export_midi = self._act(
+            "Export analysis as MIDI…", self.export_midi_dialog, None,
+            "Tempo map from the beats, time and key signature, chord track and markers: drop it "
+            "into a DAW to line the project up with the recording")
+        self.act_export_jams = self._act("Export analysis as JAMS…", self.export_jams_dialog,
+                                         None, "Beats, chords, key and tempo as a JAMS file")
         self.act_zoom_in = self._act("Zoom in", lambda: self.zoom(0.5), "Ctrl+=",
                                      "Zoom the spectrogram in")
         self.act_zoom_out = self._act("Zoom out", lambda: self.zoom(2.0), "Ctrl+-",
@@ -440,6 +447,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_export_json)
         file_menu.addAction(self.act_export_csv)
+        file_menu.addAction(self.act_export_midi)
+        file_menu.addAction(self.act_export_jams)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         trans = menu.addMenu("&Transport")
@@ -779,20 +788,39 @@ class MainWindow(QMainWindow):
         """Save the analysis as CSV."""
         self._export("csv", export_csv)
 
-    def _export(self, ext: str, fn) -> None:
+    def export_midi_dialog(self) -> None:
+        """Save the analysis as a MIDI file with a tempo map (``musicapp.analysis.export``)."""
+        from musicapp.analysis.export import write_midi
+
+        self._export("mid", lambda a, path: write_midi(a.to_dict(), path, overwrite=True),
+                     "MIDI")
+
+    def export_jams_dialog(self) -> None:
+        """Save beats, chords, key and tempo as JAMS (``musicapp.analysis.export``)."""
+        from musicapp.analysis.export import write_jams
+
+        self._export("jams", lambda a, path: write_jams(
+            a.to_dict(), path, title=Path(a.path).stem if a.path else None, overwrite=True),
+            "JAMS")
+
+    def _export(self, ext: str, fn, kind: str = "") -> None:
         if not self.analysis:
             self.show_message("Nothing to export yet: run the analysis first.", "info")
             return
         stem = Path(self.track.path).stem if self.track else "analysis"
         start = str(Path(self.settings.last_dir("export")) / f"{stem}.{ext}")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export analysis ({ext.upper()})", start,
-                                              f"{ext.upper()} (*.{ext})")
+        kind = kind or ext.upper()
+        path, _ = QFileDialog.getSaveFileName(self, f"Export analysis ({kind})", start,
+                                              f"{kind} (*.{ext})")
         if not path:
             return
         try:
             fn(self.analysis, path)
         except OSError as exc:
             self.show_message(f"Could not write {path}: {exc.strerror or exc}")
+            return
+        except MusicappError as exc:
+            self.show_message(f"Could not write {path}: {exc}")
             return
         self.settings.set_last_dir("export", path)
         self.show_info(f"Exported {path}")
@@ -1163,6 +1191,8 @@ class MainWindow(QMainWindow):
         self.act_open.setEnabled(not recording)
         self.act_export_json.setEnabled(self.analysis is not None)
         self.act_export_csv.setEnabled(self.analysis is not None)
+        self.act_export_midi.setEnabled(self.analysis is not None)
+        self.act_export_jams.setEnabled(self.analysis is not None)
         self.device_combo.setEnabled(not recording)
 
     # ------------------------------------------------------------------ shutdown
