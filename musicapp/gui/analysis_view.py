@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -214,6 +215,9 @@ class ValenceArousalPlane(pg.PlotWidget):
 class AnalysisPanel(QWidget):
     """Summary (key, tempo, meter, genre, device), mood bars and the valence/arousal plane."""
 
+    #: the user asked to count the tempo at another level ("half" or "double")
+    tempo_level = Signal(str)
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.result: dict | None = None
@@ -237,7 +241,19 @@ class AnalysisPanel(QWidget):
         self.status_label.setWordWrap(True)
         self.status_label.hide()
         form.addRow("Key", self.key_label)
-        form.addRow("Tempo", self.tempo_label)
+        self.half_button = QPushButton("½×")
+        self.half_button.setToolTip("Count the tempo at half speed (every other beat)")
+        self.double_button = QPushButton("2×")
+        self.double_button.setToolTip("Count the tempo at double speed (beats in between)")
+        tempo_row = QHBoxLayout()
+        tempo_row.setSpacing(4)
+        tempo_row.addWidget(self.tempo_label, 1)
+        for button, level in ((self.half_button, "half"), (self.double_button, "double")):
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance("½×") + 18)
+            button.setEnabled(False)
+            button.clicked.connect(lambda _c=False, lv=level: self.tempo_level.emit(lv))
+            tempo_row.addWidget(button)
+        form.addRow("Tempo", tempo_row)
         form.addRow("Meter", self.meter_label)
         form.addRow("Genre", self.genre_label)
         form.addRow("Computed on", self.device_label)
@@ -278,6 +294,8 @@ class AnalysisPanel(QWidget):
         none = f"– ({analysis.status})" if status else "–"
         self.key_label.setText(key_text(f["key"]) if f["key"] else none)
         self.tempo_label.setText(f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"] else none)
+        for button in (self.half_button, self.double_button):
+            button.setEnabled(bool(f["tempo_bpm"]))
         self.meter_label.setText(str(f["meter"]) if f["meter"] else none)
         self.genre_label.setText(genre_text(f["genres"]))
         self.device_label.setText(str(f["device"]) if f["device"] else "–")

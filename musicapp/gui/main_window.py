@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self._panels: dict[str, QWidget] = {}
         self._panel_factories = {
-            "analysis": (AnalysisPanel, "Analysis"),
+            "analysis": (self._make_analysis_panel, "Analysis"),
             "harmony": (MusicianViews, "Harmony && tuner"),
             "features": (FeatureMapsView, "Feature maps"),
             "composer": (self._make_composer, "Composer"),
@@ -266,6 +266,26 @@ class MainWindow(QMainWindow):
         self.settings.set("view/gain_db", gain)
         self.settings.set("view/contrast10", contrast)
         self.settings.set("view/axis", str(self.axis_combo.currentData()))
+
+    def _make_analysis_panel(self) -> AnalysisPanel:
+        panel = AnalysisPanel()
+        panel.tempo_level.connect(self.set_tempo_level)
+        return panel
+
+    def set_tempo_level(self, level: str) -> None:
+        """Count the analysed tempo at half or double speed (beats thinned or filled in),
+        with ``musicapp.analysis.tempo_choice``; exports follow the choice."""
+        if self.analysis is None:
+            return
+        from musicapp.analysis.tempo_choice import choose_tempo
+
+        try:
+            chosen = choose_tempo(self.analysis.to_dict(), level=level)
+        except MusicappError as exc:
+            self.show_message(str(exc), "info")
+            return
+        self.set_analysis(chosen)
+        self.show_info(f"Tempo counted at {chosen['tempo_bpm']:g} BPM")
 
     def _make_composer(self) -> QWidget:
         from musicapp.gui.composer import ComposerPanel

@@ -233,3 +233,21 @@ def test_valence_arousal_pad_drives_the_composer(qtbot, window):
     assert choice.source == "pad"
     emo = resolve_emotion(choice)
     assert (emo.valence, emo.arousal) == pytest.approx((-0.6, 0.7))
+
+
+def test_half_and_double_tempo_toggle(qtbot, window, track_file):
+    load(qtbot, window, track_file)
+    window.set_analysis({"duration_s": 12.0, "tempo_bpm": 120.0, "meter": "4/4",
+                         "beats": [0.5 * i for i in range(24)],
+                         "downbeats": [2.0 * i for i in range(6)]})
+    panel = window.analysis_panel
+    assert panel.double_button.isEnabled()
+    panel.double_button.click()
+    assert window.analysis.tempo_bpm == pytest.approx(240.0)
+    assert len(window.analysis.beats) == 47  # the midpoints added
+    assert panel.tempo_label.text() == "240.0 BPM"
+    panel.half_button.click()
+    panel.half_button.click()
+    assert window.analysis.tempo_bpm == pytest.approx(60.0)
+    assert window.analysis.get("tempo_choice")["analysed_bpm"] == pytest.approx(120.0)
+    assert len(window.spectrogram.beat_curve.getData()[0]) == 2 * len(window.analysis.beats)
