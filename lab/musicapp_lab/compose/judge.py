@@ -143,6 +143,6 @@ def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: in
                             "mean_measured": measured[row].mean(axis=0).tolist()}
         log(f"{row:16s} {rv:12.3f} {ra:12.3f}")
     out["requested"] = req.tolist()
-    out["measured"] = {k: v.tolist() for k, v in measured.items()}
+    out["measured"] = {k: measured[k].tolist() for k in rows}
     out["seconds"] = round(time.time() - t0, 1)
     return out
