@@ -8,6 +8,12 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+if "MUSICAPP_DATA_DIR" not in os.environ:
+    # The tests' libraries, analysis cache and logs never touch the user's own data folder; child
+    # processes inherit the same folder.
+    import tempfile
+
+    os.environ["MUSICAPP_DATA_DIR"] = tempfile.mkdtemp(prefix="musicapp-test-data-")
 
 
 @pytest.fixture(scope="session")
