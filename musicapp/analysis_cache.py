@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from musicapp.track_analysis import SCHEMA, TrackAnalysis
+from musicapp.track_analysis import SCHEMA, TrackAnalysis, json_default
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class AnalysisCache:
             entry = self._entry(key)
             entry.parent.mkdir(parents=True, exist_ok=True)
             payload = json.dumps({"version": self.version, "stored": time.time(),
-                                  "analysis": analysis.to_dict()}, default=_json_default)
+                                  "analysis": analysis.to_dict()}, default=json_default)
             fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=entry.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -223,16 +223,3 @@ def analyze_cached(path: str | Path, *, store: AnalysisCache | None = None,
 def cached_analyser(path: str) -> dict[str, Any]:
     """:func:`analyze_cached` as the flat dict (the library's ``Analyser`` signature)."""
     return analyze_cached(path).to_dict()
-
-
-def _json_default(obj: Any) -> Any:
-    try:
-        import numpy as np
-
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-        if isinstance(obj, np.generic):
-            return obj.item()
-    except ImportError:
-        pass
-    return str(obj)

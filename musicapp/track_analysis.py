@@ -26,6 +26,18 @@ META_FIELDS = frozenset({"path", "format", "duration_s", "status", "level_dbfs",
                          "errors", "schema"})
 SCHEMA = 2
 
+def json_default(obj: Any) -> Any:
+    """``json.dumps(..., default=json_default)``: numpy arrays and scalars as plain JSON values,
+    anything else as its text (an analysis must always be writable)."""
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
 #: ``status`` values.
 OK, SILENCE, TOO_SHORT = "ok", "silence", "too short"
 

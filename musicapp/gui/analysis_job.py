@@ -19,7 +19,8 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+
+from musicapp.track_analysis import json_default
 
 ProgressFn = Callable[[float, str], None]
 
@@ -155,7 +156,7 @@ def serve(stdin=None) -> int:
     proto = _protocol_stream()
 
     def send(obj: dict) -> None:
-        proto.write(json.dumps(obj, default=_json_default) + "\n")
+        proto.write(json.dumps(obj, default=json_default) + "\n")
         proto.flush()
 
     try:
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     proto = _protocol_stream()
 
     def send(obj: dict) -> None:
-        proto.write(json.dumps(obj, default=_json_default) + "\n")
+        proto.write(json.dumps(obj, default=json_default) + "\n")
         proto.flush()
 
     try:
@@ -217,17 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _json_default(obj: Any) -> Any:
-    try:
-        import numpy as np
-
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-        if isinstance(obj, np.generic):
-            return obj.item()
-    except ImportError:
-        pass
-    return str(obj)
 
 
 if __name__ == "__main__":

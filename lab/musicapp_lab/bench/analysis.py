@@ -7,11 +7,12 @@ rendered evaluation set is printed side by side.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from musicapp_lab.bench.timing import best_of
 
 BENCH_SEED = 99  # not an evaluation or development seed
 
@@ -34,12 +35,7 @@ def synth_track(seconds: float = 180.0, sample_rate: int = 22050) -> np.ndarray:
 
 
 def _best_of(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return best_of(fn, repeats)
 
 
 def run_bench(path: str | Path | None = None, seconds: float = 180.0, repeats: int = 3,

@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Callable
+
+from musicapp_lab.bench.timing import best_of
 
 
 def _best(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: model loading, numba compilation
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return best_of(fn, repeats, warm_up=True)  # warm-up: model loading, numba compilation
 
 
 def main(argv: list[str] | None = None) -> int:
