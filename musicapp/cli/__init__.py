@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -76,7 +77,9 @@ def _run_gui(args: argparse.Namespace) -> int:
 
 
 def _default_to_gui(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
-    """``musicapp`` and ``musicapp FILE...`` open the GUI (with the files)."""
+    """``musicapp`` and ``musicapp FILE...`` open the GUI (with the files). A first word that is
+    neither a command nor an existing path or audio file name stays as it is, so argparse names
+    the unknown command instead of the GUI opening with a file called ``trian``."""
     commands = set()
     for action in parser._subparsers._group_actions if parser._subparsers else []:
         commands.update(getattr(action, "choices", {}) or {})
@@ -84,7 +87,10 @@ def _default_to_gui(argv: list[str], parser: argparse.ArgumentParser) -> list[st
     if not words:
         return [*argv, "gui"]
     first = words[0]
-    if not first.startswith("-") and first not in commands:
+    from musicapp.audio.filetypes import is_audio_name
+
+    looks_like_file = os.path.exists(first) or is_audio_name(first)
+    if not first.startswith("-") and first not in commands and looks_like_file:
         flags = [a for a in argv if a in ("-v", "--verbose")]
         return [*flags, "gui", *words]
     return argv

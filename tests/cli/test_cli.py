@@ -88,3 +88,18 @@ def test_record_command(pulse_audio, tmp_path):
         timeout=60,
     )
     assert r.returncode == 2 and "already exists" in r.stderr
+
+
+def test_a_file_opens_the_gui_and_an_unknown_word_is_an_error(tmp_path, capsys):
+    from musicapp.cli import _default_to_gui, build_parser
+
+    parser = build_parser()
+    song = tmp_path / "song.flac"
+    song.write_bytes(b"")
+    assert _default_to_gui([], parser) == ["gui"]
+    assert _default_to_gui([str(song)], parser) == ["gui", str(song)]
+    assert _default_to_gui(["-v", "missing.mp3"], parser) == ["-v", "gui", "missing.mp3"]
+    assert _default_to_gui(["trian", "--help"], parser) == ["trian", "--help"]
+    with pytest.raises(SystemExit) as exc:
+        main(["trian"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
