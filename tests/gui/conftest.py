@@ -76,6 +76,27 @@ def load(qtbot, window, path, timeout=60_000) -> None:
 
 
 @pytest.fixture(autouse=True)
+def collect_qt_objects_between_tests():
+    """Delete the previous test's widgets here, at a quiet moment: left to the garbage collector,
+    a window's destructor can run inside the next test's signal handler while another thread
+    holds a Qt connection lock (seen as a deadlock in the live-recording test)."""
+    import gc
+
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        for widget in QApplication.topLevelWidgets():
+            widget.close()
+            widget.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        app.processEvents()
+    gc.collect()
+
+
+@pytest.fixture(autouse=True)
 def private_data_dir(tmp_path, monkeypatch):
     """Each test gets its own data folder (log, analysis cache): no test reads another's
     cached analysis, and the user's folder stays untouched."""
