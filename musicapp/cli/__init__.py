@@ -87,7 +87,7 @@ def _default_to_gui(argv: list[str], parser: argparse.ArgumentParser) -> list[st
     if not words:
         return [*argv, "gui"]
     first = words[0]
-    from musicapp.audio.filetypes import is_audio_name
+    from musicapp.filetypes import is_audio_name
 
     looks_like_file = os.path.exists(first) or is_audio_name(first)
     if not first.startswith("-") and first not in commands and looks_like_file:

@@ -7,12 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from musicapp.audio.filetypes import AUDIO_EXTENSIONS
 from musicapp.cli._args import int_range
+from musicapp.filetypes import AUDIO_EXTENSIONS
 
 
 def _mood_reference() -> str:
-    from musicapp.models.calibration import mood_reference
+    from musicapp.models.reference import mood_reference
 
     return mood_reference()
 

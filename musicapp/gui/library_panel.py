@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.audio.filetypes import dialog_filter
+from musicapp.filetypes import dialog_filter
 from musicapp.gui.workers import TaskContext
 
 COLUMNS = ("Track", "Length", "Tempo", "Key", "Moods", "Match", "Status")

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicapp.audio.filetypes import dialog_filter, is_audio_name
 from musicapp.errors import MusicappError
+from musicapp.filetypes import dialog_filter, is_audio_name
 from musicapp.gui.analysis_runner import analyze_task
 from musicapp.gui.analysis_view import AnalysisPanel, export_csv, export_json, flatten_result
 from musicapp.gui.analysis_worker import AnalysisWorker

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from musicapp.audio.filetypes import AUDIO_EXTENSIONS
+from musicapp.filetypes import AUDIO_EXTENSIONS
 
 Skipped = list[tuple[str, str]]
 #: ``os.open`` flags for reading a file that might be a FIFO: never block (POSIX), binary (Windows).

@@ -81,19 +81,5 @@ def to_percentile(scores: Any, quantiles: Any) -> np.ndarray:
     return out.reshape(s.shape).astype(np.float32)
 
 
-def mood_reference(path: Any = None) -> str:
-    """What the tagger's percentiles are relative to, from the distilled model's metadata
-    (e.g. "among 1686 3-s clips of game music (...)"); a generic phrase when unknown.
-
-    Reads only the safetensors header (no torch), so command-line help can show it.
-    """
-    from musicapp.errors import ModelError
-    from musicapp.models.weights import load_metadata
-    from musicapp.paths import resource_path
-
-    p = path if path is not None else resource_path("models", "hashnet.safetensors")
-    try:
-        text = load_metadata(p).get("reference", "")
-    except ModelError:
-        text = ""
-    return text or "among 3-s clips of a reference collection of game music"
+# kept here for callers of the calibration module; it lives in a numpy-free module
+from musicapp.models.reference import mood_reference  # noqa: E402,F401

@@ -97,15 +97,17 @@ def register_checksum(path: str | Path) -> str:
     return digest
 
 
+_BRACKETS_ONLY = re.compile(rb"[^\[\]{}]")
+
+
 def _json_depth(raw: bytes) -> int:
     """The deepest nesting of ``[``/``{`` in a JSON text (strings ignored), without recursion."""
-    import numpy as np
-
-    brackets = _STRING.sub(b'""', raw).translate(None, b'"')
-    codes = np.frombuffer(brackets, dtype=np.uint8)
-    step = (np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
-            - np.isin(codes, (ord("]"), ord("}"))).astype(np.int64))
-    return int(step.cumsum().max()) if step.size else 0
+    brackets = _BRACKETS_ONLY.sub(b"", _STRING.sub(b'""', raw))
+    depth = deepest = 0
+    for code in brackets:  # only the brackets are left: a short loop, no numpy on this path
+        depth += 1 if code in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def parse_header(path: str | Path, data: bytes) -> tuple[dict, int]:

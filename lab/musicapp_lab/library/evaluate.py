@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicapp.audio.filetypes import AUDIO_EXTENSIONS
+from musicapp.filetypes import AUDIO_EXTENSIONS
 from musicapp.library import fingerprint as fp
 from musicapp.library.matcher import FingerprintIndex
 from musicapp.library.store import LibraryError

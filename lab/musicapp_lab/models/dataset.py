@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicapp.audio.filetypes import AUDIO_EXTENSIONS
+from musicapp.filetypes import AUDIO_EXTENSIONS
 from musicapp.params import MEL
 from musicapp_lab.paths import REPO as _REPO
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musicapp.audio.filetypes import AUDIO_EXTENSIONS
 from musicapp.errors import MusicappError
+from musicapp.filetypes import AUDIO_EXTENSIONS
 from musicapp.models.calibration import CALIBRATION_FILE
 from musicapp.params import MEL
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from musicapp.audio.filetypes import AUDIO_EXTENSIONS, dialog_filter, is_audio_name
+from musicapp.filetypes import AUDIO_EXTENSIONS, dialog_filter, is_audio_name
 
 
 def test_common_formats_and_case() -> None:
@@ -24,3 +24,15 @@ def test_every_consumer_uses_the_one_list() -> None:
 
     assert store.AUDIO_EXTENSIONS is AUDIO_EXTENSIONS
     assert analyze.AUDIO_EXTENSIONS is AUDIO_EXTENSIONS
+
+
+def test_cli_start_up_imports_no_decoder():
+    """The file-type list is on every command's start-up path: it must not pull in numpy or the
+    decoders (a module-level import of musicapp.audio did, +0.3 s per command)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, musicapp.cli; musicapp.cli.build_parser(); "
+            "print('numpy' in sys.modules, 'soundfile' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
