@@ -107,11 +107,47 @@ def from_analysis(result: dict, *, unit_scale: bool = False) -> Emotion:
     return Emotion(val, aro, "analysis", moods, key if isinstance(key, str) else None)
 
 
-def image_statistics(path: str | Path) -> tuple[float, float]:
-    """Mean brightness (HSV value) and mean saturation (HSV saturation) of an image, in [0, 1]."""
+#: Largest picture read (pixels): a bigger one is refused from its header, before decoding
+#: (a decompression bomb). The same limit as ``musicapp chords --from-image``.
+MAX_IMAGE_PIXELS = 64_000_000
+
+
+def check_image_size(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[int, int]:
+    """(width, height) of a picture read from its header only; raises :class:`MusicappError`
+    when it is not a readable image or holds more than ``max_pixels`` pixels."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     p = Path(path)
+    too_large = (f"{p}: the picture is too large (more than {max_pixels:,} pixels); "
+                 "scale it down first")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                width, height = img.size
+    except FileNotFoundError:
+        raise MusicappError(f"{p}: image file does not exist") from None
+    except Image.DecompressionBombError:
+        raise MusicappError(too_large) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise MusicappError(f"{p}: not a readable image ({exc})") from None
+    if width * height > max_pixels:
+        raise MusicappError(f"{p}: the picture is too large ({width} x {height} = "
+                            f"{width * height:,} pixels, more than {max_pixels:,}); "
+                            "scale it down first")
+    return width, height
+
+
+def image_statistics(path: str | Path) -> tuple[float, float]:
+    """Mean brightness (HSV value) and mean saturation (HSV saturation) of an image, in [0, 1].
+    Pictures over :data:`MAX_IMAGE_PIXELS` are refused before decoding
+    (:func:`check_image_size`)."""
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(path)
+    check_image_size(p)
     try:
         with Image.open(p) as img:
             img.thumbnail((256, 256))

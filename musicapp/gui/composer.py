@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, QUrl, Signal
-from PySide6.QtGui import QDrag, QFontMetrics, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QDrag, QFontMetrics, QImageReader, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from musicapp.errors import MusicappError
 from musicapp.gui.composer_backend import (
     INSTRUMENTS,
     MODES,
@@ -141,12 +143,15 @@ class VAPad(pg.PlotWidget):
 
 
 class ChordBlock(QFrame):
-    """One chord: name, Roman numeral and length, lock and regenerate buttons. Every text is
-    shown whole (the card is as wide as its texts need); click the card to select it."""
+    """One chord: name, Roman numeral and length, lock, regenerate and alternatives buttons.
+    Every text is shown whole (the card is as wide as its texts need); click the card to select
+    it; right-click it (or press the menu key on it) for its alternatives."""
 
     lock_toggled = Signal(int, bool)
     regenerate = Signal(int)
     selected = Signal(int)
+    #: the user asked for the ranked alternatives of this chord
+    alternatives_requested = Signal(int)
 
     def __init__(self, index: int, name: str, roman: str, beats: float, locked: bool,
                  parent=None) -> None:
@@ -175,10 +180,21 @@ class ChordBlock(QFrame):
         self.regen.setFixedWidth(max(30, self.regen.sizeHint().height()))
         self.regen.setEnabled(not locked)
         self.regen.clicked.connect(lambda: self.regenerate.emit(self.index))
+        self.alts = QPushButton("▾")
+        self.alts.setToolTip("Alternatives: the five most likely other chords here, with their "
+                             "probabilities (also: right-click the card)")
+        self.alts.setAccessibleName("Alternatives for this chord")
+        self.alts.setFixedWidth(self.regen.minimumWidth())
+        self.alts.setEnabled(not locked)
+        self.alts.clicked.connect(lambda: self.alternatives_requested.emit(self.index))
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(
+            lambda _pos: self.alts.isEnabled() and self.alternatives_requested.emit(self.index))
         buttons = QHBoxLayout()
         buttons.setSpacing(4)
         buttons.addWidget(self.lock)
         buttons.addWidget(self.regen)
+        buttons.addWidget(self.alts)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.setSpacing(2)
@@ -188,9 +204,10 @@ class ChordBlock(QFrame):
         self.set_locked_look(locked)
 
     def set_locked_look(self, locked: bool) -> None:
-        """Amber border and a disabled regenerate button while locked."""
+        """Amber border and disabled regenerate/alternatives buttons while locked."""
         self.lock.setText("Locked" if locked else "Lock")
         self.regen.setEnabled(not locked)
+        self.alts.setEnabled(not locked)
         self._restyle()
 
     def set_selected(self, on: bool) -> None:
@@ -267,6 +284,8 @@ class ComposerPanel(QWidget):
     midi_exported = Signal(str)
     #: the preview was rendered and started (samples, rate)
     preview_ready = Signal(object, int)
+    #: the ranked alternatives of a chord are shown in a menu (position, [Alternative])
+    alternatives_ready = Signal(int, object)
 
     def __init__(self, runner, context: Callable[[], dict] | None = None, settings=None,
                  parent=None) -> None:
@@ -280,6 +299,9 @@ class ComposerPanel(QWidget):
         self.picture: str | None = None
         self.blocks: list[ChordBlock] = []
         self.arrangement = None
+        #: the alternatives menu last shown (None before the first) and what it offered
+        self.alt_menu: QMenu | None = None
+        self.alternatives_shown: tuple[int, list] | None = None
         self._build()
         self._set_enabled()
 
@@ -448,6 +470,7 @@ class ComposerPanel(QWidget):
             w.setEnabled(has and not self.busy)
         for b in self.blocks:
             b.regen.setEnabled(not self.busy and not b.lock.isChecked())
+            b.alts.setEnabled(not self.busy and not b.lock.isChecked())
 
     # ------------------------------------------------------------------ context from the window
     def track_changed(self) -> None:
@@ -478,19 +501,37 @@ class ComposerPanel(QWidget):
         if path:
             self.set_picture(path)
 
-    def set_picture(self, path: str) -> None:
-        """Use ``path`` as the picture emotion source (a thumbnail shows it)."""
+    def set_picture(self, path: str) -> bool:
+        """Use ``path`` as the picture emotion source (a thumbnail shows it). A picture that is
+        not readable or larger than the composer's limit (the same check as ``musicapp chords
+        --from-image``, read from the header only) is refused with a message; False then."""
+        from musicapp.compose.emotion import check_image_size
+
+        try:
+            check_image_size(path)
+        except MusicappError as exc:
+            self.picture = None
+            self.picture_label.set_full_text("no picture")
+            self.thumbnail.clear()
+            self.info.set_full_text(f"Picture refused: {exc}")
+            self.message.emit(f"Composer: {exc}")
+            return False
         self.picture = path
         self.picture_label.set_full_text(Path(path).name)
-        pix = QPixmap(path)
-        if pix.isNull():
+        reader = QImageReader(path)
+        reader.setAutoTransform(True)
+        size = reader.size()
+        if size.isValid():  # decode only at thumbnail size (JPEG decodes scaled)
+            reader.setScaledSize(size.scaled(self.thumbnail.size(),
+                                             Qt.AspectRatioMode.KeepAspectRatio))
+        image = reader.read()
+        if image.isNull():
             self.thumbnail.setText("(no preview)")
         else:
-            self.thumbnail.setPixmap(pix.scaled(
-                self.thumbnail.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
+            self.thumbnail.setPixmap(QPixmap.fromImage(image))
         if self.settings:
             self.settings.set_last_dir("picture", path)
+        return True
 
     def emotion_choice(self) -> EmotionChoice:
         """The current emotion-source settings."""
@@ -550,6 +591,67 @@ class ComposerPanel(QWidget):
         self.info.set_full_text(f"{prog.key.name}")
         self._show(prog)
 
+    def show_alternatives(self, index: int) -> None:
+        """Rank the other chords for position ``index`` (in a worker) and offer them in a menu
+        under the card; choosing one replaces the chord and keeps every duration."""
+        if self.busy or self.session.progression is None:
+            return
+        session = self.session
+        self._start(lambda ctx: (index, session.alternatives(index)),
+                    on_finished=self._alternatives_found,
+                    label=f"Finding alternatives for chord {index + 1}…")
+
+    def _alternatives_found(self, out) -> None:
+        index, alts = out
+        self.busy = False
+        self._set_enabled()
+        prog = self.session.progression
+        if not 0 <= index < len(self.blocks) or prog is None:
+            return
+        current = f"{prog.names[index]} ({prog.romans[index]})"
+        self.info.set_full_text(f"Chord {index + 1}: {len(alts)} alternatives to {current}")
+        if self.alt_menu is not None:
+            self.alt_menu.close()
+            self.alt_menu.deleteLater()
+        menu = self.alt_menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        head = menu.addAction(f"Instead of {current}:")
+        head.setEnabled(False)
+        for alt in alts:
+            action = menu.addAction(f"{alt.name}    {alt.roman}    {alt.probability:.0%}")
+            action.setToolTip(f"{alt.name} ({alt.roman}): probability {alt.probability:.1%} "
+                              "given the rest of the loop; the durations stay")
+            action.triggered.connect(lambda _c=False, a=alt: self.choose_alternative(index, a))
+        if not alts:
+            menu.addAction("No other chord fits here").setEnabled(False)
+        menu.addSeparator()
+        regen = menu.addAction("↻ Regenerate this chord")
+        regen.triggered.connect(lambda _c=False: self.regenerate(index))
+        self.alternatives_shown = (index, list(alts))
+        block = self.blocks[index]
+        menu.popup(block.mapToGlobal(QPoint(0, block.height())))
+        if alts:
+            menu.setActiveAction(menu.actions()[1])  # arrows and Enter work at once
+        self.alternatives_ready.emit(index, list(alts))
+
+    def choose_alternative(self, index: int, alternative) -> None:
+        """Put ``alternative`` (an :class:`musicapp.compose.generate.Alternative`) at
+        ``index``; every chord keeps its duration."""
+        if self.busy or self.session.progression is None:
+            return
+        prog = self.session.progression
+        before = f"{prog.names[index]} ({prog.romans[index]})"
+        try:
+            prog = self.session.replace_chord(index, alternative.token)
+        except Exception as exc:
+            from musicapp.gui.workers import describe_error
+
+            self._failed(describe_error(exc))
+            return
+        self._show(prog)
+        self.info.set_full_text(f"Chord {index + 1}: {before} → {prog.names[index]} "
+                                f"({prog.romans[index]}, {alternative.probability:.0%})")
+
     def set_locked(self, index: int, on: bool) -> None:
         """Lock or unlock chord ``index``."""
         if on:
@@ -568,6 +670,7 @@ class ComposerPanel(QWidget):
             block = ChordBlock(i, name, roman, beats, i in self.session.locked)
             block.lock_toggled.connect(self.set_locked)
             block.regenerate.connect(self.regenerate)
+            block.alternatives_requested.connect(self.show_alternatives)
             block.selected.connect(self.select)
             self.row_layout.addWidget(block)
             self.blocks.append(block)

@@ -133,11 +133,52 @@ def test_picture_source_and_bad_picture(qtbot, composer, tmp_path):
     assert "image:sun.png" in composer.info.full_text
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
-    composer.set_picture(str(bad))
+    with qtbot.waitSignal(composer.message, timeout=5_000) as blocker:
+        assert composer.set_picture(str(bad)) is False
+    assert "bad.png" in blocker.args[0] and "not a readable image" in blocker.args[0]
+    assert composer.picture is None
     with qtbot.waitSignal(composer.message, timeout=30_000) as blocker:
         composer.generate_button.click()
-    assert "bad.png" in blocker.args[0]
+    assert "choose a picture first" in blocker.args[0]
     qtbot.waitUntil(lambda: composer.generate_button.isEnabled(), timeout=5000)
+
+
+def _png_header_only(path, width: int, height: int):
+    """A real PNG file whose header declares width x height RGB pixels (a few bytes of data)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000], ids=["100MP", "400MP"])
+def test_an_oversized_picture_is_refused_with_a_clear_message(qtbot, composer, tmp_path, side):
+    from PIL import Image
+
+    from musicapp.compose.emotion import MAX_IMAGE_PIXELS
+
+    ok = tmp_path / "small.png"
+    Image.new("RGB", (40, 30), (30, 60, 200)).save(ok)
+    composer.source.setCurrentIndex(3)
+    assert composer.set_picture(str(ok)) and composer.picture == str(ok)
+    bomb = _png_header_only(tmp_path / "huge.png", side, side)
+    import struct
+
+    assert struct.unpack(">II", bomb.read_bytes()[16:24]) == (side, side)  # the IHDR declares it
+    with qtbot.waitSignal(composer.message, timeout=5_000) as blocker:
+        assert composer.set_picture(str(bomb)) is False
+    msg = blocker.args[0]
+    assert "huge.png" in msg and "too large" in msg and f"{MAX_IMAGE_PIXELS:,}" in msg
+    assert composer.picture is None and composer.picture_label.text() == "no picture"
+    assert composer.thumbnail.pixmap().isNull()
+    assert "too large" in composer.info.full_text
 
 
 @pytest.mark.audio_device
@@ -246,3 +287,108 @@ def _left_click():
     return QMouseEvent(QMouseEvent.Type.MouseButtonPress, QPointF(5, 5), QPointF(5, 5),
                        Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
+
+
+def _chord_track_pcs(path, ticks_start: float, ticks_end: float) -> set[int]:
+    """Pitch classes of the Chords track's notes that start in [ticks_start, ticks_end)."""
+    mid = mido.MidiFile(str(path))
+    track = next(t for t in mid.tracks if any(m.type == "track_name" and m.name == "Chords"
+                                              for m in t))
+    now, pcs = 0, set()
+    for m in track:
+        now += m.time
+        if m.type == "note_on" and m.velocity > 0 and ticks_start <= now < ticks_end:
+            pcs.add(m.note % 12)
+    return pcs
+
+
+def _markers(path) -> list[str]:
+    return [m.text for t in mido.MidiFile(str(path)).tracks for m in t if m.type == "marker"]
+
+
+def test_choose_an_alternative_keeps_durations_and_reaches_the_midi(qtbot, composer, tmp_path):
+    from musicapp.compose.model import DEFAULT_WEIGHTS
+
+    assert DEFAULT_WEIGHTS.exists()  # the real, shipped chord model
+    composer.source.setCurrentIndex(1)
+    composer.mood.setCurrentText("happy")
+    composer.tonic.setCurrentText("G")
+    composer.mode.setCurrentText("major")
+    composer.length.setValue(8)
+    _generate(qtbot, composer)
+    prog = composer.session.progression
+    names, beats = list(prog.names), list(prog.beats)
+    pos = 3
+    with qtbot.waitSignal(composer.alternatives_ready, timeout=60_000) as blocker:
+        composer.blocks[pos].alts.click()
+    index, alts = blocker.args
+    assert index == pos and 1 <= len(alts) <= 5
+    probs = [a.probability for a in alts]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0 + 1e-9
+    assert names[pos] not in [a.name for a in alts]  # the current chord is not offered
+    menu = composer.alt_menu
+    assert menu.isVisible()
+    texts = [a.text() for a in menu.actions() if a.isEnabled() and not a.isSeparator()]
+    assert texts[:len(alts)] == [f"{a.name}    {a.roman}    {a.probability:.0%}" for a in alts]
+    assert texts[-1].startswith("↻ Regenerate")
+    assert menu.activeAction() is menu.actions()[1]  # keyboard: Enter takes the first one
+
+    pick = alts[1] if len(alts) > 1 else alts[0]
+    with qtbot.waitSignal(composer.progression_changed, timeout=10_000) as changed:
+        next(a for a in menu.actions() if a.text().startswith(f"{pick.name} ")).trigger()
+    after = changed.args[0]
+    assert after[pos] == pick.name and composer.chord_names[pos] == pick.name
+    assert [n for i, n in enumerate(after) if i != pos] == \
+           [n for i, n in enumerate(names) if i != pos]
+    assert composer.session.progression.beats == beats  # every duration kept
+    assert composer.blocks[pos].roman.full_text.startswith(pick.roman)
+    assert pick.name in composer.info.full_text
+
+    out = composer.export_midi(str(tmp_path / "alt.mid"))
+    start = sum(beats[:pos])
+    tpb = mido.MidiFile(str(out)).ticks_per_beat
+    pcs = _chord_track_pcs(out, start * tpb, (start + beats[pos]) * tpb)
+    assert pcs and pcs <= set(pick.token.pitch_classes(prog.key))
+    assert _markers(out)[pos] == pick.name
+
+
+def test_alternatives_by_keyboard_and_context_menu(qtbot, composer):
+    from PySide6.QtCore import QPoint, Qt
+
+    composer.source.setCurrentIndex(1)
+    composer.length.setValue(4)
+    _generate(qtbot, composer)
+    block = composer.blocks[1]
+    assert block.alts.focusPolicy() & Qt.FocusPolicy.TabFocus  # reachable with Tab
+    with qtbot.waitSignal(composer.alternatives_ready, timeout=60_000):
+        block.customContextMenuRequested.emit(QPoint(5, 5))  # right-click / menu key
+    first = composer.alternatives_shown[1][0]
+    before = composer.session.progression.beats
+    with qtbot.waitSignal(composer.progression_changed, timeout=10_000) as changed:
+        qtbot.keyClick(composer.alt_menu, Qt.Key.Key_Return)
+    assert changed.args[0][1] == first.name
+    assert composer.session.progression.beats == before
+    # a locked chord offers no alternatives
+    block = composer.blocks[2]
+    block.lock.click()
+    assert not block.alts.isEnabled()
+
+
+def test_regenerate_never_returns_the_current_chord_and_keeps_durations(qtbot, composer):
+    composer.source.setCurrentIndex(1)
+    composer.mood.setCurrentText("sad")
+    composer.tonic.setCurrentText("E")
+    composer.mode.setCurrentText("minor")
+    composer.length.setValue(8)
+    _generate(qtbot, composer)
+    beats = list(composer.session.progression.beats)
+    for trial in range(6):
+        pos = 1 + trial % 6
+        before = composer.chord_names
+        with qtbot.waitSignal(composer.progression_changed, timeout=60_000) as blocker:
+            composer.blocks[pos].regen.click()
+        after = blocker.args[0]
+        assert after[pos] != before[pos]
+        assert [a for i, a in enumerate(after) if i != pos] == \
+               [b for i, b in enumerate(before) if i != pos]
+        assert composer.session.progression.beats == beats
