@@ -35,6 +35,8 @@ from musicapp.errors import MusicappError
 ACTIONS = ("continue", "reharmonise", "fill")
 #: a recognised chord covering less than this share of the notes is "unclear" for ``fill``
 CLEAR_FIT = 0.6
+#: the longest loop ``continue`` writes (clip chords plus new ones)
+MAX_LOOP = 64
 
 
 @dataclass
@@ -93,7 +95,12 @@ def idea_from_clip(path: str | Path, gen: Generator, *, action: str = "continue"
               "chords_per_bar": base.chords_per_bar}
     if action == "continue":
         n_clip = len(spans)
-        L = min(n_clip + length, 64)
+        if n_clip >= MAX_LOOP:
+            raise MusicappError(
+                f"{path}: the clip already holds {n_clip} chord spans; a loop has at most "
+                f"{MAX_LOOP} chords, so there is no room to continue it (give a shorter clip, "
+                "or reharmonise or fill it)")
+        L = min(n_clip + length, MAX_LOOP)
         locked = {i: s.token.token for i, s in enumerate(spans) if s.token is not None}
         beats: list[float | None] = [s.beats for s in spans] + [None] * (L - n_clip)
         c = Constraints(length=L, locked=locked, beats=beats, **common)
