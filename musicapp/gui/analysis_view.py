@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.track_analysis import OK, TrackAnalysis
 
-KEYS = ("moods", "valence", "arousal", "genres", "segments", "key", "tempo_bpm", "meter",
+KEYS = ("moods", "valence", "arousal", "energy", "curves", "genres", "segments", "key", "tempo_bpm", "meter",
         "beats", "downbeats", "chords", "key_timeline", "device", "hash")
 
 
@@ -227,8 +227,12 @@ class AnalysisPanel(QWidget):
         self.key_label = QLabel("–")
         self.tempo_label = QLabel("–")
         self.meter_label = QLabel("–")
-        self.genre_label = QLabel("–")
+        self.genre_label = QLabel("–")  # names only; their percentiles in the tooltip
         self.genre_label.setWordWrap(True)
+        self.energy_label = QLabel("–")
+        self.energy_label.setToolTip("Energy 1-10, as DJs rate it (the track's arousal on a "
+                                     "1-10 scale);\nits curve over time is the 'feel' lane "
+                                     "under the spectrogram")
         self.device_label = QLabel("–")
         self.errors_label = QLabel("")
         self.errors_label.setObjectName("message")
@@ -255,19 +259,20 @@ class AnalysisPanel(QWidget):
             tempo_row.addWidget(button)
         form.addRow("Tempo", tempo_row)
         form.addRow("Meter", self.meter_label)
+        form.addRow("Energy", self.energy_label)
         form.addRow("Genre", self.genre_label)
         form.addRow("Computed on", self.device_label)
         form.setVerticalSpacing(2)
         moods = QGroupBox("Moods (percentile)")
         self.mood_bars = MoodBars()
         QVBoxLayout(moods).addWidget(self.mood_bars)
-        va = QGroupBox("Valence / arousal")
+        # the track's values are in the box's title: no line of its own to squeeze the plane
+        va = self.va_box = QGroupBox("Valence / arousal")
+        va.setToolTip("The whole track's valence and arousal (-1 … +1)")
         self.va_plane = ValenceArousalPlane()
-        self.va_values = QLabel("–")
-        self.va_values.setToolTip("The whole track's valence and arousal (-1 … +1)")
+        self.va_values = QLabel("–")  # the same text as the title's values (for reading back)
         va_lay = QVBoxLayout(va)
         va_lay.addWidget(self.va_plane, 1)
-        va_lay.addWidget(self.va_values)
         lay = QHBoxLayout()
         lay.addWidget(summary, 2)
         lay.addWidget(moods, 3)
@@ -297,13 +302,21 @@ class AnalysisPanel(QWidget):
         for button in (self.half_button, self.double_button):
             button.setEnabled(bool(f["tempo_bpm"]))
         self.meter_label.setText(str(f["meter"]) if f["meter"] else none)
-        self.genre_label.setText(genre_text(f["genres"]))
+        self.energy_label.setText(f"{int(f['energy'])} / 10" if f["energy"] is not None
+                                  else none)
+        names = [str(g.get("tag", "?")) for g in (f["genres"] or [])[:3]]
+        self.genre_label.setText(", ".join(names) or "–")
+        self.genre_label.setToolTip(genre_text(f["genres"]) if names else "")
         self.device_label.setText(str(f["device"]) if f["device"] else "–")
         self.mood_bars.set_moods(f["moods"])
         self.va_plane.set_data(f["valence"], f["arousal"], f["segments"])
         self.va_values.setText(
             f"valence {float(f['valence']):+.2f}, arousal {float(f['arousal']):+.2f}"
             if f["valence"] is not None and f["arousal"] is not None else none)
+        self.va_box.setTitle(f"Valence {float(f['valence']):+.2f} · arousal "
+                             f"{float(f['arousal']):+.2f}"
+                             if f["valence"] is not None and f["arousal"] is not None
+                             else "Valence / arousal")
         if f["errors"]:
             self.errors_label.setText("\n".join(f["errors"]))
             self.errors_label.show()

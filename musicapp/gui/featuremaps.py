@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from musicapp.gui.labels import ElideLabel
 from musicapp.gui.live import MAP_LAYERS
 from musicapp.gui.theme import ACCENT
 from musicapp.params import MEL
@@ -35,17 +36,16 @@ class FeatureMapsView(QWidget):
         self.channel = QSpinBox()
         self.channel.setRange(0, 0)
         self.channel.setToolTip("Channel (filter) whose activation over time is plotted below")
-        self.source = QLabel("No feature maps yet: load a file or record.")
-        self.source.setWordWrap(True)
+        self.source = ElideLabel("No feature maps yet: load a file or record.")
         self.tag_label = QLabel("")
         self.tag_label.setToolTip("The tagger's strongest tags for this 3-s patch, strongest "
                                   "first (raw model outputs are tiny and not meaningful alone)")
         self.tag_label.setWordWrap(True)
-        self.explain = QLabel(
+        # one line, elided with the whole text as tooltip in small windows
+        self.explain = ElideLabel(
             "What the tagger network computes on 3 s of sound: each row is one channel (a "
             "learned detector), scaled on its own, most active at the top; bright = the "
             "detector responds.")
-        self.explain.setWordWrap(True)
         self.order = np.zeros(0, int)
 
         top = QHBoxLayout()
@@ -53,11 +53,13 @@ class FeatureMapsView(QWidget):
         top.addWidget(self.layer)
         top.addWidget(QLabel("Channel"))
         top.addWidget(self.channel)
-        top.addStretch(1)
+        top.addSpacing(12)
+        top.addWidget(self.source, 1)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.map_plot = self.graphics.addPlot(row=0, col=0)
         self.map_plot.setLabel("left", "rank")
+        self.map_plot.hideAxis("bottom")  # the level plot below carries the time axis
         self.map_plot.setMenuEnabled(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("magma"))
@@ -78,7 +80,6 @@ class FeatureMapsView(QWidget):
         lay.setSpacing(2)
         lay.addWidget(self.explain)
         lay.addLayout(top)
-        lay.addWidget(self.source)
         lay.addWidget(self.graphics, 1)
         lay.addWidget(self.tag_label)
 
@@ -94,7 +95,7 @@ class FeatureMapsView(QWidget):
                      if np.ndim(v) == 2}
         self.tags = list(tags or [])
         if source:
-            self.source.setText(source)
+            self.source.set_full_text(source)
         if self.tags:
             self.tag_label.setText("Strongest tags here: " + ", ".join(t for t, _p in
                                                                      self.tags[:5]))

@@ -205,7 +205,7 @@ class MainWindow(QMainWindow):
         top_lay.addWidget(self.overview)
         top_lay.addLayout(self._build_display_controls())
         top_lay.addWidget(self.spectrogram, 1)
-        self.tabs.setMinimumHeight(170)
+        self.tabs.setMinimumHeight(200)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("main-splitter")
         self.splitter.addWidget(top)
@@ -774,6 +774,7 @@ class MainWindow(QMainWindow):
                                     f"{key['tonic']} {key.get('mode', 'major')}"
                                     if key.get("tonic") else None)
         self.spectrogram.set_mood_timeline(flat["segments"] or [])
+        self.spectrogram.set_feel_curves(flat["curves"], result.status, result.duration_s)
         if flat["device"]:
             self.device_label.setText(f"Models: {flat['device']}")
         self.musician_view.set_track_key(key.get("tonic"), key.get("mode"))

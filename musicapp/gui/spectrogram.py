@@ -16,6 +16,8 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QToolTip
 
+from musicapp.gui.feel_lane import COLORS as FEEL_COLORS
+from musicapp.gui.feel_lane import FeelLane, LegendAxis, describe
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.params import MEL
 
@@ -157,7 +159,8 @@ class _PaintCounter(QObject):
 
 
 class SpectrogramView(pg.GraphicsLayoutWidget):
-    """Spectrogram + mood timeline + beat lane + chord lane, all on one time axis."""
+    """Spectrogram + mood timeline + energy/valence lane + beat lane + chord lane, all on one
+    time axis."""
 
     #: user clicked at a time (seconds) to move the play cursor there
     seek_requested = Signal(float)
@@ -201,12 +204,17 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.mood_image = pg.ImageItem(axisOrder="col-major")
         self.mood_image.setColorMap(pg.colormap.get("viridis"))
         self.mood_plot.addItem(self.mood_image)
-        self.beat_plot = self._lane(2, "beats")
+        self.feel_plot = self._lane(2, "feel", axis=LegendAxis(FEEL_COLORS))
+        self.feel = FeelLane(self.feel_plot)
+        self.feel_plot.setToolTip("Energy 1-10 (amber, filled; its top edge is the arousal, "
+                                  "-1 calm … +1 energetic)\nand valence (teal line, -1 negative "
+                                  "… +1 positive), per 3 s. Hover for the values.")
+        self.beat_plot = self._lane(3, "beats")
         self.beat_curve = pg.PlotDataItem(pen=pg.mkPen(ACCENT2, width=1), connect="pairs")
         self.downbeat_curve = pg.PlotDataItem(pen=pg.mkPen(ACCENT, width=2), connect="pairs")
         self.beat_plot.addItem(self.beat_curve)
         self.beat_plot.addItem(self.downbeat_curve)
-        self.chord_plot = self._lane(3, "chords")
+        self.chord_plot = self._lane(4, "chords")
         self.chord_plot.getAxis("bottom").setStyle(showValues=True)
         self.chord_plot.showAxis("bottom")
         self.chord_plot.setLabel("bottom", "time", units="s")
@@ -221,7 +229,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
         self.lane_font = small
         line = QFontMetrics(small).height()
-        for lane in (self.mood_plot, self.beat_plot, self.chord_plot):
+        for lane in (self.mood_plot, self.feel_plot, self.beat_plot, self.chord_plot):
             axis = lane.getAxis("left")
             axis.setStyle(tickFont=small, textFillLimits=[(0, 1.0)], tickTextOffset=4)
         self.mood_lane_height = 5 * line + 6  # five mood names, one per row
@@ -229,9 +237,12 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         grid.setRowStretchFactor(0, 10)
         grid.setRowMinimumHeight(0, MIN_PLOT_HEIGHT)
         grid.setRowFixedHeight(1, self.mood_lane_height)
-        grid.setRowFixedHeight(2, LANE_HEIGHT)
-        grid.setRowFixedHeight(3, LANE_HEIGHT + 32)
-        self.setMinimumHeight(MIN_PLOT_HEIGHT + self.mood_lane_height + 2 * LANE_HEIGHT + 44)
+        self.feel_lane_height = 2 * line + 8  # the two legend names, one above the other
+        grid.setRowFixedHeight(2, self.feel_lane_height)
+        grid.setRowFixedHeight(3, LANE_HEIGHT)
+        grid.setRowFixedHeight(4, LANE_HEIGHT + 32)
+        self.setMinimumHeight(MIN_PLOT_HEIGHT + self.mood_lane_height + self.feel_lane_height
+                              + 2 * LANE_HEIGHT + 44)
         self.plot.sigXRangeChanged.connect(lambda *_: self._layout_chord_labels())
         self.chord_plot.getViewBox().sigResized.connect(lambda *_: self._layout_chord_labels())
         self.plot.scene().sigMouseMoved.connect(self._on_hover)
@@ -282,8 +293,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             self.plot.setLabel("left", "Hz")
 
     # ---- construction helpers -------------------------------------------------------------
-    def _lane(self, row: int, name: str):
-        p = self.addPlot(row=row, col=0)
+    def _lane(self, row: int, name: str, axis: pg.AxisItem | None = None):
+        p = self.addPlot(row=row, col=0, axisItems={"left": axis} if axis else None)
         p.setMouseEnabled(x=True, y=False)
         p.setMenuEnabled(False)
         p.hideButtons()
@@ -292,6 +303,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         p.setYRange(0, 1, padding=0)
         p.getAxis("left").setWidth(AXIS_WIDTH)
         p.getAxis("left").setTicks([[(0.5, name)]])
+        p.getAxis("left").setToolTip(name)
         p.getViewBox().setLimits(xMin=0)
         return p
 
@@ -302,6 +314,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self._n = 0
         self.image.clear()
         self.mood_image.clear()
+        self.feel.clear()
         self.beat_curve.setData([], [])
         self.downbeat_curve.setData([], [])
         self._clear_chords()
@@ -392,8 +405,9 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
 
     # ---- cursor and range -----------------------------------------------------------------
     def set_cursor(self, seconds: float) -> None:
-        """Move the play cursor."""
+        """Move the play cursor (the feel lane's read-out follows it)."""
         self.cursor.setValue(float(seconds))
+        self.feel.show_cursor(float(seconds))
 
     def set_view_range(self, start: float, end: float) -> None:
         """Show ``start..end`` seconds."""
@@ -406,7 +420,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         if ev.button() != Qt.MouseButton.LeftButton or ev.isAccepted():
             return
         pos = ev.scenePos()
-        for p in (self.plot, self.mood_plot, self.beat_plot, self.chord_plot):
+        for p in (self.plot, self.mood_plot, self.feel_plot, self.beat_plot, self.chord_plot):
             if p.sceneBoundingRect().contains(pos):
                 t = p.getViewBox().mapSceneToView(pos).x()
                 self.seek_requested.emit(max(0.0, float(t)))
@@ -516,7 +530,26 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
                 return c
         return None
 
+    def set_feel_curves(self, curves, status: str = "ok", duration_s: float | None = None
+                        ) -> None:
+        """Draw the tagger's energy/valence ``curves`` in the feel lane (see
+        :mod:`musicapp.gui.feel_lane`); silence or a too-short ``status`` hides them with the
+        reason."""
+        self.feel.set_data(curves, status, duration_s)
+        self.feel.show_cursor(float(self.cursor.value()))
+
     def _on_hover(self, pos) -> None:
+        if self.feel_plot.sceneBoundingRect().contains(pos):
+            t = self.feel_plot.getViewBox().mapSceneToView(pos).x()
+            point = self.feel.point_at(float(t)) if self.feel.points else None
+            text = describe(point) if point else self.feel.message
+            if text != self.hover_chord:
+                self.hover_chord = text
+                if text:
+                    QToolTip.showText(self.mapToGlobal(self.mapFromScene(pos)), text, self)
+                else:
+                    QToolTip.hideText()
+            return
         if not self.chords or not self.chord_plot.sceneBoundingRect().contains(pos):
             if self.hover_chord:
                 self.hover_chord = ""

@@ -45,7 +45,7 @@ class WaveformOverview(pg.PlotWidget):
         self.hideAxis("left")
         self.getPlotItem().getAxis("bottom").setHeight(18)
         self.setYRange(-1, 1, padding=0.05)
-        self.setMinimumHeight(60)
+        self.setMinimumHeight(44)  # a navigation strip: small windows keep room for the panels
         self.setMaximumHeight(80)
         self.upper = pg.PlotDataItem(pen=pg.mkPen(ACCENT2, width=1))
         self.lower = pg.PlotDataItem(pen=pg.mkPen(ACCENT2, width=1))
