@@ -95,6 +95,14 @@ def parse_key(text: str | None) -> tuple[str | None, str | None]:
         raise LibraryError(f"bad key {text!r}: expected e.g. 'D minor', 'F# major', 'Am' ({exc})") from exc
 
 
+def _mood_rank(mood: dict) -> tuple[int, float]:
+    """Sort key of a stored mood: by percentile (highest first), raw score only without one."""
+    pct = _num(mood.get("percentile"))
+    if pct is not None:
+        return (0, -pct)
+    return (1, -(_num(mood.get("score")) or 0.0))
+
+
 class Library:
     """A library database plus the in-memory indexes built from it.
 
@@ -194,7 +202,9 @@ class Library:
         a = analysis if analysis is not None else (self.store.analysis(t.id) or {})
         key = a.get("key") if isinstance(a.get("key"), dict) else {}
         mood_list = [m for m in a.get("moods") or [] if isinstance(m, dict)]
-        moods = sorted(mood_list, key=lambda m: -(_num(m.get("score")) or 0))[:3]
+        # by percentile, as `analyze` shows them: raw scores favour tags that are common
+        # everywhere ("slow", "ambient"), which then headed every track's list
+        moods = sorted(mood_list, key=_mood_rank)[:3]
         return {
             "id": t.id,
             "path": t.path,

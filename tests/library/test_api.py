@@ -56,3 +56,26 @@ def test_key_filter_reads_notes_and_modes_through_pitch():
     for bad in ("H#", "C lydian-ish"):
         with pytest.raises(LibraryError, match="bad key"):
             parse_key(bad)
+
+
+def test_list_shows_the_moods_analyze_shows_ranked_by_percentile(tmp_path, capsys):
+    # as `analyze --json` stores them (Beach.ogg of hedgewars): the top percentiles have small
+    # raw scores, while "slow"/"ambient" have large raw scores at middling percentiles. Ranking
+    # by raw score made `library list` print "slow/loud/ambient" for nearly every track.
+    moods = [
+        {"tag": "mellow", "score": 0.0139, "percentile": 94.0},
+        {"tag": "sad", "score": 0.0049, "percentile": 92.0},
+        {"tag": "beautiful", "score": 0.0188, "percentile": 85.0},
+        {"tag": "slow", "score": 0.2484, "percentile": 40.0},
+        {"tag": "ambient", "score": 0.0584, "percentile": 30.0},
+    ]
+    db = tmp_path / "lib.sqlite3"
+    with Library(db) as lib:
+        lib.store.con.execute(
+            "INSERT INTO tracks(path, size, mtime_ns, content_hash, status, added_at, updated_at) "
+            "VALUES ('/m/beach.ogg', 1, 1, 'h', 'pending', 0, 0)")
+        lib.store.save_result(1, fingerprint=None, analysis={"moods": moods})
+    with Library(db) as lib:
+        assert lib.list()[0]["moods"] == ["mellow", "sad", "beautiful"]
+    assert main(["library", "list", "--db", str(db)]) == 0
+    assert "mellow/sad/beautiful" in capsys.readouterr().out
