@@ -235,7 +235,7 @@ def _from_json(path: str, args_analysis: dict):
 
 def _load_model(path: str | None):
     """The chord model; the sidecar is validated first and an unfit file is a ModelError."""
-    from musicapp.compose.model import ChordModel
+    from musicapp.compose.model import DEFAULT_WEIGHTS, ChordModel
 
     if path is not None:
         from musicapp.models.weights import expected_sha256
@@ -247,7 +247,8 @@ def _load_model(path: str | None):
     try:
         return ChordModel.load(path)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise ModelError(f"{path}: not a chord model weights file ({str(exc)[:200]})") from None
+        raise ModelError(f"{path or DEFAULT_WEIGHTS}: not a chord model weights file "
+                         f"({str(exc)[:200]})") from None
 
 
 def run_chords(args: argparse.Namespace) -> int:

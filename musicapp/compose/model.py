@@ -8,7 +8,6 @@ configuration); loading verifies a sha256 checksum first and never unpickles any
 
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
 from dataclasses import dataclass
@@ -94,33 +93,35 @@ def save_weights(tensors: dict[str, np.ndarray], meta: dict, path: Path) -> str:
     save_file(arrays, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
     tmp.replace(path)
     path.chmod(0o644)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    Path(str(path) + ".sha256").write_text(f"{digest}  {path.name}\n")
-    return digest
+    from musicapp.models.weights import register_checksum
+
+    return register_checksum(path)
 
 
-def _read_verified(path: Path, sha_path: Path) -> bytes:
-    """Read the weights once and check them against the recorded sha256 (sidecar file).
+def _read_verified(path: Path) -> bytes:
+    """Read the weights once and check those bytes against the digest recorded in the sidecar.
 
-    Uses the project's :mod:`musicapp.models.weights` checks (truncation, header) when present.
+    The sidecar is read by the project's one parser (:func:`musicapp.models.weights.
+    expected_sha256`: missing, empty, binary, huge or malformed sidecars are ModelErrors), and
+    the safetensors header is checked with the same limits as every other model's, so nothing
+    but a verified, well-formed safetensors file reaches the decoder (and nothing is unpickled).
     """
-    if not sha_path.exists():
-        raise ModelError(f"{path}: no checksum file {sha_path.name}; refusing unverified weights")
-    expected = sha_path.read_text().split()[0].strip().lower()
+    from musicapp.models.weights import expected_sha256, parse_header, sha256_bytes
+
+    if path.suffix != ".safetensors":
+        raise ModelError(f"{path}: only .safetensors weights are loaded (never pickles)")
+    if not path.is_file():
+        raise ModelError(f"{path}: not a regular file; weights are read from regular files only")
+    expected = expected_sha256(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ModelError(f"{path}: cannot read weights ({exc})") from exc
-    actual = hashlib.sha256(data).hexdigest()
+        raise ModelError(f"{path}: cannot read weights ({exc.strerror or exc})") from None
+    actual = sha256_bytes(data)
     if actual != expected:
         raise ModelError(f"{path}: sha256 {actual[:16]}... does not match the recorded "
                          f"{expected[:16]}... (file corrupt or modified); refusing to load it")
-    try:
-        from musicapp.models import weights
-    except ImportError:
-        weights = None
-    if weights is not None and hasattr(weights, "verify"):
-        weights.verify(path, expected)
+    parse_header(path, data)
     return data
 
 
@@ -157,13 +158,13 @@ class ChordModel:
         self.dur_none = self.cfg.n_dur
 
     @staticmethod
-    def load(path: str | Path | None = None, sha_path: str | Path | None = None) -> ChordModel:
-        """Load weights after verifying their sha256; raises :class:`ModelError` on any problem."""
+    def load(path: str | Path | None = None) -> ChordModel:
+        """Load weights after verifying their sha256 (recorded in ``PATH.sha256``); raises
+        :class:`ModelError` on any problem, naming the file."""
         path = Path(path) if path else DEFAULT_WEIGHTS
-        sha = Path(sha_path) if sha_path else Path(str(path) + ".sha256")
         if not path.exists():
             raise ModelError(f"{path}: chord model weights not found (run `musicapp train chords`)")
-        data = _read_verified(path, sha)
+        data = _read_verified(path)
         try:
             from safetensors.numpy import load as load_np
 
@@ -175,7 +176,10 @@ class ChordModel:
             raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
         if "vocab" not in meta or "config" not in meta:
             raise ModelError(f"{path}: metadata lacks vocab/config")
-        return ChordModel(tensors, meta)
+        try:
+            return ChordModel(tensors, meta)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ModelError(f"{path}: not a chord model weights file ({str(exc)[:200]})") from None
 
     # ---- conditioning and durations (format of the weights file) ----------------------------
     @property

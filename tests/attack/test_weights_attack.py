@@ -83,3 +83,65 @@ def test_foreign_weights_for_chords_are_a_clear_error(tmp_path):
     assert_clear_error(run_cli(["chords", "--model", foreign.name], tmp_path, timeout=120), "foreign")
     weights.checksum_path(foreign).write_bytes(b"")  # an empty sidecar: was IndexError
     assert_clear_error(run_cli(["chords", "--model", foreign.name], tmp_path, timeout=120), "empty")
+
+
+def _resources_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped resources folder whose chord model the test may tamper with."""
+    root = tmp_path / "resources"
+    shutil.copytree(resource_path(), root, ignore=shutil.ignore_patterns("screenshots", "musicnn*"))
+    return root
+
+
+class _Payload:
+    """Unpickling this creates a marker file: proof that something unpickled the weights."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_tampered_default_chord_model_in_a_resources_copy(tmp_path):
+    import pickle
+
+    from musicapp.models.weights import register_checksum
+
+    root = _resources_copy(tmp_path)
+    model = root / "models" / "chordgru.safetensors"
+    env = {"MUSICAPP_RESOURCES": str(root)}
+    # the shipped file is named "None" in the message when the default model is bad: the default
+    # weights file must be named instead
+    weights.checksum_path(model).write_bytes(b"")
+    run = run_cli(["chords", "--mood", "happy"], tmp_path, timeout=120, env=env)
+    assert_clear_error(run, "chordgru.safetensors.sha256", "empty")
+    assert "None:" not in run.stderr
+    weights.checksum_path(model).write_bytes(b"\xff\xfe\x00binary")
+    assert_clear_error(run_cli(["chords", "--mood", "happy"], tmp_path, timeout=120, env=env),
+                       "chordgru.safetensors.sha256", "binary")
+    # a pickle disguised as safetensors, with a matching checksum: refused, never unpickled
+    marker = tmp_path / "UNPICKLED"
+    model.write_bytes(pickle.dumps(_Payload(marker)))
+    register_checksum(model)
+    assert_clear_error(run_cli(["chords", "--mood", "happy"], tmp_path, timeout=120, env=env),
+                       "chordgru.safetensors", "not a safetensors file")
+    assert not marker.exists()
+
+
+def test_chord_model_sidecar_is_read_by_the_shared_parser(tmp_path):
+    from musicapp.compose.model import DEFAULT_WEIGHTS, ChordModel
+
+    copy = tmp_path / "chordgru.safetensors"
+    shutil.copy(DEFAULT_WEIGHTS, copy)
+    side = weights.checksum_path(copy)
+    for content, needle in ((b"", "empty"), (b"\xff\xfe", "binary"), (b"x" * 5000, "larger"),
+                            (b"not-a-digest  chordgru.safetensors\n", "not a sha256")):
+        side.write_bytes(content)  # before: IndexError / UnicodeDecodeError from its own parser
+        with pytest.raises(ModelError, match=needle):
+            ChordModel.load(copy)
+    weights.register_checksum(copy)
+    assert ChordModel.load(copy).itos  # the real file still loads
+    data = copy.read_bytes()
+    copy.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="does not match"):
+        ChordModel.load(copy)
