@@ -165,22 +165,7 @@ def track_beats(onset: np.ndarray, bpm: float | np.ndarray, tightness: float = 1
     g = np.exp(-0.5 * (t / max(1.0, period / 32)) ** 2)
     local = np.convolve(o, g / g.sum(), mode="same")
     window = np.arange(-int(round(2 * periods.max())), -int(round(periods.min() / 2)) + 1)
-    varying = bool(periods.max() > 1.001 * periods.min())
-    txcost = -tightness * np.log(-window / period) ** 2
-    cs = local.copy()
-    bp = np.full(n, -1, dtype=int)
-    for i in range(n):
-        if varying:
-            txcost = -tightness * np.log(-window / periods[i]) ** 2
-        lo = i + window
-        valid = lo >= 0
-        if not valid.any():
-            continue
-        cand = cs[lo[valid]] + txcost[valid]
-        j = int(np.argmax(cand))
-        if cand[j] > 0:
-            cs[i] = local[i] + cand[j]
-            bp[i] = lo[valid][j]
+    cs, bp = _dp_scores(local, window, periods, period, tightness)
     # Last beat: best cumulative score among the final period (local maxima above median).
     tail = max(1, int(round(period)))
     start = max(0, n - tail)
@@ -196,6 +181,36 @@ def track_beats(onset: np.ndarray, bpm: float | np.ndarray, tightness: float = 1
         first_a, last_a = active[0] - period / 2, active[-1] + period / 2
         beats = beats[(beats >= first_a) & (beats <= last_a)]
     return beats
+
+
+def _dp_scores(local: np.ndarray, window: np.ndarray, periods: np.ndarray, period: float,
+               tightness: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative scores and back-pointers of the Ellis beat DP.
+
+    Frame ``i`` looks back at frames ``i + window`` (all at least ``-window[-1]`` frames earlier),
+    so a block of that many consecutive frames depends only on frames before the block: each
+    block is scored at once (same arithmetic and tie-breaking as a frame-by-frame loop).
+    """
+    n = local.size
+    varying = bool(periods.max() > 1.001 * periods.min())
+    base_cost = -tightness * np.log(-window / period) ** 2
+    cs = local.astype(np.float64, copy=True)
+    bp = np.full(n, -1, dtype=int)
+    step = max(1, int(-window[-1]))
+    for start in range(0, n, step):
+        idx = np.arange(start, min(n, start + step))
+        lo = idx[:, None] + window[None, :]
+        if varying:
+            cost = -tightness * np.log(-window[None, :] / periods[idx][:, None]) ** 2
+        else:
+            cost = np.broadcast_to(base_cost, lo.shape)
+        cand = np.where(lo >= 0, cs[np.maximum(lo, 0)] + cost, -np.inf)
+        j = np.argmax(cand, axis=1)
+        best = cand[np.arange(idx.size), j]
+        ok = best > 0
+        cs[idx[ok]] = local[idx[ok]] + best[ok]
+        bp[idx[ok]] = lo[np.arange(idx.size), j][ok]
+    return cs, bp
 
 
 def fix_offbeat(beats: np.ndarray, low_onset: np.ndarray, ratio: float = 1.3) -> np.ndarray:

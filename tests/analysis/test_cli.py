@@ -58,3 +58,12 @@ def test_analyze_exports_midi_jams_csv(tmp_path, capsys):
     assert rc == 2 and "--overwrite" in capsys.readouterr().err
     rc = main(["analyze", "--no-tags", str(audio), str(audio), "--csv", str(tmp_path / "b.csv")])
     assert rc == 2 and "exactly one" in capsys.readouterr().err
+
+
+def test_bench_without_a_built_set_times_and_exits_0(tmp_path, capsys):
+    rc = main(["bench", "analysis", "--seconds", "4", "--repeats", "1", "--split", "dev",
+               "--cache-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "not built" in out and "--build" in out
+    assert "ratio ours / baseline" in out

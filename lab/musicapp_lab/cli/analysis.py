@@ -109,11 +109,19 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    from musicapp_lab.analysis.evalset.dataset import default_cache_dir
     from musicapp_lab.bench.analysis import run_bench
 
+    accuracy = not args.no_accuracy
+    cache = args.cache_dir or default_cache_dir()
+    if accuracy and not (cache / args.split / "index.json").is_file():
+        # the accuracy table is optional: without a built set, time only (exit 0)
+        print(f"note: no accuracy table: the '{args.split}' evaluation set is not built in "
+              f"{cache} (build it with `musicapp evaluate analysis --build --split {args.split}`)")
+        accuracy = False
     try:
         run_bench(args.file, seconds=args.seconds, repeats=max(1, args.repeats),
-                  accuracy=not args.no_accuracy, split=args.split, cache_dir=args.cache_dir)
+                  accuracy=accuracy, split=args.split, cache_dir=cache)
     except FileNotFoundError as exc:
         raise MusicappError(f"{exc}; run `musicapp evaluate analysis --build`") from exc
     return 0
