@@ -62,6 +62,17 @@ class BatchStats:
     model: str = "workers"
     worker_deaths: int = 0
     retried: list[str] = field(default_factory=list)
+    #: wall seconds summed over tracks per stage: the workers' stages (decode, analysis,
+    #: resampling, fingerprint) and the model stage's ("model: log-Mel", "model: forward")
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: patches the model stage ran and in how many forward passes (parent model only)
+    patches: int = 0
+    batches: int = 0
+
+    def add_timings(self, timings: dict[str, float] | None) -> None:
+        """Add one track's per-stage seconds."""
+        for stage, seconds in (timings or {}).items():
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + float(seconds)
 
 
 def default_workers() -> int:
@@ -136,6 +147,7 @@ def run_batch(
     total = len(todo)
 
     def emit(key: Hashable, path: str, result: dict[str, Any]) -> None:
+        stats.add_timings(result.get("timings"))
         stored = stored_form(result)
         on_result(key, path, stored)
         if stored["ok"]:
@@ -185,6 +197,7 @@ def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int,
         except (MusicappError, RuntimeError, ValueError, OSError) as exc:
             log.exception("tagging failed")
             tagger_error = str(exc)
+    model_stage = tagger  # kept for its figures even if tagging fails later
     max_backlog = 2 * n_workers
     queue = deque(todo)
     in_flight: dict[int, tuple[Hashable, str, int]] = {}  # task id -> (key, path, attempt)
@@ -254,3 +267,6 @@ def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int,
                     emit(key, path, {"ok": False,
                                      "error": f"worker died ({payload}) twice while analysing this file"})
         stats.worker_deaths = pool.deaths
+    if model_stage is not None:
+        stats.add_timings(model_stage.timings)
+        stats.patches, stats.batches = model_stage.patches_run, model_stage.batches_run

@@ -15,6 +15,7 @@ A result is a small picklable dict; :func:`stored_form` turns it into the form t
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,15 +77,28 @@ def _pipeline(path: str, spec: TrackSpec) -> dict[str, Any]:
     from musicapp.pipeline import analyze_samples
     from musicapp.track_analysis import OK
 
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = timings.get(stage, 0.0) + now - clock
+        clock = now
+
     audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
+    lap("decode")
     in_worker = spec.tags and spec.tags_in_worker
     track = analyze_samples(audio.samples, audio.sample_rate, tags=in_worker, music=spec.music,
                             device=spec.device, threads=spec.threads)
+    lap("analysis (tagger too)" if in_worker else "key/tempo/beats/chords")
     track.path, track.format, track.warnings = str(path), audio.info.format, list(audio.warnings)
     out: dict[str, Any] = {"ok": True, "track": track, "fingerprint": None, "n_hashes": 0,
-                           "duration_s": float(track.duration_s), "y16": None}
+                           "duration_s": float(track.duration_s), "y16": None,
+                           "timings": timings}
     if spec.tags and not in_worker and track.status == OK:
         out["y16"] = resample(audio.samples, audio.sample_rate, MEL.sample_rate)
+        lap("resample for the tagger")
     if spec.fingerprint:
         from musicapp.library import fingerprint as fp
 
@@ -92,6 +106,7 @@ def _pipeline(path: str, spec: TrackSpec) -> dict[str, Any]:
         fingerprint = fp.compute(y8)
         out["fingerprint"], out["n_hashes"] = fingerprint.pack(), len(fingerprint)
         out["duration_s"] = y8.size / fp.SAMPLE_RATE
+        lap("fingerprint")
     return out
 
 
@@ -100,8 +115,9 @@ def process_track(path: str, spec: TrackSpec) -> dict[str, Any]:
 
     Returns ``{"ok": True, "fingerprint": bytes | None, "n_hashes", "duration_s"}`` plus either
     ``"analysis"`` (a custom analyser's dict) or ``"track"`` (a
-    :class:`~musicapp.track_analysis.TrackAnalysis`) and ``"y16"`` (16 kHz samples still to be
-    tagged by the model stage, else None).
+    :class:`~musicapp.track_analysis.TrackAnalysis`), ``"y16"`` (16 kHz samples still to be
+    tagged by the model stage, else None) and ``"timings"`` (wall seconds per stage in this
+    worker: decode, analysis, resampling, fingerprint).
     """
     try:
         if spec.analyser is not None:

@@ -11,6 +11,7 @@ serial path; a track is finished as soon as its last patch has been through the 
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ class BatchTagger:
         self._tracks: dict[Hashable, _Track] = {}
         self.patches_run = 0
         self.batches_run = 0
+        #: wall seconds of this stage: "model: log-Mel" (front end, patch cutting) and
+        #: "model: forward" (the network and the per-track accumulation, synchronised with the
+        #: device because the outputs are read back)
+        self.timings: dict[str, float] = {"model: log-Mel": 0.0, "model: forward": 0.0}
 
     @property
     def pending_tracks(self) -> int:
@@ -67,6 +72,7 @@ class BatchTagger:
         """Queue a track (mono samples at 16 kHz) under ``key``."""
         from musicapp.models.engine import PatchCutter, _Accumulator, clean_samples
 
+        start = time.perf_counter()
         y = clean_samples(samples_16k)
         duration = len(y) / MEL.sample_rate
         logmel = self.front(y).cpu().numpy()
@@ -75,6 +81,7 @@ class BatchTagger:
         acc = _Accumulator(self.backend, False, duration, self.engine.feature_map_columns)
         self._tracks[key] = _Track(acc, duration, len(patches))
         self._queue.extend((key, p) for p in patches)
+        self.timings["model: log-Mel"] += time.perf_counter() - start
 
     def step(self, force: bool = False) -> list[tuple[Hashable, Any]]:
         """Run one batch (a full one, or with ``force`` whatever is queued); returns the tracks it
@@ -83,6 +90,7 @@ class BatchTagger:
 
         if not self._queue or (not force and not self.full_batch()):
             return []
+        clock = time.perf_counter()
         n = min(self.batch_size, len(self._queue))
         batch = [self._queue.popleft() for _ in range(n)]
         eng = self.engine
@@ -106,6 +114,7 @@ class BatchTagger:
                 del self._tracks[key]
                 finished.append((key, track.acc.result(track.duration, str(eng.device), eng.note)))
             start = stop
+        self.timings["model: forward"] += time.perf_counter() - clock
         return finished
 
     def drain(self) -> list[tuple[Hashable, Any]]:

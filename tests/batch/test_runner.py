@@ -26,18 +26,18 @@ def tracks(tmp_path_factory):
     return [str(p) for p in paths]
 
 
-def _serial(path):
-    return analyze_path(path).to_dict()
+def _serial(path, device="auto"):
+    return analyze_path(path, device=device).to_dict()
 
 
-def _serial_fresh(paths):
+def _serial_fresh(paths, device="auto"):
     """The serial path in a freshly started process, like the batch workers: the analysis code is
     being edited while tests run, so both sides must import it at the same moment."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-        return dict(zip(paths, pool.map(_serial, paths), strict=True))
+        return dict(zip(paths, pool.map(_serial, paths, [device] * len(paths)), strict=True))
 
 
 def _close(a, b, path=""):
@@ -56,13 +56,23 @@ def _close(a, b, path=""):
         assert a == b, f"{path}: {a!r} != {b!r}"
 
 
-@pytest.mark.parametrize("model", ["workers", "parent"])
-def test_same_results_as_serial_path(tracks, model):
-    serial = _serial_fresh(tracks)
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.parametrize("model, device", [
+    ("workers", "cpu"), ("parent", "cpu"),
+    pytest.param("parent", "cuda", marks=pytest.mark.skipif(
+        not _cuda_available(), reason="needs a CUDA GPU (run on the device machine)")),
+])
+def test_same_results_as_serial_path(tracks, model, device):
+    serial = _serial_fresh(tracks, device)
     results = {}
     seen = []
     stats = run_batch(enumerate(tracks), lambda k, p, r: results.__setitem__(p, r),
-                      spec=TrackSpec(device="cpu"), workers=2, model=model,
+                      spec=TrackSpec(device=device), workers=2, model=model,
                       progress=lambda d, t, p: seen.append((d, t)))
     assert (stats.done, stats.failed, stats.model) == (len(tracks), 0, model)
     assert sorted(seen) == [(i, len(tracks)) for i in range(1, len(tracks) + 1)]

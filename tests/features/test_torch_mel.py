@@ -12,15 +12,23 @@ from tests.helpers.signals import chord, noise
 torch = pytest.importorskip("torch")
 
 
-@pytest.mark.parametrize("seconds", [0.01, 0.0317, 1.0, 2.5])
-def test_equal_to_numpy_front_end(seconds):
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device machine)"))]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("seconds", [0.01, 0.0317, 1.0, 2.5, 180.0])
+def test_equal_to_numpy_front_end(seconds, device):
     n = int(seconds * 16000)
-    y = (chord([220, 277, 330], 3.0, 16000) + noise(3.0, 16000, seed=4))[:n].astype(np.float32)
-    ours = TorchLogMel("cpu")(y)
+    reps = int(np.ceil(seconds / 3.0))
+    y = np.tile(chord([220, 277, 330], 3.0, 16000) + noise(3.0, 16000, seed=4), reps)[:n]
+    y = y.astype(np.float32)
+    ours = TorchLogMel(device)(y)
     ref = log_mel(y)
     assert isinstance(ours, torch.Tensor) and ours.dtype == torch.float32
+    assert ours.device.type == device
     assert tuple(ours.shape) == ref.shape == (1 + n // 256, 96)
-    np.testing.assert_allclose(ours.numpy(), ref, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(ours.cpu().numpy(), ref, atol=1e-4, rtol=0)
 
 
 def test_batch_and_chunks_equal_single_signals(monkeypatch):

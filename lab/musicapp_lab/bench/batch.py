@@ -63,25 +63,59 @@ def synth_track(seed: int, seconds: float, sr: int = SR) -> np.ndarray:
     return np.stack([y, 0.9 * y + 0.02 * rng.standard_normal(n).astype(np.float32)], axis=1)
 
 
-def make_tracks(folder: Path, n: int, seconds: float) -> list[Path]:
-    """Write ``n`` tracks (OGG and FLAC alternately) into ``folder``; existing ones are reused."""
+def _write_track(path: Path, y: np.ndarray, sr: int, fmt: str, sub: str) -> None:
     import soundfile as sf
 
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
+    tmp = path.with_suffix(".part")
+    # Block writes: one huge Vorbis write crashed libsndfile here.
+    with sf.SoundFile(str(tmp), "w", sr, y.shape[1], format=fmt, subtype=sub) as f:
+        for j in range(0, len(y), sr):
+            f.write(y[j:j + sr])
+    tmp.rename(path)
+
+
+def _make_one(job: tuple[int, str, float, str | None]) -> str:
+    """Write track ``i`` (synthesised, or a gain variant of a real file) unless it exists."""
+    i, folder, seconds, source = job
+    if source is None:
         ext, fmt, sub = (".ogg", "OGG", "VORBIS") if i % 2 == 0 else (".flac", "FLAC", "PCM_16")
-        path = folder / f"track{i:03d}_{int(seconds)}s{ext}"
+        path = Path(folder) / f"track{i:03d}_{int(seconds)}s{ext}"
         if not path.exists():
-            y = synth_track(1000 + i, seconds)
-            tmp = path.with_suffix(".part")
-            # Block writes: one huge Vorbis write crashed libsndfile here.
-            with sf.SoundFile(str(tmp), "w", SR, 2, format=fmt, subtype=sub) as f:
-                for j in range(0, len(y), SR):
-                    f.write(y[j:j + SR])
-            tmp.rename(path)
-        paths.append(path)
-    return paths
+            _write_track(path, synth_track(1000 + i, seconds), SR, fmt, sub)
+        return str(path)
+    path = Path(folder) / f"real{i:04d}_{Path(source).stem[:40]}.ogg"
+    if not path.exists():
+        from musicapp.audio import load_audio
+
+        audio = load_audio(source)
+        y = audio.samples.T if audio.samples.ndim == 2 else audio.samples[:, None]
+        # A distinct gain per copy makes every file's content (and so its library entry) unique.
+        y = np.ascontiguousarray(y * (0.95 - 0.0005 * (i % 800)), dtype=np.float32)
+        _write_track(path, y, audio.sample_rate, "OGG", "VORBIS")
+    return str(path)
+
+
+def make_tracks(folder: Path, n: int, seconds: float, *, real: Path | None = None,
+                processes: int = 1) -> list[Path]:
+    """Write ``n`` tracks into ``folder`` (existing ones are reused): synthesised music (OGG and
+    FLAC alternately), or with ``real`` (a folder of audio files) gain variants of those files,
+    re-encoded as OGG Vorbis, cycling through them. ``processes`` > 1 writes them in parallel."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sources: list[str | None] = [None] * n
+    if real is not None:
+        from musicapp.filetypes import is_audio_name
+
+        files = sorted(str(p) for p in Path(real).iterdir() if p.is_file() and is_audio_name(p.name))
+        if not files:
+            raise SystemExit(f"musicapp: error: no audio files in {real}")
+        sources = [files[i % len(files)] for i in range(n)]
+    jobs = [(i, str(folder), seconds, sources[i]) for i in range(n)]
+    if processes > 1 and n > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(processes) as pool:
+            return [Path(p) for p in pool.map(_make_one, jobs, chunksize=1)]
+    return [Path(_make_one(job)) for job in jobs]
 
 
 def tree_rss_bytes(root: int) -> int:
@@ -166,7 +200,102 @@ def index_once(music: Path, db: Path, *, workers: int | None, model: str,
         "peak_rss_all_mb": mem.marks["all"] / 2**20,
         "model": stats.model, "workers": stats.workers, "n": n,
         "cpu_s_per_track": cpu / max(1, report.done), "cores_used": cpu / seconds,
+        "stage_seconds": dict(stats.stage_seconds), "patches": stats.patches,
+        "batches": stats.batches,
     }
+
+
+def utilisation_lines(res: dict[str, Any]) -> list[str]:
+    """Per-stage figures of one run: seconds per track, and the share of the stage's capacity it
+    kept busy (worker stages: of ``workers`` x wall; model stage: of the one model process's wall).
+    The stage closest to 100 % is what limits the run."""
+    lines = []
+    done = max(1, res["tracks"])
+    workers = max(1, res["workers"])
+    wall = max(1e-9, res["seconds"])
+    worker_total = 0.0
+    for stage, sec in sorted(res["stage_seconds"].items(), key=lambda kv: -kv[1]):
+        if stage.startswith("model:"):
+            share = sec / wall
+            where = "of the model process"
+        else:
+            worker_total += sec
+            share = sec / (wall * (workers if res["model"] != "in-process" else 1))
+            where = "of the workers" if res["model"] != "in-process" else "of this process"
+        lines.append(f"    {stage:28} {sec / done:7.3f} s/track  {100 * share:5.1f} % {where}")
+    if res["model"] != "in-process" and worker_total:
+        lines.append(f"    {'all worker stages':28} {worker_total / done:7.3f} s/track  "
+                     f"{100 * worker_total / (wall * workers):5.1f} % of the workers")
+    if res.get("batches"):
+        lines.append(f"    model batches: {res['batches']} forward passes of "
+                     f"{res['patches'] / res['batches']:.1f} patches on average")
+    return lines
+
+
+#: stored fields that may differ between runs without the analysis differing
+_IGNORED = {"path", "device", "format"}
+#: fields whose numbers are model outputs (compared within a tolerance); all others must be equal
+_TOLERANT = {"moods", "genres", "valence", "arousal", "curves", "embedding", "energy", "segments"}
+
+
+def _last_digit(x: float) -> float:
+    """The unit of the last stored decimal of ``x`` (the stored scores are rounded: 4 decimals
+    for valence/arousal, 4 significant digits for tag scores, 1 decimal for percentiles)."""
+    text = repr(float(x))
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        return 10.0 ** (int(exp) - decimals)
+    return 10.0 ** -len(text.split(".")[1]) if "." in text else 1.0
+
+
+def _diff(a: Any, b: Any, tolerant: bool) -> tuple[bool, float]:
+    """(equal apart from tolerated number differences, largest tolerated difference in units of
+    the last stored digit: float noise flips at most that digit by 1)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return False, 0.0
+        parts = [_diff(a[k], b[k], tolerant) for k in a]
+        return all(p[0] for p in parts), max((p[1] for p in parts), default=0.0)
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return False, 0.0
+        parts = [_diff(x, y, tolerant) for x, y in zip(a, b, strict=True)]
+        return all(p[0] for p in parts), max((p[1] for p in parts), default=0.0)
+    if tolerant and isinstance(a, float) and isinstance(b, float):
+        unit = max(_last_digit(a), _last_digit(b))
+        return True, abs(a - b) / unit
+    return a == b, 0.0
+
+
+def compare_results(db_a: Path, db_b: Path, tol: float = 1.0001) -> dict[str, Any]:
+    """Compare the stored analyses of the tracks two databases share (matched by file name):
+    every field equal (hash code, segment hash codes, key, tempo, beats, chords, tag names, ...)
+    except the model's scores (moods, genres, valence/arousal, curves, embedding, segment scores),
+    which must agree to within ``tol`` units of their last stored digit (1e-4 for valence and
+    arousal); the integer track energy within 1."""
+    from musicapp.library.store import Store
+
+    def load(db: Path) -> dict[str, dict]:
+        with Store(db) as st:
+            return {Path(t.path).name: st.analysis(t.id) or {} for t in st.tracks("ok")}
+
+    a, b = load(db_a), load(db_b)
+    common = sorted(set(a) & set(b))
+    mismatched: dict[str, int] = {}
+    worst = 0.0
+    for name in common:
+        ra, rb = a[name], b[name]
+        for field in sorted((set(ra) | set(rb)) - _IGNORED):
+            same, diff = _diff(ra.get(field), rb.get(field), field in _TOLERANT)
+            if field == "energy":
+                same, diff = same and diff <= 1, 0.0
+            else:
+                worst = max(worst, diff)
+            if not same:
+                mismatched[field] = mismatched.get(field, 0) + 1
+    return {"tracks": len(common), "mismatched": mismatched, "max_last_digit_diff": worst,
+            "equal": bool(common) and not mismatched and worst <= tol}
 
 
 def _cpu_seconds() -> float:
@@ -190,35 +319,73 @@ def run(args: Any) -> int:
     import torch
 
     folder = Path(args.dir)
-    music = folder / f"{args.tracks}x{int(args.seconds)}s"
+    real = Path(args.real) if getattr(args, "real", None) else None
+    label = "real" if real is not None else f"{int(args.seconds)}s"
+    music = folder / f"{args.tracks}x{label}"
     t0 = time.perf_counter()
-    paths = make_tracks(music, args.tracks, args.seconds)
-    print(f"{len(paths)} tracks of {args.seconds:.0f} s in {folder} "
-          f"(generated/reused in {time.perf_counter() - t0:.0f} s); "
-          f"{os.cpu_count()} logical cores, load average {os.getloadavg()[0]:.1f}", flush=True)
-    configs: list[tuple[str, int | None, str, str]] = [("serial", 0, "workers", "cpu")]
-    for model in args.models.split(","):
-        configs.append((f"batch/{model} cpu", args.workers, model.strip(), "cpu"))
-    if torch.cuda.is_available() and not args.cpu_only:
-        configs.append(("batch/parent cuda", args.workers, "parent", "cuda"))
+    paths = make_tracks(music, args.tracks, args.seconds, real=real,
+                        processes=getattr(args, "gen_processes", 1) or os.cpu_count() or 1)
+    gpu = f"yes: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no"
+    print(f"{len(paths)} tracks ({'gain variants of the files in ' + str(real) if real else 'synthesised'}) "
+          f"in {music} (generated/reused in {time.perf_counter() - t0:.0f} s); "
+          f"{os.cpu_count()} logical cores, load average {os.getloadavg()[0]:.1f}; "
+          f"torch {torch.__version__}, CUDA {gpu}",
+          flush=True)
+    serial_n = getattr(args, "serial_tracks", None)
+    serial_music = music
+    if serial_n and serial_n < len(paths):
+        serial_music = folder / f"{serial_n}-of-{music.name}"
+        serial_music.mkdir(parents=True, exist_ok=True)
+        for p in paths[:serial_n]:
+            link = serial_music / p.name
+            if not link.exists():
+                os.link(p, link)
+    configs: list[tuple[str, Path, int | None, str, str]] = []
+    cuda = torch.cuda.is_available() and not args.cpu_only
+    if not getattr(args, "no_serial", False):
+        configs.append(("serial", serial_music, 0, "workers", "cpu"))
+        if cuda:
+            configs.append(("serial cuda", serial_music, 0, "workers", "cuda"))
+    if cuda:  # before the CPU batch runs, which take longest on a GPU machine
+        configs.append(("batch/parent cuda", music, args.workers, "parent", "cuda"))
+    for model in (m.strip() for m in args.models.split(",") if m.strip()):
+        configs.append((f"batch/{model} cpu", music, args.workers, model, "cpu"))
     results: dict[str, Any] = {}
     base = None
-    for name, workers, model, device in configs:
+    for name, tracks_dir, workers, model, device in configs:
         db = folder / f"bench-{name.replace('/', '-').replace(' ', '-')}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-        res = index_once(music, db, workers=workers, model=model, device=device)
+        res = index_once(tracks_dir, db, workers=workers, model=model, device=device)
+        res["db"] = str(db)
         results[name] = res
         base = base or res["tracks_per_min"]
         print(f"{name:18} {res['tracks']:3d} tracks ({res['failed']} failed) in {res['seconds']:6.1f} s: "
               f"{res['tracks_per_min']:6.1f} tracks/min, {res['audio_min_per_s']:5.2f} audio-min/s, "
-              f"x{res['tracks_per_min'] / base:.2f} vs serial; peak RSS of the process tree "
+              f"x{res['tracks_per_min'] / base:.2f} vs {configs[0][0]}; peak RSS of the process tree "
               f"{res['peak_rss_half_mb']:.0f} MB at N/2, {res['peak_rss_all_mb']:.0f} MB at N "
               f"({res['workers']} workers, model {res['model']}); CPU {res['cpu_s_per_track']:.1f} s "
               f"per track, {res['cores_used']:.2f} cores busy on average; load {os.getloadavg()[0]:.1f}",
               flush=True)
+        for line in utilisation_lines(res):
+            print(line, flush=True)
         if res["errors"]:
             print(f"  errors: {res['errors']}")
+    pairs = [(name, ref) for name in results for ref in ("serial", "serial cuda")
+             if ref in results and name != ref and not name.startswith("serial")
+             and (ref == "serial cuda") == name.endswith("cuda")]
+    if "serial cuda" in results:
+        pairs.append(("serial cuda", "serial"))
+    for name, ref_name in pairs:
+        cmp = compare_results(Path(results[ref_name]["db"]), Path(results[name]["db"]))
+        results[name]["same_as_" + ref_name.replace(" ", "_")] = cmp
+        print(f"{name} vs {ref_name}: {cmp['tracks']} common tracks, "
+              f"{'identical' if cmp['equal'] else 'DIFFERENT'} (fields that differ, with the "
+              f"number of tracks: {cmp['mismatched'] or 'none'}; largest score difference "
+              f"{cmp['max_last_digit_diff']:.2f} units of the last stored digit)", flush=True)
     if args.json:
         print(json.dumps(results, indent=1))
+    out = getattr(args, "out", None)
+    if out:
+        Path(out).write_text(json.dumps(results, indent=1))
     return 0

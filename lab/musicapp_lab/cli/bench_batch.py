@@ -25,6 +25,15 @@ def register_bench(subparsers) -> None:
     p.add_argument("--cpu-only", action="store_true", help="skip the CUDA run even when a GPU is present")
     p.add_argument("--dir", default="data/bench_batch", help="where the tracks and databases go")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    p.add_argument("--out", default=None, help="write the figures as JSON to this file")
+    p.add_argument("--real", default=None, metavar="DIR",
+                   help="make the N tracks from the audio files in DIR (gain variants, re-encoded "
+                   "as OGG, so every file is distinct) instead of synthesising them")
+    p.add_argument("--serial-tracks", type=int, default=None, metavar="K",
+                   help="time the serial path on the first K tracks only (it is slow)")
+    p.add_argument("--no-serial", action="store_true", help="skip the serial path")
+    p.add_argument("--gen-processes", type=int, default=None,
+                   help="processes writing the tracks (default: one per core)")
     p.set_defaults(func=run)
 
 
