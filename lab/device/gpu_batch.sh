@@ -37,7 +37,7 @@ timeout 150 python3 -m pytest -q -p no:cacheprovider -o addopts="" \
 nvidia-smi --query-gpu=timestamp,utilization.gpu,utilization.memory,memory.used --format=csv,noheader \
   -lms 500 > "$OUT/gpu_util.csv" 2>/dev/null &
 SMI=$!
-timeout 420 python3 lab/device/run_bench_batch.py batch --tracks "$N" --real .gpu_real \
+timeout "${BENCH_TIMEOUT:-420}" python3 lab/device/run_bench_batch.py batch --tracks "$N" --real .gpu_real \
   --serial-tracks "$SERIAL" --models workers --dir /tmp/bench --out "$OUT/bench.json" \
   2>&1 | tee "$OUT/bench.txt"
 kill $SMI 2>/dev/null
