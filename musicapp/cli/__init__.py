@@ -125,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except MusicappError as exc:
         log.info("error: %s", exc)
-        print(f"musicapp: error: {exc}", file=sys.stderr)
+        from musicapp.cli._text import shown
+
+        print(f"musicapp: error: {shown(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("musicapp: interrupted", file=sys.stderr)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from musicapp.cli._args import int_range
+from musicapp.cli._text import shown
 from musicapp.filetypes import AUDIO_EXTENSIONS
 
 
@@ -71,7 +72,7 @@ def _progress_bar(done: int, total: int, name: str) -> None:
 
 def summarise(result: dict) -> str:
     """A human-readable summary of one ``analyze`` result."""
-    lines = [f"{result['path']}  ({result.get('duration_s', 0):.1f} s)"]
+    lines = [f"{shown(result['path'])}  ({result.get('duration_s', 0):.1f} s)"]
     if result.get("status", "ok") != "ok":
         level = result.get("level_dbfs")
         loudest = f"; loudest 3 s at {level:.0f} dBFS" if level is not None else ""
@@ -108,9 +109,9 @@ def summarise(result: dict) -> str:
         dedup = [c for i, c in enumerate(seq) if i == 0 or c != seq[i - 1]]
         lines.append("  chords: " + " ".join(dedup[:16]) + (" ..." if len(dedup) > 16 else ""))
     for part, message in result.get("errors", {}).items():
-        lines.append(f"  {part}: FAILED: {message}")
+        lines.append(f"  {part}: FAILED: {shown(message)}")
     for warning in result.get("warnings", []):
-        lines.append(f"  warning: {warning}")
+        lines.append(f"  warning: {shown(warning)}")
     return "\n".join(lines)
 
 
@@ -151,7 +152,7 @@ def _export(args: argparse.Namespace, result: dict) -> None:
     writers = {"midi": write_midi, "jams": write_jams, "csv": write_csv}
     for kind, target in _exports(args).items():
         out = writers[kind](result, target, overwrite=args.overwrite)
-        print(f"wrote {out}", file=sys.stderr)
+        print(f"wrote {shown(out)}", file=sys.stderr)
 
 
 def _emit(args: argparse.Namespace, result: dict) -> None:
@@ -175,7 +176,7 @@ def _run_one(args: argparse.Namespace, path: Path) -> int:
             path, tags=not args.no_tags, music=not args.no_music, device=args.device, threads=args.threads
         ).to_dict()
     except AudioDecodeError as exc:
-        print(f"musicapp: error: {exc}", file=sys.stderr)
+        print(f"musicapp: error: {shown(exc)}", file=sys.stderr)
         return 2
     _emit(args, result)
     if _exports(args):
@@ -199,7 +200,7 @@ def _run_batch(args: argparse.Namespace, files: list[Path]) -> int:
             if done["ok"]:
                 _emit(args, done["analysis"])
             else:
-                print(f"musicapp: error: {done['error']}", file=sys.stderr)
+                print(f"musicapp: error: {shown(done['error'])}", file=sys.stderr)
                 state["status"] = 2
 
     def progress(done: int, total: int, path: str) -> None:

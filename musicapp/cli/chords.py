@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from musicapp.cli._args import file_name, finite_float, int_range
+from musicapp.cli._text import shown
 from musicapp.errors import ModelError, MusicappError
 
 #: Largest ``--from-json`` file read (an analysis result is a few KB).
@@ -378,7 +379,7 @@ def run_chords(args: argparse.Namespace) -> int:
         print("  ".join(prog.romans))
         print("  ".join(f"{b:g}" for b in prog.beats) + "  (beats)")
         for note in said + prog.notes:
-            print(f"note: {note}", file=sys.stderr)
+            print(f"note: {shown(note)}", file=sys.stderr)
         if alts is not None:
             print(f"alternatives for position {args.alternatives} "
                   f"({prog.names[args.alternatives - 1]}):")
@@ -386,7 +387,7 @@ def run_chords(args: argparse.Namespace) -> int:
                 print(f"  {a.name:8s} {a.roman:8s} {100 * a.probability:5.1f}%")
         for path in (args.output, args.wav):
             if path:
-                print(f"wrote {path}")
+                print(f"wrote {shown(path)}")
     if args.play:
         from musicapp.synth import play
 

@@ -23,6 +23,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the info of each file; exit 2 if any file could not be read."""
     from musicapp.audio import probe
+    from musicapp.cli._text import shown
     from musicapp.errors import AudioDecodeError
 
     status = 0
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             info = probe(path)
         except AudioDecodeError as exc:
-            print(f"musicapp: error: {exc}", file=__import__("sys").stderr)
+            print(f"musicapp: error: {shown(exc)}", file=__import__("sys").stderr)
             status = 2
             continue
         if args.json:
@@ -38,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             minutes, seconds = divmod(info.duration_s, 60)
             print(
-                f"{info.path}\n  format: {info.format} ({info.codec})\n"
+                f"{shown(info.path)}\n  format: {info.format} ({info.codec})\n"
                 f"  duration: {int(minutes)}:{seconds:06.3f} ({info.duration_s:.3f} s)\n"
                 f"  sample rate: {info.sample_rate} Hz\n  channels: {info.channels}"
             )
             for warning in info.warnings:
-                print(f"  warning: {warning}")
+                print(f"  warning: {shown(warning)}")
     return status

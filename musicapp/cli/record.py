@@ -7,6 +7,7 @@ import json
 import sys
 
 from musicapp.cli._args import file_name, finite_float, int_range
+from musicapp.cli._text import shown
 from musicapp.params import RECORDING
 
 #: The longest take ``record`` accepts (24 hours).
@@ -50,18 +51,19 @@ def run_record(args: argparse.Namespace) -> int:
         out, device=args.device, sample_rate=args.rate, channels=args.channels, max_seconds=args.seconds
     )
     rec.start()
-    print(f"recording {args.seconds:g} s from {rec.device.name!r} to {out} ...", file=sys.stderr)
+    print(f"recording {args.seconds:g} s from {rec.device.name!r} to {shown(out)} ...",
+          file=sys.stderr)
     try:
         rec.wait(args.seconds + 10)
     except KeyboardInterrupt:
         print("interrupted: keeping the take so far", file=sys.stderr)
     result = rec.stop()
     print(
-        f"{result.path}: {result.duration_s:.2f} s, {result.sample_rate} Hz, "
+        f"{shown(result.path)}: {result.duration_s:.2f} s, {result.sample_rate} Hz, "
         f"{result.channels} ch, overflows: {result.overflows}"
     )
     if result.error:
-        print(f"musicapp: error: {result.error}", file=sys.stderr)
+        print(f"musicapp: error: {shown(result.error)}", file=sys.stderr)
         return 1
     return 0
 

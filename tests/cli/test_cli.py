@@ -103,3 +103,36 @@ def test_a_file_opens_the_gui_and_an_unknown_word_is_an_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["trian"])
     assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+HOSTILE_NAMES = {
+    "newline+bidi": "new\nline \u00fc\u202e.wav",  # forges a second output line / reverses it
+    "ansi": "bad\x1b[31mRED.wav",  # recolours the terminal
+    "not-utf8": os.fsdecode(b"\xff\xfe.wav"),  # crashed print() under a strict UTF-8 locale
+}
+
+
+@pytest.mark.parametrize("label", sorted(HOSTILE_NAMES))
+def test_file_names_are_escaped_in_human_output(tmp_path, label):
+    """`info` and `analyze` print file names escaped, in the good and the error case, and do not
+    crash with a strict UTF-8 stdout (a desktop's en_US.UTF-8, unlike the C.UTF-8 of CI)."""
+    from musicapp.library.textsafe import display
+
+    plain = write_audio(tmp_path / "plain.wav", stereo_test_signal(1.5, 44100), 44100)
+    good = plain.rename(tmp_path / HOSTILE_NAMES[label])  # soundfile cannot open a non-UTF-8 name
+    bad = tmp_path / ("x" + HOSTILE_NAMES[label])
+    bad.write_bytes(b"not audio at all" * 100)
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", "PYTHONPATH": str(ROOT)}
+    for args in (["info", good.name, bad.name], ["analyze", "--no-tags", "--no-music", good.name],
+                 ["analyze", "--no-tags", "--no-music", bad.name]):
+        r = subprocess.run([sys.executable, "-m", "musicapp", *args], cwd=tmp_path, env=env,
+                           capture_output=True, timeout=300)
+        out, err = r.stdout.decode("utf-8"), r.stderr.decode("utf-8")
+        assert "Traceback" not in err, err
+        for text in (out, err):
+            assert "\x1b" not in text and "\u202e" not in text
+            assert not any(line.startswith("line") for line in text.splitlines())
+        if args[-1] == good.name:
+            assert r.returncode == 0 and display(good.name) in out
+        else:
+            assert r.returncode == 2 and "musicapp: error: x" in err
