@@ -7,13 +7,26 @@ all call :func:`analyze_path` or :func:`analyze_samples`. A part that fails (a t
 file, an unavailable GPU) is recorded in ``TrackAnalysis.errors`` with its reason and logged with
 its traceback; the other part still runs. Silence and clips too short to analyse give
 ``status`` "silence" / "too short" and no part runs. Only an undecodable file raises.
+
+Cores (``cores``): with one core the two parts run one after the other in the calling thread
+(the batch path's serial run and its worker processes, which must use one core each, rely on
+this; it is :func:`analyze_samples`'s default). With two or more (:func:`analyze_path`'s default
+is every usable core, :func:`musicapp.models.device.usable_cores`) they share the cores: one
+thread runs the music analysis while the others run tagger batches, and whichever thread is
+free takes the next batch of 3-s patches (:class:`musicapp.models.engine.TaggingRun`), so no
+core idles while work is left. Every thread runs torch with one intra-op thread, set
+deliberately (two intra-op threads on one batch were several times slower on the 2-core
+machines: OpenMP barriers); numpy's BLAS pools are held at one thread while a track is analysed
+on either path, so nothing oversubscribes and both paths compute the same numbers. The result
+is the same either way: same batches, added in the same order (tested).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +105,34 @@ def classify_level(samples: np.ndarray, sample_rate: int) -> tuple[str, float]:
     return OK, level
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy/scipy's BLAS thread pools held at one thread (threadpoolctl) for the duration.
+
+    The music analysis runs beside the tagger threads (or in a batch worker that owns one core):
+    a BLAS pool as wide as the machine would only oversubscribe the cores. Process-wide, as
+    BLAS pools are; torch's own pools are not touched.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a dependency, but the analysis must not depend on a speed helper
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def analysis_threads(cores: int | None) -> int:
+    """Threads the pipeline runs a track on: ``cores`` as asked, or with None every usable core
+    (:func:`musicapp.models.device.usable_cores`) up to
+    :data:`musicapp.models.device.MAX_AUTO_THREADS`."""
+    if cores is not None:
+        return max(1, int(cores))
+    from musicapp.models.device import MAX_AUTO_THREADS, usable_cores
+
+    return max(1, min(usable_cores(), MAX_AUTO_THREADS))
+
+
 def analyze_samples(
     samples: np.ndarray,
     sample_rate: int,
@@ -102,10 +143,17 @@ def analyze_samples(
     threads: int | None = None,
     feature_maps: bool = False,
     progress: ProgressFn | None = None,
+    cores: int | None = 1,
 ) -> TrackAnalysis:
-    """Analyse mono float32 ``samples`` at ``sample_rate``."""
-    from musicapp.audio import resample
+    """Analyse mono float32 ``samples`` at ``sample_rate``.
 
+    Args:
+        threads: torch intra-op threads of the tagger (None: the engine's choice on one core,
+            one per thread on several).
+        cores: cores to share between the tagger and the music analysis (see the module docs):
+            1 (the default: one after the other in this thread, the batch path's workers and
+            serial run), None (every usable core) or a number. The result does not depend on it.
+    """
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     status, level = classify_level(samples, sample_rate)
     result = TrackAnalysis(duration_s=samples.shape[-1] / float(sample_rate), status=status,
@@ -113,37 +161,149 @@ def analyze_samples(
     if status != OK:
         _report(progress, 1.0, status)
         return result
-    if tags:
-        _report(progress, 0.1, "tags")
-        try:
-            engine = get_engine(device, threads)
-            y16 = resample(samples, sample_rate, MEL.sample_rate)
-            tagged = engine.analyze(y16, feature_maps=feature_maps)
-            fields = tagged.to_dict()
-            fields.pop("duration_s", None)
-            maps = fields.pop("feature_maps", None)
-            fields.pop("feature_map_seconds_per_column", None)
-            result.tags = fields
-            if feature_maps:
-                result.feature_maps = {"maps": maps,
-                                       "seconds_per_column": tagged.feature_map_seconds_per_column}
-        except Exception as exc:  # one part failing must not lose the other: reported, logged
-            log.exception("tagging failed")
-            result.errors["tags"] = _describe(exc)
-    if music:
-        from musicapp.analysis import analyze_music
-
-        def sub_progress(fraction: float, stage: str) -> None:
-            _report(progress, 0.5 + 0.5 * fraction, stage)
-
-        _report(progress, 0.5, "music")
-        try:
-            result.music = analyze_music(samples, sample_rate, progress=sub_progress).to_dict()
-        except Exception as exc:
-            log.exception("key/tempo/chord analysis failed")
-            result.errors["music"] = _describe(exc)
+    n_threads = analysis_threads(cores)
+    with one_blas_thread():
+        if tags and music and n_threads > 1:
+            _both_parts_concurrently(result, samples, sample_rate, device, threads, feature_maps,
+                                     progress, n_threads)
+        else:
+            if tags:
+                _report(progress, 0.1, "tags")
+                _tag_part(result, samples, sample_rate, device, threads, feature_maps)
+            if music:
+                _report(progress, 0.5, "music")
+                _music_part(result, samples, sample_rate,
+                            lambda f, stage: _report(progress, 0.5 + 0.5 * f, stage))
     _report(progress, 1.0, "done")
     return result
+
+
+def _start_tagging(samples: np.ndarray, sample_rate: int, device: str, threads: int | None,
+                   feature_maps: bool, progress: Callable[[float], None] | None = None):
+    """The engine and a :class:`~musicapp.models.engine.TaggingRun` for ``samples``."""
+    from musicapp.audio import resample
+
+    engine = get_engine(device, threads)
+    y16 = resample(samples, sample_rate, MEL.sample_rate)
+    return engine, engine.start(y16, feature_maps=feature_maps, progress=progress)
+
+
+def _store_tags(result: TrackAnalysis, run, feature_maps: bool) -> None:
+    """The finished run's tags into ``result`` (raises what the run met)."""
+    tagged = run.result()
+    log.debug("tagger batches by thread: %s", run.batches_by_thread)
+    fields = tagged.to_dict()
+    fields.pop("duration_s", None)
+    maps = fields.pop("feature_maps", None)
+    fields.pop("feature_map_seconds_per_column", None)
+    result.tags = fields
+    if feature_maps:
+        result.feature_maps = {"maps": maps,
+                               "seconds_per_column": tagged.feature_map_seconds_per_column}
+
+
+def _tag_failed(result: TrackAnalysis, exc: Exception) -> None:
+    # one part failing must not lose the other: reported, logged
+    log.error("tagging failed", exc_info=exc)
+    result.errors["tags"] = _describe(exc)
+
+
+def _tag_part(result: TrackAnalysis, samples: np.ndarray, sample_rate: int, device: str,
+              threads: int | None, feature_maps: bool) -> None:
+    """The tagger in this thread with the engine's thread count."""
+    try:
+        engine, run = _start_tagging(samples, sample_rate, device, threads, feature_maps)
+        run.work(torch_threads=engine.threads)
+        _store_tags(result, run, feature_maps)
+    except Exception as exc:
+        _tag_failed(result, exc)
+
+
+def _music_part(result: TrackAnalysis, samples: np.ndarray, sample_rate: int,
+                progress: ProgressFn | None) -> None:
+    from musicapp.analysis import analyze_music
+
+    try:
+        result.music = analyze_music(samples, sample_rate, progress=progress).to_dict()
+    except Exception as exc:
+        log.exception("key/tempo/chord analysis failed")
+        result.errors["music"] = _describe(exc)
+
+
+class _SharedTagging:
+    """The tagger part of one track, started by one thread and worked on by several."""
+
+    def __init__(self, samples: np.ndarray, sample_rate: int, device: str, threads: int | None,
+                 feature_maps: bool, torch_threads: int,
+                 progress: Callable[[float], None]) -> None:
+        self.args = (samples, sample_rate, device, threads, feature_maps, progress)
+        self.torch_threads = torch_threads
+        self.run = None
+        self.error: Exception | None = None
+        self.started = threading.Event()
+
+    def start_and_work(self) -> None:
+        """Prepare the run (resampling; Mel and patches come lazily with the batches), then
+        work on it."""
+        try:
+            _engine, self.run = _start_tagging(*self.args)
+        except Exception as exc:  # reported by the caller with the part's other failures
+            self.error = exc
+        finally:
+            self.started.set()
+        if self.run is not None:
+            self.run.work(torch_threads=self.torch_threads)
+
+    def help(self) -> None:
+        """Take batches until none is left (after the run has been prepared); on the CPU only:
+        a GPU's batches are not sped up by a second thread."""
+        self.started.wait()
+        if self.run is not None and self.run.engine.device.type == "cpu":
+            self.run.work(torch_threads=self.torch_threads)
+
+    def store(self, result: TrackAnalysis, feature_maps: bool) -> None:
+        """Put the tags into ``result`` (or the failure into ``result.errors``)."""
+        try:
+            if self.error is not None:
+                raise self.error
+            if self.run is None:
+                raise RuntimeError("the tagger did not start")
+            _store_tags(result, self.run, feature_maps)
+        except Exception as exc:
+            _tag_failed(result, exc)
+
+
+def _both_parts_concurrently(result: TrackAnalysis, samples: np.ndarray, sample_rate: int,
+                             device: str, threads: int | None, feature_maps: bool,
+                             progress: ProgressFn | None, n_threads: int) -> None:
+    """Both parts on ``n_threads`` threads with work sharing (see the module docs).
+
+    This thread runs the music analysis, then helps with the tagger's remaining batches (on
+    the CPU); ``n_threads - 1`` tagger threads prepare the tagger's input and run its batches.
+    Each runs torch with ``threads`` intra-op threads (one when None).
+    """
+    lock = threading.Lock()
+    done = {"tags": 0.0, "music": 0.0}
+
+    def report(part: str, fraction: float, stage: str) -> None:
+        with lock:  # progress comes from several threads; the caller sees one sequence
+            done[part] = max(done[part], float(fraction))
+            total = 0.05 + 0.95 * (0.7 * done["tags"] + 0.3 * done["music"])
+            _report(progress, min(total, 0.99), stage)
+
+    tagging = _SharedTagging(samples, sample_rate, device, threads, feature_maps, threads or 1,
+                             lambda f: report("tags", f, "tags"))
+    workers = [threading.Thread(target=tagging.start_and_work if i == 0 else tagging.help,
+                                name=f"musicapp-tagger-{i}", daemon=True)
+               for i in range(max(1, n_threads - 1))]
+    report("tags", 0.0, "tags and music")
+    for t in workers:
+        t.start()
+    _music_part(result, samples, sample_rate, lambda f, stage: report("music", f, stage))
+    tagging.help()
+    for t in workers:
+        t.join()
+    tagging.store(result, feature_maps)
 
 
 def analyze_path(
@@ -155,8 +315,10 @@ def analyze_path(
     threads: int | None = None,
     feature_maps: bool = False,
     progress: ProgressFn | None = None,
+    cores: int | None = None,
 ) -> TrackAnalysis:
-    """Decode ``path`` once and analyse it.
+    """Decode ``path`` once and analyse it on ``cores`` cores (None, the default: every usable
+    core; 1: the one-core path; see :func:`analyze_samples`).
 
     Raises:
         AudioDecodeError: the file cannot be decoded at all.
@@ -167,7 +329,7 @@ def analyze_path(
     audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
     result = analyze_samples(audio.samples, audio.sample_rate, tags=tags, music=music,
                              device=device, threads=threads, feature_maps=feature_maps,
-                             progress=progress)
+                             progress=progress, cores=cores)
     result.path = str(Path(path))
     result.format = audio.info.format
     result.warnings = list(audio.warnings)

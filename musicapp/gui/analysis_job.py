@@ -25,83 +25,21 @@ from musicapp.track_analysis import json_default
 ProgressFn = Callable[[float, str], None]
 
 
-def spare_core() -> bool:
-    """True when a second core is idle enough to run the two parts side by side."""
-    cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
-        return cores >= 2
-    return cores >= 2 and load < cores - 0.5
-
-
 def run_analysis(path: str, progress: ProgressFn | None = None, device: str = "auto",
-                 parallel: bool | None = None) -> dict:
-    """Analyse ``path`` with the one pipeline (:mod:`musicapp.pipeline`); the
+                 cores: int | None = None) -> dict:
+    """Analyse ``path`` with the one pipeline (:func:`musicapp.pipeline.analyze_path`); the
     :class:`~musicapp.track_analysis.TrackAnalysis` as its JSON dict.
 
-    The file is decoded once. With ``parallel`` the tagger and the music analysis run at the
-    same time in two threads (both spend their time in native code that releases the GIL, so
-    on two idle cores the wall time is about the longer of the two rather than their sum); the
-    result is the same as :func:`musicapp.pipeline.analyze_path`'s. ``None`` decides by the
-    machine's load (:func:`spare_core`): on a busy machine the second thread only competes.
+    The file is decoded once; the tagger and the music analysis share ``cores`` cores (None:
+    every usable core; work sharing, so a busy machine costs no more than the one-core path),
+    and the result is the same as on one core.
 
     Raises :class:`musicapp.errors.AudioDecodeError` when the file cannot be decoded. Failures of
     individual parts are in ``result["errors"]`` (part -> message).
     """
-    from pathlib import Path
-
     from musicapp.pipeline import analyze_path
 
-    if parallel is None:
-        parallel = spare_core()
-    if not parallel:
-        return analyze_path(path, device=device, progress=progress).to_dict()
-    import threading
-
-    from musicapp.audio import load_audio
-    from musicapp.params import ANALYSIS
-    from musicapp.pipeline import analyze_samples
-
-    report = progress or (lambda _f, _m: None)
-    report(0.0, "decode")
-    audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
-    done = {"tags": 0.0, "music": 0.0}
-    lock = threading.Lock()
-
-    def part_progress(part: str):
-        def hook(fraction: float, stage: str) -> None:
-            with lock:
-                done[part] = fraction
-                total = 0.05 + 0.95 * (done["tags"] + done["music"]) / 2
-            report(min(total, 0.99), stage)
-        return hook
-
-    out: dict = {}
-
-    def run_tags() -> None:
-        try:
-            out["tags"] = analyze_samples(audio.samples, audio.sample_rate, tags=True,
-                                          music=False, device=device,
-                                          progress=part_progress("tags"))
-        except BaseException as exc:  # re-raised in the caller's thread
-            out["tags_exc"] = exc
-
-    thread = threading.Thread(target=run_tags, name="analysis-tags")
-    thread.start()
-    music = analyze_samples(audio.samples, audio.sample_rate, tags=False, music=True,
-                            device=device, progress=part_progress("music"))
-    thread.join()
-    if "tags_exc" in out:
-        raise out["tags_exc"]
-    result = out["tags"]
-    result.music = music.music
-    result.errors.update(music.errors)
-    result.path = str(Path(path))
-    result.format = audio.info.format
-    result.warnings = list(audio.warnings)
-    report(1.0, "done")
-    return result.to_dict()
+    return analyze_path(path, device=device, progress=progress, cores=cores).to_dict()
 
 
 def _protocol_stream():
@@ -132,11 +70,22 @@ def rss_mb() -> float:
 
 
 def warm_up() -> None:
-    """Import the pipeline and load the models once, before the first request."""
-    from musicapp.pipeline import get_engine
+    """Everything the first request would otherwise pay for, done before it arrives: import the
+    pipeline, load the models, and analyse a short generated clip on the concurrent path, so
+    numba's cached kernels are loaded, the tagger threads' OpenMP teams and oneDNN's primitives
+    (full and final partial batches) exist and FFT plans are made."""
+    import numpy as np
+
+    from musicapp.params import ANALYSIS
+    from musicapp.pipeline import analyze_samples, get_engine
 
     get_engine()
-    import musicapp.analysis  # noqa: F401  (librosa and the JIT cache)
+    sr = ANALYSIS.sample_rate
+    t = np.arange(int(7.5 * sr), dtype=np.float64) / sr  # 3 patches: a full and a partial batch
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6))
+    pulse = (np.sin(2 * np.pi * 2 * t) > 0.95).astype(np.float64)  # something to track beats on
+    y = (0.2 * chord * (0.6 + 0.4 * pulse)).astype(np.float32)
+    analyze_samples(y, sr, cores=None)
 
 
 def serve(stdin=None) -> int:

@@ -50,6 +50,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -477,21 +478,9 @@ class TaggerEngine:
     ) -> TaggerResult:
         """Analyse a whole signal (mono float samples at 16 kHz, or at ``sample_rate``);
         ``progress(fraction)`` is called after every 30-s block."""
-        y = clean_samples(samples_16k_mono)
-        if sample_rate != MEL.sample_rate:
-            from musicapp.audio import resample
-
-            y = resample(y, sample_rate, MEL.sample_rate)
-        duration = len(y) / MEL.sample_rate
-        step = int(BLOCK_SECONDS * MEL.sample_rate)
-
-        def blocks() -> Iterator[np.ndarray]:
-            for i, block in enumerate(_frames_of_samples(y, step)):
-                yield block
-                if progress:
-                    progress(min(1.0, (i + 1) * step / max(len(y), 1)))
-
-        return self._analyze_blocks(blocks(), duration, feature_maps)
+        run = self.start(samples_16k_mono, feature_maps, sample_rate, progress)
+        run.work()
+        return run.result()
 
     def analyze_path(
         self,
@@ -519,6 +508,32 @@ class TaggerEngine:
 
         return self._analyze_blocks(blocks(), info.duration_s, feature_maps)
 
+    def start(
+        self,
+        samples_16k_mono: np.ndarray,
+        feature_maps: bool = False,
+        sample_rate: int = MEL.sample_rate,
+        progress: Callable[[float], None] | None = None,
+    ) -> TaggingRun:
+        """Prepare the tagging of a whole signal as a :class:`TaggingRun` whose batches one or
+        several threads work through (:meth:`TaggingRun.work`); :meth:`TaggingRun.result` then
+        gives the same :class:`TaggerResult` as :meth:`analyze` (which is ``start``, ``work``,
+        ``result`` in one thread). ``progress(fraction)`` is called after every 30-s block."""
+        y = clean_samples(samples_16k_mono)
+        if sample_rate != MEL.sample_rate:
+            from musicapp.audio import resample
+
+            y = resample(y, sample_rate, MEL.sample_rate)
+        step = int(BLOCK_SECONDS * MEL.sample_rate)
+
+        def blocks() -> Iterator[np.ndarray]:
+            for i, block in enumerate(_frames_of_samples(y, step)):
+                yield block
+                if progress:
+                    progress(min(1.0, (i + 1) * step / max(len(y), 1)))
+
+        return TaggingRun(self, blocks(), len(y) / MEL.sample_rate, feature_maps)
+
     # ------------------------------------------------------------------ internals
 
     def _analyze_blocks(
@@ -527,42 +542,135 @@ class TaggerEngine:
         duration_hint: float,
         feature_maps: bool,
     ) -> TaggerResult:
-        import torch
+        run = TaggingRun(self, blocks, duration_hint, feature_maps)
+        run.work()
+        return run.result()
 
+
+class TaggingRun:
+    """One track's tagging as a stream of batches that one or several threads work through.
+
+    The blocks of samples are turned into log-Mel frames, cut into patches and grouped into
+    batches of ``engine.batch_size`` consecutive patches, lazily and under a lock, so any thread
+    calling :meth:`work` takes the next batch as soon as it is free (work sharing: a thread that
+    finished its other job helps with the rest). The model runs outside the lock (torch releases
+    the GIL), and the outputs are added to the result in batch order whatever thread computed
+    them, so the result is the same as one thread's: same batches, same order.
+
+    Thread counts are the caller's: each thread that calls :meth:`work` runs torch with
+    ``torch_threads`` intra-op threads (the engine's choice when None).
+    """
+
+    def __init__(self, engine: TaggerEngine, blocks: Iterable[np.ndarray], duration_hint: float,
+                 feature_maps: bool) -> None:
         from musicapp.features import StreamingLogMel
 
-        mel = StreamingLogMel()
-        meter = LevelMeter()
-        cutter = PatchCutter()
-        acc = _Accumulator(self.backend, feature_maps, duration_hint, self.feature_map_columns)
-        pending: list[Patch] = []
+        self.engine = engine
+        self.feature_maps = feature_maps
+        self._blocks = iter(blocks)
+        self._mel = StreamingLogMel()
+        self._meter = LevelMeter()
+        self._cutter = PatchCutter()
+        self._acc = _Accumulator(engine.backend, feature_maps, duration_hint,
+                                 engine.feature_map_columns)
+        self._pending: list[Patch] = []
+        self._n_samples = 0
+        self._exhausted = False
+        self._status = "ok"
+        self._issued = 0  # batches handed out
+        self._added = 0  # batches added to the accumulator (in order)
+        self._outputs: dict[int, tuple[list[Patch], dict[str, np.ndarray]]] = {}
+        self._error: BaseException | None = None
+        self._stream_lock = threading.Lock()  # blocks, Mel, cutting, handing out batches
+        self._result_lock = threading.Lock()  # the accumulator
+        self.batches_by_thread: dict[str, int] = {}
 
-        def flush(force: bool = False) -> None:
-            while pending and (force or len(pending) >= self.batch_size):
-                batch, pending[:] = pending[: self.batch_size], pending[self.batch_size :]
-                x = torch.from_numpy(np.stack([p.logmel for p in batch])).to(self.device)
-                # Half precision through autocast: convolutions, matmuls and the LSTM run in
-                # float16 on the GPU while reductions and normalisations stay float32.
-                with torch.inference_mode(), torch.autocast(
-                    device_type=self.device.type, dtype=torch.float16, enabled=self.half
-                ):
-                    out = self.backend.run(x, feature_maps)
-                acc.add(batch, out)
+    def _take(self) -> tuple[int, list[Patch]] | None:
+        """The next batch (index, patches), or None when there is none left."""
+        size = self.engine.batch_size
+        with self._stream_lock:
+            while self._error is None:
+                if len(self._pending) >= size or (self._exhausted and self._pending):
+                    batch = self._pending[:size]
+                    del self._pending[:size]
+                    self._issued += 1
+                    return self._issued - 1, batch
+                if self._exhausted:
+                    return None
+                block = next(self._blocks, None)
+                if block is None:
+                    self._end_of_stream()
+                    continue
+                self._n_samples += len(block)
+                self._meter.push(block)
+                self._pending.extend(self._cutter.push(self._mel.push(block)))
+            return None
 
-        n_samples = 0
-        for block in blocks:
-            n_samples += len(block)
-            meter.push(block)
-            pending.extend(cutter.push(mel.push(block)))
-            flush()
-        duration = n_samples / MEL.sample_rate
-        status = level_status(duration, meter.dbfs())
-        if status != "ok":  # nothing musical to report (module docs, 8.)
-            return acc.empty(duration, str(self.device), status)
-        pending.extend(cutter.push(mel.flush()))
-        pending.extend(cutter.finish(duration))
-        flush(force=True)
-        return acc.result(duration, str(self.device), self.note)
+    def _end_of_stream(self) -> None:
+        self._exhausted = True
+        duration = self._n_samples / MEL.sample_rate
+        self._status = level_status(duration, self._meter.dbfs())
+        if self._status != "ok":  # nothing musical to report (module docs, 8.)
+            self._pending.clear()
+            return
+        self._pending.extend(self._cutter.push(self._mel.flush()))
+        self._pending.extend(self._cutter.finish(duration))
+
+    def _run(self, index: int, batch: list[Patch]) -> None:
+        import torch
+
+        engine = self.engine
+        x = torch.from_numpy(np.stack([p.logmel for p in batch])).to(engine.device)
+        # Half precision through autocast: convolutions, matmuls and the LSTM run in float16 on
+        # the GPU while reductions and normalisations stay float32.
+        with torch.inference_mode(), torch.autocast(
+            device_type=engine.device.type, dtype=torch.float16, enabled=engine.half
+        ):
+            out = engine.backend.run(x, self.feature_maps)
+        with self._result_lock:
+            self._outputs[index] = (batch, out)
+            while self._added in self._outputs:
+                done, done_out = self._outputs.pop(self._added)
+                self._acc.add(done, done_out)
+                self._added += 1
+
+    def work(self, torch_threads: int | None = None) -> int:
+        """Run batches until none is left (callable from several threads at once); returns how
+        many this thread ran. A failure is kept and raised by :meth:`result`, and stops the
+        other threads at their next batch."""
+        if torch_threads is not None and self.engine.device.type == "cpu":
+            import torch
+
+            torch.set_num_threads(int(torch_threads))  # this thread's OpenMP team, deliberately
+        ran = 0
+        try:
+            while (item := self._take()) is not None:
+                self._run(*item)
+                ran += 1
+        except BaseException as exc:  # re-raised by result() in the caller's thread
+            with self._stream_lock:
+                if self._error is None:
+                    self._error = exc
+        name = threading.current_thread().name
+        with self._result_lock:
+            self.batches_by_thread[name] = self.batches_by_thread.get(name, 0) + ran
+        return ran
+
+    def result(self) -> TaggerResult:
+        """The track's result, once every :meth:`work` call has returned.
+
+        Raises:
+            the first exception any thread met while working.
+        """
+        if self._error is not None:
+            raise self._error
+        if not self._exhausted or self._outputs or self._added != self._issued:
+            raise RuntimeError("TaggingRun.result() called before the work was done")
+        duration = self._n_samples / MEL.sample_rate
+        device = str(self.engine.device)
+        if self._status != "ok":
+            return self._acc.empty(duration, device, self._status)
+        return self._acc.result(duration, device, self.engine.note)
 
 
 class _Accumulator:

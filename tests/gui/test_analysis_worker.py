@@ -78,3 +78,23 @@ def test_a_dying_worker_is_reported_and_logged(files, caplog):
         assert worker.analyze(str(a))["moods"]  # the next request starts a new one
     finally:
         worker.stop()
+
+
+def test_the_warm_worker_gives_the_one_core_pipelines_result(files, caplog):
+    """The worker warms up without error, then analyses on every core (the concurrent path)
+    and answers exactly what the one-core pipeline computes in this process."""
+    import json
+
+    from musicapp.pipeline import analyze_path
+    from musicapp.track_analysis import json_default
+
+    a, _b, _bad = files
+    worker = AnalysisWorker()
+    try:
+        with caplog.at_level(logging.ERROR, logger="musicapp"):
+            got = worker.analyze(str(a))
+        assert not [r for r in caplog.records if "warm-up" in r.getMessage()]
+    finally:
+        worker.stop()
+    want = json.loads(json.dumps(analyze_path(str(a), cores=1).to_dict(), default=json_default))
+    assert got == want and got["moods"] and got["chords"]

@@ -1,0 +1,128 @@
+"""The one pipeline on one core and on several: the same result, the parts really side by side,
+BLAS pools held at one thread, a failing part reported while the other stays (real files, real
+models, real threads)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from musicapp.pipeline import analysis_threads, analyze_path, analyze_samples
+from tests.helpers.signals import chord, write_audio
+
+SR = 22050
+PROGRESSION = ([220.0, 277.18, 329.63], [246.94, 293.66, 369.99], [196.0, 246.94, 293.66],
+               [220.0, 261.63, 329.63])  # fmt: skip
+
+
+def song(seconds: float) -> np.ndarray:
+    """Chords changing every 2 s with a click on every beat at 120 BPM (something to tag and
+    to find key, tempo and chords in)."""
+    parts, total = [], 0
+    while total < seconds * SR:
+        for freqs in PROGRESSION:
+            parts.append(chord(freqs, 2.0, SR, 0.45))
+            total += parts[-1].size
+    y = np.concatenate(parts)[: int(seconds * SR)]
+    click = np.exp(-np.arange(300) / 50.0) * np.random.default_rng(1).standard_normal(300)
+    for start in range(0, y.size - 300, SR // 2):
+        y[start:start + 300] += 0.3 * click.astype(np.float32)
+    return np.clip(y, -1, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def track(tmp_path_factory):
+    # 20 s: 7 patches, so 4 batches of the tagger to share (the last one partial)
+    return write_audio(tmp_path_factory.mktemp("pipeline") / "song.wav", song(20.0), SR)
+
+
+def _batches_by_thread(caplog) -> dict[str, int]:
+    """What the pipeline logged about the threads that ran the tagger's batches."""
+    rows = [r.args for r in caplog.records if r.getMessage().startswith("tagger batches")]
+    assert len(rows) == 1
+    caplog.clear()
+    return dict(rows[0])  # one mapping argument: logging keeps it as the args
+
+
+def test_concurrent_path_gives_the_one_core_result(track, caplog):
+    fractions: list[float] = []
+    caplog.set_level(logging.DEBUG, logger="musicapp.pipeline")
+    one = analyze_path(track, cores=1).to_dict()
+    one_threads = _batches_by_thread(caplog)
+    two = analyze_path(track, cores=2, progress=lambda f, _s: fractions.append(f)).to_dict()
+    two_threads = _batches_by_thread(caplog)
+    assert not one.get("errors") and not two.get("errors")
+    assert one["status"] == "ok" and one["moods"] and one["chords"] and one["tempo_bpm"]
+    # the contract: same codes, tags within 1e-4, same key/tempo/beats/chords ...
+    assert two["hash"] == one["hash"]
+    assert [s["hash"] for s in two["segments"]] == [s["hash"] for s in one["segments"]]
+    for field in ("moods", "genres"):
+        assert [m["tag"] for m in two[field]] == [m["tag"] for m in one[field]]
+        np.testing.assert_allclose([m["score"] for m in two[field]],
+                                   [m["score"] for m in one[field]], atol=1e-4)
+    np.testing.assert_allclose(two["embedding"], one["embedding"], atol=1e-4)
+    for field in ("valence", "arousal"):
+        assert two[field] == pytest.approx(one[field], abs=1e-4)
+    for field in ("key", "tempo_bpm", "beats", "downbeats", "chords", "meter", "key_timeline"):
+        assert two[field] == one[field]
+    # ... and in fact every number: same batches, added in the same order
+    assert two == one
+    # the one-core path tags in the caller's thread; the other in a tagger thread (which the
+    # caller's thread, after the music analysis, may have helped), the same 4 batches in all
+    assert one_threads == {threading.current_thread().name: 4}
+    assert two_threads.get("musicapp-tagger-0", 0) >= 1 and sum(two_threads.values()) == 4
+    assert set(two_threads) <= {"musicapp-tagger-0", threading.current_thread().name}
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and fractions[0] == 0.0
+
+
+def test_more_threads_than_batches_and_feature_maps(track):
+    from musicapp.audio import load_audio
+
+    audio = load_audio(track, sr=SR, mono=True)
+    one = analyze_samples(audio.samples, SR, feature_maps=True, cores=1)
+    many = analyze_samples(audio.samples, SR, feature_maps=True, cores=6)
+    assert many.to_dict() == one.to_dict()
+    assert one.feature_maps and set(many.feature_maps["maps"]) == set(one.feature_maps["maps"])
+    for layer, maps in one.feature_maps["maps"].items():
+        np.testing.assert_array_equal(many.feature_maps["maps"][layer], maps)
+
+
+def test_blas_pools_hold_one_thread_while_a_track_is_analysed(track):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    seen: list[int] = []
+
+    def progress(_fraction: float, stage: str) -> None:
+        if stage in ("decode", "done"):  # before and after the analysis
+            return
+        seen.extend(p["num_threads"] for p in threadpoolctl.threadpool_info()
+                    if p["user_api"] == "blas")
+
+    import numpy  # noqa: F401  (its BLAS is loaded, so there is a pool to limit)
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        analyze_path(track, cores=2, progress=progress)
+        after = [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                 if p["user_api"] == "blas"]
+    assert seen and set(seen) == {1}
+    assert after and set(after) == {2}  # restored
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_failing_tagger_leaves_the_music_analysis_on_the_concurrent_path(track):
+    result = analyze_path(track, device="cuda", cores=2).to_dict()
+    assert "CUDA" in result["errors"]["tags"]
+    assert "moods" not in result and result["chords"] and result["tempo_bpm"]
+
+
+def test_silence_and_thread_counts():
+    quiet = np.zeros(SR * 5, dtype=np.float32)
+    assert analyze_samples(quiet, SR, cores=2).to_dict() == analyze_samples(quiet, SR).to_dict()
+    assert analyze_samples(quiet, SR, cores=2).status == "silence"
+    assert analysis_threads(1) == 1 and analysis_threads(3) == 3 and analysis_threads(0) == 1
+    from musicapp.models.device import MAX_AUTO_THREADS, usable_cores
+
+    assert analysis_threads(None) == min(usable_cores(), MAX_AUTO_THREADS)
