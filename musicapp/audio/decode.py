@@ -338,8 +338,12 @@ class _BlockDecoder:
 
     def blocks(self, offset: float, duration: float | None) -> Iterator[np.ndarray]:
         """Yield (frames, channels) float32 blocks at the target rate."""
-        import av
+        errors: tuple[type[BaseException], ...] = (sf.LibsndfileError, RuntimeError, ValueError,
+                                                   OSError)
+        if self.info.backend != "soundfile":  # PyAV loads only for the files it decodes
+            import av
 
+            errors = (*errors, av.FFmpegError)
         try:
             for raw in prefetch(_raw_blocks(self.info, offset, duration, self.skipped)):
                 self.decoded_frames += raw.shape[0]
@@ -348,7 +352,7 @@ class _BlockDecoder:
                     block = self.resampler.process(block)
                 if block.shape[0]:
                     yield block
-        except (sf.LibsndfileError, av.FFmpegError, RuntimeError, ValueError, OSError) as exc:
+        except errors as exc:
             self.error = " ".join((str(exc) or type(exc).__name__).split())
         if self.resampler is not None:
             tail = self.resampler.flush()
