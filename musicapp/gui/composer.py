@@ -55,6 +55,16 @@ SOURCES = (("track", "This track"), ("mood", "A mood"), ("pad", "Valence/arousal
 CARD_MAX_WIDTH = 240
 
 
+def percent_text(p: float) -> str:
+    """"23%", "<1%" (never a misleading "0%")."""
+    return "<1%" if p < 0.01 else f"{p:.0%}"
+
+
+def alternative_text(alt) -> str:
+    """Menu text of an alternative: "F (VI)" and, right-aligned after the tab, "9%"."""
+    return f"{alt.name}  ({alt.roman})\t{percent_text(alt.probability)}"
+
+
 def beats_text(beats: float) -> str:
     """"1 beat", "2 beats", "1.5 beats"."""
     return f"{float(beats):g} beat" + ("" if float(beats) == 1 else "s")
@@ -436,24 +446,22 @@ class ComposerPanel(QWidget):
         self.export_button.setToolTip("Save chords, bass and melody as a MIDI file")
         self.export_button.clicked.connect(self.export_dialog)
         self.drag = MidiDragLabel(self._drag_file)
-        actions = QVBoxLayout()
-        actions.setSpacing(3)
-        actions.addWidget(self.play_button)
-        actions.addWidget(self.export_button)
-        actions.addWidget(self.drag)
-        actions.addStretch(1)
-        below = QHBoxLayout()
-        roll_col = QVBoxLayout()
-        roll_col.setSpacing(1)
-        roll_col.addWidget(self.roll, 1)
-        roll_col.addWidget(self.roll_info)
-        below.addLayout(roll_col, 1)
-        below.addLayout(actions)
+        # the two text lines and the buttons share one row under the roll: in a 640-px-high
+        # window the cards, the roll and this row all fit without overlapping
+        texts = QVBoxLayout()
+        texts.setSpacing(1)
+        texts.addWidget(self.roll_info)
+        texts.addWidget(self.info)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(4)
+        bottom.addLayout(texts, 1)
+        for w in (self.play_button, self.export_button, self.drag):
+            bottom.addWidget(w, 0, Qt.AlignmentFlag.AlignVCenter)
         right = QVBoxLayout()
         right.setSpacing(3)
         right.addWidget(self.cards)
-        right.addLayout(below, 1)
-        right.addWidget(self.info)
+        right.addWidget(self.roll, 1)
+        right.addLayout(bottom)
 
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -618,7 +626,7 @@ class ComposerPanel(QWidget):
         head = menu.addAction(f"Instead of {current}:")
         head.setEnabled(False)
         for alt in alts:
-            action = menu.addAction(f"{alt.name}    {alt.roman}    {alt.probability:.0%}")
+            action = menu.addAction(alternative_text(alt))
             action.setToolTip(f"{alt.name} ({alt.roman}): probability {alt.probability:.1%} "
                               "given the rest of the loop; the durations stay")
             action.triggered.connect(lambda _c=False, a=alt: self.choose_alternative(index, a))
@@ -650,7 +658,7 @@ class ComposerPanel(QWidget):
             return
         self._show(prog)
         self.info.set_full_text(f"Chord {index + 1}: {before} → {prog.names[index]} "
-                                f"({prog.romans[index]}, {alternative.probability:.0%})")
+                                f"({prog.romans[index]}, {percent_text(alternative.probability)})")
 
     def set_locked(self, index: int, on: bool) -> None:
         """Lock or unlock chord ``index``."""

@@ -47,7 +47,7 @@ class PianoRoll(QWidget):
         self.total_beats = 0.0
         self.selected = -1
         self.low, self.high = 36, 84
-        self.setMinimumSize(140, 60)
+        self.setMinimumSize(140, 40)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Voicing (blue), bass (teal) and melody (amber) of the loop; the "
                         "selected chord is highlighted and its notes lit on the keyboard")

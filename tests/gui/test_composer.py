@@ -308,6 +308,9 @@ def _markers(path) -> list[str]:
 
 def test_choose_an_alternative_keeps_durations_and_reaches_the_midi(qtbot, composer, tmp_path):
     from musicapp.compose.model import DEFAULT_WEIGHTS
+    from musicapp.gui.composer import alternative_text, percent_text
+
+    assert [percent_text(p) for p in (0.004, 0.0099, 0.01, 0.234)] == ["<1%", "<1%", "1%", "23%"]
 
     assert DEFAULT_WEIGHTS.exists()  # the real, shipped chord model
     composer.source.setCurrentIndex(1)
@@ -329,13 +332,14 @@ def test_choose_an_alternative_keeps_durations_and_reaches_the_midi(qtbot, compo
     menu = composer.alt_menu
     assert menu.isVisible()
     texts = [a.text() for a in menu.actions() if a.isEnabled() and not a.isSeparator()]
-    assert texts[:len(alts)] == [f"{a.name}    {a.roman}    {a.probability:.0%}" for a in alts]
+    assert texts[:len(alts)] == [alternative_text(a) for a in alts]
+    assert all(t.split("\t")[1].endswith("%") for t in texts[:len(alts)])
     assert texts[-1].startswith("↻ Regenerate")
     assert menu.activeAction() is menu.actions()[1]  # keyboard: Enter takes the first one
 
     pick = alts[1] if len(alts) > 1 else alts[0]
     with qtbot.waitSignal(composer.progression_changed, timeout=10_000) as changed:
-        next(a for a in menu.actions() if a.text().startswith(f"{pick.name} ")).trigger()
+        next(a for a in menu.actions() if a.text().startswith(f"{pick.name}  (")).trigger()
     after = changed.args[0]
     assert after[pos] == pick.name and composer.chord_names[pos] == pick.name
     assert [n for i, n in enumerate(after) if i != pos] == \
@@ -392,3 +396,26 @@ def test_regenerate_never_returns_the_current_chord_and_keeps_durations(qtbot, c
         assert [a for i, a in enumerate(after) if i != pos] == \
                [b for i, b in enumerate(before) if i != pos]
         assert composer.session.progression.beats == beats
+
+
+def test_composer_parts_do_not_overlap_in_a_small_window(qtbot, window, composer):
+    composer.source.setCurrentIndex(1)
+    composer.length.setValue(8)
+    _generate(qtbot, composer)
+    window.resize(1024, 640)
+    qtbot.wait(200)
+    parts = {"cards": composer.cards, "roll": composer.roll, "roll_info": composer.roll_info,
+             "info": composer.info, "preview": composer.play_button,
+             "export": composer.export_button, "drag": composer.drag}
+    rects = {}
+    for name, w in parts.items():
+        assert w.isVisible(), name
+        top_left = w.mapTo(composer, w.rect().topLeft())
+        rects[name] = w.rect().translated(top_left)
+        assert composer.rect().contains(rects[name]), name  # not pushed out of the panel
+    names = list(rects)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not rects[a].intersects(rects[b]), (a, b, rects[a], rects[b])
+    assert composer.roll.height() >= composer.roll.minimumHeight()
+    assert composer.cards.horizontalScrollBar().isVisible()  # 8 cards scroll, none cut off

@@ -160,7 +160,10 @@ def run(outdir: Path, record_seconds: float = 4.0, sizes=SIZES) -> list[Path]:
         views = getattr(window, "musician_view", None)
         if views is not None:
             window.tabs.setCurrentWidget(views)
-            s.wait(lambda v=views: v.updates > 0, timeout=60)
+            # the chromagram comes from a worker: wait for it, not only for the spectrum
+            s.wait(lambda v=views: v.updates > 0 and getattr(v, "result", None) is not None,
+                   timeout=120)
+            s.pump(0.3)
             s.shot(f"{tag}-2-musician-views")
         window.tabs.setCurrentWidget(window.feature_view)
         window.feature_view.layer.setCurrentText("mid1")
@@ -172,6 +175,14 @@ def run(outdir: Path, record_seconds: float = 4.0, sizes=SIZES) -> list[Path]:
         s.shot(f"{tag}-5-library")
     window.resize(1280, 800)
     s.pump(0.3)
+    if len(composer.blocks) > 4:  # a chord card's ranked alternatives, as the menu shows them
+        window.tabs.setCurrentWidget(composer)
+        s.pump(0.3)
+        composer.show_alternatives(4)
+        s.wait(lambda: composer.alt_menu is not None and composer.alt_menu.isVisible(), 60)
+        s.shot("1280x800-6-composer-alternatives")
+        composer.alt_menu.close()
+        s.pump(0.2)
 
     bad = tmp / "broken.mp3"
     bad.write_bytes(b"ID3" + bytes(range(256)) * 4)
