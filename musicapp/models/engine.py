@@ -18,7 +18,10 @@ How a track is processed:
    real audio, not padding; a track shorter than 3 s gives one zero-padded patch (zeros are
    silence in the log domain).
 3. Patches run through the model in batches of ``batch_size`` (small on CPU, where small batches
-   stay in cache; large on a GPU, in half precision there).
+   stay in cache; large on a GPU). Full float32 precision everywhere, TF32 off on CUDA: on an H200
+   half precision brought no speed (the model is not the bottleneck of a whole analysis) but moved
+   a valence by 4e-4 and flipped segment hash bits between batch compositions; in float32 a GPU
+   gives the CPU's tags within 1e-4 (``lab/device/gpu_batch.sh``).
 4. Model: the distilled CNN-LSTM hashing model (:mod:`musicapp.models.hashnet`) when it and its
    weights load; otherwise the ported musicnn teachers MSD_musicnn + MTT_musicnn, whose mood and
    genre tags are reported and whose mood percentiles give valence/arousal through the documented
@@ -439,7 +442,7 @@ class TaggerEngine:
         device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
             An unavailable device raises ModelError.
         threads: torch CPU threads (None: chosen by :func:`musicapp.models.device.configure_threads`).
-        half: half precision; None means on CUDA only.
+        half: half precision on a GPU (None: off; see the module docs, step 3).
         batch_size: patches per forward pass (None: 2 on CPU, 64 on a GPU).
         use_student: try the distilled hashing model first (else only the teachers).
         feature_map_columns: time columns kept per feature map when maps are requested; longer
@@ -459,9 +462,16 @@ class TaggerEngine:
 
         self.device = select_device(device)
         self.threads = configure_threads(threads) if self.device.type == "cpu" else threads
-        self.half = (self.device.type == "cuda") if half is None else bool(half)
+        self.half = bool(half)
         if self.half and self.device.type == "cpu":
             raise ModelError("half precision is only supported on a GPU; use half=False on CPU")
+        if self.device.type == "cuda":
+            import torch
+
+            # TF32 convolutions/matmuls differ from float32 by ~1e-3: results would depend on
+            # the machine. Process-wide, as torch offers it; the app runs only its own models.
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
         default_batch = CPU_BATCH if self.device.type == "cpu" else GPU_BATCH
         self.batch_size = max(1, int(batch_size or default_batch))
         self.feature_map_columns = max(1, int(feature_map_columns))
