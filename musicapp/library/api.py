@@ -95,6 +95,19 @@ def parse_key(text: str | None) -> tuple[str | None, str | None]:
         raise LibraryError(f"bad key {text!r}: expected e.g. 'D minor', 'F# major', 'Am' ({exc})") from exc
 
 
+def _why_no_code(analysis: dict) -> str:
+    """Why an analysis of a query file has no hash code, in the user's terms."""
+    status = analysis.get("status", "ok")
+    if status != "ok":  # silence or too short: the pipeline does not run the tagger
+        level = _num(analysis.get("level_dbfs"))
+        loudest = f"; loudest 3 s at {level:.0f} dBFS" if level is not None and status == "silence" else ""
+        return f"{status}: nothing to compare with the library{loudest}"
+    errors = analysis.get("errors") if isinstance(analysis.get("errors"), dict) else {}
+    if errors.get("tags"):
+        return f"the tagger failed, so there is no hash code ({display(errors['tags'])})"
+    return "the analysis produced no hash code (is the tagger model installed?)"
+
+
 def _mood_rank(mood: dict) -> tuple[int, float]:
     """Sort key of a stored mood: by percentile (highest first), raw score only without one."""
     pct = _num(mood.get("percentile"))
@@ -358,9 +371,7 @@ class Library:
             raise LibraryError(f"{query}: not in the library and no analyser to compute its code")
         a = analyser(str(query))
         if not a.get("hash"):
-            raise LibraryError(
-                f"{query}: the analysis produced no hash code (is the tagger model installed?)"
-            )
+            raise LibraryError(f"{display(query)}: {_why_no_code(a)}")
         return None, a["hash"], _vector(a.get("embedding"))
 
     # -- identification ---------------------------------------------------------------------

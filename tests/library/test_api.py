@@ -79,3 +79,27 @@ def test_list_shows_the_moods_analyze_shows_ranked_by_percentile(tmp_path, capsy
         assert lib.list()[0]["moods"] == ["mellow", "sad", "beautiful"]
     assert main(["library", "list", "--db", str(db)]) == 0
     assert "mellow/sad/beautiful" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("seconds", "amplitude", "needle"), [
+    (10.0, 1e-5, "silence: nothing to compare with the library; loudest 3 s at"),
+    (0.2, 0.5, "too short: nothing to compare with the library"),
+])
+def test_similar_to_a_silent_or_tiny_file_says_why(tmp_path, capsys, seconds, amplitude, needle):
+    # before: "the analysis produced no hash code (is the tagger model installed?)", which sent
+    # the user looking for a missing model when the file was only silent or too short
+    import numpy as np
+    import soundfile as sf
+
+    db = tmp_path / "lib.sqlite3"
+    with Library(db) as lib:
+        lib.store.con.execute(
+            "INSERT INTO tracks(path, size, mtime_ns, content_hash, status, added_at, updated_at) "
+            "VALUES ('/m/a.wav', 1, 1, 'h', 'pending', 0, 0)")
+        lib.store.save_result(1, fingerprint=None, analysis={"hash": "0f" * 8, "embedding": [1.0, 0.0]})
+    quiet = tmp_path / "quiet.wav"
+    noise = np.random.default_rng(0).standard_normal(int(16000 * seconds)) * amplitude
+    sf.write(quiet, noise.astype(np.float32), 16000)
+    assert main(["library", "similar", str(quiet), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "tagger model" not in err and "Traceback" not in err
