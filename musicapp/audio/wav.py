@@ -19,6 +19,26 @@ import soundfile as sf
 from musicapp.errors import FileExistsRefusal, MusicappError
 from musicapp.outputs import apply_umask
 
+_BYTES_PER_SAMPLE = {"PCM_U8": 1, "PCM_S8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
+                     "FLOAT": 4, "DOUBLE": 8}
+
+
+def _free_bytes(folder: Path) -> int | None:
+    """Bytes an unprivileged writer may still use in ``folder``'s file system (None: unknown)."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def _size(n: int) -> str:
+    """``n`` bytes for people (KB/MB/GB)."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
 
 def write_wav(
     path: str | Path,
@@ -51,6 +71,11 @@ def write_wav(
     except (OSError, sf.LibsndfileError) as exc:
         Path(tmp).unlink(missing_ok=True)
         reason = getattr(exc, "strerror", None) or str(exc)
+        need = data.size * _BYTES_PER_SAMPLE.get(subtype, 4)
+        free = _free_bytes(p.parent or Path("."))
+        if free is not None and free < need + 4096:  # libsndfile says only "System error."
+            reason = (f"no space left on the device: {_size(free)} free, the file needs about "
+                      f"{_size(need)}")
         raise MusicappError(f"{p}: cannot write the WAV file ({reason})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

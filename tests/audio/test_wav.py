@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -32,3 +34,34 @@ def test_incremental_writer_is_readable_before_close(tmp_path):
     w.close()
     y, _ = sf.read(str(p), dtype="float32")
     assert len(y) == 24000
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real 256 KB file system (tmpfs), where the machine lets the test mount one (root)."""
+    import subprocess
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True
+    ).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_full_disk_is_named_and_the_old_file_kept(small_tmpfs):
+    # libsndfile reports a full disk as "System error."; the message now says what happened
+    from musicapp.audio import write_wav
+    from musicapp.errors import MusicappError
+
+    keep = small_tmpfs / "take.wav"
+    keep.write_bytes(b"the old take")
+    with pytest.raises(MusicappError, match=r"no space left on the device: .* free, the file "
+                       r"needs about 1\.[0-9] MB"):
+        write_wav(keep, np.zeros((2, 44100 * 9), np.float32), 44100)
+    assert keep.read_bytes() == b"the old take"
+    assert [p.name for p in small_tmpfs.iterdir()] == ["take.wav"]  # no temporary file left
