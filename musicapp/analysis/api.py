@@ -192,15 +192,17 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     seg = _segments(fr, beat_frames, duration, chord_params)
     # The tactus a musician counts: at a fast tracked tempo, chords that last 5 or more beats
     # mean the tracked beats are subdivisions (eighth notes of a ballad): keep every other one
-    # (the accented phase). At a very slow tracked tempo with a chord on every beat, the tracked
-    # beats are half notes: add the midpoints.
+    # (the accented phase). Below 48 BPM (a beat longer than 1.25 s, slower than listeners count)
+    # the tracked beats are half notes: add the midpoints.
     for _ in range(2):
         bpc = beats_per_chord(seg.labels[1:-1])
         if (beat_frames.size >= 16 and est.bpm >= TACTUS_HALVE_MIN_BPM
                 and bpc >= TACTUS_HALVE_BEATS_PER_CHORD):
-            beat_frames = _halve(beat_frames, seg.labels, fr.low_onset + 0.5 * fr.onset)
+            # the same off-beat check as for the tracked grid (bass/kick clearly between beats)
+            beat_frames = tempo_mod.fix_offbeat(
+                _halve(beat_frames, seg.labels, fr.low_onset + 0.5 * fr.onset), fr.low_onset)
             est = tempo_mod.TempoEstimate(est.bpm / 2, est.confidence, est.bpm)
-        elif beat_frames.size >= 8 and est.bpm < TACTUS_DOUBLE_MAX_BPM and 0 < bpc <= 2.0:
+        elif beat_frames.size >= 8 and est.bpm < TACTUS_DOUBLE_MAX_BPM:
             mids = (beat_frames[:-1] + beat_frames[1:]) // 2
             beat_frames = np.sort(np.concatenate([beat_frames, mids])).astype(int)
             est = tempo_mod.TempoEstimate(est.bpm * 2, est.confidence, est.bpm)

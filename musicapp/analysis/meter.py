@@ -16,6 +16,13 @@ class MeterEstimate:
     confidence: float
 
 
+#: weights of harmonic change, bass-chroma change, low-band onset and full-band onset, chosen on
+#: the development split. The low-band (kick, bass) onset weighs 0: kicks fall on beats 1 and 3
+#: alike and bass lines anticipate the bar, so it moved the downbeat phase by two beats (with it
+#: 0.78 of dev downbeats at the right tempo were found, without it 0.86).
+CUE_WEIGHTS = (1.0, 0.7, 0.0, 0.25)
+
+
 def _z(x: np.ndarray) -> np.ndarray:
     sd = x.std()
     return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
@@ -30,14 +37,35 @@ def _cos_change(c: np.ndarray) -> np.ndarray:
 
 def downbeat_strength(chroma: np.ndarray, bass: np.ndarray, low_onset_at_beats: np.ndarray,
                       onset_at_beats: np.ndarray) -> np.ndarray:
-    """Per-beat evidence that a bar starts there (z-scored sum of several cues)."""
+    """Per-beat evidence that a bar starts there (weighted sum of z-scored cues, weights
+    :data:`CUE_WEIGHTS`)."""
     hc = _cos_change(chroma)
     bc = _cos_change(bass)
-    return _z(hc) + 0.7 * _z(bc) + 0.5 * _z(low_onset_at_beats) + 0.25 * _z(onset_at_beats)
+    w_hc, w_bc, w_low, w_on = CUE_WEIGHTS
+    return (w_hc * _z(hc) + w_bc * _z(bc) + w_low * _z(low_onset_at_beats)
+            + w_on * _z(onset_at_beats))
 
 
-def estimate_meter(strength: np.ndarray, bias_4: float = 0.05) -> MeterEstimate:
-    """Choose beats per bar (3 or 4) and phase maximising on-bar minus off-bar strength."""
+def explained_share(strength: np.ndarray, beats_per_bar: int) -> float:
+    """Share of the variance of ``strength`` explained by its mean at each bar position (R²)."""
+    x = np.asarray(strength, dtype=np.float64)
+    total = float(np.sum((x - x.mean()) ** 2))
+    if total <= 1e-12:
+        return 0.0
+    between = sum(x[p::beats_per_bar].size * (x[p::beats_per_bar].mean() - x.mean()) ** 2
+                  for p in range(beats_per_bar))
+    return float(between / total)
+
+
+def estimate_meter(strength: np.ndarray) -> MeterEstimate:
+    """Choose beats per bar (3 or 4) and the phase of the first downbeat.
+
+    The meter is the bar length whose bar-position means explain more of the per-beat downbeat
+    evidence (R², ties to 4/4): a strong half-bar pattern (chords changing every two beats) is
+    explained by 4/4 but not by 3/4, whereas comparing only the single strongest phase of each
+    (on-bar minus off-bar means) let a weak 3-beat contrast win. The phase maximises on-bar minus
+    off-bar strength.
+    """
     m = strength.size
     if m < 6:
         return MeterEstimate(4, 0, 0.0)
@@ -50,8 +78,8 @@ def estimate_meter(strength: np.ndarray, bias_4: float = 0.05) -> MeterEstimate:
             scores.append(float(strength[on].mean() - strength[~on].mean()))
         k = int(np.argmax(scores))
         best[bpb] = (scores[k], k)
-    s3, s4 = best[3][0], best[4][0] + bias_4
-    bpb = 4 if s4 >= s3 else 3
-    margin = abs(s4 - s3)
-    conf = float(np.clip(margin / 0.8, 0.0, 1.0) * np.clip(max(s3, s4) / 1.0, 0.0, 1.0))
+    r3, r4 = explained_share(strength, 3), explained_share(strength, 4)
+    bpb = 4 if r4 >= r3 else 3
+    margin = abs(r4 - r3)
+    conf = float(np.clip(margin / 0.1, 0.0, 1.0) * np.clip(best[bpb][0] / 1.0, 0.0, 1.0))
     return MeterEstimate(bpb, best[bpb][1], conf)

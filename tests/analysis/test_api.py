@@ -101,3 +101,11 @@ def test_progress_callback_reaches_one(g_major):
     analyze_music(y, 22050, progress=lambda f, stage: seen.append((f, stage)))
     assert seen and seen[-1][0] == 1.0
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+
+
+@needs_soundfont
+def test_very_slow_beat_is_counted_at_double_speed():
+    # beats longer than 1.25 s (44 BPM) are half notes to a listener: the tactus is 88 BPM
+    piece = steady_piece(44.0, 7, "major", 4, max_seconds=30.0)
+    d = analyze_music(render(piece), 22050).to_dict()
+    assert d["tempo_bpm"] is not None and abs(d["tempo_bpm"] - 88.0) < 1.0
