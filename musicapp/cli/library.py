@@ -145,6 +145,11 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
             if "locked" in str(exc) or "busy" in str(exc):
                 msg = f"{db}: another process keeps the library locked ({exc}); try again"
                 raise LibraryError(msg) from exc
+            if "full" in str(exc):  # SQLITE_FULL: "database or disk is full"
+                raise LibraryError(
+                    f"{db}: the disk holding the library is full ({exc}); free some space and "
+                    "run the command again (finished tracks are kept)"
+                ) from exc
             raise LibraryError(
                 f"{db}: the library database failed ({exc}); run `musicapp library check --db {db}`"
             ) from exc

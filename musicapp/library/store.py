@@ -22,6 +22,7 @@ Integrity rules:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import socket
@@ -41,6 +42,8 @@ from musicapp.hashcode import hex_to_bytes
 from musicapp.library.schema import MIGRATIONS, SCHEMA_VERSION, write_analysis_columns
 from musicapp.library.textsafe import db_path, db_text, py_path
 from musicapp.library.walk import AUDIO_EXTENSIONS, content_hash, walk_audio
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -1005,9 +1008,20 @@ class _Tx:
             try:
                 self.con.execute("COMMIT")
             except sqlite3.OperationalError as err:
-                self.con.execute("ROLLBACK")
+                # a failed COMMIT (disk full, I/O error) may already have rolled back: a second
+                # ROLLBACK would raise "no transaction is active" and hide the real error
+                self._rollback()
                 if is_read_only_error(err):
                     raise ReadOnlyLibraryError(self.store._read_only_message(err)) from err
                 raise
-        elif self.con.in_transaction:
-            self.con.execute("ROLLBACK")
+        else:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open; a failing ROLLBACK never hides the error
+        being raised."""
+        if self.con.in_transaction:
+            try:
+                self.con.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.warning("ROLLBACK failed on %s", self.store.path, exc_info=True)

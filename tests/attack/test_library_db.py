@@ -273,3 +273,35 @@ def test_damaged_fingerprint_blob_leaves_identify_working(tmp_path, capsys):
     sf.write(str(clip), song(61, 12.0)[2 * SR : 10 * SR], SR)
     rc, out, err = _cli(capsys, ["library", "identify", str(clip), "--db", str(db), "--json"])
     assert rc == 0 and json.loads(out)["path"].endswith("s1.wav") and "damaged fingerprints" in err
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path):
+    """A real 160 KB file system (tmpfs) for the database, where the test may mount one (root)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mnt)], capture_output=True
+    ).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_full_disk_under_the_database_is_named(tmp_path, tiny_tmpfs, capsys):
+    # before: a COMMIT that failed with SQLITE_FULL had already rolled back, the second ROLLBACK
+    # raised "cannot rollback - no transaction is active" and the user was told the database
+    # had failed and to run `library check`
+    music = tmp_path / "music"
+    music.mkdir()
+    for i in range(12):
+        write_song(music / f"s{i:02d}.wav", i, seconds=1.0)
+    db = tiny_tmpfs / "library.sqlite3"
+    rc, _, err = _cli(capsys, ["library", "add", str(music), "--fingerprint-only", "--workers", "0",
+                               "--db", str(db)])
+    assert rc == 2
+    assert "the disk holding the library is full" in err and "rollback" not in err, err
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
