@@ -42,9 +42,14 @@ def licence_summary(card: Path, max_chars: int = 600) -> tuple[str, list[str]]:
             break
     paragraphs = [p.strip().replace("\n", " ") for p in "\n".join(section).split("\n\n")]
     paragraphs = [p for p in paragraphs if p]
-    if not paragraphs:
-        paragraphs = [ln.strip().lstrip("-*# ").strip() for ln in lines
-                      if re.search(r"\blicen[cs]e\b|copyright", ln, re.I)][:4]
+    if not paragraphs:  # whole sentences that mention a licence, never a cut line
+        body = "\n".join(ln for ln in lines if not ln.startswith(("#", "```", "|")))
+        sentences = []
+        for para in re.split(r"\n\s*\n", body):
+            flat = " ".join(x.strip().lstrip("-*").strip() for x in para.splitlines())
+            sentences += [x.strip() for x in re.split(r"(?<=[.!?])\s+(?=[A-Z(])", flat)]
+        paragraphs = [x for x in sentences
+                      if re.search(r"\blicen[cs]e\b|copyright", x, re.I)][:4]
     out, used = [], 0
     for p in paragraphs:
         if used + len(p) > max_chars:

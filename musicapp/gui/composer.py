@@ -668,6 +668,8 @@ class ComposerPanel(QWidget):
             self.session.locked.discard(index)
 
     def _show(self, prog) -> None:
+        if self.alt_menu is not None:  # its alternatives were for the loop shown before
+            self.alt_menu.close()
         for b in self.blocks:
             self.row_layout.removeWidget(b)
             b.hide()

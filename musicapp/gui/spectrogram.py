@@ -27,6 +27,8 @@ LANE_HEIGHT = 26
 AXIS_WIDTH = 96
 #: smallest height of the spectrogram itself (the lanes below have fixed heights)
 MIN_PLOT_HEIGHT = 90
+#: from this view height (pixels) on, the feel lane is twice as tall
+TALL_VIEW = 420
 #: gap in pixels kept between two chord labels
 LABEL_GAP = 6
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -237,7 +239,9 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         grid.setRowStretchFactor(0, 10)
         grid.setRowMinimumHeight(0, MIN_PLOT_HEIGHT)
         grid.setRowFixedHeight(1, self.mood_lane_height)
-        self.feel_lane_height = 2 * line + 8  # the two legend names, one above the other
+        # the two legend names, one above the other; twice as tall in a tall view
+        self._lane_line = line
+        self.feel_lane_height = 2 * line + 8
         grid.setRowFixedHeight(2, self.feel_lane_height)
         grid.setRowFixedHeight(3, LANE_HEIGHT)
         grid.setRowFixedHeight(4, LANE_HEIGHT + 32)
@@ -260,6 +264,16 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.contrast = 1.0
         self.image.setLevels(self.levels)
         self.live_window_s = 10.0
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        if not hasattr(self, "_lane_line"):  # a resize while the lanes are being built
+            return
+        tall = self.height() >= TALL_VIEW
+        height = (4 if tall else 2) * self._lane_line + 8
+        if height != self.feel_lane_height:
+            self.feel_lane_height = height
+            self.ci.layout.setRowFixedHeight(2, height)
 
     # ---- display ---------------------------------------------------------------------------
     def set_display(self, gain_db: float | None = None, contrast: float | None = None) -> None:

@@ -22,6 +22,7 @@ _DARK = {
     "border": "#363b44",
     "plot_bg": "#111316",
     "plot_fg": "#a9aeb8",
+    "link": "#6cb4ff",
 }
 _LIGHT = {
     "window": "#eceef1",
@@ -34,6 +35,7 @@ _LIGHT = {
     "border": "#b9bec8",
     "plot_bg": "#fbfbfc",
     "plot_fg": "#30343b",
+    "link": "#1a5fb4",
 }
 
 
@@ -61,6 +63,7 @@ def apply_theme(app: QApplication, theme: str = "dark") -> None:
     pal.setColor(QPalette.ColorRole.Highlight, QColor(ACCENT))
     pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#111111"))
     pal.setColor(QPalette.ColorRole.PlaceholderText, QColor(c["dim"]))
+    pal.setColor(QPalette.ColorRole.Link, QColor(c["link"]))  # readable on the background
     pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(c["dim"]))
     pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(c["dim"]))
     app.setPalette(pal)

@@ -88,3 +88,17 @@ def test_silence_hides_the_curves_and_says_why(qtbot, window, tmp_path):
     window.spectrogram.set_cursor(2.0)
     assert _left_axis_texts(window.spectrogram.feel_plot) == []
     assert window.analysis_panel.energy_label.text().startswith("–")
+
+
+def test_the_lane_is_taller_in_a_tall_window_and_fits_a_small_one(qtbot, window):
+    from musicapp.gui.spectrogram import TALL_VIEW
+
+    spec = window.spectrogram
+    window.resize(1024, 640)
+    qtbot.wait(100)
+    small = spec.feel_plot.height()
+    assert spec.height() < TALL_VIEW and small >= spec.feel_lane_height - 1
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: spec.height() >= TALL_VIEW, timeout=5000)
+    qtbot.waitUntil(lambda: spec.feel_plot.height() > small * 1.5, timeout=5000)
+    assert spec.plot.height() >= 90  # the spectrogram keeps its room
