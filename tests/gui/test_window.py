@@ -194,10 +194,17 @@ def test_settings_persist(qtbot, settings, track_file):
 def test_about_lists_model_licences():
     from musicapp.gui.about import about_markdown, model_cards
 
+    from musicapp.gui.about import licence_summary
+
     text = about_markdown()
     if model_cards():
         assert "Licence" in text or "licence" in text
         assert "ISC" in text
+    for card in model_cards():
+        _title, paragraphs = licence_summary(card)
+        assert paragraphs, card
+        for p in paragraphs:  # whole sentences, not a line cut out of one
+            assert not p[0].islower(), (card.name, p)
 
 
 def test_export_actions_write_json_and_csv(qtbot, window, track_file, tmp_path, monkeypatch):
