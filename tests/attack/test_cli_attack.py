@@ -203,3 +203,26 @@ def test_analysis_json_lines_are_accepted(tmp_path, capsys):
     p.write_text(json.dumps({"valence": 0.5, "arousal": -0.2}) + "\n" + json.dumps({"valence": 0}) + "\n")
     assert main(["chords", "--from-json", str(p), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["valence"] == 0.5
+
+
+def test_analysis_exports_on_a_full_disk_keep_the_old_file(tmp_path):
+    """`analyze --midi/--jams/--csv` on a disk that fills up: a clear error, the file that
+    --overwrite was to replace is intact, the MIDI file this run created is removed again and no
+    temporary file is left (before: an OSError traceback, a truncated old file, a partial one)."""
+    import numpy as np
+
+    from tests.helpers.signals import chord, write_audio
+
+    sr = 22050
+    bars = [[261.6, 329.6, 392.0], [220.0, 261.6, 329.6], [174.6, 220.0, 261.6], [196.0, 246.9, 293.7]]
+    song = np.concatenate([chord(c, 2.0, sr) for c in bars * 2])
+    write_audio(tmp_path / "song.wav", song, sr)
+    old = tmp_path / "old.jams"
+    old.write_text("my edited annotations")
+    # RLIMIT_FSIZE: writes past 1.5 kB fail (EFBIG); the MIDI (~0.4 kB) fits, the JAMS (~3 kB) not
+    run = run_cli(["analyze", "song.wav", "--no-tags", "--midi", "new.mid", "--jams", "old.jams",
+                   "--csv", "new.csv", "--overwrite"], tmp_path, timeout=300, fsize_limit=1500)
+    assert_clear_error(run, "old.jams: cannot write the JAMS file")
+    assert old.read_text() == "my edited annotations"
+    left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".musicapp.log"))
+    assert left == ["old.jams", "song.wav"], left
