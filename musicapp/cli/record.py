@@ -30,7 +30,8 @@ def register(subparsers) -> None:
                    help="sample rate in Hz, 8000..384000")
     p.add_argument("--channels", type=int_range(1, 32), default=RECORDING.channels,
                    help="number of channels, 1..32")
-    p.add_argument("--force", action="store_true", help="overwrite OUT.wav if it exists")
+    p.add_argument("--force", "--overwrite", dest="force", action="store_true",
+                   help="overwrite OUT.wav if it exists (--overwrite, as in the other commands)")
     p.set_defaults(func=run_record)
 
     d = subparsers.add_parser("devices", help="list audio input and output devices")

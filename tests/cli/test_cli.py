@@ -136,3 +136,14 @@ def test_file_names_are_escaped_in_human_output(tmp_path, label):
             assert r.returncode == 0 and display(good.name) in out
         else:
             assert r.returncode == 2 and "musicapp: error: x" in err
+
+
+def test_record_takes_overwrite_like_every_other_command(tmp_path, capsys):
+    # `chords`, `analyze` and the GUI say --overwrite; `record` knew only --force
+    args = build_parser().parse_args(["record", str(tmp_path / "t.wav"), "--seconds", "1",
+                                      "--overwrite"])
+    assert args.force is True
+    take = tmp_path / "take.wav"
+    take.write_bytes(b"old take")
+    assert main(["record", str(take), "--seconds", "1"]) == 2
+    assert "use --force" in capsys.readouterr().err and take.read_bytes() == b"old take"
