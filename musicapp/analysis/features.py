@@ -68,16 +68,32 @@ def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 def _onsets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import librosa
 
-    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=HOP, center=True))
-    power = S**2
-    rms = np.sqrt(np.mean(power, axis=0) / 2048.0 * 2).astype(np.float32)
-    mel = _mel_basis() @ power  # a BLAS product (librosa's einsum path is several times slower)
+    power = _stft_power(y, 2048, HOP)  # (frames, bins)
+    rms = np.sqrt(np.mean(power, axis=1) / 2048.0 * 2).astype(np.float32)
+    mel = (power @ _mel_basis().T).T  # a BLAS product (librosa's einsum path is slower)
     ref = max(float(mel.max()), 1e-10)
     logmel = 10.0 * np.log10(np.maximum(mel, ref * 1e-8) / ref)  # 80 dB range
     flux = np.maximum(0.0, np.diff(logmel, axis=1, prepend=logmel[:, :1]))
     mel_f = librosa.mel_frequencies(n_mels=64, fmax=8000.0)
     low = mel_f < 200.0
     return flux.mean(axis=0), flux[low].mean(axis=0), rms
+
+
+def _stft_power(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """|STFT|² (frames, n_fft // 2 + 1) with a periodic Hann window, frames centred (zero
+    padding), the same values as ``librosa.stft`` at about half its cost (no block copies)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    from scipy import fft as sfft
+
+    yp = np.pad(np.asarray(y, dtype=np.float32), (n_fft // 2, n_fft // 2))
+    frames = sliding_window_view(yp, n_fft)[::hop] * _hann(n_fft)
+    spec = sfft.rfft(frames, axis=1)
+    return spec.real**2 + spec.imag**2
+
+
+@functools.lru_cache(maxsize=2)
+def _hann(n: int) -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=1)

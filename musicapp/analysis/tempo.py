@@ -203,7 +203,7 @@ def _dp_scores(local: np.ndarray, window: np.ndarray, periods: np.ndarray, perio
         if varying:
             cost = -tightness * np.log(-window[None, :] / periods[idx][:, None]) ** 2
         else:
-            cost = np.broadcast_to(base_cost, lo.shape)
+            cost = base_cost
         cand = np.where(lo >= 0, cs[np.maximum(lo, 0)] + cost, -np.inf)
         j = np.argmax(cand, axis=1)
         best = cand[np.arange(idx.size), j]
