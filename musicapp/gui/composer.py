@@ -192,14 +192,14 @@ class ChordBlock(QFrame):
         self.regen.clicked.connect(lambda: self.regenerate.emit(self.index))
         self.alts = QPushButton("▾")
         self.alts.setToolTip("Alternatives: the five most likely other chords here, with their "
-                             "probabilities (also: right-click the card)")
+                             "probabilities (also: right-click the card, or the menu key, "
+                             "Shift+F10 or Alt+Down on it)")
         self.alts.setAccessibleName("Alternatives for this chord")
         self.alts.setFixedWidth(self.regen.minimumWidth())
         self.alts.setEnabled(not locked)
         self.alts.clicked.connect(lambda: self.alternatives_requested.emit(self.index))
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.customContextMenuRequested.connect(
-            lambda _pos: self.alts.isEnabled() and self.alternatives_requested.emit(self.index))
+        self.customContextMenuRequested.connect(lambda _pos: self.request_alternatives())
         buttons = QHBoxLayout()
         buttons.setSpacing(4)
         buttons.addWidget(self.lock)
@@ -212,6 +212,23 @@ class ChordBlock(QFrame):
         lay.addWidget(self.roman)
         lay.addLayout(buttons)
         self.set_locked_look(locked)
+
+    def keyPressEvent(self, ev) -> None:  # noqa: N802
+        """The menu key, Shift+F10 or Alt+Down on the card (or any of its buttons, which pass
+        these keys on) asks for the alternatives."""
+        mods = ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if (ev.key() == Qt.Key.Key_Menu
+                or (ev.key() == Qt.Key.Key_F10 and mods == Qt.KeyboardModifier.ShiftModifier)
+                or (ev.key() == Qt.Key.Key_Down and mods == Qt.KeyboardModifier.AltModifier)):
+            self.request_alternatives()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
+    def request_alternatives(self) -> None:
+        """Ask for this chord's alternatives (not while it is locked or the panel is busy)."""
+        if self.alts.isEnabled():
+            self.alternatives_requested.emit(self.index)
 
     def set_locked_look(self, locked: bool) -> None:
         """Amber border and disabled regenerate/alternatives buttons while locked."""

@@ -372,10 +372,20 @@ def test_alternatives_by_keyboard_and_context_menu(qtbot, composer):
         qtbot.keyClick(composer.alt_menu, Qt.Key.Key_Return)
     assert changed.args[0][1] == first.name
     assert composer.session.progression.beats == before
+    # from the keyboard alone: Tab to a card's button, Shift+F10 (or the menu key, Alt+Down)
+    composer.alt_menu.close()
+    block = composer.blocks[3]
+    block.regen.setFocus()
+    with qtbot.waitSignal(composer.alternatives_ready, timeout=60_000) as shown:
+        qtbot.keyClick(block.regen, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    assert shown.args[0] == 3 and composer.alt_menu.isVisible()
+    composer.alt_menu.close()
     # a locked chord offers no alternatives
     block = composer.blocks[2]
     block.lock.click()
     assert not block.alts.isEnabled()
+    with qtbot.assertNotEmitted(block.alternatives_requested):
+        block.request_alternatives()
 
 
 def test_regenerate_never_returns_the_current_chord_and_keeps_durations(qtbot, composer):

@@ -192,9 +192,7 @@ def test_settings_persist(qtbot, settings, track_file):
 
 
 def test_about_lists_model_licences():
-    from musicapp.gui.about import about_markdown, model_cards
-
-    from musicapp.gui.about import licence_summary
+    from musicapp.gui.about import about_markdown, licence_summary, model_cards
 
     text = about_markdown()
     if model_cards():
