@@ -121,9 +121,9 @@ def serve(stdin=None) -> int:
         except (ValueError, KeyError, TypeError):
             log.error("bad request to the analysis worker: %r", line[:200])
             continue
+        clock = _StageClock(lambda f, m, r=rid: send({"id": r, "progress": f, "message": m}))
         try:
-            result = run_analysis(
-                path, lambda f, m, r=rid: send({"id": r, "progress": f, "message": m}))
+            result = run_analysis(path, clock.progress)
         except Exception as exc:
             from musicapp.errors import MusicappError
 
@@ -135,8 +135,33 @@ def serve(stdin=None) -> int:
                 msg = f"{type(exc).__name__}: {exc}"
             send({"id": rid, "error": msg, "traceback": traceback.format_exc()})
             continue
-        send({"id": rid, "result": result, "rss_mb": rss_mb()})
+        send({"id": rid, "result": result, "rss_mb": rss_mb(), "seconds": clock.seconds()})
     return 0
+
+
+class _StageClock:
+    """Passes progress on and notes when decoding ended, for the ``seconds`` of a result
+    (``decode``, ``analysis``: where a request's time went, read by ``musicapp bench gui``)."""
+
+    def __init__(self, progress: ProgressFn) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._progress = progress
+        self.start = self._now()
+        self.decoded: float | None = None
+
+    def progress(self, fraction: float, message: str) -> None:
+        """The pipeline's progress hook."""
+        if self.decoded is None and message != "decode":
+            self.decoded = self._now()
+        self._progress(fraction, message)
+
+    def seconds(self) -> dict[str, float]:
+        """Seconds spent decoding and analysing so far."""
+        end = self._now()
+        decoded = self.decoded if self.decoded is not None else end
+        return {"decode": round(decoded - self.start, 4), "analysis": round(end - decoded, 4)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,9 @@ class AnalysisWorker:
         self._next_id = 0
         self.tracks_done = 0
         self.last_rss_mb = 0.0
+        #: where the last request's time went: ``round_trip`` (request sent to result parsed,
+        #: here) and the child's ``decode`` and ``analysis`` seconds
+        self.last_seconds: dict[str, float] = {}
         self.starts = 0
         self.pid: int | None = None
 
@@ -153,6 +157,7 @@ class AnalysisWorker:
             assert proc is not None and lines is not None and proc.stdin is not None
             self._next_id += 1
             rid = self._next_id
+            sent = time.perf_counter()
             try:
                 proc.stdin.write(json.dumps({"id": rid, "path": str(path)}) + "\n")
                 proc.stdin.flush()
@@ -200,6 +205,8 @@ class AnalysisWorker:
                     self._after_request(msg)
                     raise AnalysisError(str(msg["error"]))
                 elif "result" in msg:
+                    self.last_seconds = {"round_trip": time.perf_counter() - sent,
+                                         **dict(msg.get("seconds") or {})}
                     self._after_request(msg)
                     return msg["result"]
 

@@ -94,6 +94,10 @@ def test_the_warm_worker_gives_the_one_core_pipelines_result(files, caplog):
         with caplog.at_level(logging.ERROR, logger="musicapp"):
             got = worker.analyze(str(a))
         assert not [r for r in caplog.records if "warm-up" in r.getMessage()]
+        where = worker.last_seconds  # where the request's time went (bench gui prints it)
+        assert set(where) == {"round_trip", "decode", "analysis"}
+        assert where["decode"] > 0 and where["analysis"] > 0
+        assert where["decode"] + where["analysis"] <= where["round_trip"]
     finally:
         worker.stop()
     want = json.loads(json.dumps(analyze_path(str(a), cores=1).to_dict(), default=json_default))

@@ -25,10 +25,20 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--speed-tracks", type=int, default=3,
                    help="3-minute tracks analysed one after the other, then the first reopened "
                         "(0 skips this part)")
+    p.add_argument("--only", default=None,
+                   help="comma-separated parts to run: start, stalls, speed, record (default: "
+                        "all); e.g. --only speed for the GUI analysis times (later tracks: where "
+                        "the time went, worker decode/analysis, IPC, GUI)")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from musicapp_lab.bench.gui import run
+    from musicapp.errors import MusicappError
+    from musicapp_lab.bench.gui import PARTS, run
 
-    return run(args.record_seconds, args.track_seconds, args.runs, args.speed_tracks)
+    parts = PARTS if not args.only else tuple(p.strip() for p in args.only.split(",") if p.strip())
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise MusicappError(f"--only: unknown part(s) {', '.join(unknown)}; choose from "
+                            f"{', '.join(PARTS)}")
+    return run(args.record_seconds, args.track_seconds, args.runs, args.speed_tracks, parts)
