@@ -102,3 +102,20 @@ def test_the_lane_is_taller_in_a_tall_window_and_fits_a_small_one(qtbot, window)
     qtbot.waitUntil(lambda: spec.height() >= TALL_VIEW, timeout=5000)
     qtbot.waitUntil(lambda: spec.feel_plot.height() > small * 1.5, timeout=5000)
     assert spec.plot.height() >= 90  # the spectrogram keeps its room
+
+
+@pytest.mark.parametrize("status, curves, expected", [
+    ("too short", None, "the track is too short"),
+    ("ok", None, "gave none"),
+    ("ok", {"step_s": 3.0, "start": [0.0], "valence": [None], "arousal": [None],
+            "energy": [None]}, "gave none"),
+])
+def test_no_curves_says_why(qtbot, window, status, curves, expected):
+    result = {"duration_s": 0.3 if status == "too short" else 30.0, "status": status,
+              "valence": None, "arousal": None, "moods": []}
+    if curves is not None:
+        result["curves"] = curves
+    window.set_analysis(result)
+    lane = window.spectrogram.feel
+    assert not lane.points and not lane.energy.isVisible() and not lane.valence.isVisible()
+    assert lane.note.isVisible() and expected in lane.note.toPlainText()
