@@ -174,6 +174,10 @@ def analyze_samples(
                 _report(progress, 0.5, "music")
                 _music_part(result, samples, sample_rate,
                             lambda f, stage: _report(progress, 0.5 + 0.5 * f, stage))
+    if result.tags:  # valence/arousal/energy from both parts (never raises)
+        from musicapp.models.va_fusion import apply_fusion
+
+        apply_fusion(result)
     _report(progress, 1.0, "done")
     return result
 

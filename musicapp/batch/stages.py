@@ -134,6 +134,9 @@ def apply_tags(track: Any, tagged: Any) -> None:
     fields.pop("feature_maps", None)
     fields.pop("feature_map_seconds_per_column", None)
     track.tags = fields
+    from musicapp.models.va_fusion import apply_fusion  # as the pipeline does, both parts in
+
+    apply_fusion(track)
 
 
 def tag_failed(track: Any, message: str) -> None:

@@ -12,16 +12,28 @@ General MIDI soundfont (``musicapp.synth``):
 * ``random in-key``: diatonic chords of the mode drawn uniformly (tonic first, no repeats), one
   or two chords per bar at random.
 
-The judge is the app's audio tagger (``musicapp.pipeline.get_engine``: the distilled student's
-valence/arousal head) run on the first ``patches`` x 2.992 s of each rendered loop (tagger
-patches, averaged; loops are laid end to end so one call scores many). One patch (3 s, one or
-two chords) proved too short: the judge heard nothing, not even the tempo; three patches (9 s)
-are the setting to report. Reported: Spearman's rho between requested
+The judge listens to the first ``patches`` x 2.992 s of each rendered loop. Two judges:
+
+* ``judge="fusion"`` (default, the app's valence/arousal since issue 16): each loop goes through
+  the product pipeline (:func:`musicapp.pipeline.analyze_samples`: tagger + key/tempo/chord
+  analysis) and :func:`musicapp.models.va_fusion.apply_fusion`; the measured values are the
+  track's fused valence and arousal. Its weights were fitted on weak labels from the titles of
+  game soundtracks, never on rendered loops or on the composer's rules.
+* ``judge="tagger"``: the tagger's own valence/arousal head alone
+  (``musicapp.pipeline.get_engine``), patches averaged; loops are laid end to end so one call
+  scores many (the judge of the first report, which did not hear major vs minor).
+
+One patch (3 s, one or two chords) proved too short: the judge heard nothing, not even the
+tempo; three patches (9 s) are the setting to report. Reported: Spearman's rho between requested
 and measured valence, and arousal, per row.
 
 Three different rules, on purpose: the training labels come from the songs' annotated mode and
 measured tempo (``musicapp_lab.compose.dataset``, rule A); the reranker scores chord qualities
-(``labels.derive_valence``, rule B); the judge listens to audio.
+(``labels.derive_valence``, rule B); the judge listens to audio (rule C: the fusion judge hears
+mode, tempo and loudness in the audio through the app's own analysis, with weights learned from
+soundtrack titles). Caveat: every row's key is minor when the requested valence < -0.1, and the
+tempo follows arousal, so part of what the judge hears is set by the shared product path, not by
+the chords the row chose; the random row measures exactly that part.
 """
 
 from __future__ import annotations
@@ -86,10 +98,25 @@ def render_patch(prog, seed: int, patches: int = 1) -> np.ndarray:
     return mono[:n]
 
 
+def judge_loop(y: np.ndarray) -> tuple[float, float]:
+    """The fusion judge's (valence, arousal) of one rendered loop (16 kHz mono); NaN when the
+    pipeline reports no valence/arousal (silence)."""
+    from musicapp.models.va_fusion import apply_fusion
+    from musicapp.pipeline import analyze_samples
+
+    res = analyze_samples(y, RATE, device="cpu", threads=1)
+    apply_fusion(res)  # idempotent: a no-op change when the pipeline already fused
+    tags = res.tags or {}
+    v, a = tags.get("valence"), tags.get("arousal")
+    return (float("nan") if v is None else float(v), float("nan") if a is None else float(a))
+
+
 def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: int = 100,
-        patches: int = 1, rows: tuple[str, ...] = ROWS, log: Callable[[str], None] = print
-        ) -> dict:
+        patches: int = 1, rows: tuple[str, ...] = ROWS, judge: str = "fusion",
+        log: Callable[[str], None] = print) -> dict:
     """Make, render and judge ``n`` loops per row; return the correlations and the raw data."""
+    if judge not in ("fusion", "tagger"):
+        raise ValueError(f"judge must be 'fusion' or 'tagger', not {judge!r}")
     from musicapp.compose.generate import Constraints, Generator
     from musicapp.compose.model import ChordModel
     from musicapp.compose.rhythm import Meter
@@ -122,6 +149,10 @@ def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: in
                 else:
                     prog = random_loop(gen, key, 8, row_rng, v, a, meter)
                 audio.append(render_patch(prog, seed + i, patches))
+            if judge == "fusion":
+                measured[row][c0:c0 + len(audio)] = [judge_loop(y) for y in audio]
+                log(f"{row}: {min(n, c0 + chunk)}/{n} loops judged ({time.time() - t0:.0f} s)")
+                continue
             y = np.concatenate(audio)
             res = engine.analyze(y).to_dict()
             segs = res.get("segments") or []
@@ -132,15 +163,17 @@ def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: in
             cnt = np.maximum(acc[row][c0:c0 + len(audio), 2:3], 1.0)
             measured[row][c0:c0 + len(audio)] = acc[row][c0:c0 + len(audio), :2] / cnt
             log(f"{row}: {min(n, c0 + chunk)}/{n} loops judged ({time.time() - t0:.0f} s)")
-    out: dict = {"loops_per_row": n, "seed": seed, "patches": patches, "rows": {}}
-    log(f"\nemotion steering, independent judge (audio tagger), {n} loops per row, "
+    out: dict = {"loops_per_row": n, "seed": seed, "patches": patches, "judge": judge,
+                 "rows": {}}
+    log(f"\nemotion steering, independent judge ({judge}), {n} loops per row, "
         f"{patches * PATCH_S:.1f} s of each")
     log(f"{'row':16s} {'rho valence':>12s} {'rho arousal':>12s}")
     for row in rows:
-        rv = spearman(req[:, 0], measured[row][:, 0])
-        ra = spearman(req[:, 1], measured[row][:, 1])
-        out["rows"][row] = {"rho_valence": rv, "rho_arousal": ra,
-                            "mean_measured": measured[row].mean(axis=0).tolist()}
+        ok = np.isfinite(measured[row]).all(axis=1)
+        rv = spearman(req[ok, 0], measured[row][ok, 0])
+        ra = spearman(req[ok, 1], measured[row][ok, 1])
+        out["rows"][row] = {"rho_valence": rv, "rho_arousal": ra, "n_judged": int(ok.sum()),
+                            "mean_measured": measured[row][ok].mean(axis=0).tolist()}
         log(f"{row:16s} {rv:12.3f} {ra:12.3f}")
     out["requested"] = req.tolist()
     out["measured"] = {k: measured[k].tolist() for k in rows}
