@@ -60,6 +60,33 @@ def _report(progress: ProgressFn | None, fraction: float, stage: str) -> None:
         progress(float(fraction), stage)
 
 
+class _Progress:
+    """The caller's progress hook, safe to call from several threads. The first exception it
+    raises (a cancelled GUI task raises from its hook) aborts the analysis: every later call
+    raises it again, so the other threads stop at their next report, and :meth:`check`
+    re-raises it in the caller's thread."""
+
+    def __init__(self, progress: ProgressFn | None) -> None:
+        self.progress = progress
+        self.lock = threading.Lock()
+        self.raised: BaseException | None = None
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        with self.lock:
+            if self.raised is not None:
+                raise self.raised
+            try:
+                _report(self.progress, fraction, stage)
+            except BaseException as exc:
+                self.raised = exc
+                raise
+
+    def check(self) -> None:
+        """Re-raise what the hook raised, if anything."""
+        if self.raised is not None:
+            raise self.raised
+
+
 def _describe(exc: Exception) -> str:
     """The user's message for a failed part: ours verbatim, a bug with its type and the log."""
     if isinstance(exc, MusicappError):
@@ -162,18 +189,20 @@ def analyze_samples(
         _report(progress, 1.0, status)
         return result
     n_threads = analysis_threads(cores)
+    hook = _Progress(progress)
     with one_blas_thread():
         if tags and music and n_threads > 1:
             _both_parts_concurrently(result, samples, sample_rate, device, threads, feature_maps,
-                                     progress, n_threads)
+                                     hook, n_threads)
         else:
             if tags:
-                _report(progress, 0.1, "tags")
-                _tag_part(result, samples, sample_rate, device, threads, feature_maps)
+                hook(0.1, "tags")
+                _tag_part(result, samples, sample_rate, device, threads, feature_maps, hook)
             if music:
-                _report(progress, 0.5, "music")
+                hook(0.5, "music")
                 _music_part(result, samples, sample_rate,
-                            lambda f, stage: _report(progress, 0.5 + 0.5 * f, stage))
+                            lambda f, stage: hook(0.5 + 0.5 * f, stage), hook)
+        hook.check()
     if result.tags:  # valence/arousal/energy from both parts (never raises)
         from musicapp.models.va_fusion import apply_fusion
 
@@ -206,30 +235,34 @@ def _store_tags(result: TrackAnalysis, run, feature_maps: bool) -> None:
                                "seconds_per_column": tagged.feature_map_seconds_per_column}
 
 
-def _tag_failed(result: TrackAnalysis, exc: Exception) -> None:
-    # one part failing must not lose the other: reported, logged
+def _tag_failed(result: TrackAnalysis, exc: Exception, hook: _Progress) -> None:
+    # one part failing must not lose the other: reported, logged; a cancel is not a failure
+    if exc is hook.raised:
+        raise exc
     log.error("tagging failed", exc_info=exc)
     result.errors["tags"] = _describe(exc)
 
 
 def _tag_part(result: TrackAnalysis, samples: np.ndarray, sample_rate: int, device: str,
-              threads: int | None, feature_maps: bool) -> None:
+              threads: int | None, feature_maps: bool, hook: _Progress) -> None:
     """The tagger in this thread with the engine's thread count."""
     try:
         engine, run = _start_tagging(samples, sample_rate, device, threads, feature_maps)
         run.work(torch_threads=engine.threads)
         _store_tags(result, run, feature_maps)
     except Exception as exc:
-        _tag_failed(result, exc)
+        _tag_failed(result, exc, hook)
 
 
 def _music_part(result: TrackAnalysis, samples: np.ndarray, sample_rate: int,
-                progress: ProgressFn | None) -> None:
+                progress: ProgressFn, hook: _Progress) -> None:
     from musicapp.analysis import analyze_music
 
     try:
         result.music = analyze_music(samples, sample_rate, progress=progress).to_dict()
     except Exception as exc:
+        if exc is hook.raised:  # cancelled: not a failure of the part
+            raise
         log.exception("key/tempo/chord analysis failed")
         result.errors["music"] = _describe(exc)
 
@@ -265,7 +298,7 @@ class _SharedTagging:
         if self.run is not None and self.run.engine.device.type == "cpu":
             self.run.work(torch_threads=self.torch_threads)
 
-    def store(self, result: TrackAnalysis, feature_maps: bool) -> None:
+    def store(self, result: TrackAnalysis, feature_maps: bool, hook: _Progress) -> None:
         """Put the tags into ``result`` (or the failure into ``result.errors``)."""
         try:
             if self.error is not None:
@@ -274,17 +307,18 @@ class _SharedTagging:
                 raise RuntimeError("the tagger did not start")
             _store_tags(result, self.run, feature_maps)
         except Exception as exc:
-            _tag_failed(result, exc)
+            _tag_failed(result, exc, hook)
 
 
 def _both_parts_concurrently(result: TrackAnalysis, samples: np.ndarray, sample_rate: int,
                              device: str, threads: int | None, feature_maps: bool,
-                             progress: ProgressFn | None, n_threads: int) -> None:
+                             progress: _Progress, n_threads: int) -> None:
     """Both parts on ``n_threads`` threads with work sharing (see the module docs).
 
     This thread runs the music analysis, then helps with the tagger's remaining batches (on
     the CPU); ``n_threads - 1`` tagger threads prepare the tagger's input and run its batches.
-    Each runs torch with ``threads`` intra-op threads (one when None).
+    Each runs torch with ``threads`` intra-op threads (one when None). A cancel raised by the
+    progress hook stops every thread at its next report and is raised here.
     """
     lock = threading.Lock()
     done = {"tags": 0.0, "music": 0.0}
@@ -293,7 +327,7 @@ def _both_parts_concurrently(result: TrackAnalysis, samples: np.ndarray, sample_
         with lock:  # progress comes from several threads; the caller sees one sequence
             done[part] = max(done[part], float(fraction))
             total = 0.05 + 0.95 * (0.7 * done["tags"] + 0.3 * done["music"])
-            _report(progress, min(total, 0.99), stage)
+            progress(min(total, 0.99), stage)
 
     tagging = _SharedTagging(samples, sample_rate, device, threads, feature_maps, threads or 1,
                              lambda f: report("tags", f, "tags"))
@@ -303,11 +337,14 @@ def _both_parts_concurrently(result: TrackAnalysis, samples: np.ndarray, sample_
     report("tags", 0.0, "tags and music")
     for t in workers:
         t.start()
-    _music_part(result, samples, sample_rate, lambda f, stage: report("music", f, stage))
-    tagging.help()
-    for t in workers:
-        t.join()
-    tagging.store(result, feature_maps)
+    try:
+        _music_part(result, samples, sample_rate, lambda f, stage: report("music", f, stage),
+                    progress)
+        tagging.help()
+    finally:
+        for t in workers:
+            t.join()
+    tagging.store(result, feature_maps, progress)
 
 
 def analyze_path(

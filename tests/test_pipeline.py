@@ -126,3 +126,22 @@ def test_silence_and_thread_counts():
     from musicapp.models.device import MAX_AUTO_THREADS, usable_cores
 
     assert analysis_threads(None) == min(usable_cores(), MAX_AUTO_THREADS)
+
+
+class Cancelled(Exception):
+    """What a GUI task's progress hook raises when its cancel button was pressed."""
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_cancel_from_the_progress_hook_stops_the_analysis(track, cores, caplog):
+    calls: list[str] = []
+
+    def progress(_fraction: float, stage: str) -> None:
+        calls.append(threading.current_thread().name)
+        if stage not in ("decode", "tags", "tags and music", "music"):  # inside a part
+            raise Cancelled()
+
+    with caplog.at_level(logging.ERROR, logger="musicapp"), pytest.raises(Cancelled):
+        analyze_path(track, cores=cores, progress=progress)
+    assert not [r for r in caplog.records if "failed" in r.getMessage()]  # not a failure
+    assert not [t for t in threading.enumerate() if t.name.startswith("musicapp-tagger")]
