@@ -12,7 +12,8 @@ switches (waits: for the GIL, a lock or I/O; pre-empted: by other processes), th
 timed alone (decode, tagger on one thread, music analysis) with the ideal two-core figure
 ``decode + (tagger + music) / 2``, and the load average before and after (other processes on
 the machine slow both paths; compare the ratio, re-run on a quiet machine for the absolute
-figure).
+figure). On a busy machine it also prints an estimate of both on idle cores from their CPU
+seconds.
 
 ``--alternatives`` also times the designs that were not chosen, in the same rounds: the two
 parts in two threads without work sharing (BLAS pools at one thread, and at their default), and
@@ -106,13 +107,14 @@ def _parts_alone(path: str) -> dict[str, float]:
     from musicapp.params import ANALYSIS, MEL
     from musicapp.pipeline import get_engine, one_blas_thread
 
-    wall, _cpu, audio = _timed(lambda: load_audio(path, sr=ANALYSIS.sample_rate, mono=True))
+    wall, cpu, audio = _timed(lambda: load_audio(path, sr=ANALYSIS.sample_rate, mono=True))
     engine = get_engine("auto", None)
-    out = {"decode": wall}
+    out = {"decode": wall, "decode_cpu": cpu}
     with one_blas_thread():
-        out["tagger"] = _timed(lambda: engine.analyze(
-            resample(audio.samples, audio.sample_rate, MEL.sample_rate)))[0]
-        out["music"] = _timed(lambda: analyze_music(audio.samples, audio.sample_rate))[0]
+        out["tagger"], out["tagger_cpu"], _ = _timed(lambda: engine.analyze(
+            resample(audio.samples, audio.sample_rate, MEL.sample_rate)))
+        out["music"], out["music_cpu"], _ = _timed(
+            lambda: analyze_music(audio.samples, audio.sample_rate))
     return out
 
 
@@ -195,6 +197,17 @@ def run(path: str | None = None, repeats: int = 5, alternatives: bool = False,
         out(f"parts alone: decode {parts['decode']:.2f} s, tagger {parts['tagger']:.2f} s "
             f"(1 thread), music analysis {parts['music']:.2f} s; ideal on {cores} cores: decode "
             f"+ (tagger + music) / {cores} = {ideal:.2f} s")
+        # On idle cores a thread that never waits runs in its CPU time; the pipeline's threads
+        # do not wait for each other (work sharing) or for the GIL (few voluntary switches), so
+        # the all-cores run would take the decode plus its remaining CPU time spread evenly.
+        cpu_one = statistics.median(cpus["one core"])
+        cpu_all = statistics.median(cpus["all cores"])
+        dec = parts["decode"]  # its wall time: decoding waits for its reader thread
+        est_one = dec + cpu_one - parts["decode_cpu"]
+        est_all = dec + max(parts["music_cpu"], (cpu_all - parts["decode_cpu"]) / cores)
+        out(f"estimate on idle cores from the CPU seconds (for a busy machine): one core "
+            f"{est_one:.2f} s, all cores decode {dec:.2f} + max(music {parts['music_cpu']:.2f}, "
+            f"rest / {cores}) = {est_all:.2f} s, ratio {est_one / est_all:.2f}x")
         out(f"results identical on both paths: {'yes' if same else 'NO'}")
         out(f"target: all cores <= {TARGET_S:.1f} s for a 3-minute track (issue 16): "
             f"{'met' if med['all cores'] <= TARGET_S else 'not met'} here")
@@ -203,6 +216,7 @@ def run(path: str | None = None, repeats: int = 5, alternatives: bool = False,
                                                                         load_after[0]) > 0.5
                else ""))
         return {"median_s": med, "walls": walls, "cpu": cpus, "ratio": ratio, "parts": parts,
+                "estimate_all_cores_s": est_all,
                 "identical": same, "load_before": load_before, "load_after": load_after,
                 "threads": cores}
     finally:
