@@ -15,6 +15,17 @@ chooses:
 * ``batch`` small (< 4 patches: live input, one short segment): 1 thread;
 * up to 3 usable logical cores: 1 thread (leaves a core to decoding and the GUI);
 * more: half the logical cores (SMT siblings do not speed up GEMMs), at most 8.
+
+That is the one-core path's choice (:func:`musicapp.pipeline.analyze_samples` with ``cores=1``:
+the batch indexer's serial run and its worker processes, one core each). The pipeline's
+concurrent path (``cores`` > 1: ``musicapp analyze FILE``, the GUI's worker) uses the cores
+differently: one Python thread per usable core (:func:`usable_cores`), each running torch with
+one intra-op thread (set in that thread by :meth:`musicapp.models.engine.TaggingRun.work`), the
+music analysis in one of them and tagger batches shared by all. Two intra-op threads on one
+batch instead were 3.2x slower than that in one run of ``musicapp bench pipeline
+--alternatives`` (load average ~5 on the 2-core machine: OpenMP's barriers wait for a thread
+that another process holds), and two Python threads do not wait for each other on the GIL
+(torch and the analysis's numpy/FFT work release it; measured from the threads' schedstat).
 """
 
 from __future__ import annotations
