@@ -122,12 +122,21 @@ def run(args: argparse.Namespace) -> int:
     worker processes, results printed in the given order as they complete); one file is analysed
     in this process.
     """
+    from musicapp.errors import MusicappError
+
+    if any(not raw.strip() for raw in args.paths):  # Path("") is the current folder
+        raise MusicappError("an input file name is empty")
+    if args.device != "auto" and not args.no_tags:
+        # an unusable --device is refused before any file is read or any worker started (the
+        # batch workers would each fail on it, one per file)
+        from musicapp.models.device import select_device
+
+        select_device(args.device)
     files = expand_paths(args.paths)
     if not files:
         print("musicapp: error: no audio files found", file=sys.stderr)
         return 2
     if _exports(args):
-        from musicapp.errors import MusicappError
         from musicapp.outputs import check_outputs
 
         if len(files) != 1:

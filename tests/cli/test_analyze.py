@@ -69,3 +69,30 @@ def test_silence_and_half_second_clip(tmp_path, capsys):
     assert len(results) == 2
     for r in results:
         assert "errors" not in r, r.get("errors")
+
+
+def test_an_unusable_device_is_refused_before_the_batch_starts(progression, tmp_path):
+    """`--device cuda:99` on two files: one clear error (before: each batch worker failed on it
+    and printed its traceback through the worker's unconfigured logging)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    other = tmp_path / "other.flac"
+    other.write_bytes(progression.read_bytes())
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-m", "musicapp", "analyze", "--device", "cuda:99",
+                        str(progression), str(other)], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "PYTHONPATH": str(root)})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "musicapp: error: device 'cuda:99'" in r.stderr and r.stdout == ""
+
+
+def test_an_empty_input_name_is_refused(tmp_path, capsys, monkeypatch):
+    # Path("") is ".": `analyze ""` (an unset shell variable) analysed the whole current folder
+    monkeypatch.chdir(tmp_path)
+    write_audio(tmp_path / "a.wav", chord(C_MAJOR, 1.0, 22050), 22050)
+    assert main(["analyze", ""]) == 2
+    out = capsys.readouterr()
+    assert "input file name is empty" in out.err and out.out == ""
