@@ -16,6 +16,7 @@ def test_commands_are_registered():
     assert args.split == "dev" and args.no_baseline
     args = parser.parse_args(["bench", "analysis", "--no-accuracy", "--seconds", "20"])
     assert args.seconds == 20.0
+    assert args.split == "dev"  # a benchmark never scores the evaluation split by default
 
 
 def test_missing_set_is_a_clean_error(tmp_path, capsys):

@@ -97,13 +97,16 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
         description="Times musicapp.analysis.analyze_music on a 3-minute track (rendered, or "
         "--file) against librosa.beat.beat_track + a chroma-template chord baseline in the same "
         "process, prints both and their ratio, then both methods' accuracy on the rendered "
-        "evaluation set (build it first with `musicapp evaluate analysis --build`).",
+        "development set when it is built (`musicapp evaluate analysis --build --split dev`).",
     )
     p.add_argument("--file", type=Path, default=None, help="time this audio file instead")
     p.add_argument("--seconds", type=float, default=180.0, help="length of the rendered track")
     p.add_argument("--repeats", type=int, default=3, help="runs per method (best is kept)")
     p.add_argument("--no-accuracy", action="store_true", help="skip the accuracy table")
-    p.add_argument("--split", choices=["eval", "dev"], default="eval")
+    p.add_argument("--split", choices=["eval", "dev"], default="dev",
+                   help="set for the accuracy table (default 'dev': the evaluation split is "
+                        "scored by `musicapp evaluate analysis --split eval`, not by every "
+                        "benchmark run)")
     p.add_argument("--cache-dir", type=Path, default=None)
     p.set_defaults(func=_run_bench)
 
