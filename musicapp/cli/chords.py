@@ -39,11 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src.add_argument("--mood", help="a mood name, e.g. happy, sad, calm, tense, epic, dreamy")
     src.add_argument("--valence", type=finite_float(-1, 1), help="valence in [-1, 1] (with --arousal)")
     src.add_argument("--arousal", type=finite_float(-1, 1), help="arousal in [-1, 1] (with --valence)")
-    src.add_argument("--from-audio", metavar="FILE", help="analyse a track and use its emotion "
-                     "(and its key unless --key is given)")
-    src.add_argument("--from-json", metavar="FILE", help="use a saved `musicapp analyze --json` "
-                     "result")
-    src.add_argument("--from-image", metavar="IMG", help="derive valence/arousal from a "
+    src.add_argument("--from-audio", metavar="FILE", type=file_name, help="analyse a track and "
+                     "use its emotion (and its key unless --key is given)")
+    src.add_argument("--from-json", metavar="FILE", type=file_name, help="use a saved "
+                     "`musicapp analyze --json` result")
+    src.add_argument("--from-image", metavar="IMG", type=file_name, help="derive valence/arousal from a "
                      "picture's colours (Valdez & Mehrabian 1994)")
     p.add_argument("--key", help="key tonic, e.g. C, F#, Bb, or with mode: 'A minor', F#m "
                    "(default: the analysed key, else C)")
@@ -73,8 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(the given --progression, else the generated one), with probabilities")
     p.add_argument("--meter", help="time signature, e.g. 4/4, 3/4, 6/8 (default: the analysed "
                    "track's or clip's, else 4/4)")
-    p.add_argument("--from-midi", metavar="CLIP.mid", help="start from a MIDI clip: its chords, "
-                   "key, meter and tempo are recognised, then --midi-action")
+    p.add_argument("--from-midi", metavar="CLIP.mid", type=file_name, help="start from a MIDI "
+                   "clip: its chords, key, meter and tempo are recognised, then --midi-action")
     p.add_argument("--midi-action", choices=["continue", "reharmonise", "fill"],
                    default="continue", help="with --from-midi: continue the clip's progression "
                    "by --length chords, reharmonise it (new chords, same rhythm), or fill its "
@@ -100,8 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="render the arrangement to a WAV file")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--play", action="store_true", help="play the arrangement")
-    p.add_argument("--soundfont", help="soundfont (.sf2/.sf3) for --wav/--play")
-    p.add_argument("--model", help="weights file (default: the shipped chordgru.safetensors)")
+    p.add_argument("--soundfont", type=file_name, help="soundfont (.sf2/.sf3) for --wav/--play")
+    p.add_argument("--model", type=file_name, help="weights file (default: the shipped chordgru.safetensors)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run_chords)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from musicapp.cli._args import file_name
+
 
 def register(subparsers) -> None:
     """Add the ``info`` command."""
@@ -15,7 +17,7 @@ def register(subparsers) -> None:
         "M4A) and print what it holds. Nothing is decoded; for FLAC and WAV the header is checked "
         "against the file, and a truncated file is reported with the length it really holds.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files")
+    p.add_argument("files", nargs="+", metavar="FILE", type=file_name, help="audio files")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.set_defaults(func=run)
 

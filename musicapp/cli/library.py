@@ -13,7 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 
-from musicapp.cli._args import finite_float, int_range
+from musicapp.cli._args import file_name, finite_float, int_range
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     sub = lib.add_subparsers(dest="library_command", metavar="SUBCOMMAND", required=True)
 
     p = sub.add_parser("add", help="add a folder (recursively) or a file; resumes unfinished runs")
-    p.add_argument("dir", help="folder or audio file")
+    p.add_argument("dir", type=file_name, help="folder or audio file")
     p.add_argument(
         "--workers", type=int_range(0, 1024), default=None,
         help="analysis processes (default: one per core; 0 = in this process)"
@@ -68,14 +68,14 @@ def register(subparsers) -> None:
     p.set_defaults(func=_guard(_run_search))
 
     p = sub.add_parser("similar", help="tracks that sound like a file or library track")
-    p.add_argument("file", help="audio file (in the library or not) or a track id")
+    p.add_argument("file", type=file_name, help="audio file (in the library or not) or a track id")
     p.add_argument("-k", type=int_range(1, 100_000), default=10, help="number of results (default 10)")
     _add_filters(p)
     _add_common(p)
     p.set_defaults(func=_guard(_run_similar))
 
     p = sub.add_parser("identify", help="which library track is this recording?")
-    p.add_argument("clip", help="audio file: a recording or excerpt")
+    p.add_argument("clip", type=file_name, help="audio file: a recording or excerpt")
     p.add_argument(
         "--threshold",
         type=finite_float(-1e6, 1e6),
@@ -86,7 +86,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_guard(_run_identify))
 
     p = sub.add_parser("remove", help="remove a track or every track under a folder")
-    p.add_argument("target", nargs="?", help="file or folder path")
+    p.add_argument("target", nargs="?", type=file_name, help="file or folder path")
     p.add_argument("--missing", action="store_true", help="remove tracks whose files are gone (= prune)")
     p.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     _add_common(p)
@@ -245,7 +245,8 @@ def _run_add(args: argparse.Namespace) -> int:
         if len(scan.get("missing", [])) > 20:
             more = len(scan["missing"]) - 20
             lines.append(f"  ... and {more} more missing (library list --status missing)")
-        lines += [f"  error: {p}: {e}" for p, e in d["errors"].items()]
+        # a decoder's message already starts with the file name: do not print it twice
+        lines += [f"  error: {p}: {str(e).removeprefix(f'{p}: ')}" for p, e in d["errors"].items()]
         _print(args, d, lines, [*scan.get("warnings", []), *lib.warnings])
     return 0
 

@@ -147,3 +147,20 @@ def test_record_takes_overwrite_like_every_other_command(tmp_path, capsys):
     take.write_bytes(b"old take")
     assert main(["record", str(take), "--seconds", "1"]) == 2
     assert "use --force" in capsys.readouterr().err and take.read_bytes() == b"old take"
+
+
+@pytest.mark.parametrize("argv", [
+    ["chords", "--from-audio", ""], ["chords", "--from-json", ""], ["chords", "--from-image", ""],
+    ["chords", "--from-midi", ""], ["chords", "--mood", "sad", "--soundfont", " "],
+    ["chords", "--mood", "sad", "--model", ""], ["info", ""], ["library", "add", ""],
+    ["library", "identify", ""], ["library", "similar", ""], ["library", "remove", ""],
+])
+def test_empty_file_names_are_refused(argv, capsys, tmp_path, monkeypatch):
+    # before: `chords --from-audio ""` silently ignored the source and wrote a loop for the
+    # default emotion; `library add ""` indexed the current folder
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "the file name is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -73,3 +73,15 @@ def test_full_analysis_codes_and_similar(tmp_path, capsys):
     assert [h["cosine"] for h in hits] == sorted((h["cosine"] for h in hits), reverse=True)
     rc, listed = _json(capsys, ["library", "list", "--db", db, "--json"])
     assert all(t["key"] and t["tempo_bpm"] for t in listed)
+
+
+def test_add_names_each_bad_file_once(tmp_path, capsys):
+    bad = tmp_path / "music" / "broken.wav"
+    bad.parent.mkdir()
+    bad.write_bytes(b"RIFF not really a wave file" * 10)
+    db = str(tmp_path / "lib.sqlite3")
+    assert main(["library", "add", str(bad.parent), "--fingerprint-only", "--workers", "0",
+                 "--db", db]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.strip().startswith("error:"))
+    assert line.count("broken.wav") == 1, line  # was "error: PATH: PATH: not a recognised ..."
