@@ -36,8 +36,12 @@ def _octave_basis(sr: float, freqs: tuple[float, ...], alpha: tuple[float, ...],
     return fft_basis.tocsr(), n_fft
 
 
-def _frames_fft(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Centred (zero-padded), unwindowed STFT (n_fft // 2 + 1, frames) of ``y``, complex64."""
+CHUNK_FRAMES = 2048  # frames transformed at once (bounds memory on hour-long tracks)
+
+
+def _octave_response(y: np.ndarray, n_fft: int, hop: int, basis: object) -> np.ndarray:
+    """|basis @ STFT| (filters, frames) of ``y``: centred (zero-padded), unwindowed frames,
+    transformed :data:`CHUNK_FRAMES` at a time."""
     from numpy.lib.stride_tricks import sliding_window_view
     from scipy import fft as sfft
 
@@ -46,7 +50,11 @@ def _frames_fft(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     if yp.size < n_fft:
         yp = np.pad(yp, (0, n_fft - yp.size))
     frames = sliding_window_view(yp, n_fft)[::hop]
-    return sfft.rfft(frames, axis=1).T
+    out = np.empty((basis.shape[0], frames.shape[0]), dtype=np.float32)
+    for a in range(0, frames.shape[0], CHUNK_FRAMES):
+        spec = sfft.rfft(frames[a:a + CHUNK_FRAMES], axis=1).T
+        out[:, a:a + CHUNK_FRAMES] = np.abs(basis @ spec)
+    return out
 
 
 def cqt_magnitude(y: np.ndarray, sr: float, hop_length: int, fmin: float, n_bins: int,
@@ -67,7 +75,7 @@ def cqt_magnitude(y: np.ndarray, sr: float, hop_length: int, fmin: float, n_bins
         sl = slice(-n_filters, None) if i == 0 else slice(-n_filters * (i + 1), -n_filters * i)
         basis, n_fft = _octave_basis(my_sr, tuple(freqs[sl].tolist()), tuple(alpha[sl].tolist()),
                                      float(sr))
-        responses.append(np.abs(basis @ _frames_fft(my_y, n_fft, my_hop)))
+        responses.append(_octave_response(my_y, n_fft, my_hop, basis))
         if my_hop % 2 == 0:
             my_hop //= 2
             my_sr /= 2.0

@@ -68,9 +68,7 @@ def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 def _onsets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import librosa
 
-    power = _stft_power(y, 2048, HOP)  # (frames, bins)
-    rms = np.sqrt(np.mean(power, axis=1) / 2048.0 * 2).astype(np.float32)
-    mel = (power @ _mel_basis().T).T  # a BLAS product (librosa's einsum path is slower)
+    mel, rms = _mel_and_rms(y, 2048, HOP)
     ref = max(float(mel.max()), 1e-10)
     logmel = 10.0 * np.log10(np.maximum(mel, ref * 1e-8) / ref)  # 80 dB range
     flux = np.maximum(0.0, np.diff(logmel, axis=1, prepend=logmel[:, :1]))
@@ -79,16 +77,26 @@ def _onsets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return flux.mean(axis=0), flux[low].mean(axis=0), rms
 
 
-def _stft_power(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """|STFT|² (frames, n_fft // 2 + 1) with a periodic Hann window, frames centred (zero
-    padding), the same values as ``librosa.stft`` at about half its cost (no block copies)."""
+def _mel_and_rms(y: np.ndarray, n_fft: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """64-band Mel power (64, frames) and frame RMS of centred, Hann-windowed frames: the same
+    values as ``librosa.stft`` + ``melspectrogram`` at about half the cost (frames cut from a
+    strided view, a BLAS product for the filter bank), 2048 frames at a time."""
     from numpy.lib.stride_tricks import sliding_window_view
     from scipy import fft as sfft
 
     yp = np.pad(np.asarray(y, dtype=np.float32), (n_fft // 2, n_fft // 2))
-    frames = sliding_window_view(yp, n_fft)[::hop] * _hann(n_fft)
-    spec = sfft.rfft(frames, axis=1)
-    return spec.real**2 + spec.imag**2
+    frames = sliding_window_view(yp, n_fft)[::hop]
+    n = frames.shape[0]
+    mel = np.empty((64, n), dtype=np.float32)
+    rms = np.empty(n, dtype=np.float32)
+    basis_t = _mel_basis().T
+    window = _hann(n_fft)
+    for a in range(0, n, 2048):
+        spec = sfft.rfft(frames[a:a + 2048] * window, axis=1)
+        power = spec.real**2 + spec.imag**2
+        rms[a:a + 2048] = np.sqrt(np.mean(power, axis=1) / n_fft * 2)
+        mel[:, a:a + 2048] = (power @ basis_t).T
+    return mel, rms
 
 
 @functools.lru_cache(maxsize=2)
