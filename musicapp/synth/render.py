@@ -54,6 +54,9 @@ def _get_synth(path: Path, sample_rate: int):
 
     key = (str(path), int(sample_rate))
     if key not in _CACHE:
+        from musicapp.synth.sf2check import check_soundfont
+
+        check_soundfont(path)  # a damaged table would make the C renderer crash the process
         synth = tinysoundfont.Synth(samplerate=int(sample_rate))
         try:
             sfid = synth.sfload(str(path))

@@ -40,12 +40,16 @@ def find_soundfont(override: str | os.PathLike[str] | None = None) -> Path | Non
     An explicit override or environment value that does not exist raises
     :class:`~musicapp.errors.MusicappError` rather than silently falling back.
     """
-    for explicit, origin in ((override, "soundfont setting"), (os.environ.get(SOUNDFONT_ENV),
-                                                               SOUNDFONT_ENV)):
+    for explicit, origin in ((override, "--soundfont or the soundfont setting"),
+                             (os.environ.get(SOUNDFONT_ENV), SOUNDFONT_ENV)):
         if explicit:
             path = Path(explicit).expanduser()
-            if not path.is_file():
+            if not path.exists():
                 raise MusicappError(f"{path}: soundfont from {origin} does not exist")
+            if not path.is_file():  # a folder, /dev/zero, a FIFO: never handed to the renderer
+                kind = "a folder" if path.is_dir() else "not a regular file"
+                raise MusicappError(f"{path}: soundfont from {origin} is {kind}, not a .sf2/.sf3 "
+                                    "file")
             return path
     user = _user_dir()
     if user.is_dir():
