@@ -145,3 +145,16 @@ def test_a_cancel_from_the_progress_hook_stops_the_analysis(track, cores, caplog
         analyze_path(track, cores=cores, progress=progress)
     assert not [r for r in caplog.records if "failed" in r.getMessage()]  # not a failure
     assert not [t for t in threading.enumerate() if t.name.startswith("musicapp-tagger")]
+
+
+def test_analyze_samples_stays_on_one_core_unless_asked(track, caplog):
+    """The batch path calls analyze_samples without ``cores``: its serial run and each of its
+    worker processes must keep to one core (tagger batches in the calling thread only)."""
+    from musicapp.audio import load_audio
+
+    audio = load_audio(track, sr=SR, mono=True)
+    caplog.set_level(logging.DEBUG, logger="musicapp.pipeline")
+    before = {t.name for t in threading.enumerate()}
+    analyze_samples(audio.samples, SR)
+    assert _batches_by_thread(caplog) == {threading.current_thread().name: 4}
+    assert {t.name for t in threading.enumerate()} == before
