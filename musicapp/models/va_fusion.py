@@ -171,27 +171,43 @@ def _quality(label: Any) -> str:
     return text.split(":", 1)[1].split("/", 1)[0].split("(", 1)[0]
 
 
+def _chord_arrays(chords: list[dict[str, Any]] | None) -> tuple[np.ndarray, np.ndarray,
+                                                                  np.ndarray]:
+    """(start, end, sign) of the chords with finite times, sorted by start; sign +1 for a
+    major-type, -1 for a minor-type quality, 0 otherwise."""
+    rows = []
+    for c in chords or []:
+        if not isinstance(c, dict):
+            continue
+        a, b = _finite(c.get("start")), _finite(c.get("end"))
+        if math.isfinite(a) and math.isfinite(b) and b > a:
+            q = _quality(c.get("label"))
+            rows.append((a, b, 1.0 if q in MAJOR_QUALITIES else -1.0 if q in MINOR_QUALITIES
+                         else 0.0))
+    arr = np.array(sorted(rows), dtype=np.float64).reshape(-1, 3)
+    return arr[:, 0], arr[:, 1], arr[:, 2]
+
+
+def _chord_major(arrays: tuple[np.ndarray, np.ndarray, np.ndarray], start: float,
+                 end: float) -> float:
+    st, en, sg = arrays
+    # chords are consecutive (non-overlapping), so the ones overlapping [start, end) are a run
+    lo = int(np.searchsorted(en, start, side="right")) if st.size else 0
+    hi = int(np.searchsorted(st, end, side="left")) if st.size else 0
+    if hi <= lo:
+        return math.nan
+    d = np.minimum(en[lo:hi], end) - np.maximum(st[lo:hi], start)
+    d = np.where(d > 0, d, 0.0)
+    maj, mnr = float(d[sg[lo:hi] > 0].sum()), float(d[sg[lo:hi] < 0].sum())
+    return (maj - mnr) / (maj + mnr) if maj + mnr > 0 else math.nan
+
+
 def chord_major(chords: list[dict[str, Any]] | None, start: float = 0.0,
                 end: float = math.inf) -> float:
     """Duration-weighted (major-type - minor-type) / (major-type + minor-type) of the chords
     sounding in ``[start, end)``, in [-1, 1]; NaN when none has a major or minor quality.
     Major type: maj, 7, maj7; minor type: min, min7, dim, hdim7, dim7 (sus chords: neither)."""
-    maj = mnr = 0.0
-    for c in chords or []:
-        if not isinstance(c, dict):
-            continue
-        a, b = _finite(c.get("start")), _finite(c.get("end"))
-        if not (math.isfinite(a) and math.isfinite(b)):
-            continue
-        d = min(b, end) - max(a, start)
-        if d <= 0:
-            continue
-        q = _quality(c.get("label"))
-        if q in MAJOR_QUALITIES:
-            maj += d
-        elif q in MINOR_QUALITIES:
-            mnr += d
-    return (maj - mnr) / (maj + mnr) if maj + mnr > 0 else math.nan
+    return _chord_major(_chord_arrays(chords), start, end)
 
 
 def descriptors(tags: dict[str, Any] | None, music: dict[str, Any] | None,
@@ -229,7 +245,8 @@ def descriptors(tags: dict[str, Any] | None, music: dict[str, Any] | None,
         if maj + mnr > 0:
             row["key_major"] = (maj - mnr) / (maj + mnr)
     chords = [c for c in (music.get("chords") or []) if isinstance(c, dict)]
-    row["chord_major"] = chord_major(chords)
+    arrays = _chord_arrays(chords)
+    row["chord_major"] = _chord_major(arrays, -math.inf, math.inf)
     bpm = _finite(music.get("tempo_bpm"))
     if math.isfinite(bpm) and bpm > 0:
         row["tempo"] = math.log2(bpm / 100.0)
@@ -252,7 +269,7 @@ def descriptors(tags: dict[str, Any] | None, music: dict[str, Any] | None,
         seg_rows[i, FEATURES.index("tagger_arousal")] = tagger_va(s, "arousal")
         a, b = _finite(s.get("start")), _finite(s.get("end"))
         if math.isfinite(a) and math.isfinite(b):
-            seg_rows[i, FEATURES.index("chord_major")] = chord_major(chords, a, b)
+            seg_rows[i, FEATURES.index("chord_major")] = _chord_major(arrays, a, b)
     return track, seg_rows
 
 
