@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -64,10 +65,22 @@ def pipeline_version() -> str:
     return f"s{SCHEMA}-v{__version__}-c{CACHE_FORMAT}-m{h.hexdigest()}"
 
 
+class NotARegularFile(OSError):
+    """The path is a FIFO, device, socket or folder: it has no content to key a cache entry by."""
+
+
 def content_digest(path: str | Path) -> str:
-    """BLAKE2b-160 hex digest of the file's bytes."""
+    """BLAKE2b-160 hex digest of the file's bytes.
+
+    Only regular files are read: the file is opened without blocking and checked with ``fstat``,
+    so a FIFO (which would block for ever) or ``/dev/zero`` (which never ends) raises
+    :class:`NotARegularFile` instead of hanging.
+    """
     h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotARegularFile(f"{path}: not a regular file")
         while block := fh.read(_CHUNK):
             h.update(block)
     return h.hexdigest()
@@ -110,7 +123,7 @@ class AnalysisCache:
             data = json.loads(entry.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             log.warning("unreadable cache entry %s: %s", entry, exc)
             with contextlib.suppress(OSError):
                 entry.unlink()
@@ -119,7 +132,7 @@ class AnalysisCache:
             return None
         try:
             result = TrackAnalysis.from_dict(data["analysis"])
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             log.warning("damaged cache entry %s: %s", entry, exc)
             return None
         result.path = str(Path(path))

@@ -226,3 +226,37 @@ def test_analysis_exports_on_a_full_disk_keep_the_old_file(tmp_path):
     assert old.read_text() == "my edited annotations"
     left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".musicapp.log"))
     assert left == ["old.jams", "song.wav"], left
+
+
+@pytest.mark.parametrize("source", ["fifo", "/dev/zero"])
+def test_from_audio_on_a_fifo_or_endless_device_does_not_hang(tmp_path, source):
+    # before: the analysis cache hashed the "file" to find its entry: a FIFO blocked for ever and
+    # /dev/zero was read for ever, before the decoder could refuse it
+    if source == "fifo":
+        os.mkfifo(tmp_path / "song.wav")
+        source = "song.wav"
+    try:
+        run = run_cli(["chords", "--from-audio", source], tmp_path, timeout=60)
+    except subprocess.TimeoutExpired:  # pragma: no cover - the failure being tested for
+        pytest.fail(f"chords --from-audio {source} hung")
+    assert_clear_error(run, "not a regular file")
+
+
+@pytest.mark.parametrize("entry", [
+    b"[" * 100_000 + b"]" * 100_000,  # RecursionError in the JSON reader
+    b'{"version": "V", "analysis": [1, 2]}',  # an analysis that is not an object
+    b'{"version": "V", "analysis": {"duration_s": "long"}}',
+])
+def test_a_damaged_cache_entry_is_recomputed(tmp_path, entry):
+    from musicapp.analysis_cache import AnalysisCache, analyze_cached
+    from musicapp.track_analysis import TrackAnalysis
+
+    song = tmp_path / "song.wav"
+    song.write_bytes(b"RIFF....WAVE")  # only its bytes matter for the key
+    store = AnalysisCache(tmp_path / "cache", version="V")
+    path = store._entry(store.key(song))
+    path.parent.mkdir(parents=True)
+    path.write_bytes(entry)
+    fresh = TrackAnalysis(path=str(song), duration_s=1.0)
+    got = analyze_cached(song, store=store, analyze=lambda p, **kw: fresh)
+    assert got is fresh
