@@ -267,7 +267,14 @@ def run_chords(args: argparse.Namespace) -> int:
     em = _emotion(args)
     if args.from_midi and args.progression:
         raise MusicappError("--from-midi and --progression are two starting points; give one")
+    said: list[str] = []
     em_key = em.key if em is not None else None
+    if em_key and not args.key:
+        try:
+            Key.parse(em_key)
+        except MusicappError:  # like an unusable tempo or meter: stated, not fatal
+            said.append(f"the track's key {em_key!r} is unusable; the key follows the emotion")
+            em_key = None
     key = Key.parse(args.key) if args.key else (
         conventional_key(Key.parse(em_key)) if em_key else Key("C"))
     if args.mode:
@@ -275,7 +282,6 @@ def run_chords(args: argparse.Namespace) -> int:
     elif not args.key and not em_key and em is not None:
         key = Key(key.tonic, em.suggested_mode)
     tempo, meter_text = args.tempo, args.meter
-    said: list[str] = []
     if args.analysis:  # the analysed track's tempo and meter, unless given
         tempo, meter_text = _track_rhythm(args.analysis, tempo, meter_text, said)
     if em is None and not args.from_midi:

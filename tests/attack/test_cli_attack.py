@@ -260,3 +260,16 @@ def test_a_damaged_cache_entry_is_recomputed(tmp_path, entry):
     fresh = TrackAnalysis(path=str(song), duration_s=1.0)
     got = analyze_cached(song, store=store, analyze=lambda p, **kw: fresh)
     assert got is fresh
+
+
+@pytest.mark.parametrize("key", ['{"tonic": "H#", "mode": "major"}', '"Xyz"',
+                                 '{"tonic": "C", "mode": "lydian"}', '{"tonic": ["C"]}'])
+def test_an_unusable_key_in_the_analysis_is_stated_not_fatal(key, tmp_path, capsys):
+    # like an unusable tempo or meter (a note and a fallback); before: "'H# major': not a key"
+    # without naming the file, and no loop at all
+    src = tmp_path / "a.json"
+    src.write_text('{"valence": -0.5, "arousal": 0.2, "key": ' + key + '}')
+    assert main(["chords", "--from-json", str(src), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["key"] == "C minor"  # negative valence: minor, on the default tonic
+    assert any("the track's key" in n and "unusable" in n for n in out["notes"])
