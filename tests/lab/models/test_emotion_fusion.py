@@ -67,3 +67,23 @@ def test_load_tracks_labels_from_titles_and_model_round_trips(tmp_path):
     np.testing.assert_allclose(back, out, atol=0.02)
     res = ef.aucs(out, tracks, np.ones(len(tracks), bool), n_boot=50)
     assert res["valence"]["auc"] == pytest.approx(1.0)
+
+
+def test_final_report_scores_the_test_packages_and_saves_nothing():
+    analyses = [_analysis("pa", "k1", "HappyVictory", "maj", "train"),
+                _analysis("pa", "k2", "SadDefeat", "min", "train"),
+                _analysis("pc", "k6", "WinParty", "maj", "val"),
+                _analysis("pc", "k7", "LostDeath", "min", "val"),
+                _analysis("pb", "k3", "Sun", "maj", "test"),
+                _analysis("pb", "k4", "DarkHell", "min", "test")]
+    tracks = ef.load_tracks(analyses)
+    before = vf.default_path().read_bytes()
+    res = ef.final_report(tracks, {"valence": 1.0, "arousal": math.inf}, log=lambda _m: None)
+    assert vf.default_path().read_bytes() == before
+    rows = res["test packages"]
+    assert set(rows) == {"tagger only (baseline)", "prior weights (no fit)",
+                         "fusion, fitted (selected)"}
+    assert rows["prior weights (no fit)"]["valence"]["auc"] == pytest.approx(1.0)
+    assert res["labelled"]["valence test"] == [1, 1]
+    assert "| tagger only (baseline) |" in ef.card_tables(
+        {"table": {}, "lambda": {"valence": "1.0", "arousal": "inf"}}, res)
