@@ -310,7 +310,8 @@ def _run_identify(args: argparse.Namespace) -> int:
         else:
             best = d["best"]
             line = "no match" + (f" (best score {best['score']:.1f} < {threshold:g})" if best else "")
-        _print(args, d, [line], lib.warnings)
+        warnings = list(dict.fromkeys([*lib.warnings, *res.warnings]))
+        _print(args, d, [line], warnings)
     return 0 if res.accepted else 1
 
 

@@ -29,6 +29,10 @@ from musicapp.library.textsafe import display
 DEFAULT_MATCH_THRESHOLD = 5.2
 
 
+#: shorter query clips get a warning with their result (a few landmarks cannot vote reliably)
+MIN_CLIP_SECONDS = 3.0
+
+
 @dataclass
 class Identification:
     """Result of ``Library.identify``."""
@@ -415,7 +419,12 @@ class Library:
         if match is not None:
             t = self.store.track(match.track_id)
             path = t.path if t else None
-        return Identification(match, threshold, path, list(self.fingerprint_warnings))
+        warnings = list(self.fingerprint_warnings)
+        seconds = len(y8k) / fp.SAMPLE_RATE
+        if seconds < MIN_CLIP_SECONDS:  # a "no match" alone would blame the library
+            warnings.append(f"the clip is only {seconds:.1f} s long: too short to identify "
+                            f"reliably (give at least {MIN_CLIP_SECONDS:g} s)")
+        return Identification(match, threshold, path, warnings)
 
     def identify(self, clip: str | Path, threshold: float = DEFAULT_MATCH_THRESHOLD) -> Identification:
         """Identify a recording (any decodable audio file)."""

@@ -92,3 +92,14 @@ def test_old_format_fingerprints_are_reported_not_crashing(library, tmp_path):
         res = old.identify_samples(song(10, 20.0)[::2].copy())  # 8 kHz
         assert any("older format" in w for w in res.warnings), res.as_dict()
         assert res.as_dict()["warnings"] == res.warnings
+
+
+@pytest.mark.parametrize(("seconds", "warned"), [(0.5, True), (8.0, False)])
+def test_a_too_short_clip_is_named_as_the_reason(library, tmp_path, seconds, warned):
+    # before: a 1-sample or half-second clip gave a bare "no match", which blames the library
+    lib, _ = library
+    path = tmp_path / "short.wav"
+    sf.write(str(path), song(10, 20.0)[: int(seconds * SR)], SR)
+    res = lib.identify(path)
+    assert any("too short to identify" in w for w in res.warnings) is warned
+    assert any("too short" in w for w in res.as_dict()["warnings"]) is warned
