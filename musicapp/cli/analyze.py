@@ -75,7 +75,10 @@ def summarise(result: dict) -> str:
     lines = [f"{shown(result['path'])}  ({result.get('duration_s', 0):.1f} s)"]
     if result.get("status", "ok") != "ok":
         level = result.get("level_dbfs")
-        loudest = f"; loudest 3 s at {level:.0f} dBFS" if level is not None else ""
+        loudest = ""
+        if isinstance(level, int | float):  # round() to an int: never "-0 dBFS"
+            span = "loudest 3 s at" if result.get("duration_s", 0) >= 3 else "level"
+            loudest = f"; {span} {round(level):d} dBFS"
         lines.append(f"  {result['status']}: no moods, key, tempo or chords{loudest}")
     if result.get("key"):
         k = result["key"]
@@ -107,7 +110,8 @@ def summarise(result: dict) -> str:
     if result.get("chords"):
         seq = [c.get("symbol") or c["label"] for c in result["chords"] if c["label"] != "N"]
         dedup = [c for i, c in enumerate(seq) if i == 0 or c != seq[i - 1]]
-        lines.append("  chords: " + " ".join(dedup[:16]) + (" ..." if len(dedup) > 16 else ""))
+        if dedup:  # only "N" (no chord) labels: no empty "chords:" line
+            lines.append("  chords: " + " ".join(dedup[:16]) + (" ..." if len(dedup) > 16 else ""))
     for part, message in result.get("errors", {}).items():
         lines.append(f"  {part}: FAILED: {shown(message)}")
     for warning in result.get("warnings", []):

@@ -96,3 +96,19 @@ def test_an_empty_input_name_is_refused(tmp_path, capsys, monkeypatch):
     assert main(["analyze", ""]) == 2
     out = capsys.readouterr()
     assert "input file name is empty" in out.err and out.out == ""
+
+
+def test_short_clip_level_reads_naturally(tmp_path, capsys):
+    # a full-scale 0.5 s clip: was "too short: ...; loudest 3 s at -0 dBFS" (a file of 0.5 s has
+    # no 3 s, and "-0" is not a level)
+    loud = write_audio(tmp_path / "loud.wav", np.full(800, -1.0, np.float32), 16000)
+    quiet = write_audio(tmp_path / "quiet.wav", np.zeros(16000 * 4, np.float32), 16000)
+    assert main(["analyze", "--no-tags", str(loud)]) == 0
+    out = capsys.readouterr().out
+    assert "too short" in out and "level 0 dBFS" in out and "-0" not in out, out
+    assert main(["analyze", "--no-tags", str(quiet)]) == 0
+    assert "silence: no moods" in capsys.readouterr().out
+    # half a second of a constant: no chord at all, and no empty "chords:" line
+    half = write_audio(tmp_path / "half.wav", np.full(8000, 0.5, np.float32), 16000)
+    assert main(["analyze", "--no-tags", str(half)]) == 0
+    assert not any(line.strip() == "chords:" for line in capsys.readouterr().out.splitlines())
