@@ -20,8 +20,9 @@ machines: OpenMP barriers); numpy's BLAS pools are held at one thread while a tr
 on either path, so nothing oversubscribes and both paths compute the same numbers. The result
 is the same either way: same batches, added in the same order (tested).
 
-Measured with ``musicapp bench pipeline`` (``data/bench_3min.wav``, 2-core machine shared with
-other work, best runs): one core 3.5-3.8 s, all cores 2.0-2.2 s (1.7-1.9x). When the machine is
+Measured on ``data/bench_3min.wav`` (2-core machine shared with other work, in moments when
+the other work left the cores free): one core 3.5-3.8 s, all cores 2.0-2.2 s (1.7-1.9x);
+``musicapp bench pipeline`` re-measures both in one run. When the machine is
 oversubscribed (load average well above the cores) both take about as long and the concurrent
 path is sometimes slower: a thread handing the GIL over waits while the other is pre-empted.
 """
