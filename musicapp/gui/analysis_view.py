@@ -100,6 +100,24 @@ def key_text(key: Any) -> str:
     return str(key) if key else "–"
 
 
+def summary_line(result: TrackAnalysis | dict | None) -> str:
+    """The one-line summary shown when the panels are collapsed: "A minor · 120 BPM · 4/4 ·
+    energy 3/10" (the parts the analysis has; "" when it has none of them)."""
+    f = flatten_result(result or {})
+    parts = []
+    key = f["key"]
+    if isinstance(key, dict) and key.get("tonic"):
+        parts.append(f"{key['tonic']} {key.get('mode', '')}".strip())
+    elif key and not isinstance(key, dict):
+        parts.append(str(key))
+    if f["tempo_bpm"]:
+        parts.append(f"{round(float(f['tempo_bpm']), 1):g} BPM")
+    if f["meter"]:
+        parts.append(str(f["meter"]))
+    if f["energy"] is not None:
+        parts.append(f"energy {int(f['energy'])}/10")
+    return " · ".join(parts)
+
 class MoodBars(QWidget):
     """Horizontal bars: each mood tag's percentile against the reference music collection."""
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTabWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -29,9 +30,16 @@ from PySide6.QtWidgets import (
 from musicapp.errors import MusicappError
 from musicapp.filetypes import dialog_filter, is_audio_name
 from musicapp.gui.analysis_runner import analyze_task
-from musicapp.gui.analysis_view import AnalysisPanel, export_csv, export_json, flatten_result
+from musicapp.gui.analysis_view import (
+    AnalysisPanel,
+    export_csv,
+    export_json,
+    flatten_result,
+    summary_line,
+)
 from musicapp.gui.analysis_worker import AnalysisWorker
 from musicapp.gui.featuremaps import FeatureMapsView
+from musicapp.gui.labels import ElideLabel
 from musicapp.gui.live import FeatureMapEngine, LiveCapture
 from musicapp.gui.musician_views import BLOCK, MusicianViews, harmony_task
 from musicapp.gui.settings import Settings
@@ -42,6 +50,19 @@ from musicapp.params import MEL, RECORDING
 from musicapp.track_analysis import TrackAnalysis
 
 AUDIO_FILTER = dialog_filter()
+#: below this window height the panels under the plots start collapsed to a one-line summary
+#: (until the user chooses with the Details button)
+COMPACT_BELOW = 720
+#: height the spectrogram itself keeps (above its lanes) when a tall window opens, whatever
+#: position an older, bigger window saved
+USEFUL_PLOT_HEIGHT = 160
+#: the waveform overview's height in a tall and in a short window
+OVERVIEW_MAX_HEIGHT = 80
+OVERVIEW_SHORT_HEIGHT = 50
+#: smallest height of the expanded panels (tab bar included)
+PANEL_MIN_HEIGHT = 200
+#: largest height Qt allows a widget (QWIDGETSIZE_MAX)
+_MAX_SIZE = 16777215
 
 
 class LoadedTrack:
@@ -196,6 +217,25 @@ class MainWindow(QMainWindow):
         for _factory, title in self._panel_factories.values():
             self.tabs.addTab(QWidget(), title)
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.tabs.tabBarClicked.connect(lambda _i: self.set_panels_compact(False, remember=False))
+        # the tab bar's right end: the one-line summary and the Details toggle
+        self.summary = ElideLabel("")
+        self.summary.setObjectName("summary")
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.details_button = QToolButton()
+        self.details_button.setCheckable(True)
+        self.details_button.setAutoRaise(True)
+        self.details_button.toggled.connect(lambda on: self.set_panels_compact(not on))
+        corner = QWidget()
+        corner_lay = QHBoxLayout(corner)
+        corner_lay.setContentsMargins(8, 0, 2, 0)
+        corner_lay.setSpacing(6)
+        corner_lay.addWidget(self.summary, 1)
+        corner_lay.addWidget(self.details_button)
+        self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
+        self.panels_compact = False
+        self._short: bool | None = None  # the window's last "short" state (auto compact)
+        self._expanded_sizes: list[int] | None = None
 
         top = QWidget()
         top_lay = QVBoxLayout(top)
@@ -205,7 +245,7 @@ class MainWindow(QMainWindow):
         top_lay.addWidget(self.overview)
         top_lay.addLayout(self._build_display_controls())
         top_lay.addWidget(self.spectrogram, 1)
-        self.tabs.setMinimumHeight(200)
+        self.tabs.setMinimumHeight(PANEL_MIN_HEIGHT)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("main-splitter")
         self.splitter.addWidget(top)
@@ -213,8 +253,7 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)  # neither part can vanish
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.splitterMoved.connect(
-            lambda *_: self.settings.set("window/splitter", self.splitter.saveState()))
+        self.splitter.splitterMoved.connect(lambda *_: self._splitter_moved())
         self.setCentralWidget(self.splitter)
 
         self.spectrogram.seek_requested.connect(self.seek)
@@ -336,6 +375,8 @@ class MainWindow(QMainWindow):
             self.clear_message()  # a panel's banner does not follow you to other tabs
         if 0 <= index < len(names):
             self._panel(names[index])
+            if names[index] != "analysis":  # the summary line stands only for the Analysis tab
+                self.set_panels_compact(False, remember=False)
         self._maps_for_cursor()
         self._harmony_for_track()
         self._spectrum_at_cursor()
@@ -548,6 +589,115 @@ class MainWindow(QMainWindow):
         self.device_label.setToolTip("Compute device used by the models (GPU when available)")
         sb.addPermanentWidget(self.device_label)
 
+    # ------------------------------------------------------------------ compact panels
+    def _set_summary(self, result: TrackAnalysis | None) -> None:
+        text = summary_line(result) if result is not None else ""
+        if not text:
+            text = "No analysis yet" if self.track is not None else ""
+        # wide enough for the whole line (elided, with a tooltip, only past 360 px)
+        width = self.summary.fontMetrics().horizontalAdvance(text) + 8
+        self.summary.setMinimumWidth(min(max(width, 60), 360))
+        self.summary.set_full_text(text)
+
+    def _collapsed_height(self) -> int:
+        """Height of the collapsed panels: the tab bar (with the summary) only."""
+        return max(self.tabs.tabBar().sizeHint().height(),
+                   self.tabs.cornerWidget().sizeHint().height()) + 2
+
+    def set_panels_compact(self, on: bool, remember: bool = True) -> None:
+        """Collapse the panels under the plots to their tab bar and a one-line summary (key ·
+        BPM · meter · energy), giving the height to the spectrogram and its lanes; or expand
+        them again. ``remember`` keeps the choice in the settings (otherwise the window
+        collapses them by itself below :data:`COMPACT_BELOW`); clicking a tab expands them."""
+        on = bool(on)
+        if remember:
+            self.settings.set("ui/panels_compact", on)
+        self.details_button.blockSignals(True)  # the button shows the state, no echo
+        self.details_button.setChecked(not on)
+        self.details_button.blockSignals(False)
+        self.details_button.setText("▴ Hide details" if not on else "▾ Show details")
+        self.details_button.setToolTip(
+            "Collapse the panels to a one-line summary: more room for the spectrogram"
+            if not on else "Show the panels (analysis, harmony, feature maps, composer, "
+                           "library) under the spectrogram")
+        if on == self.panels_compact:
+            return
+        if on:
+            if self.splitter.sizes()[1] > 0:
+                self._expanded_sizes = self.splitter.sizes()
+            height = self._collapsed_height()
+            self.tabs.setMinimumHeight(height)
+            self.tabs.setMaximumHeight(height)
+        else:
+            self.tabs.setMaximumHeight(_MAX_SIZE)
+            self.tabs.setMinimumHeight(PANEL_MIN_HEIGHT)
+        self.panels_compact = on
+        self._update_overview()
+        if not on:
+            self._fit_splitter(self._expanded_sizes)
+
+    def _update_overview(self) -> None:
+        """The waveform overview gives way to an opened panel in a short window (the
+        spectrogram still zooms and scrolls); it is back when the panels collapse or the window
+        grows."""
+        tall = self.height() >= COMPACT_BELOW
+        self.overview.setVisible(self.panels_compact or tall)
+        self.overview.setMaximumHeight(OVERVIEW_MAX_HEIGHT if tall else OVERVIEW_SHORT_HEIGHT)
+
+    def _fit_splitter(self, sizes: list[int] | None = None) -> None:
+        """Share the splitter between the plots and the expanded panels: ``sizes`` (a
+        remembered position, scaled to the current height) or 56% / 44%. In a short window the
+        panels get what the plots can spare (the plots keep their minimum: the spectrogram and
+        every lane stay readable, whatever an old saved position from a bigger window said)."""
+        total = sum(self.splitter.sizes()) or max(self.splitter.height(), 400)
+        top_min = self.splitter.widget(0).minimumSizeHint().height()
+        if sizes and sum(sizes) > 0:
+            top = int(round(total * sizes[0] / sum(sizes)))
+        else:
+            top = int(total * 0.56)
+        if self.height() < COMPACT_BELOW:  # short: the opened panel gets the room
+            top = top_min
+        else:  # tall: the spectrogram itself keeps a useful height
+            spec, overview = self.spectrogram, self.overview
+            grow = overview.maximumHeight() - overview.minimumHeight()  # it grows first
+            top = max(top, top_min - spec.minimumHeight()
+                      + spec.height_for_plot(USEFUL_PLOT_HEIGHT) + grow)
+        top = min(max(top, top_min), max(total - PANEL_MIN_HEIGHT, top_min))
+        self.splitter.setSizes([top, total - top])
+
+    def _splitter_moved(self) -> None:
+        if not self.panels_compact:
+            self._remember_splitter()
+
+    def _remember_splitter(self) -> None:
+        """Keep the open panels' splitter position (as Qt's state and as the plots' share of
+        the height, which a window of another size restores)."""
+        sizes = self.splitter.sizes()
+        if sum(sizes) <= 0 or self.panels_compact:
+            return
+        self._expanded_sizes = sizes
+        self.settings.set("window/splitter", self.splitter.saveState())
+        self.settings.set("window/splitter_top", round(sizes[0] / sum(sizes), 4))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._auto_compact()
+
+    def _auto_compact(self) -> None:
+        """Collapse the panels (on the Analysis tab) when the window becomes short, expand them
+        when it becomes tall again, unless the user chose with the Details button."""
+        short = self.height() < COMPACT_BELOW
+        if short == self._short:
+            return
+        self._short = short
+        if self.settings.get("ui/panels_compact") is None:
+            # another panel in use (composer, library ...) stays open
+            on_analysis = self.tabs.currentIndex() == list(self._panel_factories).index("analysis")
+            self.set_panels_compact(short and on_analysis, remember=False)
+        self._update_overview()
+        if not self.panels_compact and self.isVisible():  # share the new height again
+            self._fit_splitter(self._expanded_sizes)
+
     # ------------------------------------------------------------------ settings
     def _restore_state(self) -> None:
         geo = self.settings.get("window/geometry")
@@ -560,6 +710,15 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         split = self.settings.get("window/splitter")
         self._splitter_restored = split is not None and self.splitter.restoreState(split)
+        share = self.settings.get("window/splitter_top", None, float)
+        if share is not None and 0.0 < share < 1.0:
+            self._expanded_sizes = [round(share * 10000), round((1 - share) * 10000)]
+        choice = self.settings.get("ui/panels_compact")
+        if choice is not None:
+            self.set_panels_compact(self.settings.get("ui/panels_compact", False, bool))
+        else:
+            self.set_panels_compact(False, remember=False)
+            self._auto_compact()
         theme = str(self.settings.get("ui/theme", "dark"))
         if theme in self.theme_actions:
             self.theme_actions[theme].setChecked(True)
@@ -570,15 +729,16 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._splitter_restored:  # first run: 56% views, 44% panels
             self._splitter_restored = True
-            total = max(self.splitter.height(), 400)
-            top = int(total * 0.56)
-            self.splitter.setSizes([top, total - top])
+            if not self.panels_compact:
+                self._fit_splitter()
+        elif not self.panels_compact:  # a position saved in a bigger window: plots kept
+            self._fit_splitter(self._expanded_sizes or self.splitter.sizes())
 
     def save_state(self) -> None:
         """Write window state and choices to QSettings."""
         self.settings.set("window/geometry", self.saveGeometry())
         self.settings.set("window/state", self.saveState())
-        self.settings.set("window/splitter", self.splitter.saveState())
+        self._remember_splitter()
         self.settings.set("ui/tab", self.tabs.currentIndex())
         self.settings.set("analysis/auto", self.auto_analyze)
         self.settings.sync()
@@ -692,6 +852,7 @@ class MainWindow(QMainWindow):
         self.track = track
         self.analysis = None
         self.analysis_panel.clear()
+        self._set_summary(None)
         self.spectrogram.clear_all()
         self.spectrogram.set_spectrogram(track.logmel)
         self.overview.set_audio(track.mono16k, MEL.sample_rate)
@@ -768,6 +929,7 @@ class MainWindow(QMainWindow):
         self.analysis = result
         flat = flatten_result(result)
         self.analysis_panel.set_result(result)
+        self._set_summary(result)
         self.spectrogram.set_beats(flat["beats"] or [], flat["downbeats"] or [])
         key = result.key or {}
         self.spectrogram.set_chords(flat["chords"] or [],
@@ -966,6 +1128,7 @@ class MainWindow(QMainWindow):
         self.track = None
         self.analysis = None
         self.analysis_panel.clear()
+        self._set_summary(None)
         self.spectrogram.begin_live()
         self.overview.begin_live(self._take_rate)
         self.overview.set_cursor(0.0)

@@ -29,6 +29,9 @@ AXIS_WIDTH = 96
 MIN_PLOT_HEIGHT = 90
 #: from this view height (pixels) on, the feel lane is twice as tall
 TALL_VIEW = 420
+#: below this view height (pixels) the mood lane is one labelled band ("moods", the names on
+#: hover) instead of five labelled rows, so the spectrogram keeps its height in a short window
+SHORT_VIEW = 300
 #: gap in pixels kept between two chord labels
 LABEL_GAP = 6
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -234,7 +237,12 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         for lane in (self.mood_plot, self.feel_plot, self.beat_plot, self.chord_plot):
             axis = lane.getAxis("left")
             axis.setStyle(tickFont=small, textFillLimits=[(0, 1.0)], tickTextOffset=4)
-        self.mood_lane_height = 5 * line + 6  # five mood names, one per row
+        self.full_mood_height = 5 * line + 6  # five mood names, one per row
+        self.short_mood_height = 2 * line + 6  # one name: "moods"
+        self.mood_lane_height = self.full_mood_height
+        self._mood_ticks: list[tuple[float, str]] = [(0.5, "mood")]
+        self._mood_grid = np.zeros((0, 0), np.float32)
+        self._mood_step = 1.0
         grid = self.ci.layout
         grid.setRowStretchFactor(0, 10)
         grid.setRowMinimumHeight(0, MIN_PLOT_HEIGHT)
@@ -245,7 +253,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         grid.setRowFixedHeight(2, self.feel_lane_height)
         grid.setRowFixedHeight(3, LANE_HEIGHT)
         grid.setRowFixedHeight(4, LANE_HEIGHT + 32)
-        self.setMinimumHeight(MIN_PLOT_HEIGHT + self.mood_lane_height + self.feel_lane_height
+        self.setMinimumHeight(MIN_PLOT_HEIGHT + self.short_mood_height + self.feel_lane_height
                               + 2 * LANE_HEIGHT + 44)
         self.plot.sigXRangeChanged.connect(lambda *_: self._layout_chord_labels())
         self.chord_plot.getViewBox().sigResized.connect(lambda *_: self._layout_chord_labels())
@@ -266,14 +274,47 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.live_window_s = 10.0
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
+        # the lane heights first: the base class then fits the layout to the new height
+        if hasattr(self, "_lane_line"):  # (not during a resize while the lanes are built)
+            self._fit_lanes()
         super().resizeEvent(ev)
-        if not hasattr(self, "_lane_line"):  # a resize while the lanes are being built
-            return
+
+    def _fit_lanes(self) -> None:
         tall = self.height() >= TALL_VIEW
         height = (4 if tall else 2) * self._lane_line + 8
         if height != self.feel_lane_height:
             self.feel_lane_height = height
             self.ci.layout.setRowFixedHeight(2, height)
+        mood = self.short_mood_height if self.height() < SHORT_VIEW else self.full_mood_height
+        if mood != self.mood_lane_height:
+            self.mood_lane_height = mood
+            self.ci.layout.setRowFixedHeight(1, mood)
+            self._apply_mood_ticks()
+
+    def height_for_plot(self, plot_height: int) -> int:
+        """The view height that gives the spectrogram itself ``plot_height`` pixels with every
+        lane at the size it has at that height (five mood rows, the feel lane's two sizes)."""
+        lanes = self.full_mood_height + 2 * self._lane_line + 8 + 2 * LANE_HEIGHT + 44
+        height = plot_height + lanes
+        if height >= TALL_VIEW:
+            height += 2 * self._lane_line
+        return max(height, SHORT_VIEW, self.minimumHeight())
+
+    @property
+    def mood_lane_short(self) -> bool:
+        """True while the mood lane is one band labelled "moods" (a short view)."""
+        return self.mood_lane_height < self.full_mood_height
+
+    def _apply_mood_ticks(self) -> None:
+        axis = self.mood_plot.getAxis("left")
+        if self.mood_lane_short and len(self._mood_ticks) > 1:
+            axis.setTicks([[(0.5, "moods")]])
+            axis.setToolTip("Moods, top to bottom: "
+                            + ", ".join(n for _v, n in reversed(self._mood_ticks))
+                            + " (hover the lane for the mood under the pointer)")
+        else:
+            axis.setTicks([self._mood_ticks])
+            axis.setToolTip("mood")
 
     # ---- display ---------------------------------------------------------------------------
     def set_display(self, gain_db: float | None = None, contrast: float | None = None) -> None:
@@ -328,6 +369,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self._n = 0
         self.image.clear()
         self.mood_image.clear()
+        self._mood_grid = np.zeros((0, 0), np.float32)
         self.feel.clear()
         self.beat_curve.setData([], [])
         self.downbeat_curve.setData([], [])
@@ -552,7 +594,30 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.feel.set_data(curves, status, duration_s)
         self.feel.show_cursor(float(self.cursor.value()))
 
+    def mood_at(self, seconds: float, y: float) -> str:
+        """"name strength" of the mood row at lane height ``y`` (0..1) and ``seconds``."""
+        grid = self._mood_grid
+        if not self.mood_names or grid.size == 0 or not 0.0 <= y <= 1.0:
+            return ""
+        j = min(int(y * len(self.mood_names)), len(self.mood_names) - 1)
+        col = int(seconds / self._mood_step)
+        if not 0 <= col < grid.shape[0]:
+            return self.mood_names[j]
+        return f"{self.mood_names[j]} {grid[col, j]:.2f}"
+
+    def _show_hover(self, pos, text: str) -> None:
+        if text != self.hover_chord:
+            self.hover_chord = text
+            if text:
+                QToolTip.showText(self.mapToGlobal(self.mapFromScene(pos)), text, self)
+            else:
+                QToolTip.hideText()
+
     def _on_hover(self, pos) -> None:
+        if self.mood_plot.sceneBoundingRect().contains(pos):
+            p = self.mood_plot.getViewBox().mapSceneToView(pos)
+            self._show_hover(pos, self.mood_at(float(p.x()), float(p.y())))
+            return
         if self.feel_plot.sceneBoundingRect().contains(pos):
             t = self.feel_plot.getViewBox().mapSceneToView(pos).x()
             point = self.feel.point_at(float(t)) if self.feel.points else None
@@ -588,6 +653,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         segs = [s for s in (segments or []) if "start" in s and "end" in s]
         if not segs:
             self.mood_image.clear()
+            self.mood_names = []
+            self._mood_grid = np.zeros((0, 0), np.float32)
             return
         maps = [_norm_moods(s.get("moods")) for s in segs]
         totals: dict[str, float] = {}
@@ -609,6 +676,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
                 img[a:b, j] = np.maximum(img[a:b, j], m.get(name, 0.0))
         self.mood_image.setImage(img, autoLevels=False, levels=(0.0, 1.0))
         self.mood_image.setRect(QRectF(0.0, 0.0, n_cols * step, 1.0))
+        self._mood_grid, self._mood_step = img, step
         h = 1.0 / len(names)
-        self.mood_plot.getAxis("left").setTicks([[((j + 0.5) * h, n)
-                                                  for j, n in enumerate(names)]])
+        self._mood_ticks = [((j + 0.5) * h, n) for j, n in enumerate(names)]
+        self._apply_mood_ticks()

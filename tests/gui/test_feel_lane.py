@@ -95,6 +95,7 @@ def test_the_lane_is_taller_in_a_tall_window_and_fits_a_small_one(qtbot, window)
 
     spec = window.spectrogram
     window.resize(1024, 640)
+    window.set_panels_compact(False)  # the panels open: the spectrogram at its smallest
     qtbot.wait(100)
     small = spec.feel_plot.height()
     assert spec.height() < TALL_VIEW and small >= spec.feel_lane_height - 1

@@ -128,20 +128,28 @@ def test_zoom_keeps_the_cursor_in_view(qtbot, window, track_file):
     assert x0 <= 10.5 <= x1
 
 
-def test_splitter_position_is_remembered(qtbot, settings):
-    from musicapp.gui.main_window import MainWindow
+def test_a_short_view_keeps_one_mood_band_with_the_names_on_hover(qtbot):
+    from musicapp.gui.spectrogram import SHORT_VIEW
 
-    w = MainWindow(settings=settings, auto_analyze=False)
-    qtbot.addWidget(w)
-    w.resize(1024, 640)
-    w.show()
-    qtbot.waitExposed(w)
-    w.splitter.setSizes([300, 250])
-    sizes = w.splitter.sizes()
-    w.close()
-    w2 = MainWindow(settings=settings, auto_analyze=False)
-    qtbot.addWidget(w2)
-    w2.show()
-    qtbot.waitExposed(w2)
-    assert w2.splitter.sizes() == sizes
-    w2.close()
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    names = ["easy listening", "sad", "beautiful", "chill", "mellow"]
+    segs = [{"start": 3.0 * i, "end": 3.0 * i + 3,
+             "moods": [{"tag": n, "percentile": 90 - 10 * j} for j, n in enumerate(names)]}
+            for i in range(4)]
+    view.set_mood_timeline(segs)
+    view.resize(900, view.minimumHeight())
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.height() < SHORT_VIEW and view.mood_lane_short
+    axis = view.mood_plot.getAxis("left")
+    assert [t for _v, t in axis._tickLevels[0]] == ["moods"]  # one label, no five-row pile
+    assert all(n in axis.toolTip() for n in names)
+    assert view.mood_at(4.0, 0.1).startswith(f"{view.mood_names[0]} ")
+    assert view.mood_at(4.0, 0.95).startswith(view.mood_names[-1])
+    assert view.plot.getViewBox().height() >= 80  # the spectrogram itself keeps its room
+    chords = view.mapFromScene(view.chord_plot.sceneBoundingRect()).boundingRect()
+    assert view.rect().contains(chords)  # the chord lane is not cut off
+    view.resize(900, SHORT_VIEW + 100)
+    qtbot.waitUntil(lambda: not view.mood_lane_short, timeout=5000)
+    assert sorted(t for _v, t in axis._tickLevels[0]) == sorted(names)

@@ -157,6 +157,10 @@ def run(outdir: Path, record_seconds: float = 4.0, sizes=SIZES) -> list[Path]:
         tag = f"{w}x{h}"
         window.tabs.setCurrentWidget(window.analysis_panel)
         s.shot(f"{tag}-1-analysis")
+        if window.panels_compact:  # a short window: the panels collapsed; and opened
+            window.set_panels_compact(False, remember=False)
+            s.pump(0.3)
+            s.shot(f"{tag}-1b-analysis-details")
         views = getattr(window, "musician_view", None)
         if views is not None:
             window.tabs.setCurrentWidget(views)

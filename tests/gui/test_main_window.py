@@ -1,0 +1,159 @@
+"""The main window's layout from 1024x640 to 1920x1080: the spectrogram and its lanes keep
+their room, the panels under them collapse to a one-line summary, splitter positions are kept
+without ever squeezing the plots, and no text is cut."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
+
+from tests.gui.conftest import load
+
+ANALYSIS = {"key": {"tonic": "A", "mode": "minor", "confidence": 0.55}, "tempo_bpm": 120.0,
+            "meter": "4/4", "energy": 3, "duration_s": 12.0, "status": "ok"}
+
+
+def _fits(widget, text: str | None = None) -> bool:
+    """The widget's text is drawn whole within its width (QFontMetrics)."""
+    text = widget.text() if text is None else text
+    return QFontMetrics(widget.font()).horizontalAdvance(text) <= widget.width()
+
+
+def _plot_height(window) -> float:
+    """Height of the spectrogram itself (its view box, the lanes not counted)."""
+    return window.spectrogram.plot.getViewBox().height()
+
+
+def _lanes_readable(window) -> None:
+    spec = window.spectrogram
+    for lane in (spec.mood_plot, spec.feel_plot, spec.beat_plot, spec.chord_plot):
+        assert lane.isVisible() and lane.getViewBox().height() >= 10
+        assert spec.rect().contains(spec.mapFromScene(lane.sceneBoundingRect()).boundingRect())
+
+
+def _show_analysis(qtbot, window, track_file) -> None:
+    load(qtbot, window, track_file)
+    window.set_analysis(ANALYSIS)
+    window.tabs.setCurrentWidget(window.analysis_panel)
+
+
+def test_small_window_collapses_the_panels_to_a_summary(qtbot, window, track_file):
+    _show_analysis(qtbot, window, track_file)
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.panels_compact, timeout=5000)
+    qtbot.wait(200)
+    assert _plot_height(window) >= 200  # was about 90 with the panels open
+    _lanes_readable(window)
+    assert window.tabs.height() <= window.tabs.tabBar().height() + 8  # one line
+    summary = window.summary
+    assert summary.full_text == "A minor · 120 BPM · 4/4 · energy 3/10"
+    assert summary.text() == summary.full_text and _fits(summary)  # whole, not elided
+    assert window.details_button.text() == "▾ Show details" and _fits(window.details_button)
+    bar = window.tabs.tabBar()
+    for i in range(bar.count()):  # every tab title whole
+        assert QFontMetrics(bar.font()).horizontalAdvance(bar.tabText(i)) <= bar.tabRect(i).width()
+    corner = window.tabs.cornerWidget()
+    assert corner.geometry().left() >= bar.geometry().right()  # the summary beside the tabs
+
+
+def test_large_window_keeps_the_panels_open(qtbot, window, track_file):
+    from musicapp.gui.main_window import PANEL_MIN_HEIGHT
+
+    _show_analysis(qtbot, window, track_file)
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: window.spectrogram.height() > 400, timeout=5000)
+    qtbot.wait(200)
+    assert not window.panels_compact
+    assert _plot_height(window) >= 200
+    _lanes_readable(window)
+    assert window.tabs.height() >= PANEL_MIN_HEIGHT
+    assert window.overview.isVisible()
+    assert _fits(window.summary) and window.summary.text() == window.summary.full_text
+    assert window.details_button.text() == "▴ Hide details" and _fits(window.details_button)
+    panel = window.analysis_panel
+    for label in (panel.key_label, panel.tempo_label, panel.meter_label, panel.energy_label):
+        assert _fits(label), label.text()
+
+
+def test_details_toggle_and_tabs_open_the_panels(qtbot, window, track_file, settings):
+    from musicapp.gui.main_window import MainWindow
+
+    _show_analysis(qtbot, window, track_file)
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.panels_compact, timeout=5000)
+    bar = window.tabs.tabBar()
+    # a click on the Analysis tab itself opens them
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(0).center())
+    assert not window.panels_compact
+    assert settings.value("ui/panels_compact") is None  # a tab click is not a lasting choice
+    qtbot.wait(200)
+    assert window.tabs.height() >= 200 and _plot_height(window) >= 80
+    _lanes_readable(window)
+    window.details_button.click()  # collapse: the user's choice, remembered
+    assert window.panels_compact
+    window.tabs.setCurrentWidget(window.composer)  # another panel: opened for it
+    assert not window.panels_compact
+    qtbot.wait(200)
+    assert window.composer.roll.height() >= 100  # was about 45
+    window.tabs.setCurrentWidget(window.analysis_panel)
+    assert not window.panels_compact
+    window.details_button.click()
+    assert window.panels_compact and settings.value("ui/panels_compact") in (True, "true")
+    window.close()
+    # the remembered choice wins over the window size: collapsed even in a tall window
+    w2 = MainWindow(settings=settings, auto_analyze=False)
+    qtbot.addWidget(w2)
+    w2.resize(1280, 800)
+    w2.show()
+    qtbot.waitExposed(w2)
+    assert w2.panels_compact and not w2.details_button.isChecked()
+    w2.close()
+
+
+def test_splitter_position_is_remembered(qtbot, settings):
+    from musicapp.gui.main_window import MainWindow
+
+    w = MainWindow(settings=settings, auto_analyze=False)
+    qtbot.addWidget(w)
+    w.resize(790, 760)  # fits the offscreen screen: the same size comes back
+    w.show()
+    qtbot.waitExposed(w)
+    total = sum(w.splitter.sizes())
+    w.splitter.setSizes([total - 210, 210])
+    sizes = w.splitter.sizes()
+    w.close()
+    w2 = MainWindow(settings=settings, auto_analyze=False)
+    qtbot.addWidget(w2)
+    w2.show()
+    qtbot.waitExposed(w2)
+    assert w2.size() == w.size() and not w2.panels_compact
+    assert all(abs(a - b) <= 1 for a, b in zip(w2.splitter.sizes(), sizes, strict=True))
+    w2.close()
+
+
+@pytest.mark.parametrize("size, plot_min", [((1280, 800), 160), ((1024, 640), 200)])
+def test_an_old_splitter_state_cannot_squeeze_the_plots(qtbot, settings, track_file, size,
+                                                        plot_min):
+    from musicapp.gui.main_window import MainWindow
+
+    big = MainWindow(settings=settings, auto_analyze=False)
+    qtbot.addWidget(big)
+    big.resize(1920, 1080)
+    big.show()
+    qtbot.waitExposed(big)
+    big.splitter.setSizes([0, 5000])  # everything to the panels
+    big.splitter.splitterMoved.emit(0, 1)  # as a drag does: the position is saved
+    assert big.splitter.sizes()[0] == big.splitter.widget(0).minimumSizeHint().height()
+    big.close()
+    w = MainWindow(settings=settings, auto_analyze=False)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    load(qtbot, w, track_file)
+    w.tabs.setCurrentWidget(w.analysis_panel)
+    qtbot.wait(200)
+    assert _plot_height(w) >= plot_min
+    _lanes_readable(w)
+    w.close()
