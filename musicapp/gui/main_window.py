@@ -526,6 +526,13 @@ class MainWindow(QMainWindow):
         for a in (self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit):
             view.addAction(a)
         view.addSeparator()
+        self.act_details = QAction("Panels under the spectrogram", self, checkable=True)
+        self.act_details.setShortcut(QKeySequence("Ctrl+Shift+D"))
+        self.act_details.setToolTip("Show the panels, or collapse them to a one-line summary")
+        self.act_details.setChecked(not self.panels_compact)
+        self.act_details.toggled.connect(lambda on: self.set_panels_compact(not on))
+        view.addAction(self.act_details)
+        view.addSeparator()
         group = QActionGroup(self)
         self.theme_actions = {}
         for theme in ("dark", "light"):
@@ -612,9 +619,11 @@ class MainWindow(QMainWindow):
         on = bool(on)
         if remember:
             self.settings.set("ui/panels_compact", on)
-        self.details_button.blockSignals(True)  # the button shows the state, no echo
-        self.details_button.setChecked(not on)
-        self.details_button.blockSignals(False)
+        for control in (self.details_button, getattr(self, "act_details", None)):
+            if control is not None:  # the button and the menu show the state, no echo
+                control.blockSignals(True)
+                control.setChecked(not on)
+                control.blockSignals(False)
         self.details_button.setText("▴ Hide details" if not on else "▾ Show details")
         self.details_button.setToolTip(
             "Collapse the panels to a one-line summary: more room for the spectrogram"

@@ -98,6 +98,10 @@ def test_details_toggle_and_tabs_open_the_panels(qtbot, window, track_file, sett
     assert window.composer.roll.height() >= 100  # was about 45
     window.tabs.setCurrentWidget(window.analysis_panel)
     assert not window.panels_compact
+    window.act_details.trigger()  # View menu, Ctrl+Shift+D
+    assert window.panels_compact and not window.details_button.isChecked()
+    window.details_button.click()
+    assert not window.panels_compact and window.act_details.isChecked()
     window.details_button.click()
     assert window.panels_compact and settings.value("ui/panels_compact") in (True, "true")
     window.close()
