@@ -100,12 +100,17 @@ def choose_model(spec: TrackSpec, model: str = "auto") -> str:
     return "parent" if kind in ("cuda", "mps") else "workers"
 
 
-def _init_worker(threads: int | None) -> None:
-    """Worker start-up: torch threads for the tagger (when it runs here)."""
+def _init_worker(threads: int | None, verbose: bool = False) -> None:
+    """Worker start-up: torch threads for the tagger (when it runs here), and logging to the
+    app's log file like the parent (a failure's traceback goes to the log, never the terminal)."""
     import os
 
     if threads is not None:
         os.environ["OMP_NUM_THREADS"] = str(threads)
+    from musicapp.logs import setup_logging
+
+    if setup_logging(verbose) is None and not verbose:  # no log file: drop records silently
+        logging.getLogger("musicapp").addHandler(logging.NullHandler())
 
 
 def _is_cancelled(cancel: threading.Event | Callable[[], bool] | None) -> bool:
@@ -227,7 +232,8 @@ def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int,
             apply_tags(result["track"], tagger_result)
             emit(key, path, result)
 
-    with WorkerPool(n_workers, _init_worker, (worker_threads,)) as pool:
+    verbose = logging.getLogger("musicapp").getEffectiveLevel() <= logging.DEBUG
+    with WorkerPool(n_workers, _init_worker, (worker_threads, verbose)) as pool:
         while True:
             while queue and pool.idle_slots() and len(at_model) < max_backlog and not _is_cancelled(cancel):
                 key, path = queue.popleft()

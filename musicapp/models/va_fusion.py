@@ -12,8 +12,8 @@ a :class:`~musicapp.track_analysis.TrackAnalysis` (the tagger part: its valence/
 raw scores of its mood tags; the music part: key candidates, chord qualities, tempo, chord rate;
 and the track's level). ``mean``/``scale`` standardise against the reference collection, the
 weights were fitted on weak title labels of the allowed Debian soundtracks with a penalty that
-pulls them toward documented prior weights (``musicapp_lab.models.emotion_fusion``; the card is
-``resources/models/VA_FUSION_MODEL_CARD.md``).
+pulls them toward documented prior weights (the lab's emotion-fusion trainer, ``musicapp train``
+side; the card is ``resources/models/VA_FUSION_MODEL_CARD.md``).
 
 Output scale (as the tagger's, so the rest of the app is unchanged): a 3-s segment's value is
 ``2 P - 1``, ``P`` the fraction of the reference collection's segments with a lower ``z``; the
