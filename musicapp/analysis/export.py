@@ -11,17 +11,23 @@ All three take the analysis JSON (``analyze_music(...).to_dict()`` or the flat
   the JAMS annotation format (the ``jams`` package, imported only here);
 * :func:`write_csv` – ``type,start,end,value,confidence`` rows for beats, downbeats, chords, key.
 
-Every writer refuses to overwrite an existing file unless ``overwrite=True``.
+Every writer refuses to overwrite an existing file unless ``overwrite=True`` and writes
+atomically: the data goes to a temporary file in the target's folder that is renamed into place,
+so a full disk or a crash leaves the previous file intact and no partial file behind.
 """
 
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from musicapp.errors import FileExistsRefusal, MusicappError
 from musicapp.outputs import apply_umask, check_output
 from musicapp.pitch import BASS_DEGREES, PitchError, make_key, note_pc, parse_key
 
@@ -35,6 +41,36 @@ CHORD_INTERVALS: dict[str, tuple[int, ...]] = {
     "sus2": (0, 2, 7), "sus4": (0, 5, 7), "9": (0, 4, 7, 10, 14), "maj9": (0, 4, 7, 11, 14),
     "min9": (0, 3, 7, 10, 14), "1": (0,), "5": (0, 7),
 }
+
+
+def _write_atomically(out: Path, overwrite: bool, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``out`` and rename it onto ``out``.
+
+    The temporary file is removed on any failure, so ``out`` is either untouched or complete.
+    A file that appeared at ``out`` while writing is not replaced unless ``overwrite``.
+
+    Raises:
+        FileExistsRefusal: ``out`` exists (or appeared) and ``overwrite`` is false.
+        MusicappError: the file cannot be written (full disk, file size limit, permissions).
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name[:40]}.", suffix=out.suffix,
+                                   dir=out.parent)
+    except OSError as exc:
+        raise MusicappError(f"{out}: cannot write in {out.parent} ({exc.strerror or exc})") from None
+    os.close(fd)
+    try:
+        write(tmp)
+        if not overwrite and (out.exists() or out.is_symlink()):
+            raise FileExistsRefusal(f"{out}: appeared while writing; not replaced")
+        apply_umask(tmp)  # mkstemp creates 0600; an export gets the mode open() would give
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise MusicappError(f"{out}: cannot write the file ({exc.strerror or exc}); "
+                            "nothing was changed") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return out
 
 
 def chord_notes(label: str, low: int = 52) -> list[int]:
@@ -171,9 +207,12 @@ def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fa
     chords_track = track("Chords", chord_events)
     chords_track.insert(1, mido.Message("program_change", channel=0, program=0, time=0))
     mid.tracks.append(chords_track)
-    mid.save(str(out))
-    apply_umask(out)
-    return out
+
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            mid.save(file=fh)
+
+    return _write_atomically(out, overwrite, save)
 
 
 def _bar_positions(beats: list[float], downbeats: list[float], meter: str | None) -> list[int]:
@@ -219,19 +258,19 @@ def write_csv(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fal
         for s in result.get("tempo_segments") or [{"start": 0.0, "end": "",
                                                    "bpm": result["tempo_bpm"]}]:
             rows.append(["tempo", s["start"], s["end"], s["bpm"], result.get("tempo_confidence", "")])
-    with open(out, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["type", "start", "end", "value", "confidence"])
-        w.writerows(rows)
-    apply_umask(out)
-    return out
+
+    def save(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["type", "start", "end", "value", "confidence"])
+            w.writerows(rows)
+
+    return _write_atomically(out, overwrite, save)
 
 
 def write_jams(result: dict[str, Any], path: str | Path, *, duration: float | None = None,
                title: str | None = None, overwrite: bool = False) -> Path:
     """A JAMS file with beat, chord, key_mode and tempo annotations (needs the ``jams`` package)."""
-    from musicapp.errors import MusicappError
-
     out = check_output(path, overwrite=overwrite)
     try:
         import jams
@@ -278,6 +317,4 @@ def write_jams(result: dict[str, Any], path: str | Path, *, duration: float | No
         ann.append(time=0.0, duration=dur, value=float(result["tempo_bpm"]),
                    confidence=float(result.get("tempo_confidence") or 0.0))
         jam.annotations.append(ann)
-    jam.save(str(out), strict=False)
-    apply_umask(out)
-    return out
+    return _write_atomically(out, overwrite, lambda tmp: jam.save(tmp, strict=False))

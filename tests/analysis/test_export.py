@@ -114,3 +114,43 @@ def test_jams_validates_and_reads_back(tmp_path):
     assert len(beats.data) == len(res["beats"]) and beats.data[0].value["position"] == 1
     assert jam.search(namespace="key_mode")[0].data[0].value == "Db:major"
     assert jam.search(namespace="tempo")[0].data[0].value == pytest.approx(100.0)
+
+
+_FULL_DISK_SCRIPT = """
+import json, resource, signal, sys
+from musicapp.analysis.export import write_csv, write_jams, write_midi
+from musicapp.errors import MusicappError
+writer = {"mid": write_midi, "csv": write_csv, "jams": write_jams}[sys.argv[1]]
+result = json.loads(sys.stdin.read())
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (200, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+try:
+    writer(result, sys.argv[2], overwrite=True)
+except MusicappError as exc:
+    print("refused:", exc)
+    sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("ext", ["mid", "csv", "jams"])
+def test_failed_write_keeps_the_previous_file(tmp_path, ext):
+    """A write that fails part-way (a 200-byte file size limit, like a full disk) leaves the old
+    export byte for byte and no temporary file behind."""
+    import json
+    import subprocess
+    import sys
+
+    target = tmp_path / f"a.{ext}"
+    old = b"previous export " * 4
+    target.write_bytes(old)
+    proc = subprocess.run([sys.executable, "-c", _FULL_DISK_SCRIPT, ext, str(target)],
+                          input=json.dumps(_result(bars=30)), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert "nothing was changed" in proc.stdout
+    assert target.read_bytes() == old
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    # without the limit the same call replaces it with a complete file
+    {"mid": write_midi, "csv": write_csv, "jams": write_jams}[ext](_result(bars=30), target,
+                                                                  overwrite=True)
+    assert target.stat().st_size > 200 and target.read_bytes() != old
