@@ -104,7 +104,9 @@ def _describe(exc: Exception) -> str:
 
 def loudest_window_dbfs(samples: np.ndarray, sample_rate: int,
                         window_s: float = SILENCE.window_s) -> float:
-    """RMS level in dBFS of the loudest ``window_s`` window (windows overlap by half).
+    """RMS level in dBFS of the loudest ``window_s`` window (windows overlap by half), with each
+    window's mean (DC offset) removed: a constant offset is inaudible, so a file holding only
+    DC is silence, not a loud track.
 
     Works in blocks of half a window, so a 3-hour file needs no more than a few megabytes here.
     """
@@ -115,15 +117,23 @@ def loudest_window_dbfs(samples: np.ndarray, sample_rate: int,
     hop = win // 2
     n_blocks = -(-y.size // hop)
     energy = np.empty(n_blocks, dtype=np.float64)  # sum of squares of each half-window block
+    total = np.empty(n_blocks, dtype=np.float64)  # sum of the samples of each block
+    count = np.full(n_blocks, float(hop))
+    count[-1] = y.size - hop * (n_blocks - 1)
     chunk = hop * max(1, (1 << 22) // hop)  # ~4 M samples per step, whole blocks
     for start in range(0, y.size, chunk):
         part = np.asarray(y[start:start + chunk], dtype=np.float64)
-        sq = np.square(part, out=part)
         first = start // hop
-        sums = np.add.reduceat(sq, np.arange(0, sq.size, hop))
-        energy[first:first + sums.size] = sums
-    windows = energy[:-1] + energy[1:] if n_blocks > 1 else energy
-    peak = float(np.max(windows)) / (2 * hop if n_blocks > 1 else y.size)
+        starts = np.arange(0, part.size, hop)
+        sums = np.add.reduceat(part, starts)
+        total[first:first + sums.size] = sums
+        energy[first:first + sums.size] = np.add.reduceat(np.square(part), starts)
+    if n_blocks > 1:
+        e, t, n = energy[:-1] + energy[1:], total[:-1] + total[1:], count[:-1] + count[1:]
+    else:
+        e, t, n = energy, total, count
+    power = np.maximum(e - t * t / n, 0.0) / n
+    peak = float(np.max(power))
     return float(10.0 * np.log10(peak)) if peak > 0 else float("-inf")
 
 

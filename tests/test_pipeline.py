@@ -158,3 +158,26 @@ def test_analyze_samples_stays_on_one_core_unless_asked(track, caplog):
     analyze_samples(audio.samples, SR)
     assert _batches_by_thread(caplog) == {threading.current_thread().name: 4}
     assert {t.name for t in threading.enumerate()} == before
+
+
+def test_a_constant_dc_offset_is_silence_and_dc_does_not_change_a_level(tmp_path):
+    """A file holding only a DC offset is inaudible: silence, no moods, key, tempo or chords (it
+    got moods, genre hip-hop and chord Abm7). An offset under music does not change its level."""
+    import soundfile as sf
+
+    from musicapp.models.engine import LevelMeter
+    from musicapp.pipeline import loudest_window_dbfs
+
+    sr = 22050
+    dc = tmp_path / "dc.wav"
+    sf.write(str(dc), np.full(sr * 8, 0.5, np.float32), sr, subtype="PCM_16")
+    result = analyze_path(dc).to_dict()
+    assert result["status"] == "silence"
+    assert not result.get("moods") and not result.get("chords") and result.get("key") is None
+    tone = chord([220, 277, 330], 8.0, sr).astype(np.float32) * 0.3
+    level = loudest_window_dbfs(tone, sr)
+    assert abs(loudest_window_dbfs(tone + 0.4, sr) - level) < 0.01
+    meter = LevelMeter(sr)
+    for start in range(0, tone.size, 7777):
+        meter.push(tone[start:start + 7777] + 0.4)
+    assert abs(meter.dbfs() - level) < 0.01

@@ -231,36 +231,43 @@ def clean_samples(samples: np.ndarray) -> np.ndarray:
 
 
 class LevelMeter:
-    """Running RMS level (dBFS) of the loudest ``window_s`` window of a stream of samples
-    (windows hop by half a window, as :func:`musicapp.pipeline.loudest_window_dbfs`)."""
+    """Running RMS level (dBFS) of the loudest ``window_s`` window of a stream of samples, each
+    window's mean (DC offset) removed (windows hop by half a window, as
+    :func:`musicapp.pipeline.loudest_window_dbfs`)."""
 
     def __init__(self, sample_rate: int = MEL.sample_rate) -> None:
         from musicapp.params import SILENCE
 
         self.half = max(1, int(round(SILENCE.window_s * sample_rate / 2)))
-        self.sums: list[float] = []  # power sums of complete half windows
+        self.sums: list[tuple[float, float]] = []  # (power sum, sample sum) of complete half windows
         self.rest = np.zeros(0, dtype=np.float64)
         self.n = 0
         self.peak = 0.0
+        self.full = False  # a whole window has been seen
 
     def push(self, y: np.ndarray) -> None:
         """Add samples."""
         self.n += len(y)
-        buf = np.concatenate([self.rest, np.square(y, dtype=np.float64)])
+        buf = np.concatenate([self.rest, np.asarray(y, dtype=np.float64)])
         k = len(buf) // self.half
         for i in range(k):
-            self.sums.append(float(buf[i * self.half:(i + 1) * self.half].sum()))
+            block = buf[i * self.half:(i + 1) * self.half]
+            self.sums.append((float(np.dot(block, block)), float(block.sum())))
             if len(self.sums) >= 2:
-                self.peak = max(self.peak, (self.sums[-1] + self.sums[-2]) / (2 * self.half))
+                (e1, t1), (e2, t2) = self.sums[-2], self.sums[-1]
+                n = 2 * self.half
+                self.peak = max(self.peak, max(e1 + e2 - (t1 + t2) ** 2 / n, 0.0) / n)
+                self.full = True
             self.sums = self.sums[-1:]
         self.rest = buf[k * self.half:]
 
     def dbfs(self) -> float:
         """Level of the loudest full window seen (the whole stream when shorter than one)."""
         peak = self.peak
-        if peak == 0.0 and self.n:  # shorter than one window: the mean power of everything
-            total = sum(self.sums) + float(self.rest.sum())
-            peak = total / self.n
+        if not self.full and self.n:  # shorter than one window: the AC power of everything
+            energy = sum(e for e, _ in self.sums) + float(np.dot(self.rest, self.rest))
+            total = sum(t for _, t in self.sums) + float(self.rest.sum())
+            peak = max(energy - total * total / self.n, 0.0) / self.n
         return float(10.0 * np.log10(peak)) if peak > 0 else float("-inf")
 
 

@@ -147,9 +147,12 @@ def test_level_meter_matches_the_pipeline_level():
     for i in range(0, len(y), 7777):
         meter.push(y[i : i + 7777])
     assert meter.dbfs() == pytest.approx(loudest_window_dbfs(y, SR), abs=1.0)
-    short = eng.LevelMeter()
-    short.push(np.full(SR // 2, 0.1, np.float32))
+    short = eng.LevelMeter()  # shorter than a window: RMS 0.1 of a sine is -20 dBFS
+    short.push((0.1 * np.sqrt(2) * np.sin(2 * np.pi * 400 * np.arange(SR // 2) / SR)).astype(np.float32))
     assert short.dbfs() == pytest.approx(-20.0, abs=0.01)
+    dc = eng.LevelMeter()  # a constant offset is inaudible: no level
+    dc.push(np.full(SR // 2, 0.1, np.float32))
+    assert dc.dbfs() < -120.0  # rounding leaves at most ~1e-16 of power
 
 
 def test_readable_moods_hide_negligible_and_resolve_contradictions():
