@@ -281,6 +281,12 @@ def run_chords(args: argparse.Namespace) -> int:
         key = Key(key.tonic, args.mode)
     elif not args.key and not em_key and em is not None:
         key = Key(key.tonic, em.suggested_mode)
+    usual = conventional_key(key)
+    if usual.tonic != key.tonic and not key.has_signature():
+        # E# major, Fb minor, A# major ...: their scales need double sharps or flats (C##m).
+        said.append(f"{key.tonic} {key.mode} has no key signature of its own (its chords would "
+                    f"need double sharps or flats); written as {usual.tonic} {usual.mode}")
+        key = usual
     tempo, meter_text = args.tempo, args.meter
     if args.analysis:  # the analysed track's tempo and meter, unless given
         tempo, meter_text = _track_rhythm(args.analysis, tempo, meter_text, said)

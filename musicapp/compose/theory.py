@@ -110,6 +110,11 @@ class Key:
         """Absolute pitch classes of the scale (minor includes the raised leading tone)."""
         return frozenset((self.pc + s) % 12 for s in SCALES[self.mode])
 
+    def has_signature(self) -> bool:
+        """Whether this spelling of the key has a key signature (-7..7 accidentals): E# major
+        and Fb minor have none (their scales need double accidentals)."""
+        return self.tonic + ("m" if self.mode == "minor" else "") in _MIDO_KEYS
+
     def mido_key(self) -> str:
         """The key name as mido's ``key_signature`` meta message expects (``"Bb"``, ``"F#m"``);
         a tonic with no key signature of its own (Db minor, E# major) is written enharmonically

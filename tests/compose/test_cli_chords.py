@@ -150,3 +150,19 @@ def test_chords_from_json_takes_tempo_and_meter(tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["tempo_bpm"] == 170.0 and res["meter"] == "3/4" and res["key"] == "D major"
     assert sum(res["beats"]) % 3 == 0
+
+
+def test_a_key_without_a_signature_is_written_as_its_usual_name(capsys):
+    """E# major would give E# B# C##m ...: the loop is written in F major, with a note saying so;
+    keys that have a signature (G# minor, Cb major) keep the spelling given."""
+    assert main(["chords", "--key", "E#", "--mood", "happy", "--seed", "2"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("F major")
+    assert "##" not in captured.out and "E#" not in captured.out.splitlines()[1]
+    assert "E# major has no key signature" in captured.err and "F major" in captured.err
+    assert main(["chords", "--key", "Fb minor", "--seed", "2"]) == 0
+    assert capsys.readouterr().out.startswith("E minor")
+    for key, shown in (("G# minor", "G# minor"), ("Cb", "Cb major")):
+        assert main(["chords", "--key", key, "--seed", "2"]) == 0
+        captured = capsys.readouterr()
+        assert captured.out.startswith(shown) and "no key signature" not in captured.err
