@@ -4,8 +4,9 @@ All three take the analysis JSON (``analyze_music(...).to_dict()`` or the flat
 ``TrackAnalysis.to_dict()``) so the CLI, the GUI and stored library analyses export the same.
 
 * :func:`write_midi` – a conductor track with a tempo map from the beat grid (one tempo event
-  per beat, so every MIDI beat lands on a detected beat), the time signature at the first
-  downbeat, the key signature, markers for chord names and downbeats ("Bar 1" ...), and a
+  per beat, so every MIDI beat lands on a detected beat; the lead-in before the first downbeat
+  fills whole bars, so the first downbeat starts a MIDI bar), one time signature at tick 0, the
+  key signature, markers for chord names and downbeats ("Bar 1" ...), and a
   "Chords" track of voiced block chords (bass note for inversions);
 * :func:`write_jams` – beats (with their position in the bar), chords (Harte), key and tempo in
   the JAMS annotation format (the ``jams`` package, imported only here);
@@ -98,10 +99,20 @@ def chord_notes(label: str, low: int = 52) -> list[int]:
 
 
 class _TimeMap:
-    """Seconds <-> MIDI ticks along the beat grid (a constant tempo before the first and after
-    the last beat)."""
+    """Seconds <-> MIDI ticks along the beat grid, with bar 1 beat 1 of the MIDI file on a bar
+    line of the music.
 
-    def __init__(self, beats: list[float], fallback_bpm: float | None) -> None:
+    Every detected beat lands on a whole MIDI beat, and the first downbeat on a whole bar. The
+    lead-in before the first downbeat (pickup beats and the time before the first beat) fills
+    whole bars: the pickup beats keep their places and the time before the first of them holds
+    the remaining beats (a faster tempo when the lead-in is short). A first beat less than a
+    quarter of a beat after the start is put at tick 0, so a song starting on its downbeat starts
+    on bar 1 beat 1 instead of after a sliver of a beat.
+    After the last beat the tempo stays at the median beat period.
+    """
+
+    def __init__(self, beats: list[float], fallback_bpm: float | None,
+                 downbeats: list[float] | None = None, per_bar: int = 4) -> None:
         b = np.unique(np.asarray([x for x in beats if np.isfinite(x) and x >= 0], dtype=float))
         if b.size >= 2:
             self.period = float(np.median(np.diff(b)))
@@ -109,20 +120,36 @@ class _TimeMap:
             self.period = 60.0 / (fallback_bpm or DEFAULT_BPM)
             b = np.zeros(0)
         self.beats = b
-        # beat k of the grid sits at this many beats from time 0
-        self.offset = float(b[0] / self.period) if b.size else 0.0
+        times: list[float] = [0.0]
+        positions: list[float] = [0.0]
+        if b.size:
+            downs = [d for d in downbeats or [] if np.isfinite(d)]
+            first_down = min(downs) if downs else None
+            per_bar = max(1, int(per_bar)) if first_down is not None else 1
+            pickups = int(np.sum(b < first_down - 1e-3)) if first_down is not None else 0
+            if b[0] < 0.25 * self.period:
+                before = 0  # the first beat is (within a sixteenth) the start: tick 0
+            else:
+                before = max(1, int(round(b[0] / self.period)))
+            # whole bars before the first downbeat: the nearest to the lead-in's length in beats
+            # that still holds the pickups and, when the first beat is late, one beat before it
+            bars = max(int(np.ceil((pickups + min(before, 1)) / per_bar)),
+                       int(round((pickups + before) / per_bar)))
+            lead = bars * per_bar
+            start = lead - pickups  # MIDI beat of the first detected beat
+            for i, t in enumerate(b):
+                if i == 0 and start == 0:
+                    continue  # the first beat is at tick 0 already
+                times.append(float(t))
+                positions.append(float(start + i))
+        self.times = np.asarray(times)
+        self.positions = np.asarray(positions)
 
     def beat_position(self, t: float) -> float:
-        """Position of time ``t`` in beats from the start."""
-        b = self.beats
-        if b.size == 0:
-            return t / self.period
-        if t <= b[0]:
-            return t / self.period
-        if t >= b[-1]:
-            return self.offset + (b.size - 1) + (t - b[-1]) / self.period
-        i = int(np.searchsorted(b, t, side="right") - 1)
-        return self.offset + i + (t - b[i]) / (b[i + 1] - b[i])
+        """Position of time ``t`` in MIDI beats from the start."""
+        if t >= self.times[-1]:
+            return float(self.positions[-1] + (t - self.times[-1]) / self.period)
+        return float(np.interp(t, self.times, self.positions))
 
     def tick(self, t: float) -> int:
         """MIDI tick of time ``t``."""
@@ -130,13 +157,12 @@ class _TimeMap:
 
     def tempo_events(self) -> list[tuple[int, float]]:
         """(tick, bpm) tempo changes reproducing the beat grid."""
-        b = self.beats
-        events = [(0, 60.0 / self.period)]
-        if b.size < 2:
-            return events
-        for i in range(b.size - 1):
-            events.append((self.tick(b[i]), 60.0 / float(b[i + 1] - b[i])))
-        events.append((self.tick(b[-1]), 60.0 / self.period))
+        events: list[tuple[int, float]] = []
+        for i in range(self.times.size - 1):
+            span = float(self.times[i + 1] - self.times[i])
+            beats = float(self.positions[i + 1] - self.positions[i])
+            events.append((int(round(self.positions[i] * TICKS_PER_BEAT)), 60.0 * beats / span))
+        events.append((int(round(self.positions[-1] * TICKS_PER_BEAT)), 60.0 / self.period))
         out: list[tuple[int, float]] = []
         for tick, bpm in events:
             if out and out[-1][0] == tick:
@@ -161,19 +187,16 @@ def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fa
     import mido
 
     out = check_output(path, overwrite=overwrite)
-    tm = _TimeMap(result.get("beats") or [], result.get("tempo_bpm"))
-    conductor: list[tuple[int, int, mido.MetaMessage]] = []  # (tick, order, message)
-    for tick, bpm in tm.tempo_events():
-        conductor.append((tick, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
     meter = result.get("meter") or "4/4"
     num, _, den = str(meter).partition("/")
     downbeats = [float(d) for d in result.get("downbeats") or []]
-    ts_tick = tm.tick(downbeats[0]) if downbeats else 0
+    tm = _TimeMap(result.get("beats") or [], result.get("tempo_bpm"), downbeats, int(num or 4))
+    conductor: list[tuple[int, int, mido.MetaMessage]] = []  # (tick, order, message)
+    for tick, bpm in tm.tempo_events():
+        conductor.append((tick, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+    # one time signature: the lead-in is whole bars, so the bar lines fall on the downbeats
     conductor.append((0, 1, mido.MetaMessage("time_signature", numerator=int(num or 4),
                                              denominator=int(den or 4))))
-    if ts_tick > 0:  # a pickup before the first downbeat: restate the metre there
-        conductor.append((ts_tick, 1, mido.MetaMessage(
-            "time_signature", numerator=int(num or 4), denominator=int(den or 4))))
     key = _key_of(result)
     if key is not None:
         conductor.append((0, 2, mido.MetaMessage("key_signature", key=make_key(key.pc, key.mode).short)))

@@ -9,6 +9,7 @@ import pytest
 
 from musicapp.analysis.export import chord_notes, write_csv, write_jams, write_midi
 from musicapp.errors import FileExistsRefusal
+from tests.analysis.conftest import needs_soundfont, render, steady_piece
 
 
 def _result(bpm: float = 100.0, bars: int = 8, pickup: float = 0.3) -> dict:
@@ -54,8 +55,11 @@ def test_midi_tempo_map_markers_key_and_chords(tmp_path):
     midi_beats = pm.get_beats()
     for b in res["beats"][:-1]:
         assert np.min(np.abs(midi_beats - b)) < 0.005
-    _, tempi = pm.get_tempo_changes()
-    assert np.allclose(tempi, 100.0, atol=0.01)
+    times, tempi = pm.get_tempo_changes()
+    # a 0.3 s lead-in becomes one whole 4/4 bar (at its own tempo), then the song's 100 BPM
+    assert times[0] == 0 and times[1] == pytest.approx(0.3, abs=1e-3)
+    assert np.allclose(tempi[1:], 100.0, atol=0.01)
+    assert pm.get_downbeats()[1] == pytest.approx(res["downbeats"][0], abs=0.002)
     notes = pm.instruments[0].notes
     first = [n for n in notes if abs(n.start - res["downbeats"][0]) < 0.01]
     assert {n.pitch % 12 for n in first} == {1, 5, 8}  # Db major
@@ -154,3 +158,76 @@ def test_failed_write_keeps_the_previous_file(tmp_path, ext):
     {"mid": write_midi, "csv": write_csv, "jams": write_jams}[ext](_result(bars=30), target,
                                                                   overwrite=True)
     assert target.stat().st_size > 200 and target.read_bytes() != old
+
+
+def _time_signatures(path) -> list[tuple[int, int, int]]:
+    import mido
+
+    out, now = [], 0
+    for msg in mido.MidiFile(str(path)).tracks[0]:
+        now += msg.time
+        if msg.type == "time_signature":
+            out.append((now, msg.numerator, msg.denominator))
+    return out
+
+
+def test_midi_first_beat_near_zero_is_bar_1_beat_1(tmp_path):
+    """The reviewer's file: first beat (a downbeat) at 46.5 ms, 0.72 s beats. One 4/4 at tick 0,
+    no 46 ms sliver of a beat: the first MIDI beat is bar 1 beat 1, the next one the second beat."""
+    import pretty_midi
+
+    beats = [0.0465 + 0.72 * i for i in range(32)]
+    res = {"beats": beats, "downbeats": beats[::4], "meter": "4/4", "tempo_bpm": 60 / 0.72,
+           "chords": [{"start": 0.0465, "end": 23.0, "label": "G:maj", "symbol": "G"}],
+           "key": {"tonic": "G", "mode": "major"}}
+    path = write_midi(res, tmp_path / "r.mid")
+    assert _time_signatures(path) == [(0, 4, 4)]
+    pm = pretty_midi.PrettyMIDI(str(path))
+    midi_beats = pm.get_beats()
+    assert midi_beats[0] == 0.0
+    assert np.allclose(midi_beats[1:20], beats[1:20], atol=0.002)
+    assert np.allclose(np.diff(midi_beats[:20]), 0.72, atol=0.05)
+    assert np.allclose(pm.get_downbeats()[1:5], beats[4:20:4], atol=0.002)
+
+
+def test_midi_pickup_beats_lead_into_a_whole_bar(tmp_path):
+    """Two pickup beats (3/4) before the first downbeat at 2.0 s: the lead-in is one 3/4 bar, so
+    the first downbeat is a MIDI bar line, the pickups are MIDI beats 2 and 3, one time signature."""
+    import mido
+    import pretty_midi
+
+    beats = [1.0 + 0.5 * i for i in range(30)]
+    res = {"beats": beats, "downbeats": beats[2::3], "meter": "3/4", "tempo_bpm": 120.0,
+           "chords": [{"start": 2.0, "end": 15.0, "label": "D:maj", "symbol": "D"}], "key": None}
+    path = write_midi(res, tmp_path / "p.mid")
+    assert _time_signatures(path) == [(0, 3, 4)]
+    pm = pretty_midi.PrettyMIDI(str(path))
+    assert np.allclose(pm.get_downbeats()[:4], [0.0, 2.0, 3.5, 5.0], atol=0.002)
+    assert np.allclose(pm.get_beats()[:5], [0.0, 1.0, 1.5, 2.0, 2.5], atol=0.002)
+    now, bar_1 = 0, None
+    for msg in mido.MidiFile(str(path)).tracks[0]:
+        now += msg.time
+        if msg.type == "marker" and msg.text == "Bar 1":
+            bar_1 = now
+    assert bar_1 == 3 * 480 and pm.tick_to_time(bar_1) == pytest.approx(2.0, abs=0.002)
+
+
+@needs_soundfont
+def test_midi_of_a_rendered_piece_has_bars_on_its_downbeats(tmp_path):
+    """A rendered 3/4 piece analysed end to end: one time signature, every detected beat a MIDI
+    beat and every detected downbeat a MIDI bar line (pretty_midi), however the lead-in falls."""
+    import pretty_midi
+
+    from musicapp.analysis import analyze_music
+
+    piece = steady_piece(100.0, 2, "minor", 3, max_seconds=20.0)
+    res = analyze_music(render(piece), 22050).to_dict()
+    assert res["meter"] == "3/4" and len(res["downbeats"]) >= 4
+    path = write_midi(res, tmp_path / "song.mid")
+    assert _time_signatures(path) == [(0, 3, 4)]
+    pm = pretty_midi.PrettyMIDI(str(path))
+    midi_beats, midi_bars = pm.get_beats(), pm.get_downbeats()
+    for b in res["beats"][:-1]:
+        assert np.min(np.abs(midi_beats - b)) < 0.003
+    for d in res["downbeats"][:-1]:
+        assert np.min(np.abs(midi_bars - d)) < 0.003
