@@ -7,7 +7,9 @@ One place for note/key parsing and spelling (analysis, CLI, GUI, composer):
   -> :class:`KeyName`; anything else (``"H#"``, ``""``, ``"X minor"``) raises :class:`PitchError`,
   never a silent fallback to C;
 * :func:`key_tonic_name` conventional tonic spelling of a key (Db major, C# minor, F# major);
-* :func:`spell_pc` a pitch class spelled in a key (Db major: C# is spelled Db; A minor: G#);
+* :func:`spell_pc` a pitch class spelled in a key (Db major: C# is spelled Db; A minor: G#;
+  G major: Eb, the lowered 6th); :func:`spell_root` the same for a chord root, avoiding
+  double accidentals in the chord (F# minor: F:maj7, not E#:maj7);
 * :func:`spell_chord` a Harte label with its root spelled in a key (``C#:min7/b3`` -> ``Db:min7/b3``);
 * :func:`chord_symbol` a lead-sheet symbol (``Db:min7/b3`` -> ``Dbm7/Fb`` ... spelled in the key);
 * :func:`camelot` / :func:`open_key` DJ notations (C major = 8B / 1d, A minor = 8A / 1m).
@@ -196,29 +198,86 @@ def _is_flat_key(key: KeyName) -> bool:
     return "b" in key_tonic_name(major_pc, "major") or major_pc == 5  # F major has Bb
 
 
+#: Chromatic degrees (semitones above the tonic) -> (letter steps, accidental) as musicians
+#: spell them: in major the lowered 2nd, 3rd, 6th and 7th are flat and the raised 4th sharp; in
+#: minor the Neapolitan 2nd is flat, the Picardy 3rd, raised 4th, 6th and 7th sharp.
+_CHROMATIC_DEGREES = {
+    "major": {1: (1, -1), 3: (2, -1), 6: (3, +1), 8: (5, -1), 10: (6, -1)},
+    "minor": {1: (1, -1), 4: (2, +1), 6: (3, +1), 9: (5, +1), 11: (6, +1)},
+}
+
+
+def _accidental(letter: int, pc: int) -> int:
+    """Semitones ``pc`` lies above the natural note of ``letter`` (-6..5)."""
+    return ((pc - NATURAL_PC[letter % 7] + 6) % 12) - 6
+
+
+def _spelling(pc: int, k: KeyName) -> tuple[int, int]:
+    """(letter index, accidental) of pitch class ``pc`` in key ``k`` (see :func:`spell_pc`)."""
+    tonic_letter = LETTERS.index(k.tonic[0])
+    letters = scale_letters(k)
+    if pc in letters:
+        return letters[pc], _accidental(letters[pc], pc)
+    interval = (pc - k.pc) % 12
+    steps, _ = _CHROMATIC_DEGREES[k.mode][interval]
+    letter = (tonic_letter + steps) % 7
+    alter = _accidental(letter, pc)
+    if abs(alter) > 1 and not (k.mode == "minor" and interval in (9, 11)):
+        # a double accidental (Bbb in Db major): the enharmonic with one accidental instead
+        name = (FLAT_NAMES if _is_flat_key(k) else SHARP_NAMES)[pc]
+        letter = LETTERS.index(name[0])
+        alter = _accidental(letter, pc)
+    return letter, alter
+
+
 def spell_pc(pc: int, key: KeyName | str | None = None) -> str:
-    """Spell pitch class ``pc`` in ``key``: scale notes by their degree's letter, the raised
-    6th/7th of minor keys by a sharpened letter (F#, G# in A minor), other chromatic notes with
-    flats in flat keys, sharps in sharp keys (C major / A minor: C# Eb F# Ab Bb). Without a key:
+    """Spell pitch class ``pc`` in ``key``: scale notes by their degree's letter; chromatic notes
+    by their degree as musicians write them (G major: Ab Bb C# Eb F, the lowered 2nd/3rd/6th/7th
+    flat and the raised 4th sharp; E minor: F for the Neapolitan, G# A# C# D# for the Picardy
+    third and the raised 4th, 6th and 7th), with a single accidental where the degree would need
+    two (Db major: A, not Bbb; the raised 7th of G# minor stays F##). Without a key:
     :data:`NEUTRAL_NAMES`."""
     pc = int(pc) % 12
     if key is None:
         return NEUTRAL_NAMES[pc]
     k = parse_key(key) if not isinstance(key, KeyName) else key
-    letters = scale_letters(k)
-    if pc in letters:
-        return spell(letters[pc], pc)
-    tonic_letter = LETTERS.index(k.tonic[0])
-    if k.mode == "minor":
-        if pc == (k.pc + 11) % 12:  # raised 7th
-            return spell(tonic_letter + 6, pc)
-        if pc == (k.pc + 9) % 12:  # raised 6th (melodic minor)
-            return spell(tonic_letter + 5, pc)
-    # chromatic: flats in flat keys, sharps in sharp keys, the usual mix in C major / A minor
-    flat = _is_flat_key(k)
-    sharp = not flat and ((k.pc if k.mode == "major" else (k.pc + 3) % 12) != 0)
-    table = FLAT_NAMES if flat else SHARP_NAMES if sharp else _C_CHROMATIC
-    return table[pc]
+    letter, alter = _spelling(pc, k)
+    return LETTERS[letter] + _acc(alter)
+
+
+#: Harte quality -> (letter steps, semitones) of the chord tones above the root.
+_QUALITY_TONES: dict[str, tuple[tuple[int, int], ...]] = {
+    "maj": ((2, 4), (4, 7)), "min": ((2, 3), (4, 7)), "dim": ((2, 3), (4, 6)),
+    "aug": ((2, 4), (4, 8)), "7": ((2, 4), (4, 7), (6, 10)), "maj7": ((2, 4), (4, 7), (6, 11)),
+    "min7": ((2, 3), (4, 7), (6, 10)), "hdim7": ((2, 3), (4, 6), (6, 10)),
+    "dim7": ((2, 3), (4, 6), (6, 9)), "minmaj7": ((2, 3), (4, 7), (6, 11)),
+    "maj6": ((2, 4), (4, 7), (5, 9)), "min6": ((2, 3), (4, 7), (5, 9)),
+    "sus2": ((1, 2), (4, 7)), "sus4": ((3, 5), (4, 7)), "9": ((2, 4), (4, 7), (6, 10), (1, 2)),
+    "maj9": ((2, 4), (4, 7), (6, 11), (1, 2)), "min9": ((2, 3), (4, 7), (6, 10), (1, 2)),
+    "5": ((4, 7),), "1": (),
+}
+
+
+def _worst_accidental(letter: int, pc: int, quality: str) -> int:
+    """The largest number of accidentals any tone of the chord needs from this root spelling."""
+    tones = [(letter, pc)] + [(letter + st, pc + se) for st, se in _QUALITY_TONES.get(quality, ())]
+    return max(abs(_accidental(lt, p % 12)) for lt, p in tones)
+
+
+def spell_root(pc: int, quality: str, key: KeyName | str | None = None) -> str:
+    """Spell a chord root in ``key``: as :func:`spell_pc`, unless that spelling would give the
+    chord a double accidental that the enharmonic root avoids (F# minor: E#:dim stays, but
+    ``E#:maj7`` is ``F:maj7``; E minor: ``A#:maj7`` is ``Bb:maj7``)."""
+    pc = int(pc) % 12
+    name = spell_pc(pc, key)
+    if key is None:
+        return name
+    if _worst_accidental(LETTERS.index(name[0]), pc, quality) <= 1:
+        return name
+    for other in (FLAT_NAMES[pc], SHARP_NAMES[pc]):
+        if other != name and _worst_accidental(LETTERS.index(other[0]), pc, quality) <= 1:
+            return other
+    return name
 
 
 def _split_harte(label: str) -> tuple[str, str, str]:
@@ -238,7 +297,7 @@ def spell_chord(label: str, key: KeyName | str | None = None) -> str:
     if label in ("N", "X", ""):
         return label or "N"
     root, quality, bass = _split_harte(label)
-    name = spell_pc(note_pc(root), key)
+    name = spell_root(note_pc(root), quality, key)
     out = f"{name}:{quality}"
     return f"{out}/{bass}" if bass else out
 
@@ -257,7 +316,7 @@ def chord_symbol(label: str, key: KeyName | str | None = None) -> str:
         return "N.C."
     root, quality, bass = _split_harte(label)
     rpc = note_pc(root)
-    text = spell_pc(rpc, key) + _SYMBOL_SUFFIX.get(quality, f"({quality})")
+    text = spell_root(rpc, quality, key) + _SYMBOL_SUFFIX.get(quality, f"({quality})")
     if bass and bass in BASS_DEGREES and BASS_DEGREES[bass] != 0:
         text += "/" + spell_pc((rpc + BASS_DEGREES[bass]) % 12, key)
     return text

@@ -73,3 +73,36 @@ def test_composer_key_from_an_analysis_uses_pitch_and_never_falls_back_to_c():
     assert track_key({"key": "F#m"}) == ("F#", "minor")
     assert track_key({"key": {"tonic": "H#", "mode": "major"}}) is None
     assert track_key({"key": None}) is None
+
+
+def test_chromatic_degrees_spelled_as_musicians_write_them():
+    g = pitch.make_key(7, "major")
+    # major: lowered 2nd, 3rd, 6th, 7th flat; raised 4th sharp
+    assert [pitch.spell_pc(p, g) for p in (8, 10, 1, 3, 5)] == ["Ab", "Bb", "C#", "Eb", "F"]
+    em = pitch.make_key(4, "minor")
+    # minor: Neapolitan flat; Picardy third, raised 4th, 6th, 7th sharp
+    assert [pitch.spell_pc(p, em) for p in (5, 8, 10, 1, 3)] == ["F", "G#", "A#", "C#", "D#"]
+    am = pitch.make_key(9, "minor")
+    assert [pitch.spell_pc(p, am) for p in (10, 1, 6, 8)] == ["Bb", "C#", "F#", "G#"]
+    # a degree that would need two accidentals gets the single-accidental enharmonic
+    assert pitch.spell_pc(9, pitch.make_key(1, "major")) == "A"  # not Bbb
+    assert pitch.spell_pc(7, pitch.make_key(8, "minor")) == "F##"  # raised 7th stays
+
+
+def test_non_diatonic_chord_roots_in_the_key():
+    g, em, fsm = pitch.make_key(7, "major"), pitch.make_key(4, "minor"), pitch.make_key(6, "minor")
+    assert pitch.spell_chord("D#:maj7", g) == "Eb:maj7"  # bVI
+    assert pitch.chord_symbol("D#:maj7", g) == "Ebmaj7"
+    assert pitch.chord_symbol("A#:maj", g) == "Bb"  # bIII
+    assert pitch.chord_symbol("F:7", g) == "F7"  # bVII
+    assert pitch.chord_symbol("C#:hdim7", g) == "C#m7b5"  # #iv half-diminished
+    assert pitch.chord_symbol("C#:maj7", g) == "C#maj7"  # #4 stays sharp
+    assert pitch.chord_symbol("F:maj", em) == "F"  # Neapolitan
+    assert pitch.chord_symbol("A#:maj7", em) == "Bbmaj7"  # A#maj7 would need C## and G##
+    assert pitch.chord_symbol("A#:dim7", em) == "A#dim7"  # vii°7 of V
+    assert pitch.chord_symbol("D#:dim", em) == "D#dim"  # vii° with the raised 7th
+    assert pitch.chord_symbol("E#:maj7", fsm) == "Fmaj7"
+    assert pitch.chord_symbol("E#:dim7", fsm) == "E#dim7"
+    assert pitch.chord_symbol("G#:maj", pitch.make_key(4, "minor")) == "G#"  # not Ab
+    assert pitch.chord_symbol("E:maj", pitch.make_key(9, "minor")) == "E"
+    assert pitch.chord_symbol("C#:maj", pitch.make_key(9, "minor")) == "C#"  # Picardy third

@@ -109,3 +109,27 @@ def test_very_slow_beat_is_counted_at_double_speed():
     piece = steady_piece(44.0, 7, "major", 4, max_seconds=30.0)
     d = analyze_music(render(piece), 22050).to_dict()
     assert d["tempo_bpm"] is not None and abs(d["tempo_bpm"] - 88.0) < 1.0
+
+
+def test_borrowed_chord_is_spelled_in_the_key():
+    """G major with a bVI (Eb major, borrowed from G minor) on piano and bass: the chord reads
+    Eb, as a musician writes it, not D# (which the sharp key's table gave)."""
+    from musicapp_lab.analysis.render import Note, render_notes
+
+    period = 60 / 90
+    shapes = {"maj": (0, 4, 7), "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11)}
+    prog = [(7, "maj"), (0, "maj"), (2, "7"), (7, "maj"), (3, "maj7"), (2, "7"), (7, "maj")]
+    notes, t = [], 0.0
+    for root, quality in prog:
+        for b in range(4):
+            start, end = t + b * period, t + (b + 1) * period - 0.02
+            notes += [Note(start, end, 0, 55 + (root - 7) % 12 + i, 80) for i in shapes[quality]]
+            notes.append(Note(start, end, 1, 43 + (root - 7) % 12, 90))
+        t += 4 * period
+    res = analyze_music(render_notes(notes, {0: 0, 1: 32}), 22050).to_dict()
+    assert res["key"]["name"] == "G major"
+    borrowed = [c for c in res["chords"] if 8 * period <= c["start"] + 0.3 < 20 * period
+                and c["start"] < 17 * period and c["label"] != "N"]
+    labels = {c["label"].split(":")[0] for c in borrowed}
+    assert "Eb" in labels and "D#" not in labels
+    assert any(c["symbol"].startswith("Eb") for c in borrowed)
