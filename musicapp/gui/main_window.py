@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self, max_threads=3)
         self.track: LoadedTrack | None = None
         self.analysis: TrackAnalysis | None = None
+        self._shown_generation = 0  # bumped by each shown result or cleared track (set_analysis)
         # the warm analysis process (started when first needed); None: analyse in a thread
         self.analysis_worker = AnalysisWorker() if isolate_analysis else None
         self.input_devices: list | None = None  # None until the first scan finished
@@ -860,6 +862,7 @@ class MainWindow(QMainWindow):
         """Show a decoded track in every view."""
         self.track = track
         self.analysis = None
+        self._shown_generation += 1  # an older result still being shown step by step stops
         self.analysis_panel.clear()
         self._set_summary(None)
         self.spectrogram.clear_all()
@@ -917,8 +920,11 @@ class MainWindow(QMainWindow):
     def _on_analysis(self, result: TrackAnalysis) -> None:
         self.analysis_task = None
         self._progress_done()
-        self.set_analysis(result)
         took = self.last_analysis_s = time.perf_counter() - self.analysis_started_at
+        self.set_analysis(result, staged=True, then=lambda: self._analysis_shown(took))
+
+    def _analysis_shown(self, took: float) -> None:
+        """The last step of showing a finished analysis: the message, the buttons, the signal."""
         errors = [f"{part}: {msg}" for part, msg in self.analysis.errors.items()]
         if errors:
             self.show_message("Analysis finished with problems: " + "; ".join(errors))
@@ -930,28 +936,65 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         self.analysis_finished.emit(self.analysis)
 
-    def set_analysis(self, result: TrackAnalysis | dict) -> None:
+    def set_analysis(self, result: TrackAnalysis | dict, *, staged: bool = False,
+                     then: Callable[[], None] | None = None) -> None:
         """Show an analysis result (a TrackAnalysis, or its flat JSON form) in the panels and
-        lanes."""
+        lanes, then call ``then``.
+
+        ``staged``: one step per turn of the event loop (panels; beats and chords; moods and the
+        feel lane; the composer and harmony views), so the window repaints between steps and no
+        single step blocks it for long (showing everything at once stalled the event loop for
+        ~100 ms on a 2-core machine). A newer result, or a new track, abandons the rest of an
+        older one's steps.
+        """
         if not isinstance(result, TrackAnalysis):
             result = TrackAnalysis.from_dict(result)
         self.analysis = result
+        self._shown_generation += 1
+        generation = self._shown_generation
         flat = flatten_result(result)
-        self.analysis_panel.set_result(result)
-        self._set_summary(result)
-        self.spectrogram.set_beats(flat["beats"] or [], flat["downbeats"] or [])
         key = result.key or {}
-        self.spectrogram.set_chords(flat["chords"] or [],
-                                    f"{key['tonic']} {key.get('mode', 'major')}"
-                                    if key.get("tonic") else None)
-        self.spectrogram.set_mood_timeline(flat["segments"] or [])
-        self.spectrogram.set_feel_curves(flat["curves"], result.status, result.duration_s)
-        if flat["device"]:
-            self.device_label.setText(f"Models: {flat['device']}")
-        self.musician_view.set_track_key(key.get("tonic"), key.get("mode"))
-        if hasattr(self.composer, "analysis_changed"):
-            self.composer.analysis_changed(flat)
-        self._update_enabled()
+
+        def panels() -> None:
+            self.analysis_panel.set_result(result)
+            self._set_summary(result)
+            if flat["device"]:
+                self.device_label.setText(f"Models: {flat['device']}")
+
+        def beats_and_chords() -> None:
+            self.spectrogram.set_beats(flat["beats"] or [], flat["downbeats"] or [])
+            self.spectrogram.set_chords(flat["chords"] or [],
+                                        f"{key['tonic']} {key.get('mode', 'major')}"
+                                        if key.get("tonic") else None)
+
+        def moods_and_feel() -> None:
+            self.spectrogram.set_mood_timeline(flat["segments"] or [])
+            self.spectrogram.set_feel_curves(flat["curves"], result.status, result.duration_s)
+
+        def other_views() -> None:
+            self.musician_view.set_track_key(key.get("tonic"), key.get("mode"))
+            if hasattr(self.composer, "analysis_changed"):
+                self.composer.analysis_changed(flat)
+            self._update_enabled()
+            if then is not None:
+                then()
+
+        steps = [panels, beats_and_chords, moods_and_feel, other_views]
+        if not staged:
+            for step in steps:
+                step()
+            return
+
+        def run(i: int) -> None:
+            if generation != self._shown_generation:
+                return  # a newer result (or a new track) took over
+            steps[i]()
+            if i + 1 < len(steps):
+                # 1 ms, not 0: a zero timer runs in the same pass of the event loop, before the
+                # repaint and the other timers that are due
+                QTimer.singleShot(1, lambda: run(i + 1))
+
+        run(0)
 
     def _on_analysis_failed(self, message: str) -> None:
         self.analysis_task = None
@@ -1136,6 +1179,7 @@ class MainWindow(QMainWindow):
         self._take_live = True
         self.track = None
         self.analysis = None
+        self._shown_generation += 1
         self.analysis_panel.clear()
         self._set_summary(None)
         self.spectrogram.begin_live()

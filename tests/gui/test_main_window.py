@@ -161,3 +161,25 @@ def test_an_old_splitter_state_cannot_squeeze_the_plots(qtbot, settings, track_f
     assert _plot_height(w) >= plot_min
     _lanes_readable(w)
     w.close()
+
+
+def test_a_finished_analysis_is_shown_step_by_step_and_a_new_track_stops_it(qtbot, window,
+                                                                            track_file):
+    """Shown in steps with repaints between them (one big update stalled the event loop for
+    ~100 ms); the signal comes once all is on screen; a track opened meanwhile stops the rest."""
+    load(qtbot, window, track_file)
+    chords = [{"start": 0.0, "end": 2.0, "label": "A:min"}, {"start": 2.0, "end": 4.0, "label": "F:maj"}]
+    result = dict(ANALYSIS, chords=chords, beats=[0.5 * i for i in range(8)])
+    done: list = []
+    window.analysis_finished.connect(done.append)
+    window.set_analysis(result, staged=True, then=lambda: window.analysis_finished.emit(
+        window.analysis))
+    assert window.summary.full_text.startswith("A minor")  # the first step at once
+    assert not done and len(window.spectrogram._chord_labels) == 0  # the lanes come later
+    qtbot.waitUntil(lambda: bool(done), timeout=5000)
+    assert len(window.spectrogram._chord_labels) == 2
+    window.set_analysis(result, staged=True, then=lambda: done.append("second"))
+    window.set_track(window.track)  # a new track: the old result's remaining steps stop
+    qtbot.wait(300)
+    assert "second" not in done and window.analysis is None
+    assert len(window.spectrogram._chord_labels) == 0

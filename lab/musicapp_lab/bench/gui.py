@@ -182,7 +182,10 @@ def analysis_stalls(track_seconds: float = 30.0) -> dict:
         meter.start()
         t0 = time.perf_counter()
         w.start_analysis()
-        _spin(app, 900, until=lambda: w.analysis_task is None)
+        shown: list = []
+        w.analysis_finished.connect(shown.append)  # emitted once the result is on screen
+        _spin(app, 900, until=lambda: w.analysis_task is None and shown)
+        _spin(app, 0.3)  # the repaint after the last step
         ana = meter.stop()
         ana["seconds"] = time.perf_counter() - t0
         result = _as_dict(w.analysis)
