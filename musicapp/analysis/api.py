@@ -14,7 +14,7 @@ from musicapp.analysis import key as key_mod
 from musicapp.analysis import meter as meter_mod
 from musicapp.analysis import tempo as tempo_mod
 from musicapp.analysis.grid import TempoReport, describe_tempo
-from musicapp.analysis.key_report import KeyReport, analyse_key, key_entry
+from musicapp.analysis.key_report import KeyReport, analyse_key, key_entry, no_key_reason
 
 ProgressFn = Callable[[float, str], None]
 
@@ -120,6 +120,13 @@ def _segments(fr: F.Frames, beat_frames: np.ndarray, duration: float,
     return _Segments(bounds, bounds_s, treble, bass, silent, labels)
 
 
+def _key_chroma(seg: _Segments) -> np.ndarray:
+    """Treble chroma of each segment weighted by its length, silent segments zeroed (12, m)."""
+    out = seg.treble * np.diff(seg.bounds_s)[None, :]
+    out[:, seg.silent] = 0.0
+    return out
+
+
 def beats_per_chord(labels: list[str]) -> float:
     """Duration-weighted median length (in segments) of the runs of equal chord labels."""
     runs: list[int] = []
@@ -194,9 +201,11 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     # mean the tracked beats are subdivisions (eighth notes of a ballad): keep every other one
     # (the accented phase). Below 48 BPM (a beat longer than 1.25 s, slower than listeners count)
     # the tracked beats are half notes: add the midpoints.
+    # Chord lengths say nothing about the tactus of noise, clicks or a single tone.
+    harmonic = no_key_reason(_key_chroma(seg).sum(axis=1)) is None
     for _ in range(2):
         bpc = beats_per_chord(seg.labels[1:-1])
-        if (beat_frames.size >= 16 and est.bpm >= TACTUS_HALVE_MIN_BPM
+        if (harmonic and beat_frames.size >= 16 and est.bpm >= TACTUS_HALVE_MIN_BPM
                 and bpc >= TACTUS_HALVE_BEATS_PER_CHORD):
             # the same off-beat check as for the tracked grid (bass/kick clearly between beats)
             beat_frames = tempo_mod.fix_offbeat(
@@ -210,7 +219,7 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
             break
         seg = _segments(fr, beat_frames, duration, chord_params)
     beats_s = beat_frames / F.FPS
-    tempo = describe_tempo(beats_s, est.confidence, fr.onset, duration)
+    tempo = describe_tempo(beats_s, est.confidence, fr.onset, duration, unpitched=not harmonic)
     bounds, bounds_s, treble, bass = seg.bounds, seg.bounds_s, seg.treble, seg.bass
     silent, labels = seg.silent, seg.labels
 
@@ -225,11 +234,14 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
 
     _report(progress, 0.85, "key")
     weights = np.diff(bounds_s)
-    key_chroma = treble * weights[None, :]
-    key_chroma[:, silent] = 0.0
+    key_chroma = _key_chroma(seg)
     bass_chroma = bass * weights[None, :]
     bass_chroma[:, silent] = 0.0
     key_report = analyse_key(key_chroma.sum(axis=1), bass_chroma.sum(axis=1), labels, weights)
+    if key_report.pc is None:
+        # no tonal centre (noise, drums) or fewer than three pitch classes (one sustained tone):
+        # nothing the chord templates match is a chord, so the whole track is "no chord"
+        chord_list = [(0.0, duration, "N")]
     timeline: list[key_mod.KeySegment] = []
     if key_report.pc is not None:
         timeline = key_mod.local_keys(key_chroma, bounds_s)

@@ -201,6 +201,33 @@ class TempoReport:
 
 MAX_JITTER = 0.08  # median |residual| / period above which there is no steady beat
 MIN_STABILITY = 0.6
+#: Below this tempo confidence the grid is no steady beat.
+MIN_TEMPO_CONFIDENCE = 0.05
+#: The same for a track without pitch (noise, clicks, drums): brown noise gives 0.05-0.09;
+#: pitched development pieces go down to 0.12, so this applies to unpitched ones only.
+MIN_TEMPO_CONFIDENCE_UNPITCHED = 0.15
+#: An unpitched track whose onsets on the beats are less than this many times those halfway
+#: between them has no beat (white noise 1.0-1.1; every development piece sampled >= 1.8).
+MIN_BEAT_CONTRAST_UNPITCHED = 1.3
+
+
+def beat_contrast(beats_s: np.ndarray, onset: np.ndarray) -> float:
+    """Mean onset peak on the beats over the mean onset peak halfway between them (inf when the
+    off-beats are silent; 1.0 with fewer than 4 beats)."""
+    from musicapp.analysis.features import FPS
+
+    o = np.asarray(onset, dtype=np.float64)
+    frames = np.round(np.asarray(beats_s, dtype=np.float64) * FPS).astype(int)
+    frames = frames[(frames >= 0) & (frames < o.size)]
+    if frames.size < 4:
+        return 1.0
+    mids = (frames[:-1] + frames[1:]) // 2
+
+    def peaks(fs: np.ndarray) -> float:
+        return float(np.mean([o[max(0, f - 2):f + 3].max() for f in fs]))
+
+    off = peaks(mids)
+    return float("inf") if off <= 0 else peaks(frames[:-1]) / off
 
 
 def candidates(bpm: float, onset: np.ndarray) -> list[dict]:
@@ -218,8 +245,10 @@ def candidates(bpm: float, onset: np.ndarray) -> list[dict]:
 
 
 def describe_tempo(beats_s: np.ndarray, tracker_confidence: float, onset: np.ndarray,
-                   duration: float) -> TempoReport:
-    """Tempo report from tracked beat times; None with a reason where no steady beat exists."""
+                   duration: float, unpitched: bool = False) -> TempoReport:
+    """Tempo report from tracked beat times; None with a reason where no steady beat exists
+    (irregular beats, a low confidence; for an ``unpitched`` track such as noise also a higher
+    confidence floor and beats no stronger than the off-beats)."""
     fit = fit_grid(beats_s) if np.asarray(beats_s).size >= MIN_SEGMENT_BEATS else None
     if fit is None:
         reason = ("too few beats found" if duration >= 8.0 else "clip too short for a tempo")
@@ -232,7 +261,9 @@ def describe_tempo(beats_s: np.ndarray, tracker_confidence: float, onset: np.nda
     bpm: float | None = fit.bpm
     if fit.jitter > MAX_JITTER or fit.stability < MIN_STABILITY:
         bpm, reason = None, "no steady beat (free time or rubato)"
-    elif conf < 0.05:
-        bpm, reason = None, "beat too weak to give a tempo"
+    elif conf < (MIN_TEMPO_CONFIDENCE_UNPITCHED if unpitched else MIN_TEMPO_CONFIDENCE):
+        bpm, reason = None, "no steady beat (beat too weak to give a tempo)"
+    elif unpitched and beat_contrast(beats_s, onset) < MIN_BEAT_CONTRAST_UNPITCHED:
+        bpm, reason = None, "no steady beat (onsets as strong between the beats as on them)"
     cands = candidates(fit.bpm, onset) if bpm is not None else []
     return TempoReport(bpm, float(np.clip(conf, 0.0, 1.0)), reason, cands, fit.segments, fit.curve)

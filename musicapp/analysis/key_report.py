@@ -127,17 +127,29 @@ def mode_detail(chroma: np.ndarray, pc: int, mode: str) -> str | None:
     return None
 
 
+def no_key_reason(key_chroma: np.ndarray) -> str | None:
+    """Why a summed chroma has no key (no pitched sound, noise, too few pitch classes), or None.
+
+    The same test decides that a track has no chords (a single tone or noise is no chord)."""
+    c = np.asarray(key_chroma, dtype=np.float64)
+    if not np.any(c > 0):
+        return "no pitched sound"
+    tonal = float(c.std() / c.mean()) if c.mean() > 0 else 0.0
+    if tonal < NOISE_TONALITY:
+        return "no tonal centre (noise or unpitched sound)"
+    if key_mod.effective_pitch_classes(c) < key_mod.MIN_PITCH_CLASSES:
+        return "too few different pitches for a key"
+    return None
+
+
 def analyse_key(key_chroma: np.ndarray, bass_chroma: np.ndarray, labels: list[str],
                 durations: np.ndarray) -> KeyReport:
     """The key report of a track from its summed key and bass chroma and decoded chords."""
     c = np.asarray(key_chroma, dtype=np.float64)
-    if not np.any(c > 0):
-        return KeyReport(None, None, 0.0, reason="no pitched sound")
-    tonal = float(c.std() / c.mean()) if c.mean() > 0 else 0.0
-    if tonal < NOISE_TONALITY:
-        return KeyReport(None, None, 0.0, reason="no tonal centre (noise or unpitched sound)")
-    if key_mod.effective_pitch_classes(c) < key_mod.MIN_PITCH_CLASSES:
-        return KeyReport(None, None, 0.0, reason="too few different pitches for a key")
+    reason = no_key_reason(c)
+    if reason is not None:
+        return KeyReport(None, None, 0.0, reason=reason)
+    tonal = float(c.std() / c.mean())
     feats = key_mod.key_features(c, bass_chroma, labels, durations)
     p = key_mod.key_probabilities(feats)
     best = int(np.argmax(p))

@@ -129,3 +129,62 @@ def test_tempo_change_halfway_gives_two_segments():
     assert abs(segs[-1]["bpm"] - b.tempo) < 0.03 * b.tempo
     assert 20.0 < segs[-1]["start"] < 28.0
     assert d["tempo_curve"][0][1] < d["tempo_curve"][-1][1]
+
+
+def test_noise_has_no_steady_beat_and_no_chords():
+    """White noise: no key, so no chords (all N, not Gmaj7), and no tempo (not 58 BPM) but a
+    reason saying there is no steady beat; no meter without a tempo."""
+    y = noise(30.0, SR, amp=0.3, seed=0)
+    d = analyze_music(y, SR).to_dict()
+    _valid(d, 30.0)
+    assert d["key"] is None and "tonal" in d["key_reason"]
+    assert {c["label"] for c in d["chords"]} == {"N"}
+    assert {c["symbol"] for c in d["chords"]} == {"N.C."}
+    assert d["tempo_bpm"] is None and "no steady beat" in d["tempo_reason"]
+    assert d["meter"] is None and d["downbeats"] == []
+
+
+def test_sine_440_is_not_a_chord():
+    """A pure 440 Hz tone is one pitch class: no key and no chord (not F#m or F)."""
+    y = sine(440.0, 15.0, SR, amp=0.5)
+    d = analyze_music(y, SR).to_dict()
+    _valid(d, 15.0)
+    assert d["key"] is None
+    assert {c["label"] for c in d["chords"]} == {"N"}
+
+
+def test_clicks_at_2_hz_are_120_bpm():
+    """Identical clicks twice a second: 120 BPM (the chord-length rule that halves ballad
+    eighth notes must not halve a track without harmony to 60), no chords."""
+    y = np.zeros(30 * SR, dtype=np.float32)
+    for k in range(0, y.size - 50, SR // 2):
+        y[k:k + 50] = np.hanning(50)
+    d = analyze_music(y, SR).to_dict()
+    _valid(d, 30.0)
+    assert d["tempo_bpm"] == pytest.approx(120.0, abs=0.5)
+    assert {c["label"] for c in d["chords"]} == {"N"}
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_brown_and_white_noise_have_no_tempo(seed):
+    """Brown noise and white noise (seeds where the tracker's confidence reaches 0.1-0.24) give
+    no tempo, with the reason."""
+    rng = np.random.default_rng(seed)
+    n = 30 * SR
+    brown = np.cumsum(rng.standard_normal(n))
+    brown -= np.convolve(brown, np.ones(2205) / 2205, mode="same")
+    white = 0.3 * rng.standard_normal(n)
+    for y in (0.5 * brown / np.abs(brown).max(), white):
+        d = analyze_music(y.astype(np.float32), SR).to_dict()
+        assert d["tempo_bpm"] is None and d["tempo_reason"].startswith("no steady beat")
+        assert {c["label"] for c in d["chords"]} == {"N"}
+
+
+@needs_soundfont
+def test_drums_alone_keep_their_tempo():
+    """A drum kit alone (GM drums have some pitch, so it may get a weak key): its tempo is still
+    reported; the unpitched-track checks must not take the beat of percussion away."""
+    piece = steady_piece(100.0, 0, "major", 4, max_seconds=20.0)
+    drums = [n for n in piece.notes if n.channel == 9]
+    d = analyze_music(render_notes(drums, piece.programs, sample_rate=SR), SR).to_dict()
+    assert scoring.tempo_scores(100.0, d["tempo_bpm"], (d["tempo_bpm"] or 0) * 2)["acc2"] == 1.0
