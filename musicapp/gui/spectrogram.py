@@ -621,13 +621,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         if self.feel_plot.sceneBoundingRect().contains(pos):
             t = self.feel_plot.getViewBox().mapSceneToView(pos).x()
             point = self.feel.point_at(float(t)) if self.feel.points else None
-            text = describe(point) if point else self.feel.message
-            if text != self.hover_chord:
-                self.hover_chord = text
-                if text:
-                    QToolTip.showText(self.mapToGlobal(self.mapFromScene(pos)), text, self)
-                else:
-                    QToolTip.hideText()
+            self._show_hover(pos, describe(point) if point else self.feel.message)
             return
         if not self.chords or not self.chord_plot.sceneBoundingRect().contains(pos):
             if self.hover_chord:

@@ -278,16 +278,10 @@ def test_damaged_fingerprint_blob_leaves_identify_working(tmp_path, capsys):
 @pytest.fixture
 def tiny_tmpfs(tmp_path):
     """A real 160 KB file system (tmpfs) for the database, where the test may mount one (root)."""
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mnt)], capture_output=True
-    ).returncode:
-        pytest.skip("mounting a small tmpfs needs root")
-    try:
+    from tests.helpers.tmpfs import small_tmpfs
+
+    with small_tmpfs(tmp_path / "tiny", "160k") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_full_disk_under_the_database_is_named(tmp_path, tiny_tmpfs, capsys):

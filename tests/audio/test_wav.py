@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import soundfile as sf
@@ -39,18 +37,10 @@ def test_incremental_writer_is_readable_before_close(tmp_path):
 @pytest.fixture
 def small_tmpfs(tmp_path):
     """A real 256 KB file system (tmpfs), where the machine lets the test mount one (root)."""
-    import subprocess
+    from tests.helpers.tmpfs import small_tmpfs as mount
 
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True
-    ).returncode:
-        pytest.skip("mounting a small tmpfs needs root")
-    try:
+    with mount(tmp_path / "small", "256k") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_full_disk_is_named_and_the_old_file_kept(small_tmpfs):
