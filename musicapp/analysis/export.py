@@ -44,7 +44,8 @@ CHORD_INTERVALS: dict[str, tuple[int, ...]] = {
 }
 
 
-def _write_atomically(out: Path, overwrite: bool, write: Callable[[str], None]) -> Path:
+def _write_atomically(out: Path, overwrite: bool, write: Callable[[str], None],
+                      kind: str = "") -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``out`` and rename it onto ``out``.
 
     The temporary file is removed on any failure, so ``out`` is either untouched or complete.
@@ -67,7 +68,8 @@ def _write_atomically(out: Path, overwrite: bool, write: Callable[[str], None]) 
         apply_umask(tmp)  # mkstemp creates 0600; an export gets the mode open() would give
         os.replace(tmp, out)
     except OSError as exc:
-        raise MusicappError(f"{out}: cannot write the file ({exc.strerror or exc}); "
+        what = f"the {kind} file" if kind else "the file"
+        raise MusicappError(f"{out}: cannot write {what} ({exc.strerror or exc}); "
                             "nothing was changed") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -235,7 +237,7 @@ def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fa
         with open(tmp, "wb") as fh:
             mid.save(file=fh)
 
-    return _write_atomically(out, overwrite, save)
+    return _write_atomically(out, overwrite, save, "MIDI")
 
 
 def _bar_positions(beats: list[float], downbeats: list[float], meter: str | None) -> list[int]:
@@ -288,7 +290,7 @@ def write_csv(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fal
             w.writerow(["type", "start", "end", "value", "confidence"])
             w.writerows(rows)
 
-    return _write_atomically(out, overwrite, save)
+    return _write_atomically(out, overwrite, save, "CSV")
 
 
 def write_jams(result: dict[str, Any], path: str | Path, *, duration: float | None = None,
@@ -340,4 +342,4 @@ def write_jams(result: dict[str, Any], path: str | Path, *, duration: float | No
         ann.append(time=0.0, duration=dur, value=float(result["tempo_bpm"]),
                    confidence=float(result.get("tempo_confidence") or 0.0))
         jam.annotations.append(ann)
-    return _write_atomically(out, overwrite, lambda tmp: jam.save(tmp, strict=False))
+    return _write_atomically(out, overwrite, lambda tmp: jam.save(tmp, strict=False), "JAMS")

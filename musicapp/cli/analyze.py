@@ -161,15 +161,12 @@ def _exports(args: argparse.Namespace) -> dict[str, str]:
 def _export(args: argparse.Namespace, result: dict) -> None:
     """Write the requested --midi/--jams/--csv files (paths already checked).
 
-    Each file is written to a temporary file beside it and renamed into place, so a full disk
-    or any failure never leaves a partial file or truncates the file ``--overwrite`` replaces;
-    files this run created are removed again when a later one fails (no partial output).
+    Each file is written to a temporary file beside it and renamed into place by the export
+    writers, so a full disk or any failure never leaves a partial file or truncates the file
+    ``--overwrite`` replaces; files this run created are removed again when a later one fails
+    (no partial output).
     """
-    import os
-    import tempfile
-
     from musicapp.analysis.export import write_csv, write_jams, write_midi
-    from musicapp.errors import MusicappError
 
     writers = {"midi": write_midi, "jams": write_jams, "csv": write_csv}
     created: list[Path] = []
@@ -177,17 +174,7 @@ def _export(args: argparse.Namespace, result: dict) -> None:
         for kind, target in _exports(args).items():
             out = Path(target)
             new = not out.exists()
-            fd, tmp = tempfile.mkstemp(prefix=f".{out.name[:40]}.", suffix=out.suffix,
-                                       dir=out.parent)
-            os.close(fd)
-            try:
-                writers[kind](result, tmp, overwrite=True)
-                os.replace(tmp, out)
-            except OSError as exc:
-                raise MusicappError(f"{out}: cannot write the {kind.upper()} file "
-                                    f"({exc.strerror or exc})") from None
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            writers[kind](result, out, overwrite=True)
             if new:
                 created.append(out)
             print(f"wrote {shown(out)}", file=sys.stderr)

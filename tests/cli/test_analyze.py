@@ -101,7 +101,9 @@ def test_an_empty_input_name_is_refused(tmp_path, capsys, monkeypatch):
 def test_short_clip_level_reads_naturally(tmp_path, capsys):
     # a full-scale 0.5 s clip: was "too short: ...; loudest 3 s at -0 dBFS" (a file of 0.5 s has
     # no 3 s, and "-0" is not a level)
-    loud = write_audio(tmp_path / "loud.wav", np.full(800, -1.0, np.float32), 16000)
+    # (a full-scale square wave: a constant -1.0 would be a DC offset, which is silence)
+    square = np.where(np.arange(800) % 80 < 40, 1.0, -1.0).astype(np.float32)
+    loud = write_audio(tmp_path / "loud.wav", square, 16000)
     quiet = write_audio(tmp_path / "quiet.wav", np.zeros(16000 * 4, np.float32), 16000)
     assert main(["analyze", "--no-tags", str(loud)]) == 0
     out = capsys.readouterr().out
