@@ -15,8 +15,6 @@ from musicapp.errors import ModelError, MusicappError
 
 #: Largest ``--from-json`` file read (an analysis result is a few KB).
 MAX_JSON_BYTES = 16 << 20
-#: Largest picture ``--from-image`` opens (pixels); bigger ones are refused before decoding.
-MAX_IMAGE_PIXELS = 64_000_000
 
 _EPILOG = """examples:
   musicapp chords --mood happy --key G -o idea.mid
@@ -175,27 +173,16 @@ def _regular_input(path: str, what: str) -> Path:
 
 
 def _from_image(path: str):
-    """Emotion of a picture, refusing non-regular files and decompression bombs before decoding."""
-    import warnings
-
-    from PIL import Image
-
+    """Emotion of a picture, refusing non-regular files, and decompression bombs from their
+    header before decoding (:func:`musicapp.compose.emotion.check_image_size`, the limit the GUI
+    uses too)."""
     from musicapp.compose import emotion as emo
 
     p = _regular_input(path, "the picture")
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return emo.from_image(p)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise MusicappError(f"{p}: the picture is too large (more than {MAX_IMAGE_PIXELS:,} "
-                            "pixels); scale it down first") from None
+        return emo.from_image(p)
     except (ValueError, MemoryError) as exc:
         raise MusicappError(f"{p}: not a readable image ({exc})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
 
 
 def _reject_constant(name: str) -> float:

@@ -108,7 +108,7 @@ def from_analysis(result: dict, *, unit_scale: bool = False) -> Emotion:
 
 
 #: Largest picture read (pixels): a bigger one is refused from its header, before decoding
-#: (a decompression bomb). The same limit as ``musicapp chords --from-image``.
+#: (a decompression bomb), for ``musicapp chords --from-image`` and the GUI alike.
 MAX_IMAGE_PIXELS = 64_000_000
 
 

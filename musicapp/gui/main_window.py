@@ -924,7 +924,8 @@ class MainWindow(QMainWindow):
         self.set_analysis(result, staged=True, then=lambda: self._analysis_shown(took))
 
     def _analysis_shown(self, took: float) -> None:
-        """The last step of showing a finished analysis: the message, the buttons, the signal."""
+        """The last step of showing a finished analysis (after the buttons were updated by
+        :meth:`set_analysis`): the message and the signal."""
         errors = [f"{part}: {msg}" for part, msg in self.analysis.errors.items()]
         if errors:
             self.show_message("Analysis finished with problems: " + "; ".join(errors))
@@ -933,7 +934,6 @@ class MainWindow(QMainWindow):
                               "info")
         else:
             self.show_info(f"Analysis finished in {took:.1f} s")
-        self._update_enabled()
         self.analysis_finished.emit(self.analysis)
 
     def set_analysis(self, result: TrackAnalysis | dict, *, staged: bool = False,
