@@ -139,32 +139,55 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
 
 def _register_emotion(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "chord-emotion", help="emotion steering judged by the audio tagger: Spearman rho of "
-        "requested vs measured valence/arousal for GRU alone, GRU + reranker, random loops",
+        "chord-emotion", help="emotion steering judged by the app's audio emotion model: "
+        "Spearman rho of requested vs measured valence/arousal for GRU alone, GRU + reranker, "
+        "random loops",
         description="Render generated loops through the soundfont and score them with the "
-        "app's audio emotion model (see musicapp_lab.compose.judge).")
+        "app's audio emotion model (see musicapp_lab.compose.judge). The fusion judges "
+        "('fusion': as shipped; 'fusion-no-chords': without the chord-quality descriptor, "
+        "independent of the reranker's rule) are scored together in one pass.")
     p.add_argument("--loops", type=int, default=500, help="loops per row (500)")
     p.add_argument("--patches", type=int, default=1, help="tagger patches (2.992 s each) "
                    "judged per loop, averaged (1)")
     p.add_argument("--model", help="weights file (default: shipped)")
     p.add_argument("--rows", default="gru,reranker,random", help="rows to run, comma-separated "
                    "from gru, reranker, random (all)")
+    p.add_argument("--judge", choices=("fusion", "fusion-no-chords", "tagger"),
+                   default="fusion", help="judge printed first; either fusion judge scores "
+                   "both fusion judges in one pass (fusion)")
+    p.add_argument("--records", metavar="FILE", help="save per-loop records (requested values, "
+                   "key, chords, each judge's values, descriptors) to FILE (a new file)")
+    p.add_argument("--from-records", metavar="FILE", nargs="+", help="only recompute and print "
+                   "the table from record files (e.g. one per row), rendering nothing")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="also write figures and raw data as JSON")
     p.set_defaults(func=run_emotion)
 
 
 def run_emotion(args: argparse.Namespace) -> int:
-    """Run the judged emotion evaluation."""
-    from musicapp_lab.compose.judge import ROWS, run
+    """Run the judged emotion evaluation (or recompute its table from record files)."""
+    from musicapp_lab.compose.judge import (
+        ROWS,
+        figures_from_records,
+        format_table,
+        load_records,
+        run,
+    )
 
+    if args.from_records:
+        figs = figures_from_records(load_records(args.from_records))
+        print(format_table(figs))
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump(figs, fh, indent=1)
+        return 0
     names = dict(zip(("gru", "reranker", "random"), ROWS, strict=True))
     try:
         rows = tuple(names[r.strip()] for r in args.rows.split(","))
     except KeyError as exc:
         raise SystemExit(f"--rows: unknown row {exc}") from None
     res = run(args.loops, seed=args.seed, model_path=args.model, patches=args.patches,
-              rows=rows)
+              rows=rows, judge=args.judge, records_path=args.records)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(res, fh)
