@@ -1,14 +1,20 @@
-"""Files the app writes: check every output before writing any, and honour the user's umask.
+"""Files the app writes: check every output before writing any, write each one atomically, and
+honour the user's umask.
 
-Exports are written to a temporary file (``mkstemp``, mode 0600) and renamed into place; without
-:func:`apply_umask` every MIDI/WAV export would end up readable by its owner only.
+:func:`write_atomically` is the one way the core replaces a file (analysis exports, composer
+MIDI, WAV files, model weights and their checksums): the data goes to a temporary file
+(``mkstemp``, mode 0600) beside the target that is flushed to disk and renamed into place, so a
+reader, a crash or a full disk sees either the old file or the complete new one. Without
+:func:`apply_umask` every export would end up readable by its owner only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from musicapp.errors import FileExistsRefusal, MusicappError
@@ -74,3 +80,132 @@ def check_outputs(paths: Iterable[str | Path | None], *, overwrite: bool, flag: 
         if key in seen:
             raise MusicappError(f"{path}: the same file is named for two outputs")
         seen[key] = str(path)
+
+
+def free_bytes(folder: str | Path) -> int | None:
+    """Bytes an unprivileged writer may still use in ``folder``'s file system (None: unknown)."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def human_size(n: int) -> str:
+    """``n`` bytes for people (KB/MB/GB)."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _fsync_path(path: str | Path, *, folder: bool = False) -> None:
+    """Flush ``path`` (a file, or with ``folder`` a directory entry list) to disk."""
+    flags = os.O_RDONLY if folder else os.O_RDWR
+    if folder:
+        flags |= getattr(os, "O_DIRECTORY", 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _place(tmp: str, out: Path, overwrite: bool) -> None:
+    """Move the finished ``tmp`` onto ``out``; without ``overwrite`` never replace a file that
+    appeared meanwhile (a hard link fails atomically where the name exists)."""
+    if overwrite:
+        os.replace(tmp, out)
+        return
+    try:
+        os.link(tmp, out)
+    except FileExistsError:
+        raise FileExistsRefusal(f"{out}: appeared while writing; not replaced") from None
+    except OSError as exc:  # no hard links here (FAT, some network shares): check, then rename
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                             errno.EMLINK, errno.ENOSYS):
+            raise
+        if out.exists() or out.is_symlink():
+            raise FileExistsRefusal(f"{out}: appeared while writing; not replaced") from None
+        os.replace(tmp, out)
+    else:
+        os.unlink(tmp)
+
+
+def write_atomically(
+    path: str | Path,
+    write: Callable[[str], None],
+    *,
+    overwrite: bool,
+    kind: str = "",
+    error: type[MusicappError] = MusicappError,
+    flag: str = "--overwrite",
+    fsync: bool = True,
+    mode: int = 0o666,
+    need_bytes: int | None = None,
+    catch: tuple[type[BaseException], ...] = (),
+) -> Path:
+    """Replace ``path`` with what ``write(tmp)`` writes to a temporary file, all or nothing.
+
+    ``write`` receives the name of an empty temporary file in ``path``'s folder (so the rename
+    never crosses file systems) and writes the whole content to it by name. Then the file is
+    flushed to disk (``fsync``, unless ``fsync=False``), given the mode a plain ``open()`` would
+    give (``mode & ~umask``, not mkstemp's 0600) and renamed onto ``path`` with ``os.replace``
+    (the folder is flushed too). Whatever happens, the temporary file is gone afterwards, and on
+    failure ``path`` is exactly as before.
+
+    Args:
+        path: the target file.
+        write: called once with the temporary file's name.
+        overwrite: replace an existing ``path``; when false an existing file is refused before
+            anything is written, and one that appears while writing is not replaced.
+        kind: what the file is, for messages ("MIDI" gives "cannot write the MIDI file").
+        error: the exception type raised for a file that cannot be written (a
+            :class:`~musicapp.errors.MusicappError` subclass, e.g. ``ModelError``).
+        flag: the option named in the refusal to overwrite.
+        fsync: flush to disk before the rename (durable across a power cut).
+        mode: permissions before the umask is applied.
+        need_bytes: about how large the file will be; when a write fails and the folder has
+            less room than that, the message says the disk is full and how much is free (some
+            writers, like libsndfile, report a full disk only as "System error.").
+        catch: exception types besides ``OSError`` that ``write`` raises for a failed write
+            (e.g. ``soundfile.LibsndfileError``); they are reported as ``error`` too.
+
+    Raises:
+        FileExistsRefusal: ``path`` exists (or appeared while writing) and ``overwrite`` is false.
+        MusicappError: (``error``) the folder is missing or the file cannot be written (full
+            disk, file size limit, permissions); the message names ``path`` and the reason.
+        Anything else ``write`` raises passes through unchanged (the temporary file is removed).
+    """
+    out = Path(path)
+    what = f"the {kind} file" if kind else "the file"
+    if not overwrite and (out.exists() or out.is_symlink()):
+        raise FileExistsRefusal(f"{out}: already exists; use {flag} to replace it")
+    folder = out.parent
+    if not folder.is_dir():
+        raise error(f"{out}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name[:40]}.", suffix=f".tmp{out.suffix}",
+                                   dir=folder)
+    except OSError as exc:
+        raise error(f"{out}: cannot write in {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    try:
+        write(tmp)
+        if fsync:
+            _fsync_path(tmp)
+        os.chmod(tmp, mode & ~current_umask())
+        _place(tmp, out, overwrite)
+    except (OSError, *catch) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        free = free_bytes(folder) if need_bytes is not None else None
+        if free is not None and need_bytes is not None and free < need_bytes + 4096:
+            reason = (f"no space left on the device: {human_size(free)} free, the file needs "
+                      f"about {human_size(need_bytes)}")
+        raise error(f"{out}: cannot write {what} ({reason}); nothing was changed") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    if fsync:
+        with contextlib.suppress(OSError):  # not every system can open a folder (Windows)
+            _fsync_path(folder, folder=True)
+    return out

@@ -13,23 +13,21 @@ All three take the analysis JSON (``analyze_music(...).to_dict()`` or the flat
 * :func:`write_csv` – ``type,start,end,value,confidence`` rows for beats, downbeats, chords, key.
 
 Every writer refuses to overwrite an existing file unless ``overwrite=True`` and writes
-atomically: the data goes to a temporary file in the target's folder that is renamed into place,
-so a full disk or a crash leaves the previous file intact and no partial file behind.
+atomically (:func:`musicapp.outputs.write_atomically`): the data goes to a temporary file in the
+target's folder that is flushed and renamed into place, so a full disk or a crash leaves the
+previous file intact and no partial file behind.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from musicapp.errors import FileExistsRefusal, MusicappError
-from musicapp.outputs import apply_umask, check_output
+from musicapp.errors import MusicappError
+from musicapp.outputs import check_output, write_atomically
 from musicapp.pitch import BASS_DEGREES, PitchError, make_key, note_pc, parse_key
 
 TICKS_PER_BEAT = 480
@@ -42,38 +40,6 @@ CHORD_INTERVALS: dict[str, tuple[int, ...]] = {
     "sus2": (0, 2, 7), "sus4": (0, 5, 7), "9": (0, 4, 7, 10, 14), "maj9": (0, 4, 7, 11, 14),
     "min9": (0, 3, 7, 10, 14), "1": (0,), "5": (0, 7),
 }
-
-
-def _write_atomically(out: Path, overwrite: bool, write: Callable[[str], None],
-                      kind: str = "") -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``out`` and rename it onto ``out``.
-
-    The temporary file is removed on any failure, so ``out`` is either untouched or complete.
-    A file that appeared at ``out`` while writing is not replaced unless ``overwrite``.
-
-    Raises:
-        FileExistsRefusal: ``out`` exists (or appeared) and ``overwrite`` is false.
-        MusicappError: the file cannot be written (full disk, file size limit, permissions).
-    """
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name[:40]}.", suffix=out.suffix,
-                                   dir=out.parent)
-    except OSError as exc:
-        raise MusicappError(f"{out}: cannot write in {out.parent} ({exc.strerror or exc})") from None
-    os.close(fd)
-    try:
-        write(tmp)
-        if not overwrite and (out.exists() or out.is_symlink()):
-            raise FileExistsRefusal(f"{out}: appeared while writing; not replaced")
-        apply_umask(tmp)  # mkstemp creates 0600; an export gets the mode open() would give
-        os.replace(tmp, out)
-    except OSError as exc:
-        what = f"the {kind} file" if kind else "the file"
-        raise MusicappError(f"{out}: cannot write {what} ({exc.strerror or exc}); "
-                            "nothing was changed") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return out
 
 
 def chord_notes(label: str, low: int = 52) -> list[int]:
@@ -237,7 +203,7 @@ def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fa
         with open(tmp, "wb") as fh:
             mid.save(file=fh)
 
-    return _write_atomically(out, overwrite, save, "MIDI")
+    return write_atomically(out, save, overwrite=overwrite, kind="MIDI")
 
 
 def _bar_positions(beats: list[float], downbeats: list[float], meter: str | None) -> list[int]:
@@ -290,7 +256,7 @@ def write_csv(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fal
             w.writerow(["type", "start", "end", "value", "confidence"])
             w.writerows(rows)
 
-    return _write_atomically(out, overwrite, save, "CSV")
+    return write_atomically(out, save, overwrite=overwrite, kind="CSV")
 
 
 def write_jams(result: dict[str, Any], path: str | Path, *, duration: float | None = None,
@@ -342,4 +308,4 @@ def write_jams(result: dict[str, Any], path: str | Path, *, duration: float | No
         ann.append(time=0.0, duration=dur, value=float(result["tempo_bpm"]),
                    confidence=float(result.get("tempo_confidence") or 0.0))
         jam.annotations.append(ann)
-    return _write_atomically(out, overwrite, lambda tmp: jam.save(tmp, strict=False), "JAMS")
+    return write_atomically(out, lambda tmp: jam.save(tmp, strict=False), overwrite=overwrite, kind="JAMS")

@@ -9,35 +9,16 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 
-from musicapp.errors import FileExistsRefusal, MusicappError
-from musicapp.outputs import apply_umask
+from musicapp.outputs import write_atomically
 
 _BYTES_PER_SAMPLE = {"PCM_U8": 1, "PCM_S8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
                      "FLOAT": 4, "DOUBLE": 8}
-
-
-def _free_bytes(folder: Path) -> int | None:
-    """Bytes an unprivileged writer may still use in ``folder``'s file system (None: unknown)."""
-    try:
-        st = os.statvfs(folder)
-    except OSError:
-        return None
-    return st.f_bavail * st.f_frsize
-
-
-def _size(n: int) -> str:
-    """``n`` bytes for people (KB/MB/GB)."""
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} bytes"
 
 
 def write_wav(
@@ -49,38 +30,22 @@ def write_wav(
 ) -> Path:
     """Write ``samples`` (``(n,)`` or ``(channels, n)``) to a WAV file atomically.
 
-    The data goes to a temporary file in the same folder which then replaces ``path``, so a
-    reader never sees half a file; it gets the mode ``0o666 & ~umask`` like any new file. With
-    ``overwrite=False`` an existing file is refused. A full disk or an unwritable folder raises
-    :class:`~musicapp.errors.MusicappError` and leaves nothing behind.
+    Written by :func:`musicapp.outputs.write_atomically`: a temporary file in the same folder,
+    flushed and renamed onto ``path``, so a reader never sees half a file; it gets the mode
+    ``0o666 & ~umask`` like any new file. With ``overwrite=False`` an existing file is refused
+    (:class:`~musicapp.errors.FileExistsRefusal`). A full disk (named as such, with the free and
+    needed sizes) or an unwritable folder raises :class:`~musicapp.errors.MusicappError` and
+    leaves the previous file and no temporary file behind.
     """
-    p = Path(path)
-    if not overwrite and p.exists():
-        raise FileExistsRefusal(f"{p}: already exists; use --overwrite to replace it")
     data = np.asarray(samples, dtype=np.float32)
     data = data if data.ndim == 1 else data.T
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
-    except OSError as exc:
-        raise MusicappError(f"{p}: cannot write in {p.parent} ({exc.strerror or exc})") from None
-    os.close(fd)
-    try:
-        sf.write(tmp, np.clip(data, -1.0, 1.0), int(sample_rate), subtype=subtype, format="WAV")
-        apply_umask(tmp)  # mkstemp creates 0600; an export gets the mode open() would give
-        os.replace(tmp, p)
-    except (OSError, sf.LibsndfileError) as exc:
-        Path(tmp).unlink(missing_ok=True)
-        reason = getattr(exc, "strerror", None) or str(exc)
-        need = data.size * _BYTES_PER_SAMPLE.get(subtype, 4)
-        free = _free_bytes(p.parent or Path("."))
-        if free is not None and free < need + 4096:  # libsndfile says only "System error."
-            reason = (f"no space left on the device: {_size(free)} free, the file needs about "
-                      f"{_size(need)}")
-        raise MusicappError(f"{p}: cannot write the WAV file ({reason})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return write_atomically(
+        path,
+        lambda tmp: sf.write(tmp, np.clip(data, -1.0, 1.0), int(sample_rate), subtype=subtype,
+                             format="WAV"),
+        overwrite=overwrite, kind="WAV", catch=(sf.LibsndfileError,),
+        need_bytes=data.size * _BYTES_PER_SAMPLE.get(subtype, 4),
+    )
 
 
 class IncrementalWavWriter:

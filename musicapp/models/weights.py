@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import struct
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from musicapp.errors import ModelError
+from musicapp.outputs import write_atomically
 
 if TYPE_CHECKING:  # torch is imported lazily
     import torch
@@ -93,7 +92,7 @@ def register_checksum(path: str | Path) -> str:
     """Record the sha256 of ``path`` in its sidecar (creating or updating it); return the digest."""
     p = Path(path)
     digest = sha256_file(p)
-    _atomic_write(checksum_path(p), f"{digest}  {p.name}\n".encode())
+    _atomic_write(checksum_path(p), f"{digest}  {p.name}\n".encode(), "checksum")
     return digest
 
 
@@ -316,20 +315,20 @@ def save_state(
     _atomic_write(p, data)
     digest = sha256_bytes(data)
     if register:
-        _atomic_write(checksum_path(p), f"{digest}  {p.name}\n".encode())
+        _atomic_write(checksum_path(p), f"{digest}  {p.name}\n".encode(), "checksum")
     return digest
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _atomic_write(path: Path, data: bytes, kind: str = "weights") -> None:
+    """Replace ``path`` with ``data`` (:func:`musicapp.outputs.write_atomically`, flushed to
+    disk); the folder is created first. ModelError when it cannot be written."""
     try:
-        with os.fdopen(fd, "wb") as fh:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot create folder {path.parent} ({exc.strerror or exc})") from None
+
+    def put(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomically(path, put, overwrite=True, kind=kind, error=ModelError, need_bytes=len(data))
