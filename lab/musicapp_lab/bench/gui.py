@@ -67,10 +67,14 @@ app.exec()
 
 def _time_child(code: str, settings: str) -> tuple[float, bool]:
     """Seconds from launching ``python -c code`` to its "VISIBLE" line, and whether torch was
-    imported by then (the child may take longer to exit: background imports finish first)."""
+    imported by then (the child may take longer to exit: background imports finish first).
+    The child runs with bytecode caches, as an installed app does (``PYTHONDONTWRITEBYTECODE``
+    would make every start compile the sources again)."""
     t0 = time.perf_counter()
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: with bytecode caches
     proc = subprocess.Popen([sys.executable, "-c", code, settings], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+                            stderr=subprocess.DEVNULL, text=True, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     dt = time.perf_counter() - t0
@@ -183,7 +187,11 @@ def analysis_stalls(track_seconds: float = 30.0) -> dict:
         t0 = time.perf_counter()
         w.start_analysis()
         shown: list = []
-        w.analysis_finished.connect(shown.append)  # emitted once the result is on screen
+        finished = getattr(w, "analysis_finished", None)  # older trees (--base) lack it
+        if finished is not None:
+            finished.connect(shown.append)  # emitted once the result is on screen
+        else:
+            shown.append(None)  # older trees draw the result when the task ends
         _spin(app, 900, until=lambda: w.analysis_task is None and shown)
         _spin(app, 0.3)  # the repaint after the last step
         ana = meter.stop()
@@ -191,7 +199,9 @@ def analysis_stalls(track_seconds: float = 30.0) -> dict:
         result = _as_dict(w.analysis)
         ana["parts"] = [part for part, key in (("tags", "moods"), ("music", "tempo_bpm"))
                         if result.get(key) is not None]
-        ana["errors"] = [f"{k}: {v}" for k, v in dict(result.get("errors") or {}).items()]
+        errors = result.get("errors") or {}
+        ana["errors"] = ([f"{k}: {v}" for k, v in errors.items()] if isinstance(errors, dict)
+                         else [str(e) for e in errors])
         ana["message"] = w.message.text() if w.message.isVisible() else ""
         w.close()
     return {"idle": idle, "load": load, "analysis": ana}

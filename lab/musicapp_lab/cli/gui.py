@@ -29,6 +29,12 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated parts to run: start, stalls, speed, record (default: "
                         "all); e.g. --only speed for the GUI analysis times (later tracks: where "
                         "the time went, worker decode/analysis, IPC, GUI)")
+    p.add_argument("--base", default=None, metavar="REV",
+                   help="before/after in one run: the same harness on a git worktree of REV "
+                        "and on this tree, alternating, in fresh processes; prints medians, "
+                        "the ratio now/base and whether any figure is worse")
+    p.add_argument("--stall-runs", type=int, default=2,
+                   help="with --base: analyses per tree for the stall figures")
     p.set_defaults(func=_run)
 
 
@@ -36,6 +42,11 @@ def _run(args: argparse.Namespace) -> int:
     from musicapp.errors import MusicappError
     from musicapp_lab.bench.gui import PARTS, run
 
+    if args.base:
+        from musicapp_lab.bench.gui_compare import run as compare
+
+        return compare(args.base, max(1, args.runs), max(1, args.stall_runs),
+                       args.track_seconds, args.record_seconds)
     parts = PARTS if not args.only else tuple(p.strip() for p in args.only.split(",") if p.strip())
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
