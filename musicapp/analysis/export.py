@@ -4,10 +4,30 @@ All three take the analysis JSON (``analyze_music(...).to_dict()`` or the flat
 ``TrackAnalysis.to_dict()``) so the CLI, the GUI and stored library analyses export the same.
 
 * :func:`write_midi` – a conductor track with a tempo map from the beat grid (one tempo event
-  per beat, so every MIDI beat lands on a detected beat; the lead-in before the first downbeat
-  fills whole bars, so the first downbeat starts a MIDI bar), one time signature at tick 0, the
-  key signature, markers for chord names and downbeats ("Bar 1" ...), and a
-  "Chords" track of voiced block chords (bass note for inversions);
+  per beat, so every MIDI beat lands on a detected beat and every note and marker sits at its
+  time in seconds), the time signature, the key signature, markers for chord names and
+  downbeats ("Bar 1" ...), and a "Chords" track of voiced block chords (bass note for
+  inversions);
+* :func:`write_jams` – beats (with their position in the bar), chords (Harte), key and tempo in
+  the JAMS annotation format (the ``jams`` package, imported only here);
+* :func:`write_csv` – ``type,start,end,value,confidence`` rows for beats, downbeats, chords, key.
+
+The lead-in of the MIDI file. A MIDI file cannot start before its bar 1, and the audio and the
+MIDI file are both placed at 0 s in a DAW, so whatever comes before the first downbeat (pickup
+beats, silence) must be bars of its own. It is written the way a score writes an anacrusis: a
+*partial pickup bar* with its own time signature (the pickup beats plus the time before them,
+counted in beats of the track's tempo and rounded to a sixteenth: 1/8, 2/4, 7/16 ...), marked
+"Pickup", followed by the track's meter from the first downbeat on. The lead-in keeps the track's
+tempo (within the sixteenth's rounding), so a DAW's metronome and grid are right from the start;
+notation programs (MuseScore, Sibelius, Dorico) read a short first bar as an anacrusis and number
+the first full bar 1, which is where the "Bar 1" marker sits, and a DAW shows a short bar before
+it. (Stretching the lead-in to a whole bar, as before, needed tempos up to 16 times the track's
+and made the lead-in look like a bar of music.) A lead-in longer than a bar (an intro before the
+first detected downbeat) becomes whole bars of the meter before the first downbeat, marked
+"Lead-in", with the remainder as the partial first bar. A first beat less than a sixteenth after
+the start makes the MIDI grid's first beat tick 0 (bar 1 beat 1, no sliver of a bar); notes and
+markers keep their times in seconds there too (a chord at 46 ms is a few ticks after tick 0).
+
 * :func:`write_jams` – beats (with their position in the bar), chords (Harte), key and tempo in
   the JAMS annotation format (the ``jams`` package, imported only here);
 * :func:`write_csv` – ``type,start,end,value,confidence`` rows for beats, downbeats, chords, key.
@@ -67,15 +87,16 @@ def chord_notes(label: str, low: int = 52) -> list[int]:
 
 
 class _TimeMap:
-    """Seconds <-> MIDI ticks along the beat grid, with bar 1 beat 1 of the MIDI file on a bar
-    line of the music.
+    """Seconds <-> MIDI ticks along the beat grid, with MIDI bar lines on the music's bar lines.
 
-    Every detected beat lands on a whole MIDI beat, and the first downbeat on a whole bar. The
-    lead-in before the first downbeat (pickup beats and the time before the first beat) fills
-    whole bars: the pickup beats keep their places and the time before the first of them holds
-    the remaining beats (a faster tempo when the lead-in is short). A first beat less than a
-    quarter of a beat after the start is put at tick 0, so a song starting on its downbeat starts
-    on bar 1 beat 1 instead of after a sliver of a beat.
+    Every detected beat lands on a whole MIDI beat and the first downbeat on a bar line. The
+    lead-in before the first downbeat (pickup beats, and the time before the first beat counted
+    in beats of the track's median period, rounded to a sixteenth) keeps the track's tempo: when it
+    is shorter than a bar it is one partial pickup bar (:attr:`pickup_beats` long, with its own
+    time signature), when longer it is whole bars of the meter right before the first downbeat
+    with the remainder as a partial first bar. A first beat less than a quarter of a beat after
+    the start is put at tick 0, so a song starting on its downbeat starts on bar 1 beat 1 instead
+    of after a sliver of a beat. Without downbeats the first beat is taken as the first downbeat.
     After the last beat the tempo stays at the median beat period.
     """
 
@@ -88,30 +109,44 @@ class _TimeMap:
             self.period = 60.0 / (fallback_bpm or DEFAULT_BPM)
             b = np.zeros(0)
         self.beats = b
+        self.per_bar = max(1, int(per_bar))
+        #: length of the partial first bar in beats (0: the file starts with a whole bar)
+        self.pickup_beats = 0.0
+        #: whole bars of the meter between the partial bar and the first downbeat
+        self.lead_bars = 0
         times: list[float] = [0.0]
         positions: list[float] = [0.0]
         if b.size:
             downs = [d for d in downbeats or [] if np.isfinite(d)]
-            first_down = min(downs) if downs else None
-            per_bar = max(1, int(per_bar)) if first_down is not None else 1
-            pickups = int(np.sum(b < first_down - 1e-3)) if first_down is not None else 0
+            first_down = min(downs) if downs else float(b[0])
+            pickups = int(np.sum(b < first_down - 1e-3))
             if b[0] < 0.25 * self.period:
-                before = 0  # the first beat is (within a sixteenth) the start: tick 0
+                before = 0.0  # the first beat is (within a sixteenth) the start: tick 0
             else:
-                before = max(1, int(round(b[0] / self.period)))
-            # whole bars before the first downbeat: the nearest to the lead-in's length in beats
-            # that still holds the pickups and, when the first beat is late, one beat before it
-            bars = max(int(np.ceil((pickups + min(before, 1)) / per_bar)),
-                       int(round((pickups + before) / per_bar)))
-            lead = bars * per_bar
+                before = max(0.25, round(4.0 * b[0] / self.period) / 4.0)
+            lead = pickups + before  # MIDI beats before the first downbeat, in sixteenths
+            self.lead_bars = int(lead // self.per_bar)
+            self.pickup_beats = lead - self.lead_bars * self.per_bar
             start = lead - pickups  # MIDI beat of the first detected beat
             for i, t in enumerate(b):
                 if i == 0 and start == 0:
-                    continue  # the first beat is at tick 0 already
+                    continue  # the first beat is at tick 0 already (its events keep their time)
                 times.append(float(t))
                 positions.append(float(start + i))
         self.times = np.asarray(times)
         self.positions = np.asarray(positions)
+
+    def time_signatures(self, numerator: int, denominator: int) -> list[tuple[int, int, int]]:
+        """(tick, numerator, denominator): the pickup bar's own signature at tick 0 when there
+        is one (its length in the meter's beats: 1/8, 2/4, 7/16 ...), then the meter."""
+        if not self.pickup_beats:
+            return [(0, numerator, denominator)]
+        for scale in (1, 2, 4):
+            n = self.pickup_beats * scale
+            if abs(n - round(n)) < 1e-9:
+                break
+        return [(0, int(round(n)), denominator * scale),
+                (int(round(self.pickup_beats * TICKS_PER_BEAT)), numerator, denominator)]
 
     def beat_position(self, t: float) -> float:
         """Position of time ``t`` in MIDI beats from the start."""
@@ -162,9 +197,13 @@ def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fa
     conductor: list[tuple[int, int, mido.MetaMessage]] = []  # (tick, order, message)
     for tick, bpm in tm.tempo_events():
         conductor.append((tick, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
-    # one time signature: the lead-in is whole bars, so the bar lines fall on the downbeats
-    conductor.append((0, 1, mido.MetaMessage("time_signature", numerator=int(num or 4),
-                                             denominator=int(den or 4))))
+    # the meter, after the pickup bar's own signature when the lead-in is not whole bars
+    for tick, n, d in tm.time_signatures(int(num or 4), int(den or 4)):
+        conductor.append((tick, 1, mido.MetaMessage("time_signature", numerator=n, denominator=d)))
+    if tm.lead_bars:
+        conductor.append((0, 3, mido.MetaMessage("marker", text="Lead-in")))
+    elif tm.pickup_beats:
+        conductor.append((0, 3, mido.MetaMessage("marker", text="Pickup")))
     key = _key_of(result)
     if key is not None:
         conductor.append((0, 2, mido.MetaMessage("key_signature", key=make_key(key.pc, key.mode).short)))

@@ -56,9 +56,9 @@ def test_midi_tempo_map_markers_key_and_chords(tmp_path):
     for b in res["beats"][:-1]:
         assert np.min(np.abs(midi_beats - b)) < 0.005
     times, tempi = pm.get_tempo_changes()
-    # a 0.3 s lead-in becomes one whole 4/4 bar (at its own tempo), then the song's 100 BPM
-    assert times[0] == 0 and times[1] == pytest.approx(0.3, abs=1e-3)
-    assert np.allclose(tempi[1:], 100.0, atol=0.01)
+    # a 0.3 s lead-in is an eighth at the song's 100 BPM: one tempo from the start
+    assert times[0] == 0 and np.allclose(tempi, 100.0, atol=0.01)
+    assert _time_signatures(path) == [(0, 1, 8), (240, 4, 4)]
     assert pm.get_downbeats()[1] == pytest.approx(res["downbeats"][0], abs=0.002)
     notes = pm.instruments[0].notes
     first = [n for n in notes if abs(n.start - res["downbeats"][0]) < 0.01]
@@ -190,26 +190,111 @@ def test_midi_first_beat_near_zero_is_bar_1_beat_1(tmp_path):
     assert np.allclose(pm.get_downbeats()[1:5], beats[4:20:4], atol=0.002)
 
 
-def test_midi_pickup_beats_lead_into_a_whole_bar(tmp_path):
-    """Two pickup beats (3/4) before the first downbeat at 2.0 s: the lead-in is one 3/4 bar, so
-    the first downbeat is a MIDI bar line, the pickups are MIDI beats 2 and 3, one time signature."""
-    import mido
+def test_midi_pickup_beats_and_a_second_of_silence_keep_the_tempo(tmp_path):
+    """Two pickup beats (3/4) after 1 s of silence, first downbeat at 2.0 s, 120 BPM: the lead-in
+    is four beats at the song's tempo, a 1/4 bar and a whole 3/4 bar ("Lead-in"), so the first
+    downbeat is a MIDI bar line, the pickups are beats 2 and 3 of the bar before it."""
     import pretty_midi
 
     beats = [1.0 + 0.5 * i for i in range(30)]
     res = {"beats": beats, "downbeats": beats[2::3], "meter": "3/4", "tempo_bpm": 120.0,
            "chords": [{"start": 2.0, "end": 15.0, "label": "D:maj", "symbol": "D"}], "key": None}
     path = write_midi(res, tmp_path / "p.mid")
-    assert _time_signatures(path) == [(0, 3, 4)]
+    assert _time_signatures(path) == [(0, 1, 4), (480, 3, 4)]
     pm = pretty_midi.PrettyMIDI(str(path))
-    assert np.allclose(pm.get_downbeats()[:4], [0.0, 2.0, 3.5, 5.0], atol=0.002)
-    assert np.allclose(pm.get_beats()[:5], [0.0, 1.0, 1.5, 2.0, 2.5], atol=0.002)
-    now, bar_1 = 0, None
+    assert np.allclose(pm.get_tempo_changes()[1], 120.0, atol=0.01)
+    assert np.allclose(pm.get_downbeats()[:5], [0.0, 0.5, 2.0, 3.5, 5.0], atol=0.001)
+    assert np.allclose(pm.get_beats()[:6], [0.0, 0.5, 1.0, 1.5, 2.0, 2.5], atol=0.001)
+    markers = _markers(path)
+    assert markers["Lead-in"] == 0 and "Pickup" not in markers
+    assert markers["Bar 1"] == 4 * 480 and pm.tick_to_time(markers["Bar 1"]) == pytest.approx(2.0, abs=0.001)
+
+
+def _markers(path) -> dict[str, int]:
+    import mido
+
+    out, now = {}, 0
     for msg in mido.MidiFile(str(path)).tracks[0]:
         now += msg.time
-        if msg.type == "marker" and msg.text == "Bar 1":
-            bar_1 = now
-    assert bar_1 == 3 * 480 and pm.tick_to_time(bar_1) == pytest.approx(2.0, abs=0.002)
+        if msg.type == "marker":
+            out.setdefault(msg.text, now)
+    return out
+
+
+def _bar_lines(path, until: int) -> list[int]:
+    """Ticks of the MIDI bar lines (as a DAW or notation program counts them from the time
+    signatures, read with mido) up to ``until``."""
+    sigs = _time_signatures(path)
+    bars, tick, i = [], 0, 0
+    while tick <= until:
+        while i + 1 < len(sigs) and sigs[i + 1][0] <= tick:
+            i += 1
+        bars.append(tick)
+        _, num, den = sigs[i]
+        tick += num * 4 * 480 // den
+    return bars
+
+
+# (beats per bar, bpm, seconds before the first beat, pickup beats, the pickup bar's signature)
+LEAD_INS = [
+    (4, 100.0, 0.3, 0, (1, 8)),     # the reviewer's file: a short lead-in, no pickup beats
+    (4, 120.0, 0.25, 1, (3, 8)),    # an eighth of silence and one pickup beat
+    (4, 100.0, 0.4, 0, (3, 16)),    # 0.67 beats: rounded to a dotted eighth, seconds still exact
+    (3, 90.0, 0.02, 2, (2, 4)),     # two pickup beats, the first at the start
+    (4, 132.0, 0.9, 3, None),       # 2 beats + 3 pickups: a whole 4/4 bar and a 1/4 pickup bar
+]
+
+
+@pytest.mark.parametrize(("per_bar", "bpm", "gap", "pickups", "pickup_sig"), LEAD_INS)
+def test_midi_lead_in_is_a_pickup_and_bar_1_is_the_first_downbeat(tmp_path, per_bar, bpm, gap,
+                                                                  pickups, pickup_sig):
+    """Read back with mido and pretty_midi: downbeat k is the start of bar k+1 counted from the
+    first full bar (and carries the marker "Bar k+1"), the pickup bar has its own signature,
+    and every beat, downbeat and chord note is at its analysed time in seconds (1 ms)."""
+    import pretty_midi
+
+    period = 60.0 / bpm
+    rng = np.random.default_rng(per_bar * 1000 + pickups)
+    beats = list(gap + period * np.arange(pickups + 8 * per_bar)
+                 + np.r_[0.0, rng.uniform(-0.01, 0.01, pickups + 8 * per_bar - 1)])  # played
+    downbeats = beats[pickups::per_bar]
+    chords = [{"start": d, "end": beats[pickups + (i + 1) * per_bar]
+               if pickups + (i + 1) * per_bar < len(beats) else d + per_bar * period,
+               "label": ("C:maj", "A:min", "F:maj", "G:7")[i % 4]}
+              for i, d in enumerate(downbeats)]
+    if pickups:
+        chords.insert(0, {"start": beats[0], "end": downbeats[0], "label": "G:7"})
+    res = {"beats": beats, "downbeats": downbeats, "meter": f"{per_bar}/4", "tempo_bpm": bpm,
+           "chords": chords, "key": {"tonic": "C", "mode": "major"}}
+    path = write_midi(res, tmp_path / "lead.mid")
+    sigs = _time_signatures(path)
+    assert sigs[-1][1:] == (per_bar, 4) and len(sigs) == 2
+    if pickup_sig is not None:
+        assert sigs[0] == (0, *pickup_sig)
+    markers = _markers(path)
+    pm = pretty_midi.PrettyMIDI(str(path))
+    first_full = min(t for t, n, d in sigs if (n, d) == (per_bar, 4))
+    bars = [b for b in _bar_lines(path, pm.time_to_tick(downbeats[-1]) + 1) if b >= first_full]
+    if pickup_sig is None:  # the lead-in holds a whole bar before the first downbeat's bar
+        assert markers["Lead-in"] == 0 and sigs[0] == (0, 1, 4)
+        bars = bars[1:]
+    else:
+        assert markers["Pickup"] == 0
+    for k, d in enumerate(downbeats):
+        assert markers[f"Bar {k + 1}"] == bars[k]
+        assert pm.tick_to_time(bars[k]) == pytest.approx(d, abs=0.001)
+    # a first beat within a sixteenth of the start is the grid's beat at 0 s (bar 1 beat 1, no
+    # sliver of a bar); the notes there keep their time
+    at = {beats[0]: 0.0} if gap < period / 4 else {}
+    midi_beats = pm.get_beats()
+    for b in beats:
+        assert np.min(np.abs(midi_beats - at.get(b, b))) < 0.001
+    starts = sorted({round(n.start, 6) for n in pm.instruments[0].notes})
+    assert np.allclose(starts, [c["start"] for c in chords], atol=0.001)
+    ends = sorted({round(n.end, 6) for n in pm.instruments[0].notes})
+    assert np.allclose(ends, sorted({c["end"] for c in chords}), atol=0.001)
+    # the lead-in keeps the song's tempo within a sixteenth's rounding (no 16x tempo)
+    assert np.all(np.abs(pm.get_tempo_changes()[1] / bpm - 1.0) < 0.35)
 
 
 @needs_soundfont
@@ -224,7 +309,7 @@ def test_midi_of_a_rendered_piece_has_bars_on_its_downbeats(tmp_path):
     res = analyze_music(render(piece), 22050).to_dict()
     assert res["meter"] == "3/4" and len(res["downbeats"]) >= 4
     path = write_midi(res, tmp_path / "song.mid")
-    assert _time_signatures(path) == [(0, 3, 4)]
+    assert _time_signatures(path)[-1][1:] == (3, 4) and len(_time_signatures(path)) <= 2
     pm = pretty_midi.PrettyMIDI(str(path))
     midi_beats, midi_bars = pm.get_beats(), pm.get_downbeats()
     for b in res["beats"][:-1]:
