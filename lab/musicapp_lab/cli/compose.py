@@ -168,15 +168,23 @@ def run_emotion(args: argparse.Namespace) -> int:
     """Run the judged emotion evaluation (or recompute its table from record files)."""
     from musicapp_lab.compose.judge import (
         ROWS,
+        differences_from_records,
         figures_from_records,
+        format_differences,
         format_table,
         load_records,
         run,
     )
 
     if args.from_records:
-        figs = figures_from_records(load_records(args.from_records))
+        recs = load_records(args.from_records)
+        figs = figures_from_records(recs)
         print(format_table(figs))
+        diffs = differences_from_records(recs)
+        if diffs:
+            print("\npaired difference of rho against the random row (same requests), "
+                  "[95 % paired bootstrap interval]")
+            print(format_differences(diffs))
         if args.json:
             with open(args.json, "w", encoding="utf-8") as fh:
                 json.dump(figs, fh, indent=1)

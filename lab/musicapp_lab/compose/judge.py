@@ -340,6 +340,68 @@ def figures_from_records(records: Iterable[dict[str, Any]], n_boot: int = N_BOOT
     return out
 
 
+def paired_difference(requested: np.ndarray, measured_a: np.ndarray, measured_b: np.ndarray,
+                      n_boot: int = N_BOOT, seed: int = BOOT_SEED) -> dict[str, list[float]]:
+    """rho(row a) - rho(row b) per axis for two rows judged on the *same* requested points (loop
+    i of both rows has the same request and key), with a 95 % paired bootstrap interval (the
+    same resampled loops for both rows): {"valence": [delta, lo, hi], "arousal": [...]}."""
+    from scipy.stats import rankdata
+
+    req = np.asarray(requested, float)
+    ma, mb = np.asarray(measured_a, float), np.asarray(measured_b, float)
+    ok = np.isfinite(ma).all(axis=1) & np.isfinite(mb).all(axis=1)
+    req, ma, mb = req[ok], ma[ok], mb[ok]
+    idx = np.random.default_rng(seed).integers(len(req), size=(n_boot, len(req)))
+
+    def rho_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        rx, ry = rankdata(x, axis=-1), rankdata(y, axis=-1)
+        rx = rx - rx.mean(axis=-1, keepdims=True)
+        ry = ry - ry.mean(axis=-1, keepdims=True)
+        den = np.sqrt((rx * rx).sum(axis=-1) * (ry * ry).sum(axis=-1))
+        return np.where(den > 0, (rx * ry).sum(axis=-1) / np.where(den > 0, den, 1.0), np.nan)
+
+    out = {}
+    for ax, name in enumerate(("valence", "arousal")):
+        d = spearman(req[:, ax], ma[:, ax]) - spearman(req[:, ax], mb[:, ax])
+        boot = (rho_rows(req[idx, ax], ma[idx, ax]) - rho_rows(req[idx, ax], mb[idx, ax]))
+        lo, hi = np.nanpercentile(boot, [2.5, 97.5]) if np.isfinite(boot).any() else (
+            math.nan, math.nan)
+        out[name] = [float(d), float(lo), float(hi)]
+    return out
+
+
+def differences_from_records(records: Iterable[dict[str, Any]], n_boot: int = N_BOOT,
+                             seed: int = BOOT_SEED) -> dict[str, dict[str, Any]]:
+    """{judge: {"GRU alone - random in-key": :func:`paired_difference`, "GRU + reranker -
+    random in-key": ...}} for the rows present (loops paired by index)."""
+    recs = list(records)
+    out: dict[str, dict[str, Any]] = {}
+    for judge in JUDGES:
+        by = {row: {r["index"]: r for r in recs
+                    if r["row"] == row and judge in r.get("measured", {})} for row in ROWS}
+        for row in ROWS[:2]:
+            common = sorted(set(by[row]) & set(by[ROWS[2]]))
+            if len(common) < 3:
+                continue
+            req = np.array([by[row][i]["requested"] for i in common], float)
+            a, b = (np.array([[np.nan if v is None else v for v in by[r][i]["measured"][judge]]
+                              for i in common], float) for r in (row, ROWS[2]))
+            out.setdefault(judge, {})[f"{row} - {ROWS[2]}"] = paired_difference(
+                req, a, b, n_boot, seed)
+    return out
+
+
+def format_differences(diffs: dict[str, dict[str, Any]]) -> str:
+    """Lines of the paired differences of rho against the random row."""
+    lines = []
+    for judge, rows in diffs.items():
+        for name, d in rows.items():
+            cells = "  ".join(f"{ax} {v[0]:+.3f} [{v[1]:+.2f}, {v[2]:+.2f}]"
+                              for ax, v in d.items())
+            lines.append(f"{judge:17s} {name:31s} {cells}")
+    return "\n".join(lines)
+
+
 def load_records(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
     """The per-loop records of one or more record files (rows may come from separate runs).
 
@@ -476,6 +538,11 @@ def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: in
     log(f"\nemotion steering, {n} loops per row, {patches * PATCH_S:.1f} s of each; Spearman "
         f"rho of requested vs measured, [95 % bootstrap interval, {n_boot} resamples over loops]")
     log(format_table(figs))
+    diffs = differences_from_records(records, n_boot=n_boot)
+    if diffs:
+        log("\npaired difference of rho against the random row (same requests), "
+            "[95 % paired bootstrap interval]")
+        log(format_differences(diffs))
 
     def measured_of(j: str, row: str) -> list[list[float | None]]:
         return [r["measured"][j] for r in records if r["row"] == row]
@@ -484,6 +551,7 @@ def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: in
         "loops_per_row": n, "seed": seed, "patches": patches, "judge": judge,
         "judges": {j: {"rows": figs[j]} for j in figs},
         "rows": {row: figs[judge][row] for row in rows},
+        "differences": diffs,
         "requested": req.tolist(),
         "measured": {row: measured_of(judge, row) for row in rows},
         "no_chords_calibration": calibration,

@@ -111,6 +111,21 @@ def test_spearman_and_its_bootstrap_interval():
     assert np.isnan(judge.spearman(x[:2], y[:2])) and np.isnan(judge.spearman(x, np.ones(300)))
 
 
+def test_paired_difference_against_the_random_row():
+    rng = np.random.default_rng(5)
+    req = rng.uniform(-1, 1, (300, 2))
+    good = req + rng.normal(0, 0.3, (300, 2))
+    noise = rng.uniform(-1, 1, (300, 2))
+    same = judge.paired_difference(req, good, good)
+    assert same["valence"] == [0.0, 0.0, 0.0]
+    d = judge.paired_difference(req, good, noise)
+    for k, ax in enumerate(("valence", "arousal")):
+        delta, lo, hi = d[ax]
+        assert 0 < lo < delta < hi
+        assert delta == pytest.approx(judge.spearman(req[:, k], good[:, k])
+                                      - judge.spearman(req[:, k], noise[:, k]))
+
+
 def test_small_run_scores_both_fusion_judges_and_saves_records(tmp_path):
     path = tmp_path / "records.json"
     out = judge.run(4, patches=1, rows=("GRU alone",), chunk=2, records_path=path,
@@ -140,17 +155,20 @@ def test_small_run_scores_both_fusion_judges_and_saves_records(tmp_path):
 
 def test_cli_recomputes_the_table_from_records(tmp_path, capsys):
     recs = {"meta": {}, "loops": [
-        {"row": "random in-key", "index": i, "requested": [v, a],
+        {"row": row, "index": i, "requested": [v, a],
          "mode": "minor" if v < judge.MINOR_BELOW else "major",
          "measured": {"fusion": [v + 0.1 * np.sin(7 * i), a], "fusion-no-chords": [0.3, a]}}
+        for row in ("random in-key", "GRU alone")
         for i, (v, a) in enumerate(np.random.default_rng(0).uniform(-1, 1, (40, 2)).tolist())]}
     path = tmp_path / "r.json"
     path.write_text(json.dumps(recs))
     assert main(["evaluate", "chord-emotion", "--from-records", str(path)]) == 0
     table = capsys.readouterr().out
-    lines = [ln for ln in table.splitlines() if "random in-key" in ln]
-    assert lines[0].startswith("fusion ") and "+1.000" in lines[0]  # arousal copied exactly
-    assert lines[1].startswith("fusion-no-chords") and "nan" in lines[1]  # constant valence
+    lines = {" ".join(ln.split()[:3]): ln for ln in table.splitlines()}
+    assert "+1.000" in lines["fusion random in-key"]  # arousal copied exactly
+    assert "nan" in lines["fusion-no-chords random in-key"]  # constant valence
+    diff = [ln for ln in table.splitlines() if "GRU alone - random in-key" in ln]
+    assert len(diff) == 2 and "valence +0.000 [+0.00, +0.00]" in diff[0]  # identical rows
     assert main(["evaluate", "chord-emotion", "--from-records", str(tmp_path / "no.json")]) == 2
 
 
