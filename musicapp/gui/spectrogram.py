@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QToolTip
 
+from musicapp.gui.chord_labels import ChordLabelsItem
 from musicapp.gui.feel_lane import COLORS as FEEL_COLORS
 from musicapp.gui.feel_lane import FeelLane, LegendAxis, describe
 from musicapp.gui.theme import ACCENT, ACCENT2
@@ -32,8 +33,6 @@ TALL_VIEW = 420
 #: below this view height (pixels) the mood lane is one labelled band ("moods", the names on
 #: hover) instead of five labelled rows, so the spectrogram keeps its height in a short window
 SHORT_VIEW = 300
-#: gap in pixels kept between two chord labels
-LABEL_GAP = 6
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
@@ -116,35 +115,6 @@ def chord_display(label: str, key=None) -> str:
         return label
 
 
-def fit_labels(spans: list[tuple[float, float]], widths: list[list[float]],
-               gap: float = LABEL_GAP, overhang: bool = True) -> list[int]:
-    """Which text variant of each label to show (-1: none) so that no two overlap.
-
-    ``spans`` are the labels' boxes (x0, x1) in pixels, in order; ``widths[i]`` the pixel widths
-    of label i's variants, longest first. A label shows the longest variant that fits in its
-    box after the previous shown label (plus ``gap``). With ``overhang``, a box too narrow for
-    any variant still shows its shortest one, starting exactly at the box, when that runs into
-    no shown label (the following labels then hide): at whole-track zoom every few chords stay
-    named instead of none.
-    """
-    chosen: list[int] = []
-    last_end = -math.inf
-    for (x0, x1), options in zip(spans, widths, strict=True):
-        pick = -1
-        start = max(x0 + 2, last_end + gap)
-        for j, w in enumerate(options):
-            if start + w <= x1 - 2:
-                pick = j
-                break
-        if pick < 0 and overhang and options and last_end + gap <= x0 + 2:
-            pick = len(options) - 1
-            start = x0 + 2
-        chosen.append(pick)
-        if pick >= 0:
-            last_end = start + options[pick]
-    return chosen
-
-
 class _PaintCounter(QObject):
     """Counts paint events of a widget's viewport (frames actually drawn)."""
 
@@ -224,8 +194,9 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.chord_plot.showAxis("bottom")
         self.chord_plot.setLabel("bottom", "time", units="s")
         self.chord_plot.getAxis("bottom").setHeight(30)
-        self._chord_items: list = []
-        self._chord_labels: list = []  # (TextItem, start, end, [variants]) per shown chord
+        self._chord_bars = None  # one BarGraphItem: the chord blocks
+        self.chord_label_item = ChordLabelsItem(self.font())  # every label, one item
+        self.chord_plot.addItem(self.chord_label_item, ignoreBounds=True)
         self.chords: list[dict] = []
         self.chord_key = None
         self.hover_chord: str = ""
@@ -233,6 +204,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         small = QFont(self.font())
         small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
         self.lane_font = small
+        self.chord_label_item.set_font(small)
         line = QFontMetrics(small).height()
         for lane in (self.mood_plot, self.feel_plot, self.beat_plot, self.chord_plot):
             axis = lane.getAxis("left")
@@ -491,10 +463,15 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.downbeat_curve.setData(np.repeat(d, 2), np.tile([0.0, 1.0], len(d)))
 
     def _clear_chords(self) -> None:
-        for item in self._chord_items:
-            self.chord_plot.removeItem(item)
-        self._chord_items = []
-        self._chord_labels = []
+        if self._chord_bars is not None:
+            self.chord_plot.removeItem(self._chord_bars)
+            self._chord_bars = None
+        self.chord_label_item.set_labels([])
+
+    @property
+    def _chord_labels(self) -> list[tuple[float, float, list[str]]]:
+        """(start, end, [label variants]) of every chord block."""
+        return self.chord_label_item.labels
 
     def set_chords(self, chords, key=None) -> None:
         """Draw chord blocks ``[{start, end, label}]`` (Harte labels) in the chord lane.
@@ -502,6 +479,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         Neighbours with the same chord merge into one block. Labels are lead-sheet symbols
         spelled in ``key``; each shows only where it fits without touching its neighbour (the
         root alone when the symbol is too wide), and every chord's full name shows on hover.
+        All blocks are one bar item and all labels one label item, so a long track costs no
+        more to show than a short one (see :mod:`musicapp.gui.chord_labels`).
         """
         self._clear_chords()
         self.chord_key = key
@@ -521,63 +500,33 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         palette = ["#2d5a80", "#4a4680", "#2f6b5c", "#6b5138"]
         starts = np.array([c["start"] for c in merged])
         widths = np.maximum(np.array([c["end"] for c in merged]) - starts, 1e-3)
-        bars = pg.BarGraphItem(x0=starts, width=widths, y0=0.08, height=0.84,
-                               brushes=[palette[i % len(palette)] for i in range(len(merged))],
-                               pen=pg.mkPen("#111316"))
-        self.chord_plot.addItem(bars)
-        self._chord_items.append(bars)
+        self._chord_bars = pg.BarGraphItem(
+            x0=starts, width=widths, y0=0.08, height=0.84,
+            brushes=[palette[i % len(palette)] for i in range(len(merged))],
+            pen=pg.mkPen("#111316"))
+        self._chord_bars.setZValue(-1)  # under the labels
+        self.chord_plot.addItem(self._chord_bars)
+        labels = []
         for c in merged:
             full = chord_display(c["label"], key)
             root = full.split("/")[0]
             short = root[:2] if len(root) > 1 and root[1] in "#b" else root[:1]
-            variants = [full] + ([short] if short != full else [])
-            text = pg.TextItem(full, color="#f0f0f0", anchor=(0, 0.5))
-            text.setFont(self.lane_font)
-            text.setPos(c["start"], 0.5)
-            self.chord_plot.addItem(text)
-            self._chord_items.append(text)
-            self._chord_labels.append((text, c["start"], c["end"], variants))
+            labels.append((c["start"], c["end"], [full] + ([short] if short != full else [])))
+        self.chord_label_item.set_labels(labels)
         self._layout_chord_labels()
 
     def _layout_chord_labels(self) -> None:
-        """Show the chord labels that fit at the current zoom (see :func:`fit_labels`)."""
-        if not self._chord_labels:
+        """Show the chord labels that fit at the current zoom (see
+        :func:`musicapp.gui.chord_labels.place_labels`)."""
+        if not self.chord_label_item.labels:
             return
-        vb = self.chord_plot.getViewBox()
         x0, x1 = self.plot.viewRange()[0]  # the master range (the lane follows it)
-        width_px = max(vb.width(), 1.0)
-        px_per_s = width_px / max(x1 - x0, 1e-6)
-        fm = QFontMetrics(self.lane_font)
-        spans, widths, items = [], [], []
-        for text, start, end, variants in self._chord_labels:
-            if end < x0 or start > x1:
-                text.setVisible(False)
-                continue
-            spans.append(((max(start, x0) - x0) * px_per_s, (min(end, x1) - x0) * px_per_s))
-            widths.append([float(fm.horizontalAdvance(v)) for v in variants])
-            items.append((text, start, variants))
-        for (text, start, variants), pick, (a, _b) in zip(
-                items, fit_labels(spans, widths), spans, strict=True):
-            if pick < 0:
-                text.setVisible(False)
-                continue
-            text.setText(variants[pick])
-            text.setPos(x0 + (a + 2) / px_per_s if start < x0 else start, 0.5)
-            text.setVisible(True)
+        self.chord_label_item.layout(x0, x1, self.chord_plot.getViewBox().width())
 
     def visible_chord_labels(self) -> list[tuple[str, float, float]]:
         """(text, left, right) in pixels of every chord label shown now (for checks)."""
-        vb = self.chord_plot.getViewBox()
-        x0, x1 = self.plot.viewRange()[0]
-        px_per_s = max(vb.width(), 1.0) / max(x1 - x0, 1e-6)
-        fm = QFontMetrics(self.lane_font)
-        out = []
-        for text, _s, _e, _v in self._chord_labels:
-            if text.isVisible():
-                left = (text.pos().x() - x0) * px_per_s
-                label = text.textItem.toPlainText()
-                out.append((label, left, left + fm.horizontalAdvance(label)))
-        return out
+        item = self.chord_label_item
+        return [(text, left, left + item.width(text)) for text, _x, left in item.shown]
 
     def chord_at(self, seconds: float) -> dict | None:
         """The chord block under ``seconds``, or None."""

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from musicapp.gui.spectrogram import SpectrogramView, fit_labels, note_name
+from musicapp.gui.spectrogram import SpectrogramView, note_name
 from tests.gui.conftest import load
 
 
@@ -19,18 +19,6 @@ def _many_chords(seconds: float = 180.0, step: float = 0.75) -> list[dict]:
         t += step
         i += 1
     return out
-
-
-def test_fit_labels_never_overlaps():
-    spans = [(0, 40), (40, 60), (60, 200), (200, 210)]
-    widths = [[30, 10], [30, 10], [30, 10], [30, 10]]
-    assert fit_labels(spans, widths, gap=4, overhang=False) == [0, 1, 0, -1]
-    assert fit_labels(spans, widths, gap=4) == [0, 1, 0, 1]  # the last one runs past its box
-    assert fit_labels([(0, 12)], [[30, 8]], gap=4) == [1]
-    # narrow boxes: every few get a name, the ones in between none, and nothing overlaps
-    narrow = [(5.0 * i, 5.0 * i + 5) for i in range(12)]
-    picks = fit_labels(narrow, [[20, 8]] * 12, gap=4)
-    assert picks[0] == 1 and -1 in picks and picks.count(1) >= 3
 
 
 def test_chord_lane_has_no_overlapping_labels_at_whole_track_zoom(qtbot):

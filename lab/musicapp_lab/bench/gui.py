@@ -172,6 +172,8 @@ def analysis_stalls(track_seconds: float = 30.0) -> dict:
         tmp = Path(tmpdir)
         path = tmp / "demo.wav"
         write_wav(path, demo_track(bars=max(1, int(track_seconds / 2))), SR)
+        old_data = os.environ.get("MUSICAPP_DATA_DIR")
+        os.environ["MUSICAPP_DATA_DIR"] = str(tmp / "data")  # empty cache: a real analysis
         app, w = _make_window(tmp)
         meter = StallMeter()
         meter.start()
@@ -204,6 +206,10 @@ def analysis_stalls(track_seconds: float = 30.0) -> dict:
                          else [str(e) for e in errors])
         ana["message"] = w.message.text() if w.message.isVisible() else ""
         w.close()
+        if old_data is None:
+            os.environ.pop("MUSICAPP_DATA_DIR", None)
+        else:
+            os.environ["MUSICAPP_DATA_DIR"] = old_data
     return {"idle": idle, "load": load, "analysis": ana}
 
 

@@ -59,10 +59,14 @@ def child_env(tree: Path) -> dict[str, str]:
 
 
 def run_part(tree: Path, part: str, arg: float = 0.0, timeout: float = 900.0) -> dict:
-    """One part of the harness in a fresh process on ``tree``; its result as a dict."""
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(LAB_DIR), part, str(arg)],
-                          cwd=str(tree), env=child_env(tree), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    """One part of the harness in a fresh process on ``tree``, with an empty data folder (no
+    analysis cache: trees without one would analyse while this one reads); its result."""
+    with tempfile.TemporaryDirectory(prefix="musicapp-data-") as data:
+        env = child_env(tree)
+        env["MUSICAPP_DATA_DIR"] = data  # an empty analysis cache: every tree analyses afresh
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(LAB_DIR), part, str(arg)],
+                              cwd=str(tree), env=env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
