@@ -37,7 +37,7 @@ class WaveformOverview(pg.PlotWidget):
     seek_requested = Signal(float)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, viewBox=pg.ViewBox(enableMenu=False))  # no menu to build
         self.setToolTip("Overview: drag the window to navigate, click to move the cursor")
         self.setMouseEnabled(x=False, y=False)
         self.setMenuEnabled(False)
