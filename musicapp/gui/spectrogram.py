@@ -185,7 +185,9 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.feel = FeelLane(self.feel_plot)
         self.feel_plot.setToolTip("Energy 1-10 (amber, filled; its top edge is the arousal, "
                                   "-1 calm … +1 energetic)\nand valence (teal line, -1 negative "
-                                  "… +1 positive), per 3 s. Hover for the values.")
+                                  "… +1 positive), per 3 s. Hover for the values.\nThe "
+                                  "names on the left show the values at the play cursor; the "
+                                  "Valence / arousal panel shows the whole track's.")
         self.beat_plot = self._lane(3, "beats")
         self.beat_curve = pg.PlotDataItem(pen=pg.mkPen(ACCENT2, width=1), connect="pairs")
         self.downbeat_curve = pg.PlotDataItem(pen=pg.mkPen(ACCENT, width=2), connect="pairs")
