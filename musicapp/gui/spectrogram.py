@@ -24,6 +24,8 @@ from musicapp.params import MEL
 
 #: display range of log10(10000 * S + 1) values
 DEFAULT_LEVELS = (0.0, 3.5)
+#: most spectrogram values the automatic colour levels are computed from
+LEVEL_SAMPLE = 100_000
 LANE_HEIGHT = 26
 AXIS_WIDTH = 96
 #: smallest height of the spectrogram itself (the lanes below have fixed heights)
@@ -113,6 +115,18 @@ def chord_display(label: str, key=None) -> str:
         return chord_symbol(label, key)
     except (PitchError, ValueError):
         return label
+
+
+def display_levels(logmel: np.ndarray, values: int = LEVEL_SAMPLE) -> tuple[float, float]:
+    """(5th, 99.5th) percentile of a spectrogram's values: the colour scale's black and
+    white points. Taken from at most ``values`` evenly strided values (a 3-minute track has
+    740,000; two full percentiles took ~45 ms of the GUI thread when a file opened)."""
+    flat = np.asarray(logmel, np.float32).ravel()
+    if flat.size == 0:
+        return 0.0, DEFAULT_LEVELS[1]
+    sample = flat[:: max(1, flat.size // values)]
+    lo, hi = np.percentile(sample, [5.0, 99.5])
+    return float(lo), float(hi)
 
 
 class _PaintCounter(QObject):
@@ -363,8 +377,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         if self._n == 0:
             self.image.clear()
             return
-        hi = float(np.percentile(logmel, 99.5)) if logmel.size else DEFAULT_LEVELS[1]
-        lo = float(np.percentile(logmel, 5.0)) if logmel.size else 0.0
+        lo, hi = display_levels(logmel)
         self.base_levels = (min(lo, hi - 0.5), max(hi, 0.5))
         self.image.setImage(logmel, autoLevels=False)
         self._apply_levels()

@@ -141,3 +141,15 @@ def test_a_short_view_keeps_one_mood_band_with_the_names_on_hover(qtbot):
     view.resize(900, SHORT_VIEW + 100)
     qtbot.waitUntil(lambda: not view.mood_lane_short, timeout=5000)
     assert sorted(t for _v, t in axis._tickLevels[0]) == sorted(names)
+
+
+def test_display_levels_from_a_strided_sample_match_the_full_percentiles():
+    from musicapp.gui.spectrogram import display_levels
+
+    x = np.random.default_rng(0).gamma(2.0, 0.5, (7750, 96)).astype(np.float32)
+    lo, hi = display_levels(x)
+    full_lo, full_hi = np.percentile(x, [5.0, 99.5])
+    assert abs(lo - full_lo) < 0.02 * full_hi and abs(hi - full_hi) < 0.02 * full_hi
+    assert display_levels(np.zeros((0, 96), np.float32))[1] > 0  # empty: the default scale
+    tiny = np.array([[1.0, 2.0]], np.float32)
+    assert display_levels(tiny) == pytest.approx(tuple(np.percentile(tiny, [5.0, 99.5])))
