@@ -34,7 +34,7 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
                         "and on this tree, alternating, in fresh processes; prints medians, "
                         "the ratio now/base and whether any figure is worse")
     p.add_argument("--stall-runs", type=int, default=2,
-                   help="with --base: analyses per tree for the stall figures")
+                   help="with --base: analyses per tree for the stall figures (0 skips them)")
     p.set_defaults(func=_run)
 
 
@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.base:
         from musicapp_lab.bench.gui_compare import run as compare
 
-        return compare(args.base, max(1, args.runs), max(1, args.stall_runs),
+        return compare(args.base, max(1, args.runs), max(0, args.stall_runs),
                        args.track_seconds, args.record_seconds)
     parts = PARTS if not args.only else tuple(p.strip() for p in args.only.split(",") if p.strip())
     unknown = sorted(set(parts) - set(PARTS))
