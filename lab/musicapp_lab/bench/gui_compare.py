@@ -85,7 +85,8 @@ def base_tree(rev: str, repo: Path) -> tuple[Path, tempfile.TemporaryDirectory]:
 
 def compare(base: Path, now: Path, runs: int = 5, stall_runs: int = 2,
             track_seconds: float = 30.0, record_seconds: float = 20.0) -> dict:
-    """Interleaved runs of both trees; per tree, the list of each figure."""
+    """Interleaved runs of both trees (``runs`` cold starts, ``stall_runs`` analyses and as
+    many recordings, at least one); per tree, the list of each figure."""
     trees = {"base": base, "now": now}
     figures: dict[str, dict[str, list[float]]] = {k: {} for k in trees}
 
@@ -102,8 +103,8 @@ def compare(base: Path, now: Path, runs: int = 5, stall_runs: int = 2,
     for i in range(stall_runs):
         for name in (("base", "now") if i % 2 == 0 else ("now", "base")):
             add(name, run_part(trees[name], "stalls", track_seconds))
-    if record_seconds > 0:
-        for name in ("base", "now"):
+    for i in range(max(1, stall_runs) if record_seconds > 0 else 0):
+        for name in (("base", "now") if i % 2 == 0 else ("now", "base")):
             res = run_part(trees[name], "record", record_seconds)
             if "skipped" in res:
                 print(f"recording ({name}): skipped ({res['skipped']})")
