@@ -6,7 +6,11 @@ satisfies them by construction:
 * ``start_on_tonic``: the first chord is a tonic chord of the mode (I, Imaj7, Iadd9, Isus2 in
   major; i, i7, isus2 in minor);
 * ``cadence``: the last chord leads back to the tonic when the loop repeats — a dominant
-  (V, V7, V9, Vsus4, vii°, vii°7, viiø7; v in minor), a plagal IV/iv, or the bVII "backdoor";
+  (V, V7, V9, Vsus4, vii°, vii°7, viiø7; v in minor), a plagal IV/iv, or the bVII "backdoor" —
+  unless the chord before it is a locked dominant (V7, V7/vi, vii°7/V ...; see
+  :func:`cadence_required`): the user has chosen where the loop's end goes, and the last chord
+  is left to the model, which mostly resolves the dominant (V7/vi -> vi) or resolves it
+  deceptively, where the rule allowed only V/IV/bVII there (V7/vi -> V7 or IV);
 * ``no_repeats``: no chord equals the one before it (including the wrap from the last to the first);
 * ``locked``: user-locked chords are kept at their positions; the chord before a locked one is
   sampled with a one-step look-ahead (weighted by P(locked | prefix, candidate)) so that filling
@@ -42,6 +46,27 @@ CADENTIAL = {
 
 
 _CONTROLLER: list = []
+
+
+def is_dominant(tok: ChordToken) -> bool:
+    """A chord of dominant function: V, V7, V9 or a leading-tone chord (vii°, vii°7, viiø7),
+    of the key or applied to another degree (V7/vi, vii°7/V)."""
+    return tok.alter == 0 and ((tok.degree == 5 and tok.quality in ("maj", "7", "9"))
+                               or (tok.degree == 7 and tok.quality in ("dim", "dim7", "m7b5")))
+
+
+def cadence_required(length: int, locked: dict[int, str], mode: str = "major") -> bool:
+    """Whether the cadence rule holds for the last chord of a ``length``-chord loop with these
+    locked chords (position -> token or Roman numeral read in ``mode``): not when the chord
+    before it is a locked dominant, whose own resolution the model then chooses (the rule would
+    forbid V7/vi -> vi, the usual ending of a loop whose user locked V7/vi there)."""
+    before = locked.get(length - 2)
+    if before is None:
+        return True
+    try:
+        return not is_dominant(canonical(ChordToken.parse(before, mode), mode))  # II7 = V7/V
+    except MusicappError:
+        return True
 
 
 def single_thread_blas():
@@ -205,6 +230,7 @@ class Generator:
         m = self.masks(mode)
         notes: list[str] = []
         locks = self._resolve_locks(c.locked, L, mode, notes)
+        cadence = c.cadence and cadence_required(L, {i: t for i, (t, _) in locks.items()}, mode)
         lock_nd = sum(1 for t, _ in locks.values() if not ChordToken.parse(t).is_diatonic(mode))
         budget = None
         if c.max_nondiatonic is not None:
@@ -268,7 +294,7 @@ class Generator:
             allowed = np.repeat(m["valid"][None, :], n, axis=0)
             if pos == 0 and c.start_on_tonic:
                 allowed &= m["tonic"][None, :]
-            if pos == L - 1 and c.cadence:
+            if pos == L - 1 and cadence:
                 allowed &= m["cadence"][None, :]
             if pos in excl:
                 allowed[:, excl[pos]] = False
@@ -392,8 +418,9 @@ class Generator:
         chord from ``from_position`` on ("regenerate the rest").
 
         A regenerated chord is never the chord it replaces, and every chord keeps its duration
-        (the loop's harmonic rhythm is unchanged). Raises :class:`ConstraintError` when no other
-        chord fits.
+        (the loop's harmonic rhythm is unchanged). Every kept chord is locked, so a last chord
+        after a dominant (V7, V7/vi ...) is the model's choice, not held to the cadence rule
+        (see :func:`cadence_required`). Raises :class:`ConstraintError` when no other chord fits.
         """
         L = len(prog.tokens)
         if from_position is not None:
@@ -438,7 +465,8 @@ class Generator:
         allowed = m["valid"].copy()
         if position == 0 and c.start_on_tonic:
             allowed &= m["tonic"]
-        if position == L - 1 and c.cadence:
+        if position == L - 1 and c.cadence and cadence_required(
+                L, {L - 2: prog.tokens[L - 2].token}, mode):
             allowed &= m["cadence"]
         if c.no_repeats:
             allowed[ids[(position - 1) % L]] = False

@@ -28,6 +28,7 @@ from musicapp.compose.generate import (
     Constraints,
     Generator,
     Progression,
+    cadence_required,
     single_thread_blas,
 )
 from musicapp.compose.model import ChordModel
@@ -49,7 +50,8 @@ def check_constraints(prog: Progression, c: Constraints) -> list[str]:
             bad.append(f"lock@{pos}")
     if c.start_on_tonic and 0 not in c.locked and toks[0] not in TONIC[mode]:
         bad.append("tonic start")
-    if c.cadence and c.length - 1 not in c.locked and toks[-1] not in CADENTIAL[mode]:
+    if (c.cadence and c.length - 1 not in c.locked and toks[-1] not in CADENTIAL[mode]
+            and cadence_required(c.length, c.locked, mode)):
         bad.append("cadence")
     if c.no_repeats:
         for i in range(len(toks)):
