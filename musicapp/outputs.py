@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -39,6 +40,48 @@ def apply_umask(path: str | Path, mode: int = 0o666) -> None:
     os.chmod(path, mode & ~current_umask())
 
 
+_SPECIAL_KINDS = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def write_target(path: str | Path) -> Path:
+    """The file a write to ``path`` replaces: the file a symbolic link points to (the user's
+    link stays a link), else ``path`` itself."""
+    p = Path(path)
+    return Path(os.path.realpath(p)) if p.is_symlink() else p
+
+
+def special_file_reason(path: str | Path) -> str | None:
+    """Why ``path`` (symlinks followed) cannot be replaced by a file write, or ``None``.
+
+    The atomic write renames a new regular file onto the name: for ``/dev/null``,
+    ``/dev/stdout`` or a FIFO that would replace the device node, the ``/dev/stdout`` link or
+    the pipe itself (as root, the system's), so such targets, and anything in ``/proc`` and
+    ``/sys``, are refused.
+    """
+    p = Path(path)
+    if p.is_symlink() and Path(os.path.abspath(p)).parts[1:2] == ("dev",):
+        return "is a link in /dev (a stream or device), not a regular file; " \
+               "musicapp writes regular files only"
+    target = Path(os.path.abspath(write_target(p)))
+    if target.parts[1:2] in (("proc",), ("sys",)):
+        return "cannot write in /proc or /sys (system files, not a regular file); " \
+               "musicapp writes regular files only"
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return None  # missing (or unreadable: reported by the write itself)
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return (f"is {kind}, not a regular file; musicapp writes regular files only "
+                    "(replacing it would remove the device or pipe)")
+    return None
+
+
 def check_output(path: str | Path, *, overwrite: bool, flag: str = "--overwrite") -> Path:
     """Check that ``path`` can be written, without writing it.
 
@@ -55,9 +98,12 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--overwrite"
     p = Path(path)
     if p.is_dir():
         raise MusicappError(f"{p}: is a directory, not a file name")
+    special = special_file_reason(p)
+    if special:
+        raise MusicappError(f"{p}: {special}")
     if (p.exists() or p.is_symlink()) and not overwrite:
         raise FileExistsRefusal(f"{p}: already exists; use {flag} to replace it")
-    folder = p.parent
+    folder = write_target(p).parent
     if not folder.is_dir():
         raise MusicappError(f"{p}: folder {folder} does not exist")
     try:
@@ -152,7 +198,9 @@ def write_atomically(
     flushed to disk (``fsync``, unless ``fsync=False``), given the mode a plain ``open()`` would
     give (``mode & ~umask``, not mkstemp's 0600) and renamed onto ``path`` with ``os.replace``
     (the folder is flushed too). Whatever happens, the temporary file is gone afterwards, and on
-    failure ``path`` is exactly as before.
+    failure ``path`` is exactly as before. A ``path`` that is a symbolic link stays one: the
+    file it points to is replaced. Devices, FIFOs, sockets, links in ``/dev`` (``/dev/stdout``)
+    and files in ``/proc`` or ``/sys`` are refused (:func:`special_file_reason`).
 
     Args:
         path: the target file.
@@ -173,14 +221,19 @@ def write_atomically(
 
     Raises:
         FileExistsRefusal: ``path`` exists (or appeared while writing) and ``overwrite`` is false.
-        MusicappError: (``error``) the folder is missing or the file cannot be written (full
+        MusicappError: (``error``) ``path`` is a device, FIFO or socket (see
+            :func:`special_file_reason`), the folder is missing or the file cannot be written (full
             disk, file size limit, permissions); the message names ``path`` and the reason.
         Anything else ``write`` raises passes through unchanged (the temporary file is removed).
     """
-    out = Path(path)
+    given = Path(path)
     what = f"the {kind} file" if kind else "the file"
-    if not overwrite and (out.exists() or out.is_symlink()):
-        raise FileExistsRefusal(f"{out}: already exists; use {flag} to replace it")
+    special = special_file_reason(given)
+    if special:
+        raise error(f"{given}: {special}")
+    if not overwrite and (given.exists() or given.is_symlink()):
+        raise FileExistsRefusal(f"{given}: already exists; use {flag} to replace it")
+    out = write_target(given)  # through a symbolic link: its file is replaced, the link kept
     folder = out.parent
     if not folder.is_dir():
         raise error(f"{out}: folder {folder} does not exist")
@@ -208,4 +261,4 @@ def write_atomically(
     if fsync:
         with contextlib.suppress(OSError):  # not every system can open a folder (Windows)
             _fsync_path(folder, folder=True)
-    return out
+    return given

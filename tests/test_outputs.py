@@ -134,3 +134,59 @@ def test_full_disk_keeps_the_old_file_and_says_so(tmp_path):
                            r"needs about 1\.0 MB"):
             write_atomically(target, big, overwrite=True, kind="WAV", need_bytes=1 << 20)
         assert target.read_bytes() == b"old export" and _names(disk) == ["a.mid"]
+
+
+def test_a_fifo_or_device_target_is_refused_and_left_in_place(tmp_path):
+    """Renaming onto ``/dev/null`` (as root) or a FIFO replaced the device node or the pipe with
+    a regular file; such targets are refused before anything is written."""
+    from musicapp.outputs import check_output
+
+    fifo = tmp_path / "pipe.mid"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.mid"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        for overwrite in (True, False):
+            with pytest.raises(MusicappError, match=r"FIFO.*not a regular file"):
+                write_atomically(target, _put(b"MThd"), overwrite=overwrite, kind="MIDI")
+            with pytest.raises(MusicappError, match=r"FIFO.*not a regular file"):
+                check_output(target, overwrite=overwrite)
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and link.is_symlink()
+    assert _names(tmp_path) == ["link.mid", "pipe.mid"]
+    # a device node of its own (never the real /dev/null: a regression would replace it)
+    device = tmp_path / "null.mid"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, OSError):
+        return  # not root: no device node to make (and /dev is not writable anyway)
+    with pytest.raises(ModelError, match="character device"):  # the caller's error type
+        write_atomically(device, _put(b"x"), overwrite=True, error=ModelError)
+    assert stat.S_ISCHR(device.stat().st_mode)
+
+
+def test_a_symlinked_target_stays_a_link_and_its_file_is_replaced(tmp_path):
+    """The rename used to replace the user's link itself with a regular file (the file it
+    pointed to kept the old content)."""
+    real_dir = tmp_path / "project"
+    real_dir.mkdir()
+    real = real_dir / "idea.mid"
+    real.write_bytes(b"old")
+    link = tmp_path / "idea.mid"
+    link.symlink_to(real)
+    with pytest.raises(FileExistsRefusal):
+        write_atomically(link, _put(b"new"), overwrite=False)
+    assert write_atomically(link, _put(b"new"), overwrite=True) == link
+    assert link.is_symlink() and real.read_bytes() == b"new"
+    assert _names(tmp_path) == ["idea.mid", "project"] and _names(real_dir) == ["idea.mid"]
+
+
+def test_dev_stdout_and_proc_files_are_refused_before_anything_is_written():
+    """``-o /dev/stdout --overwrite`` as root replaced the /dev/stdout link with a MIDI file.
+    Only the checks are called here: a regression must not get to rename onto /dev."""
+    from musicapp.outputs import check_output, special_file_reason
+
+    for name in ("/dev/stdout", "/dev/stderr", "/proc/self/status"):
+        assert special_file_reason(name), name
+        with pytest.raises(MusicappError, match="not a regular file"):
+            check_output(name, overwrite=True)
+    assert special_file_reason("/dev/null").startswith("is a character device")
