@@ -149,6 +149,9 @@ class MainWindow(QMainWindow):
         self.feature_engine: FeatureMapEngine | None = None
         self.load_task = None
         self.analysis_task = None
+        #: bumped when an analysis starts or its track is replaced: the slots of an older
+        #: analysis (result, failure, progress, cancellation) are ignored
+        self._analysis_generation = 0
         self.last_error = ""
         self.take_path: str | None = None
         self.record_level = float("-inf")
@@ -863,6 +866,7 @@ class MainWindow(QMainWindow):
         self.track = track
         self.analysis = None
         self._shown_generation += 1  # an older result still being shown step by step stops
+        self._drop_analysis()
         self.analysis_panel.clear()
         self._set_summary(None)
         self.spectrogram.clear_all()
@@ -911,11 +915,34 @@ class MainWindow(QMainWindow):
             return
         self.clear_message()
         self.analysis_started_at = time.perf_counter()
+        self._analysis_generation += 1
+        current = self._for_current_analysis
         self.analysis_task = self.runner.start(
             analyze_task, self.track.path, self.analysis_worker, name="analysis",
-            on_finished=self._on_analysis, on_failed=self._on_analysis_failed,
-            on_progress=self._progress, on_cancelled=self._on_analysis_cancelled)
+            on_finished=current(self._on_analysis), on_failed=current(self._on_analysis_failed),
+            on_progress=current(self._progress),
+            on_cancelled=current(self._on_analysis_cancelled))
         self._update_enabled()
+
+    def _for_current_analysis(self, slot: Callable[..., None]) -> Callable[..., None]:
+        """``slot``, called only while the analysis started now is still the current one."""
+        generation = self._analysis_generation
+
+        def call(*args) -> None:
+            if generation == self._analysis_generation:
+                slot(*args)
+        return call
+
+    def _drop_analysis(self) -> None:
+        """Cancel a running analysis of the track being replaced and ignore what it still
+        reports: its result belongs to another file (it was drawn over the new track's
+        spectrogram), and the new track must be analysable at once."""
+        if self.analysis_task is None:
+            return
+        self.analysis_task.cancel()
+        self.analysis_task = None
+        self._analysis_generation += 1
+        self._progress_done()
 
     def _on_analysis(self, result: TrackAnalysis) -> None:
         self.analysis_task = None

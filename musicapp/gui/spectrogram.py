@@ -485,6 +485,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             self.chord_plot.removeItem(self._chord_bars)
             self._chord_bars = None
         self.chord_label_item.set_labels([])
+        self.chords = []  # hovering the empty lane must not name the previous track's chords
+        self.chord_key = None
 
     @property
     def _chord_labels(self) -> list[tuple[float, float, list[str]]]:

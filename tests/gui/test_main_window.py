@@ -183,3 +183,25 @@ def test_a_finished_analysis_is_shown_step_by_step_and_a_new_track_stops_it(qtbo
     qtbot.wait(300)
     assert "second" not in done and window.analysis is None
     assert len(window.spectrogram._chord_labels) == 0
+
+
+def test_a_track_opened_while_another_is_analysed_gets_its_own_analysis(qtbot, window, tmp_path,
+                                                                        track_file):
+    """Opening B while A's analysis runs cancels A: A's result was drawn over B's spectrogram
+    (chords, beats, moods of another file) and B could not be analysed until A finished."""
+    from tests.gui.conftest import SR, make_track
+    from tests.helpers.signals import write_audio
+
+    long_a = write_audio(tmp_path / "long-a.wav", make_track(repeats=10), SR)  # 60 s
+    load(qtbot, window, long_a)
+    window.start_analysis()
+    assert window.analysis_task is not None
+    load(qtbot, window, track_file)  # B, 12 s, decoded while A is being analysed
+    assert window.track is not None and window.track.duration_s == pytest.approx(12.0, abs=0.1)
+    assert window.analysis_task is None  # A's analysis is gone with its track
+    with qtbot.waitSignal(window.analysis_finished, timeout=120_000) as blocker:
+        window.start_analysis()
+    assert blocker.args[0].path == window.track.path
+    qtbot.wait(500)  # nothing of A's task arrives later
+    assert window.analysis is not None and window.analysis.path == window.track.path
+    assert window.analysis.duration_s == pytest.approx(window.track.duration_s, abs=0.1)

@@ -153,3 +153,27 @@ def test_display_levels_from_a_strided_sample_match_the_full_percentiles():
     assert display_levels(np.zeros((0, 96), np.float32))[1] > 0  # empty: the default scale
     tiny = np.array([[1.0, 2.0]], np.float32)
     assert display_levels(tiny) == pytest.approx(tuple(np.percentile(tiny, [5.0, 99.5])))
+
+
+def test_a_cleared_lane_names_no_chord_on_hover(qtbot):
+    """After a new file is opened (clear_all) the old track's chords are gone for hovering too,
+    not only from the screen."""
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    view.resize(1000, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_spectrogram(np.zeros((int(20 / view.frame_s), 96), np.float32))
+    view.set_chords([{"start": 0.0, "end": 20.0, "label": "A:min"}], key="A minor")
+    view.set_view_range(0, 20)
+    qtbot.wait(50)
+    vb = view.chord_plot.getViewBox()
+    from PySide6.QtCore import QPointF
+
+    pos = vb.mapViewToScene(QPointF(10.0, 0.5))
+    view._on_hover(pos)
+    assert view.hover_chord.startswith("Am")
+    view.clear_all()
+    view._on_hover(pos)
+    assert view.chord_at(10.0) is None and view.chords == []
+    assert view.hover_chord == ""
