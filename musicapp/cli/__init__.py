@@ -13,12 +13,13 @@ only the standard library at module level; heavy imports (torch, librosa) happen
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from musicapp import __version__
 from musicapp.errors import MusicappError
@@ -96,6 +97,40 @@ def _default_to_gui(argv: list[str], parser: argparse.ArgumentParser) -> list[st
     return argv
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP received by a command: raised like Ctrl+C's KeyboardInterrupt, so the
+    command cleans up (the temporary file of a half-written export, worker processes) and keeps
+    what Ctrl+C keeps (a recording's take) instead of dying in the middle of a write."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_on_termination() -> Callable[[], None]:
+    """Turn SIGTERM/SIGHUP into :class:`Terminated` (where they still have their default
+    action); returns the function that puts the previous handlers back."""
+    import signal
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    previous: list[tuple[int, object]] = []
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is None or signal.getsignal(sig) is not signal.SIG_DFL:
+            continue
+        with contextlib.suppress(ValueError, OSError):  # not the main thread: the default
+            previous.append((sig, signal.signal(sig, handler)))
+
+    def restore() -> None:
+        for sig, old in previous:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, old)
+
+    return restore
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     import os
@@ -119,10 +154,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(verbose=bool(getattr(args, "verbose", False)))
     log = logging.getLogger("musicapp.cli")
     log.info("command: musicapp %s", " ".join(argv))
+    # the GUI keeps the default: a Python exception raised inside Qt's event loop ends nothing
+    restore = (lambda: None) if args.func is _run_gui else _raise_on_termination()
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
         return code
+    except Terminated as exc:
+        print("musicapp: terminated", file=sys.stderr)
+        return 128 + exc.signum
     except MusicappError as exc:
         log.info("error: %s", exc)
         from musicapp.cli._text import shown
@@ -135,3 +175,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`musicapp info ... | head -1`): exit quietly
         _silence_stdout()
         return 141  # 128 + SIGPIPE, what a tool killed by the signal reports
+    finally:
+        restore()

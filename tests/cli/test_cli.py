@@ -164,3 +164,35 @@ def test_empty_file_names_are_refused(argv, capsys, tmp_path, monkeypatch):
     assert exc.value.code == 2
     assert "the file name is empty" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_termination_during_an_export_keeps_the_old_file_and_leaves_no_temporary(tmp_path,
+                                                                                 signame):
+    """SIGTERM (``kill``, a shutdown) or SIGHUP (the terminal closed) while the WAV's temporary
+    file is being written: the default action killed the process and left the hidden
+    ``.out.wav.*.tmp.wav`` behind; now it ends like Ctrl+C, cleaning up."""
+    import signal
+    import time
+
+    sig = getattr(signal, signame)
+    target = tmp_path / "out.wav"
+    target.write_bytes(b"OLD")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "musicapp", "chords", "--mood", "happy", "--length", "16",
+         "--tempo", "60", "-o", str(tmp_path / "a.mid"), "--wav", str(target), "--overwrite"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+    caught = False
+    while proc.poll() is None:  # signal it as soon as its temporary file exists
+        if any(p.name.startswith(".out.wav.") for p in tmp_path.iterdir()):
+            proc.send_signal(sig)
+            caught = True
+            break
+        time.sleep(0.0005)
+    _out, err = proc.communicate(timeout=120)
+    if not caught:
+        pytest.skip("the export finished before its temporary file was seen")
+    assert proc.returncode == 128 + sig, err.decode()
+    assert "terminated" in err.decode()
+    assert target.read_bytes() == b"OLD"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
