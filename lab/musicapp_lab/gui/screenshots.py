@@ -139,8 +139,10 @@ def run(outdir: Path, record_seconds: float = 4.0, sizes=SIZES) -> list[Path]:
     s.wait(lambda: window.load_task is None)
     s.shot("02-loaded")
 
+    shown: list = []  # the result is shown in steps; the composer gets it in the last one
+    window.analysis_finished.connect(shown.append)
     window.start_analysis()
-    s.wait(lambda: window.analysis_task is None, timeout=300)
+    s.wait(lambda: bool(shown), timeout=300)
     window.seek(5.0)
     composer = window.composer
     composer.generate()
