@@ -349,6 +349,9 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         p.setYRange(0, 1, padding=0)
         p.getAxis("left").setWidth(AXIS_WIDTH)
         p.getAxis("left").setTicks([[(0.5, name)]])
+        # no tick mark: a lane's tick only points at its name, and pyqtgraph draws it 5 px into
+        # the lane, through the first chord label and the mood rows
+        p.getAxis("left").setStyle(tickLength=0)
         p.getAxis("left").setToolTip(name)
         p.getViewBox().setLimits(xMin=0)
         return p

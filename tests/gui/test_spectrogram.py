@@ -177,3 +177,23 @@ def test_a_cleared_lane_names_no_chord_on_hover(qtbot):
     view._on_hover(pos)
     assert view.chord_at(10.0) is None and view.chords == []
     assert view.hover_chord == ""
+
+
+def test_lane_name_ticks_do_not_reach_into_the_lanes(qtbot):
+    """pyqtgraph draws a tick 5 px into the plot: in the chord lane it crossed the first label
+    (a struck-through '-E' at the left edge of every zoomed view)."""
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    view.resize(1000, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_spectrogram(np.zeros((int(20 / view.frame_s), 96), np.float32))
+    view.set_view_range(0, 20)
+    qtbot.wait(50)
+    image = view.grab().toImage()
+    for lane in (view.chord_plot, view.beat_plot):
+        axis_color = lane.getAxis("left").pen().color().name()
+        rect = lane.getViewBox().sceneBoundingRect()
+        at = view.mapFromScene(rect.left(), rect.center().y())  # the name's tick height
+        inside = [image.pixelColor(at.x() + dx, at.y()).name() for dx in range(2, 6)]
+        assert axis_color not in inside, (lane, inside)
