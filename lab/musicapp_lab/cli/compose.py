@@ -5,6 +5,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
+
+
+def _check_json(path: str | None) -> None:
+    """Refuse an unwritable ``--json`` target (a folder, a missing folder, a device) before an
+    evaluation runs for minutes: it used to end in a traceback after the run."""
+    if path:
+        from musicapp.outputs import check_output
+
+        check_output(path, overwrite=True)
+
+
+def _write_json(path: str, obj: object, **options: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (an existing file is replaced)."""
+    from musicapp.outputs import write_atomically
+
+    def save(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, **options)
+
+    write_atomically(path, save, overwrite=True, kind="JSON")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -176,6 +197,7 @@ def run_emotion(args: argparse.Namespace) -> int:
         run,
     )
 
+    _check_json(args.json)
     if args.from_records:
         recs = load_records(args.from_records)
         figs = figures_from_records(recs)
@@ -186,8 +208,7 @@ def run_emotion(args: argparse.Namespace) -> int:
                   "[95 % paired bootstrap interval]")
             print(format_differences(diffs))
         if args.json:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                json.dump(figs, fh, indent=1)
+            _write_json(args.json, figs, indent=1)
         return 0
     names = dict(zip(("gru", "reranker", "random"), ROWS, strict=True))
     try:
@@ -197,8 +218,7 @@ def run_emotion(args: argparse.Namespace) -> int:
     res = run(args.loops, seed=args.seed, model_path=args.model, patches=args.patches,
               rows=rows, judge=args.judge, records_path=args.records)
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(res, fh)
+        _write_json(args.json, res)
     return 0
 
 
@@ -206,20 +226,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Run the evaluation and print the table."""
     from musicapp_lab.compose.evaluate import run
 
+    _check_json(args.json)
     if args.external:
         from musicapp_lab.compose.external import score_external
 
         res = score_external(args.external, args.model)
         if args.json:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                json.dump(res, fh, indent=1)
+            _write_json(args.json, res, indent=1)
         return 0
     res = run(args.model, n_constraint_loops=args.constraint_loops,
               n_condition_loops=args.condition_loops, n_loops=args.loops, seed=args.seed,
               n_regenerate=args.regenerate_trials, cross_model=args.cross_model)
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(res, fh, indent=1, default=float)
+        _write_json(args.json, res, indent=1, default=float)
     return 0
 
 
