@@ -76,8 +76,10 @@ def run(base: str = "HEAD~1", repeats: int = 3) -> str:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         base_tree = tmp / "base"
+        from musicapp_lab.bench.gui_compare import resolve_commit
+
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(base_tree),
-                        base], check=True)
+                        resolve_commit(base, REPO)], check=True)
         try:
             track = _track(tmp / "track.flac")
             trees = {"before": base_tree, "after": REPO}

@@ -74,12 +74,36 @@ def run_part(tree: Path, part: str, arg: float = 0.0, timeout: float = 900.0) ->
     raise RuntimeError(f"{part} on {tree} failed (exit {proc.returncode}): {' | '.join(tail)}")
 
 
+def resolve_commit(rev: str, repo: Path) -> str:
+    """The commit ``rev`` names in ``repo`` (full hash).
+
+    Raises:
+        MusicappError: ``rev`` names no commit there (a typo printed a CalledProcessError
+            traceback, and a REV starting with '-' reached git as an option).
+    """
+    from musicapp.errors import MusicappError
+
+    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet",
+                           "--end-of-options", f"{rev}^{{commit}}"],
+                          capture_output=True, text=True, check=False)
+    sha = proc.stdout.strip()
+    if proc.returncode != 0 or not rev.strip() or len(sha) < 40:
+        raise MusicappError(f"--base {rev!r}: not a commit of the repository at {repo}")
+    return sha
+
+
 def base_tree(rev: str, repo: Path) -> tuple[Path, tempfile.TemporaryDirectory]:
     """A detached git worktree of ``rev`` in a temporary folder (removed by the caller)."""
+    from musicapp.errors import MusicappError
+
+    sha = resolve_commit(rev, repo)
     tmp = tempfile.TemporaryDirectory(prefix="musicapp-base-")
     path = Path(tmp.name) / "tree"
-    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(path), rev],
-                   check=True, capture_output=True, text=True)
+    proc = subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(path), sha],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tmp.cleanup()
+        raise MusicappError(f"--base {rev}: git worktree add failed: {proc.stderr.strip()[-300:]}")
     return path, tmp
 
 

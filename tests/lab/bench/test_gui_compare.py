@@ -69,3 +69,17 @@ def test_base_tree_is_a_detached_worktree_of_the_revision():
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
                        check=False, capture_output=True)
         tmp.cleanup()
+
+
+@pytest.mark.parametrize("rev", ["nosuchrev", "--upload-pack=touch pwned", "", "HEAD~99999"])
+def test_a_base_that_is_no_commit_is_a_clear_error(rev, tmp_path):
+    """A typo printed git's CalledProcessError traceback; a REV starting with '-' reached
+    ``git worktree add`` as an option."""
+    from musicapp.errors import MusicappError
+
+    repo = Path(__file__).resolve().parents[3]
+    with pytest.raises(MusicappError, match="not a commit"):
+        gui_compare.base_tree(rev, repo)
+    assert gui_compare.resolve_commit("HEAD", repo) == subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+        check=True).stdout.strip()
