@@ -282,12 +282,15 @@ def run_chords(args: argparse.Namespace) -> int:
 
         em = emo.from_va(0.3, 0.0)
     locked = {}
+    # with --progression a lock names a chord of that progression (not of a --length loop)
+    n_chords = len(args.progression.split()) if args.progression else args.length
+    loop = f"the {n_chords}-chord progression" if args.progression else f"a loop of {n_chords}"
     for item in args.lock:
         pos, _, chord = item.partition("=")
         if not pos.strip().isdigit() or not chord.strip():
             raise MusicappError(f"--lock {item!r}: expected POS=CHORD, e.g. 4=V7")
-        if not 1 <= int(pos) <= args.length:
-            raise MusicappError(f"--lock {item!r}: position outside a loop of {args.length}")
+        if not 1 <= int(pos) <= n_chords:
+            raise MusicappError(f"--lock {item!r}: position outside {loop}")
         locked[int(pos) - 1] = ChordToken.parse(chord.strip(), key.mode).token
     meter = Meter.parse(meter_text or "4/4")
     style = check_style(args.style)
@@ -321,6 +324,8 @@ def run_chords(args: argparse.Namespace) -> int:
         toks = [ChordToken.parse(t, key.mode) for t in args.progression.split()]
         if len(toks) < 2:
             raise MusicappError("--progression needs at least 2 chords")
+        for pos, token in locked.items():  # a locked chord replaces the given one (the
+            toks[pos] = ChordToken.parse(token, key.mode)  # kept chords ignored the lock)
         if not args.regenerate and args.regenerate_from is None and args.alternatives is None:
             raise MusicappError("--progression needs --regenerate POS, --regenerate-from POS "
                                 "or --alternatives POS")
