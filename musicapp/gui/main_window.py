@@ -70,13 +70,15 @@ class LoadedTrack:
     """A decoded file: audio for playback, 16-kHz mono for the models, and its log-Mel."""
 
     def __init__(self, path: str, play: np.ndarray, play_sr: int, mono16k: np.ndarray,
-                 logmel: np.ndarray, info=None) -> None:
+                 logmel: np.ndarray, info=None, warnings: tuple[str, ...] = ()) -> None:
         self.path = path
         self.play = play
         self.play_sr = play_sr
         self.mono16k = mono16k
         self.logmel = logmel
         self.info = info
+        #: what the decoder repaired or could not read (a truncated file, NaN samples ...)
+        self.warnings = tuple(warnings)
 
     @property
     def duration_s(self) -> float:
@@ -98,7 +100,8 @@ def load_track_task(ctx: TaskContext, path: str) -> LoadedTrack:
     ctx.progress(0.6, "computing the spectrogram")
     logmel = log_mel(mono16k)
     ctx.progress(1.0, "loaded")
-    return LoadedTrack(path, samples, int(audio.sample_rate), mono16k, logmel, audio.info)
+    return LoadedTrack(path, samples, int(audio.sample_rate), mono16k, logmel, audio.info,
+                       tuple(str(w) for w in audio.warnings))
 
 
 def use_spawn_for_processes() -> None:
@@ -881,6 +884,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{Path(track.path).name} — musicapp")
         self.show_info(f"{Path(track.path).name}: {track.duration_s:.1f} s, "
                        f"{track.play_sr} Hz")
+        if track.warnings:  # a damaged file opens, but the musician must know part is missing
+            self.show_message(self._damage_note() + "; ".join(track.warnings), "info")
         if hasattr(self.composer, "track_changed"):
             self.composer.track_changed()
         self._update_enabled()
@@ -890,6 +895,10 @@ class MainWindow(QMainWindow):
         self.track_loaded.emit(track.path)
 
     # drag and drop ----------------------------------------------------------------------
+    def _damage_note(self) -> str:
+        """The start of the banner that names the current file's decoding problems."""
+        return f"{Path(self.track.path).name} is damaged: " if self.track else ""
+
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
         if any(u.isLocalFile() for u in urls):
@@ -913,7 +922,8 @@ class MainWindow(QMainWindow):
             return
         if self.analysis_task is not None:
             return
-        self.clear_message()
+        if not (self.track.warnings and self.message.text().startswith(self._damage_note())):
+            self.clear_message()  # the note that the file is damaged stays while it analyses
         self.analysis_started_at = time.perf_counter()
         self._analysis_generation += 1
         current = self._for_current_analysis

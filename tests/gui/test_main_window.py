@@ -205,3 +205,22 @@ def test_a_track_opened_while_another_is_analysed_gets_its_own_analysis(qtbot, w
     qtbot.wait(500)  # nothing of A's task arrives later
     assert window.analysis is not None and window.analysis.path == window.track.path
     assert window.analysis.duration_s == pytest.approx(window.track.duration_s, abs=0.1)
+
+
+def test_a_damaged_file_opens_with_a_note_that_part_of_it_is_missing(qtbot, window, tmp_path,
+                                                                     track_file):
+    """The decoder's warnings (a truncated WAV, undecodable FLAC frames) were dropped: the
+    window showed half a song as if it were the whole one."""
+    data = track_file.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])  # the header still declares 12 s
+    load(qtbot, window, cut)
+    assert window.track is not None and window.track.duration_s < 7.0
+    text = window.message.text()
+    assert window.message.isVisible() and "cut.wav is damaged" in text and "truncated" in text
+    window.start_analysis()  # the note stays while the damaged file is analysed
+    assert "cut.wav is damaged" in window.message.text()
+    window.cancel_work()
+    qtbot.waitUntil(lambda: window.analysis_task is None, timeout=30_000)
+    load(qtbot, window, track_file)  # a sound file: no note
+    assert not window.message.isVisible()
