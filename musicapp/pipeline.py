@@ -326,6 +326,16 @@ class _SharedTagging:
             _tag_failed(result, exc, hook)
 
 
+def _import_shared_modules() -> None:
+    """Import in this thread, before the parts' threads start, the scipy modules both parts
+    import on first use (the tagger's Mel: scipy.fft/signal; the music part: librosa, whose
+    scipy.signal pulls in scipy.stats). Two threads importing scipy for the first time at once
+    leave it half-initialised ("partially initialized module", "Module 'scipy' has no attribute
+    '_lib'"), and every later analysis in that process then fails: seen in the GUI's analysis
+    worker, whose warm-up is its first analysis, on a busy machine."""
+    import musicapp.features  # noqa: F401  (scipy.fft, scipy.signal -> scipy.stats)
+
+
 def _both_parts_concurrently(result: TrackAnalysis, samples: np.ndarray, sample_rate: int,
                              device: str, threads: int | None, feature_maps: bool,
                              progress: _Progress, n_threads: int) -> None:
@@ -336,6 +346,7 @@ def _both_parts_concurrently(result: TrackAnalysis, samples: np.ndarray, sample_
     Each runs torch with ``threads`` intra-op threads (one when None). A cancel raised by the
     progress hook stops every thread at its next report and is raised here.
     """
+    _import_shared_modules()
     lock = threading.Lock()
     done = {"tags": 0.0, "music": 0.0}
 

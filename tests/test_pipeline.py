@@ -181,3 +181,30 @@ def test_a_constant_dc_offset_is_silence_and_dc_does_not_change_a_level(tmp_path
     for start in range(0, tone.size, 7777):
         meter.push(tone[start:start + 7777] + 0.4)
     assert abs(meter.dbfs() - level) < 0.01
+
+
+def test_scipy_is_imported_before_the_parts_threads_start(track):
+    """In a fresh process both parts imported scipy for the first time from two threads at once,
+    which can leave it half-initialised ("Module 'scipy' has no attribute '_lib'") for every
+    later analysis of that process (seen in the GUI's warm analysis worker). The state of
+    sys.modules is recorded when the first part thread starts."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading\n"
+        "seen = []\n"
+        "start = threading.Thread.start\n"
+        "def spy(self):\n"
+        "    if self.name.startswith('musicapp-tagger') and not seen:\n"
+        "        seen.append(sorted(m for m in ('scipy.fft', 'scipy.signal', 'scipy.stats')\n"
+        "                           if m in sys.modules))\n"
+        "    return start(self)\n"
+        "threading.Thread.start = spy\n"
+        "from musicapp.pipeline import analyze_path\n"
+        f"r = analyze_path({str(track)!r}, cores=2)\n"
+        "print(seen, sorted(r.errors))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True).stdout.strip().splitlines()[-1]
+    assert out == "[['scipy.fft', 'scipy.signal', 'scipy.stats']] []", out
