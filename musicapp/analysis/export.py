@@ -116,6 +116,7 @@ class _TimeMap:
         self.lead_bars = 0
         times: list[float] = [0.0]
         positions: list[float] = [0.0]
+        self._first_beat_position = 0.0  # grid position of beats[0] (beat i: that + i)
         if b.size:
             downs = [d for d in downbeats or [] if np.isfinite(d)]
             first_down = min(downs) if downs else float(b[0])
@@ -128,6 +129,7 @@ class _TimeMap:
             self.lead_bars = int(lead // self.per_bar)
             self.pickup_beats = lead - self.lead_bars * self.per_bar
             start = lead - pickups  # MIDI beat of the first detected beat
+            self._first_beat_position = float(start)
             for i, t in enumerate(b):
                 if i == 0 and start == 0:
                     continue  # the first beat is at tick 0 already (its events keep their time)
@@ -153,6 +155,16 @@ class _TimeMap:
         if t >= self.times[-1]:
             return float(self.positions[-1] + (t - self.times[-1]) / self.period)
         return float(np.interp(t, self.times, self.positions))
+
+    def beat_tick(self, t: float) -> int:
+        """MIDI tick of the grid beat that detected beat ``t`` was put on (a first beat within
+        a sixteenth of the start sounds a few ticks after its grid beat at tick 0); the plain
+        :meth:`tick` for a time that is not a detected beat."""
+        if self.beats.size:
+            i = int(np.argmin(np.abs(self.beats - t)))
+            if abs(self.beats[i] - t) < 1e-3:
+                return int(round((self._first_beat_position + i) * TICKS_PER_BEAT))
+        return self.tick(t)
 
     def tick(self, t: float) -> int:
         """MIDI tick of time ``t``."""
@@ -207,8 +219,8 @@ def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fa
     key = _key_of(result)
     if key is not None:
         conductor.append((0, 2, mido.MetaMessage("key_signature", key=make_key(key.pc, key.mode).short)))
-    for i, d in enumerate(downbeats):
-        conductor.append((tm.tick(d), 3, mido.MetaMessage("marker", text=f"Bar {i + 1}")))
+    for i, d in enumerate(downbeats):  # on the bar line, which is the downbeat's grid beat
+        conductor.append((tm.beat_tick(d), 3, mido.MetaMessage("marker", text=f"Bar {i + 1}")))
     chord_events: list[tuple[int, int, mido.Message]] = []
     for c in result.get("chords") or []:
         label = c.get("label", "N")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import mido
 import numpy as np
 import pytest
 
@@ -188,6 +189,15 @@ def test_midi_first_beat_near_zero_is_bar_1_beat_1(tmp_path):
     assert np.allclose(midi_beats[1:20], beats[1:20], atol=0.002)
     assert np.allclose(np.diff(midi_beats[:20]), 0.72, atol=0.05)
     assert np.allclose(pm.get_downbeats()[1:5], beats[4:20:4], atol=0.002)
+    # every "Bar k" marker sits on its bar line, the first one included (it sat 20 ticks late)
+    mid = mido.MidiFile(str(path))
+    ticks, markers = 0, []
+    for msg in mid.tracks[0]:
+        ticks += msg.time
+        if msg.type == "marker" and msg.text.startswith("Bar "):
+            markers.append((int(msg.text.split()[1]), ticks))
+    bar = 4 * mid.ticks_per_beat
+    assert markers[:8] == [(k + 1, k * bar) for k in range(8)]
 
 
 def test_midi_pickup_beats_and_a_second_of_silence_keep_the_tempo(tmp_path):
