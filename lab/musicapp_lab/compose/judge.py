@@ -412,6 +412,9 @@ def load_records(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 
     recs: list[dict[str, Any]] = []
     for p in paths:
+        if not Path(p).is_file():  # a FIFO or device would block or never end
+            what = "missing" if not Path(p).exists() else "not a regular file"
+            raise MusicappError(f"{p}: {what}; expected a chord-emotion record file")
         try:
             data = json.loads(Path(p).read_text(encoding="utf-8"))
             loops = data["loops"]

@@ -185,3 +185,18 @@ def test_fusion_judge_scores_every_loop_and_names_itself():
 def test_unknown_judge_is_refused():
     with pytest.raises(ValueError, match="judge"):
         judge.run(2, judge="listener")
+
+
+def test_records_from_a_fifo_or_a_folder_are_refused_without_blocking(tmp_path):
+    import os
+
+    from musicapp.errors import MusicappError
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(MusicappError, match="not a regular file"):
+        judge.load_records([fifo])  # reading it would wait for a writer forever
+    with pytest.raises(MusicappError, match="not a regular file"):
+        judge.load_records([tmp_path])
+    with pytest.raises(MusicappError, match="missing"):
+        judge.load_records([tmp_path / "none.json"])
