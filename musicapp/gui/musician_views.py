@@ -69,6 +69,11 @@ class MusicianViews(QWidget):
             [(i + 0.5, n) for i, n in enumerate(PITCH_CLASSES) if n in levels[1]],
             [(i + 0.5, n) for i, n in enumerate(PITCH_CLASSES) if len(n) > 1]])
         self.chroma_plot.getAxis("left").setWidth(44)
+        # the outer names (C at the bottom, B at the top) may run a few pixels past the axis:
+        # drawn whole instead of cut in half in a short window
+        self.chroma_plot.getAxis("left").setStyle(hideOverlappingLabels=False)
+        self.chroma_plot.setContentsMargins(0, 4, 0, 6)  # room for that overflow in the plot
+        self.chroma_plot.setYRange(0, 12, padding=0)  # the twelve rows before a track, too
         self.chroma_plot.hideAxis("bottom")
         self.chroma_image = pg.ImageItem(axisOrder="row-major")
         self.chroma_image.setColorMap(pg.colormap.get("viridis"))
@@ -96,7 +101,8 @@ class MusicianViews(QWidget):
         self.spectrum.setMouseEnabled(x=False, y=False)
         self.spectrum.hideButtons()
         self.spectrum.setXRange(midi_of(40), midi_of(4200), padding=0)
-        self.spectrum.setYRange(-90, 0, padding=0)
+        self.spectrum.setYRange(-90, 3, padding=0)  # headroom: the "0" label is not cut
+        self.spectrum.getAxis("left").setStyle(hideOverlappingLabels=False)
         self.spectrum.getAxis("bottom").setTicks([_note_axis_ticks(midi_of(40), midi_of(4200))])
         self.spectrum.setLabel("left", "dBFS")
         self.spectrum_curve = self.spectrum.plot(pen=pg.mkPen(ACCENT2, width=1))

@@ -65,7 +65,8 @@ class WaveformOverview(pg.PlotWidget):
         # the body: one vertical line per envelope point (min to max). A FillBetweenItem polygon
         # of 4,000 vertices took ~10 ms of every repaint (each cursor move while playing); the
         # lines take ~1 ms
-        self.body = pg.PlotDataItem(pen=pg.mkPen(body_color(), width=1), connect="pairs")
+        self.body = pg.PlotDataItem(pen=pg.mkPen(body_color(), width=1), connect="pairs",
+                                    antialias=False)  # whole-pixel columns: no texture
         for item in (self.body, self.upper, self.lower):
             self.addItem(item)
         self.region = pg.LinearRegionItem(values=(0, 1), brush=pg.mkBrush(240, 160, 48, 40),

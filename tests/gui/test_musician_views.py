@@ -43,3 +43,35 @@ def test_feature_maps_most_active_channel_on_top(qtbot, window):
     assert top_row.max() == 1.0 and top_row.min() == 0.0  # scaled on its own
     assert view.tag_label.text() == "Strongest tags here: rock, pop"
     assert view.explain.text()
+
+
+def _label_rects_outside(axis, host) -> list[str]:
+    """Tick labels of ``axis`` whose drawn rectangle is not inside ``host``'s scene rectangle
+    (the part of the scene the plot draws; text past it is cut)."""
+    from PySide6.QtGui import QPainter, QPixmap
+
+    pix = QPixmap(10, 10)
+    painter = QPainter(pix)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    outside = []
+    inside = host.sceneBoundingRect().adjusted(-0.5, -0.5, 0.5, 0.5)
+    for rect, _flags, text in specs[2]:
+        if not inside.contains(axis.mapRectToScene(rect)):
+            outside.append(text)
+    return outside
+
+
+def test_harmony_axis_names_are_not_cut_in_a_small_window(qtbot, window):
+    """At 1024x640 the chromagram's C (bottom row) and the spectrum's 0 dBFS (top) were cut in
+    half at the plot's edge."""
+    views = window.musician_view
+    window.resize(1024, 640)
+    window.tabs.setCurrentWidget(views)
+    qtbot.wait(100)
+    chroma_axis = views.chroma_plot.getAxis("left")
+    assert _label_rects_outside(chroma_axis, views.chroma_plot) == []
+    spectrum = views.spectrum.getPlotItem()
+    assert _label_rects_outside(spectrum.getAxis("left"), spectrum) == []
