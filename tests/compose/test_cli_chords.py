@@ -166,3 +166,27 @@ def test_a_key_without_a_signature_is_written_as_its_usual_name(capsys):
         assert main(["chords", "--key", key, "--seed", "2"]) == 0
         captured = capsys.readouterr()
         assert captured.out.startswith(shown) and "no key signature" not in captured.err
+
+
+def test_chords_from_midi_reads_back_a_written_minor_loop(tmp_path, capsys):
+    """A loop written by `chords -o` reads back by `chords --from-midi` as its own chords and
+    minor key (its melody's passing notes and the relative major used to win)."""
+    loop = tmp_path / "loop.mid"
+    assert main(["chords", "--key", "E minor", "--progression", "i III VI VII",
+                 "--regenerate", "4", "--seed", "1", "--json", "-o", str(loop)]) == 0
+    written = json.loads(capsys.readouterr().out)["chords"]
+    assert written[:3] == ["Em", "G", "C"]
+    assert main(["chords", "--from-midi", str(loop), "--length", "4", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["key"] == "E minor" and res["chords"][:4] == written
+
+
+def test_chords_from_midi_with_a_pickup_bar(tmp_path, capsys):
+    from tests.compose.test_midi_input import _pickup_clip
+
+    clip = _pickup_clip(tmp_path / "p.mid", [(60, 64, 67), (57, 60, 64), (53, 57, 60),
+                                             (55, 59, 62)])
+    assert main(["chords", "--from-midi", str(clip), "--length", "4", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["meter"] == "4/4" and res["chords"][:4] == ["C", "Am", "F", "G"]
+    assert any("15/16 pickup" in n for n in res["notes"])

@@ -114,3 +114,97 @@ def test_continue_reharmonise_fill(tmp_path, gen):
     assert recognised[2] is None
     out = filled.progression.names
     assert out[0] == "C" and out[1] == "Am" and out[3] == "G" and out[2] not in ("Am", "G")
+
+
+def _pickup_clip(path, bars, *, pickup=(15, 16)):
+    """A DAW-style clip: a pickup bar in its own signature (15/16 = 3.75 beats, melody only),
+    then 4/4 with one chord a bar."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    pick = int(480 * 4 * pickup[0] / pickup[1])
+    conductor = mido.MidiTrack([
+        mido.MetaMessage("time_signature", numerator=pickup[0], denominator=pickup[1], time=0),
+        mido.MetaMessage("time_signature", numerator=4, denominator=4, time=pick)])
+    tr = mido.MidiTrack([mido.Message("note_on", note=79, velocity=80, time=pick - 240),
+                         mido.Message("note_off", note=79, velocity=0, time=240)])
+    for chord in bars:
+        tr.extend(mido.Message("note_on", note=n, velocity=80, time=0) for n in chord)
+        tr.extend(mido.Message("note_off", note=n, velocity=0, time=1920 if i == 0 else 0)
+                  for i, n in enumerate(chord))
+    mid.tracks += [conductor, tr]
+    mid.save(path)
+    return path
+
+
+def test_pickup_bar_is_not_the_meter(tmp_path):
+    clip = read_clip(_pickup_clip(tmp_path / "p.mid", [_C, _AM, _F, _G]))
+    assert clip.meter.text == "4/4" and clip.pickup_beats == pytest.approx(3.75)
+    assert clip.length_beats == 16  # 4 bars counted from the first full bar
+    assert any("15/16 pickup" in n for n in clip.notes_text)
+    key, _ = detect_key(clip.notes)
+    chords = recognise_chords(clip, key)
+    assert [(c.token.name(key), c.start, c.beats) for c in chords] == [
+        ("C", 0.0, 4.0), ("Am", 4.0, 4.0), ("F", 8.0, 4.0), ("G", 12.0, 4.0)]
+
+
+def test_analysis_export_with_pickup_reads_back_in_its_meter(tmp_path):
+    from musicapp.analysis.export import write_midi
+
+    period = 0.5  # 120 bpm; the first beat 3/4 of a beat after the start: a 15/16 pickup
+    beats = [0.375 + period * i for i in range(3 + 4 * 8)]
+    downbeats = beats[3::4]
+    labels = ["C:maj", "A:min", "F:maj", "G:maj"] * 2
+    chords = [{"start": d, "end": d + 4 * period, "label": lab}
+              for d, lab in zip(downbeats, labels, strict=False)]
+    out = write_midi({"beats": beats, "downbeats": downbeats, "meter": "4/4", "tempo_bpm": 120,
+                      "key": "C major", "chords": chords}, tmp_path / "song.mid")
+    sigs = [(m.numerator, m.denominator) for m in mido.MidiFile(out).tracks[0]
+            if m.type == "time_signature"]
+    assert sigs == [(15, 16), (4, 4)]  # the real exporter writes the pickup bar
+    clip = read_clip(out)
+    assert clip.meter.text == "4/4" and clip.pickup_beats == pytest.approx(3.75)
+    assert clip.length_beats == 32
+    key, _ = detect_key(clip.notes)
+    assert key == Key("C", "major")
+    assert [c.token.name(key) for c in recognise_chords(clip, key)] == \
+        ["C", "Am", "F", "G"] * 2
+
+
+def test_meter_is_the_one_governing_most_of_the_clip(tmp_path):
+    from musicapp.compose.midi_input import clip_meter
+
+    said: list[str] = []
+    meter, pickup = clip_meter([(0.0, 3, 4), (6.0, 4, 4), (18.0, 3, 4)], 21.0, said)
+    assert meter.text == "4/4" and pickup == 0.0  # two 3/4 bars first are no pickup
+    assert any("changes time signature (3/4, 4/4)" in s for s in said)
+    said = []
+    meter, pickup = clip_meter([(0.0, 3, 4), (3.0, 4, 4)], 19.0, said)
+    assert meter.text == "4/4" and pickup == 3.0  # a 3-beat bar before 4/4: a pickup
+    assert not any("changes time signature" in s for s in said)
+    meter, pickup = clip_meter([(0.0, 6, 8), (3.0, 4, 4), (11.0, 6, 8)], 50.0, [])
+    assert meter.text == "6/8" and pickup == 0.0  # 6/8 governs most of the clip
+    meter, pickup = clip_meter([(0.0, 4, 4)], 8.0, [])
+    assert meter.text == "4/4" and pickup == 0.0
+    meter, pickup = clip_meter([], 8.0, [])
+    assert meter.text == "4/4" and pickup == 0.0
+
+
+def test_composer_loop_reads_back_with_its_minor_key(tmp_path, gen):
+    """The composer's MIDI (chords, bass and a melody with passing notes) of i III VI VII in
+    E minor reads back as those chords, bar by bar, in E minor - not G major."""
+    from musicapp.compose.arrange import arrange
+    from musicapp.compose.generate import Progression
+    from musicapp.compose.midi_export import build_midi
+    from musicapp.compose.theory import ChordToken
+
+    key = Key("E", "minor")
+    for pattern in ("arpeggio", "block", "pop"):
+        toks = [ChordToken.parse(t, "minor") for t in ["i", "III", "VI", "VII"]]
+        prog = Progression(key, toks, [4.0] * 4, -0.6, 0.0)
+        path = tmp_path / f"loop-{pattern}.mid"
+        build_midi(arrange(prog, pattern=pattern, seed=3)).save(path)
+        clip = read_clip(path)
+        found, _ = detect_key(clip.notes)
+        assert found == key, pattern
+        spans = recognise_chords(clip, found)
+        assert [(s.token.name(found), s.beats) for s in spans] == \
+            [("Em", 4.0), ("G", 4.0), ("C", 4.0), ("D", 4.0)], pattern
