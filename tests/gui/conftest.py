@@ -102,3 +102,16 @@ def private_data_dir(tmp_path, monkeypatch):
     cached analysis, and the user's folder stays untouched."""
     monkeypatch.setenv("MUSICAPP_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
+
+
+def shown_spectrogram(qtbot, seconds: float, size: tuple[int, int] = (1000, 420)):
+    """A :class:`SpectrogramView` on screen holding ``seconds`` of a silent spectrogram."""
+    from musicapp.gui.spectrogram import SpectrogramView
+
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_spectrogram(np.zeros((int(seconds / view.frame_s), 96), np.float32))
+    return view

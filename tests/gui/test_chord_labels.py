@@ -9,6 +9,7 @@ from PySide6.QtGui import QImage
 
 from musicapp.gui.chord_labels import fit_labels, place_labels
 from musicapp.gui.spectrogram import SpectrogramView
+from tests.gui.conftest import shown_spectrogram
 
 
 def test_fit_labels_never_overlaps():
@@ -51,12 +52,7 @@ def _lane_has_text(view: SpectrogramView) -> int:
 
 
 def test_a_long_track_is_one_label_item_and_its_labels_are_drawn(qtbot):
-    view = SpectrogramView()
-    qtbot.addWidget(view)
-    view.resize(1000, 420)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_spectrogram(np.zeros((int(180 / view.frame_s), 96), np.float32))
+    view = shown_spectrogram(qtbot, 180)
     names = ["A:min", "F:maj7", "C:maj", "G:7"]
     chords = [{"start": 1.5 * i, "end": 1.5 * (i + 1), "label": names[i % 4]} for i in range(120)]
     items_before = len(view.chord_plot.getViewBox().addedItems)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from musicapp.gui.spectrogram import SpectrogramView, note_name
-from tests.gui.conftest import load
+from tests.gui.conftest import load, shown_spectrogram
 
 
 def _many_chords(seconds: float = 180.0, step: float = 0.75) -> list[dict]:
@@ -22,12 +22,7 @@ def _many_chords(seconds: float = 180.0, step: float = 0.75) -> list[dict]:
 
 
 def test_chord_lane_has_no_overlapping_labels_at_whole_track_zoom(qtbot):
-    view = SpectrogramView()
-    qtbot.addWidget(view)
-    view.resize(1000, 420)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_spectrogram(np.zeros((int(180 / view.frame_s), 96), np.float32))
+    view = shown_spectrogram(qtbot, 180)
     view.set_chords(_many_chords(), key="A minor")
     view.set_view_range(0, 180)
     qtbot.wait(50)
@@ -158,12 +153,7 @@ def test_display_levels_from_a_strided_sample_match_the_full_percentiles():
 def test_a_cleared_lane_names_no_chord_on_hover(qtbot):
     """After a new file is opened (clear_all) the old track's chords are gone for hovering too,
     not only from the screen."""
-    view = SpectrogramView()
-    qtbot.addWidget(view)
-    view.resize(1000, 420)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_spectrogram(np.zeros((int(20 / view.frame_s), 96), np.float32))
+    view = shown_spectrogram(qtbot, 20)
     view.set_chords([{"start": 0.0, "end": 20.0, "label": "A:min"}], key="A minor")
     view.set_view_range(0, 20)
     qtbot.wait(50)
@@ -182,12 +172,7 @@ def test_a_cleared_lane_names_no_chord_on_hover(qtbot):
 def test_lane_name_ticks_do_not_reach_into_the_lanes(qtbot):
     """pyqtgraph draws a tick 5 px into the plot: in the chord lane it crossed the first label
     (a struck-through '-E' at the left edge of every zoomed view)."""
-    view = SpectrogramView()
-    qtbot.addWidget(view)
-    view.resize(1000, 420)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_spectrogram(np.zeros((int(20 / view.frame_s), 96), np.float32))
+    view = shown_spectrogram(qtbot, 20)
     view.set_view_range(0, 20)
     qtbot.wait(50)
     image = view.grab().toImage()
