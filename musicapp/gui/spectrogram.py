@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QToolTip
 from musicapp.gui.chord_labels import ChordLabelsItem
 from musicapp.gui.feel_lane import COLORS as FEEL_COLORS
 from musicapp.gui.feel_lane import FeelLane, LegendAxis, describe
+from musicapp.gui.plotting import fixed_unit_axes
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.params import MEL
 
@@ -249,6 +250,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.chord_plot.getViewBox().sigResized.connect(lambda *_: self._layout_chord_labels())
         self.plot.scene().sigMouseMoved.connect(self._on_hover)
 
+        for plot in (self.plot, self.mood_plot, self.feel_plot, self.beat_plot, self.chord_plot):
+            fixed_unit_axes(plot)
         self.paints = _PaintCounter(self)
         self.viewport().installEventFilter(self.paints)
 

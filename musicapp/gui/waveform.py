@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 
+from musicapp.gui.plotting import fixed_unit_axes
 from musicapp.gui.theme import ACCENT, ACCENT2
 
 ENVELOPE_POINTS = 2000
@@ -57,6 +58,7 @@ class WaveformOverview(pg.PlotWidget):
         self.hideButtons()
         self.hideAxis("left")
         self.getPlotItem().getAxis("bottom").setHeight(18)
+        fixed_unit_axes(self.getPlotItem())
         self.setYRange(-1, 1, padding=0.05)
         self.setMinimumHeight(44)  # a navigation strip: small windows keep room for the panels
         self.setMaximumHeight(80)
