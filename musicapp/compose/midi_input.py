@@ -25,7 +25,7 @@
 
 Round trip of 50 generated loops (12 keys, major and minor, 4/4 3/4 6/8, all styles, 1/2/auto
 chords a bar, through the composer's own MIDI): chords exact at every half beat 9/50 -> 45/50, key
-exact 32/50 -> 47/50 (``PYTHONPATH=lab .venv/bin/python -m musicapp_lab.compose.midi_roundtrip``).
+exact 32/50 -> 47/50 (the lab's round-trip tool, module ``compose.midi_roundtrip`` under ``lab/``).
 The key bonuses and the continuation threshold were chosen on those 50 loops; on the next 50
 (``--start 50``, not looked at while choosing) chords 10/50 -> 43/50, key 35/50 -> 46/50.
 """
