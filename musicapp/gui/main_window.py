@@ -152,9 +152,6 @@ class MainWindow(QMainWindow):
         self.feature_engine: FeatureMapEngine | None = None
         self.load_task = None
         self.analysis_task = None
-        #: bumped when an analysis starts or its track is replaced: the slots of an older
-        #: analysis (result, failure, progress, cancellation) are ignored
-        self._analysis_generation = 0
         self.last_error = ""
         self.take_path: str | None = None
         self.record_level = float("-inf")
@@ -925,23 +922,11 @@ class MainWindow(QMainWindow):
         if not (self.track.warnings and self.message.text().startswith(self._damage_note())):
             self.clear_message()  # the note that the file is damaged stays while it analyses
         self.analysis_started_at = time.perf_counter()
-        self._analysis_generation += 1
-        current = self._for_current_analysis
         self.analysis_task = self.runner.start(
             analyze_task, self.track.path, self.analysis_worker, name="analysis",
-            on_finished=current(self._on_analysis), on_failed=current(self._on_analysis_failed),
-            on_progress=current(self._progress),
-            on_cancelled=current(self._on_analysis_cancelled))
+            on_finished=self._on_analysis, on_failed=self._on_analysis_failed,
+            on_progress=self._progress, on_cancelled=self._on_analysis_cancelled)
         self._update_enabled()
-
-    def _for_current_analysis(self, slot: Callable[..., None]) -> Callable[..., None]:
-        """``slot``, called only while the analysis started now is still the current one."""
-        generation = self._analysis_generation
-
-        def call(*args) -> None:
-            if generation == self._analysis_generation:
-                slot(*args)
-        return call
 
     def _drop_analysis(self) -> None:
         """Cancel a running analysis of the track being replaced and ignore what it still
@@ -949,9 +934,8 @@ class MainWindow(QMainWindow):
         spectrogram), and the new track must be analysable at once."""
         if self.analysis_task is None:
             return
-        self.analysis_task.cancel()
+        self.analysis_task.abandon()
         self.analysis_task = None
-        self._analysis_generation += 1
         self._progress_done()
 
     def _on_analysis(self, result: TrackAnalysis) -> None:

@@ -81,10 +81,19 @@ class Task(QRunnable):
         self.signals = TaskSignals()
         self.ctx = TaskContext(self.signals)
         self.error_details = ""
+        #: set by :meth:`abandon`: the slots given to :meth:`TaskRunner.start` are not called
+        self.abandoned = False
 
     def cancel(self) -> None:
         """Request cancellation (the task stops at its next progress report)."""
         self.ctx.cancel()
+
+    def abandon(self) -> None:
+        """Cancel, and call none of the slots given to :meth:`TaskRunner.start` from now on
+        (not even for a result already on its way): what it would report belongs to something
+        the user has replaced."""
+        self.abandoned = True
+        self.cancel()
 
     def run(self) -> None:
         try:
@@ -132,14 +141,16 @@ class TaskRunner(QObject):
         task = Task(fn, *args, name=name)
         if connect is not None:
             connect(task)
-        if on_finished is not None:
-            task.signals.finished.connect(on_finished)
-        if on_failed is not None:
-            task.signals.failed.connect(on_failed)
-        if on_progress is not None:
-            task.signals.progress.connect(on_progress)
-        if on_cancelled is not None:
-            task.signals.cancelled.connect(on_cancelled)
+
+        def unless_abandoned(slot: Callable[..., None]) -> Callable[..., None]:
+            return lambda *a: None if task.abandoned else slot(*a)
+
+        for signal, slot in ((task.signals.finished, on_finished),
+                             (task.signals.failed, on_failed),
+                             (task.signals.progress, on_progress),
+                             (task.signals.cancelled, on_cancelled)):
+            if slot is not None:
+                signal.connect(unless_abandoned(slot))
         task.signals.done.connect(lambda t=task: self._running.discard(t))
         self._running.add(task)
         self.pool.start(task)
