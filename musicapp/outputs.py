@@ -98,14 +98,7 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--overwrite"
     p = Path(path)
     if p.is_dir():
         raise MusicappError(f"{p}: is a directory, not a file name")
-    special = special_file_reason(p)
-    if special:
-        raise MusicappError(f"{p}: {special}")
-    if (p.exists() or p.is_symlink()) and not overwrite:
-        raise FileExistsRefusal(f"{p}: already exists; use {flag} to replace it")
-    folder = write_target(p).parent
-    if not folder.is_dir():
-        raise MusicappError(f"{p}: folder {folder} does not exist")
+    folder = _refuse_before_writing(p, p, overwrite=overwrite, flag=flag, error=MusicappError)
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{p.name[:40]}.", suffix=".check", dir=folder)
     except OSError as exc:
@@ -113,6 +106,22 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--overwrite"
     os.close(fd)
     os.unlink(probe)
     return p
+
+
+def _refuse_before_writing(p: Path, shown: Path, *, overwrite: bool, flag: str,
+                           error: type[MusicappError]) -> Path:
+    """The checks shared by :func:`check_output` and :func:`write_atomically`: ``p`` is no
+    device, FIFO, socket or system file, does not exist unless ``overwrite``, and the folder of
+    the file it names (``shown`` in that message) exists. Returns that folder."""
+    special = special_file_reason(p)
+    if special:
+        raise error(f"{p}: {special}")
+    if (p.exists() or p.is_symlink()) and not overwrite:
+        raise FileExistsRefusal(f"{p}: already exists; use {flag} to replace it")
+    folder = write_target(p).parent
+    if not folder.is_dir():
+        raise error(f"{shown}: folder {folder} does not exist")
+    return folder
 
 
 def check_outputs(paths: Iterable[str | Path | None], *, overwrite: bool, flag: str = "--overwrite") -> None:
@@ -228,15 +237,8 @@ def write_atomically(
     """
     given = Path(path)
     what = f"the {kind} file" if kind else "the file"
-    special = special_file_reason(given)
-    if special:
-        raise error(f"{given}: {special}")
-    if not overwrite and (given.exists() or given.is_symlink()):
-        raise FileExistsRefusal(f"{given}: already exists; use {flag} to replace it")
     out = write_target(given)  # through a symbolic link: its file is replaced, the link kept
-    folder = out.parent
-    if not folder.is_dir():
-        raise error(f"{out}: folder {folder} does not exist")
+    folder = _refuse_before_writing(given, out, overwrite=overwrite, flag=flag, error=error)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name[:40]}.", suffix=f".tmp{out.suffix}",
                                    dir=folder)
