@@ -52,13 +52,19 @@ def test_neighbouring_equal_chords_merge(qtbot):
         [(0.0, 2.0, "C:maj"), (3.0, 4.0, "G:maj")]
 
 
-def test_five_mood_lanes_show_five_labels(qtbot):
-    view = SpectrogramView()
-    qtbot.addWidget(view)
+def _five_mood_segments() -> tuple[list[str], list[dict]]:
+    """Five mood names and four 3-s segments ranking them in that order."""
     names = ["easy listening", "sad", "beautiful", "chill", "mellow"]
     segs = [{"start": 3.0 * i, "end": 3.0 * i + 3,
              "moods": [{"tag": n, "percentile": 90 - 10 * j} for j, n in enumerate(names)]}
             for i in range(4)]
+    return names, segs
+
+
+def test_five_mood_lanes_show_five_labels(qtbot):
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    names, segs = _five_mood_segments()
     view.set_mood_timeline(segs)
     ticks = view.mood_plot.getAxis("left")._tickLevels[0]
     assert sorted(t for _v, t in ticks) == sorted(names)  # full names, none cut
@@ -116,10 +122,7 @@ def test_a_short_view_keeps_one_mood_band_with_the_names_on_hover(qtbot):
 
     view = SpectrogramView()
     qtbot.addWidget(view)
-    names = ["easy listening", "sad", "beautiful", "chill", "mellow"]
-    segs = [{"start": 3.0 * i, "end": 3.0 * i + 3,
-             "moods": [{"tag": n, "percentile": 90 - 10 * j} for j, n in enumerate(names)]}
-            for i in range(4)]
+    names, segs = _five_mood_segments()
     view.set_mood_timeline(segs)
     view.resize(900, view.minimumHeight())
     view.show()
