@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from musicapp.analysis_cache import AnalysisCache
 from musicapp.gui.analysis_worker import AnalysisCancelled, AnalysisError, AnalysisWorker
 from musicapp.gui.workers import CancelledError, TaskContext
 from musicapp.track_analysis import TrackAnalysis
+
+if TYPE_CHECKING:
+    from musicapp.analysis_cache import AnalysisCache
 
 __all__ = ["AnalysisError", "analyze_task"]
 
@@ -21,6 +24,8 @@ def analyze_task(ctx: TaskContext, path: str, worker: AnalysisWorker | None = No
     thread for the interpreter lock; cancelling kills it). Without a worker, and in a frozen
     build (no ``python -m``), it runs in this thread.
     """
+    from musicapp.analysis_cache import AnalysisCache  # off the start-up path (hashlib, jitcache)
+
     store = cache if cache is not None else AnalysisCache()
     ctx.progress(0.0, "looking in the analysis cache")
     try:
