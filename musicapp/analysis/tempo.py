@@ -187,30 +187,44 @@ def _dp_scores(local: np.ndarray, window: np.ndarray, periods: np.ndarray, perio
                tightness: float) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative scores and back-pointers of the Ellis beat DP.
 
-    Frame ``i`` looks back at frames ``i + window`` (all at least ``-window[-1]`` frames earlier),
-    so a block of that many consecutive frames depends only on frames before the block: each
-    block is scored at once (same arithmetic and tie-breaking as a frame-by-frame loop).
+    Frame ``i`` looks back at frames ``i + window`` (a contiguous range, all at least
+    ``-window[-1]`` frames earlier), so a block of that many consecutive frames depends only on
+    frames before the block: each block is scored at once (same arithmetic and tie-breaking as a
+    frame-by-frame loop, ``tests/analysis/test_tempo.py``). The candidates of frame ``i`` are row
+    ``i`` of a sliding-window view of the scores behind ``-window[0]`` leading ``-inf`` (frames
+    before the track), so a block costs a handful of array operations.
     """
+    from numpy.lib.stride_tricks import sliding_window_view
+
     n = local.size
     varying = bool(periods.max() > 1.001 * periods.min())
-    base_cost = -tightness * np.log(-window / period) ** 2
-    cs = local.astype(np.float64, copy=True)
+    w0, width = int(window[0]), int(window.size)
+    store = np.full(n - w0, -np.inf)
+    cs = store[-w0:]  # a view: scores written here are seen through ``rows``
+    cs[:] = local
+    rows = sliding_window_view(store, width)  # rows[i] = cs[i + window] (-inf before frame 0)
     bp = np.full(n, -1, dtype=int)
     step = max(1, int(-window[-1]))
+    cost = -tightness * np.log(-window / period) ** 2
+    costs = None
+    chunk = step * max(1, 4096 // step)  # frames whose tempo-dependent costs are made at once
+    r = np.arange(step)
     for start in range(0, n, step):
-        idx = np.arange(start, min(n, start + step))
-        lo = idx[:, None] + window[None, :]
+        stop = min(n, start + step)
+        m = stop - start
         if varying:
-            cost = -tightness * np.log(-window[None, :] / periods[idx][:, None]) ** 2
-        else:
-            cost = base_cost
-        cand = np.where(lo >= 0, cs[np.maximum(lo, 0)] + cost, -np.inf)
-        j = np.argmax(cand, axis=1)
-        best = cand[np.arange(idx.size), j]
+            if start % chunk == 0:
+                costs = -tightness * np.log(-window[None, :]
+                                            / periods[start:start + chunk][:, None]) ** 2
+            cost = costs[start % chunk:start % chunk + m]
+        cand = rows[start:stop] + cost
+        j = cand.argmax(axis=1)
+        best = cand[r[:m], j]
         ok = best > 0
-        cs[idx[ok]] = local[idx[ok]] + best[ok]
-        bp[idx[ok]] = lo[np.arange(idx.size), j][ok]
-    return cs, bp
+        here = local[start:stop]
+        cs[start:stop] = np.where(ok, here + best, here)
+        bp[start:stop] = np.where(ok, start + w0 + r[:m] + j, -1)
+    return cs.copy(), bp
 
 
 def fix_offbeat(beats: np.ndarray, low_onset: np.ndarray, ratio: float = 1.3) -> np.ndarray:
