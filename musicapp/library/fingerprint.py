@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.fft import rfft
-from scipy.ndimage import maximum_filter, uniform_filter1d
+from scipy.ndimage import uniform_filter1d
 
 SAMPLE_RATE = 8000
 N_FFT = 512
@@ -59,37 +59,63 @@ class Peaks:
 
 def spectrogram(y: np.ndarray) -> np.ndarray:
     """Whitened log-magnitude spectrogram, shape (frames, N_FFT // 2 + 1), float32."""
+    return np.ascontiguousarray(_whitened_bins(y).T)
+
+
+def _whitened_bins(y: np.ndarray) -> np.ndarray:
+    """:func:`spectrogram` transposed, shape (N_FFT // 2 + 1, frames): the moving averages run
+    along contiguous rows (scipy's filters are faster there; the values are the same)."""
     y = np.asarray(y, dtype=np.float32)
     if y.size < N_FFT:
         y = np.pad(y, (0, N_FFT - y.size))
     frames = np.lib.stride_tricks.sliding_window_view(y, N_FFT)[::HOP]
     window = np.hanning(N_FFT).astype(np.float32)
-    mag = np.abs(rfft(frames * window, axis=1)).astype(np.float32)
+    mag = np.ascontiguousarray(np.abs(rfft(frames * window, axis=1)).astype(np.float32).T)
     if SMOOTH_FRAMES > 1:
-        mag = uniform_filter1d(mag, size=SMOOTH_FRAMES, axis=0, mode="nearest")
+        mag = uniform_filter1d(mag, size=SMOOTH_FRAMES, axis=1, mode="nearest")
     logmag = np.log(mag + 1e-4 * (float(mag.max()) + 1e-9))
-    background = uniform_filter1d(logmag, size=WHITEN_FRAMES, axis=0, mode="nearest")
-    return logmag - background
+    logmag -= uniform_filter1d(logmag, size=WHITEN_FRAMES, axis=1, mode="nearest")
+    return logmag
+
+
+def sliding_max(x: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Maximum over a centred window of odd ``size`` along ``axis``, ``-inf`` beyond the edges:
+    ``scipy.ndimage.maximum_filter1d(x, size, axis, mode="constant", cval=-inf)`` by doubling
+    (windows of 1, 2, 4, ... samples combined by ``np.maximum``), about twice as fast."""
+    h = size // 2
+    n = x.shape[axis]
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (h, h)
+    m = np.pad(x, pad, constant_values=-np.inf)
+
+    def part(a: np.ndarray, start: int, length: int) -> np.ndarray:
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(start, start + length)
+        return a[tuple(index)]
+
+    width, length = 1, n + 2 * h
+    while 2 * width <= size:  # m[i] = max of the padded input over i .. i + 2 * width - 1
+        length -= width
+        m = np.maximum(part(m, 0, length), part(m, width, length))
+        width *= 2
+    if width < size:
+        m = np.maximum(part(m, 0, n), part(m, size - width, n))
+    return part(m, 0, n)
 
 
 def find_peaks(y: np.ndarray, density: int | None = None) -> Peaks:
     """Pick landmark peaks from 8 kHz mono audio, at most ``density`` per second
     (default ``PEAKS_PER_SECOND``)."""
     density = PEAKS_PER_SECOND if density is None else density
-    spec = spectrogram(y)
-    n_frames = spec.shape[0]
-    sub = spec[:, MIN_BIN : MAX_BIN + 1]
-    local_max = maximum_filter(
-        sub,
-        size=(2 * PEAK_TIME_NEIGHBOURS + 1, 2 * PEAK_FREQ_NEIGHBOURS + 1),
-        mode="constant",
-        cval=-np.inf,
-    )
+    sub = _whitened_bins(y)[MIN_BIN : MAX_BIN + 1]  # (bins, frames)
+    # local maxima: the maximum over the (time, frequency) neighbourhood, -inf beyond the edges
+    local_max = sliding_max(sliding_max(sub, 2 * PEAK_FREQ_NEIGHBOURS + 1, 0),
+                            2 * PEAK_TIME_NEIGHBOURS + 1, 1)
     is_peak = (sub == local_max) & (sub > 0.0)
-    t, f = np.nonzero(is_peak)
+    t, f = np.nonzero(is_peak.T)  # time-major order, as the ranking below expects
     if t.size == 0:
         return Peaks(np.zeros(0, np.int32), np.zeros(0, np.int32))
-    strength = sub[t, f]
+    strength = sub[f, t]
     # Keep the strongest peaks of each one-second block (density control).
     block = (t * FRAME_SECONDS).astype(np.int64)
     order = np.lexsort((-strength, block))
@@ -99,7 +125,6 @@ def find_peaks(y: np.ndarray, density: int | None = None) -> Peaks:
     keep = rank < density
     t, f = t[keep], f[keep] + MIN_BIN
     order = np.lexsort((f, t))
-    del n_frames
     return Peaks(t[order].astype(np.int32), f[order].astype(np.int32))
 
 
