@@ -192,7 +192,9 @@ def _dp_scores(local: np.ndarray, window: np.ndarray, periods: np.ndarray, perio
     frames before the block: each block is scored at once (same arithmetic and tie-breaking as a
     frame-by-frame loop, ``tests/analysis/test_tempo.py``). The candidates of frame ``i`` are row
     ``i`` of a sliding-window view of the scores behind ``-window[0]`` leading ``-inf`` (frames
-    before the track), so a block costs a handful of array operations.
+    before the track). The loop only needs each frame's best candidate score; which candidate
+    it was (the back-pointer, the first of equal ones) is found afterwards for all frames at
+    once, from the same, by then final, scores.
     """
     from numpy.lib.stride_tricks import sliding_window_view
 
@@ -203,27 +205,32 @@ def _dp_scores(local: np.ndarray, window: np.ndarray, periods: np.ndarray, perio
     cs = store[-w0:]  # a view: scores written here are seen through ``rows``
     cs[:] = local
     rows = sliding_window_view(store, width)  # rows[i] = cs[i + window] (-inf before frame 0)
-    bp = np.full(n, -1, dtype=int)
     step = max(1, int(-window[-1]))
-    cost = -tightness * np.log(-window / period) ** 2
-    costs = None
-    chunk = step * max(1, 4096 // step)  # frames whose tempo-dependent costs are made at once
-    r = np.arange(step)
+    chunk = step * max(1, 4096 // step)  # frames whose candidates are held at once
+
+    def costs(start: int) -> np.ndarray:
+        if not varying:
+            return -tightness * np.log(-window / period) ** 2
+        return -tightness * np.log(-window[None, :] / periods[start:start + chunk][:, None]) ** 2
+
+    best = np.empty(n)
+    cand = np.empty((step, width))
+    cost = costs(0)
     for start in range(0, n, step):
         stop = min(n, start + step)
-        m = stop - start
-        if varying:
-            if start % chunk == 0:
-                costs = -tightness * np.log(-window[None, :]
-                                            / periods[start:start + chunk][:, None]) ** 2
-            cost = costs[start % chunk:start % chunk + m]
-        cand = rows[start:stop] + cost
-        j = cand.argmax(axis=1)
-        best = cand[r[:m], j]
-        ok = best > 0
-        here = local[start:stop]
-        cs[start:stop] = np.where(ok, here + best, here)
-        bp[start:stop] = np.where(ok, start + w0 + r[:m] + j, -1)
+        if varying and start % chunk == 0:
+            cost = costs(start)
+        c = cand[:stop - start]
+        np.add(rows[start:stop], cost[start % chunk:start % chunk + stop - start] if varying
+               else cost, out=c)
+        c.max(axis=1, out=best[start:stop])
+        cs[start:stop] += np.maximum(best[start:stop], 0.0)  # local + best where best > 0
+    bp = np.full(n, -1, dtype=int)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        j = (rows[start:stop] + (costs(start)[:stop - start] if varying else cost)).argmax(axis=1)
+        ok = best[start:stop] > 0
+        bp[start:stop][ok] = (np.arange(start, stop) + w0 + j)[ok]
     return cs.copy(), bp
 
 

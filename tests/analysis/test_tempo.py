@@ -42,6 +42,27 @@ def test_block_dp_equals_frame_by_frame():
         assert np.array_equal(cs, cs0)
 
 
+def test_block_dp_equals_frame_by_frame_on_long_tracks_and_ties():
+    """Longer than one block of candidates (4096 frames), tempo curves, and many equal scores
+    (a period of exactly 20 frames makes lags 10 and 40 cost the same; quantised onsets)."""
+    rng = np.random.default_rng(11)
+    cases = (
+        (9000, np.linspace(70, 150, 9000)),
+        (8500, np.full(8500, tempo.FPS * 3.0)),  # period 20 frames
+        (5000, np.full(5000, 133.0)),
+        (30, np.full(30, 100.0)),  # shorter than the look-back window
+    )
+    for n, bpms in cases:
+        local = np.round(rng.random(n) ** 4 * 4) / 4  # mostly 0, a few levels
+        periods = tempo.FPS * 60.0 / bpms
+        period = float(np.median(periods))
+        window = np.arange(-int(round(2 * periods.max())), -int(round(periods.min() / 2)) + 1)
+        cs, bp = tempo._dp_scores(local, window, periods, period, 100.0)
+        cs0, bp0 = _dp_frame_by_frame(local, window, periods, period, 100.0)
+        assert np.array_equal(bp, bp0)
+        assert np.array_equal(cs, cs0)
+
+
 def test_track_beats_on_a_click_track():
     fps = tempo.FPS
     n = int(30 * fps)
