@@ -57,7 +57,11 @@ def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     if y.ndim == 2:
         # accept (channels, n) or (n, channels)
         y = y.mean(axis=0) if y.shape[0] <= 8 and y.shape[0] < y.shape[1] else y.mean(axis=1)
-    y = np.nan_to_num(y.ravel(), nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    y = y.ravel()
+    if np.isfinite(y).all():  # the usual case: one pass instead of nan_to_num's five
+        y = y.copy()
+    else:
+        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
     if sample_rate != SAMPLE_RATE and y.size:
         from musicapp.audio import resample
 
@@ -80,7 +84,10 @@ def _onsets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _mel_and_rms(y: np.ndarray, n_fft: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
     """64-band Mel power (64, frames) and frame RMS of centred, Hann-windowed frames: the same
     values as ``librosa.stft`` + ``melspectrogram`` at about half the cost (frames cut from a
-    strided view, a BLAS product for the filter bank), 2048 frames at a time."""
+    strided view, a BLAS product for the filter bank), 2048 frames at a time. The windowing,
+    transform and power run :data:`SUB_FRAMES` frames at a time into reused buffers (large
+    temporaries cost more in memory traffic than the arithmetic); the filter-bank product still
+    takes 2048 frames at once, so its sums are the same."""
     from numpy.lib.stride_tricks import sliding_window_view
     from scipy import fft as sfft
 
@@ -91,12 +98,25 @@ def _mel_and_rms(y: np.ndarray, n_fft: int, hop: int) -> tuple[np.ndarray, np.nd
     rms = np.empty(n, dtype=np.float32)
     basis_t = _mel_basis().T
     window = _hann(n_fft)
+    chunk = min(2048, n)
+    power = np.empty((chunk, n_fft // 2 + 1), dtype=np.float32)
+    windowed = np.empty((min(SUB_FRAMES, chunk), n_fft), dtype=np.float32)
+    imag2 = np.empty((min(SUB_FRAMES, chunk), n_fft // 2 + 1), dtype=np.float32)
     for a in range(0, n, 2048):
-        spec = sfft.rfft(frames[a:a + 2048] * window, axis=1)
-        power = spec.real**2 + spec.imag**2
-        rms[a:a + 2048] = np.sqrt(np.mean(power, axis=1) / n_fft * 2)
-        mel[:, a:a + 2048] = (power @ basis_t).T
+        m = min(2048, n - a)
+        for b in range(0, m, SUB_FRAMES):
+            k = min(SUB_FRAMES, m - b)
+            np.multiply(frames[a + b:a + b + k], window, out=windowed[:k])
+            spec = sfft.rfft(windowed[:k], axis=1)
+            np.square(spec.real, out=power[b:b + k])
+            np.add(power[b:b + k], np.square(spec.imag, out=imag2[:k]), out=power[b:b + k])
+        rms[a:a + m] = np.sqrt(np.mean(power[:m], axis=1) / n_fft * 2)
+        mel[:, a:a + m] = (power[:m] @ basis_t).T
     return mel, rms
+
+
+#: frames windowed and transformed at once (keeps the temporaries in the CPU caches)
+SUB_FRAMES = 256
 
 
 @functools.lru_cache(maxsize=2)
@@ -143,14 +163,25 @@ def _semitone_spectrum(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, float]
 
 def _to_analysis_frames(C: np.ndarray, factor: int) -> np.ndarray:
     """Linear interpolation of frames every ``factor`` analysis frames onto every frame
-    (centred frames: column k is at analysis frame ``k * factor``)."""
+    (centred frames: column k is at analysis frame ``k * factor``).
+
+    Frame ``k * factor + p`` is ``(1 - a) * C[:, k] + a * C[:, k + 1]`` with ``a`` its offset
+    ``p / factor`` (float32), the last frame ``C[:, -1]`` the same way from ``k = -2``; each
+    phase ``p`` is computed from column slices (no gathered copies of ``C``)."""
     if factor <= 1 or C.shape[1] < 2:
         return C
-    n = (C.shape[1] - 1) * factor + 1
+    m = C.shape[1]
+    n = (m - 1) * factor + 1
     pos = np.arange(n) / factor
-    i0 = np.minimum(pos.astype(int), C.shape[1] - 2)
+    i0 = np.minimum(pos.astype(int), m - 2)
     a = (pos - i0).astype(np.float32)
-    return (1 - a) * C[:, i0] + a * C[:, i0 + 1]
+    out = np.empty((C.shape[0], n), dtype=np.result_type(C.dtype, np.float32))
+    left, right = C[:, :-1], C[:, 1:]
+    for p in range(factor):  # frames p, p + factor, ... before the last: i0 = k
+        w = a[p:n - 1:factor]
+        out[:, p:n - 1:factor] = (1 - w) * left + w * right
+    out[:, -1] = (1 - a[-1]) * C[:, -2] + a[-1] * C[:, -1]
+    return out
 
 
 def compute_frames(y: np.ndarray) -> Frames:

@@ -34,3 +34,40 @@ def test_short_signal_gives_frames():
     out = cqt_magnitude(y, 11025, 512, 32.0, 36, 12)
     assert out.shape[0] == 36 and out.shape[1] >= 1
     assert np.all(np.isfinite(out))
+
+
+def _octave_response_plain(y, n_fft, hop, basis):
+    """The octave response as first written: 2048 frames per transform along axis 1."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    from scipy import fft as sfft
+
+    pad = n_fft // 2
+    yp = np.pad(np.asarray(y, dtype=np.float32), (pad, pad))
+    if yp.size < n_fft:
+        yp = np.pad(yp, (0, n_fft - yp.size))
+    frames = sliding_window_view(yp, n_fft)[::hop]
+    out = np.empty((basis.shape[0], frames.shape[0]), dtype=np.float32)
+    for a in range(0, frames.shape[0], 2048):
+        spec = sfft.rfft(frames[a:a + 2048], axis=1).T
+        out[:, a:a + 2048] = np.abs(basis @ spec)
+    return out
+
+
+def test_octave_response_equals_the_plain_form():
+    import librosa
+
+    from musicapp.analysis import cqt
+
+    sr = 11025.0
+    rng = np.random.default_rng(5)
+    t = np.arange(int(25 * sr)) / sr
+    y = (0.3 * np.sin(2 * np.pi * 196.0 * t) * (1 + np.sin(2 * np.pi * 0.5 * t))
+         + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    freqs = librosa.cqt_frequencies(n_bins=252, fmin=32.0, bins_per_octave=36)
+    alpha = librosa.filters._relative_bandwidth(freqs=freqs)
+    for sl in (slice(-36, None), slice(-108, -72)):
+        basis, n_fft = cqt._octave_basis(sr, tuple(freqs[sl].tolist()),
+                                         tuple(alpha[sl].tolist()), sr)
+        for hop, signal in ((64, y), (512, y), (16, y[:300])):  # 64: over 4000 frames
+            ours = cqt._octave_response(signal, n_fft, hop, basis)
+            assert np.array_equal(ours, _octave_response_plain(signal, n_fft, hop, basis))
