@@ -167,7 +167,8 @@ def _to_analysis_frames(C: np.ndarray, factor: int) -> np.ndarray:
 
     Frame ``k * factor + p`` is ``(1 - a) * C[:, k] + a * C[:, k + 1]`` with ``a`` its offset
     ``p / factor`` (float32), the last frame ``C[:, -1]`` the same way from ``k = -2``; each
-    phase ``p`` is computed from column slices (no gathered copies of ``C``)."""
+    phase ``p`` is computed from column slices (no gathered copies of ``C``). The result is
+    column-major (Fortran order)."""
     if factor <= 1 or C.shape[1] < 2:
         return C
     m = C.shape[1]
@@ -175,7 +176,9 @@ def _to_analysis_frames(C: np.ndarray, factor: int) -> np.ndarray:
     pos = np.arange(n) / factor
     i0 = np.minimum(pos.astype(int), m - 2)
     a = (pos - i0).astype(np.float32)
-    out = np.empty((C.shape[0], n), dtype=np.result_type(C.dtype, np.float32))
+    # column-major, as the gathered form ``(1 - a) * C[:, i0] + ...`` was: the tuning's energy
+    # sum below runs in memory order, so the layout decides its last bits
+    out = np.empty((C.shape[0], n), dtype=np.result_type(C.dtype, np.float32), order="F")
     left, right = C[:, :-1], C[:, 1:]
     for p in range(factor):  # frames p, p + factor, ... before the last: i0 = k
         w = a[p:n - 1:factor]

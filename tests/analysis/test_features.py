@@ -94,7 +94,46 @@ def test_to_analysis_frames_equals_the_plain_form(factor):
     rng = np.random.default_rng(factor)
     for cols in (1, 2, 3, 400):
         C = rng.random((12, cols), dtype=np.float32)
-        assert np.array_equal(F._to_analysis_frames(C, factor), _to_analysis_frames_plain(C, factor))
+        out, ref = F._to_analysis_frames(C, factor), _to_analysis_frames_plain(C, factor)
+        assert np.array_equal(out, ref)
+        # the same memory layout: later sums over the frames run in memory order
+        assert out.strides == ref.strides
+
+
+def _semitone_spectrum_plain(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, float]:
+    """The semitone spectrum with the gathered interpolation of the first form."""
+    import librosa
+
+    from musicapp.analysis.cqt import cqt_magnitude
+
+    n_bins = F.N_SEMITONES * F.BINS_PER_SEMITONE
+    fmin = librosa.midi_to_hz(F.MIDI_LOW - 1.0 / F.BINS_PER_SEMITONE)
+    y_half = librosa.resample(y, orig_sr=F.SAMPLE_RATE, target_sr=F.CQT_RATE, res_type="soxr_hq")
+    C = cqt_magnitude(y_half, F.CQT_RATE, F.CQT_HOP, fmin, n_bins, 12 * F.BINS_PER_SEMITONE)
+    C = _to_analysis_frames_plain(C, F.CQT_HOP * F.SAMPLE_RATE // (F.CQT_RATE * F.HOP))
+    C = C[:, :n_frames]
+    if C.shape[1] < n_frames:
+        C = np.pad(C, ((0, 0), (0, n_frames - C.shape[1])))
+    energy = (C**2).reshape(F.N_SEMITONES, F.BINS_PER_SEMITONE, -1).sum(axis=(0, 2))
+    phase = np.angle(np.sum(energy * np.exp(2j * np.pi * (np.arange(3) - 1) / 3)))
+    tuning = float(phase / (2 * np.pi))
+    idx = np.arange(n_bins, dtype=np.float64) + tuning * F.BINS_PER_SEMITONE
+    i0 = np.clip(np.floor(idx).astype(int), 0, n_bins - 1)
+    i1 = np.clip(i0 + 1, 0, n_bins - 1)
+    a = (idx - np.floor(idx)).astype(np.float32)[:, None]
+    Cs = ((1 - a) * C[i0] + a * C[i1]).reshape(F.N_SEMITONES, F.BINS_PER_SEMITONE, -1)
+    semis = 0.25 * Cs[:, 0] + 0.5 * Cs[:, 1] + 0.25 * Cs[:, 2]
+    return semis.astype(np.float32), tuning
+
+
+@pytest.mark.parametrize("seconds", [1.5, 40.0])
+def test_semitone_spectrum_equals_the_plain_form(seconds):
+    y = _music(seconds, seed=7)
+    n_frames = F._mel_and_rms(y, 2048, F.HOP)[1].size
+    semis, tuning = F._semitone_spectrum(y, n_frames)
+    semis0, tuning0 = _semitone_spectrum_plain(y, n_frames)
+    assert tuning == tuning0
+    assert np.array_equal(semis, semis0)
 
 
 @pytest.mark.skipif(not REAL, reason="no real recordings in .gpu_real")
@@ -106,3 +145,6 @@ def test_mel_and_rms_equal_the_plain_form_on_a_real_recording():
     mel, rms = F._mel_and_rms(y, 2048, F.HOP)
     mel0, rms0 = _mel_and_rms_plain(y, 2048, F.HOP)
     assert np.array_equal(mel, mel0) and np.array_equal(rms, rms0)
+    semis, tuning = F._semitone_spectrum(y, rms.size)
+    semis0, tuning0 = _semitone_spectrum_plain(y, rms.size)
+    assert tuning == tuning0 and np.array_equal(semis, semis0)
