@@ -34,7 +34,8 @@ N_BANDS = 32  # bits per frame
 LOW_HZ = 150.0
 HIGH_HZ = 3500.0
 LAG = 4  # frames between the two compared spectra
-_BLOCK = 4096  # frames per FFT batch (bounds memory on long tracks)
+_BLOCK = 4096  # frames per band product (bounds memory on long tracks)
+_SUB = 256  # frames per FFT
 
 
 def _band_matrix() -> np.ndarray:
@@ -57,10 +58,20 @@ def band_log_energy(y: np.ndarray) -> np.ndarray:
     y = np.pad(y, (0, max(0, (n_frames - 1) * HOP + WINDOW - y.size)))
     frames = np.lib.stride_tricks.sliding_window_view(y, WINDOW)[::HOP][:n_frames]
     window = np.hanning(WINDOW).astype(np.float32)
-    out = np.empty((frames.shape[0], N_BANDS + 1), np.float32)
-    for k in range(0, frames.shape[0], _BLOCK):
-        spectrum = np.abs(rfft(frames[k : k + _BLOCK] * window, axis=1)) ** 2
-        out[k : k + _BLOCK] = spectrum.astype(np.float32) @ _BANDS
+    n = frames.shape[0]
+    out = np.empty((n, N_BANDS + 1), np.float32)
+    # power spectra of _SUB frames at a time into one reused block (the temporaries stay in the
+    # CPU caches); the band product still takes _BLOCK frames at once, so its sums are the same
+    spectrum = np.empty((min(_BLOCK, n), WINDOW // 2 + 1), np.float32)
+    windowed = np.empty((min(_SUB, n), WINDOW), np.float32)
+    for k in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - k)
+        for a in range(0, m, _SUB):
+            b = min(m, a + _SUB)
+            np.multiply(frames[k + a : k + b], window, out=windowed[: b - a])
+            np.abs(rfft(windowed[: b - a], axis=1), out=spectrum[a:b])
+            np.square(spectrum[a:b], out=spectrum[a:b])
+        out[k : k + m] = spectrum[:m] @ _BANDS
     return np.log(out + 1e-10)
 
 

@@ -69,3 +69,30 @@ def test_signature_survives_0_db_pink_noise_and_separates_other_music():
     assert same > 0.15, same
     assert abs(other) < 0.06, other
     assert _agreement(y, y) > 0.99
+
+
+def _band_log_energy_plain(y: np.ndarray) -> np.ndarray:
+    """Band energies as first written: 4096 whole frames per transform."""
+    from scipy.fft import rfft
+
+    y = np.asarray(y, dtype=np.float32)
+    n_frames = max(1, 1 + (y.size - 1) // sig.HOP) if y.size else 1
+    y = np.pad(y, (0, max(0, (n_frames - 1) * sig.HOP + sig.WINDOW - y.size)))
+    frames = np.lib.stride_tricks.sliding_window_view(y, sig.WINDOW)[:: sig.HOP][:n_frames]
+    window = np.hanning(sig.WINDOW).astype(np.float32)
+    out = np.empty((frames.shape[0], sig.N_BANDS + 1), np.float32)
+    for k in range(0, frames.shape[0], 4096):
+        spectrum = np.abs(rfft(frames[k : k + 4096] * window, axis=1)) ** 2
+        out[k : k + 4096] = spectrum.astype(np.float32) @ sig._BANDS
+    return np.log(out + 1e-10)
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.01, 3.0, 70.0])  # 70 s: over 4096 frames
+def test_band_log_energy_equals_the_plain_form(seconds):
+    y = _song8(9, seconds) if seconds else np.zeros(0, np.float32)
+    energy = sig.band_log_energy(y)
+    assert np.array_equal(energy, _band_log_energy_plain(y))
+    if seconds > 60:
+        assert energy.shape[0] > 4096
+        assert np.array_equal(sig.reference_signature(y), sig.pack_bits(
+            sig.double_difference(_band_log_energy_plain(y)) > 0))
