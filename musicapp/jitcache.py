@@ -4,8 +4,8 @@ numba writes compiled code next to librosa's sources by default, and two process
 same kernel at once can leave an index that points at the other one's machine code: every later
 process then segfaults in that kernel (issue 14, C10). Two measures prevent it:
 
-* :func:`configure` (run when ``musicapp`` is imported, before numba is) points
-  ``NUMBA_CACHE_DIR`` at a per-user, per-version folder unless the user set one;
+* :func:`configure` (run when ``musicapp`` is imported) hooks numba's first import, which then
+  finds ``NUMBA_CACHE_DIR`` pointing at a per-user, per-version folder unless the user set one;
 * the first import of librosa in a process runs :func:`ensure_warm`: if the cache has not been
   filled yet, it takes an exclusive file lock and compiles every kernel the app uses
   (:func:`musicapp.warmup.warm_up`) while other first-use processes wait, then marks the cache
@@ -46,14 +46,25 @@ def cache_dir() -> Path:
 
 
 def configure() -> None:
-    """Set ``NUMBA_CACHE_DIR`` (unless set, or numba already imported) and hook librosa's import."""
-    if "numba" not in sys.modules and not os.environ.get("NUMBA_CACHE_DIR"):
+    """Hook the first imports of numba and librosa (cheap: nothing is imported here).
+
+    numba's cache folder (``NUMBA_CACHE_DIR``, unless the user set one) is chosen when numba is
+    first imported, and librosa's first import fills the cache (:func:`ensure_warm`). The folder
+    is not computed now: finding it imports platformdirs, which the GUI's start-up does not need.
+    """
+    wants_dir = "numba" not in sys.modules and not os.environ.get("NUMBA_CACHE_DIR")
+    warm = (os.environ.get("MUSICAPP_JIT_WARMUP", "1") != "0"
+            and "librosa" not in sys.modules)
+    if _state["hooked"] or not (wants_dir or warm):
+        return
+    sys.meta_path.insert(0, _OnFirstImport(set_dir=wants_dir, warm=warm))
+    _state["hooked"] = True
+
+
+def _set_cache_dir() -> None:
+    if not os.environ.get("NUMBA_CACHE_DIR"):
         with contextlib.suppress(Exception):  # never let the cache set-up break an import
             os.environ["NUMBA_CACHE_DIR"] = str(default_cache_dir())
-    enabled = os.environ.get("MUSICAPP_JIT_WARMUP", "1") != "0"
-    if enabled and not _state["hooked"] and "librosa" not in sys.modules:
-        sys.meta_path.insert(0, _WarmOnImport())
-        _state["hooked"] = True
 
 
 def compiled_here() -> bool:
@@ -113,15 +124,28 @@ def _lock(fh) -> None:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
 
 
-class _WarmOnImport(importlib.abc.MetaPathFinder):
-    """Runs :func:`ensure_warm` right after librosa's first import in this process."""
+class _OnFirstImport(importlib.abc.MetaPathFinder):
+    """Sets numba's cache folder just before numba's first import, and runs
+    :func:`ensure_warm` right after librosa's first import, in this process."""
+
+    def __init__(self, set_dir: bool, warm: bool) -> None:
+        self.pending = {name for name, on in (("numba", set_dir), ("librosa", warm)) if on}
 
     def find_spec(self, name, path=None, target=None):
-        if name != "librosa":
+        if name not in self.pending:
             return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)  # one shot; also keeps the lookup below from recursing
-        spec = importlib.util.find_spec(name)
+        self.pending.discard(name)
+        if not self.pending and self in sys.meta_path:
+            sys.meta_path.remove(self)  # nothing left to watch
+        if name == "numba":
+            _set_cache_dir()  # numba reads it when its config module runs
+            return None  # the normal finders import numba
+        if self in sys.meta_path:  # keeps the lookup below from recursing
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            sys.meta_path.insert(0, self)
+        else:
+            spec = importlib.util.find_spec(name)
         if spec is None or spec.loader is None:
             return spec
         spec.loader = _WarmingLoader(spec.loader)

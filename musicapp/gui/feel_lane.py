@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
 from musicapp.gui.theme import ACCENT, ACCENT2
+
+if TYPE_CHECKING:
+    from musicapp.gui.lane import Lane
 
 #: legend names of the lane's curves and their colours
 COLORS = {"energy": ACCENT, "valence": ACCENT2}
@@ -98,7 +101,7 @@ class FeelLane:
     """Energy and valence curves drawn in ``plot`` (a lane of the spectrogram view whose left
     axis is a :class:`LegendAxis`)."""
 
-    def __init__(self, plot: pg.PlotItem) -> None:
+    def __init__(self, plot: Lane) -> None:
         self.plot = plot
         plot.setYRange(-1.0, 1.0, padding=0.06)
         plot.getAxis("left").setTicks([[(y, name) for name, y in LEGEND_Y.items()]])

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         # the warm analysis process (started when first needed); None: analyse in a thread
         self.analysis_worker = AnalysisWorker() if isolate_analysis else None
         self.input_devices: list | None = None  # None until the first scan finished
+        self._device_scan_started = False
         self.record_unavailable = ""
         self.message_source: str | None = None
         self.last_analysis_s = 0.0
@@ -176,13 +177,15 @@ class MainWindow(QMainWindow):
         self.map_timer.setInterval(150)
         self.map_timer.timeout.connect(self._maps_for_cursor)
         self._restore_state()
-        self.refresh_devices()
+        self._show_saved_device()
         self._update_enabled()
-        # the panels below and the warm-up imports wait until the window is on screen
+        # The panels below, the device scan and the warm-up imports wait until the window is
+        # on screen: the scan imports sounddevice and PortAudio in a worker thread, which held
+        # the interpreter lock long enough to delay the first paint by about 0.1 s.
         self.spectrogram.paints.first_paint.connect(
-            lambda: QTimer.singleShot(30, self.build_panels),
+            lambda: QTimer.singleShot(30, self._after_first_paint),
             Qt.ConnectionType.QueuedConnection)
-        QTimer.singleShot(2000, self.build_panels)  # in case nothing paints (hidden window)
+        QTimer.singleShot(2000, self, self._after_first_paint)  # if nothing paints (hidden)
         QTimer.singleShot(400, self._warm_up)
 
     def _warm_up(self) -> None:
@@ -365,6 +368,13 @@ class MainWindow(QMainWindow):
             self.tabs.blockSignals(False)
             old.deleteLater()
         return widget
+
+    def _after_first_paint(self) -> None:
+        """What waits for the window to be on screen: the panels and the first device scan
+        (once, whichever of the first paint and the fallback timer comes first)."""
+        if self.input_devices is None and not self._device_scan_started:
+            self.refresh_devices()
+        self.build_panels()
 
     def build_panels(self) -> None:
         """Build every panel now (called once the window is on screen)."""
@@ -1085,12 +1095,9 @@ class MainWindow(QMainWindow):
     def refresh_devices(self, rescan: bool = False) -> None:
         """Fill the input-device list in a worker (PortAudio's scan can take a second);
         the saved choice is kept when the device still exists."""
-        saved = self.settings.get("audio/input_device")
-        if self.device_combo.count() == 0:
-            self.device_combo.addItem("Default input", None)
-            if saved:
-                self.device_combo.addItem(str(saved), saved)
-                self.device_combo.setCurrentIndex(1)
+        self._device_scan_started = True
+        self._show_saved_device()
+
         def work(_ctx):
             from musicapp.audio import devices
 
@@ -1101,6 +1108,16 @@ class MainWindow(QMainWindow):
 
         self.runner.start(work, name="devices", on_finished=self._fill_devices,
                           on_failed=self._devices_failed)
+
+    def _show_saved_device(self) -> None:
+        """Before the first scan: the device list holds the default input and the saved
+        choice."""
+        if self.device_combo.count() == 0:
+            saved = self.settings.get("audio/input_device")
+            self.device_combo.addItem("Default input", None)
+            if saved:
+                self.device_combo.addItem(str(saved), saved)
+                self.device_combo.setCurrentIndex(1)
 
     def _devices_failed(self, message: str) -> None:
         self.input_devices = []

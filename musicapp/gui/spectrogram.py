@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QToolTip
 from musicapp.gui.chord_labels import ChordLabelsItem
 from musicapp.gui.feel_lane import COLORS as FEEL_COLORS
 from musicapp.gui.feel_lane import FeelLane, LegendAxis, describe
+from musicapp.gui.lane import Lane
 from musicapp.gui.plotting import fixed_unit_axes
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.params import MEL
@@ -208,9 +209,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.downbeat_curve = pg.PlotDataItem(pen=pg.mkPen(ACCENT, width=2), connect="pairs")
         self.beat_plot.addItem(self.beat_curve)
         self.beat_plot.addItem(self.downbeat_curve)
-        self.chord_plot = self._lane(4, "chords")
-        self.chord_plot.getAxis("bottom").setStyle(showValues=True)
-        self.chord_plot.showAxis("bottom")
+        self.chord_plot = self._lane(4, "chords", bottom=True)
         self.chord_plot.setLabel("bottom", "time", units="s")
         self.chord_plot.getAxis("bottom").setHeight(30)
         self._chord_bars = None  # one BarGraphItem: the chord blocks
@@ -250,8 +249,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.chord_plot.getViewBox().sigResized.connect(lambda *_: self._layout_chord_labels())
         self.plot.scene().sigMouseMoved.connect(self._on_hover)
 
-        for plot in (self.plot, self.mood_plot, self.feel_plot, self.beat_plot, self.chord_plot):
-            fixed_unit_axes(plot)
+        fixed_unit_axes(self.plot)  # (the lanes' axes are made that way)
         self.paints = _PaintCounter(self)
         self.viewport().installEventFilter(self.paints)
 
@@ -341,13 +339,11 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             self.plot.setLabel("left", "Hz")
 
     # ---- construction helpers -------------------------------------------------------------
-    def _lane(self, row: int, name: str, axis: pg.AxisItem | None = None):
-        p = self.addPlot(row=row, col=0, axisItems={"left": axis} if axis else None,
-                         viewBox=pg.ViewBox(enableMenu=False))
+    def _lane(self, row: int, name: str, axis: pg.AxisItem | None = None,
+              bottom: bool = False) -> Lane:
+        p = Lane(left=axis, bottom=bottom)
+        self.addItem(p, row=row, col=0)
         p.setMouseEnabled(x=True, y=False)
-        p.setMenuEnabled(False)
-        p.hideButtons()
-        p.hideAxis("bottom")
         p.setXLink(self.plot)
         p.setYRange(0, 1, padding=0)
         p.getAxis("left").setWidth(AXIS_WIDTH)

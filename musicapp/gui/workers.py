@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from musicapp.errors import MusicappError
@@ -67,6 +68,11 @@ def describe_error(exc: BaseException) -> str:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror}{where}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _alive(obj: QObject) -> bool:
+    """Whether ``obj``'s C++ object still exists."""
+    return shiboken6.isValid(obj)
 
 
 class Task(QRunnable):
@@ -143,7 +149,9 @@ class TaskRunner(QObject):
             connect(task)
 
         def unless_abandoned(slot: Callable[..., None]) -> Callable[..., None]:
-            return lambda *a: None if task.abandoned else slot(*a)
+            # nor once this runner (and so the window or panel that owns it) has been deleted:
+            # a scan or load that ends after its window closed has nobody left to tell
+            return lambda *a: None if task.abandoned or not _alive(self) else slot(*a)
 
         for signal, slot in ((task.signals.finished, on_finished),
                              (task.signals.failed, on_failed),

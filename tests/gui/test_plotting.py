@@ -24,4 +24,5 @@ def test_fixed_unit_axes_keep_seconds_and_leave_the_label_alone_when_the_range_m
 def test_every_lane_of_the_spectrogram_has_fixed_units(qtbot):
     view = shown_spectrogram(qtbot, 10)
     for plot in (view.plot, view.mood_plot, view.feel_plot, view.beat_plot, view.chord_plot):
-        assert not any(plot.getAxis(n).autoSIPrefix for n in ("left", "bottom", "right", "top"))
+        assert not any(plot.getAxis(n).autoSIPrefix for n in plot.axes)  # each axis it has
+    assert set(view.chord_plot.axes) == {"left", "bottom"}  # the time axis under the lanes

@@ -1,0 +1,80 @@
+"""One lane under the spectrogram: a named left axis, a view box on the shared time axis and,
+for the bottom lane, the time axis itself.
+
+A ``pg.PlotItem`` would do the same, but it always builds four axes, a title, buttons and its
+context-menu form (about 15 ms each at start-up, four lanes); a lane needs one axis and a view
+box. The layout matches a PlotItem's (1 px margins, no spacing, the view box in column 1), so a
+lane's view box lines up with the spectrogram's pixel for pixel.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsGridLayout
+
+
+class Lane(pg.GraphicsWidget):
+    """A view box with a left axis (and optionally a bottom axis), with the part of the
+    ``pg.PlotItem`` interface the spectrogram view uses.
+
+    Args:
+        left: the left axis (default: a plain ``pg.AxisItem``).
+        bottom: also show a time axis below the view box.
+    """
+
+    def __init__(self, left: pg.AxisItem | None = None, bottom: bool = False) -> None:
+        super().__init__()
+        self.layout = QGraphicsGridLayout()
+        self.layout.setContentsMargins(1, 1, 1, 1)
+        self.layout.setHorizontalSpacing(0)
+        self.layout.setVerticalSpacing(0)
+        self.setLayout(self.layout)
+        self.vb = pg.ViewBox(enableMenu=False)
+        self.axes: dict[str, pg.AxisItem] = {"left": left or pg.AxisItem("left")}
+        if bottom:
+            self.axes["bottom"] = pg.AxisItem("bottom")
+        self.layout.addItem(self.axes["left"], 0, 0)
+        self.layout.addItem(self.vb, 0, 1)
+        if bottom:
+            self.layout.addItem(self.axes["bottom"], 1, 1)
+        self.layout.setColumnStretchFactor(1, 100)
+        self.layout.setRowStretchFactor(0, 100)
+        for axis in self.axes.values():
+            axis.linkToView(self.vb)
+            axis.enableAutoSIPrefix(False)  # seconds stay seconds (see plotting.fixed_unit_axes)
+
+    def getViewBox(self) -> pg.ViewBox:  # noqa: N802 - the PlotItem name
+        """The lane's view box."""
+        return self.vb
+
+    def getAxis(self, name: str) -> pg.AxisItem:  # noqa: N802
+        """The ``"left"`` axis (or ``"bottom"`` when the lane has one)."""
+        return self.axes[name]
+
+    def addItem(self, item, ignoreBounds: bool = False) -> None:  # noqa: N802
+        """Draw ``item`` in the view box."""
+        self.vb.addItem(item, ignoreBounds=ignoreBounds)
+
+    def removeItem(self, item) -> None:  # noqa: N802
+        """Stop drawing ``item``."""
+        self.vb.removeItem(item)
+
+    def setXLink(self, other) -> None:  # noqa: N802
+        """Share the time axis with ``other`` (a PlotItem, a lane or a view box)."""
+        self.vb.setXLink(other.getViewBox() if hasattr(other, "getViewBox") else other)
+
+    def setYRange(self, lo: float, hi: float, padding: float | None = None) -> None:  # noqa: N802
+        """The visible vertical range."""
+        self.vb.setYRange(lo, hi, padding=padding)
+
+    def setMouseEnabled(self, x: bool = True, y: bool = True) -> None:  # noqa: N802
+        """Whether dragging and the wheel pan/zoom each direction."""
+        self.vb.setMouseEnabled(x=x, y=y)
+
+    def viewRange(self) -> list[list[float]]:  # noqa: N802
+        """``[[x0, x1], [y0, y1]]`` shown."""
+        return self.vb.viewRange()
+
+    def setLabel(self, axis: str, text: str, units: str | None = None) -> None:  # noqa: N802
+        """The title of an axis (``units`` appended in brackets)."""
+        self.axes[axis].setLabel(text, units=units)
