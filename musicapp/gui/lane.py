@@ -20,9 +20,11 @@ class Lane(pg.GraphicsWidget):
     Args:
         left: the left axis (default: a plain ``pg.AxisItem``).
         bottom: also show a time axis below the view box.
+        named: False: no left axis at all (the view box starts at the left edge).
     """
 
-    def __init__(self, left: pg.AxisItem | None = None, bottom: bool = False) -> None:
+    def __init__(self, left: pg.AxisItem | None = None, bottom: bool = False,
+                 named: bool = True) -> None:
         super().__init__()
         self.layout = QGraphicsGridLayout()
         self.layout.setContentsMargins(1, 1, 1, 1)
@@ -30,10 +32,12 @@ class Lane(pg.GraphicsWidget):
         self.layout.setVerticalSpacing(0)
         self.setLayout(self.layout)
         self.vb = pg.ViewBox(enableMenu=False)
-        self.axes: dict[str, pg.AxisItem] = {"left": left or pg.AxisItem("left")}
+        self.axes: dict[str, pg.AxisItem] = {}
+        if named:
+            self.axes["left"] = left or pg.AxisItem("left")
+            self.layout.addItem(self.axes["left"], 0, 0)
         if bottom:
             self.axes["bottom"] = pg.AxisItem("bottom")
-        self.layout.addItem(self.axes["left"], 0, 0)
         self.layout.addItem(self.vb, 0, 1)
         if bottom:
             self.layout.addItem(self.axes["bottom"], 1, 1)
@@ -48,7 +52,7 @@ class Lane(pg.GraphicsWidget):
         return self.vb
 
     def getAxis(self, name: str) -> pg.AxisItem:  # noqa: N802
-        """The ``"left"`` axis (or ``"bottom"`` when the lane has one)."""
+        """The ``"left"`` or ``"bottom"`` axis (KeyError when the lane has none)."""
         return self.axes[name]
 
     def addItem(self, item, ignoreBounds: bool = False) -> None:  # noqa: N802
@@ -58,6 +62,10 @@ class Lane(pg.GraphicsWidget):
     def removeItem(self, item) -> None:  # noqa: N802
         """Stop drawing ``item``."""
         self.vb.removeItem(item)
+
+    def setXRange(self, lo: float, hi: float, padding: float | None = None) -> None:  # noqa: N802
+        """The visible time range."""
+        self.vb.setXRange(lo, hi, padding=padding)
 
     def setXLink(self, other) -> None:  # noqa: N802
         """Share the time axis with ``other`` (a PlotItem, a lane or a view box)."""

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 
-from musicapp.gui.plotting import fixed_unit_axes
+from musicapp.gui.lane import Lane
 from musicapp.gui.theme import ACCENT, ACCENT2
 
 ENVELOPE_POINTS = 2000
@@ -42,8 +42,11 @@ def body_color() -> QColor:
                     ((r, bg.red()), (g, bg.green()), (b, bg.blue()))))
 
 
-class WaveformOverview(pg.PlotWidget):
-    """Min/max envelope with a draggable window (the spectrogram's view) and a play cursor."""
+class WaveformOverview(pg.GraphicsView):
+    """Min/max envelope with a draggable window (the spectrogram's view) and a play cursor.
+
+    One :class:`~musicapp.gui.lane.Lane` with a time axis below (a PlotWidget's PlotItem would
+    also build three hidden axes and a context menu at every start)."""
 
     #: the user dragged the window: show start..end in the spectrogram
     region_changed = Signal(float, float)
@@ -51,15 +54,13 @@ class WaveformOverview(pg.PlotWidget):
     seek_requested = Signal(float)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, viewBox=pg.ViewBox(enableMenu=False))  # no menu to build
+        super().__init__(parent)
+        self.lane = Lane(bottom=True, named=False)
+        self.setCentralItem(self.lane)
         self.setToolTip("Overview: drag the window to navigate, click to move the cursor")
-        self.setMouseEnabled(x=False, y=False)
-        self.setMenuEnabled(False)
-        self.hideButtons()
-        self.hideAxis("left")
-        self.getPlotItem().getAxis("bottom").setHeight(18)
-        fixed_unit_axes(self.getPlotItem())
-        self.setYRange(-1, 1, padding=0.05)
+        self.lane.setMouseEnabled(x=False, y=False)
+        self.lane.getAxis("bottom").setHeight(18)
+        self.lane.setYRange(-1, 1, padding=0.05)
         self.setMinimumHeight(44)  # a navigation strip: small windows keep room for the panels
         self.setMaximumHeight(80)
         self.upper = pg.PlotDataItem(pen=pg.mkPen(ACCENT2, width=1))
@@ -70,13 +71,13 @@ class WaveformOverview(pg.PlotWidget):
         self.body = pg.PlotDataItem(pen=pg.mkPen(body_color(), width=1), connect="pairs",
                                     antialias=False)  # whole-pixel columns: no texture
         for item in (self.body, self.upper, self.lower):
-            self.addItem(item)
+            self.lane.addItem(item)
         self.region = pg.LinearRegionItem(values=(0, 1), brush=pg.mkBrush(240, 160, 48, 40),
                                           pen=pg.mkPen(ACCENT, width=1))
         self.region.setZValue(10)
-        self.addItem(self.region)
+        self.lane.addItem(self.region)
         self.cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(ACCENT, width=2))
-        self.addItem(self.cursor)
+        self.lane.addItem(self.cursor)
         self.region.sigRegionChanged.connect(self._on_region)
         self.scene().sigMouseClicked.connect(self._on_click)
         self._setting = False
@@ -91,7 +92,7 @@ class WaveformOverview(pg.PlotWidget):
         t, lo, hi = envelope(samples, sample_rate)
         self.duration_s = len(samples) / float(sample_rate) if sample_rate else 0.0
         self._set_envelope(t, lo, hi)
-        self.setXRange(0, max(self.duration_s, 1e-3), padding=0)
+        self.lane.setXRange(0, max(self.duration_s, 1e-3), padding=0)
         self.set_region(0, self.duration_s)
 
     def _set_envelope(self, t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
@@ -134,7 +135,7 @@ class WaveformOverview(pg.PlotWidget):
             p = p[: m * step].reshape(m, step).max(axis=1)
         self._set_envelope(t, -p, p)
         self.duration_s = n / self._live_rate
-        self.setXRange(0, max(self.duration_s, 10.0), padding=0)
+        self.lane.setXRange(0, max(self.duration_s, 10.0), padding=0)
 
     def set_region(self, start: float, end: float) -> None:
         """Move the view window without re-emitting :attr:`region_changed`."""
@@ -158,6 +159,6 @@ class WaveformOverview(pg.PlotWidget):
         if ev.button() != Qt.MouseButton.LeftButton or ev.isAccepted():
             return
         pos = ev.scenePos()
-        vb = self.getPlotItem().getViewBox()
+        vb = self.lane.getViewBox()
         if vb.sceneBoundingRect().contains(pos):
             self.seek_requested.emit(max(0.0, float(vb.mapSceneToView(pos).x())))
