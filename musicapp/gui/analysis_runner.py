@@ -12,7 +12,10 @@ from musicapp.track_analysis import TrackAnalysis
 if TYPE_CHECKING:
     from musicapp.analysis_cache import AnalysisCache
 
-__all__ = ["AnalysisError", "analyze_task"]
+__all__ = ["FROM_CACHE", "AnalysisError", "analyze_task"]
+
+#: the progress text of a result taken from the analysis cache (the window says so)
+FROM_CACHE = "analysis from the cache"
 
 
 def analyze_task(ctx: TaskContext, path: str, worker: AnalysisWorker | None = None,
@@ -35,7 +38,7 @@ def analyze_task(ctx: TaskContext, path: str, worker: AnalysisWorker | None = No
     if key is not None:
         hit = store.get(path, key)
         if hit is not None:
-            ctx.progress(1.0, "analysis from the cache")
+            ctx.progress(1.0, FROM_CACHE)
             return hit
     if worker is None or getattr(sys, "frozen", False):
         from musicapp.pipeline import analyze_path

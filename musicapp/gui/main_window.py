@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from musicapp.errors import MusicappError
 from musicapp.filetypes import dialog_filter, is_audio_name
-from musicapp.gui.analysis_runner import analyze_task
+from musicapp.gui.analysis_runner import FROM_CACHE, analyze_task
 from musicapp.gui.analysis_view import (
     AnalysisPanel,
     export_csv,
@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         # the warm analysis process (started when first needed); None: analyse in a thread
         self.analysis_worker = AnalysisWorker() if isolate_analysis else None
         self.input_devices: list | None = None  # None until the first scan finished
+        self.analysis_from_cache = False  # the last analysis came from the analysis cache
         self._device_scan_started = False
         self.record_unavailable = ""
         self.message_source: str | None = None
@@ -932,11 +933,17 @@ class MainWindow(QMainWindow):
         if not (self.track.warnings and self.message.text().startswith(self._damage_note())):
             self.clear_message()  # the note that the file is damaged stays while it analyses
         self.analysis_started_at = time.perf_counter()
+        self.analysis_from_cache = False
         self.analysis_task = self.runner.start(
             analyze_task, self.track.path, self.analysis_worker, name="analysis",
             on_finished=self._on_analysis, on_failed=self._on_analysis_failed,
-            on_progress=self._progress, on_cancelled=self._on_analysis_cancelled)
+            on_progress=self._analysis_progress, on_cancelled=self._on_analysis_cancelled)
         self._update_enabled()
+
+    def _analysis_progress(self, fraction: float, text: str) -> None:
+        if text == FROM_CACHE:
+            self.analysis_from_cache = True
+        self._progress(fraction, text)
 
     def _drop_analysis(self) -> None:
         """Cancel a running analysis of the track being replaced and ignore what it still
@@ -964,7 +971,8 @@ class MainWindow(QMainWindow):
             self.show_message(f"Nothing to analyse: this track is {self.analysis.status}.",
                               "info")
         else:
-            self.show_info(f"Analysis finished in {took:.1f} s")
+            self.show_info("Analysis loaded from the cache: this file was analysed before"
+                           if self.analysis_from_cache else f"Analysis finished in {took:.1f} s")
         self.analysis_finished.emit(self.analysis)
 
     def set_analysis(self, result: TrackAnalysis | dict, *, staged: bool = False,

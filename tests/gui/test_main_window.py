@@ -205,6 +205,12 @@ def test_a_track_opened_while_another_is_analysed_gets_its_own_analysis(qtbot, w
     qtbot.wait(500)  # nothing of A's task arrives later
     assert window.analysis is not None and window.analysis.path == window.track.path
     assert window.analysis.duration_s == pytest.approx(window.track.duration_s, abs=0.1)
+    assert window.status_label.text().startswith("Analysis finished in")
+    with qtbot.waitSignal(window.analysis_finished, timeout=30_000):
+        window.start_analysis()  # the same file again: its result comes from the cache ...
+    assert window.analysis_from_cache  # ... and the status line says so (not "in 0.0 s")
+    assert window.status_label.text() == ("Analysis loaded from the cache: this file was "
+                                          "analysed before")
 
 
 def test_a_damaged_file_opens_with_a_note_that_part_of_it_is_missing(qtbot, window, tmp_path,
