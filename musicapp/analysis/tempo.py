@@ -192,9 +192,10 @@ def _dp_scores(local: np.ndarray, window: np.ndarray, periods: np.ndarray, perio
     frames before the block: each block is scored at once (same arithmetic and tie-breaking as a
     frame-by-frame loop, ``tests/analysis/test_tempo.py``). The candidates of frame ``i`` are row
     ``i`` of a sliding-window view of the scores behind ``-window[0]`` leading ``-inf`` (frames
-    before the track). The loop only needs each frame's best candidate score; which candidate
-    it was (the back-pointer, the first of equal ones) is found afterwards for all frames at
-    once, from the same, by then final, scores.
+    before the track), plus a constant 0 (a frame whose best predecessor scores <= 0 starts a
+    chain: its score stays ``local``). The loop only needs each frame's best candidate score;
+    which predecessor it was (the back-pointer, the first of equal ones) is found afterwards for
+    all frames at once, from the same, by then final, scores.
     """
     from numpy.lib.stride_tricks import sliding_window_view
 
@@ -213,18 +214,22 @@ def _dp_scores(local: np.ndarray, window: np.ndarray, periods: np.ndarray, perio
             return -tightness * np.log(-window / period) ** 2
         return -tightness * np.log(-window[None, :] / periods[start:start + chunk][:, None]) ** 2
 
-    best = np.empty(n)
-    cand = np.empty((step, width))
+    best = np.empty(n)  # max(0, best predecessor's score + transition cost)
+    cand = np.zeros((step, width + 1))  # the last column stays 0
+    scored = cand[:, :width]
     cost = costs(0)
+    add = np.add
     for start in range(0, n, step):
         stop = min(n, start + step)
-        if varying and start % chunk == 0:
-            cost = costs(start)
-        c = cand[:stop - start]
-        np.add(rows[start:stop], cost[start % chunk:start % chunk + stop - start] if varying
-               else cost, out=c)
-        c.max(axis=1, out=best[start:stop])
-        cs[start:stop] += np.maximum(best[start:stop], 0.0)  # local + best where best > 0
+        m = stop - start
+        if varying:
+            if start % chunk == 0:
+                cost = costs(start)
+            add(rows[start:stop], cost[start % chunk:start % chunk + m], out=scored[:m])
+        else:
+            add(rows[start:stop], cost, out=scored[:m])
+        cand[:m].max(axis=1, out=best[start:stop])
+        add(local[start:stop], best[start:stop], out=cs[start:stop])  # local + 0 = local
     bp = np.full(n, -1, dtype=int)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
