@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from musicapp.analysis import grid
 from musicapp.analysis.grid import describe_tempo, fit_grid, theil_sen
 
 FPS = 22050 / 512
@@ -56,3 +57,30 @@ def test_rubato_and_too_few_beats_give_null_tempo():
     steady = describe_tempo(_quantised(120.0, 40.0), 0.8, onset, 40.0)
     assert steady.bpm is not None and abs(steady.bpm - 120.0) < 0.1
     assert abs(sum(c["score"] for c in steady.candidates) - 1.0) < 0.01
+
+
+def _best_split_plain(logibi):
+    """The change-point search as first written: np.median for every split."""
+    def cost(x):
+        return float(np.sum(np.abs(x - np.median(x)))) if x.size else 0.0
+
+    n = logibi.size
+    whole = cost(logibi)
+    best_k, best_gain = -1, 0.0
+    for k in range(grid.MIN_SEGMENT_BEATS, n - grid.MIN_SEGMENT_BEATS + 1):
+        gain = whole - cost(logibi[:k]) - cost(logibi[k:])
+        if gain > best_gain:
+            best_k, best_gain = k, gain
+    return best_k, best_gain
+
+
+def test_best_split_equals_the_plain_search():
+    rng = np.random.default_rng(8)
+    cases = [np.log(rng.choice([0.48, 0.5, 0.52], size=n)) for n in (15, 16, 17, 40, 301)]
+    cases += [np.log(np.r_[np.full(200, 0.5), np.full(180, 0.44)] + rng.normal(0, 0.01, 380))]
+    cases += [np.zeros(30), rng.standard_normal(999)]  # all equal (incl. log 1 = 0); no structure
+    for logibi in cases:
+        assert grid._best_split(logibi) == _best_split_plain(logibi)
+    for x in cases:
+        med = grid._running_medians(x)
+        assert all(med[k - 1] == np.median(x[:k]) for k in range(1, x.size + 1))
