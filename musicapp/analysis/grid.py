@@ -184,18 +184,37 @@ def fit_grid(beats: np.ndarray | list[float]) -> GridFit | None:
 
 def tempo_curve(beats: np.ndarray, window: int = CURVE_WINDOW) -> list[tuple[float, float]]:
     """Local tempo (time, bpm) from line fits over ``window`` beats, one point per beat hop of
-    ``window // 2``."""
+    ``window // 2``.
+
+    Each point is :func:`_fit_bpm`'s tempo of its window; all windows are fitted at once (row
+    by row the same arithmetic: the median interval, the beat numbers, the median of all
+    pairwise slopes - every pair counts, as beat numbers always increase)."""
     b = np.asarray(beats, dtype=np.float64)
     out: list[tuple[float, float]] = []
     if b.size < 3:
         return out
     w = min(window, b.size)
     hop = max(1, w // 2)
-    for start in range(0, b.size - w + 1, hop):
-        seg = b[start:start + w]
-        bpm, _ = _fit_bpm(seg)
-        out.append((float(0.5 * (seg[0] + seg[-1])), float(bpm)))
-    return out
+    if w > 400:  # theil_sen subsamples its pairs there: one window at a time
+        for start in range(0, b.size - w + 1, hop):
+            seg = b[start:start + w]
+            bpm, _ = _fit_bpm(seg)
+            out.append((float(0.5 * (seg[0] + seg[-1])), float(bpm)))
+        return out
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    segs = sliding_window_view(b, w)[::hop]  # (windows, w)
+    ibi = np.diff(segs, axis=1)
+    period0 = np.median(ibi, axis=1)
+    steps = np.maximum(1, np.round(ibi / np.maximum(period0, 1e-9)[:, None])).astype(int)
+    x = np.concatenate([np.zeros((segs.shape[0], 1), int), np.cumsum(steps, axis=1)],
+                       axis=1).astype(np.float64)
+    i, j = np.triu_indices(w, 1)
+    slope = np.median((segs[:, j] - segs[:, i]) / (x[:, j] - x[:, i]), axis=1)
+    flat = slope <= 0  # as _fit_bpm: the median interval's tempo (a NaN slope stays NaN)
+    bpm = np.where(flat, 60.0 / np.maximum(period0, 1e-9), 60.0 / np.where(flat, 1.0, slope))
+    times = 0.5 * (segs[:, 0] + segs[:, -1])
+    return [(float(t), float(v)) for t, v in zip(times, bpm, strict=True)]
 
 
 @dataclass

@@ -84,3 +84,30 @@ def test_best_split_equals_the_plain_search():
     for x in cases:
         med = grid._running_medians(x)
         assert all(med[k - 1] == np.median(x[:k]) for k in range(1, x.size + 1))
+
+
+def _tempo_curve_plain(beats, window=grid.CURVE_WINDOW):
+    """The tempo curve as first written: one _fit_bpm per window."""
+    b = np.asarray(beats, dtype=np.float64)
+    out = []
+    if b.size < 3:
+        return out
+    w = min(window, b.size)
+    hop = max(1, w // 2)
+    for start in range(0, b.size - w + 1, hop):
+        seg = b[start:start + w]
+        bpm, _ = grid._fit_bpm(seg)
+        out.append((float(0.5 * (seg[0] + seg[-1])), float(bpm)))
+    return out
+
+
+def test_tempo_curve_equals_the_window_by_window_fits():
+    rng = np.random.default_rng(4)
+    t = np.cumsum(np.r_[0.3, np.full(300, 0.5) + rng.normal(0, 0.02, 300)])
+    dropped = np.delete(t, [5, 6, 40, 41, 42, 100])  # skipped beats: numbered by the gaps
+    rubato = np.cumsum(rng.uniform(0.2, 0.9, 120))
+    swing = np.cumsum(np.tile([0.33, 0.17], 60))
+    quantised = np.round(t * FPS) / FPS
+    for beats in (t, dropped, rubato, swing, quantised, t[:3], t[:7], t[:8], t[:9], t[:12]):
+        for window in (grid.CURVE_WINDOW, 5, 16):
+            assert grid.tempo_curve(beats, window) == _tempo_curve_plain(beats, window)
