@@ -26,7 +26,8 @@ from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.track_analysis import OK, TrackAnalysis
 
 KEYS = ("moods", "valence", "arousal", "energy", "curves", "genres", "segments", "key", "tempo_bpm", "meter",
-        "beats", "downbeats", "chords", "key_timeline", "device", "hash")
+        "beats", "downbeats", "chords", "key_timeline", "device", "hash", "key_reason",
+        "tempo_reason")
 
 
 def as_analysis(result: TrackAnalysis | dict | None) -> TrackAnalysis:
@@ -244,6 +245,8 @@ class AnalysisPanel(QWidget):
         form = QFormLayout(summary)
         self.key_label = QLabel("–")
         self.tempo_label = QLabel("–")
+        self.tempo_label.setWordWrap(True)  # a reason ("no steady beat (…)") instead of BPM
+        self.key_label.setWordWrap(True)
         self.meter_label = QLabel("–")
         self.genre_label = QLabel("–")  # names only; their percentiles in the tooltip
         self.genre_label.setWordWrap(True)
@@ -315,11 +318,23 @@ class AnalysisPanel(QWidget):
         self.status_label.setText(status)
         self.status_label.setVisible(bool(status))
         none = f"– ({analysis.status})" if status else "–"
-        self.key_label.setText(key_text(f["key"]) if f["key"] else none)
-        self.tempo_label.setText(f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"] else none)
+        # a part the analysis ran but found nothing in says why ("no steady beat (free time
+        # or rubato)"), as `musicapp analyze` does: a bare dash under a beat lane full of
+        # beats reads as a failure
+        key_reason = "" if f["key"] or status else str(f["key_reason"] or "")
+        self.key_label.setText(key_text(f["key"]) if f["key"] else key_reason or none)
+        self.key_label.setToolTip(f"No key: {key_reason}" if key_reason else "")
+        tempo_reason = "" if f["tempo_bpm"] or status else str(f["tempo_reason"] or "")
+        self.tempo_label.setText(f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"]
+                                 else tempo_reason or none)
+        self.tempo_label.setToolTip(f"No tempo: {tempo_reason}" if tempo_reason else "")
         for button in (self.half_button, self.double_button):
             button.setEnabled(bool(f["tempo_bpm"]))
+            # without a tempo there is nothing to halve or double: the reason gets the room
+            button.setVisible(not tempo_reason)
         self.meter_label.setText(str(f["meter"]) if f["meter"] else none)
+        self.meter_label.setToolTip("No meter without a steady beat"
+                                    if tempo_reason and not f["meter"] else "")
         self.energy_label.setText(f"{int(f['energy'])} / 10" if f["energy"] is not None
                                   else none)
         names = [str(g.get("tag", "?")) for g in (f["genres"] or [])[:3]]

@@ -17,3 +17,51 @@ def test_summary_line_of_an_empty_or_missing_analysis_is_empty():
     assert summary_line(None) == ""
     assert summary_line({}) == ""
     assert summary_line({"status": "silence", "energy": None}) == ""
+
+
+def test_panel_says_why_there_is_no_tempo_or_key(qtbot):
+    """A track the beat tracker found no steady beat in (free time, rubato) shows the reason
+    instead of a bare dash, as `musicapp analyze` does, and the useless ½×/2× buttons give it
+    the room; a track with a tempo shows the BPM and the buttons again."""
+    from musicapp.gui.analysis_view import AnalysisPanel
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 300)
+    panel.show()
+    free = TrackAnalysis.from_dict({
+        "duration_s": 150.9, "status": "ok", "energy": 6,
+        "key": None, "key_reason": "no clear pitch centre (percussion or noise)",
+        "tempo_bpm": None, "tempo_confidence": 0.0,
+        "tempo_reason": "no steady beat (free time or rubato)", "meter": None,
+        "beats": [0.5 * i for i in range(100)]})
+    panel.set_result(free)
+    assert panel.tempo_label.text() == "no steady beat (free time or rubato)"
+    assert "no steady beat" in panel.tempo_label.toolTip()
+    assert panel.key_label.text() == "no clear pitch centre (percussion or noise)"
+    assert panel.meter_label.text() == "–"
+    assert "steady beat" in panel.meter_label.toolTip()
+    assert not panel.half_button.isVisible() and not panel.double_button.isVisible()
+
+    steady = TrackAnalysis.from_dict({
+        "duration_s": 65.2, "status": "ok", "key": {"tonic": "Eb", "mode": "major",
+                                                    "confidence": 0.37},
+        "tempo_bpm": 62.1, "tempo_reason": None, "meter": "3/4"})
+    panel.set_result(steady)
+    assert panel.tempo_label.text() == "62.1 BPM"
+    assert panel.tempo_label.toolTip() == ""
+    assert panel.key_label.text().startswith("Eb major")
+    assert panel.meter_label.text() == "3/4"
+    assert panel.half_button.isVisible() and panel.half_button.isEnabled()
+
+
+def test_panel_of_a_silent_track_keeps_the_status_not_a_reason(qtbot):
+    """Silence says "silence" once (the status line), not a beat tracker's reason."""
+    from musicapp.gui.analysis_view import AnalysisPanel
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    panel.set_result(TrackAnalysis.from_dict({
+        "duration_s": 20.0, "status": "silence", "tempo_bpm": None,
+        "tempo_reason": "no periodic onsets found"}))
+    assert panel.tempo_label.text() == "– (silence)"
