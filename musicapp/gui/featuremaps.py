@@ -47,6 +47,10 @@ class FeatureMapsView(QWidget):
             "learned detector), scaled on its own, most active at the top; bright = the "
             "detector responds.")
         self.order = np.zeros(0, int)
+        self.active_rows = 0  # channels drawn: those that change over the patch
+        self.quiet_label = QLabel("")
+        self.quiet_label.setToolTip("A channel whose value does not change over these 3 s "
+                                    "(a detector that does not respond here) has no row")
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Layer"))
@@ -81,7 +85,10 @@ class FeatureMapsView(QWidget):
         lay.addWidget(self.explain)
         lay.addLayout(top)
         lay.addWidget(self.graphics, 1)
-        lay.addWidget(self.tag_label)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.tag_label, 1)
+        bottom.addWidget(self.quiet_label)
+        lay.addLayout(bottom)
 
         self.user_channel = False  # until the user picks one, show the most active channel
         self.layer.currentTextChanged.connect(self._layer_changed)
@@ -119,25 +126,45 @@ class FeatureMapsView(QWidget):
         if m is None:
             self.image.clear()
             self.curve.setData([], [])
+            self.quiet_label.setText("")
             return
         c, t = m.shape
-        self.channel.blockSignals(True)
-        if self.channel.maximum() != c - 1:
-            self.channel.setMaximum(max(c - 1, 0))
-        if not self.user_channel and m.size:
-            self.channel.setValue(int(np.argmax(m.std(axis=1) + 1e-3 * m.mean(axis=1))))
-        self.channel.blockSignals(False)
         # each channel on its own scale (min..max), the most active channels first (top)
         lo, hi = m.min(axis=1, keepdims=True), m.max(axis=1, keepdims=True)
         z = (m - lo) / np.maximum(hi - lo, 1e-6)
         activity = m.std(axis=1) + 1e-3 * m.mean(axis=1)
-        self.order = np.argsort(-activity, kind="stable")
-        self.image.setImage(z[self.order[::-1]], autoLevels=False, levels=(0.0, 1.0))
-        step = max(1, int(round(c / 5 / 10.0)) * 10) if c > 10 else 1
-        ranks = [0, *range(step - 1, c, step)]
-        self.map_plot.getAxis("left").setTicks([[(c - r - 0.5, str(r + 1)) for r in ranks]])
+        order = np.argsort(-activity, kind="stable")
+        # channels that do not change over the patch (a dead ReLU after batch norm is a
+        # constant: 500 of the frontend's 561 channels on a real track) carry nothing to see;
+        # drawn, they were one black block under a thin stripe of the ones that respond. A
+        # channel moving by under 0.1% of the layer's widest swing counts as constant: scaled
+        # on its own, its rounding noise would be drawn as bright as a real response
+        spread = (hi - lo)[:, 0]
+        varies = spread > max(1e-3 * float(spread.max(initial=0.0)), 1e-12)
+        self.order = np.concatenate([order[varies[order]], order[~varies[order]]])
+        n = int(varies.sum())
+        self.active_rows = n
+        shown = self.order[:n]
+        self.channel.blockSignals(True)
+        if self.channel.maximum() != c - 1:
+            self.channel.setMaximum(max(c - 1, 0))
+        if not self.user_channel and m.size:
+            self.channel.setValue(int(self.order[0]))
+        self.channel.blockSignals(False)
+        if n:
+            self.image.setImage(z[shown[::-1]], autoLevels=False, levels=(0.0, 1.0))
+        else:
+            self.image.clear()
+        # about three rank labels whatever the count (20 rows once got 20 piled-up labels)
+        step = next((s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if s >= n / 3), 1000)
+        ranks = [0, *range(step - 1, n, step)] if n else []
+        self.map_plot.getAxis("left").setTicks([[(n - r - 0.5, str(r + 1)) for r in ranks]])
         dur = t * MEL.frame_seconds
-        self.image.setRect(QRectF(0.0, 0.0, dur, float(c)))
+        self.image.setRect(QRectF(0.0, 0.0, dur, float(max(n, 1))))
+        self.map_plot.setYRange(0, max(n, 1), padding=0)
+        self.quiet_label.setText(
+            f"{n} of {c} channels respond to this patch (the {c - n} constant ones are not "
+            "drawn)" if n < c else f"all {c} channels respond to this patch")
         self._redraw_channel()
 
     def _redraw_channel(self) -> None:
@@ -146,6 +173,8 @@ class FeatureMapsView(QWidget):
             return
         ch = min(self.channel.value(), m.shape[0] - 1)
         rank = int(np.nonzero(self.order == ch)[0][0]) if self.order.size == m.shape[0] else 0
-        self.marker.setValue(m.shape[0] - rank - 0.5)  # the chosen channel's row
+        n = self.active_rows
+        self.marker.setVisible(rank < n)  # a constant channel has no row
+        self.marker.setValue(n - rank - 0.5)  # the chosen channel's row
         t = np.arange(m.shape[1]) * MEL.frame_seconds
         self.curve.setData(t, m[ch])

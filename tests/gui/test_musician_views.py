@@ -75,3 +75,47 @@ def test_harmony_axis_names_are_not_cut_in_a_small_window(qtbot, window):
     assert _label_rects_outside(chroma_axis, views.chroma_plot) == []
     spectrum = views.spectrum.getPlotItem()
     assert _label_rects_outside(spectrum.getAxis("left"), spectrum) == []
+
+
+def test_feature_maps_draw_only_the_channels_that_respond(qtbot, window):
+    """On a real track 500 of the frontend's 561 channels are constant over a patch (dead
+    ReLUs after batch norm): drawn, they made the map one black block under a thin stripe.
+    Only the channels that change get rows (most active on top), the count is said, and a
+    constant channel's marker is hidden rather than pointing at another channel's row."""
+    view = window.feature_view
+    t = np.linspace(0, 6, 60, dtype=np.float32)
+    m = np.empty((20, 60), np.float32)
+    m[:] = np.linspace(-9.5, 3.0, 20, dtype=np.float32)[:, None]  # constants (BN offsets)
+    m[7] = 50.0  # a large constant outranks a barely moving channel by its mean
+    varying = {3: 4.0, 11: 1.0, 16: 0.5, 0: 0.2, 9: 0.02}  # channel: amplitude
+    for ch, amp in varying.items():
+        m[ch] = np.sin(t * (ch + 1)) * amp
+    m[13] += np.sin(t) * 1e-4  # rounding-noise level: would be drawn as bright as channel 3
+    view.set_maps({"frontend": m}, [], "test")
+    assert view.active_rows == 5
+    assert list(view.order[:5]) == [3, 11, 16, 0, 9]  # the changing ones, busiest first
+    assert view.image.image.shape == (5, 60)  # no rows for the 15 constant channels
+    assert view.image.image[-1].max() == 1.0 and view.image.image[-1].min() == 0.0
+    assert view.channel.value() == 3 and view.marker.isVisible()
+    assert view.marker.value() == 4.5  # the top row
+    assert view.quiet_label.text().startswith("5 of 20 channels respond")
+    ticks = [label for _pos, label in view.map_plot.getAxis("left")._tickLevels[0]]
+    assert ticks == ["1", "2", "4"]
+    view.channel.setValue(7)  # a constant channel: its curve, no row to mark
+    assert not view.marker.isVisible()
+    _x, y = view.curve.getData()
+    np.testing.assert_allclose(y, m[7])
+    view.channel.setValue(16)
+    assert view.marker.isVisible() and view.marker.value() == 5 - 2 - 0.5
+
+
+def test_feature_map_rank_labels_stay_few(qtbot, window):
+    """20 responding channels got a label on every row (piled up in a 60-px plot)."""
+    view = window.feature_view
+    t = np.linspace(0, 6, 60, dtype=np.float32)
+    for rows, expected in ((20, ["1", "10", "20"]), (59, ["1", "20", "40"]),
+                           (561, ["1", "200", "400"])):
+        m = np.sin(t[None, :] * np.arange(1, rows + 1, dtype=np.float32)[:, None])
+        view.set_maps({"frontend": m.astype(np.float32)}, [], "test")
+        labels = [label for _pos, label in view.map_plot.getAxis("left")._tickLevels[0]]
+        assert labels == expected, rows
