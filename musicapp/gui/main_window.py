@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -39,16 +40,18 @@ from musicapp.gui.analysis_view import (
     summary_line,
 )
 from musicapp.gui.analysis_worker import AnalysisWorker
-from musicapp.gui.featuremaps import FeatureMapsView
 from musicapp.gui.labels import ElideLabel
-from musicapp.gui.live import FeatureMapEngine, LiveCapture
-from musicapp.gui.musician_views import BLOCK, MusicianViews, harmony_task
 from musicapp.gui.settings import Settings
 from musicapp.gui.spectrogram import SpectrogramView
 from musicapp.gui.waveform import WaveformOverview
 from musicapp.gui.workers import TaskContext, TaskRunner
 from musicapp.params import MEL, RECORDING
 from musicapp.track_analysis import TrackAnalysis
+
+if TYPE_CHECKING:  # the panels' and the live take's modules load when first used
+    from musicapp.gui.featuremaps import FeatureMapsView
+    from musicapp.gui.live import FeatureMapEngine, LiveCapture
+    from musicapp.gui.musician_views import MusicianViews
 
 AUDIO_FILTER = dialog_filter()
 #: below this window height the panels under the plots start collapsed to a one-line summary
@@ -112,6 +115,18 @@ def use_spawn_for_processes() -> None:
     if multiprocessing.get_start_method(allow_none=True) != "spawn":
         multiprocessing.set_start_method("spawn", force=True)
 
+
+
+def _musician_views() -> MusicianViews:
+    from musicapp.gui.musician_views import MusicianViews
+
+    return MusicianViews()
+
+
+def _feature_maps_view() -> FeatureMapsView:
+    from musicapp.gui.featuremaps import FeatureMapsView
+
+    return FeatureMapsView()
 
 class MainWindow(QMainWindow):
     """The whole application window."""
@@ -218,8 +233,8 @@ class MainWindow(QMainWindow):
         self._panels: dict[str, QWidget] = {}
         self._panel_factories = {
             "analysis": (self._make_analysis_panel, "Analysis"),
-            "harmony": (MusicianViews, "Harmony && tuner"),
-            "features": (FeatureMapsView, "Feature maps"),
+            "harmony": (_musician_views, "Harmony && tuner"),
+            "features": (_feature_maps_view, "Feature maps"),
             "composer": (self._make_composer, "Composer"),
             "library": (self._make_library, "Library"),
         }
@@ -408,6 +423,8 @@ class MainWindow(QMainWindow):
         if getattr(self, "_harmony_for", None) == track.path:
             return
         self._harmony_for = track.path
+        from musicapp.gui.musician_views import harmony_task
+
         self.runner.start(harmony_task, track.mono16k, MEL.sample_rate, name="harmony",
                           on_finished=lambda r, t=track: self._on_harmony(t, r))
 
@@ -419,6 +436,8 @@ class MainWindow(QMainWindow):
     def _spectrum_at_cursor(self) -> None:
         if self.track is None or not self._harmony_visible() or self.capture is not None:
             return
+        from musicapp.gui.musician_views import BLOCK
+
         t = float(self.spectrogram.cursor.value())
         i = int(t * MEL.sample_rate)
         block = self.track.mono16k[i:i + BLOCK]
@@ -1202,6 +1221,8 @@ class MainWindow(QMainWindow):
         self.take_path = path
         self._take_live = False
         self._take_rate = RECORDING.sample_rate
+        from musicapp.gui.live import LiveCapture
+
         cap = LiveCapture(path, device=device, sample_rate=RECORDING.sample_rate, parent=self)
         cap.frames.connect(self._on_live_frames)
         cap.samples.connect(self._on_live_samples)
@@ -1239,6 +1260,8 @@ class MainWindow(QMainWindow):
         self._begin_take_view()
         self.overview.append_live(block)
         if self._harmony_visible():
+            from musicapp.gui.musician_views import BLOCK
+
             live = self._live_tail = np.concatenate(
                 [getattr(self, "_live_tail", np.zeros(0, np.float32)), block])[-2 * BLOCK:]
             now = time.perf_counter()
@@ -1316,6 +1339,8 @@ class MainWindow(QMainWindow):
     def _ensure_feature_engine(self) -> bool:
         if self.feature_engine is not None:
             return True
+        from musicapp.gui.live import FeatureMapEngine
+
         self.feature_engine = FeatureMapEngine(parent=self)
         self.feature_engine.maps_ready.connect(self._on_maps)
         self.feature_engine.failed.connect(self._on_maps_failed)
