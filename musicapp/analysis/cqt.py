@@ -36,6 +36,29 @@ def _octave_basis(sr: float, freqs: tuple[float, ...], alpha: tuple[float, ...],
     return fft_basis.tocsr(), n_fft
 
 
+def soxr_resample(y: np.ndarray, orig_sr: float, target_sr: float,
+                  scale: bool = False) -> np.ndarray:
+    """``librosa.resample(y, orig_sr=..., target_sr=..., res_type="soxr_hq", scale=scale)`` of
+    mono finite ``y``, the same values without librosa's per-call checks and array plumbing (and
+    without importing its audio module): soxr's HQ resampler, the length fixed to
+    ``ceil(len * target / orig)`` (zero-padded or cut), ``scale`` dividing by the square root
+    of the rate ratio."""
+    import soxr
+
+    if orig_sr == target_sr:
+        return y
+    ratio = float(target_sr) / orig_sr
+    n_samples = int(np.ceil(y.shape[-1] * ratio))
+    y_hat = soxr.resample(y, orig_sr, target_sr, quality="soxr_hq")
+    if y_hat.shape[-1] > n_samples:
+        y_hat = y_hat[..., :n_samples]
+    elif y_hat.shape[-1] < n_samples:
+        y_hat = np.pad(y_hat, (0, n_samples - y_hat.shape[-1]))
+    if scale:
+        y_hat /= np.sqrt(ratio)
+    return np.asarray(y_hat, dtype=y.dtype)
+
+
 CHUNK_FRAMES = 256  # frames transformed at once (small: the temporaries stay in the CPU caches)
 
 
@@ -82,7 +105,7 @@ def cqt_magnitude(y: np.ndarray, sr: float, hop_length: int, fmin: float, n_bins
         if my_hop % 2 == 0:
             my_hop //= 2
             my_sr /= 2.0
-            my_y = librosa.resample(my_y, orig_sr=2, target_sr=1, res_type="soxr_hq", scale=True)
+            my_y = soxr_resample(my_y, 2, 1, scale=True)
     n_cols = min(r.shape[1] for r in responses)
     out = np.empty((n_bins, n_cols), dtype=np.float32)
     end = n_bins

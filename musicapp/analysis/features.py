@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musicapp.analysis.cqt import cqt_magnitude
+from musicapp.analysis.cqt import cqt_magnitude, soxr_resample
 from musicapp.params import ANALYSIS
 
 SAMPLE_RATE = ANALYSIS.sample_rate  # 22050: whole tracks are decoded once at this rate
@@ -137,7 +137,7 @@ def _semitone_spectrum(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, float]
     n_bins = N_SEMITONES * BINS_PER_SEMITONE
     fmin = librosa.midi_to_hz(MIDI_LOW - 1.0 / BINS_PER_SEMITONE)  # bin 3k+1 is semitone k
     # The CQT only needs up to B7 (3.95 kHz): compute it at half the rate (same frame times).
-    y_half = librosa.resample(y, orig_sr=SAMPLE_RATE, target_sr=CQT_RATE, res_type="soxr_hq")
+    y_half = soxr_resample(y, SAMPLE_RATE, CQT_RATE)
     with warnings.catch_warnings():
         # very short clips: librosa warns that its low-octave FFTs exceed the signal length
         warnings.filterwarnings("ignore", message="n_fft=.*is too large", category=UserWarning)

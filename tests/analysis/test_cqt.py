@@ -71,3 +71,18 @@ def test_octave_response_equals_the_plain_form():
         for hop, signal in ((64, y), (512, y), (16, y[:300])):  # 64: over 4000 frames
             ours = cqt._octave_response(signal, n_fft, hop, basis)
             assert np.array_equal(ours, _octave_response_plain(signal, n_fft, hop, basis))
+
+
+def test_soxr_resample_equals_librosa_resample():
+    import librosa
+
+    from musicapp.analysis.cqt import soxr_resample
+
+    rng = np.random.default_rng(2)
+    for n in (1, 2, 3, 511, 512, 4097, 22050 * 3 + 7):
+        y = (0.1 * rng.standard_normal(n)).astype(np.float32)
+        for orig, target, scale in ((22050, 11025, False), (2, 1, True), (2, 1, False)):
+            ours = soxr_resample(y, orig, target, scale=scale)
+            ref = librosa.resample(y, orig_sr=orig, target_sr=target, res_type="soxr_hq",
+                                   scale=scale)
+            assert ours.dtype == ref.dtype and np.array_equal(ours, ref)
