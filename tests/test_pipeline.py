@@ -208,3 +208,33 @@ def test_scipy_is_imported_before_the_parts_threads_start(track):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, check=True).stdout.strip().splitlines()[-1]
     assert out == "[['scipy.fft', 'scipy.signal', 'scipy.stats']] []", out
+
+
+def _loudest_window_dbfs_plain(samples, sample_rate, window_s):
+    """The level as first written: every block summed from one float64 copy of the signal."""
+    y = np.asarray(samples).reshape(-1)
+    win = max(2, min(y.size, int(round(window_s * sample_rate))))
+    hop = win // 2
+    n_blocks = -(-y.size // hop)
+    part = y.astype(np.float64)
+    starts = np.arange(0, part.size, hop)
+    total, energy = np.add.reduceat(part, starts), np.add.reduceat(np.square(part), starts)
+    count = np.full(n_blocks, float(hop))
+    count[-1] = y.size - hop * (n_blocks - 1)
+    if n_blocks > 1:
+        e, t, n = energy[:-1] + energy[1:], total[:-1] + total[1:], count[:-1] + count[1:]
+    else:
+        e, t, n = energy, total, count
+    peak = float(np.max(np.maximum(e - t * t / n, 0.0) / n))
+    return float(10.0 * np.log10(peak)) if peak > 0 else float("-inf")
+
+
+def test_loudest_window_level_equals_the_whole_signal_sums():
+    from musicapp.pipeline import loudest_window_dbfs
+
+    rng = np.random.default_rng(6)
+    y = (rng.standard_normal(22050 * 70) * np.linspace(0.01, 0.5, 22050 * 70)).astype(np.float32)
+    for size in (3, 1001, 22050 * 2 + 5, y.size):
+        for sr, window_s in ((22050, 3.0), (8000, 0.01), (22050, 0.5)):
+            assert (loudest_window_dbfs(y[:size], sr, window_s)
+                    == _loudest_window_dbfs_plain(y[:size], sr, window_s))
