@@ -60,6 +60,21 @@ MOOD_FILTERS = ("any mood", "happy", "sad", "mellow", "chill", "beautiful", "par
                 "catchy", "easy listening", "fast", "slow", "loud", "quiet", "soft", "ambient")
 
 
+def scan_summary(scan: dict) -> str:
+    """"11 new, 2 changed, 1 moved, 3 missing (kept), 2 skipped" from a folder scan's JSON form
+    (lists of paths, or counts); the parts that are zero are left out."""
+
+    def count(key: str) -> int:
+        value = scan.get(key) or 0
+        return value if isinstance(value, int) else len(value)
+
+    parts = [f"{count(key)} {name}" for key, name in (
+        ("added", "new"), ("changed", "changed"), ("moved", "moved"), ("returned", "back"),
+        ("missing", "missing (kept)"), ("skipped", "skipped"), ("unchanged", "unchanged"))
+        if count(key)]
+    return ", ".join(parts)
+
+
 def _open(db: str | None):
     from musicapp.library.api import Library
 
@@ -315,12 +330,19 @@ class LibraryPanel(QWidget):
         text = (f"Indexed {report['indexed']} tracks, {report['failed']} failed"
                 f"{' (cancelled)' if report.get('cancelled') else ''}; "
                 f"{report.get('count', '?')} tracks in the library")
-        if scan:
-            text += f" — scan: {scan}"
+        # counts, not the scan's lists of full paths (which filled the panel)
+        summary = scan_summary(scan)
+        if summary:
+            text += f"; this scan: {summary}"
         errors = report.get("errors") or {}
+        skipped = [tuple(s) for s in scan.get("skipped") or [] if isinstance(s, (list, tuple))]
         if errors:
-            first = next(iter(errors.items()))
-            text += f"\nFirst problem: {Path(first[0]).name}: {first[1]}"
+            path, message = next(iter(errors.items()))
+            # a decoder's message starts with the full path: the file name is said once
+            message = str(message).removeprefix(f"{path}: ")
+            text += f"\nFirst problem: {Path(path).name}: {message}"
+        elif skipped:
+            text += f"\nSkipped: {Path(skipped[0][0]).name}: {skipped[0][1]}"
         self.note = text
         self.status.setText(text)
         self.indexing_done.emit(report)

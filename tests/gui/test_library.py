@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicapp.gui.library_panel import COLUMNS, similarity_percent, track_title
+from musicapp.gui.library_panel import COLUMNS, scan_summary, similarity_percent, track_title
 from tests.gui.conftest import load
 from tests.helpers.signals import write_audio
 from tests.library.music import SR as MUSIC_SR
@@ -47,6 +47,9 @@ def test_add_folder_search_and_identify(qtbot, window, library, music_folder, tm
 
     qtbot.waitUntil(listed, timeout=30_000)
     assert "broken.wav" in library.status.text()  # the indexing problem stays visible
+    # the scan in words and counts: it printed the scan's dict with every full path
+    assert "this scan: 4 new" in library.status.text()
+    assert str(music_folder) not in library.status.text() and "{" not in library.status.text()
     names = sorted(library.table.item(r, 0).text() for r in range(library.table.rowCount()))
     assert names == ["broken.wav", "major.wav", "minor.wav", "other.wav"]
 
@@ -130,3 +133,17 @@ def test_library_banner_clears_when_it_no_longer_applies(qtbot, window, library)
     with qtbot.waitSignal(library.results_changed, timeout=30_000):
         library.search()  # succeeds: the old error no longer applies
     assert not window.message.isVisible()
+
+
+def test_scan_summary_counts_what_a_scan_changed(tmp_path):
+    """A real scan's JSON form (lists of paths) becomes counts; zero parts are left out."""
+    from musicapp.library.store import ScanResult
+
+    scan = ScanResult(added=[str(tmp_path / f"{i}.wav") for i in range(11)],
+                      moved=[(str(tmp_path / "a.wav"), str(tmp_path / "b.wav"))],
+                      missing=[str(tmp_path / "gone.wav")], unchanged=5,
+                      skipped=[(str(tmp_path / "link"), "broken symbolic link")])
+    assert scan_summary(scan.as_dict()) == ("11 new, 1 moved, 1 missing (kept), 1 skipped, "
+                                            "5 unchanged")
+    assert scan_summary(ScanResult().as_dict()) == ""
+    assert scan_summary({"added": 2, "changed": 1}) == "2 new, 1 changed"  # counts also read
