@@ -11,9 +11,10 @@ file once, and reports the per-stage seconds of each track (the ``timings`` the 
 and a digest of each stored result.
 
 Printed: per stage, seconds per track (the mean over the files of one run, the median over the
-runs) for base and now and their ratio, and whether the stored results (``stored_form``, which
-holds no timings, plus the 16 kHz samples handed to the model stage) are identical between the
-trees for every file. Exit status 0 when they are.
+runs) for base and now and their ratio, the process CPU time of the whole call (less disturbed
+than the wall-clock stage times when other programs share the cores), and whether the stored
+results (``stored_form``, which holds no timings, plus the 16 kHz samples handed to the model
+stage) are identical between the trees for every file. Exit status 0 when they are.
 """
 
 from __future__ import annotations
@@ -38,16 +39,19 @@ from musicapp.pipeline import one_blas_thread
 
 spec = TrackSpec(tags=True, tags_in_worker=False, device="cpu", threads=1)
 files = sys.argv[1:]
-out = {"first_s": 0.0, "timings": [], "digests": []}
+out = {"first_s": 0.0, "timings": [], "cpu": [], "digests": []}
 with one_blas_thread():
     t = time.perf_counter()
     process_track(files[0], spec)
     out["first_s"] = time.perf_counter() - t
     for path in files:
+        cpu = time.process_time()
         result = process_track(path, spec)
+        cpu = time.process_time() - cpu
         if not result.get("ok"):
             raise SystemExit(f"{path}: {result.get('error')}")
         out["timings"].append(result["timings"])
+        out["cpu"].append(cpu)
         stored = stored_form(result)
         fp = stored.pop("fingerprint") or b""
         h = hashlib.sha256(json.dumps(stored, sort_keys=True, default=str).encode())
@@ -93,6 +97,7 @@ def stage_medians(runs: list[dict]) -> dict[str, float]:
             for stage, seconds in timing.items():
                 stages[stage] = stages.get(stage, 0.0) + seconds / len(res["timings"])
         stages["total"] = sum(stages.values())
+        stages["CPU seconds (all stages, process time)"] = sum(res["cpu"]) / len(res["cpu"])
         stages["first call in a fresh process"] = res["first_s"]
         per_run.append(stages)
     keys = list(per_run[0])
