@@ -84,6 +84,18 @@ def _refine(r: np.ndarray, bpm: float) -> float:
     return bpm
 
 
+def _peaks_near(x: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """``[x[max(0, f - 2):f + 3].max() for f in frames]`` as an array: the largest value within
+    two frames of each frame, from a sliding-window view (frames inside ``x``)."""
+    frames = np.asarray(frames, dtype=int)
+    if frames.size and (frames.min() < 0 or frames.max() >= x.size):
+        return np.array([x[max(0, f - 2):f + 3].max() for f in frames])
+    edge = np.full(2, -np.inf, dtype=x.dtype)
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    return sliding_window_view(np.concatenate([edge, x, edge]), 5)[frames].max(axis=1)
+
+
 def alternation(onset: np.ndarray, bpm: float, low_onset: np.ndarray | None = None) -> float:
     """How much every other beat of a beat grid at ``bpm`` is weaker (>= 1; 1 = no pattern).
 
@@ -96,7 +108,7 @@ def alternation(onset: np.ndarray, bpm: float, low_onset: np.ndarray | None = No
     beats = track_beats(onset, bpm)
     if beats.size < 8:
         return 1.0
-    strength = np.array([o[max(0, b - 2):b + 3].max() for b in beats])
+    strength = _peaks_near(o, beats)
     even, odd = strength[0::2].mean(), strength[1::2].mean()
     return float(max(even, odd) / max(min(even, odd), 1e-3))
 
@@ -254,7 +266,7 @@ def fix_offbeat(beats: np.ndarray, low_onset: np.ndarray, ratio: float = 1.3) ->
     mids = ((beats[:-1] + beats[1:]) // 2).astype(int)
 
     def strength(frames: np.ndarray) -> float:
-        return float(np.mean([low[max(0, f - 2):f + 3].max() for f in frames]))
+        return float(np.mean(_peaks_near(low, frames)))
 
     if strength(mids) > ratio * max(strength(beats), 1e-6):
         period = int(np.median(np.diff(beats)))

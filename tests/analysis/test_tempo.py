@@ -74,3 +74,14 @@ def test_track_beats_on_a_click_track():
     assert beats.size >= clicks.size - 2
     assert np.median(np.abs(np.diff(beats) - period)) <= 1.0
     assert np.all(np.min(np.abs(beats[:, None] - clicks[None, :]), axis=1) <= 1)
+
+
+def test_peaks_near_equals_the_slice_loop():
+    rng = np.random.default_rng(12)
+    for dtype in (np.float64, np.float32):
+        x = rng.random(300).astype(dtype)
+        for frames in (np.array([0, 1, 2, 150, 297, 298, 299]), np.arange(0, 300, 7),
+                       np.zeros(0, dtype=int)):
+            ref = np.array([x[max(0, f - 2):f + 3].max() for f in frames])
+            out = tempo._peaks_near(x, frames)
+            assert np.array_equal(out, ref) and (frames.size == 0 or out.dtype == ref.dtype)
