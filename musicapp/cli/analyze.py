@@ -87,7 +87,7 @@ def summarise(result: dict) -> str:
         if result.get("key_ambiguity"):
             lines.append(f"       {result['key_ambiguity']}")
     elif result.get("key_reason"):
-        lines.append(f"  key: none ({result['key_reason']})")
+        lines.append(f"  key: none, {result['key_reason']}")
     if result.get("tempo_bpm"):
         alts = ", ".join(f"{c['relation']} {c['bpm']:.1f}" for c in result.get("tempo_candidates", [])
                          if c.get("relation") != "tactus")
@@ -97,7 +97,7 @@ def summarise(result: dict) -> str:
             lines.append("  tempo changes: " + ", ".join(
                 f"{s['bpm']:.1f} from {s['start']:.0f} s" for s in result["tempo_segments"]))
     elif result.get("tempo_reason"):
-        lines.append(f"  tempo: none ({result['tempo_reason']})")
+        lines.append(f"  tempo: none, {result['tempo_reason']}")
     if result.get("moods"):
         top = ", ".join(f"{m['tag']} {m['percentile']:.0f}%" for m in result["moods"][:5])
         lines.append(f"  moods (percentile): {top}")

@@ -117,6 +117,11 @@ def use_spawn_for_processes() -> None:
 
 
 
+
+def _device_name(device: str) -> str:
+    """How the status bar names a torch device: "CPU", "CUDA", "CUDA:1", "MPS"."""
+    return str(device).upper()
+
 def _musician_views() -> MusicianViews:
     from musicapp.gui.musician_views import MusicianViews
 
@@ -157,6 +162,7 @@ class MainWindow(QMainWindow):
         # the warm analysis process (started when first needed); None: analyse in a thread
         self.analysis_worker = AnalysisWorker() if isolate_analysis else None
         self.input_devices: list | None = None  # None until the first scan finished
+        self._take_opened = False  # the input of the current take is open
         self.analysis_from_cache = False  # the last analysis came from the analysis cache
         self._device_scan_started = False
         self.record_unavailable = ""
@@ -614,7 +620,7 @@ class MainWindow(QMainWindow):
 
     def _build_statusbar(self) -> None:
         sb = self.statusBar()
-        self.status_label = QLabel("Open a file (Ctrl+O), drop one here, or press Ctrl+R to record")
+        self.status_label = QLabel(self.START_STATUS)
         sb.addWidget(self.status_label, 1)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -1017,7 +1023,7 @@ class MainWindow(QMainWindow):
             self.analysis_panel.set_result(result)
             self._set_summary(result)
             if flat["device"]:
-                self.device_label.setText(f"Models: {flat['device']}")
+                self.device_label.setText(f"Models: {_device_name(flat['device'])}")
 
         def beats_and_chords() -> None:
             self.spectrogram.set_beats(flat["beats"] or [], flat["downbeats"] or [])
@@ -1165,6 +1171,9 @@ class MainWindow(QMainWindow):
         self.input_devices = list(items)
         self._update_record_action()
 
+    START_STATUS = "Open a file (Ctrl+O), drop one here, or press Ctrl+R to record"
+    START_STATUS_NO_INPUT = "Open a file (Ctrl+O) or drop one here (no audio input to record from)"
+    START_HINT_NO_INPUT = "Drop an audio file here or open one (Ctrl+O)"
     NO_INPUT = ("No audio input device found: connect a microphone or an interface, then "
                 "choose Transport > Rescan audio devices")
 
@@ -1180,6 +1189,10 @@ class MainWindow(QMainWindow):
             self.act_record.setToolTip(reason)
             self.act_record.setStatusTip(reason)
             self.record_unavailable = reason
+            # the start-up hints stop offering Ctrl+R
+            self.spectrogram.set_hint(self.START_HINT_NO_INPUT)
+            if self.status_label.text() == self.START_STATUS:
+                self.status_label.setText(self.START_STATUS_NO_INPUT)
         else:
             tip = "Record from the chosen input (press again to stop)  (Ctrl+R)"
             self.act_record.setEnabled(True)
@@ -1220,6 +1233,7 @@ class MainWindow(QMainWindow):
         device = device if device is not None else self.device_combo.currentData()
         self.take_path = path
         self._take_live = False
+        self._take_opened = False  # set once the input is open
         self._take_rate = RECORDING.sample_rate
         from musicapp.gui.live import LiveCapture
 
@@ -1281,6 +1295,7 @@ class MainWindow(QMainWindow):
 
     def _on_record_started(self, rate: int) -> None:
         self._take_rate = int(rate)
+        self._take_opened = True
 
     def _on_level(self, dbfs: float, overflows: int, elapsed: float) -> None:
         self.record_level = dbfs
@@ -1296,7 +1311,8 @@ class MainWindow(QMainWindow):
             kept = f" The take so far is kept in {self.take_path}."
         if kept and "kept" in message:
             kept = ""
-        self.show_message(f"Recording stopped: {message}.{kept}".replace("..", "."))
+        what = "Recording stopped" if self._take_opened else "Could not start recording"
+        self.show_message(f"{what}: {message}.{kept}".replace("..", "."))
 
     def _on_take_finished(self, path: str, seconds: float, overflows: int) -> None:
         cap, self.capture = self.capture, None
@@ -1345,7 +1361,7 @@ class MainWindow(QMainWindow):
         self.feature_engine.maps_ready.connect(self._on_maps)
         self.feature_engine.failed.connect(self._on_maps_failed)
         self.feature_engine.device_ready.connect(
-            lambda d: self.device_label.setText(f"Models: {d}"))
+            lambda d: self.device_label.setText(f"Models: {_device_name(d)}"))
         self.feature_engine.start()
         return True
 
@@ -1433,8 +1449,19 @@ class MainWindow(QMainWindow):
         if self.player is not None:
             self.player.seek(seconds)
         self._set_cursor(seconds)
+        self._keep_in_view(seconds)
         self.map_timer.start()
         self._spectrum_at_cursor()
+
+    def _keep_in_view(self, seconds: float) -> None:
+        """A cursor moved outside the spectrogram's view (a click on the overview) brings the
+        view to it, centred, at the same zoom."""
+        x0, x1 = self.spectrogram.plot.viewRange()[0]
+        if x0 <= seconds <= x1 or x1 <= x0:
+            return
+        w = x1 - x0
+        start = max(0.0, min(seconds - w / 2, max(0.0, self.spectrogram.duration_s - w)))
+        self.spectrogram.set_view_range(start, start + w)
 
     def _set_cursor(self, seconds: float) -> None:
         self.spectrogram.set_cursor(seconds)

@@ -96,6 +96,17 @@ def _note_ticks(n_mels: int, octaves: range = range(2, 8)) -> list[tuple[float, 
     return ticks
 
 
+def fit_ticks(ticks: list[tuple[float, str]], px_per_band: float,
+              min_px: float) -> list[tuple[float, str]]:
+    """The ``(band, label)`` ticks that are at least ``min_px`` apart, the highest kept first
+    (the low ones crowd together on the Mel scale)."""
+    kept: list[tuple[float, str]] = []
+    for band, label in sorted(ticks, reverse=True):
+        if not kept or (kept[-1][0] - band) * px_per_band >= min_px:
+            kept.append((band, label))
+    return sorted(kept)
+
+
 def note_name(hz: float) -> tuple[str, float]:
     """("A4", cents off) of the equal-tempered note nearest to ``hz`` (A4 = 440 Hz)."""
     midi = 69 + 12 * math.log2(max(hz, 1e-6) / 440.0)
@@ -175,7 +186,9 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.plot.setLabel("left", "Hz")
         self.plot.hideAxis("bottom")
         self.axis_mode = "hz"
-        self.plot.getAxis("left").setTicks([_hz_ticks(self.n_mels)])
+        self._freq_ticks: list[tuple[float, str]] = []
+        self._apply_freq_ticks()
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._apply_freq_ticks())
         self.plot.getAxis("left").setWidth(AXIS_WIDTH)
         self.plot.getViewBox().setLimits(xMin=0, yMin=0, yMax=self.n_mels)
         self.plot.setYRange(0, self.n_mels, padding=0)
@@ -330,13 +343,24 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         """Label the frequency axis in Hz (``"hz"``) or with note names C2 ... C7
         (``"notes"``)."""
         self.axis_mode = "notes" if mode == "notes" else "hz"
-        axis = self.plot.getAxis("left")
-        if self.axis_mode == "notes":
-            axis.setTicks([_note_ticks(self.n_mels)])
-            self.plot.setLabel("left", "note")
-        else:
-            axis.setTicks([_hz_ticks(self.n_mels)])
-            self.plot.setLabel("left", "Hz")
+        self.plot.setLabel("left", "note" if self.axis_mode == "notes" else "Hz")
+        self._apply_freq_ticks()
+
+    def set_hint(self, text: str) -> None:
+        """The text shown in the empty spectrogram."""
+        self.hint.setText(text)
+
+    def _apply_freq_ticks(self) -> None:
+        """The frequency labels that fit the plot's height (the Mel scale is linear below
+        1 kHz, so C2, C3 and C4 sit a few pixels apart in a short plot)."""
+        ticks = (_note_ticks if self.axis_mode == "notes" else _hz_ticks)(self.n_mels)
+        height = self.plot.getViewBox().height()
+        px_per_band = height / self.n_mels if height > 0 else 1.0
+        line = QFontMetrics(self.plot.getAxis("left").style.get("tickFont") or self.font())
+        ticks = fit_ticks(ticks, px_per_band, line.height() + 2)
+        if ticks != self._freq_ticks:
+            self._freq_ticks = ticks
+            self.plot.getAxis("left").setTicks([ticks])
 
     # ---- construction helpers -------------------------------------------------------------
     def _lane(self, row: int, name: str, axis: pg.AxisItem | None = None,
@@ -363,6 +387,9 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.image.clear()
         self.mood_image.clear()
         self._mood_grid = np.zeros((0, 0), np.float32)
+        self.mood_names = []  # a new track or take: no mood names of the last one
+        self._mood_ticks = [(0.5, "mood")]
+        self._apply_mood_ticks()
         self.feel.clear()
         self.beat_curve.setData([], [])
         self.downbeat_curve.setData([], [])

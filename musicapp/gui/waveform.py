@@ -42,6 +42,41 @@ def body_color() -> QColor:
                     ((r, bg.red()), (g, bg.green()), (b, bg.blue()))))
 
 
+class ViewWindow(pg.LinearRegionItem):
+    """The overview's window on what the spectrogram shows. Dragged whole, it stops at the
+    track's ends with its width kept (pyqtgraph's region clamps each edge on its own, so the
+    window shrank, or without bounds left the track while the spectrogram stayed put)."""
+
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 - Qt/pyqtgraph name
+        if not self.movable or ev.button() != Qt.MouseButton.LeftButton:
+            return
+        ev.accept()
+        if ev.isStart():
+            down = ev.buttonDownPos()
+            self.cursorOffsets = [line.pos() - down for line in self.lines]
+            self.startPositions = [line.pos() for line in self.lines]
+            self.moving = True
+        if not self.moving:
+            return
+        xs = [(offset + ev.pos()).x() for offset in self.cursorOffsets]
+        lo, hi = self.lines[0].maxRange
+        shift = 0.0
+        if lo is not None and min(xs) < lo:
+            shift = lo - min(xs)
+        elif hi is not None and max(xs) > hi:
+            shift = hi - max(xs)
+        self.blockLineSignal = True  # one signal for both edges
+        for line, x in zip(self.lines, xs, strict=True):
+            line.setValue(x + shift)
+        self.prepareGeometryChange()
+        self.blockLineSignal = False
+        if ev.isFinish():
+            self.moving = False
+            self.sigRegionChangeFinished.emit(self)
+        else:
+            self.sigRegionChanged.emit(self)
+
+
 class WaveformOverview(pg.GraphicsView):
     """Min/max envelope with a draggable window (the spectrogram's view) and a play cursor.
 
@@ -72,13 +107,14 @@ class WaveformOverview(pg.GraphicsView):
                                     antialias=False)  # whole-pixel columns: no texture
         for item in (self.body, self.upper, self.lower):
             self.lane.addItem(item)
-        self.region = pg.LinearRegionItem(values=(0, 1), brush=pg.mkBrush(240, 160, 48, 40),
+        self.region = ViewWindow(values=(0, 1), brush=pg.mkBrush(240, 160, 48, 40),
                                           pen=pg.mkPen(ACCENT, width=1))
         self.region.setZValue(10)
         self.lane.addItem(self.region)
         self.cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(ACCENT, width=2))
         self.lane.addItem(self.cursor)
         self.region.sigRegionChanged.connect(self._on_region)
+        self.region.sigRegionChangeFinished.connect(self._on_region)  # where the drag ended
         self.scene().sigMouseClicked.connect(self._on_click)
         self._setting = False
         self.duration_s = 0.0
@@ -93,6 +129,7 @@ class WaveformOverview(pg.GraphicsView):
         self.duration_s = len(samples) / float(sample_rate) if sample_rate else 0.0
         self._set_envelope(t, lo, hi)
         self.lane.setXRange(0, max(self.duration_s, 1e-3), padding=0)
+        self.region.setBounds((0.0, self.duration_s))  # the window never leaves the track
         self.set_region(0, self.duration_s)
 
     def _set_envelope(self, t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
@@ -104,6 +141,7 @@ class WaveformOverview(pg.GraphicsView):
         """Forget the envelope (``clear`` is pyqtgraph's: it would remove every item)."""
         self._set_envelope(np.zeros(0), np.zeros(0), np.zeros(0))
         self.duration_s = 0.0
+        self.region.setBounds((0.0, None))  # a live take grows
         self._live_peaks = []
         self._live_carry = np.zeros(0, np.float32)
 

@@ -114,3 +114,13 @@ def test_short_clip_level_reads_naturally(tmp_path, capsys):
     half = write_audio(tmp_path / "half.wav", np.full(8000, 0.5, np.float32), 16000)
     assert main(["analyze", "--no-tags", str(half)]) == 0
     assert not any(line.strip() == "chords:" for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_missing_key_or_tempo_reads_as_one_clause():
+    """"tempo: none (no steady beat (free time or rubato))" nested its brackets."""
+    from musicapp.cli.analyze import summarise
+
+    text = summarise({"path": "x.ogg", "duration_s": 90.0, "key_reason": "no clear tonal centre",
+                      "tempo_reason": "no steady beat (free time or rubato)"})
+    assert "  key: none, no clear tonal centre" in text.splitlines()
+    assert "  tempo: none, no steady beat (free time or rubato)" in text.splitlines()

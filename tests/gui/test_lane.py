@@ -27,3 +27,28 @@ def test_every_lane_lines_up_with_the_spectrogram_and_follows_its_time_range(qtb
     assert view.chord_plot.getAxis("bottom").isVisible()
     tops = [lane.getViewBox().sceneBoundingRect() for lane in lanes]
     assert all(a.bottom() <= b.top() for a, b in itertools.pairwise(tops))
+
+
+def test_note_names_on_the_frequency_axis_never_overlap(qtbot):
+    """On the Mel scale C2, C3 and C4 sit a few pixels apart in a short plot; the axis keeps
+    the labels that fit, the highest first."""
+    from PySide6.QtGui import QFontMetrics
+
+    from musicapp.gui.spectrogram import fit_ticks
+
+    view = shown_spectrogram(qtbot, 30, (1000, 300))
+    view.set_axis_mode("notes")
+    qtbot.wait(50)
+    line = QFontMetrics(view.font()).height()
+    for size in ((1000, 300), (1000, 900)):
+        view.resize(*size)
+        qtbot.wait(50)
+        ticks = view.plot.getAxis("left")._tickLevels[0]
+        px = view.plot.getViewBox().height() / view.n_mels
+        gaps = [(b - a) * px for (a, _), (b, _) in itertools.pairwise(ticks)]
+        assert gaps and min(gaps) >= line  # no two labels overlap
+        assert ticks[-1][1] == "C7"
+    assert len(ticks) > 3  # a tall plot has room for more of them
+    # the rule itself: from the top down, a label closer than min_px to the last one is dropped
+    assert fit_ticks([(2.0, "C2"), (5.0, "C3"), (10.0, "C4"), (40.0, "C6")], 2.0, 12) == [
+        (2.0, "C2"), (10.0, "C4"), (40.0, "C6")]

@@ -230,3 +230,28 @@ def test_a_damaged_file_opens_with_a_note_that_part_of_it_is_missing(qtbot, wind
     qtbot.waitUntil(lambda: window.analysis_task is None, timeout=30_000)
     load(qtbot, window, track_file)  # a sound file: no note
     assert not window.message.isVisible()
+
+
+def test_a_click_on_the_overview_outside_the_view_brings_the_spectrogram_there(qtbot, window,
+                                                                               track_file):
+    """The cursor moved to 9 s while the spectrogram showed 0-3 s: the feel read-out then
+    described a place the musician could not see."""
+    load(qtbot, window, track_file)  # 12 s
+    window.spectrogram.set_view_range(0.0, 3.0)
+    window.overview.seek_requested.emit(9.0)  # what a click on the overview at 9 s sends
+    x0, x1 = window.spectrogram.plot.viewRange()[0]
+    assert x0 <= 9.0 <= x1 and x1 - x0 == pytest.approx(3.0, abs=0.01)  # same zoom
+    assert window.spectrogram.cursor.value() == pytest.approx(9.0)
+    window.overview.seek_requested.emit(9.5)  # inside the view: the view stays
+    assert window.spectrogram.plot.viewRange()[0] == pytest.approx([x0, x1])
+
+
+def test_a_new_track_forgets_the_last_one_s_mood_names(qtbot, window, track_file):
+    load(qtbot, window, track_file)
+    window.set_analysis({"duration_s": 12.0, "moods": [{"name": "sad", "percentile": 0.9}],
+                         "mood_curve": {"names": ["sad"], "seconds_per_step": 3.0,
+                                        "values": [[0.9], [0.8], [0.7], [0.9]]}})
+    window.spectrogram.clear_all()
+    assert window.spectrogram.mood_names == []
+    axis = window.spectrogram.mood_plot.getAxis("left")
+    assert [name for _v, name in axis._tickLevels[0]] in (["mood"], ["moods"])

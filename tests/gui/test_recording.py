@@ -57,8 +57,8 @@ def test_missing_input_device_shows_message(qtbot, window, tmp_path, track_file)
     window.start_recording(str(tmp_path / "x.wav"), device="no such device 12345")
     qtbot.waitUntil(lambda: window.capture is None, timeout=15_000)
     assert window.message.isVisible()
-    assert "Recording stopped" in window.message.text()
-    assert "no such device" in window.message.text() or "device" in window.message.text()
+    assert window.message.text().startswith("Could not start recording: ")
+    assert "no audio input device matches" in window.message.text()
     assert not window.act_record.isChecked()
     load(qtbot, window, track_file)  # still usable
     assert window.track is not None
@@ -125,6 +125,8 @@ def test_record_without_input_device_keeps_the_track(qtbot, window, track_file, 
     window._fill_devices([])  # what the device scan reports on a machine without inputs
     assert not window.act_record.isEnabled()
     assert "No audio input device" in window.act_record.toolTip()
+    # the hints no longer offer a key that does nothing
+    assert "Ctrl+R" not in window.spectrogram.hint.toPlainText()
     track, frames, analysis = _loaded_state(window)
     window.activateWindow()
     QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
@@ -145,7 +147,7 @@ def test_take_that_never_starts_keeps_the_track_and_creates_nothing(qtbot, windo
     assert not takes.exists()
     assert window.start_recording(device="no such device 12345")
     qtbot.waitUntil(lambda: window.capture is None, timeout=15_000)
-    assert "Recording stopped" in window.message.text()
+    assert window.message.text().startswith("Could not start recording: ")  # nothing had started
     assert window.track is track
     np.testing.assert_array_equal(window.spectrogram.frames, frames)
     assert not window.spectrogram.live
@@ -160,3 +162,10 @@ def test_record_shortcut_is_not_a_bare_letter(window):
     bare = [a.text() for a in window.actions() if a.shortcut().toString()
             and len(a.shortcut().toString()) == 1 and a.shortcut().toString().isalpha()]
     assert bare == []
+
+
+def test_with_no_input_the_start_up_hints_do_not_offer_recording(qtbot, window):
+    assert "Ctrl+R" in window.status_label.text()  # before the scan: recording is offered
+    window._fill_devices([])
+    assert window.status_label.text() == window.START_STATUS_NO_INPUT
+    assert window.spectrogram.hint.toPlainText() == window.START_HINT_NO_INPUT

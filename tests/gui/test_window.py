@@ -155,7 +155,7 @@ def test_analysis_lanes_and_views_show_a_result(qtbot, window, track_file):
     assert len(window.spectrogram.beat_curve.getData()[0]) == 48
     labels = [t for t, _l, _r in window.spectrogram.visible_chord_labels()]
     assert labels == ["Am", "F"]  # lead-sheet symbols in the track's key
-    assert window.device_label.text() == "Models: cpu"
+    assert window.device_label.text() == "Models: CPU"
 
 
 def test_feature_maps_for_cursor(qtbot, window, track_file):
