@@ -13,13 +13,47 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsGridLayout
 
 
+def clock_label(seconds: float, spacing: float) -> str:
+    """A time-axis label in minutes and seconds, as a DAW shows it: "0:05", "3:20", "12:00",
+    with tenths or hundredths when the ticks are closer than a second ("0:05.5")."""
+    decimals = 0 if spacing >= 1 else 1 if spacing >= 0.1 else 2
+    sign = "-" if seconds < -1e-9 else ""
+    total = round(abs(seconds), decimals)
+    minutes, rest = divmod(total, 60)
+    width = 2 if decimals == 0 else 3 + decimals
+    return f"{sign}{int(minutes)}:{rest:0{width}.{decimals}f}"
+
+
+class TimeAxis(pg.AxisItem):
+    """A bottom axis labelled in minutes and seconds (see :func:`clock_label`)."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+
+    #: tick steps in seconds: a clock's (15 s, 30 s, 1 min, 5 min ...), not 20 s or 200 s
+    STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0,
+             300.0, 600.0, 900.0, 1800.0, 3600.0)
+    LABEL_PX = 64  # room for one label ("12:00.5") and the gap to the next
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 - the pyqtgraph names
+        span = float(maxVal) - float(minVal)
+        if self._tickLevels is not None or span <= 0 or size <= 0:
+            return super().tickSpacing(minVal, maxVal, size)
+        most = max(2.0, float(size) / self.LABEL_PX)
+        step = next((s for s in self.STEPS if span / s <= most), self.STEPS[-1])
+        return [(step, 0.0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - the pyqtgraph name
+        return [clock_label(v * scale, spacing * scale) for v in values]
+
+
 class Lane(pg.GraphicsWidget):
     """A view box with a left axis (and optionally a bottom axis), with the part of the
     ``pg.PlotItem`` interface the spectrogram view uses.
 
     Args:
         left: the left axis (default: a plain ``pg.AxisItem``).
-        bottom: also show a time axis below the view box.
+        bottom: also show a time axis (:class:`TimeAxis`) below the view box.
         named: False: no left axis at all (the view box starts at the left edge).
     """
 
@@ -37,7 +71,7 @@ class Lane(pg.GraphicsWidget):
             self.axes["left"] = left or pg.AxisItem("left")
             self.layout.addItem(self.axes["left"], 0, 0)
         if bottom:
-            self.axes["bottom"] = pg.AxisItem("bottom")
+            self.axes["bottom"] = TimeAxis()
         self.layout.addItem(self.vb, 0, 1)
         if bottom:
             self.layout.addItem(self.axes["bottom"], 1, 1)

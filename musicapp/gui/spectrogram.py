@@ -223,7 +223,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.beat_plot.addItem(self.beat_curve)
         self.beat_plot.addItem(self.downbeat_curve)
         self.chord_plot = self._lane(4, "chords", bottom=True)
-        self.chord_plot.setLabel("bottom", "time", units="s")
+        self.chord_plot.setLabel("bottom", "time (min:s)")
         self.chord_plot.getAxis("bottom").setHeight(30)
         self._chord_bars = None  # one BarGraphItem: the chord blocks
         self.chord_label_item = ChordLabelsItem(self.font())  # every label, one item

@@ -52,3 +52,22 @@ def test_note_names_on_the_frequency_axis_never_overlap(qtbot):
     # the rule itself: from the top down, a label closer than min_px to the last one is dropped
     assert fit_ticks([(2.0, "C2"), (5.0, "C3"), (10.0, "C4"), (40.0, "C6")], 2.0, 12) == [
         (2.0, "C2"), (10.0, "C4"), (40.0, "C6")]
+
+
+def test_the_time_axis_reads_in_minutes_and_seconds_at_clock_steps(qtbot):
+    """A 20-minute track showed "1100" on its time axis; now "18:00", at 1-, 5- or 10-minute
+    steps, and tenths of a second when zoomed in."""
+    from musicapp.gui.lane import clock_label
+
+    assert [clock_label(v, 60) for v in (0, 65, 1080)] == ["0:00", "1:05", "18:00"]
+    assert clock_label(5.5, 0.5) == "0:05.5" and clock_label(-3, 1) == "-0:03"
+    view = shown_spectrogram(qtbot, 1200, (1000, 420))  # 20 minutes
+    axis = view.chord_plot.getAxis("bottom")
+    for start, end in ((0.0, 1200.0), (60.0, 75.0), (100.0, 101.0)):
+        view.plot.setXRange(start, end, padding=0)
+        qtbot.wait(20)
+        (step, _offset), = axis.tickSpacing(start, end, axis.width())
+        assert step in axis.STEPS and (end - start) / step <= axis.width() / axis.LABEL_PX
+        labels = axis.tickStrings([start + step], 1.0, step)
+        assert ":" in labels[0]
+    assert axis.tickSpacing(0.0, 1200.0, 900) == [(120.0, 0.0)]
