@@ -1395,6 +1395,9 @@ class MainWindow(QMainWindow):
         self._map_source = f"{Path(self.track.path).name}: {start * MEL.frame_seconds:.1f} s " \
                            f"to {(start + len(frames)) * MEL.frame_seconds:.1f} s"
         self.feature_engine.submit(frames)
+        if self.feature_view.current_map() is None:  # the first maps take a few seconds
+            self.feature_view.source.set_full_text(
+                f"Computing the feature maps of {self._map_source}…")
 
     def _on_maps(self, maps: dict, tags) -> None:
         self.feature_view.set_maps(maps, tags, getattr(self, "_map_source", ""))
