@@ -340,7 +340,7 @@ class AnalysisPanel(QWidget):
         names = [str(g.get("tag", "?")) for g in (f["genres"] or [])[:3]]
         self.genre_label.setText(", ".join(names) or "–")
         self.genre_label.setToolTip(genre_text(f["genres"]) if names else "")
-        self.device_label.setText(str(f["device"]) if f["device"] else "–")
+        self.device_label.setText(str(f["device"]).upper() if f["device"] else "–")  # "CPU", "CUDA"
         self.mood_bars.set_moods(f["moods"])
         self.va_plane.set_data(f["valence"], f["arousal"], f["segments"])
         self.va_values.setText(
