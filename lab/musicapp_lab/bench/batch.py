@@ -176,8 +176,10 @@ def index_once(music: Path, db: Path, *, workers: int | None, model: str,
 
     with Store(db) as st:
         n = len(st.scan(music).added)
+        finished: list[float] = []  # when each track completed (perf_counter)
         with MemorySampler() as mem:
             def progress(done: int, total: int, path: str) -> None:
+                finished.append(time.perf_counter())
                 if done == max(1, total // 2):
                     mem.mark("half")
 
@@ -201,8 +203,21 @@ def index_once(music: Path, db: Path, *, workers: int | None, model: str,
         "model": stats.model, "workers": stats.workers, "n": n,
         "cpu_s_per_track": cpu / max(1, report.done), "cores_used": cpu / seconds,
         "stage_seconds": dict(stats.stage_seconds), "patches": stats.patches,
-        "batches": stats.batches,
+        "batches": stats.batches, "steady_tracks_per_min": steady_rate(finished),
     }
+
+
+def steady_rate(finished: list[float], low: float = 0.1, high: float = 0.9) -> float | None:
+    """Tracks per minute between the ``low`` and ``high`` fractions of the completions: the
+    rate once every stage runs, without the start (worker start-up, model loading) and the tail
+    (the last tracks finishing on few workers). None for fewer than 20 tracks."""
+    n = len(finished)
+    if n < 20:
+        return None
+    times = sorted(finished)
+    a, b = int(low * n), int(high * n) - 1
+    span = times[b] - times[a]
+    return 60.0 * (b - a) / span if span > 0 else None
 
 
 def utilisation_lines(res: dict[str, Any]) -> list[str]:
@@ -362,7 +377,10 @@ def run(args: Any) -> int:
         base = base or res["tracks_per_min"]
         print(f"{name:18} {res['tracks']:3d} tracks ({res['failed']} failed) in {res['seconds']:6.1f} s: "
               f"{res['tracks_per_min']:6.1f} tracks/min, {res['audio_min_per_s']:5.2f} audio-min/s, "
-              f"x{res['tracks_per_min'] / base:.2f} vs {configs[0][0]}; peak RSS of the process tree "
+              f"x{res['tracks_per_min'] / base:.2f} vs {configs[0][0]}"
+              + (f" (steady, middle 80 % of the tracks: {res['steady_tracks_per_min']:.1f} "
+                 f"tracks/min)" if res.get("steady_tracks_per_min") else "")
+              + "; peak RSS of the process tree "
               f"{res['peak_rss_half_mb']:.0f} MB at N/2, {res['peak_rss_all_mb']:.0f} MB at N "
               f"({res['workers']} workers, model {res['model']}); CPU {res['cpu_s_per_track']:.1f} s "
               f"per track, {res['cores_used']:.2f} cores busy on average; load {os.getloadavg()[0]:.1f}",
