@@ -83,10 +83,10 @@ def _octave_response(y: np.ndarray, n_fft: int, hop: int, basis: object) -> np.n
     return out
 
 
-def cqt_magnitude(y: np.ndarray, sr: float, hop_length: int, fmin: float, n_bins: int,
-                  bins_per_octave: int) -> np.ndarray:
-    """|CQT| (n_bins, frames) of mono ``y``; ``hop_length`` must be divisible by 2 once per
-    octave below the top one."""
+def _build_plan(sr: float, hop_length: int, fmin: float, n_bins: int,
+                bins_per_octave: int) -> dict[str, np.ndarray]:
+    """The filters of every octave (sparse parts ``data{i}``, ``indices{i}``, ``indptr{i}``,
+    ``shape{i}``, ``n_fft{i}``) and the filter lengths, built with librosa."""
     import librosa
 
     n_octaves = int(np.ceil(n_bins / bins_per_octave))
@@ -95,16 +95,61 @@ def cqt_magnitude(y: np.ndarray, sr: float, hop_length: int, fmin: float, n_bins
     alpha = librosa.filters._relative_bandwidth(freqs=freqs)
     lengths, _ = librosa.filters.wavelet_lengths(freqs=freqs, sr=sr, window="hann",
                                                  filter_scale=1, gamma=0.0, alpha=alpha)
-    responses = []
-    my_y, my_sr, my_hop = np.asarray(y, dtype=np.float32), float(sr), int(hop_length)
+    plan: dict[str, np.ndarray] = {"lengths": lengths, "n_octaves": np.array(n_octaves)}
+    my_sr, my_hop = float(sr), int(hop_length)
     for i in range(n_octaves):
         sl = slice(-n_filters, None) if i == 0 else slice(-n_filters * (i + 1), -n_filters * i)
         basis, n_fft = _octave_basis(my_sr, tuple(freqs[sl].tolist()), tuple(alpha[sl].tolist()),
                                      float(sr))
-        responses.append(_octave_response(my_y, n_fft, my_hop, basis))
+        plan.update({f"data{i}": basis.data, f"indices{i}": basis.indices,
+                     f"indptr{i}": basis.indptr, f"shape{i}": np.array(basis.shape),
+                     f"n_fft{i}": np.array(n_fft)})
         if my_hop % 2 == 0:
             my_hop //= 2
             my_sr /= 2.0
+    return plan
+
+
+def _complete(plan: dict[str, np.ndarray]) -> bool:
+    if "lengths" not in plan or "n_octaves" not in plan:
+        return False
+    return all(f"{part}{i}" in plan for i in range(int(plan["n_octaves"]))
+               for part in ("data", "indices", "indptr", "shape", "n_fft"))
+
+
+@functools.lru_cache(maxsize=8)
+def _plan(sr: float, hop_length: int, fmin: float, n_bins: int,
+          bins_per_octave: int) -> tuple[list[tuple[object, int]], np.ndarray]:
+    """Per octave (top first) the sparse filters and FFT size, and the filter lengths: from
+    the filter cache (:mod:`musicapp.analysis.filter_cache`; librosa is then not imported) or
+    built. The same CSR arrays (values, index order, dtypes) either way."""
+    from scipy.sparse import csr_matrix
+
+    from musicapp.analysis.filter_cache import cached
+
+    key = (float(sr), int(hop_length), float(fmin), int(n_bins), int(bins_per_octave), SPARSITY)
+    plan = cached("cqt", key, lambda: _build_plan(sr, hop_length, fmin, n_bins, bins_per_octave),
+                  valid=_complete)
+    octaves = []
+    for i in range(int(plan["n_octaves"])):
+        basis = csr_matrix((plan[f"data{i}"], plan[f"indices{i}"], plan[f"indptr{i}"]),
+                           shape=tuple(int(v) for v in plan[f"shape{i}"]))
+        octaves.append((basis, int(plan[f"n_fft{i}"])))
+    return octaves, plan["lengths"]
+
+
+def cqt_magnitude(y: np.ndarray, sr: float, hop_length: int, fmin: float, n_bins: int,
+                  bins_per_octave: int) -> np.ndarray:
+    """|CQT| (n_bins, frames) of mono ``y``; ``hop_length`` must be divisible by 2 once per
+    octave below the top one."""
+    octaves, lengths = _plan(float(sr), int(hop_length), float(fmin), int(n_bins),
+                             int(bins_per_octave))
+    responses = []
+    my_y, my_hop = np.asarray(y, dtype=np.float32), int(hop_length)
+    for i, (basis, n_fft) in enumerate(octaves):
+        responses.append(_octave_response(my_y, n_fft, my_hop, basis))
+        if my_hop % 2 == 0 and i + 1 < len(octaves):  # (no octave below the last one)
+            my_hop //= 2
             my_y = soxr_resample(my_y, 2, 1, scale=True)
     n_cols = min(r.shape[1] for r in responses)
     out = np.empty((n_bins, n_cols), dtype=np.float32)

@@ -70,14 +70,11 @@ def to_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def _onsets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    import librosa
-
     mel, rms = _mel_and_rms(y, 2048, HOP)
     ref = max(float(mel.max()), 1e-10)
     logmel = 10.0 * np.log10(np.maximum(mel, ref * 1e-8) / ref)  # 80 dB range
     flux = np.maximum(0.0, np.diff(logmel, axis=1, prepend=logmel[:, :1]))
-    mel_f = librosa.mel_frequencies(n_mels=64, fmax=8000.0)
-    low = mel_f < 200.0
+    low = _filters()["mel_frequencies"] < 200.0
     return flux.mean(axis=0), flux[low].mean(axis=0), rms
 
 
@@ -124,18 +121,33 @@ def _hann(n: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=1)
-def _mel_basis() -> np.ndarray:
+def _build_filters() -> dict[str, np.ndarray]:
     import librosa
 
-    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=2048, n_mels=64, fmax=8000.0)
+    return {"mel_basis": librosa.filters.mel(sr=SAMPLE_RATE, n_fft=2048, n_mels=64, fmax=8000.0),
+            "mel_frequencies": librosa.mel_frequencies(n_mels=64, fmax=8000.0),
+            "cqt_fmin": librosa.midi_to_hz(MIDI_LOW - 1.0 / BINS_PER_SEMITONE)}
+
+
+@functools.lru_cache(maxsize=1)
+def _filters() -> dict[str, np.ndarray]:
+    """The 64-band Mel filter bank (2048-point FFT), its band centres and the CQT's lowest bin
+    frequency, built with librosa or read from the filter cache
+    (:mod:`musicapp.analysis.filter_cache`, no librosa import then)."""
+    from musicapp.analysis.filter_cache import cached
+
+    key = (SAMPLE_RATE, 2048, 64, 8000.0, MIDI_LOW, BINS_PER_SEMITONE)
+    return cached("features", key, _build_filters,
+                  valid=lambda f: {"mel_basis", "mel_frequencies", "cqt_fmin"} <= set(f))
+
+
+def _mel_basis() -> np.ndarray:
+    return _filters()["mel_basis"]
 
 
 def _semitone_spectrum(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, float]:
-    import librosa
-
     n_bins = N_SEMITONES * BINS_PER_SEMITONE
-    fmin = librosa.midi_to_hz(MIDI_LOW - 1.0 / BINS_PER_SEMITONE)  # bin 3k+1 is semitone k
+    fmin = float(_filters()["cqt_fmin"])  # bin 3k+1 is semitone k
     # The CQT only needs up to B7 (3.95 kHz): compute it at half the rate (same frame times).
     y_half = soxr_resample(y, SAMPLE_RATE, CQT_RATE)
     with warnings.catch_warnings():

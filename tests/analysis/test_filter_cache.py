@@ -1,0 +1,123 @@
+"""The filter cache: stored banks are the built ones exactly; a warm cache spares librosa."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicapp.analysis import cqt, filter_cache
+from musicapp.analysis import features as F
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """An empty cache folder for this test, and no memo from earlier tests."""
+    monkeypatch.setenv("MUSICAPP_FILTER_CACHE", str(tmp_path / "filters"))
+    monkeypatch.setattr(filter_cache, "_memo", {})
+    cqt._plan.cache_clear()
+    F._filters.cache_clear()
+    yield tmp_path / "filters"
+    cqt._plan.cache_clear()
+    F._filters.cache_clear()
+
+
+def _never() -> dict:
+    raise AssertionError("built although the cache holds it")
+
+
+def test_round_trip_keeps_values_and_dtypes(folder):
+    rng = np.random.default_rng(1)
+    arrays = {"a": rng.random((3, 4), dtype=np.float32), "b": np.arange(5, dtype=np.int32),
+              "c": (rng.random(4) + 1j * rng.random(4)).astype(np.complex128),
+              "d": np.array(2.5)}
+    first = filter_cache.cached("t", (1, 2.0), lambda: arrays)
+    assert len(list(folder.glob("t-*.npz"))) == 1
+    filter_cache._memo.clear()
+    again = filter_cache.cached("t", (1, 2.0), _never)
+    for k, v in arrays.items():
+        assert again[k].dtype == v.dtype and np.array_equal(again[k], v)
+        assert np.array_equal(first[k], v)
+    # another key is another file
+    filter_cache.cached("t", (1, 3.0), lambda: {"a": np.zeros(1)})
+    assert len(list(folder.glob("t-*.npz"))) == 2
+
+
+def test_damaged_incomplete_or_unwritable_cache_rebuilds(folder, tmp_path, monkeypatch):
+    filter_cache.cached("t", (1,), lambda: {"a": np.ones(3)})
+    (path,) = folder.glob("t-*.npz")
+    path.write_bytes(b"not a zip file")
+    filter_cache._memo.clear()
+    assert np.array_equal(filter_cache.cached("t", (1,), lambda: {"a": np.ones(3)})["a"], np.ones(3))
+    filter_cache._memo.clear()
+    out = filter_cache.cached("t", (1,), lambda: {"a": np.full(3, 2.0)},
+                              valid=lambda arrays: "b" in arrays)  # stored file lacks "b"
+    assert np.array_equal(out["a"], np.full(3, 2.0))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("MUSICAPP_FILTER_CACHE", str(blocker / "sub"))  # cannot be created
+    filter_cache._memo.clear()
+    assert np.array_equal(filter_cache.cached("t", (2,), lambda: {"a": np.ones(2)})["a"], np.ones(2))
+
+
+def test_cached_cqt_filters_equal_the_built_ones(folder):
+    fmin = float(F._build_filters()["cqt_fmin"])
+    built = cqt._build_plan(float(F.CQT_RATE), F.CQT_HOP, fmin, 252, 36)
+    cqt._plan(float(F.CQT_RATE), F.CQT_HOP, fmin, 252, 36)  # builds and stores
+    cqt._plan.cache_clear()
+    filter_cache._memo.clear()
+    octaves, lengths = cqt._plan(float(F.CQT_RATE), F.CQT_HOP, fmin, 252, 36)  # from disk
+    assert np.array_equal(lengths, built["lengths"])
+    for i, (basis, n_fft) in enumerate(octaves):
+        assert n_fft == int(built[f"n_fft{i}"])
+        for part in ("data", "indices", "indptr"):
+            stored, made = getattr(basis, part), built[f"{part}{i}"]
+            assert stored.dtype == made.dtype and np.array_equal(stored, made)
+    features = F._filters()
+    for k, v in F._build_filters().items():
+        assert np.asarray(features[k]).dtype == np.asarray(v).dtype
+        assert np.array_equal(features[k], v)
+
+
+def test_semitones_equal_with_and_without_the_cache(folder, monkeypatch):
+    t = np.arange(int(6 * F.SAMPLE_RATE)) / F.SAMPLE_RATE
+    y = (0.3 * np.sin(2 * np.pi * 196.0 * t) + 0.1 * np.sin(2 * np.pi * 523.3 * t)).astype(np.float32)
+    F._semitone_spectrum(y, 259)  # fills the cache
+    cqt._plan.cache_clear()
+    F._filters.cache_clear()
+    filter_cache._memo.clear()
+    cached_semis, cached_tuning = F._semitone_spectrum(y, 259)
+    monkeypatch.setenv("MUSICAPP_FILTER_CACHE", "0")
+    cqt._plan.cache_clear()
+    F._filters.cache_clear()
+    filter_cache._memo.clear()
+    semis, tuning = F._semitone_spectrum(y, 259)
+    assert tuning == cached_tuning and np.array_equal(semis, cached_semis)
+
+
+def test_a_warm_cache_spares_the_worker_librosa(folder, tmp_path):
+    """A fresh batch worker with a filled cache analyses a track without importing librosa
+    (its filter module pulls in scipy.signal and numba: seconds per worker start)."""
+    t = np.arange(int(8 * 22050)) / 22050
+    y = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sign(np.sin(2 * np.pi * 2 * t)))
+    wav = tmp_path / "tone.wav"
+    sf.write(str(wav), y.astype(np.float32), 22050)
+    code = textwrap.dedent(f"""
+        import sys
+        from musicapp.batch.stages import TrackSpec, process_track
+        spec = TrackSpec(tags=False, fingerprint=True, device="cpu", threads=1)
+        result = process_track({str(wav)!r}, spec)
+        assert result["ok"], result
+        print("librosa" in sys.modules)
+    """)
+    import os
+
+    env = dict(os.environ, MUSICAPP_FILTER_CACHE=str(folder))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           timeout=300, check=True).stdout.strip().splitlines()[-1]
+            for _ in range(2)]
+    assert runs == ["True", "False"]  # the first fills the cache, the second reads it
