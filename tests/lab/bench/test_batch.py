@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from musicapp_lab.bench.batch import steady_rate
 
 
