@@ -100,11 +100,30 @@ def choose_model(spec: TrackSpec, model: str = "auto") -> str:
     return "parent" if kind in ("cuda", "mps") else "workers"
 
 
-def _init_worker(threads: int | None, verbose: bool = False) -> None:
-    """Worker start-up: torch threads for the tagger (when it runs here), and logging to the
-    app's log file like the parent (a failure's traceback goes to the log, never the terminal)."""
+#: how much lower the workers' CPU priority is than this process's (Unix ``nice``)
+WORKER_NICE = 5
+
+
+def lower_priority(increment: int = WORKER_NICE) -> None:
+    """Run this process at a lower CPU priority (nothing happens where that is not possible).
+
+    The workers are many and interchangeable; this process is the single model stage, database
+    writer and, in the app, the GUI. When every core is busy it must not wait for a time slice:
+    on a 16-core GPU machine the workers kept the model stage waiting and the GPU idle."""
+    import contextlib
     import os
 
+    with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
+        os.nice(increment)
+
+
+def _init_worker(threads: int | None, verbose: bool = False) -> None:
+    """Worker start-up: a lower CPU priority than the parent's, torch threads for the tagger
+    (when it runs here), and logging to the app's log file like the parent (a failure's
+    traceback goes to the log, never the terminal)."""
+    import os
+
+    lower_priority()
     if threads is not None:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     from musicapp.logs import setup_logging
@@ -193,16 +212,22 @@ def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int,
         worker_threads = worker_spec.threads if spec.tags else None
     tagger = None
     tagger_error: str | None = None
-    if parent_model:
+    model_stage = None  # kept for its figures even if tagging fails later
+
+    def load_model() -> None:
+        """The model stage, loaded while the first tracks are being decoded and analysed (on a
+        GPU the CUDA start and the weights took a second or two before any worker started)."""
+        nonlocal tagger, tagger_error, model_stage
         from musicapp.batch.tagging import BatchTagger
         from musicapp.errors import MusicappError
 
         try:
-            tagger = BatchTagger(spec.device, spec.threads, batch_size)
+            tagger = model_stage = BatchTagger(spec.device, spec.threads, batch_size)
         except (MusicappError, RuntimeError, ValueError, OSError) as exc:
             log.exception("tagging failed")
             tagger_error = str(exc)
-    model_stage = tagger  # kept for its figures even if tagging fails later
+
+    model_pending = parent_model
     max_backlog = 2 * n_workers
     queue = deque(todo)
     in_flight: dict[int, tuple[Hashable, str, int]] = {}  # task id -> (key, path, attempt)
@@ -238,6 +263,9 @@ def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int,
             while queue and pool.idle_slots() and len(at_model) < max_backlog and not _is_cancelled(cancel):
                 key, path = queue.popleft()
                 submit(pool, key, path, 0)
+            if model_pending:  # the workers are busy with their first tracks meanwhile
+                model_pending = False
+                load_model()
             backlog = tagger.pending_tracks if tagger is not None else 0
             if tagger is not None and (tagger.full_batch() or (backlog and (
                     pool.busy == 0 or backlog >= max_backlog))):

@@ -124,3 +124,25 @@ def test_cancel_stops_handing_out_tracks(tracks):
     spec = TrackSpec(tags=False, device="cpu")
     stats = run_batch(enumerate(tracks * 3), on_result, spec=spec, workers=1, cancel=cancel)
     assert stats.cancelled and 1 <= len(done) < len(tracks) * 3
+
+
+def _niceness(_path):
+    import os
+
+    return {"nice": os.nice(0)}
+
+
+def test_workers_run_at_a_lower_priority_than_the_parent(tmp_path):
+    """The parent is the one serial stage (model, database writer, GUI): busy workers must not
+    keep it waiting for a time slice."""
+    import os
+
+    from musicapp.batch.runner import WORKER_NICE, run_batch
+    from musicapp.batch.stages import TrackSpec
+
+    path = tmp_path / "a.wav"
+    path.write_bytes(b"")
+    got = {}
+    run_batch([(0, str(path))], lambda key, p, result: got.update(result), workers=1,
+              spec=TrackSpec(analyser=_niceness, fingerprint=False))
+    assert got["ok"] and got["analysis"]["nice"] == min(19, os.nice(0) + WORKER_NICE)
