@@ -9,6 +9,7 @@
 # BASE_DIR holds the older tree's musicapp/ and lab/ (for example
 # `git archive REV musicapp lab pyproject.toml | tar -x -C .gpu_tree`); both trees read the
 # models from this checkout's resources/ (MUSICAPP_RESOURCES), so only the code differs.
+# ALT_WORKERS=K adds a third run per round: this tree with K workers.
 # Expects .whl/ and .gpu_real/ as lab/device/gpu_batch.sh does. Writes to $OUT (or ./gpu-out):
 # run.txt (environment, tests, every benchmark line, GPU utilisation, comparison) and now.json
 # (this tree's first run, serial paths included).
@@ -49,13 +50,15 @@ PYTHONPATH=$NOW_PATH timeout 300 python3 lab/device/run_bench_batch.py batch --t
   2>&1 | tee -a "$LOG"
 # 3. Base and this tree alternating, batch on CUDA only, same tracks (a link to the folder above).
 for r in $(seq "$ROUNDS"); do
-  for tree in base now; do
+  for tree in base now ${ALT_WORKERS:+now-w$ALT_WORKERS}; do
     dir=/tmp/bench-$tree-$r
     mkdir -p "$dir" && ln -sfn "/tmp/bench/${N}xreal" "$dir/${N}xreal"
     if [ "$tree" = base ]; then P=$BASE_PATH; ROOT=$BASE; else P=$NOW_PATH; ROOT=$PWD; fi
+    extra=()
+    if [ "$tree" != base ] && [ "$tree" != now ]; then extra=(--workers "$ALT_WORKERS"); fi
     echo "=== $tree round $r $(date -u +%T)" | tee -a "$LOG"
     PYTHONPATH=$P timeout 200 python3 "$ROOT/lab/device/run_bench_batch.py" batch --tracks "$N" \
-      --real .gpu_real --no-serial --models "" --dir "$dir" 2>&1 | tee -a "$LOG"
+      --real .gpu_real --no-serial --models "" --dir "$dir" "${extra[@]}" 2>&1 | tee -a "$LOG"
   done
 done
 kill $SMI 2>/dev/null
@@ -73,10 +76,10 @@ if vals:
 n, rounds = sys.argv[1], int(sys.argv[2])
 for r in range(1, rounds + 1):
     a = Path(f"/tmp/bench-base-{r}/bench-batch-parent-cuda.sqlite3")
-    b = Path(f"/tmp/bench-now-{r}/bench-batch-parent-cuda.sqlite3")
-    if a.exists() and b.exists():
+    for b in sorted(Path("/tmp").glob(f"bench-now*-{r}/bench-batch-parent-cuda.sqlite3")):
+      if a.exists():
         cmp = compare_results(a, b)
-        print(f"round {r}: now vs base: {cmp['tracks']} common tracks, "
+        print(f"round {r}: {b.parent.name} vs base: {cmp['tracks']} common tracks, "
               f"{'identical' if cmp['equal'] else 'DIFFERENT'} (fields that differ: "
               f"{cmp['mismatched'] or 'none'}; largest score difference "
               f"{cmp['max_last_digit_diff']:.2f} units of the last stored digit)")
