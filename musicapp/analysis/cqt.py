@@ -62,20 +62,27 @@ def soxr_resample(y: np.ndarray, orig_sr: float, target_sr: float,
 CHUNK_FRAMES = 256  # frames transformed at once (small: the temporaries stay in the CPU caches)
 
 
+def centred_frames(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """Frames (frames, n_fft) of ``y`` every ``hop`` samples, centred (zero-padded by n_fft/2
+    each side; at least one frame), as a read-only view."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    pad = n_fft // 2
+    yp = np.pad(np.asarray(y, dtype=np.float32), (pad, pad))
+    if yp.size < n_fft:
+        yp = np.pad(yp, (0, n_fft - yp.size))
+    return sliding_window_view(yp, n_fft)[::hop]
+
+
 def _octave_response(y: np.ndarray, n_fft: int, hop: int, basis: object) -> np.ndarray:
     """|basis @ STFT| (filters, frames) of ``y``: centred (zero-padded), unwindowed frames,
     transformed :data:`CHUNK_FRAMES` at a time. Each chunk is transformed along axis 0 of the
     transposed frames, which gives the (bins, frames) spectrum C-contiguous - the layout the
     sparse product needs (the same values as transforming along axis 1 and transposing, without
     the copy scipy.sparse would otherwise make)."""
-    from numpy.lib.stride_tricks import sliding_window_view
     from scipy import fft as sfft
 
-    pad = n_fft // 2
-    yp = np.pad(np.asarray(y, dtype=np.float32), (pad, pad))
-    if yp.size < n_fft:
-        yp = np.pad(yp, (0, n_fft - yp.size))
-    frames = sliding_window_view(yp, n_fft)[::hop]
+    frames = centred_frames(y, n_fft, hop)
     out = np.empty((basis.shape[0], frames.shape[0]), dtype=np.float32)
     for a in range(0, frames.shape[0], CHUNK_FRAMES):
         spec = sfft.rfft(frames[a:a + CHUNK_FRAMES].T, axis=0)
@@ -111,10 +118,24 @@ def _build_plan(sr: float, hop_length: int, fmin: float, n_bins: int,
 
 
 def _complete(plan: dict[str, np.ndarray]) -> bool:
-    if "lengths" not in plan or "n_octaves" not in plan:
+    """Whether a stored plan has every part and each octave is a well-formed CSR matrix of
+    (filters, n_fft // 2 + 1) (an index out of range would crash the sparse product)."""
+    try:
+        if plan["lengths"].ndim != 1 or plan["n_octaves"].shape != ():
+            return False
+        for i in range(int(plan["n_octaves"])):
+            data, indices, indptr = plan[f"data{i}"], plan[f"indices{i}"], plan[f"indptr{i}"]
+            shape, n_fft = plan[f"shape{i}"], int(plan[f"n_fft{i}"])
+            if (shape.shape != (2,) or int(shape[1]) != n_fft // 2 + 1
+                    or data.ndim != 1 or indices.shape != data.shape
+                    or indices.dtype.kind != "i" or indptr.dtype.kind != "i"
+                    or indptr.shape != (int(shape[0]) + 1,) or indptr[0] != 0
+                    or int(indptr[-1]) != data.size or np.any(np.diff(indptr) < 0)
+                    or (indices.size and (indices.min() < 0 or indices.max() >= shape[1]))):
+                return False
+    except (KeyError, TypeError, ValueError, IndexError):
         return False
-    return all(f"{part}{i}" in plan for i in range(int(plan["n_octaves"]))
-               for part in ("data", "indices", "indptr", "shape", "n_fft"))
+    return True
 
 
 @functools.lru_cache(maxsize=8)

@@ -28,18 +28,22 @@ def _dp_frame_by_frame(local, window, periods, period, tightness):
     return cs, bp
 
 
+def _assert_dp_equals_frame_by_frame(local: np.ndarray, periods: np.ndarray) -> None:
+    period = float(np.median(periods))
+    window = np.arange(-int(round(2 * periods.max())), -int(round(periods.min() / 2)) + 1)
+    cs, bp = tempo._dp_scores(local, window, periods, period, 100.0)
+    cs0, bp0 = _dp_frame_by_frame(local, window, periods, period, 100.0)
+    assert np.array_equal(bp, bp0)
+    assert np.array_equal(cs, cs0)
+
+
 def test_block_dp_equals_frame_by_frame():
     rng = np.random.default_rng(3)
     for n, bpm in ((700, 97.0), (400, 180.0), (900, None)):
         local = rng.random(n) ** 3
         periods = (tempo.FPS * 60.0 / (np.linspace(80, 120, n) if bpm is None
                                         else np.full(n, bpm)))
-        period = float(np.median(periods))
-        window = np.arange(-int(round(2 * periods.max())), -int(round(periods.min() / 2)) + 1)
-        cs, bp = tempo._dp_scores(local, window, periods, period, 100.0)
-        cs0, bp0 = _dp_frame_by_frame(local, window, periods, period, 100.0)
-        assert np.array_equal(bp, bp0)
-        assert np.array_equal(cs, cs0)
+        _assert_dp_equals_frame_by_frame(local, periods)
 
 
 def test_block_dp_equals_frame_by_frame_on_long_tracks_and_ties():
@@ -55,12 +59,7 @@ def test_block_dp_equals_frame_by_frame_on_long_tracks_and_ties():
     for n, bpms in cases:
         local = np.round(rng.random(n) ** 4 * 4) / 4  # mostly 0, a few levels
         periods = tempo.FPS * 60.0 / bpms
-        period = float(np.median(periods))
-        window = np.arange(-int(round(2 * periods.max())), -int(round(periods.min() / 2)) + 1)
-        cs, bp = tempo._dp_scores(local, window, periods, period, 100.0)
-        cs0, bp0 = _dp_frame_by_frame(local, window, periods, period, 100.0)
-        assert np.array_equal(bp, bp0)
-        assert np.array_equal(cs, cs0)
+        _assert_dp_equals_frame_by_frame(local, periods)
 
 
 def test_track_beats_on_a_click_track():

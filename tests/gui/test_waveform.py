@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 
 
-def test_a_click_on_the_overview_seeks_to_that_time_and_the_window_follows(qtbot):
-    from PySide6.QtCore import QPoint, Qt
-    from PySide6.QtTest import QTest
-
+def _shown_overview(qtbot, samples: np.ndarray, sr: int):
+    """A :class:`WaveformOverview`, 800x70 on screen, showing ``samples``."""
     from musicapp.gui.waveform import WaveformOverview
 
     view = WaveformOverview()
@@ -17,9 +15,17 @@ def test_a_click_on_the_overview_seeks_to_that_time_and_the_window_follows(qtbot
     view.resize(800, 70)
     view.show()
     qtbot.waitExposed(view)
+    view.set_audio(samples, sr)
+    return view
+
+
+def test_a_click_on_the_overview_seeks_to_that_time_and_the_window_follows(qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
     sr = 8000
     t = np.arange(10 * sr) / sr
-    view.set_audio((0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sr)
+    view = _shown_overview(qtbot, (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sr)
     assert view.duration_s == pytest.approx(10.0)
     assert view.lane.viewRange()[0] == pytest.approx([0.0, 10.0])
     assert float(np.max(view.upper.yData)) == pytest.approx(0.5, abs=0.01)
@@ -65,15 +71,7 @@ def test_the_view_window_dragged_past_an_end_stops_there_with_its_width(qtbot, t
     while the spectrogram stayed clamped, so the two disagreed."""
     from PySide6.QtCore import QPointF
 
-    from musicapp.gui.waveform import WaveformOverview
-
-    view = WaveformOverview()
-    qtbot.addWidget(view)
-    view.resize(800, 70)
-    view.show()
-    qtbot.waitExposed(view)
-    sr = 8000
-    view.set_audio(np.zeros(20 * sr, np.float32), sr)  # 20 s
+    view = _shown_overview(qtbot, np.zeros(20 * 8000, np.float32), 8000)  # 20 s
     view.set_region(8.0, 12.0)
     shown: list[tuple[float, float]] = []
     view.region_changed.connect(lambda a, b: shown.append((a, b)))
