@@ -137,8 +137,15 @@ def _filters() -> dict[str, np.ndarray]:
     from musicapp.analysis.filter_cache import cached
 
     key = (SAMPLE_RATE, 2048, 64, 8000.0, MIDI_LOW, BINS_PER_SEMITONE)
-    return cached("features", key, _build_filters,
-                  valid=lambda f: {"mel_basis", "mel_frequencies", "cqt_fmin"} <= set(f))
+    return cached("features", key, _build_filters, valid=_filters_valid)
+
+
+def _filters_valid(f: dict[str, np.ndarray]) -> bool:
+    """Whether stored filters have every part in the shapes and kinds the analysis uses."""
+    return ({"mel_basis", "mel_frequencies", "cqt_fmin"} <= set(f)
+            and f["mel_basis"].shape == (64, 1025) and f["mel_basis"].dtype.kind == "f"
+            and f["mel_frequencies"].shape == (64,) and f["mel_frequencies"].dtype.kind == "f"
+            and f["cqt_fmin"].shape == () and f["cqt_fmin"].dtype.kind == "f")
 
 
 def _mel_basis() -> np.ndarray:

@@ -7,6 +7,11 @@ track. The banks depend only on their parameters and on the librosa/numpy/scipy 
 first process stores them (``.npz``, the exact arrays) and later processes load them in
 milliseconds. A cache that cannot be read or written only means the banks are built in-process,
 as before. ``MUSICAPP_FILTER_CACHE`` names another folder (``0`` turns the disk cache off).
+
+Each file also holds a digest of its arrays (names, dtypes, shapes and bytes): a file whose
+arrays do not match it - damaged, or a foreign ``.npz`` under the right name with arrays of
+another shape or dtype - is rebuilt, never used (such arrays gave wrong moods, errors, or a
+segmentation fault in the sparse product).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when what is stored under a name changes
+FORMAT = 2  # bump when what is stored under a name changes (2: with the digest)
+DIGEST = "__digest__"  # the stored digest's name in the file
 _memo: dict[str, dict[str, np.ndarray]] = {}
 
 
@@ -36,6 +42,17 @@ def _versions() -> str:
         except PackageNotFoundError:
             parts.append(f"{package}=?")
     return ",".join(parts)
+
+
+def digest(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The SHA-256 of ``arrays`` (each name, dtype, shape and C-order bytes, names sorted), as
+    a uint8 array."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.asarray(arrays[name])
+        h.update(repr((name, a.dtype.str, a.shape)).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return np.frombuffer(h.digest(), dtype=np.uint8)
 
 
 def cache_folder() -> Path | None:
@@ -78,12 +95,17 @@ def cached(name: str, key: tuple, build: Callable[[], dict[str, np.ndarray]],
 def _load(path: Path) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            arrays = {k: data[k] for k in data.files}
     except FileNotFoundError:
         return None
     except Exception as exc:  # damaged or foreign file: rebuild (and overwrite it)
         log.warning("filter cache %s unreadable (%s); rebuilding", path, exc)
         return None
+    stored = arrays.pop(DIGEST, None)
+    if stored is None or not np.array_equal(stored, digest(arrays)):
+        log.warning("filter cache %s does not match its digest; rebuilding", path)
+        return None
+    return arrays
 
 
 def _store(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -94,7 +116,7 @@ def _store(path: Path, arrays: dict[str, np.ndarray]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
+                np.savez(fh, **arrays, **{DIGEST: digest(arrays)})
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

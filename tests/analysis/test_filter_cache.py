@@ -121,3 +121,66 @@ def test_a_warm_cache_spares_the_worker_librosa(folder, tmp_path):
                            timeout=300, check=True).stdout.strip().splitlines()[-1]
             for _ in range(2)]
     assert runs == ["True", "False"]  # the first fills the cache, the second reads it
+
+
+def _rewrite(path, arrays: dict, with_digest: bool) -> None:
+    extra = {filter_cache.DIGEST: filter_cache.digest(arrays)} if with_digest else {}
+    with open(path, "wb") as fh:  # np.savez on a str path would append another ".npz"
+        np.savez(fh, **arrays, **extra)
+
+
+def test_foreign_arrays_under_the_right_name_are_rebuilt(folder):
+    """An .npz written by someone else under the cache's file name (arrays of another shape,
+    no digest) is not used: the built filters are."""
+    built = F._filters()
+    (path,) = folder.glob("features-*.npz")
+    forged = {k: np.asarray(v) for k, v in built.items()}
+    forged["mel_basis"] = forged["mel_basis"][:, :500]
+    _rewrite(path, forged, with_digest=False)
+    F._filters.cache_clear()
+    filter_cache._memo.clear()
+    again = F._filters()
+    assert again["mel_basis"].shape == (64, 1025)
+    assert np.array_equal(again["mel_basis"], built["mel_basis"])
+    with np.load(path) as data:  # and the file is rewritten with the right arrays
+        assert data["mel_basis"].shape == (64, 1025)
+
+
+def test_stored_arrays_of_the_wrong_shape_fail_validation_even_with_a_digest(folder):
+    """Arrays that match their digest but not the use (a CQT octave with indices past its FFT
+    size crashed the sparse product with a segmentation fault; a Mel bank of the wrong width
+    failed every track) are rebuilt."""
+    fmin = float(F._build_filters()["cqt_fmin"])
+    octaves, lengths = cqt._plan(float(F.CQT_RATE), F.CQT_HOP, fmin, 252, 36)
+    (path,) = folder.glob("cqt-*.npz")
+    with np.load(path) as data:
+        plan = {k: data[k] for k in data.files if k != filter_cache.DIGEST}
+    plan["indices0"] = plan["indices0"] + 100_000
+    _rewrite(path, plan, with_digest=True)
+    cqt._plan.cache_clear()
+    filter_cache._memo.clear()
+    again, again_lengths = cqt._plan(float(F.CQT_RATE), F.CQT_HOP, fmin, 252, 36)
+    assert np.array_equal(again_lengths, lengths)
+    for (basis, n_fft), (made, made_n_fft) in zip(again, octaves, strict=True):
+        assert n_fft == made_n_fft and np.array_equal(basis.indices, made.indices)
+        assert basis.indices.max() < basis.shape[1]
+    F._filters()
+    (fpath,) = folder.glob("features-*.npz")
+    with np.load(fpath) as data:
+        filters = {k: data[k] for k in data.files if k != filter_cache.DIGEST}
+    filters["mel_basis"] = np.ascontiguousarray(filters["mel_basis"][:, :64])
+    _rewrite(fpath, filters, with_digest=True)
+    F._filters.cache_clear()
+    filter_cache._memo.clear()
+    assert F._filters()["mel_basis"].shape == (64, 1025)
+
+
+def test_a_file_whose_arrays_differ_from_its_digest_is_rebuilt(folder):
+    filter_cache.cached("t", (1,), lambda: {"a": np.ones(3, dtype=np.float32)})
+    (path,) = folder.glob("t-*.npz")
+    digest = filter_cache.digest({"a": np.ones(3, dtype=np.float32)})
+    with open(path, "wb") as fh:  # same name and shape, another dtype, the old digest
+        np.savez(fh, a=np.ones(3, dtype=np.float64), **{filter_cache.DIGEST: digest})
+    filter_cache._memo.clear()
+    out = filter_cache.cached("t", (1,), lambda: {"a": np.ones(3, dtype=np.float32)})
+    assert out["a"].dtype == np.float32
