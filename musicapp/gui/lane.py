@@ -9,19 +9,26 @@ lane's view box lines up with the spectrogram's pixel for pixel.
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsGridLayout
 
 
 def clock_label(seconds: float, spacing: float) -> str:
     """A time-axis label in minutes and seconds, as a DAW shows it: "0:05", "3:20", "12:00",
-    with tenths or hundredths when the ticks are closer than a second ("0:05.5")."""
+    with tenths or hundredths when the ticks are closer than a second ("0:05.5"), and hours
+    from one hour on ("1:00:00", "2:05:30" - not "125:30"). A value that is not finite
+    gets no label."""
+    if not (np.isfinite(seconds) and np.isfinite(spacing)):
+        return ""
     decimals = 0 if spacing >= 1 else 1 if spacing >= 0.1 else 2
-    sign = "-" if seconds < -1e-9 else ""
     total = round(abs(seconds), decimals)
+    sign = "-" if seconds < 0 and total > 0 else ""  # no "-0:00" for a tick a hair below 0
     minutes, rest = divmod(total, 60)
     width = 2 if decimals == 0 else 3 + decimals
-    return f"{sign}{int(minutes)}:{rest:0{width}.{decimals}f}"
+    hours, minutes = divmod(int(minutes), 60)
+    clock = f"{hours}:{minutes:02d}" if hours else f"{minutes}"
+    return f"{sign}{clock}:{rest:0{width}.{decimals}f}"
 
 
 class TimeAxis(pg.AxisItem):

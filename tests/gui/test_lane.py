@@ -71,3 +71,23 @@ def test_the_time_axis_reads_in_minutes_and_seconds_at_clock_steps(qtbot):
         labels = axis.tickStrings([start + step], 1.0, step)
         assert ":" in labels[0]
     assert axis.tickSpacing(0.0, 1200.0, 900) == [(120.0, 0.0)]
+
+
+def test_the_time_axis_reads_in_hours_on_a_long_recording(qtbot):
+    """A 2-hour take showed "120:00" at its end (and "60:00" for the hour); now "2:00:00". A
+    tick a hair below zero does not read "-0:00.00"; a value that is not finite gets no label
+    (it raised inside the axis's paint)."""
+    from musicapp.gui.lane import clock_label
+
+    assert [clock_label(v, 1800) for v in (0, 1800, 3600, 7200)] == [
+        "0:00", "30:00", "1:00:00", "2:00:00"]
+    assert clock_label(7530, 30) == "2:05:30" and clock_label(3599.96, 0.1) == "1:00:00.0"
+    assert clock_label(-3700, 60) == "-1:01:40" and clock_label(-1e-4, 0.01) == "0:00.00"
+    assert clock_label(float("nan"), 1) == "" and clock_label(float("inf"), 60) == ""
+    view = shown_spectrogram(qtbot, 7200, (1000, 420))
+    axis = view.chord_plot.getAxis("bottom")
+    view.plot.setXRange(0.0, 7200.0, padding=0)
+    qtbot.wait(20)
+    (step, _offset), = axis.tickSpacing(0.0, 7200.0, axis.width())
+    labels = axis.tickStrings([step * k for k in range(int(7200 / step) + 1)], 1.0, step)
+    assert labels[-1] == "2:00:00" and all(label.count(":") <= 2 for label in labels)
