@@ -213,23 +213,31 @@ def _run_one(args: argparse.Namespace, path: Path) -> int:
     return 0
 
 
+def batch_error(path: str, error: str) -> str:
+    """A failed file's error line names the file: a decoder's message already does, but a
+    worker's death ("worker died (SIGKILL) twice while analysing this file") or failure does
+    not, and the progress bar beside it has moved on to another file."""
+    return error if str(path) in error else f"{path}: {error}"
+
+
 def _run_batch(args: argparse.Namespace, files: list[Path]) -> int:
     from musicapp.batch import TrackSpec, run_batch
 
     spec = TrackSpec(tags=not args.no_tags, music=not args.no_music, fingerprint=False,
                      device=args.device, threads=args.threads)
-    ready: dict[int, dict] = {}
+    ready: dict[int, tuple[str, dict]] = {}
     state = {"next": 0, "status": 0}
 
     def on_result(index: int, path: str, result: dict) -> None:
-        ready[index] = result
+        ready[index] = (path, result)
         while state["next"] in ready:  # print in the given order
-            done = ready.pop(state["next"])
+            done_path, done = ready.pop(state["next"])
             state["next"] += 1
             if done["ok"]:
                 _emit(args, done["analysis"])
             else:
-                print(f"musicapp: error: {shown(done['error'])}", file=sys.stderr)
+                print(f"musicapp: error: {shown(batch_error(done_path, done['error']))}",
+                      file=sys.stderr)
                 state["status"] = 2
 
     def progress(done: int, total: int, path: str) -> None:

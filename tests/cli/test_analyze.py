@@ -52,7 +52,21 @@ def test_analyze_folder_with_bad_file(tmp_path, progression, capsys):
     lines = [json.loads(x) for x in captured.out.splitlines()]
     assert [r["path"] for r in lines] == [str(good)]
     assert "broken.mp3" in captured.err
+    error_lines = [x for x in captured.err.split("\n") if "musicapp: error:" in x]
+    assert len(error_lines) == 1 and error_lines[0].count("broken.mp3") == 1  # named once
     assert "2/2" in captured.err  # the progress bar reached the end
+
+
+def test_a_batch_error_names_its_file_once():
+    """A worker killed twice on a file gave "musicapp: error: worker died (SIGKILL) twice while
+    analysing this file" with no file named (the progress bar had moved on); a decoder's
+    message, which names it already, is not prefixed again."""
+    from musicapp.cli.analyze import batch_error
+
+    died = "worker died (SIGKILL) twice while analysing this file"
+    assert batch_error("/music/a b.wav", died) == f"/music/a b.wav: {died}"
+    named = "/music/x.mp3: not a recognised audio file (corrupt, or an unsupported format)"
+    assert batch_error("/music/x.mp3", named) == named
 
 
 def test_analyze_human_readable(progression, capsys):
