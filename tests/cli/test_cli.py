@@ -192,7 +192,13 @@ def test_termination_during_an_export_keeps_the_old_file_and_leaves_no_temporary
     _out, err = proc.communicate(timeout=120)
     if not caught:
         pytest.skip("the export finished before its temporary file was seen")
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # either way
+    if proc.returncode == 0:
+        # the signal landed after the last write (a loaded machine): the export is whole
+        import soundfile as sf
+
+        assert sf.info(str(target)).frames > 0
+        return
     assert proc.returncode == 128 + sig, err.decode()
     assert "terminated" in err.decode()
     assert target.read_bytes() == b"OLD"
-    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
