@@ -43,13 +43,13 @@ def soxr_resample(y: np.ndarray, orig_sr: float, target_sr: float,
     without importing its audio module): soxr's HQ resampler, the length fixed to
     ``ceil(len * target / orig)`` (zero-padded or cut), ``scale`` dividing by the square root
     of the rate ratio."""
-    import soxr
+    from musicapp.audio.resample import resample  # soxr HQ, as librosa's "soxr_hq"
 
     if orig_sr == target_sr:
         return y
     ratio = float(target_sr) / orig_sr
     n_samples = int(np.ceil(y.shape[-1] * ratio))
-    y_hat = soxr.resample(y, orig_sr, target_sr, quality="soxr_hq")
+    y_hat = resample(y, orig_sr, target_sr)
     if y_hat.shape[-1] > n_samples:
         y_hat = y_hat[..., :n_samples]
     elif y_hat.shape[-1] < n_samples:

@@ -119,6 +119,11 @@ def summary_line(result: TrackAnalysis | dict | None) -> str:
         parts.append(f"energy {int(f['energy'])}/10")
     return " · ".join(parts)
 
+
+def device_name(device: str) -> str:
+    """How the app names a torch device: "CPU", "CUDA", "CUDA:1", "MPS"."""
+    return str(device).upper()
+
 class MoodBars(QWidget):
     """Horizontal bars: each mood tag's percentile against the reference music collection."""
 
@@ -340,7 +345,7 @@ class AnalysisPanel(QWidget):
         names = [str(g.get("tag", "?")) for g in (f["genres"] or [])[:3]]
         self.genre_label.setText(", ".join(names) or "–")
         self.genre_label.setToolTip(genre_text(f["genres"]) if names else "")
-        self.device_label.setText(str(f["device"]).upper() if f["device"] else "–")  # "CPU", "CUDA"
+        self.device_label.setText(device_name(f["device"]) if f["device"] else "–")
         self.mood_bars.set_moods(f["moods"])
         self.va_plane.set_data(f["valence"], f["arousal"], f["segments"])
         self.va_values.setText(

@@ -34,6 +34,7 @@ from musicapp.filetypes import dialog_filter, is_audio_name
 from musicapp.gui.analysis_runner import FROM_CACHE, analyze_task
 from musicapp.gui.analysis_view import (
     AnalysisPanel,
+    device_name,
     export_csv,
     export_json,
     flatten_result,
@@ -116,12 +117,6 @@ def use_spawn_for_processes() -> None:
         multiprocessing.set_start_method("spawn", force=True)
 
 
-
-
-def _device_name(device: str) -> str:
-    """How the status bar names a torch device: "CPU", "CUDA", "CUDA:1", "MPS"."""
-    return str(device).upper()
-
 def _musician_views() -> MusicianViews:
     from musicapp.gui.musician_views import MusicianViews
 
@@ -132,6 +127,7 @@ def _feature_maps_view() -> FeatureMapsView:
     from musicapp.gui.featuremaps import FeatureMapsView
 
     return FeatureMapsView()
+
 
 class MainWindow(QMainWindow):
     """The whole application window."""
@@ -1023,7 +1019,7 @@ class MainWindow(QMainWindow):
             self.analysis_panel.set_result(result)
             self._set_summary(result)
             if flat["device"]:
-                self.device_label.setText(f"Models: {_device_name(flat['device'])}")
+                self.device_label.setText(f"Models: {device_name(flat['device'])}")
 
         def beats_and_chords() -> None:
             self.spectrogram.set_beats(flat["beats"] or [], flat["downbeats"] or [])
@@ -1361,7 +1357,7 @@ class MainWindow(QMainWindow):
         self.feature_engine.maps_ready.connect(self._on_maps)
         self.feature_engine.failed.connect(self._on_maps_failed)
         self.feature_engine.device_ready.connect(
-            lambda d: self.device_label.setText(f"Models: {_device_name(d)}"))
+            lambda d: self.device_label.setText(f"Models: {device_name(d)}"))
         self.feature_engine.start()
         return True
 

@@ -70,11 +70,6 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _alive(obj: QObject) -> bool:
-    """Whether ``obj``'s C++ object still exists."""
-    return shiboken6.isValid(obj)
-
-
 class Task(QRunnable):
     """A function ``fn(ctx, *args)`` run on a thread pool with signals for its outcome."""
 
@@ -151,7 +146,7 @@ class TaskRunner(QObject):
         def unless_abandoned(slot: Callable[..., None]) -> Callable[..., None]:
             # nor once this runner (and so the window or panel that owns it) has been deleted:
             # a scan or load that ends after its window closed has nobody left to tell
-            return lambda *a: None if task.abandoned or not _alive(self) else slot(*a)
+            return lambda *a: None if task.abandoned or not shiboken6.isValid(self) else slot(*a)
 
         for signal, slot in ((task.signals.finished, on_finished),
                              (task.signals.failed, on_failed),
