@@ -32,12 +32,11 @@ _state = {"hooked": False, "warming": False, "compiled": False}
 
 def default_cache_dir() -> Path:
     """The per-user, per-version folder for numba's cache (``~/.cache/musicapp/numba-py311-0.1.0``)."""
-    from platformdirs import user_cache_dir
-
     from musicapp import __version__
+    from musicapp.paths import user_cache_dir
 
     tag = f"numba-py{sys.version_info.major}{sys.version_info.minor}-{__version__}"
-    return Path(user_cache_dir("musicapp")) / tag
+    return user_cache_dir() / tag
 
 
 def cache_dir() -> Path:

@@ -41,6 +41,14 @@ def resource_path(*parts: str) -> Path:
     return resources_root().joinpath(*parts)
 
 
+def user_cache_dir() -> Path:
+    """The per-user cache folder (``~/.cache/musicapp`` on Linux): rebuildable files such as
+    numba's compiled kernels and the analysis filter banks. Not created here."""
+    from platformdirs import user_cache_dir as _user_cache_dir
+
+    return Path(_user_cache_dir("musicapp"))
+
+
 def user_data_dir() -> Path:
     """The per-user data folder (library database, logs, caches): ``$MUSICAPP_DATA_DIR`` or the
     platform's (``~/.local/share/musicapp`` on Linux). Not created here."""

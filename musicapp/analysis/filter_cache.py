@@ -62,11 +62,10 @@ def cache_folder() -> Path | None:
         return None
     if chosen:
         return Path(chosen)
-    from platformdirs import user_cache_dir
-
     from musicapp import __version__
+    from musicapp.paths import user_cache_dir
 
-    return Path(user_cache_dir("musicapp")) / f"filters-{__version__}"
+    return user_cache_dir() / f"filters-{__version__}"
 
 
 def cached(name: str, key: tuple, build: Callable[[], dict[str, np.ndarray]],
