@@ -42,6 +42,7 @@ from musicapp.gui.analysis_view import (
 )
 from musicapp.gui.analysis_worker import AnalysisWorker
 from musicapp.gui.labels import ElideLabel
+from musicapp.gui.lane import clock_label
 from musicapp.gui.settings import Settings
 from musicapp.gui.spectrogram import SpectrogramView
 from musicapp.gui.waveform import WaveformOverview
@@ -1557,5 +1558,5 @@ class MainWindow(QMainWindow):
 
 
 def _fmt(seconds: float) -> str:
-    seconds = max(0.0, float(seconds))
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+    """The time display's m:ss.t (59.96 s read "0:60.0" before; the time axes' rule now)."""
+    return clock_label(max(0.0, float(seconds)), 0.1)

@@ -255,3 +255,10 @@ def test_a_new_track_forgets_the_last_one_s_mood_names(qtbot, window, track_file
     assert window.spectrogram.mood_names == []
     axis = window.spectrogram.mood_plot.getAxis("left")
     assert [name for _v, name in axis._tickLevels[0]] in (["mood"], ["moods"])
+
+
+def test_the_time_display_never_reads_60_seconds():
+    from musicapp.gui.main_window import _fmt
+
+    assert _fmt(59.96) == "1:00.0"  # was "0:60.0"
+    assert (_fmt(5.0), _fmt(80.0), _fmt(-1.0)) == ("0:05.0", "1:20.0", "0:00.0")
