@@ -9,7 +9,9 @@
 # BASE_DIR holds the older tree's musicapp/ and lab/ (for example
 # `git archive REV musicapp lab pyproject.toml | tar -x -C .gpu_tree`); both trees read the
 # models from this checkout's resources/ (MUSICAPP_RESOURCES), so only the code differs.
-# ALT_WORKERS=K adds a third run per round: this tree with K workers.
+# ALT_WORKERS=K adds a run per round: this tree with K workers; ALT_BATCH=B one with B patches per
+# forward pass. MODEL_STAGE=1 first times the model stage alone (musicapp_lab.bench.model_stage)
+# at the batch sizes in MODEL_STAGE_SIZES (default 64,128,256,512).
 # Expects .whl/ and .gpu_real/ as lab/device/gpu_batch.sh does. Writes to $OUT (or ./gpu-out):
 # run.txt (environment, tests, every benchmark line, GPU utilisation, comparison) and now.json
 # (this tree's first run, serial paths included).
@@ -39,7 +41,12 @@ BASE_PATH="${SITE}$BASE:$BASE/lab"
 # 1. This tree's GPU code paths against the CPU ones.
 [ -n "${SKIP_TESTS:-}" ] || PYTHONPATH=$NOW_PATH timeout 150 python3 -m pytest -q -p no:cacheprovider -o addopts="" \
   tests/features/test_torch_mel.py "tests/batch/test_runner.py::test_same_results_as_serial_path" \
+  tests/batch/test_model_stage.py \
   2>&1 | tail -15 | tee -a "$LOG"
+if [ -n "${MODEL_STAGE:-}" ]; then
+  PYTHONPATH=$NOW_PATH timeout 120 python3 -m musicapp_lab.bench.model_stage --device cuda --tracks 120 \
+    --batch-sizes "${MODEL_STAGE_SIZES:-64,128,256,512}" .gpu_real/*.ogg 2>&1 | tee -a "$LOG"
+fi
 nvidia-smi --query-gpu=timestamp,utilization.gpu,utilization.memory,memory.used --format=csv,noheader \
   -lms 500 > /tmp/gpu_util.csv 2>/dev/null &
 SMI=$!
@@ -50,12 +57,15 @@ PYTHONPATH=$NOW_PATH timeout 300 python3 lab/device/run_bench_batch.py batch --t
   2>&1 | tee -a "$LOG"
 # 3. Base and this tree alternating, batch on CUDA only, same tracks (a link to the folder above).
 for r in $(seq "$ROUNDS"); do
-  for tree in base now ${ALT_WORKERS:+now-w$ALT_WORKERS}; do
+  for tree in base now ${ALT_WORKERS:+now-w$ALT_WORKERS} ${ALT_BATCH:+now-b$ALT_BATCH}; do
     dir=/tmp/bench-$tree-$r
     mkdir -p "$dir" && ln -sfn "/tmp/bench/${N}xreal" "$dir/${N}xreal"
     if [ "$tree" = base ]; then P=$BASE_PATH; ROOT=$BASE; else P=$NOW_PATH; ROOT=$PWD; fi
     extra=()
-    if [ "$tree" != base ] && [ "$tree" != now ]; then extra=(--workers "$ALT_WORKERS"); fi
+    case $tree in
+      now-w*) extra=(--workers "$ALT_WORKERS") ;;
+      now-b*) extra=(--batch-size "$ALT_BATCH") ;;
+    esac
     echo "=== $tree round $r $(date -u +%T)" | tee -a "$LOG"
     PYTHONPATH=$P timeout 200 python3 "$ROOT/lab/device/run_bench_batch.py" batch --tracks "$N" \
       --real .gpu_real --no-serial --models "" --dir "$dir" "${extra[@]}" 2>&1 | tee -a "$LOG"

@@ -201,6 +201,7 @@ def run_batch(
 def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int, stats: BatchStats,
               emit: Callable[[Hashable, str, dict], None], batch_size: int | None,
               cancel: threading.Event | Callable[[], bool] | None) -> None:
+    from musicapp.batch.model_stage import ModelStage
     from musicapp.batch.workers import WorkerPool
 
     parent_model = stats.model == "parent"
@@ -210,29 +211,12 @@ def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int,
     else:
         worker_spec = replace(spec, tags_in_worker=True, threads=spec.threads or 1)
         worker_threads = worker_spec.threads if spec.tags else None
-    tagger = None
-    tagger_error: str | None = None
-    model_stage = None  # kept for its figures even if tagging fails later
-
-    def load_model() -> None:
-        """The model stage, loaded while the first tracks are being decoded and analysed (on a
-        GPU the CUDA start and the weights took a second or two before any worker started)."""
-        nonlocal tagger, tagger_error, model_stage
-        from musicapp.batch.tagging import BatchTagger
-        from musicapp.errors import MusicappError
-
-        try:
-            tagger = model_stage = BatchTagger(spec.device, spec.threads, batch_size)
-        except (MusicappError, RuntimeError, ValueError, OSError) as exc:
-            log.exception("tagging failed")
-            tagger_error = str(exc)
-
-    model_pending = parent_model
     max_backlog = 2 * n_workers
     queue = deque(todo)
     in_flight: dict[int, tuple[Hashable, str, int]] = {}  # task id -> (key, path, attempt)
     at_model: dict[Hashable, tuple[str, dict]] = {}  # key -> (path, worker result)
     next_id = 0
+    stage: ModelStage | None = None
 
     def submit(pool: WorkerPool, key: Hashable, path: str, attempt: int, slot: int | None = None) -> None:
         nonlocal next_id
@@ -242,65 +226,57 @@ def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int,
 
     def worker_done(key: Hashable, path: str, result: dict[str, Any]) -> None:
         y16 = result.pop("y16", None)
-        if y16 is None:
-            emit(key, path, result)
-        elif tagger is None:
-            tag_failed(result["track"], tagger_error or "the tagger is not available")
+        if y16 is None or stage is None:
             emit(key, path, result)
         else:
             at_model[key] = (path, result)
-            tagger.add(key, y16)
+            stage.add(key, y16)
 
-    def tagged(finished: list[tuple[Hashable, Any]]) -> None:
-        for key, tagger_result in finished:
+    def tagged() -> None:
+        for key, tagger_result, error in stage.take():
             path, result = at_model.pop(key)
-            apply_tags(result["track"], tagger_result)
+            if error is None:
+                apply_tags(result["track"], tagger_result)
+            else:
+                tag_failed(result["track"], error)
             emit(key, path, result)
 
     verbose = logging.getLogger("musicapp").getEffectiveLevel() <= logging.DEBUG
     with WorkerPool(n_workers, _init_worker, (worker_threads, verbose)) as pool:
-        while True:
-            while queue and pool.idle_slots() and len(at_model) < max_backlog and not _is_cancelled(cancel):
-                key, path = queue.popleft()
-                submit(pool, key, path, 0)
-            if model_pending:  # the workers are busy with their first tracks meanwhile
-                model_pending = False
-                load_model()
-            backlog = tagger.pending_tracks if tagger is not None else 0
-            if tagger is not None and (tagger.full_batch() or (backlog and (
-                    pool.busy == 0 or backlog >= max_backlog))):
-                try:
-                    tagged(tagger.step(force=True))
-                except (RuntimeError, ValueError) as exc:  # e.g. out of GPU memory
-                    log.exception("tagging failed")
-                    for key in list(at_model):
-                        path, result = at_model.pop(key)
-                        tag_failed(result["track"], str(exc))
-                        emit(key, path, result)
-                    tagger = None
-                    tagger_error = str(exc)
-                events = pool.poll(0)
-            elif pool.busy:
-                events = pool.poll(POLL_S)
-            else:
-                break
-            for kind, task_id, payload, slot in events:
-                key, path, attempt = in_flight.pop(task_id)
-                if kind == "done":
-                    ok, value = payload
-                    failure = {"ok": False, "error": f"worker failed: {str(value).splitlines()[0]}"}
-                    result = value if ok else failure
-                    worker_done(key, path, result)
-                elif attempt == 0 and not _is_cancelled(cancel):
-                    stats.retried.append(path)
-                    log.warning("retrying %s in a fresh worker (the last one died: %s)", path, payload)
-                    submit(pool, key, path, 1, slot)
-                elif attempt == 0:
-                    pass  # cancelled: the track stays pending for the next run
-                else:
-                    emit(key, path, {"ok": False,
-                                     "error": f"worker died ({payload}) twice while analysing this file"})
+        if parent_model:  # loads in its thread while the workers start on their first tracks
+            stage = ModelStage(spec.device, spec.threads, batch_size)
+        try:
+            while True:
+                while (queue and pool.idle_slots() and len(at_model) < max_backlog
+                       and not _is_cancelled(cancel)):
+                    key, path = queue.popleft()
+                    submit(pool, key, path, 0)
+                if stage is not None:
+                    tagged()
+                    if at_model and (pool.busy == 0 or len(at_model) >= max_backlog):
+                        stage.flush()  # no more tracks are coming soon: run a partial batch
+                if not (pool.busy or at_model):
+                    break
+                events = pool.poll(POLL_S, also=[stage.wake] if stage is not None else ())
+                for kind, task_id, payload, slot in events:
+                    key, path, attempt = in_flight.pop(task_id)
+                    if kind == "done":
+                        ok, value = payload
+                        failure = {"ok": False, "error": f"worker failed: {str(value).splitlines()[0]}"}
+                        worker_done(key, path, value if ok else failure)
+                    elif attempt == 0 and not _is_cancelled(cancel):
+                        stats.retried.append(path)
+                        log.warning("retrying %s in a fresh worker (the last one died: %s)", path, payload)
+                        submit(pool, key, path, 1, slot)
+                    elif attempt == 0:
+                        pass  # cancelled: the track stays pending for the next run
+                    else:
+                        emit(key, path, {"ok": False,
+                                         "error": f"worker died ({payload}) twice while analysing this file"})
+        finally:
+            if stage is not None:
+                stage.close()
         stats.worker_deaths = pool.deaths
-    if model_stage is not None:
-        stats.add_timings(model_stage.timings)
-        stats.patches, stats.batches = model_stage.patches_run, model_stage.batches_run
+    if stage is not None and stage.tagger is not None:
+        stats.add_timings(stage.tagger.timings)
+        stats.patches, stats.batches = stage.tagger.patches_run, stage.tagger.batches_run

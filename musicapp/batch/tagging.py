@@ -64,6 +64,15 @@ class BatchTagger:
         """Tracks added but not finished."""
         return len(self._tracks)
 
+    @property
+    def queued_patches(self) -> int:
+        """Patches waiting for a forward pass."""
+        return len(self._queue)
+
+    def keys(self) -> list[Hashable]:
+        """The keys of the tracks added but not finished."""
+        return list(self._tracks)
+
     def full_batch(self) -> bool:
         """Whether a whole batch of patches is waiting."""
         return len(self._queue) >= self.batch_size

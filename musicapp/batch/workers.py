@@ -159,19 +159,25 @@ class WorkerPool:
             s.conn.send((task_id, fn, args))
         return slot
 
-    def poll(self, timeout: float | None) -> list[Event]:
-        """Wait up to ``timeout`` seconds for finished tasks or dead workers."""
+    def poll(self, timeout: float | None, also: list[Any] | tuple[Any, ...] = ()) -> list[Event]:
+        """Wait up to ``timeout`` seconds for finished tasks or dead workers.
+
+        ``also``: more objects to wait on (connections, sockets; see
+        :func:`multiprocessing.connection.wait`): the wait ends when one of them is ready too,
+        and the caller looks at it itself."""
         busy = [s for s in self.slots if s.busy]
-        if not busy:
+        if not busy and not also:
             return []
         handles: dict[Any, _Slot] = {}
         for s in busy:
             handles[s.conn] = s
             handles[s.process.sentinel] = s
-        ready = wait(list(handles), timeout)
+        ready = wait([*handles, *also], timeout)
         events: list[Event] = []
         seen: set[int] = set()
         for handle in ready:
+            if handle not in handles:
+                continue
             s = handles[handle]
             if id(s) in seen:
                 continue

@@ -115,6 +115,7 @@ class Indexer:
         model: where the tagger runs: ``auto``, ``workers`` or ``parent`` (see
             :mod:`musicapp.batch.runner`).
         device: the tagger's device (``auto``, ``cpu``, ``cuda``, ...).
+        batch_size: patches per forward pass of the batch path's model stage (None: its default).
     """
 
     def __init__(
@@ -126,6 +127,7 @@ class Indexer:
         progress: Progress | None = None,
         model: str = "auto",
         device: str = "auto",
+        batch_size: int | None = None,
     ) -> None:
         self.store = store
         self.analyser = analyser
@@ -133,6 +135,7 @@ class Indexer:
         self.progress = progress
         self.model = model
         self.device = device
+        self.batch_size = batch_size
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_stats: Any = None
@@ -173,7 +176,8 @@ class Indexer:
         try:
             self.last_stats = run_batch(
                 pending, finished, spec=track_spec(self.analyser, self.device), workers=self.workers,
-                model=self.model, progress=self.progress, cancel=self._cancel)
+                model=self.model, batch_size=self.batch_size, progress=self.progress,
+                cancel=self._cancel)
         finally:
             self.store.release_claims()  # tracks not finished (cancel, error) go back to the pool
         report.cancelled = self._cancel.is_set()
@@ -190,7 +194,8 @@ class Indexer:
             # SQLite connections belong to their thread: use a private one for the run.
             with Store(self.store.path) as own:
                 worker = Indexer(own, analyser=self.analyser, workers=self.workers,
-                                 progress=self.progress, model=self.model, device=self.device)
+                                 progress=self.progress, model=self.model, device=self.device,
+                                 batch_size=self.batch_size)
                 worker._cancel = self._cancel
                 self.report = worker.add(root) if root is not None else worker.run()
                 self.last_stats = worker.last_stats

@@ -169,7 +169,7 @@ class MemorySampler:
 
 
 def index_once(music: Path, db: Path, *, workers: int | None, model: str,
-               device: str) -> dict[str, Any]:
+               device: str, batch_size: int | None = None) -> dict[str, Any]:
     """Index the folder ``music`` into a fresh ``db`` with the full analysis; figures of the run."""
     from musicapp.library.indexer import Indexer, default_analyser
     from musicapp.library.store import Store
@@ -184,7 +184,7 @@ def index_once(music: Path, db: Path, *, workers: int | None, model: str,
                     mem.mark("half")
 
             indexer = Indexer(st, analyser=default_analyser, workers=workers, progress=progress,
-                              model=model, device=device)
+                              model=model, device=device, batch_size=batch_size)
             cpu0 = _cpu_seconds()
             t0 = time.perf_counter()
             report = indexer.run()
@@ -371,7 +371,8 @@ def run(args: Any) -> int:
         db = folder / f"bench-{name.replace('/', '-').replace(' ', '-')}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-        res = index_once(tracks_dir, db, workers=workers, model=model, device=device)
+        res = index_once(tracks_dir, db, workers=workers, model=model, device=device,
+                         batch_size=getattr(args, "batch_size", None) if workers != 0 else None)
         res["db"] = str(db)
         results[name] = res
         base = base or res["tracks_per_min"]

@@ -22,6 +22,9 @@ def register_bench(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None, help="batch worker processes (default: one per core)")
     p.add_argument("--models", default="workers,parent",
                    help="batch model placements to measure, comma-separated (default workers,parent)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="patches per forward pass of the batch path's model stage (default: the "
+                   "engine's, 2 on a CPU and 64 on a GPU)")
     p.add_argument("--cpu-only", action="store_true", help="skip the CUDA run even when a GPU is present")
     p.add_argument("--dir", default="data/bench_batch", help="where the tracks and databases go")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")

@@ -1,0 +1,173 @@
+"""The model stage of the batch path in its own thread, beside the loop that feeds the workers.
+
+On a GPU machine the parent process was the limit (issue 17): one loop received the workers'
+results, ran the log-Mel front end and the forward passes, and wrote to the database, so the
+workers waited for it (55-68 % busy on 16 cores). Here the model stage (a
+:class:`~musicapp.batch.tagging.BatchTagger`) runs in a thread of its own: while it waits for the
+device (torch releases the interpreter lock there) the main loop receives results, hands out
+tracks and commits to the database.
+
+The main loop talks to the stage through :meth:`ModelStage.add` (a track's 16 kHz samples),
+:meth:`ModelStage.flush` (run whatever is queued, no more tracks are coming soon) and
+:meth:`ModelStage.take` (the tracks finished so far); :attr:`ModelStage.wake` is a connection that
+becomes readable when there is something to take, so the main loop can wait on it together with
+the workers' pipes (:meth:`musicapp.batch.workers.WorkerPool.poll`).
+
+The model loads in the thread as it starts, while the workers decode their first tracks. If the
+model cannot be loaded, or a forward pass fails (for example out of GPU memory), every track the
+stage holds and every track added later comes back with the error instead of tags; the batch goes
+on (each such track then records ``errors["tags"]``, as on the serial path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing as mp
+import threading
+from collections import deque
+from collections.abc import Hashable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: (key, TaggerResult, None) for a tagged track, (key, None, message) for one that failed
+Finished = tuple[Hashable, Any, str | None]
+
+
+class ModelStage:
+    """A :class:`~musicapp.batch.tagging.BatchTagger` in a thread of its own.
+
+    Args:
+        device, threads, batch_size: as for :class:`~musicapp.batch.tagging.BatchTagger`.
+    """
+
+    def __init__(self, device: str = "auto", threads: int | None = None,
+                 batch_size: int | None = None) -> None:
+        self._args = (device, threads, batch_size)
+        self._cond = threading.Condition()
+        self._inbox: deque[tuple[Hashable, Any]] = deque()
+        self._done: deque[Finished] = deque()
+        self._flush = False
+        self._stop = False
+        self._signalled = False
+        self.error: str | None = None
+        self.tagger: Any = None  # the BatchTagger once loaded (kept for its figures)
+        self.wake, self._wake_w = mp.Pipe(duplex=False)
+        self._thread = threading.Thread(target=self._run, name="musicapp-model-stage", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ main loop side
+    def add(self, key: Hashable, samples_16k: Any) -> None:
+        """Queue a track's 16 kHz samples (a track added after a failure comes back failed)."""
+        with self._cond:
+            if self.error is None:
+                self._inbox.append((key, samples_16k))
+                self._cond.notify()
+                return
+            self._done.append((key, None, self.error))
+        self._signal()
+
+    def flush(self) -> None:
+        """Run the queued patches without waiting for a full batch."""
+        with self._cond:
+            if not self._flush:
+                self._flush = True
+                self._cond.notify()
+
+    def take(self) -> list[Finished]:
+        """The tracks finished since the last call (also empties :attr:`wake`)."""
+        with self._cond:
+            finished = list(self._done)
+            self._done.clear()
+            if self._signalled:
+                with contextlib.suppress(OSError, EOFError):
+                    while self.wake.poll():
+                        self.wake.recv_bytes()
+                self._signalled = False
+        return finished
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the thread (tracks still queued are dropped) and close the wake-up pipe."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        self._thread.join(timeout)
+        for conn in (self.wake, self._wake_w):
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    # ------------------------------------------------------------------ the thread
+    def _signal(self) -> None:
+        """Make :attr:`wake` readable (once until the next :meth:`take`)."""
+        with self._cond:
+            if self._signalled:
+                return
+            self._signalled = True
+            with contextlib.suppress(OSError):
+                self._wake_w.send_bytes(b"1")
+
+    def _fail(self, message: str, keys: list[Hashable]) -> None:
+        """Record the failure and return ``keys`` plus everything queued as failed."""
+        with self._cond:
+            self.error = message
+            keys = keys + [key for key, _ in self._inbox]
+            self._inbox.clear()
+            self._done.extend((key, None, message) for key in keys)
+        self._signal()
+
+    def _load(self) -> bool:
+        from musicapp.batch.tagging import BatchTagger
+        from musicapp.errors import MusicappError
+
+        try:
+            self.tagger = BatchTagger(*self._args)
+        except (MusicappError, RuntimeError, ValueError, OSError) as exc:
+            log.exception("tagging failed: the model could not be loaded")
+            self._fail(str(exc), [])
+            return False
+        return True
+
+    def _run(self) -> None:
+        if not self._load():
+            return
+        tagger = self.tagger
+        while True:
+            with self._cond:
+                while not (self._inbox or self._stop or tagger.full_batch()
+                           or (self._flush and tagger.queued_patches)):
+                    if self._flush and not tagger.queued_patches:
+                        self._flush = False
+                    self._cond.wait()
+                if self._stop:
+                    return
+                items = list(self._inbox)
+                self._inbox.clear()
+                force = self._flush
+            finished: list[tuple[Hashable, Any]] = []
+            try:
+                for key, samples in items:
+                    tagger.add(key, samples)
+                while tagger.full_batch():
+                    finished.extend(tagger.step())
+                if force and not self._more_waiting():
+                    finished.extend(tagger.step(force=True))
+            except Exception as exc:  # e.g. out of GPU memory; never let the thread die silently
+                log.exception("tagging failed")
+                self._publish(finished)
+                held = tagger.keys()  # added, not finished
+                gone = set(held) | {key for key, _ in finished}
+                self._fail(str(exc) or type(exc).__name__,
+                           held + [key for key, _ in items if key not in gone])
+                return
+            self._publish(finished)
+
+    def _publish(self, finished: list[tuple[Hashable, Any]]) -> None:
+        if finished:
+            with self._cond:
+                self._done.extend((key, result, None) for key, result in finished)
+            self._signal()
+
+    def _more_waiting(self) -> bool:
+        with self._cond:
+            return bool(self._inbox)

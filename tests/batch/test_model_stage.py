@@ -1,0 +1,113 @@
+"""The model stage in its own thread: same tags as the batch tagger, and failures never hang a run."""
+
+from __future__ import annotations
+
+import time
+from multiprocessing.connection import wait
+
+import numpy as np
+import pytest
+
+from musicapp.batch import TrackSpec, run_batch
+from musicapp.batch.model_stage import ModelStage
+from musicapp.batch.tagging import BatchTagger
+from musicapp.params import MEL
+from tests.library.music import song, write_song
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _y16(seed: int, seconds: float) -> np.ndarray:
+    return song(seed, seconds, MEL.sample_rate).astype(np.float32)
+
+
+def _collect(stage: ModelStage, n: int, timeout: float = 120.0) -> dict:
+    """Wait on the stage's wake-up connection until ``n`` tracks came back."""
+    got: dict = {}
+    deadline = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < deadline:
+        wait([stage.wake], 0.5)
+        for key, result, error in stage.take():
+            assert key not in got, "a track came back twice"
+            got[key] = (result, error)
+    assert len(got) == n, f"only {len(got)} of {n} tracks came back"
+    return got
+
+
+def test_stage_tags_as_the_batch_tagger_does():
+    tracks = {0: _y16(1, 7.0), 1: _y16(2, 11.0), 2: _y16(3, 2.0)}
+    direct = BatchTagger("cpu", 1, 4)
+    for key, y in tracks.items():
+        direct.add(key, y)
+    ref = {key: result.to_dict() for key, result in direct.drain()}
+    stage = ModelStage("cpu", 1, 4)
+    try:
+        for key, y in tracks.items():
+            stage.add(key, y)
+        stage.flush()
+        got = _collect(stage, len(tracks))
+    finally:
+        stage.close()
+    for key in tracks:
+        result, error = got[key]
+        assert error is None
+        assert result.to_dict() == ref[key]
+    assert stage.tagger.patches_run == direct.patches_run
+
+
+@pytest.mark.skipif(_cuda_available(), reason="needs a machine without CUDA")
+def test_a_model_that_cannot_load_fails_every_track_with_the_reason():
+    stage = ModelStage("cuda", 1, 4)
+    try:
+        stage.add("a", _y16(1, 4.0))
+        got = _collect(stage, 1)
+        stage.add("b", _y16(2, 4.0))  # added after the failure: comes back at once
+        got.update(_collect(stage, 1))
+    finally:
+        stage.close()
+    for key in ("a", "b"):
+        result, error = got[key]
+        assert result is None and "CUDA" in error
+
+
+def test_a_failing_forward_pass_fails_the_tracks_held_and_later_ones(monkeypatch):
+    stage = ModelStage("cpu", 1, 4)
+    try:
+        stage.add("ok", _y16(1, 4.0))
+        stage.flush()
+        first = _collect(stage, 1)
+        assert first["ok"][1] is None
+
+        def out_of_memory(x, feature_maps):  # fault injection: what a full GPU raises
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+        # the backend is the engine's, shared with later tests: monkeypatch puts it back
+        monkeypatch.setattr(stage.tagger.backend, "run", out_of_memory)
+        for key in ("x", "y"):
+            stage.add(key, _y16(3, 9.0))
+        stage.flush()
+        got = _collect(stage, 2)
+        stage.add("z", _y16(4, 4.0))
+        got.update(_collect(stage, 1))
+    finally:
+        stage.close()
+    for key in ("x", "y", "z"):
+        result, error = got[key]
+        assert result is None and "out of memory" in error
+
+
+@pytest.mark.skipif(_cuda_available(), reason="needs a machine without CUDA")
+def test_batch_run_finishes_when_the_model_stage_cannot_load(tmp_path):
+    paths = [str(write_song(tmp_path / f"s{i}.wav", 20 + i, 4.0)) for i in range(3)]
+    results = {}
+    stats = run_batch(enumerate(paths), lambda k, p, r: results.__setitem__(k, r),
+                      spec=TrackSpec(device="cuda", fingerprint=False), workers=2, model="parent")
+    assert (stats.done, stats.failed, stats.model) == (3, 0, "parent")
+    for result in results.values():
+        analysis = result["analysis"]
+        assert "CUDA" in analysis["errors"]["tags"]
+        assert analysis["key"] is not None  # the rest of the analysis is kept
