@@ -1,11 +1,13 @@
-"""The model stage of the batch path in its own thread, beside the loop that feeds the workers.
+"""The model stage of the batch path in threads of its own, beside the loop that feeds the workers.
 
 On a GPU machine the parent process was the limit (issue 17): one loop received the workers'
 results, ran the log-Mel front end and the forward passes, and wrote to the database, so the
 workers waited for it (55-68 % busy on 16 cores). Here the model stage (a
-:class:`~musicapp.batch.tagging.BatchTagger`) runs in a thread of its own: while it waits for the
-device (torch releases the interpreter lock there) the main loop receives results, hands out
-tracks and commits to the database.
+:class:`~musicapp.batch.tagging.BatchTagger`) runs in two threads of its own, the front end
+(log-Mel and patches of each track, on a CUDA stream of its own) and the network (batches of
+patches, per-track results): while they wait for the device (torch releases the interpreter lock
+there) the main loop receives results, hands out tracks and commits to the database, and the
+device computes one track's spectrogram while it runs the network on earlier ones.
 
 The main loop talks to the stage through :meth:`ModelStage.add` (a track's 16 kHz samples),
 :meth:`ModelStage.flush` (run whatever is queued, no more tracks are coming soon) and
@@ -36,7 +38,8 @@ Finished = tuple[Hashable, Any, str | None]
 
 
 class ModelStage:
-    """A :class:`~musicapp.batch.tagging.BatchTagger` in a thread of its own.
+    """A :class:`~musicapp.batch.tagging.BatchTagger` in two threads of its own: the front end
+    (log-Mel and patches, on a CUDA stream of its own on a GPU) and the network.
 
     Args:
         device, threads, batch_size: as for :class:`~musicapp.batch.tagging.BatchTagger`.
@@ -46,16 +49,23 @@ class ModelStage:
                  batch_size: int | None = None) -> None:
         self._args = (device, threads, batch_size)
         self._cond = threading.Condition()
-        self._inbox: deque[tuple[Hashable, Any]] = deque()
+        self._inbox: deque[tuple[Hashable, Any]] = deque()  # (key, 16 kHz samples)
+        self._ready: deque[tuple[Hashable, Any]] = deque()  # (key, Prepared)
+        self._preparing = 0
         self._done: deque[Finished] = deque()
         self._flush = False
         self._stop = False
         self._signalled = False
+        self._loaded = False
         self.error: str | None = None
         self.tagger: Any = None  # the BatchTagger once loaded (kept for its figures)
         self.wake, self._wake_w = mp.Pipe(duplex=False)
-        self._thread = threading.Thread(target=self._run, name="musicapp-model-stage", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._network_loop, name="musicapp-model-stage", daemon=True),
+            threading.Thread(target=self._front_loop, name="musicapp-model-front", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     # ------------------------------------------------------------------ main loop side
     def add(self, key: Hashable, samples_16k: Any) -> None:
@@ -63,7 +73,7 @@ class ModelStage:
         with self._cond:
             if self.error is None:
                 self._inbox.append((key, samples_16k))
-                self._cond.notify()
+                self._cond.notify_all()
                 return
             self._done.append((key, None, self.error))
         self._signal()
@@ -73,7 +83,7 @@ class ModelStage:
         with self._cond:
             if not self._flush:
                 self._flush = True
-                self._cond.notify()
+                self._cond.notify_all()
 
     def take(self) -> list[Finished]:
         """The tracks finished since the last call (also empties :attr:`wake`)."""
@@ -88,16 +98,17 @@ class ModelStage:
         return finished
 
     def close(self, timeout: float = 30.0) -> None:
-        """Stop the thread (tracks still queued are dropped) and close the wake-up pipe."""
+        """Stop the threads (tracks still queued are dropped) and close the wake-up pipe."""
         with self._cond:
             self._stop = True
-            self._cond.notify()
-        self._thread.join(timeout)
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
         for conn in (self.wake, self._wake_w):
             with contextlib.suppress(OSError):
                 conn.close()
 
-    # ------------------------------------------------------------------ the thread
+    # ------------------------------------------------------------------ both threads
     def _signal(self) -> None:
         """Make :attr:`wake` readable (once until the next :meth:`take`)."""
         with self._cond:
@@ -108,59 +119,17 @@ class ModelStage:
                 self._wake_w.send_bytes(b"1")
 
     def _fail(self, message: str, keys: list[Hashable]) -> None:
-        """Record the failure and return ``keys`` plus everything queued as failed."""
+        """Record the first failure; return ``keys`` and every track not yet in the network
+        stage as failed (the network thread fails the tracks it holds when it sees the error)."""
         with self._cond:
-            self.error = message
-            keys = keys + [key for key, _ in self._inbox]
+            if self.error is None:
+                self.error = message
+            keys = keys + [key for key, _ in self._inbox] + [key for key, _ in self._ready]
             self._inbox.clear()
-            self._done.extend((key, None, message) for key in keys)
+            self._ready.clear()
+            self._done.extend((key, None, self.error) for key in keys)
+            self._cond.notify_all()
         self._signal()
-
-    def _load(self) -> bool:
-        from musicapp.batch.tagging import BatchTagger
-        from musicapp.errors import MusicappError
-
-        try:
-            self.tagger = BatchTagger(*self._args)
-        except (MusicappError, RuntimeError, ValueError, OSError) as exc:
-            log.exception("tagging failed: the model could not be loaded")
-            self._fail(str(exc), [])
-            return False
-        return True
-
-    def _run(self) -> None:
-        if not self._load():
-            return
-        tagger = self.tagger
-        while True:
-            with self._cond:
-                while not (self._inbox or self._stop or tagger.full_batch()
-                           or (self._flush and tagger.queued_patches)):
-                    if self._flush and not tagger.queued_patches:
-                        self._flush = False
-                    self._cond.wait()
-                if self._stop:
-                    return
-                items = list(self._inbox)
-                self._inbox.clear()
-                force = self._flush
-            finished: list[tuple[Hashable, Any]] = []
-            try:
-                for key, samples in items:
-                    tagger.add(key, samples)
-                while tagger.full_batch():
-                    finished.extend(tagger.step())
-                if force and not self._more_waiting():
-                    finished.extend(tagger.step(force=True))
-            except Exception as exc:  # e.g. out of GPU memory; never let the thread die silently
-                log.exception("tagging failed")
-                self._publish(finished)
-                held = tagger.keys()  # added, not finished
-                gone = set(held) | {key for key, _ in finished}
-                self._fail(str(exc) or type(exc).__name__,
-                           held + [key for key, _ in items if key not in gone])
-                return
-            self._publish(finished)
 
     def _publish(self, finished: list[tuple[Hashable, Any]]) -> None:
         if finished:
@@ -168,6 +137,101 @@ class ModelStage:
                 self._done.extend((key, result, None) for key, result in finished)
             self._signal()
 
-    def _more_waiting(self) -> bool:
+    # ------------------------------------------------------------------ front-end thread
+    def _front_loop(self) -> None:
+        """Log-Mel and patches of each track as it arrives (a CUDA stream of its own, so the
+        copy back of one track's spectrogram never waits for the network's batch)."""
         with self._cond:
-            return bool(self._inbox)
+            while not (self._loaded or self._stop or self.error is not None):
+                self._cond.wait()
+            if self._stop or self.error is not None:
+                return
+        tagger = self.tagger
+        stream = None
+        if tagger.engine.device.type == "cuda":
+            import torch
+
+            stream = torch.cuda.Stream(tagger.engine.device)
+        while True:
+            with self._cond:
+                while not (self._inbox or self._stop or self.error is not None):
+                    self._cond.wait()
+                if self._stop or self.error is not None:
+                    return
+                key, samples = self._inbox.popleft()
+                self._preparing += 1
+            try:
+                if stream is None:
+                    prepared = tagger.prepare(samples)
+                else:
+                    import torch
+
+                    with torch.cuda.stream(stream):
+                        prepared = tagger.prepare(samples)
+            except Exception as exc:  # never let the thread die silently
+                log.exception("tagging failed: the front end")
+                with self._cond:
+                    self._preparing -= 1
+                self._fail(str(exc) or type(exc).__name__, [key])
+                return
+            with self._cond:
+                self._preparing -= 1
+                self._ready.append((key, prepared))
+                self._cond.notify_all()
+
+    # ------------------------------------------------------------------ network thread
+    def _load(self) -> bool:
+        from musicapp.batch.tagging import BatchTagger
+        from musicapp.errors import MusicappError
+
+        try:
+            tagger = BatchTagger(*self._args)
+        except (MusicappError, RuntimeError, ValueError, OSError) as exc:
+            log.exception("tagging failed: the model could not be loaded")
+            self._fail(str(exc), [])
+            return False
+        with self._cond:
+            self.tagger = tagger
+            self._loaded = True
+            self._cond.notify_all()
+        return True
+
+    def _network_loop(self) -> None:
+        if not self._load():
+            return
+        tagger = self.tagger
+        while True:
+            with self._cond:
+                while not (self._ready or self._stop or self.error is not None
+                           or tagger.full_batch() or (self._flush and tagger.queued_patches
+                                                      and not (self._inbox or self._preparing))):
+                    if self._flush and not (tagger.queued_patches or self._inbox or self._preparing):
+                        self._flush = False  # flushed, and nothing on its way
+                    self._cond.wait()
+                if self._stop:
+                    return
+                if self.error is not None:  # the front end failed: fail what this stage holds
+                    break
+                ready = list(self._ready)
+                self._ready.clear()
+                force = self._flush
+            finished: list[tuple[Hashable, Any]] = []
+            try:
+                for key, prepared in ready:
+                    tagger.enqueue(key, prepared)
+                while tagger.full_batch():
+                    finished.extend(tagger.step())
+                if force and not self._more_coming():
+                    finished.extend(tagger.step(force=True))
+            except Exception as exc:  # e.g. out of GPU memory; never let the thread die silently
+                log.exception("tagging failed")
+                self._publish(finished)
+                self._fail(str(exc) or type(exc).__name__, tagger.keys())
+                return
+            self._publish(finished)
+        self._fail(self.error or "the tagger failed", tagger.keys())
+
+    def _more_coming(self) -> bool:
+        """Whether tracks are on their way to the network (queued or in the front end)."""
+        with self._cond:
+            return bool(self._inbox or self._ready or self._preparing)

@@ -23,6 +23,16 @@ from musicapp.params import MEL
 
 
 @dataclass
+class Prepared:
+    """A track after the front end: its accumulator, duration, patches and the seconds it took."""
+
+    acc: Any  # engine._Accumulator
+    duration: float
+    patches: list[Any]  # engine.Patch
+    seconds: float
+
+
+@dataclass
 class _Track:
     acc: Any  # engine._Accumulator
     duration: float
@@ -77,8 +87,11 @@ class BatchTagger:
         """Whether a whole batch of patches is waiting."""
         return len(self._queue) >= self.batch_size
 
-    def add(self, key: Hashable, samples_16k: np.ndarray) -> None:
-        """Queue a track (mono samples at 16 kHz) under ``key``."""
+    def prepare(self, samples_16k: np.ndarray) -> Prepared:
+        """The front end of one track (log-Mel on the device, 3-s patches, its accumulator).
+
+        Touches no queue, so it may run in another thread than :meth:`enqueue` and :meth:`step`
+        (:class:`musicapp.batch.model_stage.ModelStage` runs it in its front-end thread)."""
         from musicapp.models.engine import PatchCutter, _Accumulator, clean_samples
 
         start = time.perf_counter()
@@ -88,9 +101,17 @@ class BatchTagger:
         cutter = PatchCutter()
         patches = cutter.push(logmel) + cutter.finish(duration)
         acc = _Accumulator(self.backend, False, duration, self.engine.feature_map_columns)
-        self._tracks[key] = _Track(acc, duration, len(patches))
-        self._queue.extend((key, p) for p in patches)
-        self.timings["model: log-Mel"] += time.perf_counter() - start
+        return Prepared(acc, duration, patches, time.perf_counter() - start)
+
+    def enqueue(self, key: Hashable, prepared: Prepared) -> None:
+        """Queue a prepared track under ``key``."""
+        self._tracks[key] = _Track(prepared.acc, prepared.duration, len(prepared.patches))
+        self._queue.extend((key, p) for p in prepared.patches)
+        self.timings["model: log-Mel"] += prepared.seconds
+
+    def add(self, key: Hashable, samples_16k: np.ndarray) -> None:
+        """Queue a track (mono samples at 16 kHz) under ``key``."""
+        self.enqueue(key, self.prepare(samples_16k))
 
     def step(self, force: bool = False) -> list[tuple[Hashable, Any]]:
         """Run one batch (a full one, or with ``force`` whatever is queued); returns the tracks it
