@@ -301,15 +301,7 @@ def _run_identify(args: argparse.Namespace) -> int:
     with Library(args.db, readonly=None) as lib:
         res = lib.identify(args.clip, threshold)
         d = res.as_dict()
-        if res.accepted:
-            m = res.match
-            line = (
-                f"{res.path}  (score {m.score:.1f} >= {threshold:g}, at {m.offset_s:.1f} s, "
-                f"tempo x{m.stretch:.2f})"
-            )
-        else:
-            best = d["best"]
-            line = "no match" + (f" (best score {best['score']:.1f} < {threshold:g})" if best else "")
+        line = f"{res.path}: {res.summary()}" if res.accepted else res.summary()
         warnings = list(dict.fromkeys([*lib.warnings, *res.warnings]))
         _print(args, d, [line], warnings)
     return 0 if res.accepted else 1

@@ -146,6 +146,7 @@ def identify_task(ctx: TaskContext, db: str | None, path: str) -> dict:
             row = lib.describe(ident.match.track_id)
         return {"query": path, "accepted": ident.accepted, "path": ident.path,
                 "threshold": ident.threshold, "warnings": ident.warnings, "row": row,
+                "summary": ident.summary(),
                 "match": None if ident.match is None else ident.match.as_dict()}
     finally:
         lib.close()
@@ -386,13 +387,9 @@ class LibraryPanel(QWidget):
             row = dict(out.get("row") or {"path": out["path"]})
             row.update(score=out["match"]["score"], offset_s=out["match"]["offset_s"])
             rows = [row]
-            text = (f"{Path(out['query']).name} is {track_title(row)} "
-                    f"(from {out['match']['offset_s']:.1f} s, score {out['match']['score']:.1f})")
+            text = f"{Path(out['query']).name} is {track_title(row)}: {out['summary']}"
         else:
-            best = out.get("match") or {}
-            text = (f"{Path(out['query']).name}: no match in the library"
-                    + (f" (best score {best.get('score', 0):.1f} < {out.get('threshold')})"
-                       if best else ""))
+            text = f"{Path(out['query']).name}: {out['summary']}"
         if out.get("warnings"):
             text += " — " + "; ".join(out["warnings"])
         self._show(rows, note=text)  # the table shows the answer, not the previous results

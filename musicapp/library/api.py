@@ -29,6 +29,13 @@ from musicapp.library.textsafe import display
 DEFAULT_MATCH_THRESHOLD = 5.2
 
 
+def clock(seconds: float) -> str:
+    """``62.34`` -> ``"1:02.3"`` (minutes and seconds to 0.1 s; 59.96 -> ``"1:00.0"``)."""
+    tenths = round(max(0.0, float(seconds)) * 10)
+    minutes, rest = divmod(tenths, 600)
+    return f"{minutes}:{rest // 10:02d}.{rest % 10}"
+
+
 #: shorter query clips get a warning with their result (a few landmarks cannot vote reliably)
 MIN_CLIP_SECONDS = 3.0
 
@@ -47,9 +54,22 @@ class Identification:
         """Whether the best candidate scored above the threshold."""
         return self.match is not None and self.match.score >= self.threshold
 
+    def summary(self) -> str:
+        """One line for a musician: where the recording starts in the track, its tempo factor and
+        how far above chance the match is (the score's unit), or why there is no match."""
+        m = self.match
+        if m is None:
+            return "no match (no library track shares enough landmarks with the recording)"
+        strength = (f"{m.score:.1f} standard deviations above chance; "
+                    f"{self.threshold:g} needed")
+        if self.accepted:
+            return f"starts at {clock(m.offset_s)} in the track, tempo x{m.stretch:.2f} ({strength})"
+        return f"no match (the closest track reached {strength})"
+
     def as_dict(self) -> dict:
         """JSON-friendly form."""
         return {
+            "summary": self.summary(),
             "identified": self.accepted,
             "path": self.path if self.accepted else None,
             "threshold": self.threshold,

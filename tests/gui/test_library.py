@@ -66,6 +66,7 @@ def test_add_folder_search_and_identify(qtbot, window, library, music_folder, tm
     assert out["accepted"], out
     assert out["path"].endswith("minor.wav")
     assert "minor.wav" in library.status.text()
+    assert "standard deviations above chance" in library.status.text()  # not a bare "score 6.4"
     # the table shows the answer (not the earlier list), with where the recording starts
     assert library.table.rowCount() == 1
     assert library.table.item(0, 0).text() == "minor.wav"

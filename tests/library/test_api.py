@@ -103,3 +103,26 @@ def test_similar_to_a_silent_or_tiny_file_says_why(tmp_path, capsys, seconds, am
     assert main(["library", "similar", str(quiet), "--db", str(db)]) == 2
     err = capsys.readouterr().err
     assert needle in err and "tagger model" not in err and "Traceback" not in err
+
+
+def test_clock_reads_minutes_and_seconds_to_a_tenth():
+    from musicapp.library.api import clock
+
+    assert [clock(s) for s in (0.0, 4.04, 59.96, 62.34, 600.0, -1.0)] == [
+        "0:00.0", "0:04.0", "1:00.0", "1:02.3", "10:00.0", "0:00.0"]
+
+
+def test_identification_summary_says_what_the_score_means():
+    from musicapp.library.api import Identification
+    from musicapp.library.matcher import Match
+
+    match = Match(track_id=1, score=6.43, agreement=0.5, votes=12, offset_s=62.34, stretch=1.0,
+                  second_score=1.0)
+    sure = Identification(match, 5.2, "/music/a.flac")
+    assert sure.summary() == ("starts at 1:02.3 in the track, tempo x1.00 "
+                              "(6.4 standard deviations above chance; 5.2 needed)")
+    weak = Identification(Match(2, 3.1, 0.1, 3, 1.0, 1.0, 2.9), 5.2, None)
+    assert weak.summary() == ("no match (the closest track reached 3.1 standard deviations above "
+                              "chance; 5.2 needed)")
+    assert Identification(None, 5.2, None).summary().startswith("no match (no library track")
+    assert sure.as_dict()["summary"] == sure.summary()
