@@ -31,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from musicapp.paths import NotARegularFile, read_regular_file
 from musicapp.track_analysis import SCHEMA, TrackAnalysis, json_default
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,6 @@ def pipeline_version() -> str:
                 st = entry.stat()
                 h.update(f"{entry.name}:{st.st_size}:{st.st_mtime_ns};".encode())
     return f"s{SCHEMA}-v{__version__}-c{CACHE_FORMAT}-m{h.hexdigest()}"
-
-
-class NotARegularFile(OSError):
-    """The path is a FIFO, device, socket or folder: it has no content to key a cache entry by."""
 
 
 def content_digest(path: str | Path) -> str:
@@ -120,7 +117,7 @@ class AnalysisCache:
             return None
         entry = self._entry(key)
         try:
-            data = json.loads(entry.read_text(encoding="utf-8"))
+            data = json.loads(read_regular_file(entry).decode("utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, RecursionError) as exc:

@@ -58,3 +58,25 @@ def user_data_dir() -> Path:
     from platformdirs import user_data_dir as _user_data_dir
 
     return Path(_user_data_dir("musicapp", appauthor=False))
+
+
+class NotARegularFile(OSError):
+    """The path is a FIFO, device, socket or folder: it has no content to read as a file."""
+
+
+def read_regular_file(path: str | Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file (the cache folders are writable by anyone
+    running as the user: a FIFO planted there must not hang the app, ``/dev/zero`` must not fill
+    memory). Opened without blocking and checked with ``fstat`` before reading.
+
+    Raises:
+        FileNotFoundError: no such file.
+        NotARegularFile: a FIFO, device, socket or folder.
+    """
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotARegularFile(f"{path}: not a regular file")
+        return fh.read()

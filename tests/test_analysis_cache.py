@@ -132,3 +132,22 @@ def test_cli_chords_from_audio_uses_the_cache(tmp_path, song, monkeypatch, capsy
     assert main(["chords", "--from-audio", str(song), "--seed", "1"]) == 0
     assert capsys.readouterr().out == first  # same emotion, same chords
     assert store.entries() == [entry] and entry.stat().st_mtime_ns >= stamp
+
+
+def test_a_fifo_planted_as_an_entry_is_a_miss_not_a_hang(tmp_path, song):
+    import os
+    import threading
+
+    store = AnalysisCache(tmp_path / "c")
+    store.put(song, _result())
+    (entry,) = store.entries()
+    entry.unlink()
+    os.mkfifo(entry)
+    out = {}
+    thread = threading.Thread(target=lambda: out.setdefault("got", store.get(song)), daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "blocked on the FIFO"
+    assert out["got"] is None and not entry.exists()
+    store.put(song, _result(90.0))  # and the next analysis is stored again
+    assert store.get(song).music["tempo_bpm"] == 90.0

@@ -92,8 +92,12 @@ def cached(name: str, key: tuple, build: Callable[[], dict[str, np.ndarray]],
 
 
 def _load(path: Path) -> dict[str, np.ndarray] | None:
+    import io
+
+    from musicapp.paths import read_regular_file
+
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(io.BytesIO(read_regular_file(path)), allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except FileNotFoundError:
         return None

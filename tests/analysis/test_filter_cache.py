@@ -184,3 +184,35 @@ def test_a_file_whose_arrays_differ_from_its_digest_is_rebuilt(folder):
     filter_cache._memo.clear()
     out = filter_cache.cached("t", (1,), lambda: {"a": np.ones(3, dtype=np.float32)})
     assert out["a"].dtype == np.float32
+
+
+def _finishes(fn, seconds: float = 20.0):
+    """Run ``fn`` in a thread; its result, or a failure if it is still blocked after ``seconds``."""
+    import threading
+
+    out = {}
+    thread = threading.Thread(target=lambda: out.setdefault("value", fn()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "blocked (a FIFO opened for reading waits for a writer)"
+    return out["value"]
+
+
+def test_a_fifo_or_symlinked_fifo_in_the_cache_is_rebuilt_not_waited_on(folder, tmp_path):
+    import os
+
+    filter_cache.cached("t", (1,), lambda: {"a": np.ones(3)})
+    (path,) = folder.glob("t-*.npz")
+    path.unlink()
+    os.mkfifo(path)
+    filter_cache._memo.clear()
+    got = _finishes(lambda: filter_cache.cached("t", (1,), lambda: {"a": np.full(3, 4.0)}))
+    assert np.array_equal(got["a"], np.full(3, 4.0))
+    assert path.is_file()  # the rebuilt banks replaced the FIFO
+    fifo = tmp_path / "elsewhere.fifo"
+    os.mkfifo(fifo)
+    path.unlink()
+    path.symlink_to(fifo)
+    filter_cache._memo.clear()
+    got = _finishes(lambda: filter_cache.cached("t", (1,), lambda: {"a": np.full(3, 5.0)}))
+    assert np.array_equal(got["a"], np.full(3, 5.0))
