@@ -187,6 +187,52 @@ def _place(tmp: str, out: Path, overwrite: bool) -> None:
         os.unlink(tmp)
 
 
+def _temp_prefix(out: Path, pid: int | None = None) -> str:
+    """``.NAME.PID.``: hidden, and naming the process that writes it (see
+    :func:`remove_stale_temporaries`)."""
+    return f".{out.name[:40]}.{os.getpid() if pid is None else pid}."
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Delete the temporary files a killed writer left beside ``out`` (``kill -9`` or a power
+    cut between creating the temporary and renaming it); returns them.
+
+    Only files named like this module's temporaries for ``out`` whose writing process no longer
+    exists are removed; a live writer's file (another musicapp writing the same target) is kept.
+    """
+    removed = []
+    prefix = f".{out.name[:40]}."
+    suffix = f".tmp{out.suffix}"
+    try:
+        entries = list(os.scandir(out.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(suffix)):
+            continue
+        pid_text = name[len(prefix):].split(".", 1)[0]
+        if not pid_text.isdigit() or _process_exists(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    if pid <= 0 or os.name == "nt":  # on Windows os.kill(pid, 0) would end the process
+        return True  # cannot tell: keep the file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or cannot tell: keep the file
+    return True
+
+
 def write_atomically(
     path: str | Path,
     write: Callable[[str], None],
@@ -239,9 +285,9 @@ def write_atomically(
     what = f"the {kind} file" if kind else "the file"
     out = write_target(given)  # through a symbolic link: its file is replaced, the link kept
     folder = _refuse_before_writing(given, out, overwrite=overwrite, flag=flag, error=error)
+    remove_stale_temporaries(out)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name[:40]}.", suffix=f".tmp{out.suffix}",
-                                   dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(out), suffix=f".tmp{out.suffix}", dir=folder)
     except OSError as exc:
         raise error(f"{out}: cannot write in {folder} ({exc.strerror or exc})") from None
     os.close(fd)

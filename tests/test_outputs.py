@@ -190,3 +190,41 @@ def test_dev_stdout_and_proc_files_are_refused_before_anything_is_written():
         with pytest.raises(MusicappError, match="not a regular file"):
             check_output(name, overwrite=True)
     assert special_file_reason("/dev/null").startswith("is a character device")
+
+
+def test_a_killed_writers_temporary_is_removed_by_the_next_write(tmp_path):
+    """kill -9 between creating the temporary and renaming it left a hidden file in the user's
+    export folder for ever; the next write of that target removes it (a live writer's is kept)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    from musicapp.outputs import remove_stale_temporaries, write_atomically
+
+    target = tmp_path / "song.mid"
+    script = textwrap.dedent(f"""
+        import time
+        from musicapp.outputs import write_atomically
+        def slow(tmp):
+            open(tmp, "wb").write(b"partial")
+            print("writing", flush=True)
+            time.sleep(60)
+        write_atomically({str(target)!r}, slow, overwrite=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    (left,) = [p for p in tmp_path.iterdir() if p.name.startswith(".song.mid.")]
+    assert remove_stale_temporaries(target) == []  # its writer is alive: kept
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert left.exists() and not target.exists()
+    mine = tmp_path / f".song.mid.{os.getpid()}.abc.tmp.mid"  # this process's own: kept
+    mine.write_bytes(b"x")
+    other = tmp_path / ".other.mid.1.tmp.mid"
+    other.write_bytes(b"x")
+    write_atomically(target, lambda tmp: Path(tmp).write_bytes(b"MThd"), overwrite=False)
+    assert target.read_bytes() == b"MThd"
+    assert not left.exists() and mine.exists() and other.exists()
