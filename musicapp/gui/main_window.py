@@ -38,6 +38,7 @@ from musicapp.gui.analysis_view import (
     export_csv,
     export_json,
     flatten_result,
+    mood_rows,
     summary_line,
 )
 from musicapp.gui.analysis_worker import AnalysisWorker
@@ -1029,7 +1030,8 @@ class MainWindow(QMainWindow):
                                         if key.get("tonic") else None)
 
         def moods_and_feel() -> None:
-            self.spectrogram.set_mood_timeline(flat["segments"] or [])
+            top = [tag for tag, _pct, _score in mood_rows(flat["moods"])[:5]]  # the panel's first five
+            self.spectrogram.set_mood_timeline(flat["segments"] or [], names=top)
             self.spectrogram.set_feel_curves(flat["curves"], result.status, result.duration_s)
 
         def other_views() -> None:

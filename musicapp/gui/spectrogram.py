@@ -640,8 +640,10 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             else:
                 QToolTip.hideText()
 
-    def set_mood_timeline(self, segments, top: int = 5) -> None:
-        """Draw a (time x mood) heat map of the segments' top moods."""
+    def set_mood_timeline(self, segments, top: int = 5, names: list[str] | None = None) -> None:
+        """Draw a (time x mood) heat map of the segments' moods: the rows are ``names`` (the
+        track's top moods as the analysis panel lists them, so both show the same five in the
+        same order), or without them the ``top`` moods summed over the segments."""
         segs = [s for s in (segments or []) if "start" in s and "end" in s]
         if not segs:
             self.mood_image.clear()
@@ -653,7 +655,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         for m in maps:
             for k, v in m.items():
                 totals[k] = totals.get(k, 0.0) + v
-        names = sorted(totals, key=lambda k: -totals[k])[:top]
+        names = list(names)[:top] if names else sorted(totals, key=lambda k: -totals[k])[:top]
         self.mood_names = names
         if not names:
             self.mood_image.clear()

@@ -158,6 +158,21 @@ def test_analysis_lanes_and_views_show_a_result(qtbot, window, track_file):
     assert window.device_label.text() == "Models: CPU"
 
 
+def test_mood_lanes_show_the_panel_s_top_five_in_its_order(qtbot, window):
+    """The lanes summed segment percentiles and could name other moods than the panel's five."""
+    tags = ["calm", "dark", "epic", "sad", "tense", "happy"]
+    moods = [{"tag": t, "score": 0.5, "percentile": 90.0 - 10 * i} for i, t in enumerate(tags)]
+    # every segment puts "happy" (the panel's sixth) first: summed, it would take a lane
+    segs = [{"start": 3.0 * i, "end": 3.0 * (i + 1),
+             "moods": [{"tag": "happy", "score": 0.9, "percentile": 99.0},
+                       {"tag": "calm", "score": 0.5, "percentile": 60.0}]} for i in range(4)]
+    window.set_analysis({"duration_s": 12.0, "moods": moods, "segments": segs, "genres": [],
+                         "valence": 0.1, "arousal": -0.2})
+    panel_top = [r[0] for r in window.analysis_panel.mood_bars.rows[:5]]
+    assert panel_top == tags[:5]
+    assert window.spectrogram.mood_names == panel_top
+
+
 def test_feature_maps_for_cursor(qtbot, window, track_file):
     load(qtbot, window, track_file)
     window.tabs.setCurrentWidget(window.feature_view)
