@@ -148,10 +148,12 @@ class ModelStage:
                 return
         tagger = self.tagger
         stream = None
-        if tagger.engine.device.type == "cuda":
-            import torch
+        import torch
 
+        if tagger.engine.device.type == "cuda":
             stream = torch.cuda.Stream(tagger.engine.device)
+        elif tagger.engine.threads:  # OpenMP teams are per thread: the engine's count here too
+            torch.set_num_threads(int(tagger.engine.threads))
         while True:
             with self._cond:
                 while not (self._inbox or self._stop or self.error is not None):
@@ -164,8 +166,6 @@ class ModelStage:
                 if stream is None:
                     prepared = tagger.prepare(samples)
                 else:
-                    import torch
-
                     with torch.cuda.stream(stream):
                         prepared = tagger.prepare(samples)
             except Exception as exc:  # never let the thread die silently
