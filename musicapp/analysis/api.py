@@ -116,7 +116,7 @@ def _segments(fr: F.Frames, beat_frames: np.ndarray, duration: float,
     silent = 20 * np.log10(np.maximum(seg_rms, 1e-12) / ref) < SILENCE_DB
     bounds_s = bounds / F.FPS
     bounds_s[-1] = duration
-    labels = chords_mod.decode_chords(treble, bass, silent, chord_params)
+    labels = chords_mod.decode_chords(treble, bass, silent, chord_params, notes=seg_spec)
     return _Segments(bounds, bounds_s, treble, bass, silent, labels)
 
 

@@ -1,4 +1,5 @@
-"""Beat-synchronous chord recognition: chord templates + bass-root evidence, Viterbi smoothing."""
+"""Beat-synchronous chord recognition: an emission model (chord templates, or the learned
+ChordCNN of :mod:`musicapp.analysis.chord_model`) + Viterbi smoothing + bass inversions."""
 
 from __future__ import annotations
 
@@ -36,6 +37,15 @@ class ChordParams:
     seventh_weight: float = 0.7
     inversion_ratio: float = 4.0  # a chord tone this much above the root in the bass: inversion
     prior_weight: float = 0.0  # weight of the Billboard/POP909 transition prior (0 = flat)
+    # emission model: "templates" (cosine to chord templates) or "learned" (ChordCNN log
+    # posteriors, resources/models/chordcnn.safetensors; falls back to templates with a warning
+    # when its weights cannot be used)
+    emission: str = "learned"
+    learned_weight: float = 1.0  # scale of the learned log posteriors
+    learned_change_penalty: float = 1.0  # change penalty in log-posterior units (chosen on
+    # the training songs held out for validation, never on dev or eval)
+    learned_prior_correction: float = 0.0  # subtract this x log training class frequency
+    model_path: str | None = None  # None: the shipped weights
 
 
 def chord_templates(seventh_weight: float = 0.7) -> np.ndarray:
@@ -90,20 +100,74 @@ def viterbi(scores: np.ndarray, sharpness: float, change_penalty: float) -> np.n
 
 
 def decode_chords(treble: np.ndarray, bass: np.ndarray, silent: np.ndarray,
-                  params: ChordParams | None = None) -> list[str]:
+                  params: ChordParams | None = None,
+                  notes: np.ndarray | None = None) -> list[str]:
     """Harte labels per segment (with the bass degree of inversions, ``C:maj/3``); ``silent``
-    (m,) bool forces N."""
+    (m,) bool forces N. ``notes`` (84, m), the beat-synchronous semitone spectrum, is what the
+    learned emission model (``params.emission == "learned"``) reads."""
     params = params or ChordParams()
-    s = chord_scores(treble, bass, params)
-    s[:N_CHORDS, silent] = -10.0
-    s[N_CHORDS, silent] = 1.0
-    trans = transition_costs(params.change_penalty, params.prior_weight)
-    if trans is None:
-        path = viterbi(s, params.sharpness, params.change_penalty)
+    s = learned_scores(notes, params) if params.emission == "learned" else None
+    if s is None:
+        s = chord_scores(treble, bass, params)
+        s[:N_CHORDS, silent] = -10.0
+        s[N_CHORDS, silent] = 1.0
+        sharpness, change_penalty = params.sharpness, params.change_penalty
     else:
-        path = viterbi_matrix(params.sharpness * s, trans)
+        s[:N_CHORDS, silent] = -30.0
+        s[N_CHORDS, silent] = 0.0
+        sharpness, change_penalty = params.learned_weight, params.learned_change_penalty
+    trans = transition_costs(change_penalty, params.prior_weight)
+    if trans is None:
+        path = viterbi(s, sharpness, change_penalty)
+    else:
+        path = viterbi_matrix(sharpness * s, trans)
     labels = [chord_label(int(i)) for i in path]
     return add_inversions(labels, path, bass, params.inversion_ratio)
+
+
+def learned_scores(notes: np.ndarray | None, params: ChordParams) -> np.ndarray | None:
+    """Log posteriors (N_CHORDS + 1, m) of the learned model, less
+    ``params.learned_prior_correction`` x the log class frequency of its training data; None
+    (with a logged warning) when the model cannot be used, so the caller uses the templates."""
+    if notes is None:
+        log.warning("learned chord model needs the semitone spectrum; using the templates")
+        return None
+    model = _learned_model(params.model_path)
+    if model is None:
+        return None
+    lp = model.log_posteriors(notes)
+    prior = model.meta.get("class_log_prior")
+    if params.learned_prior_correction and prior is not None:
+        lp = lp - params.learned_prior_correction * np.asarray(prior, dtype=np.float64)[:, None]
+    return lp
+
+
+def _learned_model(path: str | None):  # -> ChordCNN | None
+    """The learned model at ``path`` (None: shipped), loaded once per file version; None with
+    a warning (once per file version) when it is missing, modified or unreadable."""
+    from pathlib import Path
+
+    from musicapp.analysis.chord_model import default_weights
+
+    p = Path(path) if path else default_weights()
+    try:
+        st = p.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, -1)
+    return _load_learned(str(p), stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_learned(path: str, stamp: tuple[int, int]):
+    from musicapp.analysis.chord_model import load_chord_model
+    from musicapp.errors import ModelError
+
+    try:
+        return load_chord_model(path)
+    except ModelError as exc:
+        log.warning("learned chord model not used, chords from the templates: %s", exc)
+        return None
 
 
 def add_inversions(labels: list[str], path: np.ndarray, bass: np.ndarray,

@@ -1,0 +1,139 @@
+"""Templates vs learned chord emission, decoder for decoder, on the realistic DEVELOPMENT split.
+
+Both systems run the full ``analyze_music`` (same beat grid code, same Viterbi decoder and
+transition prior, same inversion rule); only ``ChordParams.emission`` differs. Scores are the
+evaluation set's (mir_eval root, majmin, sevenths, majmin_inv WCSR pooled over scored seconds)
+with a bootstrap 95 % interval over songs (1000 resamples, the evaluation code's own
+``_pooled``), plus the paired difference learned - templates with its interval. The speed of a
+3-minute track is timed for both in the same process, alternately (best of ``--repeats``).
+
+Run::
+
+    OMP_NUM_THREADS=1 nice -n 5 python -m musicapp_lab.analysis.chord_model.compare \\
+        [--cache-dir DIR] [--bench data/bench_3min.wav]
+
+Only the dev split is accepted here: the evaluation split is scored by the lead, once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("root", "majmin", "sevenths", "bass")
+SYSTEMS = ("templates", "learned")
+
+
+def _params(system: str, model: Path | None):
+    """ChordParams of one system (``model``: weights other than the shipped ones)."""
+    from musicapp.analysis.chords import ChordParams
+    return ChordParams(emission=system, model_path=str(model) if model else None)
+
+
+def score_dev(cache_dir: Path | None = None, model: Path | None = None, log=print,
+              limit: int | None = None) -> dict:
+    """Per-song (correct, scored) seconds of both systems on ``dev-real``."""
+    from musicapp.analysis import analyze_music
+    from musicapp_lab.analysis.evalset.dataset import load_split
+    from musicapp_lab.analysis.evalset.scoring import chord_overlap
+
+    items = load_split("dev-real", cache_dir)[:limit]
+    per = {s: {k: [] for k in KINDS} for s in SYSTEMS}
+    rows = []
+    for it in items:
+        y, sr = it.load()
+        row = {"name": it.name}
+        for system in SYSTEMS:
+            res = analyze_music(y, sr, chord_params=_params(system, model)).to_dict()
+            est = [(c["start"], c["end"], c["label"]) for c in res["chords"]]
+            ov = chord_overlap([tuple(c) for c in it.truth["chords"]], est,
+                               float(it.truth["duration"]))
+            for k in KINDS:
+                per[system][k].append(ov[k])
+            row[system] = {k: ov[k][0] / max(ov[k][1], 1e-9) for k in KINDS}
+        rows.append(row)
+        log(f"{it.name:14s} majmin templates {row['templates']['majmin']:.3f} learned "
+            f"{row['learned']['majmin']:.3f}  sevenths {row['templates']['sevenths']:.3f} / "
+            f"{row['learned']['sevenths']:.3f}")
+    return {"per": per, "rows": rows}
+
+
+def bootstrap(per: dict, n: int = 1000, seed: int = 0) -> dict:
+    """Pooled WCSR with 95 % intervals per system and kind, and of the paired difference."""
+    rng = np.random.default_rng(seed)
+    out: dict = {}
+    for k in KINDS:
+        ct = {s: np.asarray(per[s][k], dtype=float) for s in SYSTEMS}
+        m = ct["templates"].shape[0]
+        idx = rng.integers(0, m, size=(n, m))
+        boots = {s: ct[s][idx, 0].sum(axis=1) / np.maximum(ct[s][idx, 1].sum(axis=1), 1e-9)
+                 for s in SYSTEMS}
+        val = {s: float(ct[s][:, 0].sum() / ct[s][:, 1].sum()) for s in SYSTEMS}
+        diff = boots["learned"] - boots["templates"]
+        out[k] = {s: (val[s], *np.percentile(boots[s], [2.5, 97.5]).tolist()) for s in SYSTEMS}
+        out[k]["diff"] = (val["learned"] - val["templates"],
+                          *np.percentile(diff, [2.5, 97.5]).tolist())
+    return out
+
+
+def bench(path: Path, repeats: int = 3, model: Path | None = None) -> dict:
+    """Best-of-``repeats`` seconds of ``analyze_music`` on ``path`` for both systems,
+    alternating in this process (the shipped model is loaded once before timing)."""
+    from musicapp.analysis import analyze_music
+    from musicapp.audio import load_audio
+
+    audio = load_audio(path, sr=22050)
+    y = audio.samples
+    for system in SYSTEMS:  # warm caches (filter banks, numba, weights)
+        analyze_music(y[:22050 * 20], 22050, chord_params=_params(system, model))
+    times = {s: [] for s in SYSTEMS}
+    for _ in range(repeats):
+        for system in SYSTEMS:
+            t0 = time.perf_counter()
+            analyze_music(y, 22050, chord_params=_params(system, model))
+            times[system].append(time.perf_counter() - t0)
+    return {"seconds_audio": y.size / 22050, **{s: min(v) for s, v in times.items()},
+            "all": times}
+
+
+def format_table(b: dict) -> str:
+    """Plain-text table of the bootstrap results."""
+    lines = ["| metric (dev-real, 30 songs) | templates | learned | learned - templates |",
+             "|---|---|---|---|"]
+    for k in KINDS:
+        cells = [f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]" for v in
+                 (b[k]["templates"], b[k]["learned"])]
+        d = b[k]["diff"]
+        cells.append(f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]")
+        lines.append(f"| {k} WCSR | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cache-dir", type=Path, default=None)
+    ap.add_argument("--bench", type=Path, default=Path("data/bench_3min.wav"))
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model", type=Path, default=None, help="weights (default: shipped)")
+    ap.add_argument("--limit", type=int, default=None, help="first N dev songs only")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = ap.parse_args(argv)
+    scored = score_dev(args.cache_dir, args.model, limit=args.limit)
+    b = bootstrap(scored["per"])
+    print(format_table(b))
+    speed = bench(args.bench, args.repeats, args.model) if args.bench.is_file() else None
+    if speed:
+        print(f"3-min track ({speed['seconds_audio']:.0f} s): templates {speed['templates']:.2f} s, "
+              f"learned {speed['learned']:.2f} s (best of {args.repeats}; all {speed['all']})")
+    if args.json:
+        args.json.write_text(json.dumps({"bootstrap": b, "speed": speed,
+                                         "rows": scored["rows"]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The learned chord emission model (ChordCNN): numpy inference, safetensors weights only.
+
+A small CNN over the beat-synchronous 84-semitone spectrum (the CQT the analysis already
+computes, folded to semitones, C1-B7) gives per-segment log posteriors over the decoder's
+vocabulary (12 roots x 10 qualities + N, :mod:`musicapp.analysis.labels`). They replace the
+template scores as the emission model of the same Viterbi decoder
+(:func:`musicapp.analysis.chords.decode_chords` with ``ChordParams(emission="learned")``).
+
+Layers (weights ``resources/models/chordcnn.safetensors``, card ``CHORDCNN_MODEL_CARD.md``):
+two 2-D convolutions over (semitone, segment) with ReLU, then two 1-D convolutions over segments
+(the semitone axis flattened into channels) with ReLU and a 1x1 output layer. The training code
+(torch) is in ``lab/musicapp_lab/analysis/chord_model/``; here it is plain numpy (no torch import,
+nothing unpickled), verified against its sha256 sidecar before parsing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from musicapp.errors import ModelError
+
+WEIGHTS_NAME = "chordcnn.safetensors"
+TENSORS = ("conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "conv3.weight",
+           "conv3.bias", "conv4.weight", "conv4.bias", "out.weight", "out.bias")
+#: input compression: log(1 + GAIN * x / segment max) / log(1 + GAIN)
+INPUT_GAIN = 20.0
+
+
+def default_weights() -> Path:
+    """Path of the shipped weights."""
+    from musicapp.paths import resource_path
+
+    return resource_path("models", WEIGHTS_NAME)
+
+
+def model_input(notes: np.ndarray) -> np.ndarray:
+    """Network input (84, m) float32 from a beat-synchronous semitone spectrum (84, m): each
+    segment scaled by its loudest semitone, then log-compressed into [0, 1]."""
+    x = np.asarray(notes, dtype=np.float32)
+    peak = np.maximum(x.max(axis=0, keepdims=True), 1e-8)
+    x = np.maximum(x, 0.0) / peak
+    return (np.log1p(INPUT_GAIN * x) / np.log1p(INPUT_GAIN)).astype(np.float32)
+
+
+def _conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """'Same' 2-D convolution (cross-correlation, as torch) of x (C, H, T) with w (O, C, kh, kw)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    o, c, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2)))
+    win = sliding_window_view(xp, (kh, kw), axis=(1, 2))  # (C, H, T, kh, kw)
+    h, t = win.shape[1], win.shape[2]
+    cols = win.transpose(1, 2, 0, 3, 4).reshape(h * t, c * kh * kw)
+    out = cols @ w.reshape(o, -1).T + b.reshape(1, o)  # (H*T, O)
+    return out.T.reshape(o, h, t)
+
+
+def _conv1d(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """'Same' 1-D convolution of x (C, T) with w (O, C, k)."""
+    o, _, k = w.shape
+    if k == 1:
+        return w[:, :, 0] @ x + b[:, None]
+    t = x.shape[1]
+    xp = np.pad(x, ((0, 0), (k // 2, k // 2)))
+    out = np.zeros((o, t), dtype=np.result_type(x, w))
+    for j in range(k):
+        out += w[:, :, j] @ xp[:, j:j + t]
+    return out + b[:, None]
+
+
+def log_softmax(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Numerically stable log-softmax along ``axis``."""
+    m = x.max(axis=axis, keepdims=True)
+    y = x - m
+    return y - np.log(np.exp(y).sum(axis=axis, keepdims=True))
+
+
+class ChordCNN:
+    """Numpy forward pass of the trained network."""
+
+    def __init__(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
+        missing = [k for k in TENSORS if k not in tensors]
+        if missing:
+            raise KeyError(f"missing tensors {missing}")
+        self.t = {k: np.asarray(tensors[k], dtype=np.float32) for k in TENSORS}
+        self.meta = meta
+        self.n_semitones = int(self.t["conv3.weight"].shape[1] // self.t["conv2.weight"].shape[0])
+        self.n_classes = int(self.t["out.weight"].shape[0])
+
+    def logits(self, notes: np.ndarray) -> np.ndarray:
+        """Class logits (n_classes, m) for a beat-synchronous semitone spectrum (84, m)."""
+        t = self.t
+        x = model_input(notes)
+        if x.shape[0] != self.n_semitones:
+            raise ValueError(f"expected {self.n_semitones} semitones, got {x.shape[0]}")
+        m = x.shape[1]
+        if m == 0:
+            return np.zeros((self.n_classes, 0), dtype=np.float32)
+        h = np.maximum(_conv2d(x[None], t["conv1.weight"], t["conv1.bias"]), 0)
+        h = np.maximum(_conv2d(h, t["conv2.weight"], t["conv2.bias"]), 0)
+        h = h.reshape(-1, m)
+        h = np.maximum(_conv1d(h, t["conv3.weight"], t["conv3.bias"]), 0)
+        h = np.maximum(_conv1d(h, t["conv4.weight"], t["conv4.bias"]), 0)
+        return _conv1d(h, t["out.weight"], t["out.bias"])
+
+    def log_posteriors(self, notes: np.ndarray) -> np.ndarray:
+        """log P(class | segment) (n_classes, m)."""
+        return log_softmax(self.logits(notes).astype(np.float64), axis=0)
+
+
+def read_verified(path: Path) -> bytes:
+    """The bytes of ``path`` after checking them against the sha256 sidecar and the safetensors
+    header limits (:mod:`musicapp.models.weights`); ModelError naming the file otherwise."""
+    from musicapp.models.weights import expected_sha256, parse_header, sha256_bytes
+
+    if path.suffix != ".safetensors":
+        raise ModelError(f"{path}: only .safetensors weights are loaded (never pickles)")
+    if not path.exists():
+        raise ModelError(f"{path}: chord recogniser weights not found (reinstall, or run "
+                         "`python -m musicapp_lab.analysis.chord_model.train`)")
+    if not path.is_file():
+        raise ModelError(f"{path}: not a regular file; weights are read from regular files only")
+    expected = expected_sha256(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read weights ({exc.strerror or exc})") from None
+    actual = sha256_bytes(data)
+    if actual != expected:
+        raise ModelError(f"{path}: sha256 {actual[:16]}... does not match the recorded "
+                         f"{expected[:16]}... (file corrupt or modified); refusing to load it")
+    parse_header(path, data)
+    return data
+
+
+def load_chord_model(path: str | Path | None = None) -> ChordCNN:
+    """Load and verify the weights; ModelError (naming the file) on any problem."""
+    p = Path(path) if path is not None else default_weights()
+    data = read_verified(p)
+    try:
+        from safetensors.numpy import load as load_np
+
+        (header_len,) = struct.unpack_from("<Q", data, 0)
+        header = json.loads(data[8:8 + header_len])
+        meta = {k: json.loads(v) for k, v in header.get("__metadata__", {}).items()}
+        tensors = load_np(data)
+    except Exception as exc:
+        raise ModelError(f"{p}: not a readable safetensors file ({exc})") from None
+    try:
+        model = ChordCNN(tensors, meta)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelError(f"{p}: not a chord recogniser weights file ({str(exc)[:200]})") from None
+    from musicapp.analysis.labels import N_CHORDS
+
+    if model.n_classes != N_CHORDS + 1 or meta.get("vocabulary") != "root x quality + N":
+        raise ModelError(f"{p}: chord recogniser vocabulary differs from the decoder's")
+    return model
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_model() -> ChordCNN:
+    """The shipped model, loaded once per process (ModelError when it cannot be used)."""
+    return load_chord_model()
