@@ -1,0 +1,262 @@
+"""Independent held-out evaluation of the shipped valence/arousal model (issue 16, "heldout2").
+
+Protocol (written down before any score was computed): ``lab/musicapp_lab/models/heldout2.md``.
+In short: Debian game-music packages that the project never trains or tunes on (not among the
+eight allowed soundtracks of ``shared/ENVIRONMENT.md``), extracted under ``data/heldout2/``
+(git-ignored; evaluation only, nothing from them is committed or shipped). A music track is an
+audio file of at least :data:`MIN_BYTES` inside a folder named ``music``/``musics``/
+``music.ocg``; it is labelled by the *unchanged* title-word mapping
+(:func:`musicapp_lab.models.weak_labels.label_path` on
+:func:`~musicapp_lab.models.weak_labels.music_relpath`), and the tracks with a label on at least
+one axis are scored. Scoring is the code path of the card's figures
+(:mod:`musicapp_lab.models.emotion_features` excerpts through the product pipeline,
+:mod:`musicapp_lab.models.emotion_fusion` track values and
+:func:`musicapp_lab.models.emotion.bootstrap_auc`): ROC-AUC by track with a 95 % interval from
+2000 track resamples, seed 0, for the shipped model and the card's baselines in one run.
+
+    nice -n 5 .venv/bin/python -m musicapp_lab.models.heldout2 --data data/heldout2
+
+analyses the excerpts not cached yet (``DATA/analyses/``, resumable, prints no model output) and
+then scores once; a second scoring refuses unless ``--another-look`` is given (the count of
+looks is kept in ``DATA/looks.txt`` and written into the results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicapp_lab.models.dataset import AUDIO_SUFFIXES, MIN_BYTES, REPO, SPLITS
+from musicapp_lab.models.weak_labels import WeakLabel, label_path, music_relpath
+
+#: Folder names (lower case) that hold a package's music.
+MUSIC_DIRS = frozenset({"music", "musics", "music.ocg"})
+#: Split name written into the cached analyses.
+SPLIT = "heldout2"
+#: Bootstrap resamples and seed (pre-registered).
+N_BOOT = 2000
+SEED = 0
+#: Debian package names of the allowed training soundtracks (never evaluated here).
+TRAINING_PACKAGES = frozenset({"warzone2100-music", "ufoai-music", "nexuiz-music",
+                               "singularity-music", "hyperrogue-music", "planetblupi-music-ogg",
+                               "freedroidrpg-data", "hedgewars-data"})
+
+
+@dataclass(frozen=True)
+class HeldTrack:
+    """One music file of a held-out package and its weak labels."""
+
+    path: Path
+    package: str
+    rel: str
+    label: WeakLabel
+
+    @property
+    def key(self) -> str:
+        """Short stable id (sha1 of the path inside the package's extraction folder)."""
+        return hashlib.sha1(self.rel_in_package.encode()).hexdigest()[:12]
+
+    @property
+    def rel_in_package(self) -> str:
+        """Path below ``extracted/<package>/``."""
+        parts = self.path.parts
+        i = parts.index(self.package)
+        return "/".join(parts[i + 1:])
+
+    @property
+    def labelled(self) -> bool:
+        """True when the title gives a label on at least one axis."""
+        return self.label.arousal is not None or self.label.valence is not None
+
+
+def is_music_file(path: Path, size: int) -> bool:
+    """An audio file of at least :data:`MIN_BYTES` inside a folder named like a music folder."""
+    return (path.suffix.lower() in AUDIO_SUFFIXES and size >= MIN_BYTES
+            and any(p.lower() in MUSIC_DIRS for p in path.parts[:-1]))
+
+
+def discover(extracted: Path) -> list[HeldTrack]:
+    """Every music track under ``extracted/<package>/`` (sorted), with its weak labels.
+    Training packages (:data:`TRAINING_PACKAGES` or a package of the card's split) are refused."""
+    tracks = []
+    for pkg_dir in sorted(p for p in extracted.iterdir() if p.is_dir()):
+        pkg = pkg_dir.name
+        if pkg in TRAINING_PACKAGES or pkg.split("-")[0] in SPLITS:
+            raise ValueError(f"{pkg} is a training/validation/test package of the card")
+        for p in sorted(pkg_dir.rglob("*")):
+            if p.is_file() and is_music_file(p.relative_to(pkg_dir), p.stat().st_size):
+                rel = music_relpath(str(p))
+                tracks.append(HeldTrack(p, pkg, rel, label_path(rel)))
+    return tracks
+
+
+def label_counts(tracks: list[HeldTrack]) -> dict[str, int]:
+    """Labelled tracks per class: energetic/calm (arousal), bright/dark (valence)."""
+    return {"energetic": sum(t.label.arousal == 1 for t in tracks),
+            "calm": sum(t.label.arousal == -1 for t in tracks),
+            "bright": sum(t.label.valence == 1 for t in tracks),
+            "dark": sum(t.label.valence == -1 for t in tracks)}
+
+
+def analyse(tracks: list[HeldTrack], out: Path, log: Callable[[str], None] = print) -> int:
+    """Cache the product pipeline's analyses of each track's excerpts (the card's excerpts:
+    :func:`musicapp_lab.models.emotion_features.windows`). Prints progress only, no model
+    output. Returns the number of new files."""
+    from musicapp.audio import load_audio
+    from musicapp.params import ANALYSIS
+    from musicapp.pipeline import analyze_samples
+    from musicapp.track_analysis import json_default
+    from musicapp_lab.models.emotion_features import slim, windows
+
+    out.mkdir(parents=True, exist_ok=True)
+    new, t0 = 0, time.time()
+    for n, t in enumerate(tracks):
+        done = out / f"{t.package}_{t.key}.done"
+        if done.exists():
+            continue
+        audio = load_audio(str(t.path), sr=ANALYSIS.sample_rate, mono=True)
+        y, sr = audio.samples, audio.sample_rate
+        dur = y.shape[-1] / sr
+        for w, (off, length) in enumerate(windows(dur)):
+            dest = out / f"{t.package}_{t.key}_{w}.json"
+            if dest.exists():
+                continue
+            res = analyze_samples(y[int(off * sr): int((off + length) * sr)], sr,
+                                  device="cpu", threads=1)
+            d = slim(res.to_dict())
+            d.update({"track_path": str(t.path), "package": t.package, "track_key": t.key,
+                      "split": SPLIT, "window": w, "offset_s": off, "track_duration_s": dur})
+            tmp = dest.with_suffix(".tmp")
+            tmp.write_text(json.dumps(d, default=json_default))
+            os.replace(tmp, dest)
+            new += 1
+        done.write_text("")
+        log(f"{n + 1}/{len(tracks)} {t.package} {t.rel} {dur:.0f}s ({time.time() - t0:.0f} s)")
+    return new
+
+
+def score(held_analyses: list[dict[str, Any]], ref_analyses: list[dict[str, Any]],
+          select_lambda: dict[str, float] | None) -> dict[str, Any]:
+    """Score the held-out tracks with the shipped model and the card's baselines (one run).
+
+    Rows as in the card's final figures: the tagger alone, the prior weights (what is shipped;
+    checked against :func:`musicapp.models.va_fusion.load_model`) and, when the selection file
+    is at hand, the fitted model as selected. Standardisation, percentile tables and fits use
+    the card's reference analyses only (training and validation packages)."""
+    from musicapp.models.va_fusion import load_model
+    from musicapp_lab.models.emotion_fusion import (
+        PRIOR,
+        TAGGER_ONLY,
+        TRAIN_SPLITS,
+        aucs,
+        fit_model,
+        load_tracks,
+        standardisation,
+        track_outputs,
+    )
+
+    ref = load_tracks(ref_analyses)
+    held = load_tracks(held_analyses)
+    mean, scale = standardisation(ref)
+    tv = np.array([t.split in TRAIN_SPLITS for t in ref])
+    inf = {"valence": math.inf, "arousal": math.inf}
+    rows: dict[str, tuple[dict[str, dict[str, float]], dict[str, float]]] = {
+        "tagger only (baseline)": (TAGGER_ONLY, inf),
+        "prior weights (shipped)": (PRIOR, inf)}
+    if select_lambda is not None:
+        rows["fitted as selected"] = (PRIOR, select_lambda)
+    res: dict[str, Any] = {"rows": {}, "std": {}, "n_tracks": len(held),
+                           "packages": sorted({t.package for t in held})}
+    keep = np.ones(len(held), bool)
+    for name, (spec, lams) in rows.items():
+        s = track_outputs(fit_model(ref, mean, scale, spec, lams, tv), held)
+        res["rows"][name] = aucs(s, held, keep, n_boot=N_BOOT)
+        res["std"][name] = {"valence": float(np.nanstd(s[:, 0])),
+                            "arousal": float(np.nanstd(s[:, 1]))}
+        if name == "prior weights (shipped)":
+            shipped = track_outputs(load_model(), held)
+            res["shipped_max_abs_diff"] = float(np.nanmax(np.abs(shipped - s)))
+    res["labelled"] = {axis: {"pos": int(sum(t.labels[ax] == 1 for t in held)),
+                              "neg": int(sum(t.labels[ax] == -1 for t in held))}
+                       for ax, axis in enumerate(("valence", "arousal"))}
+    res["tracks"] = [{"package": t.package, "rel": t.rel, "valence_label": t.labels[0],
+                      "arousal_label": t.labels[1]} for t in held]
+    return res
+
+
+def _fmt(r: dict[str, float]) -> str:
+    return f"{r['auc']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
+
+
+def table(res: dict[str, Any]) -> str:
+    """Markdown table of the results."""
+    lines = ["| model | arousal: energetic vs calm | valence: bright vs dark | std valence / "
+             "arousal |", "|---|---|---|---|"]
+    for name, r in res["rows"].items():
+        sd = res["std"][name]
+        lines.append(f"| {name} | {_fmt(r['arousal'])} | {_fmt(r['valence'])} | "
+                     f"{sd['valence']:.2f} / {sd['arousal']:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Analyse the held-out tracks (resumable) and score them once."""
+    ap = argparse.ArgumentParser(prog="python -m musicapp_lab.models.heldout2")
+    ap.add_argument("--data", type=Path, required=True, help="folder with extracted/<package>/")
+    ap.add_argument("--analyse-only", action="store_true", help="cache analyses, score nothing")
+    ap.add_argument("--list", action="store_true", help="list tracks and labels, score nothing")
+    ap.add_argument("--another-look", action="store_true",
+                    help="score although the set was scored before (counted)")
+    args = ap.parse_args(argv)
+    tracks = discover(args.data / "extracted")
+    scored = [t for t in tracks if t.labelled]
+    print(f"{len(tracks)} music tracks, {len(scored)} labelled and scored: "
+          f"{label_counts(scored)}", flush=True)
+    if args.list:
+        for t in scored:
+            print(f"{t.package}\t{t.rel}\tarousal {t.label.arousal}\tvalence {t.label.valence}")
+        return 0
+    looks = args.data / "looks.txt"
+    n_looks = int(looks.read_text()) if looks.exists() else 0
+    if n_looks and not args.analyse_only and not args.another_look:
+        print(f"heldout2 was scored {n_looks} time(s) already; --another-look to score again")
+        return 2
+    import torch
+
+    torch.set_num_threads(1)
+    np.seterr(all="ignore")
+    out = args.data / "analyses"
+    print(f"{analyse(scored, out)} new analyses", flush=True)
+    if args.analyse_only:
+        return 0
+    looks.write_text(str(n_looks + 1))
+    from musicapp_lab.models.emotion_features import load_all
+
+    keys = {(t.package, t.key) for t in scored}
+    held = [a for a in load_all(out) if (a["package"], a["track_key"]) in keys]
+    sel = REPO / "data" / "va_fusion" / "select.json"
+    lam = ({k: float(v) for k, v in json.loads(sel.read_text())["lambda"].items()}
+           if sel.exists() else None)
+    res = score(held, load_all(), lam)
+    res["looks"] = n_looks + 1
+    res["label_counts"] = label_counts(scored)
+    (args.data / "results.json").write_text(json.dumps(res, indent=1, default=float))
+    print(table(res))
+    print(json.dumps({k: res[k] for k in ("n_tracks", "labelled", "looks",
+                                          "shipped_max_abs_diff")}, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
