@@ -34,14 +34,20 @@ def _params(system: str, model: Path | None):
     return ChordParams(emission=system, model_path=str(model) if model else None)
 
 
+DEV_SPLITS = ("dev-real", "dev")
+
+
 def score_dev(cache_dir: Path | None = None, model: Path | None = None, log=print,
-              limit: int | None = None) -> dict:
-    """Per-song (correct, scored) seconds of both systems on ``dev-real``."""
+              limit: int | None = None, split: str = "dev-real") -> dict:
+    """Per-song (correct, scored) seconds of both systems on a development split (``dev-real``:
+    POP909 excerpts; ``dev``: the old set's generated progressions, chorales and madrigals)."""
+    if split not in DEV_SPLITS:
+        raise ValueError(f"{split}: only the development splits {DEV_SPLITS} are scored here")
     from musicapp.analysis import analyze_music
     from musicapp_lab.analysis.evalset.dataset import load_split
     from musicapp_lab.analysis.evalset.scoring import chord_overlap
 
-    items = load_split("dev-real", cache_dir)[:limit]
+    items = load_split(split, cache_dir)[:limit]
     per = {s: {k: [] for k in KINDS} for s in SYSTEMS}
     rows = []
     for it in items:
@@ -55,8 +61,10 @@ def score_dev(cache_dir: Path | None = None, model: Path | None = None, log=prin
             for k in KINDS:
                 per[system][k].append(ov[k])
             row[system] = {k: ov[k][0] / max(ov[k][1], 1e-9) for k in KINDS}
+            row[f"{system}_seconds"] = {k: list(ov[k]) for k in KINDS}
+        row["source"] = it.truth["source"]
         rows.append(row)
-        log(f"{it.name:14s} majmin templates {row['templates']['majmin']:.3f} learned "
+        log(f"{it.name:24s} majmin templates {row['templates']['majmin']:.3f} learned "
             f"{row['learned']['majmin']:.3f}  sevenths {row['templates']['sevenths']:.3f} / "
             f"{row['learned']['sevenths']:.3f}")
     return {"per": per, "rows": rows}
@@ -100,9 +108,9 @@ def bench(path: Path, repeats: int = 3, model: Path | None = None) -> dict:
             "all": times}
 
 
-def format_table(b: dict) -> str:
+def format_table(b: dict, title: str = "dev-real") -> str:
     """Plain-text table of the bootstrap results."""
-    lines = ["| metric (dev-real, 30 songs) | templates | learned | learned - templates |",
+    lines = [f"| metric ({title}) | templates | learned | learned - templates |",
              "|---|---|---|---|"]
     for k in KINDS:
         cells = [f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]" for v in
@@ -117,15 +125,24 @@ def main(argv: list[str] | None = None) -> None:
     """Command line."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache-dir", type=Path, default=None)
-    ap.add_argument("--bench", type=Path, default=Path("data/bench_3min.wav"))
+    ap.add_argument("--bench", type=Path, default=Path("data/bench_3min.wav"),
+                    help="3-minute track to time (a missing file skips the timing)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--model", type=Path, default=None, help="weights (default: shipped)")
+    ap.add_argument("--split", default="dev-real", choices=DEV_SPLITS)
     ap.add_argument("--limit", type=int, default=None, help="first N dev songs only")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
-    scored = score_dev(args.cache_dir, args.model, limit=args.limit)
+    scored = score_dev(args.cache_dir, args.model, limit=args.limit, split=args.split)
     b = bootstrap(scored["per"])
-    print(format_table(b))
+    print(format_table(b, f"{args.split}, {len(scored['rows'])} pieces"))
+    sources = sorted({r["source"] for r in scored["rows"]})
+    if len(sources) > 1:
+        for src in sources:
+            rows = [r for r in scored["rows"] if r["source"] == src]
+            per = {s: {k: [tuple(r[f"{s}_seconds"][k]) for r in rows] for k in KINDS}
+                   for s in SYSTEMS}
+            print(format_table(bootstrap(per), f"{args.split} {src}, {len(rows)} pieces"))
     speed = bench(args.bench, args.repeats, args.model) if args.bench.is_file() else None
     if speed:
         print(f"3-min track ({speed['seconds_audio']:.0f} s): templates {speed['templates']:.2f} s, "
