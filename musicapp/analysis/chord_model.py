@@ -29,6 +29,10 @@ TENSORS = ("conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "conv3.we
            "conv3.bias", "conv4.weight", "conv4.bias", "out.weight", "out.bias")
 #: input compression: log(1 + GAIN * x / segment max) / log(1 + GAIN)
 INPUT_GAIN = 20.0
+#: segments per forward pass, and the context added on each side of a chunk (the receptive field
+#: is 4 segments each way: four layers with 3-segment kernels)
+CHUNK = 1024
+HALO = 8
 
 
 def default_weights() -> Path:
@@ -92,12 +96,27 @@ class ChordCNN:
         self.n_semitones = int(self.t["conv3.weight"].shape[1] // self.t["conv2.weight"].shape[0])
         self.n_classes = int(self.t["out.weight"].shape[0])
 
-    def logits(self, notes: np.ndarray) -> np.ndarray:
-        """Class logits (n_classes, m) for a beat-synchronous semitone spectrum (84, m)."""
-        t = self.t
+    def logits(self, notes: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+        """Class logits (n_classes, m) for a beat-synchronous semitone spectrum (84, m).
+
+        Long inputs run ``chunk`` segments at a time with :data:`HALO` segments of context on
+        each side (more than the network's receptive field), so the result equals one pass while
+        the temporaries stay small."""
         x = model_input(notes)
         if x.shape[0] != self.n_semitones:
             raise ValueError(f"expected {self.n_semitones} semitones, got {x.shape[0]}")
+        m = x.shape[1]
+        if m <= chunk:
+            return self._forward(x)
+        out = np.empty((self.n_classes, m), dtype=np.float32)
+        for a in range(0, m, chunk):
+            b = min(m, a + chunk)
+            lo, hi = max(0, a - HALO), min(m, b + HALO)
+            out[:, a:b] = self._forward(x[:, lo:hi])[:, a - lo:b - lo]
+        return out
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        t = self.t
         m = x.shape[1]
         if m == 0:
             return np.zeros((self.n_classes, 0), dtype=np.float32)

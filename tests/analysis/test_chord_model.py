@@ -153,6 +153,14 @@ def test_numpy_forward_equals_the_torch_module():
     np.testing.assert_allclose(model.logits(notes), want, atol=1e-4, rtol=1e-4)
 
 
+def test_long_inputs_in_chunks_equal_one_pass():
+    model = load_chord_model()
+    notes = np.random.default_rng(5).gamma(1.0, 1.0, (84, 150)).astype(np.float32)
+    whole = model.logits(notes, chunk=1000)
+    np.testing.assert_allclose(model.logits(notes, chunk=32), whole, atol=1e-5)
+    np.testing.assert_allclose(model.logits(notes, chunk=7), whole, atol=1e-5)
+
+
 def test_convolutions_equal_a_plain_loop():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 7, 6))
