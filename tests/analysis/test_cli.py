@@ -19,6 +19,16 @@ def test_commands_are_registered():
     assert args.split == "dev"  # a benchmark never scores the evaluation split by default
 
 
+def test_evaluate_chooses_the_chord_emission():
+    from musicapp_lab.cli.analysis import _chord_kwargs
+
+    args = build_parser().parse_args(["evaluate", "analysis", "--chords", "templates"])
+    assert _chord_kwargs(args.chords)["chord_params"].emission == "templates"
+    assert _chord_kwargs("learned")["chord_params"].emission == "learned"
+    assert build_parser().parse_args(["evaluate", "analysis"]).chords is None
+    assert _chord_kwargs(None) is None  # the product's defaults
+
+
 def test_missing_set_is_a_clean_error(tmp_path, capsys):
     rc = main(["evaluate", "analysis", "--cache-dir", str(tmp_path), "--no-baseline"])
     assert rc == 2

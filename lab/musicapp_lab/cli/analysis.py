@@ -44,8 +44,19 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--source", action="append",
                    choices=["generated", "chorale", "madrigal", "pop909", "openewld"],
                    help="only pieces from this source (repeatable)")
+    p.add_argument("--chords", choices=["learned", "templates"], default=None,
+                   help="chord emission model of 'ours' (default: the product's, learned)")
     p.add_argument("-v", "--verbose", action="store_true", help="print one line per piece")
     p.set_defaults(func=_run_evaluate)
+
+
+def _chord_kwargs(emission: str | None) -> dict | None:
+    """``analyze_music`` keyword arguments for ``--chords`` (None: the product's defaults)."""
+    if emission is None:
+        return None
+    from musicapp.analysis.chords import ChordParams
+
+    return {"chord_params": ChordParams(emission=emission)}
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -76,7 +87,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         res = evaluate_split(
             splits, cache_dir=cache, baseline=not args.no_baseline,
             limit=args.limit, sources=set(args.source) if args.source else None,
-            log=print if args.verbose else None)
+            log=print if args.verbose else None, analyze_kwargs=_chord_kwargs(args.chords))
     except FileNotFoundError as exc:
         raise MusicappError(f"{exc}; run `musicapp evaluate analysis --build`") from exc
     print(format_table(res))
