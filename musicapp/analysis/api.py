@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from musicapp import pitch
+from musicapp.analysis import beat_model as beat_mod
 from musicapp.analysis import chords as chords_mod
 from musicapp.analysis import features as F
 from musicapp.analysis import key as key_mod
@@ -171,11 +172,14 @@ def _peak_near(x: np.ndarray, frames: np.ndarray, radius: int = 2) -> np.ndarray
 
 def analyze_music(samples: np.ndarray, sample_rate: int,
                   progress: ProgressFn | None = None,
-                  chord_params: chords_mod.ChordParams | None = None) -> MusicAnalysis:
+                  chord_params: chords_mod.ChordParams | None = None,
+                  beat_cue: str | None = None) -> MusicAnalysis:
     """Analyse mono or multichannel audio at any sample rate.
 
     Never raises on odd audio (silence, noise, a single note, very short clips): such input gives
     low confidences. ``progress(fraction, stage)`` is called as the stages finish.
+    ``beat_cue`` ("onset" or "learned", None: the default) picks what drives the beat tracker
+    (:mod:`musicapp.analysis.beat_model`).
     """
     y = F.to_analysis_rate(samples, sample_rate)
     duration = y.size / F.SAMPLE_RATE
@@ -189,12 +193,8 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     fr = F.compute_frames(y)
     _report(progress, 0.5, "tempo")
 
-    est = tempo_mod.estimate_tempo(fr.onset, fr.low_onset)
-    beat_frames = np.zeros(0, dtype=int)
-    if est.confidence > 0:
-        curve = tempo_mod.local_tempo_track(fr.onset, est.bpm, low_onset=fr.low_onset)
-        beat_frames = tempo_mod.fix_offbeat(
-            tempo_mod.track_beats(fr.onset, est.bpm if curve is None else curve), fr.low_onset)
+    act = beat_mod.learned_activations(y, beat_cue)  # None: the onset envelope drives it
+    est, beat_frames = beat_mod.track(fr, act)
     _report(progress, 0.6, "chroma")
     seg = _segments(fr, beat_frames, duration, chord_params)
     # The tactus a musician counts: at a fast tracked tempo, chords that last 5 or more beats
@@ -258,7 +258,8 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
         seg_index = np.clip(seg_index, 0, treble.shape[1] - 1)
         strength = meter_mod.downbeat_strength(
             treble[:, seg_index], bass[:, seg_index],
-            _peak_near(fr.low_onset, beat_frames), _peak_near(fr.onset, beat_frames))
+            _peak_near(fr.low_onset, beat_frames), _peak_near(fr.onset, beat_frames),
+            None if act is None else _peak_near(act.downbeat, beat_frames))
         m = meter_mod.estimate_meter(strength)
         meter = f"{m.beats_per_bar}/4"
         meter_conf = m.confidence

@@ -21,6 +21,9 @@ class MeterEstimate:
 #: alike and bass lines anticipate the bar, so it moved the downbeat phase by two beats (with it
 #: 0.78 of dev downbeats at the right tempo were found, without it 0.86).
 CUE_WEIGHTS = (1.0, 0.7, 0.0, 0.25)
+#: weight of the learned downbeat activation (:mod:`musicapp.analysis.beat_model`) when it is
+#: given: fixed before any development run, so that it outweighs the hand-made cues together
+LEARNED_WEIGHT = 2.0
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -36,14 +39,19 @@ def _cos_change(c: np.ndarray) -> np.ndarray:
 
 
 def downbeat_strength(chroma: np.ndarray, bass: np.ndarray, low_onset_at_beats: np.ndarray,
-                      onset_at_beats: np.ndarray) -> np.ndarray:
+                      onset_at_beats: np.ndarray,
+                      learned_at_beats: np.ndarray | None = None) -> np.ndarray:
     """Per-beat evidence that a bar starts there (weighted sum of z-scored cues, weights
-    :data:`CUE_WEIGHTS`)."""
+    :data:`CUE_WEIGHTS`, plus :data:`LEARNED_WEIGHT` times the learned downbeat activation
+    when ``learned_at_beats`` is given)."""
     hc = _cos_change(chroma)
     bc = _cos_change(bass)
     w_hc, w_bc, w_low, w_on = CUE_WEIGHTS
-    return (w_hc * _z(hc) + w_bc * _z(bc) + w_low * _z(low_onset_at_beats)
-            + w_on * _z(onset_at_beats))
+    out = (w_hc * _z(hc) + w_bc * _z(bc) + w_low * _z(low_onset_at_beats)
+           + w_on * _z(onset_at_beats))
+    if learned_at_beats is not None:
+        out = out + LEARNED_WEIGHT * _z(np.asarray(learned_at_beats, dtype=np.float64))
+    return out
 
 
 def explained_share(strength: np.ndarray, beats_per_bar: int) -> float:
