@@ -19,7 +19,13 @@ from musicapp.analysis.chord_model import (
     load_chord_model,
     model_input,
 )
-from musicapp.analysis.chords import ChordParams, decode_chords, learned_scores, viterbi
+from musicapp.analysis.chords import (
+    ChordParams,
+    chord_scores,
+    decode_chords,
+    learned_scores,
+    viterbi,
+)
 from musicapp.analysis.labels import N_CHORDS, chord_label
 from musicapp.errors import ModelError
 from tests.analysis.conftest import needs_soundfont
@@ -181,11 +187,15 @@ def test_convolutions_equal_a_plain_loop():
     np.testing.assert_allclose(_conv1d(x1, w1, b[:2]), want1, atol=1e-10)
 
 
-def test_learned_scores_go_through_the_same_viterbi():
-    notes = np.random.default_rng(4).gamma(1.0, 1.0, (84, 20)).astype(np.float32)
-    params = ChordParams(emission="learned")
-    lp = learned_scores(notes, params)
-    path = viterbi(lp, params.learned_weight, params.learned_change_penalty)
+@pytest.mark.parametrize("mix", [0.0, 0.5, 1.0])
+def test_learned_scores_go_through_the_same_viterbi(mix):
+    rng = np.random.default_rng(4)
+    notes = rng.gamma(1.0, 1.0, (84, 20)).astype(np.float32)
+    treble = rng.random((12, 20)).astype(np.float32)
+    params = ChordParams(emission="learned", template_mix=mix)
+    obs = learned_scores(notes, params) + mix * params.sharpness * chord_scores(
+        treble, np.zeros_like(treble), params)
+    path = viterbi(obs, params.learned_weight, params.learned_change_penalty)
     flat = np.zeros((12, 20), dtype=np.float32)  # no bass evidence: no inversions
-    got = decode_chords(flat + 1.0, flat, np.zeros(20, bool), params, notes=notes)
+    got = decode_chords(treble, flat, np.zeros(20, bool), params, notes=notes)
     assert got == [chord_label(int(i)) for i in path]

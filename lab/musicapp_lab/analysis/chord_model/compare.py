@@ -28,10 +28,18 @@ KINDS = ("root", "majmin", "sevenths", "bass")
 SYSTEMS = ("templates", "learned")
 
 
+#: ``--template-mix``: None keeps the product's default
+TEMPLATE_MIX: list[float | None] = [None]
+
+
 def _params(system: str, model: Path | None):
     """ChordParams of one system (``model``: weights other than the shipped ones)."""
     from musicapp.analysis.chords import ChordParams
-    return ChordParams(emission=system, model_path=str(model) if model else None)
+
+    p = ChordParams(emission=system, model_path=str(model) if model else None)
+    if TEMPLATE_MIX[0] is not None:
+        p.template_mix = TEMPLATE_MIX[0]
+    return p
 
 
 DEV_SPLITS = ("dev-real", "dev")
@@ -130,9 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--model", type=Path, default=None, help="weights (default: shipped)")
     ap.add_argument("--split", default="dev-real", choices=DEV_SPLITS)
+    ap.add_argument("--template-mix", type=float, default=None,
+                    help="template_mix of the learned system (0: the network alone)")
     ap.add_argument("--limit", type=int, default=None, help="first N dev songs only")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
+    TEMPLATE_MIX[0] = args.template_mix
     scored = score_dev(args.cache_dir, args.model, limit=args.limit, split=args.split)
     b = bootstrap(scored["per"])
     print(format_table(b, f"{args.split}, {len(scored['rows'])} pieces"))
