@@ -30,7 +30,9 @@ from musicapp.paths import resource_path
 log = logging.getLogger(__name__)
 
 CUES = ("onset", "learned")
-#: The cue used when none is asked for (chosen on the development split; see the model card).
+#: The cue used when none is asked for. The learned cue was better on the realistic dev split
+#: (Acc1, beat F) but clearly worse on the old dev split (it counts music >= 120 BPM at half
+#: tempo): see resources/models/BEATNET_MODEL_CARD.md.
 DEFAULT_CUE = "onset"
 N_MELS = 64
 N_INPUT = 2 * N_MELS

@@ -8,9 +8,10 @@ same rule as the chord model's training data. Split by song, one excerpt per son
 Each excerpt is the evaluation builder's own :func:`~musicapp_lab.analysis.evalset.pop909.load_song`
 (30-45 s from the first downbeat with a chord; a Groove MIDI drum performance, CC BY 4.0, warped
 onto the beat grid on half of the 4/4 songs), then re-voiced on GM programs drawn from a broad
-pool and time-stretched to a random tempo (log-uniform 55-200 BPM, stretch 0.45-2.2: POP909's
-annotated tempi alone, median 74 BPM, taught a first model to count fast music at half or
-quarter tempo), rendered with the project's
+pool and time-stretched by a random factor (0.8-1.25; the shipped model: tempi then stay near
+POP909's annotated ones, median 74 BPM) or, with ``--wide-tempo``, to a random tempo
+(log-uniform 55-200 BPM, stretch 0.45-2.2; a second model, worse on the development split -
+see the model card), rendered with the project's
 renderer (:mod:`musicapp_lab.analysis.render`). Beat and downbeat times come from POP909's
 ``beat_midi.txt`` (exact for the MIDI that is rendered). Stored per excerpt: the network input
 (:func:`musicapp.analysis.beat_model.input_features`, float16) and the beat/downbeat times.
@@ -30,11 +31,13 @@ from pathlib import Path
 import numpy as np
 
 EVAL_BUFFER = 150
-TRAIN_SEED = 1111  # the same songs as the first model (which used a 0.8-1.25 stretch)
+TRAIN_SEED = 1111
 PROGRAM_POOL = (*range(0, 8), 11, 12, 13, *range(16, 32), *range(40, 50), 52, 53, *range(56, 96))
-#: target tempi of the stretched excerpts (log-uniform); stretch factors kept within STRETCH
+#: time-stretch factors of the shipped model's excerpts (uniform)
+STRETCH = (0.8, 1.25)
+#: ``--wide-tempo``: target tempi (log-uniform), stretch factors kept within WIDE_STRETCH
 TEMPO_RANGE = (55.0, 200.0)
-STRETCH = (0.45, 2.2)
+WIDE_STRETCH = (0.45, 2.2)
 
 
 def training_songs(root: Path, count: int | None = None) -> list[str]:
@@ -51,7 +54,8 @@ def training_songs(root: Path, count: int | None = None) -> list[str]:
     return picked if count is None else picked[:count]
 
 
-def render_excerpt(root: Path, song: str, groove: list[Path]) -> tuple[np.ndarray, dict] | None:
+def render_excerpt(root: Path, song: str, groove: list[Path],
+                   wide_tempo: bool = False) -> tuple[np.ndarray, dict] | None:
     """(features (128, n) float16, truth) of one training excerpt; None when the song's
     annotations do not fit (as in the evaluation builder)."""
     from musicapp.analysis.beat_model import input_features
@@ -62,8 +66,11 @@ def render_excerpt(root: Path, song: str, groove: list[Path]) -> tuple[np.ndarra
     piece = load_song(root, song, rng, groove, float(rng.uniform(30.0, 45.0)))
     if piece is None or not piece.beats:
         return None
-    target = float(np.exp(rng.uniform(*np.log(TEMPO_RANGE))))
-    s = float(np.clip(piece.tempo / target, *STRETCH))  # time factor: tempo / s
+    if wide_tempo:
+        target = float(np.exp(rng.uniform(*np.log(TEMPO_RANGE))))
+        s = float(np.clip(piece.tempo / target, *WIDE_STRETCH))  # time factor: tempo / s
+    else:
+        s = float(rng.uniform(*STRETCH))
     notes = [dataclasses.replace(n, start=n.start * s,
                                  end=(n.start + 0.1) * s if n.channel == DRUM_CHANNEL
                                  else n.end * s) for n in piece.notes]
@@ -78,7 +85,8 @@ def render_excerpt(root: Path, song: str, groove: list[Path]) -> tuple[np.ndarra
     return x, truth
 
 
-def build(root: Path, groove_root: Path | None, out: Path, songs: list[str]) -> None:
+def build(root: Path, groove_root: Path | None, out: Path, songs: list[str],
+          wide_tempo: bool = False) -> None:
     """Render ``songs`` into ``out/NNN.npz`` (+ ``index.json``); songs already there are kept."""
     from musicapp_lab.analysis.evalset.pop909 import groove_files
 
@@ -89,7 +97,7 @@ def build(root: Path, groove_root: Path | None, out: Path, songs: list[str]) -> 
     for i, song in enumerate(songs):
         path = out / f"{song}.npz"
         if not path.is_file():
-            r = render_excerpt(root, song, groove)
+            r = render_excerpt(root, song, groove, wide_tempo)
             if r is None:
                 continue
             x, truth = r
@@ -108,8 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--groove", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("data/beatnet"))
     ap.add_argument("--songs", type=int, default=200)
+    ap.add_argument("--wide-tempo", action="store_true",
+                    help="stretch to tempi log-uniform in 55-200 BPM (second model, not shipped)")
     args = ap.parse_args(argv)
-    build(args.pop909, args.groove, args.out, training_songs(args.pop909, args.songs))
+    build(args.pop909, args.groove, args.out, training_songs(args.pop909, args.songs),
+          args.wide_tempo)
 
 
 if __name__ == "__main__":
