@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -99,12 +99,14 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--overwrite"
     if p.is_dir():
         raise MusicappError(f"{p}: is a directory, not a file name")
     folder = _refuse_before_writing(p, p, overwrite=overwrite, flag=flag, error=MusicappError)
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{p.name[:40]}.", suffix=".check", dir=folder)
+    probe = folder / f"{_temp_prefix(p)}{secrets.token_hex(4)}.check"
+    try:  # removed even when a signal (SIGTERM, Ctrl+C) lands while it exists
+        _create_exclusive(probe)
     except OSError as exc:
         raise MusicappError(f"{p}: cannot write in {folder} ({exc.strerror or exc})") from None
-    os.close(fd)
-    os.unlink(probe)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
     return p
 
 
@@ -185,6 +187,12 @@ def _place(tmp: str, out: Path, overwrite: bool) -> None:
         os.replace(tmp, out)
     else:
         os.unlink(tmp)
+
+
+def _create_exclusive(path: Path) -> None:
+    """Create ``path`` empty, readable by its owner only; FileExistsError if it exists."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    os.close(os.open(path, flags, 0o600))
 
 
 def _temp_prefix(out: Path, pid: int | None = None) -> str:
@@ -286,12 +294,20 @@ def write_atomically(
     out = write_target(given)  # through a symbolic link: its file is replaced, the link kept
     folder = _refuse_before_writing(given, out, overwrite=overwrite, flag=flag, error=error)
     remove_stale_temporaries(out)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(out), suffix=f".tmp{out.suffix}", dir=folder)
-    except OSError as exc:
-        raise error(f"{out}: cannot write in {folder} ({exc.strerror or exc})") from None
-    os.close(fd)
-    try:
+    tmp = ""
+    try:  # from before the temporary exists: a signal at any point still removes it
+        for _attempt in range(100):  # the name is known before the file exists
+            tmp = str(folder / f"{_temp_prefix(out)}{secrets.token_hex(4)}.tmp{out.suffix}")
+            try:
+                _create_exclusive(Path(tmp))
+                break
+            except FileExistsError:
+                tmp = ""  # someone else's: never removed by the finally below
+            except OSError as exc:
+                tmp = ""
+                raise error(f"{out}: cannot write in {folder} ({exc.strerror or exc})") from None
+        else:
+            raise error(f"{out}: cannot write in {folder} (no free temporary file name)")
         write(tmp)
         if fsync:
             _fsync_path(tmp)
@@ -305,7 +321,8 @@ def write_atomically(
                       f"about {human_size(need_bytes)}")
         raise error(f"{out}: cannot write {what} ({reason}); nothing was changed") from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
     if fsync:
         with contextlib.suppress(OSError):  # not every system can open a folder (Windows)
             _fsync_path(folder, folder=True)

@@ -133,3 +133,21 @@ def test_borrowed_chord_is_spelled_in_the_key():
     labels = {c["label"].split(":")[0] for c in borrowed}
     assert "Eb" in labels and "D#" not in labels
     assert any(c["symbol"].startswith("Eb") for c in borrowed)
+
+
+
+@needs_soundfont
+def test_the_tactus_rule_reads_template_chords_whatever_the_chord_emission():
+    """The learned chord emission's steadier chords made the tactus rule halve ballads (dev Acc1
+    0.833 -> 0.667). A learned decoder forced to hold one chord for the whole piece (a huge change
+    penalty) would make that rule halve this 130-BPM piece; beats, tempo and meter must not
+    depend on which emission names the chords."""
+    from musicapp.analysis.chords import ChordParams
+
+    y = render(steady_piece(130.0, 0, "major"))
+    held = analyze_music(y, 22050, chord_params=ChordParams(emission="learned",
+                                                            learned_change_penalty=1e6))
+    templates = analyze_music(y, 22050, chord_params=ChordParams(emission="templates"))
+    assert len({c[2] for c in held.chords if c[2] != "N"}) == 1  # one chord throughout
+    assert held.beats == templates.beats and held.downbeats == templates.downbeats
+    assert held.tempo.bpm == templates.tempo.bpm and held.meter == templates.meter
