@@ -316,9 +316,12 @@ def chord_symbol(label: str, key: KeyName | str | None = None) -> str:
         return "N.C."
     root, quality, bass = _split_harte(label)
     rpc = note_pc(root)
-    text = spell_root(rpc, quality, key) + _SYMBOL_SUFFIX.get(quality, f"({quality})")
+    root_name = spell_root(rpc, quality, key)
+    text = root_name + _SYMBOL_SUFFIX.get(quality, f"({quality})")
     if bass and bass in BASS_DEGREES and BASS_DEGREES[bass] != 0:
-        text += "/" + spell_pc((rpc + BASS_DEGREES[bass]) % 12, key)
+        # the bass is a degree of the chord: spelled from the root's letter (F#/A#, not F#/Bb)
+        steps = int(bass.lstrip("b#")) - 1
+        text += "/" + spell(LETTERS.index(root_name[0]) + steps, (rpc + BASS_DEGREES[bass]) % 12)
     return text
 
 

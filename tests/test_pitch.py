@@ -106,3 +106,13 @@ def test_non_diatonic_chord_roots_in_the_key():
     assert pitch.chord_symbol("G#:maj", pitch.make_key(4, "minor")) == "G#"  # not Ab
     assert pitch.chord_symbol("E:maj", pitch.make_key(9, "minor")) == "E"
     assert pitch.chord_symbol("C#:maj", pitch.make_key(9, "minor")) == "C#"  # Picardy third
+
+
+def test_slash_chord_bass_is_spelled_as_a_degree_of_the_chord():
+    """The bass was spelled on its own in the key: F#/Bb in G minor, E/Ab in C minor."""
+    g_minor, c_minor = pitch.make_key(7, "minor"), pitch.make_key(0, "minor")
+    assert pitch.chord_symbol("F#:maj/3", g_minor) == "F#/A#"
+    assert pitch.chord_symbol("E:maj/3", c_minor) == "E/G#"
+    assert pitch.chord_symbol("C:7/b7", pitch.make_key(5, "major")) == "C7/Bb"
+    assert pitch.chord_symbol("Db:maj/5", pitch.make_key(8, "major")) == "Db/Ab"
+    assert pitch.chord_symbol("B:hdim7/b5", pitch.make_key(0, "major")) == "Bm7b5/F"

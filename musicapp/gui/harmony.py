@@ -74,8 +74,11 @@ def key_strength(chroma: np.ndarray, frame_s: float, window_s: float = 8.0,
 
 
 def key_name(index: int) -> str:
-    """Name of key row ``index`` of :func:`key_strength` ("A minor")."""
-    return f"{PITCH_CLASSES[index % 12]} {'major' if index < 12 else 'minor'}"
+    """Name of key row ``index`` of :func:`key_strength` ("A minor"), spelled as the analysis
+    spells keys (:func:`musicapp.pitch.key_name`: G# minor, Db major)."""
+    from musicapp.pitch import key_name as spelled
+
+    return spelled(index % 12, "major" if index < 12 else "minor")
 
 
 def key_index(tonic: str, mode: str) -> int | None:

@@ -202,9 +202,10 @@ class MusicianViews(QWidget):
         self.best_curve.setData(times, r.max(axis=0))
         others = np.argmax(r, axis=0)
         changes = [key_name(int(k)) for k in others[np.r_[True, others[1:] != others[:-1]]]]
-        shown = ", ".join(dict.fromkeys(changes))
+        keys = list(dict.fromkeys(changes))
+        shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
         self.key_label.set_full_text(f"Key strength of {key_name(main)} (amber); best fit over time: "
-                               f"{shown[:80]}")
+                                     f"{shown}")
 
     def set_cursor(self, seconds: float) -> None:
         """Move the cursor lines."""

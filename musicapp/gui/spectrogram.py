@@ -314,7 +314,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         if self.mood_lane_short and len(self._mood_ticks) > 1:
             axis.setTicks([[(0.5, "moods")]])
             axis.setToolTip("Moods, top to bottom: "
-                            + ", ".join(n for _v, n in reversed(self._mood_ticks))
+                            + ", ".join(n for _v, n in self._mood_ticks)
                             + " (hover the lane for the mood under the pointer)")
         else:
             axis.setTicks([self._mood_ticks])
@@ -597,11 +597,12 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         grid = self._mood_grid
         if not self.mood_names or grid.size == 0 or not 0.0 <= y <= 1.0:
             return ""
-        j = min(int(y * len(self.mood_names)), len(self.mood_names) - 1)
+        row = min(int(y * len(self.mood_names)), len(self.mood_names) - 1)  # from the bottom
+        name = self.mood_names[len(self.mood_names) - 1 - row]
         col = int(seconds / self._mood_step)
         if not 0 <= col < grid.shape[0]:
-            return self.mood_names[j]
-        return f"{self.mood_names[j]} {grid[col, j]:.2f}"
+            return name
+        return f"{name} {grid[col, row]:.2f}"
 
     def _show_hover(self, pos, text: str) -> None:
         if text != self.hover_chord:
@@ -663,14 +664,16 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         end = max(float(s["end"]) for s in segs)
         step = max(min(float(s["end"]) - float(s["start"]) for s in segs) / 2, 0.1)
         n_cols = max(1, math.ceil(end / step))
+        # image rows go up from the bottom; the first name (the strongest) is the top row
         img = np.zeros((n_cols, len(names)), np.float32)
         for s, m in zip(segs, maps, strict=True):
             a, b = int(float(s["start"]) / step), max(math.ceil(float(s["end"]) / step), 1)
             for j, name in enumerate(names):
-                img[a:b, j] = np.maximum(img[a:b, j], m.get(name, 0.0))
+                row = len(names) - 1 - j
+                img[a:b, row] = np.maximum(img[a:b, row], m.get(name, 0.0))
         self.mood_image.setImage(img, autoLevels=False, levels=(0.0, 1.0))
         self.mood_image.setRect(QRectF(0.0, 0.0, n_cols * step, 1.0))
         self._mood_grid, self._mood_step = img, step
         h = 1.0 / len(names)
-        self._mood_ticks = [((j + 0.5) * h, n) for j, n in enumerate(names)]
+        self._mood_ticks = [(1.0 - (j + 0.5) * h, n) for j, n in enumerate(names)]
         self._apply_mood_ticks()

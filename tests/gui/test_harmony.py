@@ -66,3 +66,12 @@ def test_spectrum_peak_at_the_tone():
     freqs, db = spectrum_db(sine(1000.0, 0.3, SR, amp=0.5)[:4096], SR)
     assert freqs[int(np.argmax(db))] == pytest.approx(1000.0, abs=4)
     assert db.max() == pytest.approx(20 * np.log10(0.5), abs=1.5)
+
+
+def test_key_names_are_spelled_as_the_analysis_spells_them():
+    """The Harmony tab said "Ab minor" while the analysis panel said "G# minor"."""
+    from musicapp.analysis.key_report import key_entry
+
+    for index in range(24):
+        mode = "major" if index < 12 else "minor"
+        assert key_name(index) == key_entry(index % 12, mode)["name"]

@@ -136,8 +136,9 @@ def test_a_short_view_keeps_one_mood_band_with_the_names_on_hover(qtbot):
     axis = view.mood_plot.getAxis("left")
     assert [t for _v, t in axis._tickLevels[0]] == ["moods"]  # one label, no five-row pile
     assert all(n in axis.toolTip() for n in names)
-    assert view.mood_at(4.0, 0.1).startswith(f"{view.mood_names[0]} ")
-    assert view.mood_at(4.0, 0.95).startswith(view.mood_names[-1])
+    assert view.mood_at(4.0, 0.95).startswith(f"{view.mood_names[0]} ")  # the strongest on top
+    assert view.mood_at(4.0, 0.1).startswith(view.mood_names[-1])
+    assert axis.toolTip().startswith(f"Moods, top to bottom: {', '.join(view.mood_names)}")
     assert view.plot.getViewBox().height() >= 80  # the spectrogram itself keeps its room
     chords = view.mapFromScene(view.chord_plot.sceneBoundingRect()).boundingRect()
     assert view.rect().contains(chords)  # the chord lane is not cut off

@@ -171,6 +171,8 @@ def test_mood_lanes_show_the_panel_s_top_five_in_its_order(qtbot, window):
     panel_top = [r[0] for r in window.analysis_panel.mood_bars.rows[:5]]
     assert panel_top == tags[:5]
     assert window.spectrogram.mood_names == panel_top
+    ticks = sorted(window.spectrogram._mood_ticks, reverse=True)  # highest lane first
+    assert [name for _y, name in ticks] == panel_top  # read top to bottom like the panel
 
 
 def test_feature_maps_for_cursor(qtbot, window, track_file):
