@@ -83,7 +83,13 @@ def summarise(result: dict) -> str:
     if result.get("key"):
         k = result["key"]
         extra = f", {k['camelot']} / {k['open_key']}" if k.get("camelot") else ""
-        lines.append(f"  key: {k['tonic']} {k['mode']}{extra} (confidence {k['confidence']:.2f})")
+        conf = ">0.99" if k["confidence"] > 0.995 else f"{k['confidence']:.2f}"
+        lines.append(f"  key: {k['tonic']} {k['mode']}{extra} (confidence {conf})")
+        alternatives = [f"{c['name']} {c['probability']:.2f}" + (f" ({c['relation']})" if
+                        c.get("relation") else "") for c in result.get("key_candidates") or []
+                        if c.get("relation") != "best" and (c.get("probability") or 0) >= 0.01]
+        if alternatives:
+            lines.append(f"       also {', '.join(alternatives[:3])}")
         if result.get("key_ambiguity"):
             lines.append(f"       {result['key_ambiguity']}")
     elif result.get("key_reason"):

@@ -27,7 +27,7 @@ from musicapp.track_analysis import OK, TrackAnalysis
 
 KEYS = ("moods", "valence", "arousal", "energy", "curves", "genres", "segments", "key", "tempo_bpm", "meter",
         "beats", "downbeats", "chords", "key_timeline", "device", "hash", "key_reason",
-        "tempo_reason")
+        "tempo_reason", "key_candidates", "key_ambiguity")
 
 
 def as_analysis(result: TrackAnalysis | dict | None) -> TrackAnalysis:
@@ -92,12 +92,33 @@ def status_text(analysis: TrackAnalysis) -> str:
     return f"Silence{level}: there is nothing to analyse in this track."
 
 
-def key_text(key: Any) -> str:
-    """'A minor (0.82)' from {tonic, mode, confidence} or a string."""
+def confidence_text(value: float) -> str:
+    """A probability as the app prints it: two decimals, never a certain "1.00" (">0.99")."""
+    return ">0.99" if float(value) > 0.995 else f"{float(value):.2f}"
+
+
+def key_alternatives(candidates: Any, n: int = 3) -> str:
+    """'also C major 0.21 (relative), E minor 0.05' from the analysis' ``key_candidates``
+    (the best key itself left out); "" when there are none."""
+    parts = []
+    for c in (candidates or []):
+        if c.get("relation") == "best" or (c.get("probability") or 0.0) < 0.01:
+            continue  # the key itself, or one too unlikely to mention
+        rel = f" ({c['relation']})" if c.get("relation") else ""
+        parts.append(f"{c.get('name') or c.get('tonic', '?') + ' ' + c.get('mode', '')}"
+                     f" {confidence_text(c['probability'])}{rel}")
+    return ("also " + ", ".join(parts[:n])) if parts else ""
+
+
+def key_text(key: Any, candidates: Any = None) -> str:
+    """'A minor (confidence 0.82)' from {tonic, mode, confidence} or a string, with the
+    alternatives on a second line when ``candidates`` (the analysis' key_candidates) has any."""
     if isinstance(key, dict):
         conf = key.get("confidence")
         txt = f"{key.get('tonic', '?')} {key.get('mode', '')}".strip()
-        return txt + (f"  (confidence {float(conf):.2f})" if conf is not None else "")
+        txt += f"  (confidence {confidence_text(conf)})" if conf is not None else ""
+        alternatives = key_alternatives(candidates)
+        return txt + (f"\n{alternatives}" if alternatives else "")
     return str(key) if key else "–"
 
 
@@ -327,7 +348,8 @@ class AnalysisPanel(QWidget):
         # or rubato)"), as `musicapp analyze` does: a bare dash under a beat lane full of
         # beats reads as a failure
         key_reason = "" if f["key"] or status else str(f["key_reason"] or "")
-        self.key_label.setText(key_text(f["key"]) if f["key"] else key_reason or none)
+        self.key_label.setText(key_text(f["key"], f["key_candidates"]) if f["key"]
+                               else key_reason or none)
         self.key_label.setToolTip(f"No key: {key_reason}" if key_reason else "")
         tempo_reason = "" if f["tempo_bpm"] or status else str(f["tempo_reason"] or "")
         self.tempo_label.setText(f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"]

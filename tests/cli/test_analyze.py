@@ -138,3 +138,18 @@ def test_a_missing_key_or_tempo_reads_as_one_clause():
                       "tempo_reason": "no steady beat (free time or rubato)"})
     assert "  key: none, no clear tonal centre" in text.splitlines()
     assert "  tempo: none, no steady beat (free time or rubato)" in text.splitlines()
+
+
+def test_the_key_line_lists_the_alternatives():
+    from musicapp.cli.analyze import summarise
+
+    text = summarise({"path": "x.ogg", "duration_s": 90.0,
+                      "key": {"tonic": "G", "mode": "minor", "confidence": 0.998,
+                              "camelot": "6A", "open_key": "3m"},
+                      "key_candidates": [
+                          {"name": "G minor", "probability": 0.998, "relation": "best"},
+                          {"name": "D minor", "probability": 0.05, "relation": "dominant"},
+                          {"name": "Bb major", "probability": 0.002, "relation": "relative"}]})
+    lines = text.splitlines()
+    assert "  key: G minor, 6A / 3m (confidence >0.99)" in lines
+    assert "       also D minor 0.05 (dominant)" in lines  # 0.002 is not worth a mention

@@ -65,3 +65,29 @@ def test_panel_of_a_silent_track_keeps_the_status_not_a_reason(qtbot):
         "duration_s": 20.0, "status": "silence", "tempo_bpm": None,
         "tempo_reason": "no periodic onsets found"}))
     assert panel.tempo_label.text() == "– (silence)"
+
+
+def test_the_key_comes_with_its_alternatives_and_never_a_certain_one(qtbot):
+    """A musician reads "Eb major (0.37)" and wants to know what else it could be; a real track
+    showed "confidence 1.00"."""
+    from musicapp.gui.analysis_view import AnalysisPanel
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    panel.set_result(TrackAnalysis.from_dict({
+        "duration_s": 65.2, "status": "ok",
+        "key": {"tonic": "Eb", "mode": "major", "confidence": 0.37},
+        "key_candidates": [
+            {"tonic": "Eb", "mode": "major", "name": "Eb major", "probability": 0.37,
+             "relation": "best"},
+            {"tonic": "C", "mode": "minor", "name": "C minor", "probability": 0.31,
+             "relation": "relative"},
+            {"tonic": "Bb", "mode": "major", "name": "Bb major", "probability": 0.12,
+             "relation": "dominant"}]}))
+    first, second = panel.key_label.text().split("\n")
+    assert first == "Eb major  (confidence 0.37)"
+    assert second == "also C minor 0.31 (relative), Bb major 0.12 (dominant)"
+    panel.set_result(TrackAnalysis.from_dict({
+        "duration_s": 65.2, "status": "ok",
+        "key": {"tonic": "G", "mode": "minor", "confidence": 0.998}}))
+    assert panel.key_label.text() == "G minor  (confidence >0.99)"
