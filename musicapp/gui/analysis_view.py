@@ -159,9 +159,11 @@ class MoodBars(QWidget):
                         "compared with a reference collection of music (raw model scores in "
                         "brackets)")
 
-    def set_moods(self, moods: Any) -> None:
-        """Show the mood list (``[{tag, score, percentile}]``)."""
+    def set_moods(self, moods: Any, empty_text: str = "No mood analysis yet") -> None:
+        """Show the mood list (``[{tag, score, percentile}]``); ``empty_text`` when it is empty
+        (why there are no moods, e.g. a silent track)."""
         self.rows = mood_rows(moods)[: self.max_rows]
+        self.empty_text = empty_text
         self.update()
 
     def paintEvent(self, _ev) -> None:  # noqa: N802
@@ -170,7 +172,8 @@ class MoodBars(QWidget):
         pal = self.palette()
         if not self.rows:
             p.setPen(pal.placeholderText().color())
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No mood analysis yet")
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
+                       getattr(self, "empty_text", "No mood analysis yet"))
             return
         font = QFont(self.font())
         fm = QFontMetrics(font)
@@ -343,7 +346,7 @@ class AnalysisPanel(QWidget):
         status = status_text(analysis) if result else ""
         self.status_label.setText(status)
         self.status_label.setVisible(bool(status))
-        none = f"– ({analysis.status})" if status else "–"
+        none = "–"  # a silent or too-short track: the status line above says why, once
         # a part the analysis ran but found nothing in says why ("no steady beat (free time
         # or rubato)"), as `musicapp analyze` does: a bare dash under a beat lane full of
         # beats reads as a failure
@@ -357,8 +360,8 @@ class AnalysisPanel(QWidget):
         self.tempo_label.setToolTip(f"No tempo: {tempo_reason}" if tempo_reason else "")
         for button in (self.half_button, self.double_button):
             button.setEnabled(bool(f["tempo_bpm"]))
-            # without a tempo there is nothing to halve or double: the reason gets the room
-            button.setVisible(not tempo_reason)
+            # without a tempo (no steady beat, silence) there is nothing to halve or double
+            button.setVisible(bool(f["tempo_bpm"]))
         self.meter_label.setText(str(f["meter"]) if f["meter"] else none)
         self.meter_label.setToolTip("No meter without a steady beat"
                                     if tempo_reason and not f["meter"] else "")
@@ -368,7 +371,8 @@ class AnalysisPanel(QWidget):
         self.genre_label.setText(", ".join(names) or "–")
         self.genre_label.setToolTip(genre_text(f["genres"]) if names else "")
         self.device_label.setText(device_name(f["device"]) if f["device"] else "–")
-        self.mood_bars.set_moods(f["moods"])
+        self.mood_bars.set_moods(f["moods"], f"{analysis.status.capitalize()}: no moods"
+                                 if status else "No moods in this analysis")
         self.va_plane.set_data(f["valence"], f["arousal"], f["segments"])
         self.va_values.setText(
             f"valence {float(f['valence']):+.2f}, arousal {float(f['arousal']):+.2f}"

@@ -638,6 +638,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ compact panels
     def _set_summary(self, result: TrackAnalysis | None) -> None:
         text = summary_line(result) if result is not None else ""
+        if not text and result is not None and result.status != "ok":
+            text = str(result.status).capitalize()  # "Silence", "Too short": the analysis ran
         if not text:
             text = "No analysis yet" if self.track is not None else ""
         # wide enough for the whole line (elided, with a tooltip, only past 360 px)
@@ -1024,7 +1026,10 @@ class MainWindow(QMainWindow):
                 self.device_label.setText(f"Models: {device_name(flat['device'])}")
 
         def beats_and_chords() -> None:
-            self.spectrogram.set_beats(flat["beats"] or [], flat["downbeats"] or [])
+            # no steady beat (the panel says so): no beat grid either, however the tracker placed it
+            steady = bool(flat["tempo_bpm"])
+            self.spectrogram.set_beats(flat["beats"] or [] if steady else [],
+                                       flat["downbeats"] or [] if steady else [])
             self.spectrogram.set_chords(flat["chords"] or [],
                                         f"{key['tonic']} {key.get('mode', 'major')}"
                                         if key.get("tonic") else None)

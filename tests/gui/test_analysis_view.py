@@ -64,7 +64,10 @@ def test_panel_of_a_silent_track_keeps_the_status_not_a_reason(qtbot):
     panel.set_result(TrackAnalysis.from_dict({
         "duration_s": 20.0, "status": "silence", "tempo_bpm": None,
         "tempo_reason": "no periodic onsets found"}))
-    assert panel.tempo_label.text() == "– (silence)"
+    assert panel.tempo_label.text() == "–"  # the status line says "Silence" once
+    assert panel.status_label.text().startswith("Silence")
+    assert panel.mood_bars.empty_text == "Silence: no moods"  # not "No mood analysis yet"
+    assert not panel.half_button.isVisibleTo(panel)  # nothing to halve or double
 
 
 def test_the_key_comes_with_its_alternatives_and_never_a_certain_one(qtbot):

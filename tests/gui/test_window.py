@@ -275,3 +275,15 @@ def test_half_and_double_tempo_toggle(qtbot, window, track_file):
     assert window.analysis.tempo_bpm == pytest.approx(60.0)
     assert window.analysis.get("tempo_choice")["analysed_bpm"] == pytest.approx(120.0)
     assert len(window.spectrogram.beat_curve.getData()[0]) == 2 * len(window.analysis.beats)
+
+
+def test_no_steady_beat_draws_no_beat_grid_and_silence_is_named(qtbot, window):
+    """The panel said "no steady beat" while the lane drew a full beat grid; a silent track's
+    header said "No analysis yet" although the analysis had finished."""
+    window.set_analysis({"duration_s": 12.0, "tempo_bpm": None,
+                         "tempo_reason": "no steady beat (free time or rubato)",
+                         "beats": [0.5 * i for i in range(24)], "downbeats": [0.0, 2.0]})
+    xs = window.spectrogram.beat_curve.getData()[0]
+    assert xs is None or len(xs) == 0
+    window.set_analysis({"duration_s": 20.0, "status": "silence", "level_dbfs": -80.0})
+    assert window.summary.full_text == "Silence"
