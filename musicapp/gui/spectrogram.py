@@ -139,6 +139,9 @@ def display_levels(logmel: np.ndarray, values: int = LEVEL_SAMPLE) -> tuple[floa
         return 0.0, DEFAULT_LEVELS[1]
     sample = flat[:: max(1, flat.size // values)]
     lo, hi = np.percentile(sample, [5.0, 99.5])
+    span = DEFAULT_LEVELS[1] - DEFAULT_LEVELS[0]
+    if hi - lo < 0.05 * span:  # silence or a constant: dark, not the top colour of a zero range
+        return float(lo), float(lo) + span
     return float(lo), float(hi)
 
 

@@ -191,3 +191,11 @@ def test_lane_name_ticks_do_not_reach_into_the_lanes(qtbot):
         at = view.mapFromScene(rect.left(), rect.center().y())  # the name's tick height
         inside = [image.pixelColor(at.x() + dx, at.y()).name() for dx in range(2, 6)]
         assert axis_color not in inside, (lane, inside)
+
+
+def test_a_silent_spectrogram_is_dark_not_the_top_colour():
+    """Silence gave the scale a zero range, and the whole view turned the brightest colour."""
+    from musicapp.gui.spectrogram import DEFAULT_LEVELS, display_levels
+
+    lo, hi = display_levels(np.zeros((96, 500), np.float32))
+    assert lo == 0.0 and hi - lo == DEFAULT_LEVELS[1] - DEFAULT_LEVELS[0]
