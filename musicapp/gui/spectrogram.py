@@ -529,8 +529,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         """Draw chord blocks ``[{start, end, label}]`` (Harte labels) in the chord lane.
 
         Neighbours with the same chord merge into one block. Labels are lead-sheet symbols
-        spelled in ``key``; each shows only where it fits without touching its neighbour (the
-        root alone when the symbol is too wide), and every chord's full name shows on hover.
+        spelled in ``key``; each shows only where it fits without touching its neighbour (without
+        its bass note when the symbol is too wide), and every chord's full name shows on hover.
         All blocks are one bar item and all labels one label item, so a long track costs no
         more to show than a short one (see :mod:`musicapp.gui.chord_labels`).
         """
@@ -561,8 +561,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         labels = []
         for c in merged:
             full = chord_display(c["label"], key)
-            root = full.split("/")[0]
-            short = root[:2] if len(root) > 1 and root[1] in "#b" else root[:1]
+            # too narrow for "D#m/F#": "D#m" (never the root alone, which reads as D# major)
+            short = full.split("/")[0]
             labels.append((c["start"], c["end"], [full] + ([short] if short != full else [])))
         self.chord_label_item.set_labels(labels)
         self._layout_chord_labels()

@@ -199,3 +199,14 @@ def test_a_silent_spectrogram_is_dark_not_the_top_colour():
 
     lo, hi = display_levels(np.zeros((96, 500), np.float32))
     assert lo == 0.0 and hi - lo == DEFAULT_LEVELS[1] - DEFAULT_LEVELS[0]
+
+
+def test_a_narrow_chord_block_never_shows_a_different_chord(qtbot):
+    """A narrow block cut "D#m/F#" to its root "D#", which reads as D# major."""
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    view.set_chords([{"start": 0.0, "end": 1.0, "label": "D#:min/b3"},
+                     {"start": 1.0, "end": 2.0, "label": "C:maj7"}], key="B major")
+    variants = [v for _s, _e, v in view._chord_labels]
+    assert variants[0] == ["D#m/F#", "D#m"]
+    assert variants[1] == ["Cmaj7"]
