@@ -186,9 +186,11 @@ class ModelStage:
 
         try:
             tagger = BatchTagger(*self._args)
-        except (MusicappError, RuntimeError, ValueError, OSError) as exc:
+        except Exception as exc:  # any failure (a damaged config raised TypeError): never hang
             log.exception("tagging failed: the model could not be loaded")
-            self._fail(str(exc), [])
+            message = str(exc) if isinstance(exc, MusicappError) else (
+                f"the tagger could not be loaded ({type(exc).__name__}: {exc})")
+            self._fail(message, [])
             return False
         with self._cond:
             self.tagger = tagger

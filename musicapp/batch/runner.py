@@ -247,15 +247,16 @@ def _run_pool(todo: list[tuple[Hashable, str]], spec: TrackSpec, n_workers: int,
             stage = ModelStage(spec.device, spec.threads, batch_size)
         try:
             while True:
+                if stage is not None:
+                    tagged()  # first: a finished backlog makes room for more tracks below
                 while (queue and pool.idle_slots() and len(at_model) < max_backlog
                        and not _is_cancelled(cancel)):
                     key, path = queue.popleft()
                     submit(pool, key, path, 0)
-                if stage is not None:
-                    tagged()
-                    if at_model and (pool.busy == 0 or len(at_model) >= max_backlog):
-                        stage.flush()  # no more tracks are coming soon: run a partial batch
-                if not (pool.busy or at_model):
+                if stage is not None and at_model and (pool.busy == 0
+                                                       or len(at_model) >= max_backlog):
+                    stage.flush()  # no more tracks are coming soon: run a partial batch
+                if not (pool.busy or at_model) and (not queue or _is_cancelled(cancel)):
                     break
                 events = pool.poll(POLL_S, also=[stage.wake] if stage is not None else ())
                 for kind, task_id, payload, slot in events:

@@ -150,3 +150,35 @@ def test_a_failing_front_end_fails_every_track_and_never_hangs(monkeypatch):
     finally:
         stage.close()
     assert all(result is None and "STFT" in error for result, error in got.values())
+
+
+def test_more_tracks_than_the_model_backlog_all_come_back(tmp_path):
+    """With one worker the model stage holds at most two tracks; once that backlog emptied, the
+    loop ended with tracks still queued (5 of 12 came back, no error)."""
+    # 20-s tracks: tagging one takes longer than decoding it, so the backlog fills
+    paths = [str(write_song(tmp_path / f"s{i}.wav", 60 + i, 20.0)) for i in range(6)]
+    results = {}
+    stats = run_batch(enumerate(paths), lambda k, p, r: results.__setitem__(k, r),
+                      spec=TrackSpec(device="cpu", fingerprint=False, music=False), workers=1,
+                      model="parent")
+    assert (stats.done, stats.failed, stats.cancelled) == (6, 0, False)
+    assert sorted(results) == list(range(6))
+    assert all(r["analysis"]["hash"] for r in results.values())
+
+
+def test_a_model_load_that_raises_anything_fails_the_tracks_instead_of_hanging(monkeypatch):
+    """A damaged config made the loader raise TypeError: the thread died, the run hung."""
+    from musicapp.batch import tagging
+
+    def broken(*args, **kwargs):  # fault injection: what a damaged hashnet config raised
+        raise TypeError("'float' object cannot be interpreted as an integer")
+
+    monkeypatch.setattr(tagging, "BatchTagger", broken)
+    stage = ModelStage("cpu", 1, 4)
+    try:
+        stage.add("a", _y16(1, 4.0))
+        got = _collect(stage, 1, timeout=30)
+    finally:
+        stage.close()
+    result, error = got["a"]
+    assert result is None and "TypeError" in error and "could not be loaded" in error
