@@ -92,9 +92,33 @@ class ChordCNN:
         if missing:
             raise KeyError(f"missing tensors {missing}")
         self.t = {k: np.asarray(tensors[k], dtype=np.float32) for k in TENSORS}
+        self._check_shapes()
         self.meta = meta
         self.n_semitones = int(self.t["conv3.weight"].shape[1] // self.t["conv2.weight"].shape[0])
         self.n_classes = int(self.t["out.weight"].shape[0])
+
+    def _check_shapes(self) -> None:
+        """The architecture's shape rules (ValueError otherwise): 4-D then 3-D convolutions with
+        odd ("same") kernels, a bias per output channel, each layer reading the previous one's
+        channels (conv3 reads conv2's channels times the semitones). A tensor cut along its
+        kernel axis still runs, as a different network: this refuses it."""
+        t = self.t
+        dims = {"conv1.weight": 4, "conv2.weight": 4, "conv3.weight": 3, "conv4.weight": 3,
+                "out.weight": 3}
+        for name, nd in dims.items():
+            w, b = t[name], t[name.replace("weight", "bias")]
+            if w.ndim != nd or 0 in w.shape or any(k % 2 == 0 for k in w.shape[2:]):
+                raise ValueError(f"{name} has shape {w.shape}")
+            if b.shape != (w.shape[0],):
+                raise ValueError(f"{name.replace('weight', 'bias')} has shape {b.shape}")
+        if t["conv1.weight"].shape[1] != 1 or t["conv2.weight"].shape[1] != t["conv1.weight"].shape[0]:
+            raise ValueError("conv1/conv2 channels do not chain")
+        in3, o2 = t["conv3.weight"].shape[1], t["conv2.weight"].shape[0]
+        if in3 % o2 or in3 // o2 != 84:
+            raise ValueError(f"conv3 reads {in3} inputs, not {o2} channels x 84 semitones")
+        if (t["conv4.weight"].shape[1] != t["conv3.weight"].shape[0]
+                or t["out.weight"].shape[1] != t["conv4.weight"].shape[0]):
+            raise ValueError("conv3/conv4/out channels do not chain")
 
     def logits(self, notes: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
         """Class logits (n_classes, m) for a beat-synchronous semitone spectrum (84, m).
@@ -170,14 +194,24 @@ def load_chord_model(path: str | Path | None = None) -> ChordCNN:
         tensors = load_np(data)
     except Exception as exc:
         raise ModelError(f"{p}: not a readable safetensors file ({exc})") from None
-    try:
-        model = ChordCNN(tensors, meta)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ModelError(f"{p}: not a chord recogniser weights file ({str(exc)[:200]})") from None
+    bad = [name for name, t in tensors.items()
+           if np.issubdtype(t.dtype, np.floating) and not np.all(np.isfinite(t))]
+    if bad:
+        raise ModelError(f"{p}: chord recogniser weights hold NaN or infinite values ({bad[0]})")
     from musicapp.analysis.labels import N_CHORDS
 
+    try:
+        model = ChordCNN(tensors, meta)
+        # a trial forward pass: tensors of the wrong shape fail here, not in the middle of a
+        # track's analysis (where they took key, tempo and chords down with them)
+        trial = model.log_posteriors(np.zeros((84, 4)))
+    except Exception as exc:
+        raise ModelError(f"{p}: not a chord recogniser weights file "
+                         f"({type(exc).__name__}: {str(exc)[:200]})") from None
     if model.n_classes != N_CHORDS + 1 or meta.get("vocabulary") != "root x quality + N":
         raise ModelError(f"{p}: chord recogniser vocabulary differs from the decoder's")
+    if trial.shape != (N_CHORDS + 1, 4) or not np.all(np.isfinite(trial)):
+        raise ModelError(f"{p}: chord recogniser gives no usable output on a test input")
     return model
 
 

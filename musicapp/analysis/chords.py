@@ -140,7 +140,15 @@ def learned_scores(notes: np.ndarray | None, params: ChordParams) -> np.ndarray 
     model = _learned_model(params.model_path)
     if model is None:
         return None
-    lp = model.log_posteriors(notes)
+    try:
+        lp = model.log_posteriors(notes)
+    except Exception as exc:  # a model that loaded but fails on this input: never lose the track
+        log.warning("learned chord model failed on this track (%s: %s); using the templates",
+                    type(exc).__name__, exc)
+        return None
+    if not np.all(np.isfinite(lp)):
+        log.warning("learned chord model gave non-finite scores; using the templates")
+        return None
     prior = model.meta.get("class_log_prior")
     if params.learned_prior_correction and prior is not None:
         lp = lp - params.learned_prior_correction * np.asarray(prior, dtype=np.float64)[:, None]

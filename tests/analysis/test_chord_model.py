@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,3 +200,51 @@ def test_learned_scores_go_through_the_same_viterbi(mix):
     flat = np.zeros((12, 20), dtype=np.float32)  # no bass evidence: no inversions
     got = decode_chords(treble, flat, np.zeros(20, bool), params, notes=notes)
     assert got == [chord_label(int(i)) for i in path]
+
+
+def _rewritten(tmp_path, change) -> Path:
+    """The shipped weights with ``change(tensors)`` applied, saved with a matching sha256
+    sidecar (so only the content check can refuse them)."""
+    import hashlib
+    import json as _json
+    import struct as _struct
+
+    from safetensors.numpy import load, save
+
+    data = default_weights().read_bytes()
+    (n,) = _struct.unpack_from("<Q", data, 0)
+    meta = _json.loads(data[8:8 + n]).get("__metadata__", {})
+    tensors = {k: v.copy() for k, v in load(data).items()}
+    change(tensors)
+    out = tmp_path / "chordcnn.safetensors"
+    blob = save(tensors, metadata=meta)
+    out.write_bytes(blob)
+    (tmp_path / "chordcnn.safetensors.sha256").write_text(
+        hashlib.sha256(blob).hexdigest() + "  chordcnn.safetensors\n")
+    return out
+
+
+@pytest.mark.parametrize("damage", ["nan", "inf", "shape", "empty rows"])
+def test_weights_with_a_matching_checksum_but_bad_content_are_refused(tmp_path, damage):
+    """NaN weights silently gave C:maj throughout; a tensor of the wrong shape (or with no rows,
+    a ZeroDivisionError) failed only during a track's analysis and lost its key, tempo and
+    chords with it. Each is now a ModelError at load, and the chords come from the templates."""
+    def change(t):
+        name = max((k for k in t if t[k].ndim >= 2), key=lambda k: t[k].size)
+        if damage == "nan":
+            t[name][(0,) * t[name].ndim] = np.nan
+        elif damage == "inf":
+            t[name][(0,) * t[name].ndim] = np.inf
+        elif damage == "shape":
+            t[name] = np.ascontiguousarray(t[name][..., :-1])
+        else:
+            t[name] = np.ascontiguousarray(t[name][:0])
+
+    bad = _rewritten(tmp_path, change)
+    with pytest.raises(ModelError):
+        load_chord_model(bad)
+    t = np.arange(SR * 6) / SR
+    y = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)).astype(np.float32)
+    res = analyze_music(y, SR, chord_params=ChordParams(emission="learned", model_path=str(bad)))
+    ref = analyze_music(y, SR, chord_params=ChordParams(emission="templates"))
+    assert res.chords == ref.chords and res.key_report.pc == ref.key_report.pc
