@@ -201,29 +201,38 @@ def _temp_prefix(out: Path, pid: int | None = None) -> str:
     return f".{out.name[:40]}.{os.getpid() if pid is None else pid}."
 
 
-def remove_stale_temporaries(out: Path) -> list[Path]:
+#: a temporary this much older than now may be removed when its writer is gone (a live writer on
+#: another machine sharing the folder, whose pid means nothing here, is never that slow)
+STALE_AFTER_S = 600.0
+
+
+def remove_stale_temporaries(out: Path, min_age_s: float = STALE_AFTER_S) -> list[Path]:
     """Delete the temporary files a killed writer left beside ``out`` (``kill -9`` or a power
     cut between creating the temporary and renaming it); returns them.
 
-    Only files named like this module's temporaries for ``out`` whose writing process no longer
-    exists are removed; a live writer's file (another musicapp writing the same target) is kept.
+    Only regular files named exactly as this module names its temporaries for ``out``
+    (``.NAME.PID.<8 hex digits>.tmp.EXT``), older than ``min_age_s`` and whose writing process no
+    longer exists are removed: a user's file that merely looks similar, a live writer's
+    temporary, or one a writer elsewhere is still filling, is kept.
     """
+    import re
+    import time
+
     removed = []
-    prefix = f".{out.name[:40]}."
-    suffix = f".tmp{out.suffix}"
+    pattern = re.compile(rf"\.{re.escape(out.name[:40])}\.(\d+)\.[0-9a-f]{{8}}\.tmp"
+                         rf"{re.escape(out.suffix)}")
     try:
         entries = list(os.scandir(out.parent))
     except OSError:
         return removed
+    now = time.time()
     for entry in entries:
-        name = entry.name
-        if not (name.startswith(prefix) and name.endswith(suffix)):
-            continue
-        pid_text = name[len(prefix):].split(".", 1)[0]
-        if not pid_text.isdigit() or _process_exists(int(pid_text)):
+        found = pattern.fullmatch(entry.name)
+        if found is None or _process_exists(int(found.group(1))):
             continue
         with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False):
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and now - st.st_mtime >= min_age_s:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
     return removed

@@ -64,19 +64,27 @@ class NotARegularFile(OSError):
     """The path is a FIFO, device, socket or folder: it has no content to read as a file."""
 
 
-def read_regular_file(path: str | Path) -> bytes:
+#: the largest file :func:`read_regular_file` reads (the caches hold a few MB per entry)
+MAX_READ_BYTES = 256 * 2**20
+
+
+def read_regular_file(path: str | Path, max_bytes: int = MAX_READ_BYTES) -> bytes:
     """The bytes of ``path`` if it is a regular file (the cache folders are writable by anyone
     running as the user: a FIFO planted there must not hang the app, ``/dev/zero`` must not fill
     memory). Opened without blocking and checked with ``fstat`` before reading.
 
     Raises:
         FileNotFoundError: no such file.
-        NotARegularFile: a FIFO, device, socket or folder.
+        NotARegularFile: a FIFO, device, socket or folder, or a file larger than ``max_bytes``
+            (a planted multi-GB file must not exhaust memory).
     """
     import stat
 
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with open(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise NotARegularFile(f"{path}: not a regular file")
-        return fh.read()
+        if st.st_size > max_bytes:
+            raise NotARegularFile(f"{path}: {st.st_size} bytes, more than {max_bytes} expected")
+        return fh.read(max_bytes + 1)

@@ -151,3 +151,16 @@ def test_a_fifo_planted_as_an_entry_is_a_miss_not_a_hang(tmp_path, song):
     assert out["got"] is None and not entry.exists()
     store.put(song, _result(90.0))  # and the next analysis is stored again
     assert store.get(song).music["tempo_bpm"] == 90.0
+
+
+def test_a_huge_planted_entry_is_a_miss_not_gigabytes_in_memory(tmp_path, song):
+    from musicapp.paths import NotARegularFile, read_regular_file
+
+    store = AnalysisCache(tmp_path / "c")
+    store.put(song, _result())
+    (entry,) = store.entries()
+    with open(entry, "r+b") as fh:
+        fh.truncate(3 * 2**30)  # sparse: 3 GB on paper, nothing on disk
+    with pytest.raises(NotARegularFile, match="more than"):
+        read_regular_file(entry)
+    assert store.get(song) is None and not entry.exists()

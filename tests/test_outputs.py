@@ -200,6 +200,7 @@ def test_a_killed_writers_temporary_is_removed_by_the_next_write(tmp_path):
     import subprocess
     import sys
     import textwrap
+    import time
     from pathlib import Path
 
     from musicapp.outputs import remove_stale_temporaries, write_atomically
@@ -221,10 +222,17 @@ def test_a_killed_writers_temporary_is_removed_by_the_next_write(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
     assert left.exists() and not target.exists()
-    mine = tmp_path / f".song.mid.{os.getpid()}.abc.tmp.mid"  # this process's own: kept
-    mine.write_bytes(b"x")
-    other = tmp_path / ".other.mid.1.tmp.mid"
-    other.write_bytes(b"x")
+    assert remove_stale_temporaries(target) == []  # too recent: a writer elsewhere may own it
+    old = time.time() - 3600
+    os.utime(left, (old, old))
+    dead = proc.pid
+    look_alikes = [tmp_path / f".song.mid.{os.getpid()}.0123abcd.tmp.mid",  # a live writer's
+                   tmp_path / f".song.mid.{dead}.notes.tmp.mid",  # a user's file, other shape
+                   tmp_path / f".song.mid.{dead}.0123abcd.tmp.midi",  # another extension
+                   tmp_path / f".other.mid.{dead}.0123abcd.tmp.mid"]  # another target
+    for p in look_alikes:
+        p.write_bytes(b"x")
+        os.utime(p, (old, old))
     write_atomically(target, lambda tmp: Path(tmp).write_bytes(b"MThd"), overwrite=False)
     assert target.read_bytes() == b"MThd"
-    assert not left.exists() and mine.exists() and other.exists()
+    assert not left.exists() and all(p.exists() for p in look_alikes)

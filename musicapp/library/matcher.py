@@ -318,11 +318,16 @@ class FingerprintIndex:
             return None
         z, agreement, shifts = self.verify(scorer, cands, pivot)
         scores = (z - centre) / spread
+        if not np.any(np.isfinite(scores)):
+            # no alignment covers half the query (a clip much longer than the tracks it
+            # overlaps): no candidate, rather than a score of -inf in the output
+            return None
         best = int(np.argmax(scores))
         c = cands[best]
         # Reference frame of the query's first frame under this alignment.
         start = (0.0 - pivot) * c.stretch + pivot + c.offset + float(shifts[best])
-        others = [float(s) for s, o in zip(scores, cands, strict=True) if o.track_id != c.track_id]
+        others = [float(s) for s, o in zip(scores, cands, strict=True)
+                  if o.track_id != c.track_id and np.isfinite(s)]
         return Match(
             track_id=c.track_id,
             score=float(scores[best]),

@@ -103,3 +103,17 @@ def test_a_too_short_clip_is_named_as_the_reason(library, tmp_path, seconds, war
     res = lib.identify(path)
     assert any("too short to identify" in w for w in res.warnings) is warned
     assert any("too short" in w for w in res.as_dict()["warnings"]) is warned
+
+
+def test_a_clip_much_longer_than_the_tracks_gives_finite_numbers(library, tmp_path):
+    """A clip holding a 20-s track four times (80 s) left every alignment short of half the
+    clip: the summary read "-inf standard deviations" and the JSON held -Infinity."""
+    import json
+
+    lib, _ = library
+    clip = np.concatenate([song(12, 20.0)] * 4)
+    path = tmp_path / "long.wav"
+    sf.write(str(path), clip, SR)
+    res = lib.identify(path)
+    text = json.dumps(res.as_dict(), allow_nan=False)  # strict JSON: no -Infinity
+    assert "inf" not in res.summary() and "inf" not in text.lower()
