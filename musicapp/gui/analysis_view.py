@@ -92,6 +92,13 @@ def status_text(analysis: TrackAnalysis) -> str:
     return f"Silence{level}: there is nothing to analyse in this track."
 
 
+def percent_text(fraction: float) -> str:
+    """A percentile as the mood list prints it: whole percent, but never "100%" for a clip that
+    is not above every reference clip (99.6 reads "99%")."""
+    pct = 100.0 * float(fraction)
+    return "100%" if pct >= 100.0 else f"{min(99, round(pct))}%"
+
+
 def confidence_text(value: float) -> str:
     """A probability as the app prints it: two decimals, never a certain "1.00" (">0.99")."""
     return ">0.99" if float(value) > 0.995 else f"{float(value):.2f}"
@@ -194,7 +201,7 @@ class MoodBars(QWidget):
                        color)
             p.setPen(pal.placeholderText().color())
             p.drawText(QRectF(label_w + bar_w + 4, y, self.width() - label_w - bar_w - 4, h),
-                       Qt.AlignmentFlag.AlignVCenter, f"{pct * 100:.0f}%")
+                       Qt.AlignmentFlag.AlignVCenter, percent_text(pct))
         p.end()
 
 

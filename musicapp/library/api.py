@@ -63,7 +63,10 @@ class Identification:
         strength = (f"{m.score:.1f} standard deviations above chance; "
                     f"{self.threshold:g} needed")
         if self.accepted:
-            return f"starts at {clock(m.offset_s)} in the track, tempo x{m.stretch:.2f} ({strength})"
+            # the tempo factor only when one other than 1 matched: "x1.00" is also what a
+            # slightly faster or slower clip often gets (the search stops at the first good one)
+            tempo = f", played about x{m.stretch:.2f}" if abs(m.stretch - 1.0) >= 0.005 else ""
+            return f"starts at {clock(m.offset_s)} in the track{tempo} ({strength})"
         return f"no match (the closest track reached {strength})"
 
     def as_dict(self) -> dict:

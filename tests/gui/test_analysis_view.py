@@ -94,3 +94,10 @@ def test_the_key_comes_with_its_alternatives_and_never_a_certain_one(qtbot):
         "duration_s": 65.2, "status": "ok",
         "key": {"tonic": "G", "mode": "minor", "confidence": 0.998}}))
     assert panel.key_label.text() == "G minor  (confidence >0.99)"
+
+
+def test_percentiles_never_round_up_to_a_certain_100():
+    from musicapp.gui.analysis_view import percent_text
+
+    assert [percent_text(x) for x in (0.0, 0.504, 0.994, 0.996, 1.0)] == [
+        "0%", "50%", "99%", "99%", "100%"]

@@ -119,8 +119,10 @@ def test_identification_summary_says_what_the_score_means():
     match = Match(track_id=1, score=6.43, agreement=0.5, votes=12, offset_s=62.34, stretch=1.0,
                   second_score=1.0)
     sure = Identification(match, 5.2, "/music/a.flac")
-    assert sure.summary() == ("starts at 1:02.3 in the track, tempo x1.00 "
+    assert sure.summary() == ("starts at 1:02.3 in the track "
                               "(6.4 standard deviations above chance; 5.2 needed)")
+    faster = Identification(Match(1, 6.43, 0.5, 12, 62.34, 0.97, 1.0), 5.2, "/music/a.flac")
+    assert faster.summary().startswith("starts at 1:02.3 in the track, played about x0.97 (")
     weak = Identification(Match(2, 3.1, 0.1, 3, 1.0, 1.0, 2.9), 5.2, None)
     assert weak.summary() == ("no match (the closest track reached 3.1 standard deviations above "
                               "chance; 5.2 needed)")
