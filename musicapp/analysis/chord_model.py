@@ -158,27 +158,13 @@ class ChordCNN:
 
 def read_verified(path: Path) -> bytes:
     """The bytes of ``path`` after checking them against the sha256 sidecar and the safetensors
-    header limits (:mod:`musicapp.models.weights`); ModelError naming the file otherwise."""
-    from musicapp.models.weights import expected_sha256, parse_header, sha256_bytes
+    header limits (:func:`musicapp.models.weights.read_verified_safetensors`); ModelError
+    naming the file otherwise."""
+    from musicapp.models.weights import read_verified_safetensors
 
-    if path.suffix != ".safetensors":
-        raise ModelError(f"{path}: only .safetensors weights are loaded (never pickles)")
-    if not path.exists():
-        raise ModelError(f"{path}: chord recogniser weights not found (reinstall, or run "
-                         "`python -m musicapp_lab.analysis.chord_model.train`)")
-    if not path.is_file():
-        raise ModelError(f"{path}: not a regular file; weights are read from regular files only")
-    expected = expected_sha256(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read weights ({exc.strerror or exc})") from None
-    actual = sha256_bytes(data)
-    if actual != expected:
-        raise ModelError(f"{path}: sha256 {actual[:16]}... does not match the recorded "
-                         f"{expected[:16]}... (file corrupt or modified); refusing to load it")
-    parse_header(path, data)
-    return data
+    return read_verified_safetensors(
+        path, missing="chord recogniser weights not found (reinstall, or run "
+        "`python -m musicapp_lab.analysis.chord_model.train`)")
 
 
 def load_chord_model(path: str | Path | None = None) -> ChordCNN:

@@ -99,30 +99,12 @@ def save_weights(tensors: dict[str, np.ndarray], meta: dict, path: Path) -> str:
 
 
 def _read_verified(path: Path) -> bytes:
-    """Read the weights once and check those bytes against the digest recorded in the sidecar.
+    """Read the weights once and check those bytes against the digest recorded in the sidecar
+    and the safetensors header limits (:func:`musicapp.models.weights.read_verified_safetensors`,
+    the one check every model's weights pass)."""
+    from musicapp.models.weights import read_verified_safetensors
 
-    The sidecar is read by the project's one parser (:func:`musicapp.models.weights.
-    expected_sha256`: missing, empty, binary, huge or malformed sidecars are ModelErrors), and
-    the safetensors header is checked with the same limits as every other model's, so nothing
-    but a verified, well-formed safetensors file reaches the decoder (and nothing is unpickled).
-    """
-    from musicapp.models.weights import expected_sha256, parse_header, sha256_bytes
-
-    if path.suffix != ".safetensors":
-        raise ModelError(f"{path}: only .safetensors weights are loaded (never pickles)")
-    if not path.is_file():
-        raise ModelError(f"{path}: not a regular file; weights are read from regular files only")
-    expected = expected_sha256(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read weights ({exc.strerror or exc})") from None
-    actual = sha256_bytes(data)
-    if actual != expected:
-        raise ModelError(f"{path}: sha256 {actual[:16]}... does not match the recorded "
-                         f"{expected[:16]}... (file corrupt or modified); refusing to load it")
-    parse_header(path, data)
-    return data
+    return read_verified_safetensors(path)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

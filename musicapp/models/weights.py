@@ -332,3 +332,36 @@ def _atomic_write(path: Path, data: bytes, kind: str = "weights") -> None:
             fh.write(data)
 
     write_atomically(path, put, overwrite=True, kind=kind, error=ModelError, need_bytes=len(data))
+
+
+def read_verified_safetensors(path: str | Path, missing: str | None = None) -> bytes:
+    """The bytes of a ``.safetensors`` file read once and checked against the digest recorded in
+    its sidecar (:func:`expected_sha256`: missing, empty, binary, huge or malformed sidecars are
+    ModelErrors) and against the safetensors header limits (:func:`parse_header`), so nothing
+    but a verified, well-formed file reaches a model (and nothing is unpickled).
+
+    Args:
+        path: the weights file.
+        missing: the message when the file does not exist (default: "not a regular file").
+
+    Raises:
+        ModelError: naming ``path`` and the problem.
+    """
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ModelError(f"{path}: only .safetensors weights are loaded (never pickles)")
+    if missing is not None and not path.exists():
+        raise ModelError(f"{path}: {missing}")
+    if not path.is_file():
+        raise ModelError(f"{path}: not a regular file; weights are read from regular files only")
+    expected = expected_sha256(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read weights ({exc.strerror or exc})") from None
+    actual = sha256_bytes(data)
+    if actual != expected:
+        raise ModelError(f"{path}: sha256 {actual[:16]}... does not match the recorded "
+                         f"{expected[:16]}... (file corrupt or modified); refusing to load it")
+    parse_header(path, data)
+    return data
