@@ -34,16 +34,9 @@ IGNORE = -1
 
 def training_songs(root: Path, count: int | None = None) -> list[str]:
     """POP909 songs never used by the realistic set (neither dev nor eval), in a fixed order."""
-    from musicapp_lab.analysis.evalset.pop909 import SPLIT_SEED, song_split
+    from musicapp_lab.analysis.evalset.pop909 import songs_outside_the_evaluation
 
-    root = Path(root)
-    evals = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.isdigit()
-                   and song_split(p.name) == "eval")
-    order = [evals[i] for i in np.random.default_rng(SPLIT_SEED["eval"]).permutation(len(evals))]
-    pool = sorted(order[EVAL_BUFFER:])
-    rng = np.random.default_rng(TRAIN_SEED)
-    picked = [pool[i] for i in rng.permutation(len(pool))]
-    return picked if count is None else picked[:count]
+    return songs_outside_the_evaluation(root, TRAIN_SEED, EVAL_BUFFER, count)
 
 
 def label_class(label: str) -> int:

@@ -211,3 +211,17 @@ def pop909_pieces(root: Path, split: str, groove_root: Path | None = None,
         if piece is not None:
             made += 1
             yield piece
+
+
+def songs_outside_the_evaluation(root: Path | str, seed: int, buffer: int = 150,
+                                 count: int | None = None) -> list[str]:
+    """POP909 songs the realistic set never uses, for training: no dev-pool song, and none of the
+    first ``buffer`` songs of the eval pool's drawing order (the set draws its eval excerpts from
+    the front of that order); the rest shuffled with ``seed`` (the first ``count``)."""
+    root = Path(root)
+    evals = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.isdigit()
+                   and song_split(p.name) == "eval")
+    order = [evals[i] for i in np.random.default_rng(SPLIT_SEED["eval"]).permutation(len(evals))]
+    pool = sorted(order[buffer:])
+    picked = [pool[i] for i in np.random.default_rng(seed).permutation(len(pool))]
+    return picked if count is None else picked[:count]
