@@ -62,12 +62,30 @@ def expand_paths(paths: list[str]) -> list[Path]:
 
 
 def _progress_bar(done: int, total: int, name: str) -> None:
+    """Redraw the progress bar on stderr when it is a terminal (a pipe or a log file got a
+    line of carriage returns); nothing otherwise."""
+    if not _is_terminal(sys.stderr):
+        return
     width = 30
     filled = int(width * done / max(total, 1))
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:40]:40}")
     sys.stderr.flush()
     if done == total:
         sys.stderr.write("\n")
+
+
+def _clear_progress() -> None:
+    """Erase the progress bar's line before a result is printed (it ran into the result)."""
+    if _is_terminal(sys.stderr):
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def summarise(result: dict) -> str:
@@ -239,6 +257,7 @@ def _run_batch(args: argparse.Namespace, files: list[Path]) -> int:
         while state["next"] in ready:  # print in the given order
             done_path, done = ready.pop(state["next"])
             state["next"] += 1
+            _clear_progress()
             if done["ok"]:
                 _emit(args, done["analysis"])
             else:

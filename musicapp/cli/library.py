@@ -219,7 +219,7 @@ def _run_add(args: argparse.Namespace) -> int:
             lib.store.retry_errors()
 
         def progress(done: int, total: int, path: str) -> None:
-            if not args.json:
+            if not args.json and sys.stderr.isatty():  # redrawn in place: a terminal only
                 shown = display(path)[-60:]
                 print(f"\r[{done}/{total}] {shown:<60}", end="", file=sys.stderr, flush=True)
 

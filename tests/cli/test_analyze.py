@@ -42,7 +42,10 @@ def test_analyze_json_contract(progression, capsys):
         assert -1.0 <= result["valence"] <= 1.0
 
 
-def test_analyze_folder_with_bad_file(tmp_path, progression, capsys):
+def test_analyze_folder_with_bad_file(tmp_path, progression, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as in a terminal: a progress bar
     (tmp_path / "sub").mkdir()
     good = write_audio(tmp_path / "sub" / "good.wav", chord(C_MAJOR, 2.0, 16000), 16000)
     (tmp_path / "broken.mp3").write_bytes(b"\x00garbage" * 500)
@@ -55,6 +58,15 @@ def test_analyze_folder_with_bad_file(tmp_path, progression, capsys):
     error_lines = [x for x in captured.err.split("\n") if "musicapp: error:" in x]
     assert len(error_lines) == 1 and error_lines[0].count("broken.mp3") == 1  # named once
     assert "2/2" in captured.err  # the progress bar reached the end
+    assert "\r\033[K" in captured.err  # and its line is cleared before a result is printed
+
+
+def test_no_progress_bar_into_a_pipe_or_file(tmp_path, capsys):
+    """Carriage-return redraws ended up in log files and pipes as one long line."""
+    write_audio(tmp_path / "a.wav", chord(C_MAJOR, 2.0, 16000), 16000)
+    write_audio(tmp_path / "b.wav", chord(C_MAJOR, 2.0, 16000), 16000)
+    assert main(["analyze", "--no-tags", "--no-music", str(tmp_path)]) == 0
+    assert "\r" not in capsys.readouterr().err
 
 
 def test_a_batch_error_names_its_file_once():
