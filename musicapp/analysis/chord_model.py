@@ -9,8 +9,8 @@ template scores as the emission model of the same Viterbi decoder
 Layers (weights ``resources/models/chordcnn.safetensors``, card ``CHORDCNN_MODEL_CARD.md``):
 two 2-D convolutions over (semitone, segment) with ReLU, then two 1-D convolutions over segments
 (the semitone axis flattened into channels) with ReLU and a 1x1 output layer. The training code
-(torch) is in ``lab/musicapp_lab/analysis/chord_model/``; here it is plain numpy (no torch import,
-nothing unpickled), verified against its sha256 sidecar before parsing.
+(torch) is in the lab package's ``analysis/chord_model/`` (not shipped); here it is plain numpy
+(no torch import, nothing unpickled), verified against its sha256 sidecar before parsing.
 """
 
 from __future__ import annotations
@@ -163,8 +163,8 @@ def read_verified(path: Path) -> bytes:
     from musicapp.models.weights import read_verified_safetensors
 
     return read_verified_safetensors(
-        path, missing="chord recogniser weights not found (reinstall, or run "
-        "`python -m musicapp_lab.analysis.chord_model.train`)")
+        path, missing="chord recogniser weights not found (reinstall musicapp; how they are "
+        "trained: resources/models/CHORDCNN_MODEL_CARD.md)")
 
 
 def load_chord_model(path: str | Path | None = None) -> ChordCNN:
