@@ -104,29 +104,46 @@ def confidence_text(value: float) -> str:
     return ">0.99" if float(value) > 0.995 else f"{float(value):.2f}"
 
 
-def key_alternatives(candidates: Any, n: int = 3) -> str:
-    """'also C major 0.21 (relative), E minor 0.05' from the analysis' ``key_candidates``
-    (the best key itself left out); "" when there are none."""
+def key_alternatives(candidates: Any, n: int = 2, min_p: float = 0.05,
+                     relations: bool = False) -> str:
+    """'or C minor 0.21, E minor 0.07' from the analysis' ``key_candidates`` (the best key left
+    out, and keys below ``min_p``); with ``relations`` each says how it relates ("(relative)").
+    "" when there are none."""
     parts = []
     for c in (candidates or []):
-        if c.get("relation") == "best" or (c.get("probability") or 0.0) < 0.01:
+        p = c.get("probability")
+        if c.get("relation") == "best" or p is None or float(p) < min_p:
             continue  # the key itself, or one too unlikely to mention
-        rel = f" ({c['relation']})" if c.get("relation") else ""
-        parts.append(f"{c.get('name') or c.get('tonic', '?') + ' ' + c.get('mode', '')}"
-                     f" {confidence_text(c['probability'])}{rel}")
-    return ("also " + ", ".join(parts[:n])) if parts else ""
+        name = c.get("name") or f"{c.get('tonic', '?')} {c.get('mode', '')}".strip()
+        rel = f" ({c['relation']})" if relations and c.get("relation") else ""
+        parts.append(f"{name} {confidence_text(p)}{rel}")
+    return ("or " + ", ".join(parts[:n])) if parts else ""
 
 
 def key_text(key: Any, candidates: Any = None) -> str:
-    """'A minor (confidence 0.82)' from {tonic, mode, confidence} or a string, with the
-    alternatives on a second line when ``candidates`` (the analysis' key_candidates) has any."""
+    """'A minor · 0.82' from {tonic, mode, confidence} or a string (the probability that the key
+    is right), with the likeliest other keys on a second line ('or C major 0.12') when
+    ``candidates`` (the analysis' key_candidates) has any worth a mention."""
     if isinstance(key, dict):
         conf = key.get("confidence")
         txt = f"{key.get('tonic', '?')} {key.get('mode', '')}".strip()
-        txt += f"  (confidence {confidence_text(conf)})" if conf is not None else ""
+        txt += f" · {confidence_text(conf)}" if conf is not None else ""
         alternatives = key_alternatives(candidates)
         return txt + (f"\n{alternatives}" if alternatives else "")
     return str(key) if key else "–"
+
+
+def key_tooltip(key: Any, candidates: Any = None) -> str:
+    """The key in full for the tooltip: its probability and every alternative with its
+    relation ('also C minor 0.31 (relative), ...')."""
+    if not isinstance(key, dict):
+        return ""
+    conf = key.get("confidence")
+    head = f"{key.get('tonic', '?')} {key.get('mode', '')}".strip()
+    if conf is not None:
+        head += f", probability {confidence_text(conf)} that this is the key"
+    others = key_alternatives(candidates, n=5, min_p=0.01, relations=True)
+    return head + (f"\n{others}" if others else "")
 
 
 def summary_line(result: TrackAnalysis | dict | None) -> str:
@@ -283,6 +300,10 @@ class AnalysisPanel(QWidget):
         self.tempo_label = QLabel("–")
         self.tempo_label.setWordWrap(True)  # a reason ("no steady beat (…)") instead of BPM
         self.key_label.setWordWrap(True)
+        # a BPM or a key never breaks across lines ("240.0 / BPM" did at 1024x640)
+        fm = self.tempo_label.fontMetrics()
+        self.tempo_label.setMinimumWidth(fm.horizontalAdvance("000.0 BPM") + 6)
+        self.key_label.setMinimumWidth(fm.horizontalAdvance("G# minor · >0.99") + 6)
         self.meter_label = QLabel("–")
         self.genre_label = QLabel("–")  # names only; their percentiles in the tooltip
         self.genre_label.setWordWrap(True)
@@ -360,7 +381,8 @@ class AnalysisPanel(QWidget):
         key_reason = "" if f["key"] or status else str(f["key_reason"] or "")
         self.key_label.setText(key_text(f["key"], f["key_candidates"]) if f["key"]
                                else key_reason or none)
-        self.key_label.setToolTip(f"No key: {key_reason}" if key_reason else "")
+        self.key_label.setToolTip(f"No key: {key_reason}" if key_reason
+                                  else key_tooltip(f["key"], f["key_candidates"]))
         tempo_reason = "" if f["tempo_bpm"] or status else str(f["tempo_reason"] or "")
         self.tempo_label.setText(f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"]
                                  else tempo_reason or none)

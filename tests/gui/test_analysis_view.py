@@ -88,12 +88,13 @@ def test_the_key_comes_with_its_alternatives_and_never_a_certain_one(qtbot):
             {"tonic": "Bb", "mode": "major", "name": "Bb major", "probability": 0.12,
              "relation": "dominant"}]}))
     first, second = panel.key_label.text().split("\n")
-    assert first == "Eb major  (confidence 0.37)"
-    assert second == "also C minor 0.31 (relative), Bb major 0.12 (dominant)"
+    assert first == "Eb major · 0.37"  # short: "(confidence 0.81)" wrapped at 1024x640
+    assert second == "or C minor 0.31, Bb major 0.12"
+    assert "C minor 0.31 (relative), Bb major 0.12 (dominant)" in panel.key_label.toolTip()
     panel.set_result(TrackAnalysis.from_dict({
         "duration_s": 65.2, "status": "ok",
         "key": {"tonic": "G", "mode": "minor", "confidence": 0.998}}))
-    assert panel.key_label.text() == "G minor  (confidence >0.99)"
+    assert panel.key_label.text() == "G minor · >0.99"
 
 
 def test_percentiles_never_round_up_to_a_certain_100():
