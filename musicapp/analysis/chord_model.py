@@ -16,8 +16,6 @@ two 2-D convolutions over (semitone, segment) with ReLU, then two 1-D convolutio
 from __future__ import annotations
 
 import functools
-import json
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -156,30 +154,17 @@ class ChordCNN:
         return log_softmax(self.logits(notes).astype(np.float64), axis=0)
 
 
-def read_verified(path: Path) -> bytes:
-    """The bytes of ``path`` after checking them against the sha256 sidecar and the safetensors
-    header limits (:func:`musicapp.models.weights.read_verified_safetensors`); ModelError
-    naming the file otherwise."""
-    from musicapp.models.weights import read_verified_safetensors
-
-    return read_verified_safetensors(
-        path, missing="chord recogniser weights not found (reinstall musicapp; how they are "
-        "trained: resources/models/CHORDCNN_MODEL_CARD.md)")
+#: what a missing weights file is told as
+MISSING = ("chord recogniser weights not found (reinstall musicapp; how they are trained: "
+           "resources/models/CHORDCNN_MODEL_CARD.md)")
 
 
 def load_chord_model(path: str | Path | None = None) -> ChordCNN:
     """Load and verify the weights; ModelError (naming the file) on any problem."""
-    p = Path(path) if path is not None else default_weights()
-    data = read_verified(p)
-    try:
-        from safetensors.numpy import load as load_np
+    from musicapp.models.weights import read_verified_numpy
 
-        (header_len,) = struct.unpack_from("<Q", data, 0)
-        header = json.loads(data[8:8 + header_len])
-        meta = {k: json.loads(v) for k, v in header.get("__metadata__", {}).items()}
-        tensors = load_np(data)
-    except Exception as exc:
-        raise ModelError(f"{p}: not a readable safetensors file ({exc})") from None
+    p = Path(path) if path is not None else default_weights()
+    tensors, meta = read_verified_numpy(p, missing=MISSING)
     bad = [name for name, t in tensors.items()
            if np.issubdtype(t.dtype, np.floating) and not np.all(np.isfinite(t))]
     if bad:

@@ -9,7 +9,6 @@ configuration); loading verifies a sha256 checksum first and never unpickles any
 from __future__ import annotations
 
 import json
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,15 +97,6 @@ def save_weights(tensors: dict[str, np.ndarray], meta: dict, path: Path) -> str:
     return register_checksum(path)
 
 
-def _read_verified(path: Path) -> bytes:
-    """Read the weights once and check those bytes against the digest recorded in the sidecar
-    and the safetensors header limits (:func:`musicapp.models.weights.read_verified_safetensors`,
-    the one check every model's weights pass)."""
-    from musicapp.models.weights import read_verified_safetensors
-
-    return read_verified_safetensors(path)
-
-
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
@@ -143,19 +133,11 @@ class ChordModel:
     def load(path: str | Path | None = None) -> ChordModel:
         """Load weights after verifying their sha256 (recorded in ``PATH.sha256``); raises
         :class:`ModelError` on any problem, naming the file."""
-        path = Path(path) if path else DEFAULT_WEIGHTS
-        if not path.exists():
-            raise ModelError(f"{path}: chord model weights not found (run `musicapp train chords`)")
-        data = _read_verified(path)
-        try:
-            from safetensors.numpy import load as load_np
+        from musicapp.models.weights import read_verified_numpy
 
-            (header_len,) = struct.unpack_from("<Q", data, 0)
-            header = json.loads(data[8:8 + header_len])
-            meta = {k: json.loads(v) for k, v in header.get("__metadata__", {}).items()}
-            tensors = load_np(data)
-        except Exception as exc:
-            raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+        path = Path(path) if path else DEFAULT_WEIGHTS
+        tensors, meta = read_verified_numpy(
+            path, missing="chord model weights not found (run `musicapp train chords`)")
         if "vocab" not in meta or "config" not in meta:
             raise ModelError(f"{path}: metadata lacks vocab/config")
         try:

@@ -365,3 +365,24 @@ def read_verified_safetensors(path: str | Path, missing: str | None = None) -> b
                          f"{expected[:16]}... (file corrupt or modified); refusing to load it")
     parse_header(path, data)
     return data
+
+
+def read_verified_numpy(path: str | Path, missing: str | None = None) -> tuple[dict, dict]:
+    """``(tensors, metadata)`` of a verified ``.safetensors`` file
+    (:func:`read_verified_safetensors`) as numpy arrays, each metadata value parsed as JSON.
+
+    Raises:
+        ModelError: naming ``path``: not verified, or not readable as safetensors.
+    """
+    path = Path(path)
+    data = read_verified_safetensors(path, missing)
+    try:
+        from safetensors.numpy import load as load_np
+
+        (header_len,) = struct.unpack_from("<Q", data, 0)
+        header = json.loads(data[8:8 + header_len])
+        meta = {k: json.loads(v) for k, v in header.get("__metadata__", {}).items()}
+        tensors = load_np(data)
+    except Exception as exc:
+        raise ModelError(f"{path}: not a readable safetensors file ({exc})") from None
+    return tensors, meta
