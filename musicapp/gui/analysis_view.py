@@ -177,6 +177,7 @@ class MoodBars(QWidget):
         self.rows: list[tuple[str, float, float]] = []
         self.max_rows = max_rows
         self.rows_shown = 0
+        self.empty_text = "No mood analysis yet"
         self.setMinimumHeight(3 * (QFontMetrics(self.font()).height() + 4))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Mood tags ranked by percentile: how strongly this track shows each mood\n"
@@ -196,8 +197,7 @@ class MoodBars(QWidget):
         pal = self.palette()
         if not self.rows:
             p.setPen(pal.placeholderText().color())
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
-                       getattr(self, "empty_text", "No mood analysis yet"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
             return
         font = QFont(self.font())
         fm = QFontMetrics(font)

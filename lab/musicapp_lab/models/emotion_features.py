@@ -48,12 +48,38 @@ def slim(d: dict) -> dict:
     return out
 
 
-def run(out: Path = OUT, log: Callable[[str], None] = print, only: str | None = None) -> int:
-    """Analyse every track's excerpts not cached yet; returns the number of new files."""
+def analyse_windows(path: str, package: str, key: str, split: str,
+                    out: Path) -> tuple[int, float]:
+    """Analyse the evaluation windows of one track (:func:`windows`) into
+    ``out/PACKAGE_KEY_W.json`` (slim form, written atomically; windows already there are
+    skipped). Returns (new files, track duration in seconds)."""
     from musicapp.audio import load_audio
     from musicapp.params import ANALYSIS
     from musicapp.pipeline import analyze_samples
     from musicapp.track_analysis import json_default
+
+    audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
+    y, sr = audio.samples, audio.sample_rate
+    dur = y.shape[-1] / sr
+    new = 0
+    for w, (off, length) in enumerate(windows(dur)):
+        dest = out / f"{package}_{key}_{w}.json"
+        if dest.exists():
+            continue
+        res = analyze_samples(y[int(off * sr): int((off + length) * sr)], sr, device="cpu",
+                              threads=1)
+        d = slim(res.to_dict())
+        d.update({"track_path": path, "package": package, "track_key": key, "split": split,
+                  "window": w, "offset_s": off, "track_duration_s": dur})
+        tmp = dest.with_suffix(".tmp")
+        tmp.write_text(json.dumps(d, default=json_default))
+        os.replace(tmp, dest)
+        new += 1
+    return new, dur
+
+
+def run(out: Path = OUT, log: Callable[[str], None] = print, only: str | None = None) -> int:
+    """Analyse every track's excerpts not cached yet; returns the number of new files."""
 
     out.mkdir(parents=True, exist_ok=True)
     new = 0
@@ -62,22 +88,8 @@ def run(out: Path = OUT, log: Callable[[str], None] = print, only: str | None = 
     for n, t in enumerate(tracks):
         if only and t.package != only:
             continue
-        audio = load_audio(t.path, sr=ANALYSIS.sample_rate, mono=True)
-        y, sr = audio.samples, audio.sample_rate
-        dur = y.shape[-1] / sr
-        for w, (off, length) in enumerate(windows(dur)):
-            dest = out / f"{t.package}_{t.key}_{w}.json"
-            if dest.exists():
-                continue
-            seg = y[int(off * sr): int((off + length) * sr)]
-            res = analyze_samples(seg, sr, device="cpu", threads=1)
-            d = slim(res.to_dict())
-            d.update({"track_path": t.path, "package": t.package, "track_key": t.key,
-                      "split": t.split, "window": w, "offset_s": off, "track_duration_s": dur})
-            tmp = dest.with_suffix(".tmp")
-            tmp.write_text(json.dumps(d, default=json_default))
-            os.replace(tmp, dest)
-            new += 1
+        added, dur = analyse_windows(t.path, t.package, t.key, t.split, out)
+        new += added
         log(f"{n + 1}/{len(tracks)} {t.package} {Path(t.path).name} {dur:.0f}s "
             f"({time.time() - t0:.0f} s)")
     return new

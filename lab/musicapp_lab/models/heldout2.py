@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -113,11 +112,7 @@ def analyse(tracks: list[HeldTrack], out: Path, log: Callable[[str], None] = pri
     """Cache the product pipeline's analyses of each track's excerpts (the card's excerpts:
     :func:`musicapp_lab.models.emotion_features.windows`). Prints progress only, no model
     output. Returns the number of new files."""
-    from musicapp.audio import load_audio
-    from musicapp.params import ANALYSIS
-    from musicapp.pipeline import analyze_samples
-    from musicapp.track_analysis import json_default
-    from musicapp_lab.models.emotion_features import slim, windows
+    from musicapp_lab.models.emotion_features import analyse_windows
 
     out.mkdir(parents=True, exist_ok=True)
     new, t0 = 0, time.time()
@@ -125,22 +120,8 @@ def analyse(tracks: list[HeldTrack], out: Path, log: Callable[[str], None] = pri
         done = out / f"{t.package}_{t.key}.done"
         if done.exists():
             continue
-        audio = load_audio(str(t.path), sr=ANALYSIS.sample_rate, mono=True)
-        y, sr = audio.samples, audio.sample_rate
-        dur = y.shape[-1] / sr
-        for w, (off, length) in enumerate(windows(dur)):
-            dest = out / f"{t.package}_{t.key}_{w}.json"
-            if dest.exists():
-                continue
-            res = analyze_samples(y[int(off * sr): int((off + length) * sr)], sr,
-                                  device="cpu", threads=1)
-            d = slim(res.to_dict())
-            d.update({"track_path": str(t.path), "package": t.package, "track_key": t.key,
-                      "split": SPLIT, "window": w, "offset_s": off, "track_duration_s": dur})
-            tmp = dest.with_suffix(".tmp")
-            tmp.write_text(json.dumps(d, default=json_default))
-            os.replace(tmp, dest)
-            new += 1
+        added, dur = analyse_windows(str(t.path), t.package, t.key, SPLIT, out)
+        new += added
         done.write_text("")
         log(f"{n + 1}/{len(tracks)} {t.package} {t.rel} {dur:.0f}s ({time.time() - t0:.0f} s)")
     return new
