@@ -26,8 +26,10 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--build", action="store_true",
                    help="render the set first (skips pieces already in the cache)")
     p.add_argument("--rebuild", action="store_true", help="re-render every piece")
-    p.add_argument("--split", choices=["eval", "dev"], default="eval",
-                   help="'eval' (default) or 'dev' (the pieces parameters were tuned on)")
+    p.add_argument("--split", choices=["eval", "dev", "eval2"], default="eval",
+                   help="'eval' (default), 'dev' (the pieces parameters were tuned on) or "
+                        "'eval2' (a second, fresh realistic evaluation split: POP909 only, no old "
+                        "set; see lab/musicapp_lab/analysis/evalset/EVAL2.md)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="where rendered audio lives (default ~/.cache/musicapp/analysis-eval, "
                         "or $MUSICAPP_CACHE/analysis-eval)")
@@ -60,16 +62,23 @@ def _chord_kwargs(emission: str | None) -> dict | None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from musicapp_lab.analysis.evalset.dataset import build, build_realistic, default_cache_dir
+    from musicapp_lab.analysis.evalset.dataset import (
+        SPLIT_SEEDS,
+        build,
+        build_realistic,
+        default_cache_dir,
+    )
     from musicapp_lab.analysis.evalset.evaluate import evaluate_split, format_table
 
     cache = args.cache_dir or default_cache_dir()
+    has_old = args.split in SPLIT_SEEDS  # eval2 is realistic only
     if args.build or args.rebuild:
         def note(msg: str) -> None:
             print(f"rendered {msg}", file=sys.stderr)
 
-        out = build(args.split, cache, force=args.rebuild, progress=note)
-        print(f"evaluation set '{args.split}' ready in {out}", file=sys.stderr)
+        if has_old:
+            out = build(args.split, cache, force=args.rebuild, progress=note)
+            print(f"evaluation set '{args.split}' ready in {out}", file=sys.stderr)
         if args.pop909 is not None:
             try:
                 out = build_realistic(args.split, cache, pop909=args.pop909, groove=args.groove,
@@ -77,12 +86,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             except FileNotFoundError as exc:
                 raise MusicappError(str(exc)) from exc
             print(f"realistic set '{args.split}-real' ready in {out}", file=sys.stderr)
-    splits = [args.split]
+    splits = [args.split] if has_old else []
     if (cache / f"{args.split}-real" / "index.json").is_file():
         splits.append(f"{args.split}-real")
     else:
         print(f"no realistic set in {cache / (args.split + '-real')}: build it with --build "
               "--pop909 DIR [--groove DIR]", file=sys.stderr)
+    if not splits:
+        raise MusicappError(f"split '{args.split}' is not built in {cache}: build it with "
+                            f"--build --split {args.split} --pop909 DIR [--groove DIR]")
     try:
         res = evaluate_split(
             splits, cache_dir=cache, baseline=not args.no_baseline,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from musicapp_lab.analysis.evalset import scoring
@@ -132,3 +134,40 @@ def test_realistic_builder_names_a_missing_copy(tmp_path):
         build_realistic("dev", tmp_path, pop909=tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="no local copy"):
         build_realistic("dev", tmp_path)
+
+
+POP909 = Path(__file__).resolve().parents[3] / "data" / "pop909" / "POP909"
+
+
+@pytest.mark.skipif(not POP909.is_dir(), reason="no local POP909 copy")
+def test_eval2_is_fresh_and_disjoint_from_eval_dev_and_training_songs():
+    from musicapp_lab.analysis.beat_model.data import training_songs as beat_songs
+    from musicapp_lab.analysis.chord_model.data import training_songs as chord_songs
+    from musicapp_lab.analysis.evalset.pop909 import (
+        EVAL_BUFFER,
+        drawing_order,
+        song_split,
+        split_songs,
+    )
+
+    eval2 = split_songs(POP909, "eval2")
+    evals = split_songs(POP909, "eval")
+    dev = split_songs(POP909, "dev")
+    assert len(eval2) == len(set(eval2)) == 70 and len(evals) == 70 and len(dev) == 30
+    assert not set(eval2) & set(evals)
+    assert not set(eval2) & set(dev) and all(song_split(s) == "eval" for s in eval2)
+    assert not set(eval2) & (set(chord_songs(POP909)) | set(beat_songs(POP909)))
+    # eval2 takes the songs after eval's in the same drawing order, all within the buffer
+    order = drawing_order(POP909, "eval")
+    pos = [order.index(s) for s in eval2]
+    assert pos == sorted(pos) and min(pos) > max(order.index(s) for s in evals)
+    assert max(pos) < EVAL_BUFFER
+    assert eval2 == split_songs(POP909, "eval2")  # stable
+
+
+def test_eval2_needs_enough_songs_after_eval(tmp_path):
+    from musicapp_lab.analysis.evalset.pop909 import split_songs
+
+    _fake_pop909(tmp_path, song="005")
+    with pytest.raises(ValueError, match="only 0 of 70"):
+        split_songs(tmp_path, "eval2")

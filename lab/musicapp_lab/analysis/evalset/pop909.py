@@ -7,8 +7,10 @@ levels; where the style fits (4/4) about half the pieces get a human drum perfor
 Groove MIDI Dataset (CC BY 4.0, rock/pop/funk/soul "beat" files) warped onto the song's beat grid.
 
 The split is by song: songs whose number is divisible by 4 are development songs, the rest
-evaluation songs. Nothing here is trained on. The builder reads local copies the user points to;
-nothing is downloaded.
+evaluation songs. The evaluation split takes its excerpts from the front of the evaluation pool's
+drawing order; the second, fresh evaluation split "eval2" (see EVAL2.md) takes the next songs of
+that same order, within the first :data:`EVAL_BUFFER` songs that no training set uses. Nothing
+here is trained on. The builder reads local copies the user points to; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -25,12 +27,17 @@ MELODY_PROGRAMS = [73, 65, 56, 40, 80, 71, 11, 0, 22, 68]
 BRIDGE_PROGRAMS = [48, 49, 52, 89, 11, 61, 26, 0]
 PIANO_PROGRAMS = [0, 1, 2, 4, 5, 24, 25, 46, 16, 19]
 GROOVE_STYLES = ("rock", "pop", "funk", "soul", "country", "gospel")
-SPLIT_COUNTS = {"eval": 70, "dev": 30}
+SPLIT_COUNTS = {"eval": 70, "dev": 30, "eval2": 70}
+#: drawing-order and per-song seed of each song pool ("eval2" draws from the "eval" pool)
 SPLIT_SEED = {"eval": 909, "dev": 90}
+#: the first EVAL_BUFFER songs of the eval pool's drawing order are never trained on
+EVAL_BUFFER = 150
+#: splits that draw from another split's pool, after that split's excerpts
+FOLLOWS = {"eval2": "eval"}
 
 
 def song_split(song: str) -> str:
-    """"dev" for songs whose number is divisible by 4, else "eval"."""
+    """"dev" for songs whose number is divisible by 4, else "eval" (the pool of eval and eval2)."""
     return "dev" if int(song) % 4 == 0 else "eval"
 
 
@@ -186,42 +193,73 @@ def load_song(root: Path, song: str, rng: np.random.Generator, groove: list[Path
     )
 
 
-def pop909_pieces(root: Path, split: str, groove_root: Path | None = None,
-                  count: int | None = None) -> Iterator[Piece]:
-    """Excerpts of ``split`` songs (stable order; one excerpt per song)."""
+def _check_pop909(root: Path) -> Path:
     root = Path(root).expanduser()
     if not root.is_dir() or not any((d / f"{d.name}.mid").is_file() for d in root.iterdir()
                                     if d.name.isdigit()):
         raise FileNotFoundError(f"{root}: no POP909 songs here (expected NNN/NNN.mid folders, "
                                 "the POP909/ folder of music-x-lab/POP909-Dataset); point the "
                                 "builder to a local copy")
-    groove = groove_files(check_root(groove_root, "Groove MIDI Dataset", "drummer1")) \
-        if groove_root is not None else []
-    songs = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.isdigit()
-                   and song_split(p.name) == split)
-    rng = np.random.default_rng(SPLIT_SEED[split])
-    order = [songs[i] for i in rng.permutation(len(songs))]
+    return root
+
+
+def drawing_order(root: Path, pool: str) -> list[str]:
+    """The songs of ``pool`` ("eval" or "dev") in the order the builder draws them."""
+    songs = sorted(p.name for p in Path(root).iterdir() if p.is_dir() and p.name.isdigit()
+                   and song_split(p.name) == pool)
+    rng = np.random.default_rng(SPLIT_SEED[pool])
+    return [songs[i] for i in rng.permutation(len(songs))]
+
+
+def _split_pieces(root: Path, split: str, groove: list[Path],
+                  count: int | None) -> Iterator[tuple[str, Piece]]:
+    pool = FOLLOWS.get(split, split)
+    order = drawing_order(root, pool)
+    # a following split skips the excerpts of the split it follows and stays within the buffer
+    skip = SPLIT_COUNTS[pool] if split in FOLLOWS else 0
+    if split in FOLLOWS:
+        order = order[:EVAL_BUFFER]
     want = SPLIT_COUNTS[split] if count is None else count
     made = 0
     for song in order:
         if made >= want:
             return
-        piece_rng = np.random.default_rng([SPLIT_SEED[split], int(song)])
+        piece_rng = np.random.default_rng([SPLIT_SEED[pool], int(song)])
         piece = load_song(root, song, piece_rng, groove, float(piece_rng.uniform(30.0, 45.0)))
-        if piece is not None:
-            made += 1
-            yield piece
+        if piece is None:
+            continue
+        if skip:
+            skip -= 1
+            continue
+        made += 1
+        yield song, piece
+    if split in FOLLOWS and count is None and made < want:
+        raise ValueError(f"split {split!r}: only {made} of {want} songs fit within the first "
+                         f"{EVAL_BUFFER} songs of the {pool!r} drawing order")
 
 
-def songs_outside_the_evaluation(root: Path | str, seed: int, buffer: int = 150,
+def pop909_pieces(root: Path, split: str, groove_root: Path | None = None,
+                  count: int | None = None) -> Iterator[Piece]:
+    """Excerpts of ``split`` ("eval", "dev" or "eval2") songs (stable order; one per song)."""
+    root = _check_pop909(root)
+    groove = groove_files(check_root(groove_root, "Groove MIDI Dataset", "drummer1")) \
+        if groove_root is not None else []
+    for _, piece in _split_pieces(root, split, groove, count):
+        yield piece
+
+
+def split_songs(root: Path | str, split: str) -> list[str]:
+    """The POP909 songs whose excerpts make up ``split`` (read, not rendered)."""
+    root = _check_pop909(Path(root))
+    return [song for song, _ in _split_pieces(root, split, [], None)]
+
+
+def songs_outside_the_evaluation(root: Path | str, seed: int, buffer: int = EVAL_BUFFER,
                                  count: int | None = None) -> list[str]:
     """POP909 songs the realistic set never uses, for training: no dev-pool song, and none of the
     first ``buffer`` songs of the eval pool's drawing order (the set draws its eval excerpts from
     the front of that order); the rest shuffled with ``seed`` (the first ``count``)."""
-    root = Path(root)
-    evals = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.isdigit()
-                   and song_split(p.name) == "eval")
-    order = [evals[i] for i in np.random.default_rng(SPLIT_SEED["eval"]).permutation(len(evals))]
+    order = drawing_order(Path(root), "eval")
     pool = sorted(order[buffer:])
     picked = [pool[i] for i in np.random.default_rng(seed).permutation(len(pool))]
     return picked if count is None else picked[:count]
