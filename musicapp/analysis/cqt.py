@@ -142,11 +142,11 @@ def _complete(plan: dict[str, np.ndarray]) -> bool:
 def _plan(sr: float, hop_length: int, fmin: float, n_bins: int,
           bins_per_octave: int) -> tuple[list[tuple[object, int]], np.ndarray]:
     """Per octave (top first) the sparse filters and FFT size, and the filter lengths: from
-    the filter cache (:mod:`musicapp.analysis.filter_cache`; librosa is then not imported) or
+    the filter cache (:mod:`musicapp.features.filter_cache`; librosa is then not imported) or
     built. The same CSR arrays (values, index order, dtypes) either way."""
     from scipy.sparse import csr_matrix
 
-    from musicapp.analysis.filter_cache import cached
+    from musicapp.features.filter_cache import cached
 
     key = (float(sr), int(hop_length), float(fmin), int(n_bins), int(bins_per_octave), SPARSITY)
     plan = cached("cqt", key, lambda: _build_plan(sr, hop_length, fmin, n_bins, bins_per_octave),

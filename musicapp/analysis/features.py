@@ -133,8 +133,8 @@ def _build_filters() -> dict[str, np.ndarray]:
 def _filters() -> dict[str, np.ndarray]:
     """The 64-band Mel filter bank (2048-point FFT), its band centres and the CQT's lowest bin
     frequency, built with librosa or read from the filter cache
-    (:mod:`musicapp.analysis.filter_cache`, no librosa import then)."""
-    from musicapp.analysis.filter_cache import cached
+    (:mod:`musicapp.features.filter_cache`, no librosa import then)."""
+    from musicapp.features.filter_cache import cached
 
     key = (SAMPLE_RATE, 2048, 64, 8000.0, MIDI_LOW, BINS_PER_SEMITONE)
     return cached("features", key, _build_filters, valid=_filters_valid)

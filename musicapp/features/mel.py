@@ -14,7 +14,6 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from musicapp.params import MEL, MelParams
 
@@ -24,24 +23,37 @@ CHUNK_FRAMES = 4096
 
 @lru_cache(maxsize=8)
 def mel_basis(params: MelParams = MEL) -> np.ndarray:
-    """The ``(n_mels, n_fft // 2 + 1)`` float32 Mel filter bank (identical to librosa's)."""
-    import librosa
+    """The ``(n_mels, n_fft // 2 + 1)`` float32 Mel filter bank (identical to librosa's).
 
-    return librosa.filters.mel(
-        sr=params.sample_rate,
-        n_fft=params.n_fft,
-        n_mels=params.n_mels,
-        fmin=params.fmin,
-        fmax=params.fmax,
-        htk=params.htk,
-        norm=params.mel_norm,
-        dtype=np.float32,
-    )
+    Built with librosa once and then read from the filter cache
+    (:mod:`musicapp.features.filter_cache`), so a fresh process (a batch worker) does not import
+    librosa, scipy.signal and numba for it."""
+    from musicapp.features.filter_cache import cached
+
+    key = (params.sample_rate, params.n_fft, params.n_mels, params.fmin, params.fmax,
+           params.htk, params.mel_norm)
+    shape = (params.n_mels, params.n_fft // 2 + 1)
+
+    def build() -> dict[str, np.ndarray]:
+        import librosa
+
+        return {"basis": librosa.filters.mel(
+            sr=params.sample_rate, n_fft=params.n_fft, n_mels=params.n_mels, fmin=params.fmin,
+            fmax=params.fmax, htk=params.htk, norm=params.mel_norm, dtype=np.float32)}
+
+    def valid(arrays: dict[str, np.ndarray]) -> bool:
+        basis = arrays.get("basis")
+        return basis is not None and basis.shape == shape and basis.dtype == np.float32
+
+    return cached("tagger-mel", key, build, valid=valid)["basis"]
 
 
 @lru_cache(maxsize=8)
 def _window(n_fft: int) -> np.ndarray:
-    return scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+    """The periodic Hann window (``scipy.signal.get_window("hann", n_fft)``, computed in float64
+    the same way, without importing scipy.signal)."""
+    n = np.arange(n_fft, dtype=np.float64)
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * n / n_fft)).astype(np.float32)
 
 
 class MelFrontEnd:

@@ -1,6 +1,7 @@
-"""An on-disk cache of the analysis's filter banks, so that a fresh process needs no librosa.
+"""An on-disk cache of filter banks, so that a fresh process needs no librosa.
 
-The Mel filter bank and the CQT's per-octave sparse filters are built with librosa's filter
+The tagger's and the analysis's Mel filter banks and the CQT's per-octave sparse filters are
+built with librosa's filter
 functions. Importing those (they pull in scipy.signal and numba) and building the CQT filters
 costs about 3 s in a fresh process - in the batch path, every worker process paid it on its first
 track. The banks depend only on their parameters and on the librosa/numpy/scipy versions, so the

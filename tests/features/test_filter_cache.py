@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from musicapp.analysis import cqt, filter_cache
+from musicapp.analysis import cqt
 from musicapp.analysis import features as F
+from musicapp.features import filter_cache
 
 
 @pytest.fixture
@@ -100,8 +101,8 @@ def test_semitones_equal_with_and_without_the_cache(folder, monkeypatch):
 
 
 def test_a_warm_cache_spares_the_worker_librosa(folder, tmp_path):
-    """A fresh batch worker with a filled cache analyses a track without importing librosa
-    (its filter module pulls in scipy.signal and numba: seconds per worker start)."""
+    """A fresh batch worker with a filled cache analyses and tags a track without importing
+    librosa or scipy.signal (they pull in numba and scipy.stats: seconds per worker start)."""
     t = np.arange(int(8 * 22050)) / 22050
     y = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sign(np.sin(2 * np.pi * 2 * t)))
     wav = tmp_path / "tone.wav"
@@ -109,10 +110,11 @@ def test_a_warm_cache_spares_the_worker_librosa(folder, tmp_path):
     code = textwrap.dedent(f"""
         import sys
         from musicapp.batch.stages import TrackSpec, process_track
-        spec = TrackSpec(tags=False, fingerprint=True, device="cpu", threads=1)
+        spec = TrackSpec(tags=True, tags_in_worker=True, fingerprint=True, device="cpu",
+                         threads=1)
         result = process_track({str(wav)!r}, spec)
-        assert result["ok"], result
-        print("librosa" in sys.modules)
+        assert result["ok"] and result["track"].tags.get("hash"), result["ok"]
+        print("librosa" in sys.modules, "scipy.signal" in sys.modules)
     """)
     import os
 
@@ -120,7 +122,8 @@ def test_a_warm_cache_spares_the_worker_librosa(folder, tmp_path):
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                            timeout=300, check=True).stdout.strip().splitlines()[-1]
             for _ in range(2)]
-    assert runs == ["True", "False"]  # the first fills the cache, the second reads it
+    # the first fills the cache, the second reads it
+    assert runs == ["True True", "False False"]
 
 
 def _rewrite(path, arrays: dict, with_digest: bool) -> None:
