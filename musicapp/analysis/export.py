@@ -324,7 +324,8 @@ def write_jams(result: dict[str, Any], path: str | Path, *, duration: float | No
         dur = max(ends, default=0.0)
     jam = jams.JAMS()
     jam.file_metadata.duration = dur
-    jam.file_metadata.title = title or str(result.get("path") or "")
+    # the file's name, not the folder it sits in on this machine
+    jam.file_metadata.title = title or Path(str(result.get("path") or "")).stem
     meta = {"annotation_tools": "musicapp.analysis"}
     beats = [float(b) for b in result.get("beats") or []]
     downbeats = [float(b) for b in result.get("downbeats") or []]

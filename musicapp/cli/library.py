@@ -185,20 +185,20 @@ def _print(args: argparse.Namespace, obj, text_lines, warnings=()) -> None:
         print(f"musicapp: warning: {display(w)}", file=sys.stderr)
 
 
-def _fmt_track(t: dict) -> str:
+def _fmt_track(t: dict, mood: str | None = None) -> str:
+    """One library row: id, status, length, tempo and key in fixed columns ("-" when the track
+    has none), then moods (with the searched mood's percentile), tags and path."""
     from musicapp.library.textsafe import display
 
     bits = [f"{t['id']:>5}", t["status"][:7].ljust(7)]
-    if t.get("duration_s"):
-        bits.append(f"{t['duration_s']:7.1f}s")
-    if t.get("tempo_bpm"):
-        bits.append(f"{t['tempo_bpm']:6.1f} bpm")
-    if t.get("key"):
-        bits.append(display(t["key"]))
+    bits.append(f"{t['duration_s']:7.1f}s" if t.get("duration_s") else f"{'-':>7} ")
+    bits.append(f"{t['tempo_bpm']:6.1f} bpm" if t.get("tempo_bpm") else f"{'-':>6}    ")
+    bits.append(display(t["key"]).ljust(8) if t.get("key") else "-".ljust(8))
+    if t.get("mood_percentile") is not None:
+        word = display(mood) if mood else "mood"
+        bits.append(f"{word} {_ordinal(round(t['mood_percentile']))} percentile")
     if t.get("moods"):
         bits.append(display("/".join(str(m) for m in t["moods"])))
-    if t.get("mood_percentile") is not None:
-        bits.append(f"p{t['mood_percentile']:.0f}")
     tags = " - ".join(str(t[k]) for k in ("artist", "album", "title") if t.get(k))
     if tags:
         bits.append(display(tags))
@@ -206,6 +206,12 @@ def _fmt_track(t: dict) -> str:
     if t.get("error"):
         bits.append(f"[{display(t['error'])}]")
     return "  ".join(bits)
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _run_add(args: argparse.Namespace) -> int:
@@ -273,23 +279,25 @@ def _run_search(args: argparse.Namespace) -> int:
             mood_percentile=args.mood_percentile,
             text=args.text,
         )
-        _print(args, tracks, [_fmt_track(t) for t in tracks] or ["(no track matches)"], lib.warnings)
+        lines = [_fmt_track(t, args.mood) for t in tracks] or ["(no track matches)"]
+        _print(args, tracks, lines, lib.warnings)
     return 0
 
 
 def _run_similar(args: argparse.Namespace) -> int:
     from musicapp.analysis_cache import cached_analyser
     from musicapp.library.api import Library
+    from musicapp.library.similarity import CODE_BITS, similarity_percent
 
     query: str | int = int(args.file) if args.file.isascii() and args.file.isdigit() else args.file
     with Library(args.db, readonly=None) as lib:
         hits = lib.similar(query, args.k, analyser=cached_analyser, mood=args.mood, key=args.key,
                            bpm=args.bpm, duration=args.duration)
-        lines = [
-            f"{h['hamming']:>4} bits  cos {h['cosine'] if h['cosine'] is not None else '-':>8}  "
-            + _fmt_track(h)
-            for h in hits
-        ]
+        # "93% alike": 100 % = the same sound code, 0 % = no closer than two unrelated tracks
+        lines = [f"{similarity_percent(h['hamming']):4.0f}% alike  " + _fmt_track(h) for h in hits]
+        if hits:
+            lines.append(f"(100% = the same {CODE_BITS}-bit sound code, 0% = no more alike than "
+                         "two unrelated tracks)")
         _print(args, hits, lines or ["(no similar track)"], lib.warnings)
     return 0
 

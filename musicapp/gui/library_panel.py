@@ -27,10 +27,9 @@ from PySide6.QtWidgets import (
 
 from musicapp.filetypes import dialog_filter
 from musicapp.gui.workers import TaskContext
+from musicapp.library.similarity import CODE_BITS, similarity_percent
 
 COLUMNS = ("Track", "Length", "Tempo", "Key", "Moods", "Match", "Status")
-#: bits of the sound code; unrelated tracks differ in about half of them
-CODE_BITS = 64
 
 
 def track_title(row: dict) -> str:
@@ -41,12 +40,6 @@ def track_title(row: dict) -> str:
     extra = " · ".join(v.strip() for v in (row.get("artist"), row.get("album"))
                        if v and v.strip())
     return f"{title} — {extra}" if extra else title
-
-
-def similarity_percent(hamming: int, bits: int = CODE_BITS) -> float:
-    """How alike two sound codes are beyond chance: 100 for the same code, 0 for codes no
-    closer than two unrelated tracks' (half the bits differ)."""
-    return max(0.0, 100.0 * (1.0 - float(hamming) / (bits / 2)))
 
 
 def similarity_tooltip(row: dict) -> str:

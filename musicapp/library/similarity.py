@@ -14,6 +14,15 @@ import numpy as np
 from musicapp.hashcode import hex_to_bytes
 from musicapp.library.store import LibraryError
 
+#: bits of the shipped model's sound code; two unrelated tracks differ in about half of them
+CODE_BITS = 64
+
+
+def similarity_percent(hamming: int, bits: int = CODE_BITS) -> float:
+    """How alike two sound codes are beyond chance: 100 for the same code, 0 for codes no
+    closer than two unrelated tracks' (half the bits differ)."""
+    return max(0.0, 100.0 * (1.0 - float(hamming) / (bits / 2)))
+
 
 def pack_codes(codes: list[bytes] | np.ndarray, n_bits: int | None = None) -> np.ndarray:
     """Pack raw code bytes (big-endian bit order, as in the hex string) into uint64 words.

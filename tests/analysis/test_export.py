@@ -119,6 +119,9 @@ def test_jams_validates_and_reads_back(tmp_path):
     assert len(beats.data) == len(res["beats"]) and beats.data[0].value["position"] == 1
     assert jam.search(namespace="key_mode")[0].data[0].value == "Db:major"
     assert jam.search(namespace="tempo")[0].data[0].value == pytest.approx(100.0)
+    # the title is the file's name, not the folder it sits in on this machine
+    named = write_jams({**res, "path": "/home/me/music/Town Theme.ogg"}, tmp_path / "b.jams")
+    assert jams.load(str(named)).file_metadata.title == "Town Theme"
 
 
 _FULL_DISK_SCRIPT = """

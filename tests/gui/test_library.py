@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicapp.gui.library_panel import COLUMNS, scan_summary, similarity_percent, track_title
+from musicapp.gui.library_panel import COLUMNS, scan_summary, track_title
+from musicapp.library.similarity import similarity_percent
 from tests.gui.conftest import load
 from tests.helpers.signals import write_audio
 from tests.library.music import SR as MUSIC_SR

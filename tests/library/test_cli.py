@@ -79,6 +79,31 @@ def test_full_analysis_codes_and_similar(tmp_path, capsys):
     assert [h["cosine"] for h in hits] == sorted((h["cosine"] for h in hits), reverse=True)
     rc, listed = _json(capsys, ["library", "list", "--db", db, "--json"])
     assert all(t["key"] and t["tempo_bpm"] for t in listed)
+    # what a musician reads: how alike in percent, and what the percentage means
+    capsys.readouterr()
+    assert main(["library", "similar", str(music / "s0.wav"), "-k", "2", "--db", db]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert all(line.split("%")[0].strip().isdigit() and "% alike  " in line for line in text[:2])
+    assert "bits  cos" not in "\n".join(text) and "64-bit sound code" in text[-1]
+
+
+def test_list_keeps_its_columns_and_search_names_the_percentile(tmp_path, capsys):
+    """Tracks without a tempo or key keep the columns aligned ("-"), and a mood search says
+    which mood's percentile it shows instead of a bare "p95"."""
+    from musicapp.cli.library import _fmt_track
+
+    with_all = {"id": 1, "status": "ok", "duration_s": 180.0, "tempo_bpm": 120.0,
+                "key": "G# minor", "path": "/m/a.ogg", "moods": ["calm"], "mood_percentile": 95.4}
+    bare = {"id": 12, "status": "ok", "duration_s": 8.0, "tempo_bpm": None, "key": None,
+            "path": "/m/b.ogg"}
+    a, b = _fmt_track(with_all, "calm"), _fmt_track(bare)
+    assert a.index("/m/a.ogg") - a.index("calm 95th percentile") > 0
+    # the path of the row without tempo/key starts where the other row's mood column starts
+    assert b.index("/m/b.ogg") == a.index("calm 95th percentile")
+    assert "120.0 bpm" in a and " - " in b and " p95" not in a
+    assert [_fmt_track({**bare, "mood_percentile": p}, "sad").split("sad ")[1].split()[0]
+            for p in (1, 2, 3, 11, 12, 13, 21, 22, 100)] == [
+        "1st", "2nd", "3rd", "11th", "12th", "13th", "21st", "22nd", "100th"]
 
 
 def test_add_names_each_bad_file_once(tmp_path, capsys):
