@@ -275,9 +275,12 @@ def _tag_part(result: TrackAnalysis, samples: np.ndarray, sample_rate: int, devi
 def _music_part(result: TrackAnalysis, samples: np.ndarray, sample_rate: int,
                 progress: ProgressFn, hook: _Progress) -> None:
     from musicapp.analysis import analyze_music
+    from musicapp.analysis.notices import collect
 
     try:
-        result.music = analyze_music(samples, sample_rate, progress=progress).to_dict()
+        with collect() as notices:  # a part that fell back says so beside the result
+            result.music = analyze_music(samples, sample_rate, progress=progress).to_dict()
+        result.warnings.extend(n for n in notices if n not in result.warnings)
     except Exception as exc:
         if exc is hook.raised:  # cancelled: not a failure of the part
             raise
@@ -330,12 +333,15 @@ class _SharedTagging:
 
 def _import_shared_modules() -> None:
     """Import in this thread, before the parts' threads start, the scipy modules both parts
-    import on first use (the tagger's Mel: scipy.fft/signal; the music part: librosa, whose
-    scipy.signal pulls in scipy.stats). Two threads importing scipy for the first time at once
-    leave it half-initialised ("partially initialized module", "Module 'scipy' has no attribute
-    '_lib'"), and every later analysis in that process then fails: seen in the GUI's analysis
-    worker, whose warm-up is its first analysis, on a busy machine."""
-    import musicapp.features  # noqa: F401  (scipy.fft, scipy.signal -> scipy.stats)
+    import on first use (the tagger's Mel: scipy.fft; the music part: scipy.fft, and librosa,
+    whose scipy.signal pulls in scipy.stats, while the filter cache is cold). Two threads
+    importing scipy for the first time at once leave it half-initialised ("partially initialized
+    module", "Module 'scipy' has no attribute '_lib'"), and every later analysis in that process
+    then fails: seen in the GUI's analysis worker, whose warm-up is its first analysis, on a busy
+    machine. (The batch workers' one-thread path does not need this and skips scipy.signal.)"""
+    import scipy.signal  # noqa: F401  (-> scipy.stats)
+
+    import musicapp.features  # noqa: F401  (scipy.fft)
 
 
 def _both_parts_concurrently(result: TrackAnalysis, samples: np.ndarray, sample_rate: int,
@@ -402,5 +408,5 @@ def analyze_path(
                              progress=progress, cores=cores)
     result.path = str(Path(path))
     result.format = audio.info.format
-    result.warnings = list(audio.warnings)
+    result.warnings = [*audio.warnings, *result.warnings]  # the decoder's first
     return result

@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -134,20 +135,25 @@ def learned_scores(notes: np.ndarray | None, params: ChordParams) -> np.ndarray 
     """Log posteriors (N_CHORDS + 1, m) of the learned model, less
     ``params.learned_prior_correction`` x the log class frequency of its training data; None
     (with a logged warning) when the model cannot be used, so the caller uses the templates."""
+    from musicapp.analysis.notices import notice
+
     if notes is None:
-        log.warning("learned chord model needs the semitone spectrum; using the templates")
+        notice("chords from the templates: the learned chord recogniser needs the semitone "
+               "spectrum")
         return None
-    model = _learned_model(params.model_path)
+    model, problem = _learned_model(params.model_path)
     if model is None:
+        notice(f"chords from the templates: the learned chord recogniser cannot be used "
+               f"({problem})")
         return None
     try:
         lp = model.log_posteriors(notes)
     except Exception as exc:  # a model that loaded but fails on this input: never lose the track
-        log.warning("learned chord model failed on this track (%s: %s); using the templates",
-                    type(exc).__name__, exc)
+        notice(f"chords from the templates: the learned chord recogniser failed on this track "
+               f"({type(exc).__name__}: {exc})")
         return None
     if not np.all(np.isfinite(lp)):
-        log.warning("learned chord model gave non-finite scores; using the templates")
+        notice("chords from the templates: the learned chord recogniser gave non-finite scores")
         return None
     prior = model.meta.get("class_log_prior")
     if params.learned_prior_correction and prior is not None:
@@ -155,9 +161,9 @@ def learned_scores(notes: np.ndarray | None, params: ChordParams) -> np.ndarray 
     return lp
 
 
-def _learned_model(path: str | None):  # -> ChordCNN | None
-    """The learned model at ``path`` (None: shipped), loaded once per file version; None with
-    a warning (once per file version) when it is missing, modified or unreadable."""
+def _learned_model(path: str | None) -> tuple[Any, str | None]:
+    """``(model, None)`` for the learned model at ``path`` (None: shipped), loaded once per file
+    version; ``(None, why)`` when it is missing, modified or unreadable."""
     from pathlib import Path
 
     from musicapp.analysis.chord_model import default_weights
@@ -177,10 +183,9 @@ def _load_learned(path: str, stamp: tuple[int, int]):
     from musicapp.errors import ModelError
 
     try:
-        return load_chord_model(path)
+        return load_chord_model(path), None
     except ModelError as exc:
-        log.warning("learned chord model not used, chords from the templates: %s", exc)
-        return None
+        return None, str(exc)
 
 
 def add_inversions(labels: list[str], path: np.ndarray, bass: np.ndarray,

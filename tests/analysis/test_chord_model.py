@@ -28,6 +28,7 @@ from musicapp.analysis.chords import (
     viterbi,
 )
 from musicapp.analysis.labels import N_CHORDS, chord_label
+from musicapp.analysis.notices import collect
 from musicapp.errors import ModelError
 from tests.analysis.conftest import needs_soundfont
 
@@ -114,12 +115,12 @@ def test_tampered_weights_are_refused_and_chords_fall_back_to_templates(tmp_path
     notes = rng.random((84, 12)).astype(np.float32)
     treble, bass = F.bass_treble_chroma(notes)
     silent = np.zeros(12, dtype=bool)
-    with caplog.at_level(logging.WARNING, logger="musicapp.analysis.chords"):
+    with caplog.at_level(logging.WARNING), collect() as notes_given:
         got = decode_chords(treble, bass, silent,
                             ChordParams(emission="learned", model_path=str(bad)), notes=notes)
     assert got == decode_chords(treble, bass, silent, ChordParams(emission="templates"))
-    assert any("templates" in r.getMessage() and "sha256" in r.getMessage()
-               for r in caplog.records)
+    assert len(notes_given) == 1 and "templates" in notes_given[0] and "sha256" in notes_given[0]
+    assert any(notes_given[0] == r.getMessage() for r in caplog.records)  # and in the log
 
 
 def test_missing_weights_fall_back_and_the_analysis_keeps_running(tmp_path, caplog):
@@ -128,17 +129,33 @@ def test_missing_weights_fall_back_and_the_analysis_keeps_running(tmp_path, capl
         load_chord_model(missing)
     t = np.arange(SR * 6) / SR
     y = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)).astype(np.float32)
-    with caplog.at_level(logging.WARNING, logger="musicapp.analysis.chords"):
+    with collect() as notes_given:
         res = analyze_music(y, SR, chord_params=ChordParams(emission="learned",
                                                             model_path=str(missing)))
     ref = analyze_music(y, SR, chord_params=ChordParams(emission="templates"))
     assert res.chords == ref.chords
-    assert any("not found" in r.getMessage() for r in caplog.records)
+    assert notes_given and all("not found" in n for n in notes_given)
+
+
+def test_the_fallback_reaches_the_track_result_and_its_json(tmp_path, monkeypatch):
+    """A musician sees why the chords may read differently: the pipeline's result (printed by
+    the CLI, stored in JSON) carries the fallback notice, not only the log file."""
+    from musicapp.analysis import chord_model
+    from musicapp.pipeline import analyze_samples
+
+    monkeypatch.setattr(chord_model, "default_weights", lambda: tmp_path / "gone.safetensors")
+    t = np.arange(SR * 6) / SR
+    y = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)).astype(np.float32)
+    res = analyze_samples(0.3 * y, SR, tags=False)
+    assert res.music and res.music["chords"]
+    assert any("chords from the templates" in w and "gone.safetensors" in w
+               for w in res.to_dict()["warnings"])
+    assert not analyze_samples(0.3 * y, SR, tags=False, music=False).warnings
 
 
 def test_learned_emission_without_spectrum_uses_templates(caplog):
     treble = np.eye(12, 4, dtype=np.float32) + 0.1
-    with caplog.at_level(logging.WARNING, logger="musicapp.analysis.chords"):
+    with caplog.at_level(logging.WARNING):
         got = decode_chords(treble, treble, np.zeros(4, bool), ChordParams(emission="learned"))
     assert got == decode_chords(treble, treble, np.zeros(4, bool))
     assert any("semitone spectrum" in r.getMessage() for r in caplog.records)

@@ -126,7 +126,7 @@ def _decode_with(model, treble, bass, s, params) -> list[str]:
     from musicapp.analysis import chords as C
 
     orig = C._learned_model
-    C._learned_model = lambda path: model  # type: ignore[assignment]
+    C._learned_model = lambda path: (model, None)  # type: ignore[assignment]
     try:
         return C.decode_chords(treble, bass, s["silent"], params, notes=s["spec"])
     finally:
