@@ -171,6 +171,43 @@ def _peak_near(x: np.ndarray, frames: np.ndarray, radius: int = 2) -> np.ndarray
     return out
 
 
+def _halve_grid(fr: F.Frames, beat_frames: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Every other beat on the accented phase, moved by half a beat when the bass/kick sits
+    clearly between the beats (the same off-beat check as for the tracked grid)."""
+    return tempo_mod.fix_offbeat(_halve(beat_frames, labels, fr.low_onset + 0.5 * fr.onset),
+                                 fr.low_onset)
+
+
+def _double_grid(beat_frames: np.ndarray) -> np.ndarray:
+    mids = (beat_frames[:-1] + beat_frames[1:]) // 2
+    return np.sort(np.concatenate([beat_frames, mids])).astype(int)
+
+
+def _rule_level(fr: F.Frames, est: tempo_mod.TempoEstimate, beat_frames: np.ndarray,
+                seg: _Segments, harmonic: bool, duration: float,
+                tactus_params: chords_mod.ChordParams,
+                ) -> tuple[np.ndarray, tempo_mod.TempoEstimate, _Segments]:
+    """The chord-length rule: at a fast tracked tempo, chords that last 5 or more beats mean the
+    tracked beats are subdivisions (eighth notes of a ballad): keep every other one (the
+    accented phase). Below 48 BPM (a beat longer than 1.25 s, slower than listeners count) the
+    tracked beats are half notes: add the midpoints. Chord lengths say nothing about the tactus
+    of noise, clicks or a single tone."""
+    for _ in range(2):
+        bpc = beats_per_chord(seg.labels[1:-1])
+        if (harmonic and beat_frames.size >= 16 and est.bpm >= TACTUS_HALVE_MIN_BPM
+                and bpc >= TACTUS_HALVE_BEATS_PER_CHORD):
+            # the same off-beat check as for the tracked grid (bass/kick clearly between beats)
+            beat_frames = _halve_grid(fr, beat_frames, seg.labels)
+            est = tempo_mod.TempoEstimate(est.bpm / 2, est.confidence, est.bpm)
+        elif beat_frames.size >= 8 and est.bpm < TACTUS_DOUBLE_MAX_BPM:
+            beat_frames = _double_grid(beat_frames)
+            est = tempo_mod.TempoEstimate(est.bpm * 2, est.confidence, est.bpm)
+        else:
+            break
+        seg = _segments(fr, beat_frames, duration, tactus_params)
+    return beat_frames, est, seg
+
+
 def analyze_music(samples: np.ndarray, sample_rate: int,
                   progress: ProgressFn | None = None,
                   chord_params: chords_mod.ChordParams | None = None,
@@ -203,27 +240,11 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     params = chord_params or chords_mod.ChordParams()
     tactus_params = replace(params, emission="templates")
     seg = _segments(fr, beat_frames, duration, tactus_params)
-    # The tactus a musician counts: at a fast tracked tempo, chords that last 5 or more beats
-    # mean the tracked beats are subdivisions (eighth notes of a ballad): keep every other one
-    # (the accented phase). Below 48 BPM (a beat longer than 1.25 s, slower than listeners count)
-    # the tracked beats are half notes: add the midpoints.
-    # Chord lengths say nothing about the tactus of noise, clicks or a single tone.
+    # The tactus a musician counts (_rule_level; a learned chooser over the grid's features was
+    # no better on the development data; see the package README).
     harmonic = no_key_reason(_key_chroma(seg).sum(axis=1)) is None
-    for _ in range(2):
-        bpc = beats_per_chord(seg.labels[1:-1])
-        if (harmonic and beat_frames.size >= 16 and est.bpm >= TACTUS_HALVE_MIN_BPM
-                and bpc >= TACTUS_HALVE_BEATS_PER_CHORD):
-            # the same off-beat check as for the tracked grid (bass/kick clearly between beats)
-            beat_frames = tempo_mod.fix_offbeat(
-                _halve(beat_frames, seg.labels, fr.low_onset + 0.5 * fr.onset), fr.low_onset)
-            est = tempo_mod.TempoEstimate(est.bpm / 2, est.confidence, est.bpm)
-        elif beat_frames.size >= 8 and est.bpm < TACTUS_DOUBLE_MAX_BPM:
-            mids = (beat_frames[:-1] + beat_frames[1:]) // 2
-            beat_frames = np.sort(np.concatenate([beat_frames, mids])).astype(int)
-            est = tempo_mod.TempoEstimate(est.bpm * 2, est.confidence, est.bpm)
-        else:
-            break
-        seg = _segments(fr, beat_frames, duration, tactus_params)
+    beat_frames, est, seg = _rule_level(fr, est, beat_frames, seg, harmonic, duration,
+                                        tactus_params)
     if params.emission != "templates":
         seg = replace(seg, labels=chords_mod.decode_chords(seg.treble, seg.bass, seg.silent, params,
                                                            notes=seg.notes))

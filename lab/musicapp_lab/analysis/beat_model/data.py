@@ -47,13 +47,12 @@ def training_songs(root: Path, count: int | None = None) -> list[str]:
     return songs_outside_the_evaluation(root, TRAIN_SEED, EVAL_BUFFER, count)
 
 
-def render_excerpt(root: Path, song: str, groove: list[Path],
-                   wide_tempo: bool = False) -> tuple[np.ndarray, dict] | None:
-    """(features (128, n) float16, truth) of one training excerpt; None when the song's
-    annotations do not fit (as in the evaluation builder)."""
-    from musicapp.analysis.beat_model import input_features
+def training_piece(root: Path, song: str, groove: list[Path], wide_tempo: bool = False):
+    """The training excerpt of ``song`` as a :class:`~musicapp_lab.analysis.evalset.piece.Piece`
+    (time-stretched, re-voiced, its level in ``extra["gain"]``), or None when the song's
+    annotations do not fit (as in the evaluation builder). Every draw comes from the song's seed."""
     from musicapp_lab.analysis.evalset.pop909 import load_song
-    from musicapp_lab.analysis.render import DRUM_CHANNEL, render_notes
+    from musicapp_lab.analysis.render import DRUM_CHANNEL
 
     rng = np.random.default_rng([TRAIN_SEED, int(song)])
     piece = load_song(root, song, rng, groove, float(rng.uniform(30.0, 45.0)))
@@ -68,13 +67,34 @@ def render_excerpt(root: Path, song: str, groove: list[Path],
                                  end=(n.start + 0.1) * s if n.channel == DRUM_CHANNEL
                                  else n.end * s) for n in piece.notes]
     programs = {ch: int(rng.choice(PROGRAM_POOL)) for ch in piece.programs}
-    y = render_notes(notes, programs, sample_rate=22050)
-    y = y * float(10 ** (rng.uniform(-20, 0) / 20))
+    gain = float(10 ** (rng.uniform(-20, 0) / 20))
+    return dataclasses.replace(
+        piece, name=f"train-{song}", notes=notes, programs=programs,
+        key_segments=[(a * s, b * s, pc, m) for a, b, pc, m in piece.key_segments],
+        chords=[(a * s, b * s, lab) for a, b, lab in piece.chords],
+        beats=[b * s for b in piece.beats], downbeats=[b * s for b in piece.downbeats or []],
+        tempo=piece.tempo / s, duration=piece.duration * s,
+        description=f"{piece.description}, stretch {s:.3f}",
+        extra={**piece.extra, "gain": gain, "stretch": s})
+
+
+def render_excerpt(root: Path, song: str, groove: list[Path],
+                   wide_tempo: bool = False) -> tuple[np.ndarray, dict] | None:
+    """(features (128, n) float16, truth) of one training excerpt; None when the song's
+    annotations do not fit (as in the evaluation builder)."""
+    from musicapp.analysis.beat_model import input_features
+    from musicapp_lab.analysis.render import render_notes
+
+    piece = training_piece(root, song, groove, wide_tempo)
+    if piece is None:
+        return None
+    y = render_notes(piece.notes, piece.programs, sample_rate=22050)
+    y = y * piece.extra["gain"]
     x = input_features(y).astype(np.float16)
-    truth = {"song": song, "beats": [b * s for b in piece.beats],
-             "downbeats": [b * s for b in piece.downbeats or []], "meter": piece.meter,
-             "tempo": piece.tempo / s, "stretch": s, "programs": programs,
-             "drums": "drums" in piece.description, "duration": y.size / 22050}
+    truth = {"song": song, "beats": piece.beats, "downbeats": piece.downbeats,
+             "meter": piece.meter, "tempo": piece.tempo, "stretch": piece.extra["stretch"],
+             "programs": piece.programs, "drums": "drums" in piece.description,
+             "duration": y.size / 22050}
     return x, truth
 
 
