@@ -33,6 +33,7 @@ def downbeat_f(rows: list[dict], w: tuple[float, ...]) -> np.ndarray:
         if beats.size < 6:
             out.append(scoring.beat_f(r["downbeats"], []))
             continue
+        w = tuple(w) + (0.0,) * (cues.shape[0] - len(w))  # a stored learned cue, unweighted
         s = sum(wi * meter._z(c) for wi, c in zip(w, cues, strict=True))
         m = meter.estimate_meter(np.asarray(s, dtype=float))
         out.append(scoring.beat_f(r["downbeats"], beats[m.phase::m.beats_per_bar].tolist()))
@@ -69,6 +70,13 @@ def main(argv: list[str] | None = None) -> None:
         a, b = downbeat_f(sub, cur), downbeat_f(sub, best)
         print(f"{s} (n={len(sub)}): current {boot(a)}  best-on-training {boot(b)}  "
               f"diff {boot(b - a)}")
+    if len(rows[0]["cues"]) == 5:  # the learned activation (in-sample on train-real)
+        for lw in (1.0, 2.0, 4.0):
+            print(f"current + learned downbeat cue x{lw}:")
+            for s in sorted({r["set"] for r in rows}):
+                sub = [r for r in rows if r["set"] == s]
+                a, b = downbeat_f(sub, cur), downbeat_f(sub, (*cur, lw))
+                print(f"  {s} (n={len(sub)}): {boot(b)}  diff {boot(b - a)}")
 
 
 if __name__ == "__main__":

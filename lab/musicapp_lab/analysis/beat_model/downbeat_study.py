@@ -21,8 +21,9 @@ import numpy as np
 REFUSED = ("eval", "eval-real", "eval2-real")
 
 
-def piece_cues(y: np.ndarray, sr: int) -> dict:
-    """Beat times and the four per-beat cues (hc, bc, low, onset) of the product's grid."""
+def piece_cues(y: np.ndarray, sr: int, learned: bool = False) -> dict:
+    """Beat times and the four per-beat cues (hc, bc, low, onset) of the product's grid, plus
+    the learned downbeat activation as a fifth when ``learned`` (the grid stays the onset one)."""
     from musicapp.analysis import api, meter
     from musicapp.analysis import beat_model as beat_mod
     from musicapp.analysis import features as F
@@ -38,10 +39,14 @@ def piece_cues(y: np.ndarray, sr: int) -> dict:
     harmonic = no_key_reason(api._key_chroma(seg).sum(axis=1)) is None
     bf, est, seg = api._rule_level(fr, est, bf, seg, harmonic, duration, params)
     if bf.size < 6:
-        return {"beats": bf / F.FPS, "cues": np.zeros((4, bf.size))}
+        return {"beats": bf / F.FPS, "cues": np.zeros((5 if learned else 4, bf.size))}
     idx = np.clip(np.searchsorted(seg.bounds, bf), 0, seg.treble.shape[1] - 1)
-    cues = np.stack([meter._cos_change(seg.treble[:, idx]), meter._cos_change(seg.bass[:, idx]),
-                     api._peak_near(fr.low_onset, bf), api._peak_near(fr.onset, bf)])
+    rows = [meter._cos_change(seg.treble[:, idx]), meter._cos_change(seg.bass[:, idx]),
+            api._peak_near(fr.low_onset, bf), api._peak_near(fr.onset, bf)]
+    if learned:
+        act = beat_mod.default_model().activations(y)
+        rows.append(api._peak_near(act.downbeat[:fr.n_frames].astype(np.float64), bf))
+    cues = np.stack(rows)
     return {"beats": bf / F.FPS, "cues": cues}
 
 
@@ -52,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", action="append", required=True, help="CACHE_DIR:SPLIT")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--learned", action="store_true",
+                    help="also store the learned downbeat activation (BeatTCN; it was trained on "
+                         "the train-real excerpts, so only other sets score it out of sample)")
     args = ap.parse_args(argv)
     rows = []
     for spec in args.set:
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
             if not it.truth.get("downbeats"):
                 continue
             y, sr = it.load()
-            r = piece_cues(y, sr)
+            r = piece_cues(y, sr, args.learned)
             rows.append({"name": it.name, "set": split, "beats": r["beats"].tolist(),
                          "cues": r["cues"].tolist(), "downbeats": it.truth["downbeats"],
                          "meter": it.truth["meter"], "truth_beats": it.truth["beats"]})

@@ -21,3 +21,12 @@ def test_the_cue_that_marks_the_bars_finds_the_downbeats():
     assert downbeat_f(rows, (0.0, 0.0, 0.0, 1.0)).mean() < 1.0
     assert downbeat_f([{"beats": [0.0, 0.5], "cues": [[0, 0]] * 4, "downbeats": [6.0, 8.0]}],
                       (1.0, 0.7, 0.0, 0.25))[0] == 0.0
+
+
+def test_a_stored_learned_cue_counts_only_when_weighted():
+    row = _row(2, 0)
+    misleading = np.zeros(32)
+    misleading[0::4] = 5.0  # a fifth cue pointing at the wrong phase
+    row5 = dict(row, cues=[*row["cues"], misleading.tolist()])
+    assert downbeat_f([row5], (1.0, 0.0, 0.0, 0.0))[0] == 1.0
+    assert downbeat_f([row5], (1.0, 0.0, 0.0, 0.0, 4.0))[0] < 1.0
