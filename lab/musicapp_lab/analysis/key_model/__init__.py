@@ -2,5 +2,6 @@
 
 ``python -m musicapp_lab.analysis.key_model.data``    cuts training excerpts from the rendered songs,
 ``python -m musicapp_lab.analysis.key_model.train``   cross-validates against the rule, writes weights,
-``python -m musicapp_lab.analysis.key_model.compare`` scores rule and model on the dev splits.
+``python -m musicapp_lab.analysis.key_model.compare`` scores rule and model on the dev splits,
+``python -m musicapp_lab.analysis.key_model.diagnose`` shows where the errors come from.
 """
