@@ -1,13 +1,14 @@
 """Downbeat cue study: per-beat downbeat cues of the product's beat grid and the annotated bars.
 
 For every piece of the given built sets the analysis runs to its final beat grid (onset cue,
-the product's tactus rule) and stores, per beat, the cues :func:`musicapp.analysis.meter.
-downbeat_strength` weighs (harmonic change, bass-chroma change, low-band and full-band onset),
-plus the beat times and the annotated downbeats and meter, so that cue weights can be compared
-offline (:func:`phase_accuracy`). The evaluation splits are refused.
+the product's tactus rule) and stores, per beat, the cues
+:func:`musicapp.analysis.meter.downbeat_strength` weighs (harmonic change, bass-chroma change,
+low-band and full-band onset) and the beat-synchronous treble and bass chroma, plus the beat
+times and the annotated downbeats and meter, so that downbeat choices can be compared offline
+(:mod:`.downbeat_fit`). The evaluation splits are refused.
 
 Run: ``OMP_NUM_THREADS=1 nice -n 5 python -m musicapp_lab.analysis.beat_model.downbeat_study
---set data/tactus:train-real ... --out data/tactus/downbeats.npz``.
+--set data/tactus:train-real ... --out data/tactus/downbeats.json``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def piece_cues(y: np.ndarray, sr: int, learned: bool = False) -> dict:
     harmonic = no_key_reason(api._key_chroma(seg).sum(axis=1)) is None
     bf, est, seg = api._rule_level(fr, est, bf, seg, harmonic, duration, params)
     if bf.size < 6:
-        return {"beats": bf / F.FPS, "cues": np.zeros((5 if learned else 4, bf.size))}
+        return {"beats": bf / F.FPS, "cues": np.zeros((5 if learned else 4, bf.size)),
+                "treble": np.zeros((12, bf.size)), "bass": np.zeros((12, bf.size))}
     idx = np.clip(np.searchsorted(seg.bounds, bf), 0, seg.treble.shape[1] - 1)
     rows = [meter._cos_change(seg.treble[:, idx]), meter._cos_change(seg.bass[:, idx]),
             api._peak_near(fr.low_onset, bf), api._peak_near(fr.onset, bf)]
@@ -47,7 +49,8 @@ def piece_cues(y: np.ndarray, sr: int, learned: bool = False) -> dict:
         act = beat_mod.default_model().activations(y)
         rows.append(api._peak_near(act.downbeat[:fr.n_frames].astype(np.float64), bf))
     cues = np.stack(rows)
-    return {"beats": bf / F.FPS, "cues": cues}
+    return {"beats": bf / F.FPS, "cues": cues, "treble": seg.treble[:, idx],
+            "bass": seg.bass[:, idx]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
             r = piece_cues(y, sr, args.learned)
             rows.append({"name": it.name, "set": split, "beats": r["beats"].tolist(),
                          "cues": r["cues"].tolist(), "downbeats": it.truth["downbeats"],
+                         "treble": np.round(r["treble"], 4).tolist(),
+                         "bass": np.round(r["bass"], 4).tolist(),
                          "meter": it.truth["meter"], "truth_beats": it.truth["beats"]})
             print(split, it.name, flush=True)
     Path(args.out).write_text(json.dumps(rows))

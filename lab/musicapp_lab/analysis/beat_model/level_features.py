@@ -18,7 +18,8 @@ from musicapp.analysis import tempo as tempo_mod
 #: names of :func:`level_features`' values, in order
 FEATURES = ("log_bpm", "log_beats_per_chord", "accent_alternation", "change_parity",
             "acf_half", "acf_double", "low_acf_half", "low_acf_double", "confidence",
-            "onset_between", "low_between")
+            "onset_between", "low_between", "low_r1", "low_r2", "low_r3", "low_r4", "onset_r1",
+            "onset_r2", "onset_r3", "onset_r4")
 #: metrical levels a chooser picks among (factor applied to the tracked tempo)
 LEVELS = (0.5, 1.0, 2.0)
 
@@ -59,4 +60,10 @@ def level_features(onset: np.ndarray, low_onset: np.ndarray, bpm: float, confide
     lhalf, lhere, ldouble = tempo_mod.level_scores(low_onset, [bpm / 2, bpm, bpm * 2])
     out[6], out[7] = _ratio(lhalf, lhere), _ratio(ldouble, lhere)
     out[8] = float(confidence)
+    # raw autocorrelation at 1-4 beats: a backbeat (kick and snare alternating) repeats every
+    # 2 counted beats, i.e. every 4 beats of a grid tracked at twice the tempo
+    period = tempo_mod.FPS * 60.0 / max(bpm, 1.0)
+    for band, start in ((low, 11), (o, 15)):
+        r = tempo_mod.onset_autocorrelation(band, int(np.ceil(4.5 * period)))
+        out[start:start + 4] = np.interp(period * np.arange(1, 5), np.arange(r.size), r)
     return out

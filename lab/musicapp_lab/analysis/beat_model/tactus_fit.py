@@ -52,8 +52,29 @@ def boot(v: np.ndarray, n: int = 2000) -> tuple[float, float, float]:
     return float(v.mean()), float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))
 
 
+def fit_trees(x: np.ndarray, y: np.ndarray, c: float):
+    """Gradient-boosted depth-2 trees (100, learning rate 0.05; ``c`` unused)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(max_depth=2, n_estimators=100, learning_rate=0.05,
+                                      random_state=0).fit(x, y)
+
+
+def predict_trees(m, x: np.ndarray) -> np.ndarray:
+    """Chosen level index per row of a :func:`fit_trees` model."""
+    return m.predict(x)
+
+
+def with_rule(x: np.ndarray, rule: np.ndarray) -> np.ndarray:
+    """``x`` plus the rule's decision (one-hot), log tempo squared, tempo x chord length and
+    "tempo >= 115 BPM" (log_bpm and log_beats_per_chord must be columns 0 and 1)."""
+    lb = x[:, :1]
+    return np.hstack([x, np.eye(3)[rule], lb ** 2, lb * x[:, 1:2],
+                      (lb > np.log2(1.15)).astype(float)])
+
+
 def cross_validate(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float,
-                   folds: int = 10) -> np.ndarray:
+                   folds: int = 10, fitter=fit, predictor=predict) -> np.ndarray:
     """Out-of-fold predictions, folds grouped by song."""
     uniq = np.unique(groups)
     fold_of = {g: i % folds for i, g in
@@ -61,8 +82,8 @@ def cross_validate(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float,
     f = np.array([fold_of[g] for g in groups])
     out = np.zeros(y.size, dtype=int)
     for k in range(folds):
-        w = fit(x[f != k], y[f != k], c)
-        out[f == k] = predict(w, x[f == k])
+        w = fitter(x[f != k], y[f != k], c)
+        out[f == k] = predictor(w, x[f == k])
     return out
 
 
@@ -72,6 +93,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("levels", type=Path)
     ap.add_argument("--c", type=float, default=None, help="fix C (default: best by CV)")
     ap.add_argument("--drop", action="append", default=[], help="leave out a feature")
+    ap.add_argument("--trees", action="store_true",
+                    help="gradient-boosted depth-2 trees instead of the logistic regression")
+    ap.add_argument("--with-rule", action="store_true",
+                    help="add the rule's decision and tempo interactions as features")
     args = ap.parse_args(argv)
     from musicapp_lab.analysis.beat_model.level_features import FEATURES
 
@@ -79,14 +104,17 @@ def main(argv: list[str] | None = None) -> None:
     meta = json.loads(str(d["meta"]))
     keep = [i for i, n in enumerate(FEATURES) if n not in args.drop]
     x, y, rule = d["features"][:, keep], d["label"], d["rule"]
+    if args.with_rule:
+        x = with_rule(x, rule)
+    fitter, predictor = (fit_trees, predict_trees) if args.trees else (fit, predict)
     sets = np.array([m["set"] for m in meta])
     groups = np.array([m["set"] + ":" + m["song"] for m in meta])
     ok = y >= 0
     tr = np.isin(sets, TRAIN_SETS) & ok
     print(f"training pieces with a level: {tr.sum()} (labels {np.bincount(y[tr], minlength=3)})")
     best = None
-    for c in ([args.c] if args.c else C_VALUES):
-        oof = cross_validate(x[tr], y[tr], groups[tr], c)
+    for c in ([args.c] if args.c else (C_VALUES[:1] if args.trees else C_VALUES)):
+        oof = cross_validate(x[tr], y[tr], groups[tr], c, fitter=fitter, predictor=predictor)
         acc = (oof == y[tr]).astype(float)
         print(f"C={c:<5} CV level accuracy {boot(acc)[0]:.3f} "
               f"(real {acc[sets[tr] == 'train-real'].mean():.3f}, "
@@ -101,16 +129,18 @@ def main(argv: list[str] | None = None) -> None:
     for s in TRAIN_SETS:
         sel = sets[tr] == s
         print(f"  {s}: rule {boot(racc[sel])}, model {boot(macc[sel])}")
-    w = fit(x[tr], y[tr], c)
+    w = fitter(x[tr], y[tr], c)
     for s in sorted(set(sets) - set(TRAIN_SETS)):
         sel = (sets == s) & ok
-        p = predict(w, x[sel])
+        p = predictor(w, x[sel])
         print(f"  {s} (n={sel.sum()}): rule {boot((rule[sel] == y[sel]).astype(float))}, "
               f"model {boot((p == y[sel]).astype(float))}")
         for i in np.flatnonzero(sel)[p != y[sel]]:
             print(f"     {meta[i]['name']} true {meta[i]['truth_bpm']:.1f} grid "
                   f"{meta[i]['grid_bpm']:.1f} label {y[i]} model {p[list(np.flatnonzero(sel)).index(i)]}"
                   f" rule {rule[i]}")
+    if args.trees or args.with_rule:
+        return
     print("weights (standardised features):")
     for k, n in enumerate(np.array(FEATURES)[keep]):
         print(f"  {n:22s} " + " ".join(f"{w['coef'][j, k]:+.2f}" for j in range(3)))

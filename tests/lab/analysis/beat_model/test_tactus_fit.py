@@ -15,3 +15,14 @@ def test_grouped_cross_validation_learns_a_separable_level():
     assert (oof == y).mean() > 0.95
     w = fit(x[y < 2], y[y < 2], 1.0)  # a level never seen is never chosen
     assert set(predict(w, x).tolist()) <= {0, 1}
+
+
+def test_trees_and_rule_features():
+    from musicapp_lab.analysis.beat_model.tactus_fit import fit_trees, predict_trees, with_rule
+
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1, 2], 30)
+    x = np.column_stack([y + rng.normal(0, 0.2, y.size), rng.normal(0, 1, y.size)])
+    xr = with_rule(x, np.ones(y.size, dtype=int))
+    assert xr.shape == (y.size, 2 + 3 + 3) and np.all(xr[:, 3] == 1.0)  # one-hot of "keep"
+    assert (predict_trees(fit_trees(x, y, 0.0), x) == y).mean() > 0.95
