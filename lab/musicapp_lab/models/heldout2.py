@@ -1,6 +1,14 @@
-"""Independent held-out evaluation of the shipped valence/arousal model (issue 16, "heldout2").
+"""Independent held-out evaluations of the shipped valence/arousal model (issue 16).
 
-Protocol (written down before any score was computed): ``lab/musicapp_lab/models/heldout2.md``.
+One machinery for every pre-registered held-out set; the set's rules are a :class:`Protocol`
+(:data:`PROTOCOLS`), picked by ``--protocol`` or by the name of the ``--data`` folder:
+
+* ``heldout2`` (protocol ``lab/musicapp_lab/models/heldout2.md``, scored once);
+* ``heldout3`` (protocol ``lab/musicapp_lab/models/heldout3.md``): other packages (the twelve
+  scored by heldout2 are refused too), and a file whose *name* contains ``music`` also counts as
+  a music track.
+
+Protocol of heldout2 (written down before any score was computed): ``heldout2.md``.
 In short: Debian game-music packages that the project never trains or tunes on (not among the
 eight allowed soundtracks of ``shared/ENVIRONMENT.md``), extracted under ``data/heldout2/``
 (git-ignored; evaluation only, nothing from them is committed or shipped). A music track is an
@@ -15,6 +23,7 @@ one axis are scored. Scoring is the code path of the card's figures
 2000 track resamples, seed 0, for the shipped model and the card's baselines in one run.
 
     nice -n 5 .venv/bin/python -m musicapp_lab.models.heldout2 --data data/heldout2
+    nice -n 5 .venv/bin/python -m musicapp_lab.models.heldout2 --data data/heldout3
 
 analyses the excerpts not cached yet (``DATA/analyses/``, resumable, prints no model output) and
 then scores once; a second scoring refuses unless ``--another-look`` is given (the count of
@@ -30,7 +39,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +50,7 @@ from musicapp_lab.models.weak_labels import WeakLabel, label_path, music_relpath
 
 #: Folder names (lower case) that hold a package's music.
 MUSIC_DIRS = frozenset({"music", "musics", "music.ocg"})
-#: Split name written into the cached analyses.
+#: Split name written into the cached analyses of heldout2 (each protocol writes its name).
 SPLIT = "heldout2"
 #: Bootstrap resamples and seed (pre-registered).
 N_BOOT = 2000
@@ -50,6 +59,32 @@ SEED = 0
 TRAINING_PACKAGES = frozenset({"warzone2100-music", "ufoai-music", "nexuiz-music",
                                "singularity-music", "hyperrogue-music", "planetblupi-music-ogg",
                                "freedroidrpg-data", "hedgewars-data"})
+#: The twelve packages whose tracks heldout2 scored (heldout2.md); refused by later sets.
+HELDOUT2_PACKAGES = frozenset({"0ad-data", "asc-music", "extremetuxracer-data", "flare-game",
+                               "megaglest-data", "openclonk-data", "supertux-data",
+                               "supertuxkart-data", "unknown-horizons", "wesnoth-1.16-music",
+                               "widelands-data", "xmoto-data"})
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The rules of one pre-registered held-out set."""
+
+    name: str
+    #: A file whose name (lower case, without folders) contains this word is a music track
+    #: even outside a music folder (None: music folders only).
+    name_word: str | None = None
+    #: Packages refused besides the training packages (used by an earlier set).
+    refused: frozenset[str] = field(default_factory=frozenset)
+    #: Whether scoring adds the within-package ROC-AUC (pre-registered for heldout3 only).
+    within_package: bool = False
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "heldout2": Protocol("heldout2"),
+    "heldout3": Protocol("heldout3", name_word="music", refused=HELDOUT2_PACKAGES,
+                         within_package=True),
+}
 
 
 @dataclass(frozen=True)
@@ -79,22 +114,31 @@ class HeldTrack:
         return self.label.arousal is not None or self.label.valence is not None
 
 
-def is_music_file(path: Path, size: int) -> bool:
-    """An audio file of at least :data:`MIN_BYTES` inside a folder named like a music folder."""
-    return (path.suffix.lower() in AUDIO_SUFFIXES and size >= MIN_BYTES
-            and any(p.lower() in MUSIC_DIRS for p in path.parts[:-1]))
+def is_music_file(path: Path, size: int, protocol: Protocol = PROTOCOLS["heldout2"]) -> bool:
+    """An audio file of at least :data:`MIN_BYTES` inside a folder named like a music folder
+    (or, when the protocol says so, whose file name contains its ``name_word``)."""
+    if path.suffix.lower() not in AUDIO_SUFFIXES or size < MIN_BYTES:
+        return False
+    if any(p.lower() in MUSIC_DIRS for p in path.parts[:-1]):
+        return True
+    return protocol.name_word is not None and protocol.name_word in path.name.lower()
 
 
-def discover(extracted: Path) -> list[HeldTrack]:
+def discover(extracted: Path, protocol: Protocol = PROTOCOLS["heldout2"]) -> list[HeldTrack]:
     """Every music track under ``extracted/<package>/`` (sorted), with its weak labels.
-    Training packages (:data:`TRAINING_PACKAGES` or a package of the card's split) are refused."""
+    Training packages (:data:`TRAINING_PACKAGES` or a package of the card's split) and the
+    protocol's ``refused`` packages are refused."""
     tracks = []
     for pkg_dir in sorted(p for p in extracted.iterdir() if p.is_dir()):
         pkg = pkg_dir.name
         if pkg in TRAINING_PACKAGES or pkg.split("-")[0] in SPLITS:
             raise ValueError(f"{pkg} is a training/validation/test package of the card")
+        if pkg in protocol.refused:
+            raise ValueError(f"{pkg} was used by an earlier held-out set; {protocol.name} "
+                             "refuses it")
         for p in sorted(pkg_dir.rglob("*")):
-            if p.is_file() and is_music_file(p.relative_to(pkg_dir), p.stat().st_size):
+            if p.is_file() and is_music_file(p.relative_to(pkg_dir), p.stat().st_size,
+                                             protocol):
                 rel = music_relpath(str(p))
                 tracks.append(HeldTrack(p, pkg, rel, label_path(rel)))
     return tracks
@@ -108,7 +152,8 @@ def label_counts(tracks: list[HeldTrack]) -> dict[str, int]:
             "dark": sum(t.label.valence == -1 for t in tracks)}
 
 
-def analyse(tracks: list[HeldTrack], out: Path, log: Callable[[str], None] = print) -> int:
+def analyse(tracks: list[HeldTrack], out: Path, log: Callable[[str], None] = print,
+            split: str = SPLIT) -> int:
     """Cache the product pipeline's analyses of each track's excerpts (the card's excerpts:
     :func:`musicapp_lab.models.emotion_features.windows`). Prints progress only, no model
     output. Returns the number of new files."""
@@ -120,7 +165,7 @@ def analyse(tracks: list[HeldTrack], out: Path, log: Callable[[str], None] = pri
         done = out / f"{t.package}_{t.key}.done"
         if done.exists():
             continue
-        added, dur = analyse_windows(str(t.path), t.package, t.key, SPLIT, out)
+        added, dur = analyse_windows(str(t.path), t.package, t.key, split, out)
         new += added
         done.write_text("")
         log(f"{n + 1}/{len(tracks)} {t.package} {t.rel} {dur:.0f}s ({time.time() - t0:.0f} s)")
@@ -128,13 +173,16 @@ def analyse(tracks: list[HeldTrack], out: Path, log: Callable[[str], None] = pri
 
 
 def score(held_analyses: list[dict[str, Any]], ref_analyses: list[dict[str, Any]],
-          select_lambda: dict[str, float] | None) -> dict[str, Any]:
+          select_lambda: dict[str, float] | None, within_package: bool = False
+          ) -> dict[str, Any]:
     """Score the held-out tracks with the shipped model and the card's baselines (one run).
 
     Rows as in the card's final figures: the tagger alone, the prior weights (what is shipped;
     checked against :func:`musicapp.models.va_fusion.load_model`) and, when the selection file
     is at hand, the fitted model as selected. Standardisation, percentile tables and fits use
-    the card's reference analyses only (training and validation packages)."""
+    the card's reference analyses only (training and validation packages). With
+    ``within_package``, each row also gets the ROC-AUC over pairs of tracks of the same package
+    (:func:`musicapp_lab.models.emotion_lopo.boot_within`) under ``res["within"]``."""
     from musicapp.models.va_fusion import load_model
     from musicapp_lab.models.emotion_fusion import (
         PRIOR,
@@ -163,6 +211,14 @@ def score(held_analyses: list[dict[str, Any]], ref_analyses: list[dict[str, Any]
     for name, (spec, lams) in rows.items():
         s = track_outputs(fit_model(ref, mean, scale, spec, lams, tv), held)
         res["rows"][name] = aucs(s, held, keep, n_boot=N_BOOT)
+        if within_package:
+            from musicapp_lab.models.emotion_lopo import boot_within
+
+            pk = np.array([t.package for t in held])
+            res.setdefault("within", {})[name] = {
+                axis: boot_within(s[:, ax], np.array([t.labels[ax] for t in held]), pk,
+                                  n_boot=N_BOOT, seed=SEED)
+                for ax, axis in enumerate(("valence", "arousal"))}
         res["std"][name] = {"valence": float(np.nanstd(s[:, 0])),
                             "arousal": float(np.nanstd(s[:, 1]))}
         if name == "prior weights (shipped)":
@@ -188,7 +244,17 @@ def table(res: dict[str, Any]) -> str:
         sd = res["std"][name]
         lines.append(f"| {name} | {_fmt(r['arousal'])} | {_fmt(r['valence'])} | "
                      f"{sd['valence']:.2f} / {sd['arousal']:.2f} |")
+    for name, w in (res.get("within") or {}).items():
+        lines.append(f"| {name}, within-package pairs | {_fmt(w['arousal'])} | "
+                     f"{_fmt(w['valence'])} | |")
     return "\n".join(lines)
+
+
+def protocol_for(data: Path, name: str | None) -> Protocol:
+    """The protocol named ``name``, else the one named like the data folder, else heldout2."""
+    if name is not None:
+        return PROTOCOLS[name]
+    return PROTOCOLS.get(data.resolve().name, PROTOCOLS["heldout2"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,10 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="list tracks and labels, score nothing")
     ap.add_argument("--another-look", action="store_true",
                     help="score although the set was scored before (counted)")
+    ap.add_argument("--protocol", choices=sorted(PROTOCOLS),
+                    help="the set's rules (default: the data folder's name, else heldout2)")
     args = ap.parse_args(argv)
-    tracks = discover(args.data / "extracted")
+    protocol = protocol_for(args.data, args.protocol)
+    tracks = discover(args.data / "extracted", protocol)
     scored = [t for t in tracks if t.labelled]
-    print(f"{len(tracks)} music tracks, {len(scored)} labelled and scored: "
+    print(f"{protocol.name}: {len(tracks)} music tracks, {len(scored)} labelled and scored: "
           f"{label_counts(scored)}", flush=True)
     if args.list:
         for t in scored:
@@ -211,14 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     looks = args.data / "looks.txt"
     n_looks = int(looks.read_text()) if looks.exists() else 0
     if n_looks and not args.analyse_only and not args.another_look:
-        print(f"heldout2 was scored {n_looks} time(s) already; --another-look to score again")
+        print(f"{protocol.name} ({args.data}) was scored {n_looks} time(s) already; "
+              "--another-look to score again")
         return 2
     import torch
 
     torch.set_num_threads(1)
     np.seterr(all="ignore")
     out = args.data / "analyses"
-    print(f"{analyse(scored, out)} new analyses", flush=True)
+    print(f"{analyse(scored, out, split=protocol.name)} new analyses", flush=True)
     if args.analyse_only:
         return 0
     looks.write_text(str(n_looks + 1))
@@ -229,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     sel = REPO / "data" / "va_fusion" / "select.json"
     lam = ({k: float(v) for k, v in json.loads(sel.read_text())["lambda"].items()}
            if sel.exists() else None)
-    res = score(held, load_all(), lam)
+    res = score(held, load_all(), lam, within_package=protocol.within_package)
+    res["protocol"] = protocol.name
     res["looks"] = n_looks + 1
     res["label_counts"] = label_counts(scored)
     (args.data / "results.json").write_text(json.dumps(res, indent=1, default=float))

@@ -62,3 +62,36 @@ def test_scoring_a_second_time_is_refused(tmp_path: Path, capsys: pytest.Capture
     assert "scored 1 time(s) already" in capsys.readouterr().out
     assert (tmp_path / "looks.txt").read_text() == "1"
     assert not (tmp_path / "results.json").exists()
+
+
+def test_heldout3_counts_music_in_the_file_name_and_refuses_heldout2_packages(
+        tmp_path: Path) -> None:
+    ex = tmp_path / "extracted"
+    _file(ex, "naev-data/usr/share/naev/dat/snd/music/combat1.ogg")
+    _file(ex, "lugaru-data/usr/share/games/lugaru/Sounds/Music1Snow.ogg")
+    _file(ex, "lugaru-data/usr/share/games/lugaru/Sounds/DesertAmbient.ogg")  # not music
+    p3 = h2.PROTOCOLS["heldout3"]
+    got = {t.rel: t.label.arousal for t in h2.discover(ex, p3)}
+    assert got == {"combat1.ogg": 1, "Music1Snow.ogg": -1}
+    # heldout2's rules are unchanged: music folders only
+    assert {t.rel for t in h2.discover(ex)} == {"combat1.ogg"}
+    _file(ex, "wesnoth-1.16-music/usr/share/games/wesnoth/music/battle.ogg")
+    with pytest.raises(ValueError, match=r"wesnoth-1\.16-music was used by an earlier"):
+        h2.discover(ex, p3)
+    assert len(h2.discover(ex)) == 2  # heldout2 itself still accepts its own package
+
+
+def test_protocol_follows_the_data_folder_and_looks_are_counted_per_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert h2.protocol_for(tmp_path / "heldout3", None).name == "heldout3"
+    assert h2.protocol_for(tmp_path / "other", None).name == "heldout2"
+    assert h2.protocol_for(tmp_path / "other", "heldout3").name == "heldout3"
+    d2, d3 = tmp_path / "heldout2", tmp_path / "heldout3"
+    for d in (d2, d3):
+        (d / "extracted").mkdir(parents=True)
+    (d2 / "looks.txt").write_text("1")
+    assert h2.main(["--data", str(d2)]) == 2
+    assert h2.main(["--data", str(d3), "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "heldout2" in out and "heldout3: 0 music tracks" in out
+    assert not (d3 / "looks.txt").exists()
