@@ -78,12 +78,15 @@ class Protocol:
     refused: frozenset[str] = field(default_factory=frozenset)
     #: Whether scoring adds the within-package ROC-AUC (pre-registered for heldout3 only).
     within_package: bool = False
+    #: Secondary rows: one fusion descriptor alone (axis, descriptor of
+    #: :data:`musicapp.models.va_fusion.FEATURES`), its track mean as the score.
+    singles: tuple[tuple[str, str], ...] = ()
 
 
 PROTOCOLS: dict[str, Protocol] = {
     "heldout2": Protocol("heldout2"),
     "heldout3": Protocol("heldout3", name_word="music", refused=HELDOUT2_PACKAGES,
-                         within_package=True),
+                         within_package=True, singles=(("valence", "key_major"),)),
 }
 
 
@@ -173,8 +176,8 @@ def analyse(tracks: list[HeldTrack], out: Path, log: Callable[[str], None] = pri
 
 
 def score(held_analyses: list[dict[str, Any]], ref_analyses: list[dict[str, Any]],
-          select_lambda: dict[str, float] | None, within_package: bool = False
-          ) -> dict[str, Any]:
+          select_lambda: dict[str, float] | None, within_package: bool = False,
+          singles: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """Score the held-out tracks with the shipped model and the card's baselines (one run).
 
     Rows as in the card's final figures: the tagger alone, the prior weights (what is shipped;
@@ -182,7 +185,9 @@ def score(held_analyses: list[dict[str, Any]], ref_analyses: list[dict[str, Any]
     is at hand, the fitted model as selected. Standardisation, percentile tables and fits use
     the card's reference analyses only (training and validation packages). With
     ``within_package``, each row also gets the ROC-AUC over pairs of tracks of the same package
-    (:func:`musicapp_lab.models.emotion_lopo.boot_within`) under ``res["within"]``."""
+    (:func:`musicapp_lab.models.emotion_lopo.boot_within`) under ``res["within"]``. Each
+    ``singles`` entry (axis, descriptor) adds that descriptor's track mean as a score on that
+    axis only, under ``res["singles"]``."""
     from musicapp.models.va_fusion import load_model
     from musicapp_lab.models.emotion_fusion import (
         PRIOR,
@@ -224,6 +229,16 @@ def score(held_analyses: list[dict[str, Any]], ref_analyses: list[dict[str, Any]
         if name == "prior weights (shipped)":
             shipped = track_outputs(load_model(), held)
             res["shipped_max_abs_diff"] = float(np.nanmax(np.abs(shipped - s)))
+    if singles:
+        from musicapp.models.va_fusion import FEATURES
+        from musicapp_lab.models.emotion import bootstrap_auc
+
+        for axis, feat in singles:
+            ax = ("valence", "arousal").index(axis)
+            col = np.array([t.rows()[0][FEATURES.index(feat)] for t in held])
+            lab = np.array([t.labels[ax] for t in held])
+            res.setdefault("singles", {})[f"{feat} alone / {axis}"] = bootstrap_auc(
+                col, lab, n_boot=N_BOOT, seed=SEED)
     res["labelled"] = {axis: {"pos": int(sum(t.labels[ax] == 1 for t in held)),
                               "neg": int(sum(t.labels[ax] == -1 for t in held))}
                        for ax, axis in enumerate(("valence", "arousal"))}
@@ -244,6 +259,9 @@ def table(res: dict[str, Any]) -> str:
         sd = res["std"][name]
         lines.append(f"| {name} | {_fmt(r['arousal'])} | {_fmt(r['valence'])} | "
                      f"{sd['valence']:.2f} / {sd['arousal']:.2f} |")
+    for name, r in (res.get("singles") or {}).items():
+        cells = ["", _fmt(r)] if name.endswith("valence") else [_fmt(r), ""]
+        lines.append(f"| {name} (secondary) | {cells[0]} | {cells[1]} | |")
     for name, w in (res.get("within") or {}).items():
         lines.append(f"| {name}, within-package pairs | {_fmt(w['arousal'])} | "
                      f"{_fmt(w['valence'])} | |")
@@ -299,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     sel = REPO / "data" / "va_fusion" / "select.json"
     lam = ({k: float(v) for k, v in json.loads(sel.read_text())["lambda"].items()}
            if sel.exists() else None)
-    res = score(held, load_all(), lam, within_package=protocol.within_package)
+    res = score(held, load_all(), lam, within_package=protocol.within_package,
+                singles=protocol.singles)
     res["protocol"] = protocol.name
     res["looks"] = n_looks + 1
     res["label_counts"] = label_counts(scored)

@@ -95,3 +95,14 @@ def test_protocol_follows_the_data_folder_and_looks_are_counted_per_folder(
     out = capsys.readouterr().out
     assert "heldout2" in out and "heldout3: 0 music tracks" in out
     assert not (d3 / "looks.txt").exists()
+
+
+def test_table_puts_secondary_rows_under_their_axis() -> None:
+    res = {"rows": {}, "std": {},
+           "singles": {"key_major alone / valence": {"auc": 0.7, "lo": 0.1, "hi": 0.9}},
+           "within": {"shipped": {"arousal": {"auc": 0.6, "lo": 0.2, "hi": 0.8},
+                                  "valence": {"auc": 0.5, "lo": 0.0, "hi": 1.0}}}}
+    lines = h2.table(res).splitlines()
+    assert "| key_major alone / valence (secondary) |  | 0.700 [0.100, 0.900] | |" in lines
+    assert "| shipped, within-package pairs | 0.600 [0.200, 0.800] | 0.500 [0.000, 1.000] | |" \
+        in lines
