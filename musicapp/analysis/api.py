@@ -240,7 +240,7 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     params = chord_params or chords_mod.ChordParams()
     tactus_params = replace(params, emission="templates")
     seg = _segments(fr, beat_frames, duration, tactus_params)
-    # The tactus a musician counts (_rule_level; a learned chooser over the grid's features was
+    # The tactus a musician counts (_rule_level; learned choosers over the grid's features were
     # no better on the development data; see the package README).
     harmonic = no_key_reason(_key_chroma(seg).sum(axis=1)) is None
     beat_frames, est, seg = _rule_level(fr, est, beat_frames, seg, harmonic, duration,
