@@ -19,8 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-REFUSED = ("eval", "eval-real", "eval2-real")
-
 
 def piece_cues(y: np.ndarray, sr: int, learned: bool = False) -> dict:
     """Beat times and the four per-beat cues (hc, bc, low, onset) of the product's grid, plus
@@ -55,7 +53,7 @@ def piece_cues(y: np.ndarray, sr: int, learned: bool = False) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: cues of every piece of every ``--set DIR:SPLIT``."""
-    from musicapp_lab.analysis.evalset.dataset import load_split
+    from musicapp_lab.analysis.beat_model.tactus_study import development_items
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", action="append", required=True, help="CACHE_DIR:SPLIT")
@@ -65,21 +63,15 @@ def main(argv: list[str] | None = None) -> None:
                          "the train-real excerpts, so only other sets score it out of sample)")
     args = ap.parse_args(argv)
     rows = []
-    for spec in args.set:
-        cache, split = spec.rsplit(":", 1)
-        if split in REFUSED:
-            raise SystemExit(f"refused: {split} is an evaluation split")
-        for it in load_split(split, Path(cache).expanduser()):
-            if not it.truth.get("downbeats"):
-                continue
-            y, sr = it.load()
-            r = piece_cues(y, sr, args.learned)
-            rows.append({"name": it.name, "set": split, "beats": r["beats"].tolist(),
-                         "cues": r["cues"].tolist(), "downbeats": it.truth["downbeats"],
-                         "treble": np.round(r["treble"], 4).tolist(),
-                         "bass": np.round(r["bass"], 4).tolist(),
-                         "meter": it.truth["meter"], "truth_beats": it.truth["beats"]})
-            print(split, it.name, flush=True)
+    for split, it in development_items(args.set, "downbeats"):
+        y, sr = it.load()
+        r = piece_cues(y, sr, args.learned)
+        rows.append({"name": it.name, "set": split, "beats": r["beats"].tolist(),
+                     "cues": r["cues"].tolist(), "downbeats": it.truth["downbeats"],
+                     "treble": np.round(r["treble"], 4).tolist(),
+                     "bass": np.round(r["bass"], 4).tolist(),
+                     "meter": it.truth["meter"], "truth_beats": it.truth["beats"]})
+        print(split, it.name, flush=True)
     Path(args.out).write_text(json.dumps(rows))
     print(f"wrote {args.out} ({len(rows)} pieces)")
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,30 +72,37 @@ def piece_row(y: np.ndarray, sr: int) -> dict:
             "harmonic": harmonic, "n_beats": int(bf.size)}
 
 
+def development_items(specs: list[str], needs: str) -> Iterator[tuple[str, Any]]:
+    """``(split, item)`` of every ``CACHE_DIR:SPLIT`` in ``specs`` whose truth has ``needs``;
+    an evaluation split is refused (SystemExit) before anything is read."""
+    from musicapp_lab.analysis.evalset.dataset import load_split
+
+    for spec in specs:
+        cache, split = spec.rsplit(":", 1)
+        if split in REFUSED:
+            raise SystemExit(f"refused: {split} is an evaluation split")
+        for it in load_split(split, Path(cache).expanduser()):
+            if it.truth.get(needs):
+                yield split, it
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: one row per piece of every ``--set DIR:SPLIT``."""
-    from musicapp_lab.analysis.evalset.dataset import load_split
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", action="append", required=True, help="CACHE_DIR:SPLIT")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     rows = []
-    for spec in args.set:
-        cache, split = spec.rsplit(":", 1)
-        if split in REFUSED:
-            raise SystemExit(f"refused: {split} is an evaluation split")
-        for it in load_split(split, Path(cache).expanduser()):
-            if not it.truth.get("tempo"):
-                continue
-            y, sr = it.load()
-            r = piece_row(y, sr)
-            r["label"] = level_label(it.truth["tempo"], r["grid_bpm"])
-            r.update(name=it.name, set=split, truth_bpm=float(it.truth["tempo"]),
-                     song=it.name.split("-")[-1] if it.truth["source"] == "pop909" else it.name)
-            rows.append(r)
-            print(f"{split:10s} {it.name:18s} true {r['truth_bpm']:6.1f} grid {r['grid_bpm']:6.1f}"
-                  f" label {r['label']:2d} rule {r['rule']}", flush=True)
+    for split, it in development_items(args.set, "tempo"):
+        y, sr = it.load()
+        r = piece_row(y, sr)
+        r["label"] = level_label(it.truth["tempo"], r["grid_bpm"])
+        r.update(name=it.name, set=split, truth_bpm=float(it.truth["tempo"]),
+                 song=it.name.split("-")[-1] if it.truth["source"] == "pop909" else it.name)
+        rows.append(r)
+        print(f"{split:10s} {it.name:18s} true {r['truth_bpm']:6.1f} grid {r['grid_bpm']:6.1f}"
+              f" label {r['label']:2d} rule {r['rule']}", flush=True)
     np.savez(args.out, features=np.array([r["features"] for r in rows]),
              label=np.array([r["label"] for r in rows]), rule=np.array([r["rule"] for r in rows]),
              meta=json.dumps([{k: v for k, v in r.items() if k != "features"} for r in rows]))

@@ -41,3 +41,17 @@ def test_level_features_see_every_other_beat_accented():
     flat = level_features(np.tile([1.0] + [0.0] * 19, 64), np.zeros(n), 60.0 * FPS / 20, 0.8,
                           beats, labels, 8.0)
     assert abs(flat[FEATURES.index("accent_alternation")]) < 0.1  # equal beats: no pattern
+
+
+def test_both_studies_refuse_an_evaluation_split_before_reading_it(tmp_path):
+    """The tactus and downbeat studies read development sets only: naming an evaluation split
+    stops them before any piece is loaded (nothing is built under tmp_path)."""
+    import pytest
+    from musicapp_lab.analysis.beat_model import downbeat_study, tactus_study
+
+    for split in ("eval", "eval-real", "eval2-real"):
+        with pytest.raises(SystemExit, match="evaluation split"):
+            list(tactus_study.development_items([f"{tmp_path}:{split}"], "tempo"))
+        with pytest.raises(SystemExit, match="evaluation split"):
+            downbeat_study.main(["--set", f"{tmp_path}:{split}", "--out", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
