@@ -16,8 +16,9 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
         help="score key/tempo/beats/chords on the rendered evaluation set",
         description="Score musicapp.analysis (key, tempo, beats, downbeats, meter, chords) with "
         "mir_eval on symbolic music rendered through the GM soundfont: the realistic set (POP909 "
-        "song openings with their annotations, several GM programs, levels and Groove MIDI "
-        "drums; built from local copies with --build --pop909 DIR --groove DIR) beside the old "
+        "song openings with their annotations, and OpenEWLD lead sheets voiced by the app's "
+        "arranger, on several GM programs, levels and Groove MIDI drums; built from local copies "
+        "with --build --pop909 DIR --openewld DIR --groove DIR) beside the old "
         "set (generated progressions in all 24 keys, music21 chorales and madrigals with expert "
         "analyses). Prints one table with bootstrap 95%% intervals over pieces; the baseline "
         "column is librosa.beat.beat_track + Krumhansl key + triad templates on chroma_cqt, "
@@ -36,6 +37,10 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pop909", type=Path, default=None,
                    help="with --build: local copy of POP909 (the POP909/ folder of "
                         "music-x-lab/POP909-Dataset) for the realistic set")
+    p.add_argument("--openewld", type=Path, default=None,
+                   help="with --build: local copy of OpenEWLD (00sapo/OpenEWLD, the folder "
+                        "holding dataset/<composer>/<song>/*.mxl) for the realistic set: lead "
+                        "sheets voiced by the app's arranger ('dev' and 'eval' only)")
     p.add_argument("--groove", type=Path, default=None,
                    help="with --build: local copy of the Groove MIDI Dataset (groove/ folder) for "
                         "drums in the realistic set")
@@ -79,10 +84,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         if has_old:
             out = build(args.split, cache, force=args.rebuild, progress=note)
             print(f"evaluation set '{args.split}' ready in {out}", file=sys.stderr)
-        if args.pop909 is not None:
+        if args.pop909 is not None or args.openewld is not None:
             try:
                 out = build_realistic(args.split, cache, pop909=args.pop909, groove=args.groove,
-                                      force=args.rebuild, progress=note)
+                                      openewld=args.openewld, force=args.rebuild,
+                                      progress=note)
             except FileNotFoundError as exc:
                 raise MusicappError(str(exc)) from exc
             print(f"realistic set '{args.split}-real' ready in {out}", file=sys.stderr)
@@ -91,7 +97,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         splits.append(f"{args.split}-real")
     else:
         print(f"no realistic set in {cache / (args.split + '-real')}: build it with --build "
-              "--pop909 DIR [--groove DIR]", file=sys.stderr)
+              "--pop909 DIR [--openewld DIR] [--groove DIR]", file=sys.stderr)
     if not splits:
         raise MusicappError(f"split '{args.split}' is not built in {cache}: build it with "
                             f"--build --split {args.split} --pop909 DIR [--groove DIR]")

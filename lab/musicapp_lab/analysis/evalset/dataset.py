@@ -118,12 +118,23 @@ def build_realistic(split: str, cache_dir: Path | None = None, *, pop909: Path |
                     force: bool = False, progress: Callable[[str], None] | None = None,
                     count: int | None = None) -> Path:
     """Render the realistic set of ``split`` (POP909 excerpts, OpenEWLD lead sheets) from local
-    copies into ``cache_dir/<split>-real``. Raises FileNotFoundError naming a missing copy."""
+    copies into ``cache_dir/<split>-real``. Raises FileNotFoundError naming a missing copy.
+
+    Pieces of a source not built in this call stay in the set's index (building OpenEWLD alone
+    keeps the POP909 pieces already there, and the other way round)."""
     from musicapp_lab.analysis.evalset.pop909 import pop909_pieces
 
     if pop909 is None and openewld is None:
         raise FileNotFoundError("no local copy given: pass --pop909 DIR (POP909/ folder of "
-                                "music-x-lab/POP909-Dataset) and/or --openewld DIR")
+                                "music-x-lab/POP909-Dataset) and/or --openewld DIR (a copy of "
+                                "00sapo/OpenEWLD)")
+    if openewld is not None:
+        from musicapp_lab.analysis.evalset.openewld import SPLIT_COUNTS, sheet_files
+
+        if split not in SPLIT_COUNTS:
+            raise FileNotFoundError(f"split {split!r} has no OpenEWLD part (only "
+                                    f"{', '.join(SPLIT_COUNTS)}); build it without --openewld")
+        sheet_files(openewld)  # fails early, naming the folder, when it holds no lead sheets
 
     def pieces() -> Iterator[Piece]:
         if pop909 is not None:
@@ -131,10 +142,32 @@ def build_realistic(split: str, cache_dir: Path | None = None, *, pop909: Path |
         if openewld is not None:
             from musicapp_lab.analysis.evalset.openewld import openewld_pieces
 
-            yield from openewld_pieces(openewld, split, count)
+            yield from openewld_pieces(openewld, split, count, groove)
 
     out = (cache_dir or default_cache_dir()) / f"{split}-real"
-    return render_pieces(pieces(), out, force, progress, label=f"{split}-real")
+    built = {name for name, root in (("pop909", pop909), ("openewld", openewld))
+             if root is not None}
+    kept = _kept_names(out, built)
+    render_pieces(pieces(), out, force, progress, label=f"{split}-real")
+    if kept:
+        names = json.loads((out / "index.json").read_text())["pieces"]
+        (out / "index.json").write_text(json.dumps({"version": FORMAT_VERSION,
+                                                    "pieces": kept + names}))
+    return out
+
+
+def _kept_names(out: Path, built: set[str]) -> list[str]:
+    """Names in ``out``'s index whose source is not in ``built`` (and whose files exist)."""
+    index = out / "index.json"
+    if not index.is_file():
+        return []
+    kept = []
+    for name in json.loads(index.read_text())["pieces"]:
+        meta, wav = out / f"{name}.json", out / f"{name}.wav"
+        if meta.is_file() and wav.is_file() and \
+                json.loads(meta.read_text()).get("source") not in built:
+            kept.append(name)
+    return kept
 
 
 def load_split(split: str, cache_dir: Path | None = None) -> list[Item]:

@@ -37,6 +37,7 @@ class Tally:
     calib: list[tuple[float, float]] = field(default_factory=list)  # (confidence, correct)
     seconds: float = 0.0
     audio_seconds: float = 0.0
+    pieces: int = 0
 
     def add(self, metric: str, value: float) -> None:
         """Record one piece's value (NaN skipped)."""
@@ -111,6 +112,8 @@ def _ece_with_ci(calib: list[tuple[float, float]], rng: np.random.Generator) -> 
 
 
 def _score_key(truth: dict, key: tuple[int, str] | None, confidence: float, tally: Tally) -> None:
+    if truth.get("key") is None:  # no reliable key truth (OpenEWLD without a notated mode)
+        return
     tk = (int(truth["key"][0]), truth["key"][1])
     if key is None:
         tally.add("key_mirex", 0.0)
@@ -201,6 +204,7 @@ def evaluate_split(split: str | list[str] = "eval", cache_dir: Path | None = Non
             _score_ours(it.truth, res, tally)
             tally.seconds += dt
             tally.audio_seconds += y.size / sr
+            tally.pieces += 1
         row = {"name": it.name, "source": src, "seconds": dt, "res": res, "truth": it.truth}
         if baseline:
             t0 = time.perf_counter()
@@ -211,12 +215,14 @@ def evaluate_split(split: str | list[str] = "eval", cache_dir: Path | None = Non
                 _score_baseline(it.truth, b, tally)
                 tally.seconds += bdt
                 tally.audio_seconds += y.size / sr
+                tally.pieces += 1
             row["baseline"] = b
         rows.append(row)
         if log:
             k = res.get("key") or {}
+            tk = it.truth.get("key")
             log(f"{it.name:24s} key {k.get('name', '-'):10s} {k.get('confidence', 0):.2f} (true "
-                f"{it.truth['key'][0]}:{it.truth['key'][1]}) tempo {res.get('tempo_bpm') or 0:6.1f} "
+                f"{f'{tk[0]}:{tk[1]}' if tk else '-'}) tempo {res.get('tempo_bpm') or 0:6.1f} "
                 f"(true {it.truth.get('tempo') or 0:6.1f}) meter {res['meter']} "
                 f"(true {it.truth.get('meter')}) {dt:.2f}s")
     return {"ours": ours, "baseline": base, "items": rows}
@@ -276,8 +282,10 @@ def format_table(result: dict, groups: tuple[str, ...] | None = None) -> str:
         if g not in result["ours"]:
             continue
         t = result["ours"][g]
-        n = len(t.values["key_mirex"])
-        msg = (f"{g}: {n} pieces, {t.audio_seconds / 60:.1f} min audio; ours "
+        n = t.pieces or len(t.values["key_mirex"])
+        n_key = len(t.values["key_mirex"])
+        keyed = f" ({n_key} with key truth)" if n_key != n else ""
+        msg = (f"{g}: {n} pieces{keyed}, {t.audio_seconds / 60:.1f} min audio; ours "
                f"{t.audio_seconds / max(t.seconds, 1e-9):.0f}x real time")
         if g in result["baseline"]:
             b = result["baseline"][g]

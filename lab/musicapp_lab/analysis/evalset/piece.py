@@ -12,14 +12,15 @@ class Piece:
     """Notes to render plus the ground truth the analysis is scored against.
 
     ``beats``/``downbeats``/``tempo``/``meter`` are None where the source has no reliable beat
-    grid (then the piece is scored only for key and chords).
+    grid (then the piece is scored only for key and chords). ``key`` is None where the source
+    notates no reliable key (then the piece is not scored for key; ``key_segments`` is empty).
     """
 
     name: str
     source: str
     notes: list[Note]
     programs: dict[int, int]
-    key: tuple[int, str]
+    key: tuple[int, str] | None
     key_segments: list[tuple[float, float, int, str]]
     chords: list[tuple[float, float, str]]
     beats: list[float] | None
@@ -35,7 +36,7 @@ class Piece:
         return {
             "name": self.name,
             "source": self.source,
-            "key": [self.key[0], self.key[1]],
+            "key": None if self.key is None else [self.key[0], self.key[1]],
             "key_segments": [list(s) for s in self.key_segments],
             "chords": [list(c) for c in self.chords],
             "beats": self.beats,
@@ -45,4 +46,6 @@ class Piece:
             "duration": self.duration,
             "description": self.description,
             "constant_tempo": bool(self.extra.get("constant_tempo", self.tempo is not None)),
+            **({"key_signature": self.extra["key_signature"]}
+               if "key_signature" in self.extra else {}),
         }
