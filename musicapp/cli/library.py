@@ -287,17 +287,20 @@ def _run_search(args: argparse.Namespace) -> int:
 def _run_similar(args: argparse.Namespace) -> int:
     from musicapp.analysis_cache import cached_analyser
     from musicapp.library.api import Library
-    from musicapp.library.similarity import CODE_BITS, similarity_percent
 
     query: str | int = int(args.file) if args.file.isascii() and args.file.isdigit() else args.file
     with Library(args.db, readonly=None) as lib:
         hits = lib.similar(query, args.k, analyser=cached_analyser, mood=args.mood, key=args.key,
                            bpm=args.bpm, duration=args.duration)
-        # "93% alike": 100 % = the same sound code, 0 % = no closer than two unrelated tracks
-        lines = [f"{similarity_percent(h['hamming']):4.0f}% alike  " + _fmt_track(h) for h in hits]
+        # "93% alike": 100 % = the same sound, 0 % = no closer than two unrelated tracks; the
+        # results come in the order of that measure, and those at 0 % are not listed
+        alike = [h for h in hits if round(h["similarity_percent"]) > 0]
+        lines = [f"{h['similarity_percent']:4.0f}% alike  " + _fmt_track(h) for h in alike]
+        if len(alike) < len(hits):
+            lines.append(f"({len(hits) - len(alike)} more of the {len(hits)} nearest tracks are "
+                         "no more alike than two unrelated tracks)")
         if hits:
-            lines.append(f"(100% = the same {CODE_BITS}-bit sound code, 0% = no more alike than "
-                         "two unrelated tracks)")
+            lines.append("(100% = the same sound, 0% = no more alike than two unrelated tracks)")
         _print(args, hits, lines or ["(no similar track)"], lib.warnings)
     return 0
 

@@ -44,11 +44,11 @@ def track_title(row: dict) -> str:
 
 def similarity_tooltip(row: dict) -> str:
     """What the similarity percentage means, with the underlying numbers."""
-    text = (f"Similarity of sound: 100% = the same {CODE_BITS}-bit sound code, 0% = no more "
-            f"alike than two unrelated tracks.\n{row['hamming']} of {CODE_BITS} bits differ")
-    if row.get("cosine") is not None:
-        text += f"; embedding cosine {float(row['cosine']):.2f}"
-    return text
+    text = ("Similarity of sound: 100% = the same sound, 0% = no more alike than two unrelated "
+            "tracks; the list is in this order.\n")
+    if row.get("cosine") is not None and -1.0 <= float(row["cosine"]) <= 1.0:
+        text += f"Embedding cosine {float(row['cosine']):.2f}; "
+    return text + f"{row['hamming']} of {CODE_BITS} sound-code bits differ"
 MOOD_FILTERS = ("any mood", "happy", "sad", "mellow", "chill", "beautiful", "party", "sexy",
                 "catchy", "easy listening", "fast", "slow", "loud", "quiet", "soft", "ambient")
 
@@ -400,7 +400,7 @@ class LibraryPanel(QWidget):
                 match_tip = (f"The recording matches this track from {match[3:]} on "
                              f"(score {float(row.get('score', 0.0)):.1f})")
             elif row.get("hamming") is not None:
-                match = f"{similarity_percent(row['hamming']):.0f}%"
+                match = f"{similarity_percent(row['hamming'], cosine=row.get('cosine')):.0f}%"
                 match_tip = similarity_tooltip(row)
             dur = row.get("duration_s")
             tempo = row.get("tempo_bpm")

@@ -18,9 +18,19 @@ from musicapp.library.store import LibraryError
 CODE_BITS = 64
 
 
-def similarity_percent(hamming: int, bits: int = CODE_BITS) -> float:
-    """How alike two sound codes are beyond chance: 100 for the same code, 0 for codes no
-    closer than two unrelated tracks' (half the bits differ)."""
+def similarity_percent(hamming: int, bits: int = CODE_BITS, cosine: float | None = None) -> float:
+    """How alike two tracks sound beyond chance, 0-100: 100 for the same sound, 0 for no closer
+    than two unrelated tracks.
+
+    With the embeddings' ``cosine`` (what orders the results), the angle between the two
+    embeddings is read on the same scale as the codes: a sign code differs in a fraction
+    angle / pi of its bits, so ``1 - 2 angle / pi`` is the code formula ``1 - hamming / (bits / 2)``
+    with the angle measured exactly (0 % at a right angle, where two unrelated tracks' centred
+    embeddings sit). Without embeddings the code's Hamming distance gives it.
+    """
+    if cosine is not None and np.isfinite(cosine) and -1.0 <= cosine <= 1.0:
+        angle = float(np.arccos(np.clip(cosine, -1.0, 1.0)))
+        return max(0.0, 100.0 * (1.0 - 2.0 * angle / np.pi))
     return max(0.0, 100.0 * (1.0 - float(hamming) / (bits / 2)))
 
 
@@ -109,6 +119,7 @@ class Hit:
             "track_id": self.track_id,
             "hamming": self.hamming,
             "cosine": None if self.cosine is None else round(self.cosine, 5),
+            "similarity_percent": round(similarity_percent(self.hamming, cosine=self.cosine), 1),
         }
 
 

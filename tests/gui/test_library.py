@@ -116,9 +116,10 @@ def test_similarity_is_a_percentage_with_an_explanation(qtbot, library):
             {"path": "/m/c.wav", "hamming": 40, "cosine": None}]
     library._show(rows)
     col = COLUMNS.index("Match")
-    assert [library.table.item(r, col).text() for r in range(3)] == ["100%", "41%", "0%"]
+    # from the embeddings' cosine (what orders the results) where there is one, else the code
+    assert [library.table.item(r, col).text() for r in range(3)] == ["91%", "58%", "0%"]
     tip = library.table.item(1, col).toolTip()
-    assert "19 of 64 bits differ" in tip and "cosine 0.79" in tip and "unrelated" in tip
+    assert "19 of 64 sound-code bits differ" in tip and "cosine 0.79" in tip and "unrelated" in tip
     assert library.table.item(0, COLUMNS.index("Moods")).text() == "sad, calm, dark"
     assert not library.table.wordWrap()
     assert similarity_percent(32) == 0.0

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from musicapp.library.api import Library, parse_key, parse_range
-from musicapp.library.similarity import CodeIndex, code_from_hex, hamming_topk, pack_codes
+from musicapp.library.similarity import (
+    CodeIndex,
+    code_from_hex,
+    hamming_topk,
+    pack_codes,
+    similarity_percent,
+)
 from musicapp.library.store import LibraryError
 
 
@@ -43,6 +49,25 @@ def test_cosine_reranks_ties():
     assert [h.track_id for h in hits_plain] == [1, 2, 3]  # by distance then id
     assert index.search(q, 2, allowed=np.array([3, 4]))[0].track_id == 3
     assert 1 not in [h.track_id for h in index.search(q, 4, exclude=1)]
+
+
+def test_the_percentage_follows_the_order_of_the_results():
+    """What a musician reads ("93% alike") never contradicts the order of the list: the
+    percentage comes from the embeddings' cosine that orders the results (on the codes' scale:
+    a right angle, like half the bits differing, is 0 %); without embeddings, from the code."""
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2, (40, 64))
+    emb = {i + 1: rng.standard_normal(16) for i in range(40)}
+    index = CodeIndex(np.arange(1, 41), pack_codes(bits), 64, emb)
+    hits = index.search(pack_codes(bits[:1])[0], 10, embedding=emb[1], exclude=1)
+    shown = [h.as_dict()["similarity_percent"] for h in hits]
+    assert shown == sorted(shown, reverse=True) and len(set(shown)) > 3
+    assert similarity_percent(5, cosine=1.0) == 100.0
+    assert similarity_percent(0, cosine=0.0) == 0.0 and similarity_percent(0, cosine=-0.5) == 0.0
+    assert similarity_percent(0, cosine=np.cos(np.pi / 4)) == pytest.approx(50.0)
+    # no embedding (or the "none" sentinel of tracks without one): the code's distance
+    assert similarity_percent(16) == similarity_percent(16, cosine=-2.0) == pytest.approx(50.0)
+    assert similarity_percent(32) == similarity_percent(40) == 0.0
 
 
 def _fake_analyser(table):
