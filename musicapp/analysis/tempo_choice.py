@@ -18,6 +18,24 @@ import numpy as np
 from musicapp.errors import MusicappError
 
 LEVELS = {"half": 0.5, "double": 2.0, "tactus": 1.0}
+#: another metrical level is "as likely" when its score is at least this share of the chosen one's
+CLOSE_LEVEL = 0.75
+
+
+def close_level(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The half- or double-time candidate that scores nearly as well as the chosen tempo
+    (at least :data:`CLOSE_LEVEL` of its score), or None when the choice is clear.
+
+    A musician must see when the level is a coin toss ("240.0 BPM, or 120.0"), not only in the
+    JSON: the app and the CLI say so, and the half/double toggle fixes it."""
+    cands = [c for c in result.get("tempo_candidates") or [] if isinstance(c, dict)]
+    chosen = next((c for c in cands if c.get("relation") == "tactus"), None)
+    if chosen is None or not result.get("tempo_bpm"):
+        return None
+    best = float(chosen.get("score") or 0.0)
+    others = [c for c in cands if c.get("relation") in ("half", "double")
+              and float(c.get("score") or 0.0) >= CLOSE_LEVEL * best > 0.0]
+    return max(others, key=lambda c: float(c.get("score") or 0.0), default=None)
 
 
 def _factor(current: float, bpm: float | None, level: str | None) -> float:

@@ -90,6 +90,8 @@ def _is_terminal(stream) -> bool:
 
 def summarise(result: dict) -> str:
     """A human-readable summary of one ``analyze`` result."""
+    from musicapp.analysis.tempo_choice import close_level
+
     lines = [f"{shown(result['path'])}  ({result.get('duration_s', 0):.1f} s)"]
     if result.get("status", "ok") != "ok":
         level = result.get("level_dbfs")
@@ -117,6 +119,10 @@ def summarise(result: dict) -> str:
                          if c.get("relation") != "tactus")
         lines.append(f"  tempo: {result['tempo_bpm']:.1f} BPM, meter {result.get('meter') or '?'}"
                      + (f" (also {alts})" if alts else ""))
+        close = close_level(result)
+        if close is not None:
+            lines.append(f"       unsure of the level: {close['bpm']:.1f} BPM ({close['relation']}) "
+                         "fits almost as well")
         if len(result.get("tempo_segments") or []) > 1:
             lines.append("  tempo changes: " + ", ".join(
                 f"{s['bpm']:.1f} from {s['start']:.0f} s" for s in result["tempo_segments"]))

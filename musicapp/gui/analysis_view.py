@@ -384,9 +384,16 @@ class AnalysisPanel(QWidget):
         self.key_label.setToolTip(f"No key: {key_reason}" if key_reason
                                   else key_tooltip(f["key"], f["key_candidates"]))
         tempo_reason = "" if f["tempo_bpm"] or status else str(f["tempo_reason"] or "")
-        self.tempo_label.setText(f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"]
-                                 else tempo_reason or none)
-        self.tempo_label.setToolTip(f"No tempo: {tempo_reason}" if tempo_reason else "")
+        from musicapp.analysis.tempo_choice import close_level
+
+        close = close_level(analysis.music or {}) if f["tempo_bpm"] else None
+        tempo = f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"] else tempo_reason or none
+        # a coin toss between two levels is shown, not only kept in the JSON
+        self.tempo_label.setText(tempo + (f"\nor {float(close['bpm']):.1f}?" if close else ""))
+        self.tempo_label.setToolTip(
+            f"No tempo: {tempo_reason}" if tempo_reason else
+            (f"{float(close['bpm']):.1f} BPM ({close['relation']} time) fits almost as well; "
+             "the ½× / 2× buttons count it at that level" if close else ""))
         for button in (self.half_button, self.double_button):
             button.setEnabled(bool(f["tempo_bpm"]))
             # without a tempo (no steady beat, silence) there is nothing to halve or double

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicapp.analysis.tempo_choice import choose_tempo
+from musicapp.analysis.tempo_choice import choose_tempo, close_level
 from musicapp.errors import MusicappError
 
 
@@ -32,6 +32,22 @@ def test_half_keeps_the_downbeats_and_relabels_candidates():
     back = choose_tempo(h, 240.0)
     assert back["tempo_bpm"] == 240.0 and back["tempo_choice"]["analysed_bpm"] == 240.0
     assert np.allclose(back["beats"], r["beats"][: len(back["beats"])], atol=1e-3)
+
+
+def test_a_coin_toss_between_levels_is_named():
+    """240 vs 120 scoring 0.5 vs 0.4 is said out loud (the town.ogg case: 0.50 vs 0.457); a
+    clear choice, or a result without candidates, names nothing."""
+    assert close_level(_result()) == {"bpm": 120.0, "relation": "half", "score": 0.4}
+    clear = _result()
+    clear["tempo_candidates"][1]["score"] = 0.2
+    assert close_level(clear) is None
+    assert close_level({"tempo_bpm": 120.0}) is None and close_level({}) is None
+    # the CLI says it in words under the tempo line
+    from musicapp.cli.analyze import summarise
+
+    text = summarise({"path": "t.ogg", "duration_s": 60.0, **_result()})
+    assert "unsure of the level: 120.0 BPM (half) fits almost as well" in text
+    assert "unsure" not in summarise({"path": "t.ogg", "duration_s": 60.0, **clear})
 
 
 def test_double_and_bad_choices():

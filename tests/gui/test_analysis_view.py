@@ -54,6 +54,16 @@ def test_panel_says_why_there_is_no_tempo_or_key(qtbot):
     assert panel.meter_label.text() == "3/4"
     assert panel.half_button.isVisible() and panel.half_button.isEnabled()
 
+    # a coin toss between two levels shows the other one under the BPM, and why, in the tooltip
+    unsure = TrackAnalysis.from_dict({
+        "duration_s": 120.0, "status": "ok", "tempo_bpm": 240.0, "meter": "4/4",
+        "tempo_candidates": [{"bpm": 240.0, "relation": "tactus", "score": 0.5},
+                             {"bpm": 120.0, "relation": "half", "score": 0.457},
+                             {"bpm": 480.0, "relation": "double", "score": 0.043}]})
+    panel.set_result(unsure)
+    assert panel.tempo_label.text() == "240.0 BPM\nor 120.0?"
+    assert "120.0 BPM (half time) fits almost as well" in panel.tempo_label.toolTip()
+
 
 def test_panel_of_a_silent_track_keeps_the_status_not_a_reason(qtbot):
     """Silence says "silence" once (the status line), not a beat tracker's reason."""
