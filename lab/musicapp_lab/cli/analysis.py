@@ -81,6 +81,13 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         def note(msg: str) -> None:
             print(f"rendered {msg}", file=sys.stderr)
 
+        if args.openewld is not None:  # name a missing copy before rendering anything
+            from musicapp_lab.analysis.evalset.openewld import sheet_files
+
+            try:
+                sheet_files(args.openewld)
+            except FileNotFoundError as exc:
+                raise MusicappError(str(exc)) from exc
         if has_old:
             out = build(args.split, cache, force=args.rebuild, progress=note)
             print(f"evaluation set '{args.split}' ready in {out}", file=sys.stderr)

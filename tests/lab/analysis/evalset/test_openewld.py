@@ -183,3 +183,17 @@ def test_build_adds_openewld_beside_pop909_and_renders(tmp_path):
     y, sr = it.load()
     assert it.truth["duration"] <= y.size / sr <= it.truth["duration"] + 2.5
     assert json.loads((cache / "dev-real" / "index.json").read_text())["version"] == 1
+
+
+def test_cli_names_a_missing_copy_before_rendering(tmp_path, capsys):
+    from musicapp.cli import main
+
+    rc = main(["evaluate", "analysis", "--build", "--split", "dev", "--cache-dir",
+               str(tmp_path / "cache"), "--openewld", str(tmp_path / "nowhere")])
+    assert rc == 2
+    assert "no OpenEWLD lead sheets" in capsys.readouterr().err
+    assert not (tmp_path / "cache" / "dev").exists()  # nothing rendered
+    root = _dataset(tmp_path / "ewld", ["Song_1"])
+    rc = main(["evaluate", "analysis", "--build", "--split", "eval2", "--cache-dir",
+               str(tmp_path / "cache"), "--openewld", str(root)])
+    assert rc == 2 and "no OpenEWLD part" in capsys.readouterr().err
