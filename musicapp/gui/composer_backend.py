@@ -23,7 +23,9 @@ INSTRUMENTS = (("Electric piano", 4), ("Acoustic piano", 0), ("Nylon guitar", 24
 #: rhythm patterns of the chord track, as the arranger names them, with what they sound like
 PATTERN_NAMES = {"block": "Block chords", "arpeggio": "Arpeggio", "strum": "Strum",
                  "pop": "Pop comping"}
-TONICS = ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: the conventional tonic of every major and minor key (musicapp.pitch.conventional): G# minor
+#: (5 sharps) must not turn into Ab minor (7 flats) when a track's key seeds the composer
+TONICS = ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "G", "G#", "Ab", "A", "Bb", "B")
 MODES = ("major", "minor")
 PREVIEW_RATE = 44100
 
@@ -80,8 +82,7 @@ def track_key(analysis: dict | None) -> tuple[str, str] | None:
     except PitchError as exc:
         logging.getLogger(__name__).warning("analysis key ignored: %s", exc)
         return None
-    tonic = k.tonic if k.tonic in TONICS else {"C#": "Db", "G#": "Ab", "D#": "Eb"}.get(k.tonic)
-    return (tonic, k.mode) if tonic in TONICS else None
+    return (k.tonic, k.mode) if k.tonic in TONICS else None
 
 
 @dataclass

@@ -122,6 +122,19 @@ def test_key_defaults_to_the_tracks_and_emotion_from_track(qtbot, window, compos
     assert len(names) == composer.length.value()
 
 
+def test_every_conventional_key_of_a_track_seeds_the_composer_as_spelled():
+    """A track in G# minor (5 sharps) gives G# minor, never Ab minor (7 flats, "Fb" chords):
+    every key the analysis can name keeps its spelling."""
+    from musicapp.gui.composer_backend import track_key
+    from musicapp.pitch import make_key
+
+    for mode in ("major", "minor"):
+        for pc in range(12):
+            k = make_key(pc, mode)
+            assert track_key({"key": {"tonic": k.tonic, "mode": mode}}) == (k.tonic, mode)
+    assert track_key({"key": {"tonic": "G#", "mode": "minor"}}) == ("G#", "minor")
+
+
 def test_picture_source_and_bad_picture(qtbot, composer, tmp_path):
     from PIL import Image
 
