@@ -171,6 +171,7 @@ class LibraryPanel(QWidget):
         self.task = None
         self.note = ""  # the last indexing report, kept under the results
         self.rows: list[dict] = []
+        self.answered = False  # a search, similar or identify answer is on show (even an empty one)
         self._build()
         self._set_enabled()
 
@@ -390,6 +391,7 @@ class LibraryPanel(QWidget):
 
     # ------------------------------------------------------------------ table
     def _show(self, rows: list[dict], note: str | None = None) -> None:
+        self.answered = True
         self.rows = list(rows)
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
@@ -429,7 +431,9 @@ class LibraryPanel(QWidget):
 
     def showEvent(self, ev) -> None:  # noqa: N802
         super().showEvent(ev)
-        if not self.rows and self.task is None:
+        # list the library the first time the tab is shown; an answer already on show (an
+        # identify that found no match, an empty search) stays until the user asks again
+        if not self.answered and self.task is None:
             self.search()
 
     def shutdown(self) -> None:

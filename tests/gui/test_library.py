@@ -150,3 +150,15 @@ def test_scan_summary_counts_what_a_scan_changed(tmp_path):
                                             "5 unchanged")
     assert scan_summary(ScanResult().as_dict()) == ""
     assert scan_summary({"added": 2, "changed": 1}) == "2 new, 1 changed"  # counts also read
+
+
+def test_an_empty_answer_stays_when_the_tab_is_shown_again(qtbot, window, library):
+    """An identify that found no match leaves an empty table and its message; leaving the tab and
+    coming back must not replace the message with the library's listing ("0 tracks shown")."""
+    qtbot.waitUntil(lambda: library.task is None, timeout=30_000)
+    library._show([], note="clip.wav: no match (best 1.2 standard deviations above chance)")
+    window.tabs.setCurrentIndex(0)
+    window.tabs.setCurrentWidget(library)
+    qtbot.wait(200)
+    assert library.task is None
+    assert library.status.text().startswith("clip.wav: no match")
