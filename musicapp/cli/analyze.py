@@ -91,6 +91,7 @@ def _is_terminal(stream) -> bool:
 def summarise(result: dict) -> str:
     """A human-readable summary of one ``analyze`` result."""
     from musicapp.analysis.tempo_choice import close_level
+    from musicapp.wording import percentile_text
 
     lines = [f"{shown(result['path'])}  ({result.get('duration_s', 0):.1f} s)"]
     if result.get("status", "ok") != "ok":
@@ -129,8 +130,10 @@ def summarise(result: dict) -> str:
     elif result.get("tempo_reason"):
         lines.append(f"  tempo: none, {result['tempo_reason']}")
     if result.get("moods"):
-        top = ", ".join(f"{m['tag']} {m['percentile']:.0f}%" for m in result["moods"][:5])
-        lines.append(f"  moods (percentile): {top}")
+        top = ", ".join(f"{m['tag']} {percentile_text(m['percentile'])}"
+                        for m in result["moods"][:5])
+        among = str(result.get("mood_reference") or "").split(" (")[0]
+        lines.append(f"  moods (percentile{' ' + among if among else ''}): {top}")
     if "valence" in result:
         lines.append(f"  valence {result['valence']:+.2f}, arousal {result['arousal']:+.2f}")
     if result.get("genres"):

@@ -189,6 +189,7 @@ def _fmt_track(t: dict, mood: str | None = None) -> str:
     """One library row: id, status, length, tempo and key in fixed columns ("-" when the track
     has none), then moods (with the searched mood's percentile), tags and path."""
     from musicapp.library.textsafe import display
+    from musicapp.wording import percentile_ordinal
 
     bits = [f"{t['id']:>5}", t["status"][:7].ljust(7)]
     bits.append(f"{t['duration_s']:7.1f}s" if t.get("duration_s") else f"{'-':>7} ")
@@ -196,7 +197,7 @@ def _fmt_track(t: dict, mood: str | None = None) -> str:
     bits.append(display(t["key"]).ljust(8) if t.get("key") else "-".ljust(8))
     if t.get("mood_percentile") is not None:
         word = display(mood) if mood else "mood"
-        bits.append(f"{word} {_ordinal(round(t['mood_percentile']))} percentile")
+        bits.append(f"{word} {percentile_ordinal(t['mood_percentile'])}")
     if t.get("moods"):
         bits.append(display("/".join(str(m) for m in t["moods"])))
     tags = " - ".join(str(t[k]) for k in ("artist", "album", "title") if t.get(k))
@@ -206,12 +207,6 @@ def _fmt_track(t: dict, mood: str | None = None) -> str:
     if t.get("error"):
         bits.append(f"[{display(t['error'])}]")
     return "  ".join(bits)
-
-
-def _ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def _run_add(args: argparse.Namespace) -> int:

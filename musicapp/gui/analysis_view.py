@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.track_analysis import OK, TrackAnalysis
+from musicapp.wording import percentile_ordinal, percentile_text
 
 KEYS = ("moods", "valence", "arousal", "energy", "curves", "genres", "segments", "key", "tempo_bpm", "meter",
         "beats", "downbeats", "chords", "key_timeline", "device", "hash", "key_reason",
@@ -68,16 +69,10 @@ def genre_text(genres: Any, n: int = 3) -> str:
     for g in (genres or [])[:n]:
         name, pct = g.get("tag", "?"), g.get("percentile")
         if pct is not None:
-            parts.append(f"{name} ({ordinal(round(float(pct)))} percentile)")
+            parts.append(f"{name} ({percentile_ordinal(float(pct))})")
         else:
             parts.append(f"{name} {float(g.get('score') or 0.0):.2f}")
     return ", ".join(parts) or "–"
-
-
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 21st ..."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def status_text(analysis: TrackAnalysis) -> str:
@@ -93,10 +88,9 @@ def status_text(analysis: TrackAnalysis) -> str:
 
 
 def percent_text(fraction: float) -> str:
-    """A percentile as the mood list prints it: whole percent, but never "100%" for a clip that
-    is not above every reference clip (99.6 reads "99%")."""
-    pct = 100.0 * float(fraction)
-    return "100%" if pct >= 100.0 else f"{min(99, round(pct))}%"
+    """A percentile given as a fraction, as the mood list prints it (99.6 % reads "99%"; one rule
+    with the CLI: :func:`musicapp.wording.percentile_text`)."""
+    return percentile_text(100.0 * float(fraction))
 
 
 def confidence_text(value: float) -> str:

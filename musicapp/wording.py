@@ -1,0 +1,30 @@
+"""How the app writes a few kinds of numbers for musicians (one rule for the CLI and the GUI).
+
+A percentile says where a track sits among the reference clips: "99%" or "99th percentile" for
+99.6, never "100" unless the track is above every reference clip (a rounded "100%" reads like
+certainty).
+"""
+
+from __future__ import annotations
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def whole_percentile(percentile: float) -> int:
+    """A percentile (0-100) as a whole number: rounded, but 100 only at or above 100."""
+    p = float(percentile)
+    return 100 if p >= 100.0 else min(99, round(p))
+
+
+def percentile_text(percentile: float) -> str:
+    """"99%" for a percentile of 99.6 (see :func:`whole_percentile`)."""
+    return f"{whole_percentile(percentile)}%"
+
+
+def percentile_ordinal(percentile: float) -> str:
+    """"99th percentile" for 99.6 (see :func:`whole_percentile`)."""
+    return f"{ordinal(whole_percentile(percentile))} percentile"
