@@ -68,7 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "keep chords before POS and regenerate the rest")
     p.add_argument("--alternatives", type=int_range(1, 64), metavar="POS",
                    help="list the 5 most probable other chords for 1-based POS of the loop "
-                   "(the given --progression, else the generated one), with probabilities")
+                   "(the given --progression, else the generated one), with probabilities and "
+                   "the current chord's own; fewer where the loop's rules allow fewer (the "
+                   "first chord is a tonic chord, the last a cadence chord)")
     p.add_argument("--meter", help="time signature, e.g. 4/4, 3/4, 6/8 (default: the analysed "
                    "track's or clip's, else 4/4)")
     p.add_argument("--from-midi", metavar="CLIP.mid", type=file_name, help="start from a MIDI "
@@ -351,9 +353,9 @@ def run_chords(args: argparse.Namespace) -> int:
             raise MusicappError(f"--alternatives {args.alternatives}: outside a loop of "
                                 f"{args.length}")
         prog = gen.generate(em.valence, em.arousal, key, cons, seed=args.seed, **kw)
-    alts = None
+    alts, current_p = None, None
     if args.alternatives is not None:
-        alts = gen.alternatives(prog, args.alternatives - 1, constraints=cons)
+        alts, current_p = gen.ranked_alternatives(prog, args.alternatives - 1, constraints=cons)
     arr = arrange(prog, pattern=args.pattern, tempo_bpm=tempo, seed=args.seed,
                   melody=args.melody)
     audio = None
@@ -372,6 +374,7 @@ def run_chords(args: argparse.Namespace) -> int:
             "notes": said + prog.notes,
             "alternatives": None if alts is None else {
                 "position": args.alternatives, "current": prog.names[args.alternatives - 1],
+                "current_probability": current_p,
                 "ranked": [{"chord": a.name, "roman": a.roman, "token": a.token.token,
                             "probability": a.probability} for a in alts]},
             "midi": args.output, "wav": args.wav}, indent=1))
@@ -385,8 +388,11 @@ def run_chords(args: argparse.Namespace) -> int:
         for note in said + prog.notes:
             print(f"note: {shown(note)}", file=sys.stderr)
         if alts is not None:
-            print(f"alternatives for position {args.alternatives} "
-                  f"({prog.names[args.alternatives - 1]}):")
+            now = prog.names[args.alternatives - 1]
+            if current_p is not None:
+                now += f", itself {100 * current_p:.1f}%"
+            print(f"alternatives for position {args.alternatives} ({now}; probabilities "
+                  "given the rest of the loop):")
             for a in alts:
                 print(f"  {a.name:8s} {a.roman:8s} {100 * a.probability:5.1f}%")
         for path in (args.output, args.wav):

@@ -455,6 +455,14 @@ class Generator:
         of a neighbour, the tonic/cadence rule at the ends, the non-diatonic cap); the current
         chord is left out of the list but counted in the normalisation.
         """
+        return self.ranked_alternatives(prog, position, top=top, constraints=constraints)[0]
+
+    def ranked_alternatives(self, prog: Progression, position: int, *, top: int = 5,
+                            constraints: Constraints | None = None,
+                            ) -> tuple[list[Alternative], float | None]:
+        """:meth:`alternatives` and the current chord's own probability on the same scale (None
+        when the current chord is not allowed there), so a musician sees how the chord that is
+        there compares (it was sampled, so another may well be likelier)."""
         L = len(prog.tokens)
         if not 0 <= position < L:
             raise ConstraintError(f"position {position + 1} outside the {L}-chord progression")
@@ -480,13 +488,14 @@ class Generator:
         allowed[cur] = cur not in (UNK,) and bool(m["valid"][cur])
         cand = np.flatnonzero(allowed)
         if len(cand) == 0:
-            return []
+            return [], None
         with single_thread_blas():
             ll = self._loop_logliks(prog, position, cand)
         p = np.exp(ll - ll.max())
         p /= p.sum()
         order = np.argsort(-p)
         out = []
+        current = next((float(p[j]) for j in range(len(cand)) if cand[j] == cur), None)
         for j in order:
             if cand[j] == cur:
                 continue
@@ -494,7 +503,7 @@ class Generator:
             out.append(Alternative(tok, float(p[j]), tok.name(prog.key), tok.roman(mode)))
             if len(out) == top:
                 break
-        return out
+        return out, current
 
     def _loop_logliks(self, prog: Progression, position: int, cand: np.ndarray) -> np.ndarray:
         """log P(loop with candidate at ``position``) for each candidate (durations fixed)."""

@@ -627,7 +627,7 @@ class ComposerPanel(QWidget):
                     label=f"Finding alternatives for chord {index + 1}…")
 
     def _alternatives_found(self, out) -> None:
-        index, alts = out
+        index, (alts, current_p) = out
         self.busy = False
         self._set_enabled()
         prog = self.session.progression
@@ -640,7 +640,9 @@ class ComposerPanel(QWidget):
             self.alt_menu.deleteLater()
         menu = self.alt_menu = QMenu(self)
         menu.setToolTipsVisible(True)
-        head = menu.addAction(f"Instead of {current}:")
+        # the chord that is there was sampled: its own probability says how it compares
+        own = f", itself {percent_text(current_p)}" if current_p is not None else ""
+        head = menu.addAction(f"Instead of {current}{own}:")
         head.setEnabled(False)
         for alt in alts:
             action = menu.addAction(alternative_text(alt))

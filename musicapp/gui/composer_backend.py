@@ -144,12 +144,12 @@ class ComposeSession:
 
     def alternatives(self, position: int, top: int = 5):
         """Ranked other chords for ``position`` (0-based) with probabilities given the rest of
-        the loop: a list of :class:`musicapp.compose.generate.Alternative` (``name``, ``roman``,
-        ``probability``, ``token``)."""
+        the loop, and the current chord's own probability (None if it is not allowed there):
+        ``(list of musicapp.compose.generate.Alternative, float | None)``."""
         if self.progression is None:
             raise MusicappError("generate a progression first")
         self.ensure_generator()
-        return self.generator.alternatives(self.progression, position, top=top)
+        return self.generator.ranked_alternatives(self.progression, position, top=top)
 
     def replace_chord(self, position: int, token) -> Any:
         """Put ``token`` (an alternative's token, a Roman numeral or a token string) at

@@ -84,9 +84,12 @@ def test_chords_minor_progression_and_alternatives(capsys):
     assert len(ranked) == 5 and res["alternatives"]["current"] == "C"
     assert all(r["chord"] != "C" for r in ranked)
     assert all(0 < r["probability"] < 1 for r in ranked)
+    current = res["alternatives"]["current_probability"]
+    assert 0 < current < 1 and current + sum(r["probability"] for r in ranked) <= 1 + 1e-9
     assert main(["chords", "--key", "E minor", "--progression", "i VI III VII",
                  "--alternatives", "2"]) == 0
-    assert "alternatives for position 2 (C):" in capsys.readouterr().out
+    assert (f"alternatives for position 2 (C, itself {100 * current:.1f}%; probabilities given "
+            "the rest of the loop):") in capsys.readouterr().out
 
 
 def test_chords_bar_aligned_rhythm_and_meter(capsys):

@@ -184,6 +184,13 @@ def test_alternatives_ranked_with_probabilities(gen):
     # the probabilities are the model's: the most probable alternative has the best loop score
     ll = gen._loop_logliks(p, 1, np.array([gen.model.stoi[a.token.token] for a in alts]))
     assert list(np.argsort(-ll)) == list(range(5))
+    # the current chord's own probability is on the same scale: with the five others it sums to
+    # at most 1, and its rank among them is the model's
+    same, current = gen.ranked_alternatives(p, 1)
+    assert [a.name for a in same] == [a.name for a in alts] and current is not None
+    assert current > 0 and current + sum(probs) <= 1.0 + 1e-9
+    cur_ll = gen._loop_logliks(p, 1, np.array([gen.model.stoi[p.tokens[1].token]]))[0]
+    assert (current > alts[0].probability) == (cur_ll > ll[0])
 
 
 @pytest.mark.parametrize(("v", "a"), [(float("nan"), 0.0), (0.0, 1.5), (-2.0, 0.0),

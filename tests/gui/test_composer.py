@@ -349,6 +349,10 @@ def test_choose_an_alternative_keeps_durations_and_reaches_the_midi(qtbot, compo
     assert all(t.split("\t")[1].endswith("%") for t in texts[:len(alts)])
     assert texts[-1].startswith("↻ Regenerate")
     assert menu.activeAction() is menu.actions()[1]  # keyboard: Enter takes the first one
+    # the chord that is there says how likely it is itself ("why was it chosen at all?")
+    head = menu.actions()[0].text()
+    assert head.startswith(f"Instead of {names[pos]} (") and ", itself " in head
+    assert head.endswith("%:")
 
     pick = alts[1] if len(alts) > 1 else alts[0]
     with qtbot.waitSignal(composer.progression_changed, timeout=10_000) as changed:
