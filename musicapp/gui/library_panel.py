@@ -229,7 +229,11 @@ class LibraryPanel(QWidget):
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # the track name and its moods share the free width (the moods were cut to "party,
+        # fast, c…" at 1920 px while the name took half the table)
+        for name in ("Track", "Moods"):
+            self.table.horizontalHeader().setSectionResizeMode(
+                COLUMNS.index(name), QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)

@@ -121,6 +121,9 @@ def test_similarity_is_a_percentage_with_an_explanation(qtbot, library):
     tip = library.table.item(1, col).toolTip()
     assert "19 of 64 sound-code bits differ" in tip and "cosine 0.79" in tip and "unrelated" in tip
     assert library.table.item(0, COLUMNS.index("Moods")).text() == "sad, calm, dark"
+    # the moods get as much of the free width as the track name (not a clipped "sad, c…")
+    widths = {name: library.table.columnWidth(COLUMNS.index(name)) for name in ("Track", "Moods")}
+    assert abs(widths["Track"] - widths["Moods"]) <= 2, widths
     assert not library.table.wordWrap()
     assert similarity_percent(32) == 0.0
     assert track_title({"path": "/x/y.ogg", "title": "  "}) == "y.ogg"
