@@ -80,7 +80,7 @@ def test_full_analysis_runs_to_completion_and_exports(qtbot, window, track_file,
     assert not result.errors, result.errors
     assert flat["moods"] and window.analysis_panel.mood_bars.rows
     assert result.tempo_bpm is not None
-    assert window.analysis_panel.tempo_label.text().endswith("BPM")
+    assert window.analysis_panel.tempo_label.text().split("\n")[0].endswith("BPM")
     assert window.act_export_json.isEnabled()
     out_json = export_json(window.analysis, tmp_path / "a.json")
     assert json.loads(out_json.read_text())["duration_s"] == result.duration_s
