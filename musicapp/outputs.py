@@ -126,17 +126,35 @@ def _refuse_before_writing(p: Path, shown: Path, *, overwrite: bool, flag: str,
     return folder
 
 
-def check_outputs(paths: Iterable[str | Path | None], *, overwrite: bool, flag: str = "--overwrite") -> None:
-    """:func:`check_output` for every given path (``None`` skipped); two outputs may not share a file."""
+def check_outputs(paths: Iterable[str | Path | None], *, overwrite: bool, flag: str = "--overwrite",
+                  inputs: Iterable[str | Path | None] = ()) -> None:
+    """:func:`check_output` for every given path (``None`` skipped); two outputs may not share a
+    file, and no output may be one of the ``inputs`` (the user's own track or clip: refused even
+    with ``--overwrite``, through a symbolic or a hard link too)."""
+    sources = [Path(i) for i in inputs if i]
     seen: dict[str, str] = {}
     for path in paths:
         if path is None:
             continue
+        for source in sources:
+            if _same_file(path, source):
+                raise MusicappError(f"{path}: is the input file {source}; choose another name for "
+                                    "the output (the input is never overwritten)")
         check_output(path, overwrite=overwrite, flag=flag)
         key = os.path.realpath(path)
         if key in seen:
             raise MusicappError(f"{path}: the same file is named for two outputs")
         seen[key] = str(path)
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two names reach the same file (same path after links, or same inode)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist: not the same file
+        return False
 
 
 def free_bytes(folder: str | Path) -> int | None:

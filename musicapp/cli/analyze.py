@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
             raise MusicappError("--midi/--jams/--csv need exactly one input file")
         if args.no_music:
             raise MusicappError("--midi/--jams/--csv need the music analysis (drop --no-music)")
-        check_outputs(_exports(args).values(), overwrite=args.overwrite)
+        check_outputs(_exports(args).values(), overwrite=args.overwrite, inputs=files)
     if len(files) == 1:
         return _run_one(args, files[0])
     return _run_batch(args, files)

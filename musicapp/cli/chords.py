@@ -251,7 +251,9 @@ def run_chords(args: argparse.Namespace) -> int:
     from musicapp.outputs import check_outputs
 
     # Every output is checked before any work or any write: no partial output.
-    check_outputs([args.output, args.wav], overwrite=args.overwrite)
+    check_outputs([args.output, args.wav], overwrite=args.overwrite,
+                  inputs=[args.from_audio, args.from_json, args.from_image, args.from_midi,
+                          args.soundfont])
     args.analysis = None
     em = _emotion(args)
     if args.from_midi and args.progression:

@@ -1118,6 +1118,10 @@ class MainWindow(QMainWindow):
         if not path:
             return
         try:
+            if self.track is not None:  # the dialog's "replace?" must never take the track itself
+                from musicapp.outputs import check_outputs
+
+                check_outputs([path], overwrite=True, inputs=[self.track.path])
             fn(self.analysis, path)
         except OSError as exc:
             self.show_message(f"Could not write {path}: {exc.strerror or exc}")

@@ -165,3 +165,27 @@ def test_the_key_line_lists_the_alternatives():
     lines = text.splitlines()
     assert "  key: G minor, 6A / 3m (confidence >0.99)" in lines
     assert "       also D minor 0.05 (dominant)" in lines  # 0.002 is not worth a mention
+
+
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+def test_an_export_never_replaces_the_input_track(tmp_path, capsys, link):
+    """`analyze in.flac --csv in.flac --overwrite` turned the user's FLAC into a CSV: an output
+    that is the input (by name, through a symbolic link or a hard link) is refused, even with
+    --overwrite, before anything is analysed or written."""
+    import os
+
+    track = tmp_path / "in.flac"
+    write_audio(track, chord([220, 277, 330], 2.0, 22050), 22050)
+    before = track.read_bytes()
+    out = track
+    if link == "symlink":
+        out = tmp_path / "alias.flac"
+        out.symlink_to(track)
+    elif link == "hardlink":
+        out = tmp_path / "hard.csv"
+        os.link(track, out)
+    capsys.readouterr()
+    assert main(["analyze", "--no-tags", str(track), "--csv", str(out), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "is the input file" in err and "Traceback" not in err
+    assert track.read_bytes() == before

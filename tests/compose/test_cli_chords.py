@@ -193,3 +193,21 @@ def test_chords_from_midi_with_a_pickup_bar(tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["meter"] == "4/4" and res["chords"][:4] == ["C", "Am", "F", "G"]
     assert any("15/16 pickup" in n for n in res["notes"])
+
+
+def test_the_starting_clip_or_track_is_never_the_output(tmp_path, capsys):
+    """`chords --from-midi clip.mid -o clip.mid --overwrite` replaced the user's clip, and
+    `--from-audio in.flac --wav in.flac` turned a FLAC into a WAV: refused, files unchanged."""
+    from tests.compose.test_midi_input import write_clip
+    from tests.helpers.signals import chord, write_audio
+
+    clip = write_clip(tmp_path / "c.mid", [(60, 64, 67), (57, 60, 64), (53, 57, 60),
+                                           (55, 59, 62)], tempo=150.0, meter=(4, 4))
+    track = write_audio(tmp_path / "in.flac", chord([220, 277, 330], 2.0, 22050), 22050)
+    before = clip.read_bytes(), track.read_bytes()
+    capsys.readouterr()
+    assert main(["chords", "--from-midi", str(clip), "-o", str(clip), "--overwrite"]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert main(["chords", "--from-audio", str(track), "--wav", str(track), "--overwrite"]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert (clip.read_bytes(), track.read_bytes()) == before

@@ -287,3 +287,32 @@ def test_no_steady_beat_draws_no_beat_grid_and_silence_is_named(qtbot, window):
     assert xs is None or len(xs) == 0
     window.set_analysis({"duration_s": 20.0, "status": "silence", "level_dbfs": -80.0})
     assert window.summary.full_text == "Silence"
+
+
+def test_an_export_onto_the_loaded_track_is_refused(qtbot, window, track_file, tmp_path,
+                                                    monkeypatch):
+    """The save dialog's "replace?" must never take the track itself: choosing the loaded file
+    as the CSV target says so and leaves the audio untouched."""
+    import shutil
+    from pathlib import Path
+
+    from musicapp.gui import main_window
+
+    mine = tmp_path / ("mine" + Path(track_file).suffix)
+    shutil.copy(track_file, mine)
+    before = mine.read_bytes()
+    load(qtbot, window, mine)
+    window.set_analysis({"tempo_bpm": 100.0, "chords": [
+        {"start": 0.0, "end": 2.0, "label": "C:maj"}], "beats": [0.0, 0.6], "duration_s": 12.0})
+
+    class Dialog:
+        @staticmethod
+        def getSaveFileName(parent, caption, start, filters):
+            return str(mine), filters
+
+    shown = []
+    monkeypatch.setattr(main_window, "QFileDialog", Dialog)
+    monkeypatch.setattr(window, "show_message", lambda text, *a, **k: shown.append(text))
+    window.act_export_csv.trigger()
+    assert mine.read_bytes() == before
+    assert shown and "is the input file" in shown[-1]
