@@ -38,6 +38,9 @@ def clock(seconds: float) -> str:
 
 #: shorter query clips get a warning with their result (a few landmarks cannot vote reliably)
 MIN_CLIP_SECONDS = 3.0
+#: a recording is identified from its first this many seconds (the matcher's memory grows with
+#: the clip; two minutes is far more than a noisy recording needs)
+MAX_CLIP_SECONDS = 120.0
 
 
 @dataclass
@@ -450,10 +453,24 @@ class Library:
         return Identification(match, threshold, path, warnings)
 
     def identify(self, clip: str | Path, threshold: float = DEFAULT_MATCH_THRESHOLD) -> Identification:
-        """Identify a recording (any decodable audio file)."""
-        from musicapp.library._audio import load_mono
+        """Identify a recording (any decodable audio file) from its first
+        :data:`MAX_CLIP_SECONDS` (a longer recording says so in the warnings): the matcher's
+        memory grows with the clip, and a 3-hour file took 10 GB."""
+        from musicapp.audio import load_audio
+        from musicapp.audio.decode import probe
 
-        return self.identify_samples(load_mono(clip, fp.SAMPLE_RATE), threshold)
+        try:
+            total = float(probe(clip).duration_s or 0.0)
+        except Exception:  # an unreadable header: load_audio below names the problem
+            total = 0.0
+        audio = load_audio(clip, sr=fp.SAMPLE_RATE, mono=True, duration=MAX_CLIP_SECONDS)
+        y8k = np.ascontiguousarray(audio.samples, dtype=np.float32)
+        result = self.identify_samples(y8k, threshold)
+        if total > MAX_CLIP_SECONDS + 1.0:
+            result.warnings.append(
+                f"identified from the first {clock(MAX_CLIP_SECONDS)} of the "
+                f"{clock(total)} recording")
+        return result
 
 
 def _num(value: object) -> float | None:

@@ -117,3 +117,27 @@ def test_a_clip_much_longer_than_the_tracks_gives_finite_numbers(library, tmp_pa
     res = lib.identify(path)
     text = json.dumps(res.as_dict(), allow_nan=False)  # strict JSON: no -Infinity
     assert "inf" not in res.summary() and "inf" not in text.lower()
+
+
+def test_a_long_recording_is_identified_from_its_start_and_says_so(library, tmp_path, monkeypatch):
+    """A 3-hour recording took 10 GB in the matcher: only its first MAX_CLIP_SECONDS are decoded
+    and matched, and the result says so."""
+    from musicapp.library import api
+
+    lib, root = library
+    monkeypatch.setattr(api, "MAX_CLIP_SECONDS", 10.0)
+    rng = np.random.default_rng(11)
+    y = np.concatenate([song(12, 20.0)[2 * SR:10 * SR],
+                        0.05 * rng.standard_normal(40 * SR).astype(np.float32)])
+    path = tmp_path / "long.wav"
+    sf.write(str(path), y, SR)
+    seen = []
+    real = lib.identify_samples
+    monkeypatch.setattr(lib, "identify_samples",
+                        lambda y8k, threshold=DEFAULT_MATCH_THRESHOLD: seen.append(y8k.size)
+                        or real(y8k, threshold))
+    res = lib.identify(path)
+    assert seen and seen[0] <= 10.0 * fp.SAMPLE_RATE + 1
+    assert res.accepted and res.path == str((root / "music" / "song2.flac").resolve())
+    assert any("identified from the first 0:10.0 of the 0:48.0 recording" in w
+               for w in res.warnings)
