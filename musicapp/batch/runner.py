@@ -82,6 +82,20 @@ def default_workers() -> int:
     return usable_cores()
 
 
+#: most worker processes per usable core (each holds its own decoder, analysis and tagger)
+MAX_WORKERS_PER_CORE = 4
+
+
+def worker_count(requested: int | None, tracks: int) -> int:
+    """How many workers to start: ``requested`` (None: one per core), but never more than there
+    are tracks, nor more than :data:`MAX_WORKERS_PER_CORE` per usable core (``--workers 1024``
+    would start a thousand processes of a few hundred MB each); 0 stays 0 (the serial path)."""
+    n = default_workers() if requested is None else max(0, int(requested))
+    if n == 0:
+        return 0
+    return max(1, min(n, tracks, MAX_WORKERS_PER_CORE * default_workers()))
+
+
 def choose_model(spec: TrackSpec, model: str = "auto") -> str:
     """Resolve ``model`` (``auto``/``workers``/``parent``) for ``spec``."""
     if model not in MODELS:
@@ -181,7 +195,7 @@ def run_batch(
         if progress is not None:
             progress(stats.done + stats.failed, total, path)
 
-    n_workers = default_workers() if workers is None else max(0, int(workers))
+    n_workers = worker_count(workers, total)
     stats.workers = n_workers
     if n_workers == 0:
         stats.model = "in-process"

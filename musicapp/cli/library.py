@@ -38,7 +38,8 @@ def register(subparsers) -> None:
     p.add_argument("dir", type=file_name, help="folder or audio file")
     p.add_argument(
         "--workers", type=int_range(0, 1024), default=None,
-        help="analysis processes (default: one per core; 0 = in this process)"
+        help="analysis processes (default: one per core; 0 = in this process; at most 4 per "
+        "core and one per track are started)"
     )
     p.add_argument(
         "--fingerprint-only", action="store_true", help="skip the tag/key/tempo analysis, only fingerprint"

@@ -146,3 +146,15 @@ def test_workers_run_at_a_lower_priority_than_the_parent(tmp_path):
     run_batch([(0, str(path))], lambda key, p, result: got.update(result), workers=1,
               spec=TrackSpec(analyser=_niceness, fingerprint=False))
     assert got["ok"] and got["analysis"]["nice"] == min(19, os.nice(0) + WORKER_NICE)
+
+
+def test_no_more_workers_than_tracks_or_four_per_core(monkeypatch):
+    """`--workers 1024` would start a thousand processes; 16 workers for 10 files started 17."""
+    from musicapp.batch import runner
+
+    monkeypatch.setattr(runner, "default_workers", lambda: 2)
+    assert runner.worker_count(None, 100) == 2
+    assert runner.worker_count(1024, 100) == 8  # 4 per core
+    assert runner.worker_count(16, 10) == 8 and runner.worker_count(6, 3) == 3
+    assert runner.worker_count(0, 100) == 0  # the serial path stays serial
+    assert runner.worker_count(None, 1) == 1
