@@ -37,6 +37,9 @@ from musicapp.library.indexer import (
 )
 from musicapp.library.store import LibraryError, Store
 
+#: how long to try to reach a remote scheduler before saying it cannot be reached
+CONNECT_TIMEOUT_S = 10
+
 
 def _client(scheduler: Any):
     try:
@@ -50,7 +53,11 @@ def _client(scheduler: Any):
     if scheduler in (None, "local"):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         return Client(cluster), cluster
-    return Client(scheduler), None
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S), None
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:  # unreachable, malformed address
+        raise LibraryError(f"cannot reach the Dask scheduler {scheduler!r}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
 def index_with_dask(

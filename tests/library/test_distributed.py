@@ -53,3 +53,17 @@ def test_index_on_local_cluster(tmp_path):
     finally:
         client.close()
         cluster.close()
+
+
+def test_an_unreachable_scheduler_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    """`library add DIR --dask tcp://127.0.0.1:1` printed a 30-s timeout traceback."""
+    from musicapp.cli import main
+
+    music = tmp_path / "music"
+    music.mkdir()
+    capsys.readouterr()
+    rc = main(["library", "add", str(music), "--db", str(tmp_path / "l.sqlite3"),
+               "--dask", "tcp://127.0.0.1:1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot reach the Dask scheduler 'tcp://127.0.0.1:1'" in err
+    assert "Traceback" not in err
