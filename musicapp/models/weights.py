@@ -82,9 +82,16 @@ def expected_sha256(path: str | Path) -> str:
         raise ModelError(f"{side}: not a sha256 checksum file (binary content)") from None
     if not text:
         raise ModelError(f"{side}: not a sha256 checksum file (empty)")
-    digest = text.split()[0].lower()
+    words = text.split()
+    digest = words[0].lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise ModelError(f"{side}: not a sha256 checksum file")
+    # the line names the file it is for (sha256sum format): a weights file swapped with another
+    # one together with its sidecar would otherwise verify and give confident wrong answers
+    named = Path(words[1].lstrip("*")).name if len(words) > 1 else None
+    if named is not None and named != Path(path).name:
+        raise ModelError(f"{side}: the checksum is for {named}, not {Path(path).name}; refusing "
+                         "weights that may have been swapped (reinstall musicapp)")
     return digest
 
 

@@ -154,3 +154,34 @@ def test_weights_that_do_not_fit_the_model(tmp_path: Path, monkeypatch):
     save_state(tmp_path / "musicnn_msd.safetensors", state)
     with pytest.raises(ModelError, match="do not fit"):
         musicnn.load_musicnn("MSD_musicnn")
+
+
+def test_weights_swapped_with_their_sidecars_are_refused(tmp_path: Path):
+    """Swapping musicnn_msd and musicnn_mtt together with their .sha256 files verified, and the
+    app gave confident wrong moods: the sidecar names its file, and a file under another name
+    is refused."""
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    save_state(a, _state())
+    other = {k: v + 1 for k, v in _state().items()}
+    save_state(b, other)
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    shutil.copy(a, swapped / "b.safetensors")
+    shutil.copy(checksum_path(a), swapped / "b.safetensors.sha256")
+    with pytest.raises(ModelError, match=r"the checksum is for a\.safetensors, not b\.safetensors"):
+        load_state(swapped / "b.safetensors")
+    # sha256sum's binary-mode marker and a digest alone still verify
+    digest = checksum_path(a).read_text().split()[0]
+    checksum_path(a).write_text(f"{digest} *a.safetensors\n")
+    assert load_state(a).keys() == _state().keys()
+    checksum_path(a).write_text(f"{digest}\n")
+    assert load_state(a).keys() == _state().keys()
+
+
+def test_every_shipped_sidecar_names_its_own_file():
+    from musicapp.paths import resource_path
+
+    sidecars = sorted(Path(resource_path("models")).glob("*.sha256"))
+    assert sidecars
+    for side in sidecars:
+        assert side.read_text().split()[1].lstrip("*") == side.name.removesuffix(".sha256"), side
