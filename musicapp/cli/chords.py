@@ -25,6 +25,10 @@ _EPILOG = """examples:
 """
 
 
+#: the most chords --progression takes (the positions --regenerate and --lock can name)
+MAX_PROGRESSION = 64
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``musicapp chords``."""
     p = subparsers.add_parser(
@@ -287,7 +291,12 @@ def run_chords(args: argparse.Namespace) -> int:
         em = emo.from_va(0.3, 0.0)
     locked = {}
     # with --progression a lock names a chord of that progression (not of a --length loop)
-    n_chords = len(args.progression.split()) if args.progression else args.length
+    given = args.progression is not None
+    n_chords = len(args.progression.split()) if given else args.length
+    if given and not 1 <= n_chords <= MAX_PROGRESSION:
+        # 10,000 chords rendered to --wav ran out of memory with a traceback
+        raise MusicappError(f"--progression has {n_chords} chords: give 1 to {MAX_PROGRESSION} "
+                            "(a loop; longer pieces are built from loops in the DAW)")
     loop = f"the {n_chords}-chord progression" if args.progression else f"a loop of {n_chords}"
     for item in args.lock:
         pos, _, chord = item.partition("=")

@@ -211,3 +211,13 @@ def test_the_starting_clip_or_track_is_never_the_output(tmp_path, capsys):
     assert main(["chords", "--from-audio", str(track), "--wav", str(track), "--overwrite"]) == 2
     assert "is the input file" in capsys.readouterr().err
     assert (clip.read_bytes(), track.read_bytes()) == before
+
+
+def test_a_progression_is_a_loop_of_at_most_64_chords(capsys):
+    """10,000 chords with --wav ran out of memory with a traceback after 96 s; an empty
+    --progression skipped the checks."""
+    long = " ".join(["I", "V", "vi", "IV"] * 17)  # 68 chords
+    assert main(["chords", "--progression", long, "--regenerate", "3"]) == 2
+    assert "--progression has 68 chords: give 1 to 64" in capsys.readouterr().err
+    assert main(["chords", "--progression", "", "--regenerate", "1"]) == 2
+    assert "--progression has 0 chords" in capsys.readouterr().err
