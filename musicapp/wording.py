@@ -1,5 +1,7 @@
 """How the app writes a few kinds of numbers for musicians (one rule for the CLI and the GUI).
 
+A probability has two decimals but never reads as a certain "1.00" (">0.99").
+
 A percentile says where a track sits among the reference clips: "99%" or "99th percentile" for
 99.6, never "100" unless the track is above every reference clip (a rounded "100%" reads like
 certainty).
@@ -28,3 +30,8 @@ def percentile_text(percentile: float) -> str:
 def percentile_ordinal(percentile: float) -> str:
     """"99th percentile" for 99.6 (see :func:`whole_percentile`)."""
     return f"{ordinal(whole_percentile(percentile))} percentile"
+
+
+def confidence_text(value: float) -> str:
+    """A probability as the app prints it: two decimals, never a certain "1.00" (">0.99")."""
+    return ">0.99" if float(value) > 0.995 else f"{float(value):.2f}"

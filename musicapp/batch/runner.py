@@ -90,10 +90,11 @@ def worker_count(requested: int | None, tracks: int) -> int:
     """How many workers to start: ``requested`` (None: one per core), but never more than there
     are tracks, nor more than :data:`MAX_WORKERS_PER_CORE` per usable core (``--workers 1024``
     would start a thousand processes of a few hundred MB each); 0 stays 0 (the serial path)."""
-    n = default_workers() if requested is None else max(0, int(requested))
+    cores = default_workers()
+    n = cores if requested is None else max(0, int(requested))
     if n == 0:
         return 0
-    return max(1, min(n, tracks, MAX_WORKERS_PER_CORE * default_workers()))
+    return max(1, min(n, tracks, MAX_WORKERS_PER_CORE * cores))
 
 
 def choose_model(spec: TrackSpec, model: str = "auto") -> str:

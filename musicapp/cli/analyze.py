@@ -91,7 +91,7 @@ def _is_terminal(stream) -> bool:
 def summarise(result: dict) -> str:
     """A human-readable summary of one ``analyze`` result."""
     from musicapp.analysis.tempo_choice import close_level
-    from musicapp.wording import percentile_text
+    from musicapp.wording import confidence_text, percentile_text
 
     lines = [f"{shown(result['path'])}  ({result.get('duration_s', 0):.1f} s)"]
     if result.get("status", "ok") != "ok":
@@ -104,8 +104,8 @@ def summarise(result: dict) -> str:
     if result.get("key"):
         k = result["key"]
         extra = f", {k['camelot']} / {k['open_key']}" if k.get("camelot") else ""
-        conf = ">0.99" if k["confidence"] > 0.995 else f"{k['confidence']:.2f}"
-        lines.append(f"  key: {k['tonic']} {k['mode']}{extra} (confidence {conf})")
+        lines.append(f"  key: {k['tonic']} {k['mode']}{extra} "
+                     f"(confidence {confidence_text(k['confidence'])})")
         alternatives = [f"{c['name']} {c['probability']:.2f}" + (f" ({c['relation']})" if
                         c.get("relation") else "") for c in result.get("key_candidates") or []
                         if c.get("relation") != "best" and (c.get("probability") or 0) >= 0.01]

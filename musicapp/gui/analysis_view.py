@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.track_analysis import OK, TrackAnalysis
-from musicapp.wording import percentile_ordinal, percentile_text
+from musicapp.wording import confidence_text, percentile_ordinal, percentile_text
 
 KEYS = ("moods", "valence", "arousal", "energy", "curves", "genres", "segments", "key", "tempo_bpm", "meter",
         "beats", "downbeats", "chords", "key_timeline", "device", "hash", "key_reason",
@@ -91,11 +91,6 @@ def percent_text(fraction: float) -> str:
     """A percentile given as a fraction, as the mood list prints it (99.6 % reads "99%"; one rule
     with the CLI: :func:`musicapp.wording.percentile_text`)."""
     return percentile_text(100.0 * float(fraction))
-
-
-def confidence_text(value: float) -> str:
-    """A probability as the app prints it: two decimals, never a certain "1.00" (">0.99")."""
-    return ">0.99" if float(value) > 0.995 else f"{float(value):.2f}"
 
 
 def key_alternatives(candidates: Any, n: int = 2, min_p: float = 0.05,

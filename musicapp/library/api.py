@@ -457,13 +457,9 @@ class Library:
         :data:`MAX_CLIP_SECONDS` (a longer recording says so in the warnings): the matcher's
         memory grows with the clip, and a 3-hour file took 10 GB."""
         from musicapp.audio import load_audio
-        from musicapp.audio.decode import probe
 
-        try:
-            total = float(probe(clip).duration_s or 0.0)
-        except Exception:  # an unreadable header: load_audio below names the problem
-            total = 0.0
         audio = load_audio(clip, sr=fp.SAMPLE_RATE, mono=True, duration=MAX_CLIP_SECONDS)
+        total = float(audio.info.duration_s or 0.0)  # the whole file's, from its header
         y8k = np.ascontiguousarray(audio.samples, dtype=np.float32)
         result = self.identify_samples(y8k, threshold)
         if total > MAX_CLIP_SECONDS + 1.0:
