@@ -59,6 +59,7 @@ def main(files: list[str] | None = None) -> int:
     smoke = bool(os.environ.get("MUSICAPP_GUI_SMOKE"))
     window = create_window(files, **({"auto_analyze": True} if smoke else {}))
     window.show()
+    interrupted = _close_on_interrupt(app, window)
     if smoke:
         _arm_smoke_test(app, window)
     if os.environ.get("MUSICAPP_GUI_REPORT_START"):
@@ -69,7 +70,44 @@ def main(files: list[str] | None = None) -> int:
                   f"torch imported: {'torch' in sys.modules}", flush=True)
 
         QTimer.singleShot(0, report)
-    return int(app.exec())
+    code = int(app.exec())
+    return 128 + interrupted[0] if interrupted else code
+
+
+def _close_on_interrupt(app, window) -> list[int]:
+    """Ctrl+C (SIGINT) in the terminal closes the window as its close button does (the
+    window's ``closeEvent`` saves the settings and stops a recording, keeping the take), then
+    quits; a second Ctrl+C ends the process at once. Returns a list that receives the signal
+    number when that happened (the exit code is then 128 + it, like a shell's).
+
+    Qt's event loop runs in C++: Python's handler only runs when the interpreter gets control,
+    so a timer wakes it a few times a second. Ctrl+C was ignored before.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    received: list[int] = []
+
+    def close() -> None:
+        if window.close():  # a window that refuses to close keeps the app running
+            app.quit()  # also ends a modal dialog's event loop
+
+    def handler(signum: int, _frame: object) -> None:
+        signal.signal(signum, signal.SIG_DFL)  # the second Ctrl+C is not caught
+        received.append(signum)
+        QTimer.singleShot(0, close)
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started with Ctrl+C ignored
+        return received  # (nohup, a background job): keep it so
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except (ValueError, OSError):  # not the main thread: leave the default
+        return received
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)  # lets the interpreter run the Python signal handler
+    wake.start(200)
+    return received
 
 
 def _arm_smoke_test(app, window) -> None:

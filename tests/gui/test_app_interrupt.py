@@ -1,0 +1,59 @@
+"""Ctrl+C in the terminal closes the desktop app as its close button does (a real process)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+
+#: a hang guard, not a speed assertion: the window must be gone long before this
+HANG_GUARD_S = 120.0
+
+
+def _start(tmp_path: Path, *argv: str) -> subprocess.Popen:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MUSICAPP_DATA_DIR": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "MUSICAPP_GUI_REPORT_START": "1"}
+    return subprocess.Popen([sys.executable, "-m", "musicapp", *argv], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_visible(proc: subprocess.Popen) -> None:
+    """Read stdout up to the app's 'window visible' line (the GUI is up, its loop running)."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + HANG_GUARD_S
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if "window visible" in line:
+            return
+        if not line and proc.poll() is not None:
+            pytest.fail(f"the GUI ended before showing its window: {proc.stderr.read()[-2000:]}")
+    proc.kill()
+    pytest.fail("the GUI did not show its window")
+
+
+@pytest.mark.parametrize("argv", [["gui"], []])  # `musicapp gui` and `musicapp` (the default)
+def test_ctrl_c_closes_the_app_and_keeps_its_settings(tmp_path, argv):
+    """SIGINT was ignored: the app kept running until killed. Now it closes the window (whose
+    closeEvent saves the window state) and exits with 130, like a shell's Ctrl+C."""
+    proc = _start(tmp_path, *argv)
+    try:
+        _wait_visible(proc)
+        settings = tmp_path / "config" / "musicapp" / "musicapp.ini"
+        before = settings.read_text() if settings.exists() else ""
+        assert "geometry" not in before  # written by the window's close, not at start
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=HANG_GUARD_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signal.SIGINT, err[-2000:]
+    assert "Traceback" not in err
+    assert "geometry" in settings.read_text()  # the close event ran: the window state is kept
