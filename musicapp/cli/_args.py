@@ -1,7 +1,9 @@
-"""argparse ``type=`` functions that validate numeric options and file names with a clear message.
+"""argparse ``type=`` functions that validate options with a clear message: numbers, ranges, words,
+file names and the library database.
 
-``--tempo nan``, ``--candidates 100000000`` or ``-o ""`` are refused by argparse itself
-("argument --tempo: must be a finite number from 20 to 400, got 'nan'"), exit 2, before any work.
+``--tempo nan``, ``--candidates 100000000``, ``-o ""``, ``--mood ""`` or ``--bpm 100-80`` are
+refused by argparse itself ("argument --tempo: must be a finite number in [20, 400], got 'nan'"),
+exit 2, before any work. :func:`check_db` checks a ``--db`` when the command starts.
 """
 
 from __future__ import annotations
@@ -59,3 +61,109 @@ def file_name(text: str) -> str:
     if "\0" in text:
         raise argparse.ArgumentTypeError("the file name contains a NUL byte")
     return text
+
+
+def text(what: str) -> Callable[[str], str]:
+    """A ``type=`` for a word or phrase (a mood, a key, a meter, a device name): refuses an empty
+    or blank value (``--mood ''`` was silently ignored) and a NUL byte; returns it stripped."""
+
+    def parse(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"the {what} is empty")
+        if "\0" in value:
+            raise argparse.ArgumentTypeError(f"the {what} contains a NUL byte")
+        return value.strip()
+
+    parse.__name__ = what
+    return parse
+
+
+#: a number in a range argument: digits with an optional fraction and exponent, or a word that
+#: float() takes (nan, inf), so that such a word is named in the message rather than mis-split
+_NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf(?:inity)?)"
+_SEP = r"-|\.\.|–|—|to"
+
+
+def value_range(unit: str, hi: float, *, example: str) -> Callable[[str], str]:
+    """A ``type=`` for a filter range like ``--bpm 80-100`` or ``--duration 60..300``.
+
+    ``LOW-HIGH`` (or ``LOW..HIGH``) with ``0 <= LOW <= HIGH <= hi`` and ``HIGH > 0``, or one
+    number ``N > 0``, read as the values that round to it (``N-0.5`` to ``N+0.5``: an analysed
+    tempo is rarely a whole number, so ``--bpm 90`` matching only exactly 90.0 found nothing).
+    A reversed range (``100-80``), ``0-0``, negative, NaN or infinite ends and words are refused
+    with the reason. Returns the range as ``"LOW-HIGH"`` with plain decimals, the form
+    :func:`musicapp.library.api.parse_range` reads.
+    """
+    import re
+
+    pattern = re.compile(rf"\s*({_NUM})\s*(?:(?:{_SEP})\s*({_NUM})\s*)?", re.IGNORECASE)
+    want = f"LOW-HIGH or one number, in {unit}, e.g. {example}"
+
+    def parse(value: str) -> str:
+        m = pattern.fullmatch(value)
+        if m is None:
+            raise argparse.ArgumentTypeError(f"must be {want}, got {value!r}")
+        ends = [float(g) for g in m.groups() if g is not None]
+        if not all(math.isfinite(x) for x in ends):
+            raise argparse.ArgumentTypeError(f"{value!r}: the ends must be finite numbers ({want})")
+        if any(x < 0 for x in ends):
+            raise argparse.ArgumentTypeError(f"{value!r}: a {unit} range cannot be negative ({want})")
+        if any(x > hi for x in ends):
+            raise argparse.ArgumentTypeError(f"{value!r}: above the largest {_fmt(hi)} {unit}")
+        if len(ends) == 1:
+            if ends[0] <= 0:
+                raise argparse.ArgumentTypeError(f"{value!r}: must be above 0 {unit} ({want})")
+            lo, high = max(0.0, ends[0] - 0.5), ends[0] + 0.5
+        else:
+            lo, high = ends
+            if lo > high:
+                raise argparse.ArgumentTypeError(
+                    f"{value!r}: the range runs backwards (LOW above HIGH); did you mean "
+                    f"{_fmt(high)}-{_fmt(lo)}?")
+            if high <= 0:
+                raise argparse.ArgumentTypeError(f"{value!r}: matches nothing; the high end "
+                                                 f"must be above 0 {unit}")
+        return f"{lo:.6f}-{high:.6f}"
+
+    parse.__name__ = "range"
+    return parse
+
+
+def check_db(value: str | None, *, creates: bool) -> None:
+    """Check a ``--db`` before the library is opened; raises :class:`MusicappError` (printed as
+    "musicapp: error: ...", exit 2) naming the problem.
+
+    The database's folder must exist: a typo in it used to create the folders and a new, empty
+    library there. Only a command that ``creates`` a library (``library add``) takes a file that
+    does not exist yet; ``library list --db lbrary.sqlite3`` created an empty one and said it was
+    empty. The default location (``None``, or ``--db`` naming it) is the app's own and is
+    created when needed.
+    """
+    import os
+    from pathlib import Path
+
+    from musicapp.errors import MusicappError
+    from musicapp.library.store import default_db_path
+
+    if value is None:
+        return
+    p = Path(value)
+    if p.is_dir():
+        raise MusicappError(f"--db {value}: is a folder; give the database file, e.g. "
+                            f"{p / default_db_path().name}")
+    default = default_db_path()
+    if os.path.abspath(p) == os.path.abspath(default):
+        return
+    folder = p.parent
+    if not folder.is_dir():
+        if folder.exists() or folder.is_symlink():
+            raise MusicappError(f"--db {value}: {folder} is not a folder")
+        missing = folder
+        while not missing.parent.is_dir() and missing.parent != missing:
+            missing = missing.parent
+        raise MusicappError(f"--db {value}: folder {missing} does not exist (a typo would start "
+                            "a new, empty library there); create the folder first or check "
+                            "the path")
+    if not creates and not p.exists():
+        raise MusicappError(f"--db {value}: no library database here (`musicapp library add "
+                            f"FOLDER --db {value}` starts one)")

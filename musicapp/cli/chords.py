@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from musicapp.cli._args import file_name, finite_float, int_range
+from musicapp.cli._args import file_name, finite_float, int_range, text
 from musicapp.cli._text import shown
 from musicapp.errors import ModelError, MusicappError
 
@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(voicings, bass, melody) and optionally write MIDI/WAV or play it.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_argument_group("emotion source (one of)")
-    src.add_argument("--mood", help="a mood name, e.g. happy, sad, calm, tense, epic, dreamy")
+    src.add_argument("--mood", type=text("mood"),
+                     help="a mood name, e.g. happy, sad, calm, tense, epic, dreamy")
     src.add_argument("--valence", type=finite_float(-1, 1), help="valence in [-1, 1] (with --arousal)")
     src.add_argument("--arousal", type=finite_float(-1, 1), help="arousal in [-1, 1] (with --valence)")
     src.add_argument("--from-audio", metavar="FILE", type=file_name, help="analyse a track and "
@@ -47,11 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "`musicapp analyze --json` result")
     src.add_argument("--from-image", metavar="IMG", type=file_name, help="derive valence/arousal from a "
                      "picture's colours (Valdez & Mehrabian 1994)")
-    p.add_argument("--key", help="key tonic, e.g. C, F#, Bb, or with mode: 'A minor', F#m "
-                   "(default: the analysed key, else C)")
+    p.add_argument("--key", type=text("key"), help="key tonic, e.g. C, F#, Bb, or with mode: "
+                   "'A minor', F#m (default: the analysed key, else C); a key that names its "
+                   "mode and a --mode that says the other are refused")
     p.add_argument("--mode", choices=["major", "minor"], help="mode (default: from the key, "
-                   "else minor for negative valence)")
-    p.add_argument("--length", type=int, default=8, choices=[4, 8, 16], help="chords (default 8)")
+                   "else minor for negative valence); with --from-audio/--from-json it "
+                   "replaces the analysed key's mode")
+    p.add_argument("--length", type=int, default=None, choices=[4, 8, 16], help="chords "
+                   "(default 8; not with --progression, whose length is its number of chords)")
     p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0,
                    help="random seed (same seed, same result)")
     p.add_argument("--temperature", type=finite_float(0, 10, lo_open=True), default=1.0,
@@ -62,12 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="loops sampled and reranked, 1..256 (8)")
     p.add_argument("--lock", action="append", default=[], metavar="POS=CHORD",
                    help="keep CHORD (Roman numeral like V7/V, bVI, iv, or a token like V:7) at "
-                   "1-based position POS; repeatable")
+                   "1-based position POS; repeatable, one chord per position")
     p.add_argument("--progression", metavar="CHORDS", help="start from this loop (Roman "
                    "numerals or tokens, space-separated, e.g. 'I V vi IV') and regenerate only "
                    "what --regenerate / --regenerate-from name")
     p.add_argument("--regenerate", type=int_range(1, 64), action="append", default=[], metavar="POS",
-                   help="with --progression: regenerate the chord at 1-based POS (repeatable)")
+                   help="with --progression: regenerate the chord at 1-based POS (repeatable; not "
+                   "with --regenerate-from)")
     p.add_argument("--regenerate-from", type=int_range(1, 64), metavar="POS", help="with --progression: "
                    "keep chords before POS and regenerate the rest")
     p.add_argument("--alternatives", type=int_range(1, 64), metavar="POS",
@@ -75,12 +80,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(the given --progression, else the generated one), with probabilities and "
                    "the current chord's own; fewer where the loop's rules allow fewer (the "
                    "first chord is a tonic chord, the last a cadence chord)")
-    p.add_argument("--meter", help="time signature, e.g. 4/4, 3/4, 6/8 (default: the analysed "
+    p.add_argument("--meter", type=text("meter"),
+                   help="time signature, e.g. 4/4, 3/4, 6/8 (default: the analysed "
                    "track's or clip's, else 4/4)")
     p.add_argument("--from-midi", metavar="CLIP.mid", type=file_name, help="start from a MIDI "
                    "clip: its chords, key, meter and tempo are recognised, then --midi-action")
     p.add_argument("--midi-action", choices=["continue", "reharmonise", "fill"],
-                   default="continue", help="with --from-midi: continue the clip's progression "
+                   default=None, help="with --from-midi: continue the clip's progression "
                    "by --length chords, reharmonise it (new chords, same rhythm), or fill its "
                    "silent/unclear spans (default continue)")
     p.add_argument("--chords-per-bar", default="auto", choices=["1", "2", "auto"],
@@ -89,7 +95,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--melody", choices=["chord-tone", "learned"], default="chord-tone",
                    help="melody: chord tones on strong beats (default) or the small model "
                    "learned from POP909 and OpenEWLD melodies")
-    p.add_argument("--style", help="style the model leans towards: pop (pop/rock/soul), cpop "
+    p.add_argument("--style", type=text("style"),
+                   help="style the model leans towards: pop (pop/rock/soul), cpop "
                    "(C-pop ballad), jazz (standards), chorale, or any (default)")
     p.add_argument("--max-nondiatonic", type=int_range(0, 16), default=2, help="cap on chords outside the "
                    "scale (default 2)")
@@ -104,7 +111,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="render the arrangement to a WAV file")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--play", action="store_true", help="play the arrangement")
-    p.add_argument("--soundfont", type=file_name, help="soundfont (.sf2/.sf3) for --wav/--play")
+    p.add_argument("--soundfont", type=file_name, help="soundfont (.sf2/.sf3) for --wav/--play "
+                   "(only with one of them)")
     p.add_argument("--model", type=file_name, help="weights file (default: the shipped chordgru.safetensors)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run_chords)
@@ -245,6 +253,64 @@ def _load_model(path: str | None):
                          f"({str(exc)[:200]})") from None
 
 
+def _check_combinations(args: argparse.Namespace) -> None:
+    """Refuse options that would be ignored or that contradict each other (each used to be
+    accepted silently: the musician got a loop that did not do what was asked)."""
+    if args.progression is None:
+        if args.regenerate or args.regenerate_from is not None:
+            raise MusicappError("--regenerate and --regenerate-from need --progression (the "
+                                "loop whose chords are regenerated)")
+    elif args.length is not None:
+        raise MusicappError(f"--length {args.length} and --progression: the progression's "
+                            "length is its number of chords; drop --length")
+    if args.regenerate and args.regenerate_from is not None:
+        raise MusicappError("give --regenerate POS or --regenerate-from POS, not both")
+    if args.midi_action is not None and not args.from_midi:
+        raise MusicappError(f"--midi-action {args.midi_action} needs --from-midi CLIP.mid")
+    if args.soundfont and not (args.wav or args.play):
+        raise MusicappError("--soundfont is used by --wav and --play only; add one of them")
+    if args.key and args.mode:
+        stated = _stated_mode(args.key)
+        if stated is not None and stated != args.mode:
+            raise MusicappError(f"--key {args.key!r} is {stated} but --mode says {args.mode}; "
+                                f"give one of them (e.g. --key {args.key!r} alone)")
+
+
+def _stated_mode(key_text: str) -> str | None:
+    """The mode ``key_text`` names itself (``"A minor"``, ``"Am"``, ``"a"``, ``"C major"``), or
+    ``None`` for a bare tonic (``"C"``, ``"F#"``, ``"Bb"``), which takes --mode."""
+    import re
+
+    from musicapp.compose.theory import Key
+
+    if re.fullmatch(r"[A-G](?:##|bb|[#b♯♭x])?", key_text.strip()):
+        return None
+    return Key.parse(key_text).mode  # an unreadable key is reported here, naming it
+
+
+def _locks(items: list[str], n_chords: int, loop: str, mode: str) -> dict[int, str]:
+    """``--lock POS=CHORD`` items as ``{0-based position: token}``. The same chord locked twice
+    at a position is one lock; two different chords at one position are refused (the last one
+    silently won)."""
+    from musicapp.compose.theory import ChordToken
+
+    locked: dict[int, str] = {}
+    given: dict[int, str] = {}
+    for item in items:
+        pos, _, chord = item.partition("=")
+        if not pos.strip().isdecimal() or not chord.strip():
+            raise MusicappError(f"--lock {item!r}: expected POS=CHORD, e.g. 4=V7")
+        index = int(pos) - 1
+        if not 0 <= index < n_chords:
+            raise MusicappError(f"--lock {item!r}: position outside {loop}")
+        token = ChordToken.parse(chord.strip(), mode).token
+        if index in locked and locked[index] != token:
+            raise MusicappError(f"--lock {given[index]!r} and --lock {item!r}: two different "
+                                f"chords locked at position {index + 1}; keep one")
+        locked[index], given[index] = token, item
+    return locked
+
+
 def run_chords(args: argparse.Namespace) -> int:
     """Generate, arrange, print, and write/play as asked."""
     from musicapp.compose.arrange import arrange
@@ -254,6 +320,11 @@ def run_chords(args: argparse.Namespace) -> int:
     from musicapp.compose.theory import ChordToken, Key, conventional_key
     from musicapp.outputs import check_outputs
 
+    _check_combinations(args)
+    if args.length is None:
+        args.length = 8
+    if args.midi_action is None:
+        args.midi_action = "continue"
     # Every output is checked before any work or any write: no partial output.
     check_outputs([args.output, args.wav], overwrite=args.overwrite,
                   inputs=[args.from_audio, args.from_json, args.from_image, args.from_midi,
@@ -289,7 +360,6 @@ def run_chords(args: argparse.Namespace) -> int:
         from musicapp.compose import emotion as emo
 
         em = emo.from_va(0.3, 0.0)
-    locked = {}
     # with --progression a lock names a chord of that progression (not of a --length loop)
     given = args.progression is not None
     n_chords = len(args.progression.split()) if given else args.length
@@ -298,13 +368,7 @@ def run_chords(args: argparse.Namespace) -> int:
         raise MusicappError(f"--progression has {n_chords} chords: give 1 to {MAX_PROGRESSION} "
                             "(a loop; longer pieces are built from loops in the DAW)")
     loop = f"the {n_chords}-chord progression" if args.progression else f"a loop of {n_chords}"
-    for item in args.lock:
-        pos, _, chord = item.partition("=")
-        if not pos.strip().isdigit() or not chord.strip():
-            raise MusicappError(f"--lock {item!r}: expected POS=CHORD, e.g. 4=V7")
-        if not 1 <= int(pos) <= n_chords:
-            raise MusicappError(f"--lock {item!r}: position outside {loop}")
-        locked[int(pos) - 1] = ChordToken.parse(chord.strip(), key.mode).token
+    locked = _locks(args.lock, n_chords, loop, key.mode)
     meter = Meter.parse(meter_text or "4/4")
     style = check_style(args.style)
     cons = Constraints(length=args.length, start_on_tonic=not args.no_tonic_start,

@@ -13,13 +13,23 @@ import sqlite3
 import sys
 from collections.abc import Callable
 
-from musicapp.cli._args import file_name, finite_float, int_range
+from musicapp.cli._args import check_db, file_name, finite_float, int_range, text, value_range
+
+#: the largest --bpm and --duration a filter takes (a tempo of 1000 bpm, a week of audio)
+MAX_BPM = 1000.0
+MAX_DURATION_S = 7 * 24 * 3600.0
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+def _add_common(p: argparse.ArgumentParser, *, creates: bool = False) -> None:
+    """``--db`` and ``--json``. Only a command that ``creates`` a library (``add``) takes a
+    ``--db`` file that does not exist yet; its folder must exist in any case."""
+    where = "its folder must exist" if creates else "an existing library"
+    p.set_defaults(db_creates=creates)
     p.add_argument(
         "--db",
-        help="library database file (default: $MUSICAPP_DATA_DIR/library.sqlite3 or the user data directory)",
+        type=file_name,
+        help=f"library database file, {where} (default: $MUSICAPP_DATA_DIR/library.sqlite3 or "
+        "the user data directory, created when needed)",
     )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
@@ -52,7 +62,7 @@ def register(subparsers) -> None:
         help="run the analysis on a Dask cluster ('local' starts a LocalCluster; or a "
         "scheduler address like tcp://host:8786); needs the 'distributed' extra",
     )
-    _add_common(p)
+    _add_common(p, creates=True)
     p.set_defaults(func=_guard(_run_add))
 
     p = sub.add_parser("list", help="list the tracks of the library")
@@ -64,7 +74,14 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("search", help="find tracks by mood, key, tempo, duration and tag text")
     _add_filters(p)
-    p.add_argument("--text", help="part of the title, artist, album or path (any case)")
+    p.add_argument(
+        "--mood-percentile",
+        type=finite_float(0, 100),
+        default=None,
+        help="with --mood: minimum percentile of the mood (default 70)",
+    )
+    p.add_argument("--text", type=text("search text"),
+                   help="part of the title, artist, album or path (any case)")
     _add_common(p)
     p.set_defaults(func=_guard(_run_search))
 
@@ -79,9 +96,10 @@ def register(subparsers) -> None:
     p.add_argument("clip", type=file_name, help="audio file: a recording or excerpt")
     p.add_argument(
         "--threshold",
-        type=finite_float(-1e6, 1e6),
+        type=finite_float(0, 1000, lo_open=True),
         default=None,
-        help="minimum match score (default: the calibrated one)",
+        help="minimum match score, above 0 (default: the calibrated one, 5.2; unrelated "
+        "audio scores up to about 4, so a lower threshold names wrong tracks)",
     )
     _add_common(p)
     p.set_defaults(func=_guard(_run_identify))
@@ -133,10 +151,12 @@ def _scheduler(text: str) -> str:
 
 
 def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn an unexpected SQLite error into a clear LibraryError naming the database."""
+    """Check ``--db`` (:func:`musicapp.cli._args.check_db`), then run ``func``, turning an
+    unexpected SQLite error into a clear LibraryError naming the database."""
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
+        check_db(args.db, creates=getattr(args, "db_creates", False))
         try:
             return func(args)
         except sqlite3.DatabaseError as exc:
@@ -159,16 +179,14 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mood", help="mood tag, e.g. calm (tracks in its top percentiles)")
-    p.add_argument(
-        "--mood-percentile",
-        type=finite_float(0, 100),
-        default=70.0,
-        help="minimum percentile of the mood (default 70)",
-    )
-    p.add_argument("--key", help="key, e.g. 'D minor', 'F# major', 'Am'")
-    p.add_argument("--bpm", help="tempo range, e.g. 80-100")
-    p.add_argument("--duration", help="duration range in seconds, e.g. 60-300")
+    p.add_argument("--mood", type=text("mood"),
+                   help="mood tag, e.g. calm (tracks in its top percentiles)")
+    p.add_argument("--key", type=text("key"), help="key, e.g. 'D minor', 'F# major', 'Am'")
+    p.add_argument("--bpm", type=value_range("bpm", MAX_BPM, example="80-100"),
+                   help="tempo range LOW-HIGH, e.g. 80-100; one number N means N-0.5 to N+0.5")
+    p.add_argument("--duration", type=value_range("seconds", MAX_DURATION_S, example="60-300"),
+                   help="duration range in seconds, e.g. 60-300; one number N means N-0.5 to "
+                   "N+0.5")
 
 
 def _print(args: argparse.Namespace, obj, text_lines, warnings=()) -> None:
@@ -213,8 +231,11 @@ def _fmt_track(t: dict, mood: str | None = None) -> str:
 def _run_add(args: argparse.Namespace) -> int:
     from musicapp.library.api import Library
     from musicapp.library.indexer import default_analyser, no_analyser
+    from musicapp.library.store import LibraryError
     from musicapp.library.textsafe import display
 
+    if args.dask and args.workers is not None:
+        raise LibraryError("--workers and --dask: the Dask cluster decides the workers; give one")
     analyser = no_analyser if args.fingerprint_only else default_analyser
     with Library(args.db) as lib:
         if args.retry_errors:
@@ -249,6 +270,7 @@ def _run_add(args: argparse.Namespace) -> int:
             lines.append(f"  ... and {more} more missing (library list --status missing)")
         # a decoder's message already starts with the file name: do not print it twice
         lines += [f"  error: {p}: {str(e).removeprefix(f'{p}: ')}" for p, e in d["errors"].items()]
+        lines += [f"  warning: {p}: {w}" for p, said in d["warnings"].items() for w in said]
         _print(args, d, lines, [*scan.get("warnings", []), *lib.warnings])
     return 0
 
@@ -265,14 +287,17 @@ def _run_list(args: argparse.Namespace) -> int:
 
 def _run_search(args: argparse.Namespace) -> int:
     from musicapp.library.api import Library
+    from musicapp.library.store import LibraryError
 
+    if args.mood_percentile is not None and not args.mood:
+        raise LibraryError("--mood-percentile needs --mood (the percentile of which mood?)")
     with Library(args.db, readonly=None) as lib:
         tracks = lib.search(
             mood=args.mood,
             key=args.key,
             bpm=args.bpm,
             duration=args.duration,
-            mood_percentile=args.mood_percentile,
+            mood_percentile=70.0 if args.mood_percentile is None else args.mood_percentile,
             text=args.text,
         )
         lines = [_fmt_track(t, args.mood) for t in tracks] or ["(no track matches)"]

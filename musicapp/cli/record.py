@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from musicapp.cli._args import file_name, finite_float, int_range
+from musicapp.cli._args import file_name, finite_float, int_range, text
 from musicapp.cli._text import shown
 from musicapp.params import RECORDING
 
@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("output", type=file_name, metavar="OUT.wav", help="WAV file to write")
     p.add_argument("--seconds", type=finite_float(0, MAX_TAKE_SECONDS, lo_open=True), required=True,
                    help="length of the take in seconds (up to 24 hours)")
-    p.add_argument("--device", help="input device index or part of its name (default: system default)")
+    p.add_argument("--device", type=text("device"),
+                   help="input device index or part of its name (default: system default)")
     p.add_argument("--rate", type=int_range(8000, 384_000), default=RECORDING.sample_rate,
                    help="sample rate in Hz, 8000..384000")
     p.add_argument("--channels", type=int_range(1, 32), default=RECORDING.channels,

@@ -1,0 +1,145 @@
+"""``musicapp library`` options that were accepted silently: ranges, empty words, ``--db``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musicapp.cli import main
+from musicapp.library.api import Library
+
+TRACKS = {"/m/slow.wav": (90.3, 200.0), "/m/mid.wav": (100.0, 61.0), "/m/fast.wav": (140.0, 30.4)}
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path, monkeypatch):
+    """The default library lives in a folder of the test's own (not created yet)."""
+    monkeypatch.setenv("MUSICAPP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+
+def _library(db) -> None:
+    with Library(db) as lib:
+        for i, (path, (bpm, seconds)) in enumerate(TRACKS.items()):
+            lib.store.con.execute(
+                "INSERT INTO tracks(path, size, mtime_ns, content_hash, status, added_at, updated_at) "
+                "VALUES (?, 1, 1, ?, 'pending', 0, 0)", (path, f"h{i}"))
+            lib.store.save_result(i + 1, fingerprint=None,
+                                  analysis={"tempo_bpm": bpm, "duration_s": seconds})
+
+
+def _search(capsys, db, *argv: str) -> list[str]:
+    assert main(["library", "search", *argv, "--db", str(db), "--json"]) == 0
+    return sorted(t["path"] for t in json.loads(capsys.readouterr().out))
+
+
+def test_ranges_and_one_number(tmp_path, capsys):
+    db = tmp_path / "lib.sqlite3"
+    _library(db)
+    assert _search(capsys, db, "--bpm", "80-100") == ["/m/mid.wav", "/m/slow.wav"]
+    assert _search(capsys, db, "--bpm", "80..95") == ["/m/slow.wav"]
+    assert _search(capsys, db, "--bpm", " 95 – 150 ") == ["/m/fast.wav", "/m/mid.wav"]
+    # one number: the tempos that round to it (90 matched only exactly 90.0 and found nothing)
+    assert _search(capsys, db, "--bpm", "90") == ["/m/slow.wav"]
+    assert _search(capsys, db, "--bpm", "0-95") == ["/m/slow.wav"]
+    assert _search(capsys, db, "--duration", "60-300", "--bpm", "95-110") == ["/m/mid.wav"]
+    assert _search(capsys, db, "--duration", "30") == ["/m/fast.wav"]
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("100-80", "did you mean 80-100?"),  # reversed: used to return nothing (or be swapped)
+    ("0-0", "matches nothing"), ("0", "must be above 0"), ("-5", "cannot be negative"),
+    ("-10--5", "cannot be negative"), ("abc", "got 'abc'"), ("nan", "finite"),
+    ("80-inf", "finite"), ("NaN-100", "finite"), ("", "got ''"), ("80-", "got '80-'"),
+    ("5000", "above the largest"), ("80-100-120", "got '80-100-120'"),
+])
+@pytest.mark.parametrize("option", ["--bpm", "--duration"])
+@pytest.mark.parametrize("command", [["search"], ["similar", "1"]])
+def test_bad_ranges_are_refused_before_the_library_is_opened(command, option, value, said,
+                                                            tmp_path, capsys):
+    if option == "--duration" and value == "5000":
+        value, said = "1e9", "above the largest"
+    with pytest.raises(SystemExit) as exc:
+        main(["library", *command, f"{option}={value}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}:" in err and said in err, err
+    assert not (tmp_path / "data").exists()  # refused before anything was created
+
+
+@pytest.mark.parametrize("argv", [
+    ["search", "--mood", ""], ["search", "--mood", "  "], ["search", "--key", ""],
+    ["search", "--text", ""], ["similar", "1", "--key", " "], ["similar", "1", "--mood", ""],
+])
+def test_empty_words_are_refused(argv, capsys):
+    """``--mood ''`` dropped the filter and listed every track."""
+    with pytest.raises(SystemExit) as exc:
+        main(["library", *argv])
+    assert exc.value.code == 2 and "is empty" in capsys.readouterr().err
+
+
+def test_mood_percentile_needs_a_mood(tmp_path, capsys):
+    """--mood-percentile without --mood was ignored; `similar` took it and never used it."""
+    db = tmp_path / "lib.sqlite3"
+    _library(db)
+    assert main(["library", "search", "--mood-percentile", "50", "--db", str(db)]) == 2
+    assert "musicapp: error: --mood-percentile needs --mood" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["library", "similar", "1", "--mood", "calm", "--mood-percentile", "50"])
+    assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("threshold", ["0", "-3", "nan", "1e9"])
+def test_identify_threshold_must_be_a_positive_score(threshold, tmp_path, capsys):
+    """--threshold 0 or below accepted any unrelated track as the identification."""
+    with pytest.raises(SystemExit) as exc:
+        main(["library", "identify", "clip.wav", f"--threshold={threshold}"])
+    assert exc.value.code == 2 and "argument --threshold" in capsys.readouterr().err
+
+
+def test_workers_and_dask_are_refused_together(tmp_path, capsys):
+    (tmp_path / "music").mkdir()
+    assert main(["library", "add", "music", "--workers", "2", "--dask", "local"]) == 2
+    assert "--workers and --dask" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("command", [["list"], ["search"], ["info"], ["prune"], ["check"],
+                                     ["add", "music"], ["remove", "--missing"]])
+def test_db_in_a_folder_that_does_not_exist_is_refused(command, tmp_path, capsys):
+    """A typo in --db's folder created the folders and a new, empty library there."""
+    (tmp_path / "music").mkdir()
+    db = tmp_path / "Musci" / "libs" / "library.sqlite3"
+    assert main(["library", *command, "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("musicapp: error: --db ")
+    assert f"folder {tmp_path / 'Musci'} does not exist" in err
+    assert not (tmp_path / "Musci").exists() and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("command", [["list"], ["search", "--bpm", "80-100"], ["info"],
+                                     ["similar", "1"], ["identify", "clip.wav"], ["prune"],
+                                     ["check"], ["remove", "--missing"]])
+def test_a_db_file_that_does_not_exist_is_refused_except_by_add(command, tmp_path, capsys):
+    """`library list --db lbrary.sqlite3` created an empty library and said it was empty."""
+    db = tmp_path / "lbrary.sqlite3"
+    assert main(["library", *command, "--db", str(db)]) == 2
+    assert "no library database here" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_db_that_is_a_folder_is_refused(tmp_path, capsys):
+    assert main(["library", "list", "--db", str(tmp_path)]) == 2
+    assert "is a folder; give the database file" in capsys.readouterr().err
+
+
+def test_add_starts_a_library_in_an_existing_folder_and_the_default_one_is_created(tmp_path,
+                                                                                    capsys):
+    (tmp_path / "music").mkdir()
+    assert main(["library", "add", "music", "--db", "new.sqlite3", "--json"]) == 0
+    assert (tmp_path / "new.sqlite3").is_file()
+    # the default location is the app's own: created when needed, named or not
+    assert main(["library", "list", "--json"]) == 0
+    assert main(["library", "list", "--db", str(tmp_path / "data" / "library.sqlite3")]) == 0
+    assert (tmp_path / "data" / "library.sqlite3").is_file()
