@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from musicapp.cli._args import int_range
+from musicapp.cli._args import file_name, int_range, text
 from musicapp.cli._text import shown
 from musicapp.filetypes import AUDIO_EXTENSIONS
 
@@ -31,18 +31,22 @@ def register(subparsers) -> None:
     p.add_argument("paths", nargs="+", metavar="FILE|DIR", help="audio files or folders")
     p.add_argument("--json", action="store_true", help="print one JSON object per file (JSON Lines)")
     p.add_argument(
-        "--device", default="auto", help="model device: auto (CUDA, then MPS, then CPU), cuda, mps or cpu"
+        "--device", type=text("device"), default="auto",
+        help="model device: auto (CUDA, then MPS, then CPU), cuda, mps or cpu"
     )
     p.add_argument(
         "--threads", type=int_range(1, 256), default=None, help="CPU threads for the model (1..256)"
     )
     p.add_argument("--no-tags", action="store_true", help="skip moods/genre/hash (the neural tagger)")
-    p.add_argument("--no-music", action="store_true", help="skip key/tempo/beats/chords")
-    p.add_argument("--midi", metavar="OUT.mid", help="write the analysis as a type-1 MIDI file: tempo "
-                   "map from the beats, time/key signatures, chord track, chord and bar markers "
-                   "(one input file only)")
-    p.add_argument("--jams", metavar="OUT.jams", help="write beats, chords, key and tempo as JAMS")
-    p.add_argument("--csv", metavar="OUT.csv", help="write beats, downbeats, chords and key as CSV")
+    p.add_argument("--no-music", action="store_true", help="skip key/tempo/beats/chords (with "
+                   "--no-tags: only decode each file, a check that it reads, and print its length)")
+    p.add_argument("--midi", metavar="OUT.mid", type=file_name,
+                   help="write the analysis as a type-1 MIDI file: tempo map from the beats, "
+                   "time/key signatures, chord track, chord and bar markers (one input file only)")
+    p.add_argument("--jams", metavar="OUT.jams", type=file_name,
+                   help="write beats, chords, key and tempo as JAMS")
+    p.add_argument("--csv", metavar="OUT.csv", type=file_name,
+                   help="write beats, downbeats, chords and key as CSV")
     p.add_argument("--overwrite", action="store_true", help="replace existing --midi/--jams/--csv files")
     p.set_defaults(func=run)
 

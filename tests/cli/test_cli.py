@@ -202,3 +202,20 @@ def test_termination_during_an_export_keeps_the_old_file_and_leaves_no_temporary
     assert proc.returncode == 128 + sig, err.decode()
     assert "terminated" in err.decode()
     assert target.read_bytes() == b"OLD"
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["analyze", "x.wav", "--midi", ""], "argument --midi: the file name is empty"),
+    (["analyze", "x.wav", "--jams", " "], "argument --jams: the file name is empty"),
+    (["analyze", "x.wav", "--csv", ""], "argument --csv: the file name is empty"),
+    (["analyze", "x.wav", "--device", ""], "argument --device: the device is empty"),
+    (["record", "x.wav", "--seconds", "1", "--device", " "],
+     "argument --device: the device is empty"),
+])
+def test_empty_outputs_and_devices_are_refused(argv, said, capsys, tmp_path, monkeypatch):
+    """`analyze --midi ''` skipped the export silently; `--device ''` meant the default device."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and said in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
