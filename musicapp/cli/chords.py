@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "else minor for negative valence); with --from-audio/--from-json it "
                    "replaces the analysed key's mode")
     p.add_argument("--length", type=int, default=None, choices=[4, 8, 16], help="chords "
-                   "(default 8; not with --progression, whose length is its number of chords)")
+                   "(default 8; with --from-midi: the chords `continue` adds; not with "
+                   "--progression, whose length is its number of chords)")
     p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0,
                    help="random seed (same seed, same result)")
     p.add_argument("--temperature", type=finite_float(0, 10, lo_open=True), default=1.0,
@@ -66,7 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="loops sampled and reranked, 1..256 (8)")
     p.add_argument("--lock", action="append", default=[], metavar="POS=CHORD",
                    help="keep CHORD (Roman numeral like V7/V, bVI, iv, or a token like V:7) at "
-                   "1-based position POS; repeatable, one chord per position")
+                   "1-based position POS; repeatable, one chord per position; a lock wins over "
+                   "the tonic start and the cadence (not with --from-midi)")
     p.add_argument("--progression", metavar="CHORDS", help="start from this loop (Roman "
                    "numerals or tokens, space-separated, e.g. 'I V vi IV') and regenerate only "
                    "what --regenerate / --regenerate-from name")
@@ -267,6 +269,12 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise MusicappError("give --regenerate POS or --regenerate-from POS, not both")
     if args.midi_action is not None and not args.from_midi:
         raise MusicappError(f"--midi-action {args.midi_action} needs --from-midi CLIP.mid")
+    if args.from_midi and args.lock:
+        raise MusicappError("--lock and --from-midi: the clip's chords are kept (continue, fill) "
+                            "or all replaced (reharmonise); a lock would not be applied")
+    if args.from_midi and args.length is not None and args.midi_action in ("reharmonise", "fill"):
+        raise MusicappError(f"--length and --midi-action {args.midi_action}: the result has the "
+                            "clip's length; --length is how many chords `continue` adds")
     if args.soundfont and not (args.wav or args.play):
         raise MusicappError("--soundfont is used by --wav and --play only; add one of them")
     if args.key and args.mode:

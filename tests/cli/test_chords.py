@@ -100,6 +100,9 @@ def test_empty_words_are_refused(capsys, option):
      "drop --length"),
     (["--midi-action", "fill"], "--midi-action fill needs --from-midi"),
     (["--soundfont", "GeneralUser.sf2"], "--soundfont is used by --wav and --play only"),
+    (["--from-midi", "clip.mid", "--lock", "2=V"], "a lock would not be applied"),
+    (["--from-midi", "clip.mid", "--midi-action", "fill", "--length", "4"],
+     "the result has the clip's length"),
 ])
 def test_options_that_would_be_ignored_are_refused(capsys, argv, said):
     """Each was accepted and ignored (or the other option won silently)."""
