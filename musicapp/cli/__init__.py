@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
             module.register(sub)
     for plugin in _plugins():
         plugin(sub)
-    return parser
+    from musicapp.cli._args import harden
+
+    return harden(parser)  # nan, inf and negative counts refused in every command
 
 
 def _plugins() -> list:

@@ -167,3 +167,58 @@ def check_db(value: str | None, *, creates: bool) -> None:
     if not creates and not p.exists():
         raise MusicappError(f"--db {value}: no library database here (`musicapp library add "
                             f"FOLDER --db {value}` starts one)")
+
+
+def _plain_minimum(kind: type, default: object) -> float | None:
+    """The smallest value a plain ``type=int``/``type=float`` option takes, read from its default
+    (see :func:`harden`): 1 for a whole number whose default is at least 1 (a count), else 0, and
+    no minimum where the default is negative."""
+    values = default if isinstance(default, list | tuple) else [default]
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) != len(values) and default is not None:
+        return 0.0
+    if any(v < 0 for v in numbers):
+        return None
+    return 1.0 if kind is int and numbers and min(numbers) >= 1 else 0.0
+
+
+def _hardened(kind: type, minimum: float | None) -> Callable[[str], float]:
+    """A plain ``int``/``float`` type with the checks of :func:`harden`."""
+    what = "a whole number" if kind is int else "a finite number"
+    want = what if minimum is None else f"{what} of at least {_fmt(minimum)}"
+
+    def parse(value: str) -> float:
+        try:
+            x = kind(value.strip() if kind is int else value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {want}, got {value!r}") from None
+        if not math.isfinite(x) or (minimum is not None and x < minimum):
+            raise argparse.ArgumentTypeError(f"must be {want}, got {value!r}")
+        return x
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def harden(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give every option of ``parser`` and its subcommands (the lab's plug-in commands too)
+    declared with a plain ``type=int`` or ``type=float`` the checks a musician expects: ``nan``
+    and ``inf`` (which ``float()`` accepts) are refused, and so are negative values where the
+    default is not negative (counts, durations, seeds: ``--seconds -5``) and a whole number 0
+    where the default is at least 1 (``--repeats 0``). Options that need other bounds declare them with
+    :func:`finite_float` or :func:`int_range`, which this leaves alone."""
+    seen: set[int] = set()
+
+    def walk(p: argparse.ArgumentParser) -> None:
+        if id(p) in seen:
+            return
+        seen.add(id(p))
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    walk(sub)
+            elif action.type in (int, float):
+                action.type = _hardened(action.type, _plain_minimum(action.type, action.default))
+
+    walk(parser)
+    return parser
