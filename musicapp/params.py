@@ -87,3 +87,21 @@ class SilenceParams:
 
 
 SILENCE = SilenceParams()
+
+
+@dataclass(frozen=True)
+class DamageParams:
+    """When a decoded track counts as damaged: no moods, key, tempo or chords are reported for it.
+
+    Samples that are not audio (NaN, inf, or beyond 16 = 24 dB over full scale, e.g. 1e30) are
+    replaced by silence while decoding (:mod:`musicapp.audio.decode`) and never reach the
+    analysis. Up to ``max_share`` of the samples (1 %: scattered dropouts, 0.6 s in a minute)
+    the analysis runs on the repaired audio and a warning gives the share. Above it the holes
+    are many or long enough to bend what is measured (a float WAV with 22 % NaN samples was given
+    a confident key), so the status is "damaged" and, as for silence, no part runs.
+    """
+
+    max_share: float = 0.01
+
+
+DAMAGE = DamageParams()

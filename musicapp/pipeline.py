@@ -38,9 +38,13 @@ from pathlib import Path
 import numpy as np
 
 from musicapp.errors import MusicappError
-from musicapp.params import ANALYSIS, MEL, SILENCE
+from musicapp.params import ANALYSIS, DAMAGE, MEL, SILENCE
 from musicapp.track_analysis import OK, TOO_SHORT, TrackAnalysis
 from musicapp.track_analysis import SILENCE as SILENT
+
+#: ``status`` of a track with more than ``DAMAGE.max_share`` of unusable samples (NaN, inf,
+#: absurd values, replaced by silence while decoding): like silence, no part runs.
+DAMAGED = "damaged"
 
 #: progress(fraction 0..1, stage name)
 ProgressFn = Callable[[float, str], None]
@@ -189,6 +193,7 @@ def analyze_samples(
     feature_maps: bool = False,
     progress: ProgressFn | None = None,
     cores: int | None = 1,
+    damaged_share: float = 0.0,
 ) -> TrackAnalysis:
     """Analyse mono float32 ``samples`` at ``sample_rate``.
 
@@ -198,11 +203,20 @@ def analyze_samples(
         cores: cores to share between the tagger and the music analysis (see the module docs):
             1 (the default: one after the other in this thread, the batch path's workers and
             serial run), None (every usable core) or a number. The result does not depend on it.
+        damaged_share: the share of samples the decoder replaced by silence
+            (:attr:`musicapp.audio.Audio.damaged_share`); above ``DAMAGE.max_share`` the status is
+            :data:`DAMAGED` and no part runs.
     """
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     status, level = classify_level(samples, sample_rate)
     result = TrackAnalysis(duration_s=samples.shape[-1] / float(sample_rate), status=status,
                            level_dbfs=level if np.isfinite(level) else None)
+    if status == OK and damaged_share > DAMAGE.max_share:
+        result.status = status = DAMAGED
+        result.warnings.append(
+            f"damaged: {100 * damaged_share:.1f}% of the samples were not audio (NaN, infinite or "
+            f"absurdly large; now silence), more than the {100 * DAMAGE.max_share:g}% an analysis "
+            "can trust: no moods, key, tempo or chords are given")
     if status != OK:
         _report(progress, 1.0, status)
         return result
@@ -405,7 +419,7 @@ def analyze_path(
     audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
     result = analyze_samples(audio.samples, audio.sample_rate, tags=tags, music=music,
                              device=device, threads=threads, feature_maps=feature_maps,
-                             progress=progress, cores=cores)
+                             progress=progress, cores=cores, damaged_share=audio.damaged_share)
     result.path = str(Path(path))
     result.format = audio.info.format
     result.warnings = [*audio.warnings, *result.warnings]  # the decoder's first

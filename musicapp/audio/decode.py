@@ -13,6 +13,7 @@ array, so a 2-hour file never exists in memory more than once. Every failure is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from musicapp.audio import headers
+from musicapp.audio import headers, native_stderr
 from musicapp.audio.info import Audio, AudioInfo
 from musicapp.audio.prefetch import prefetch
 from musicapp.audio.resample import StreamResampler
@@ -39,9 +40,13 @@ _PCM_CODECS = {
     "PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW",
 }  # fmt: skip
 
-#: Samples beyond this magnitude (24 dB over full scale) are clipped: a float file holding
-#: values near 3e38 would otherwise overflow every later computation.
+#: Samples beyond this magnitude (24 dB over full scale) are not audio (a float file holding
+#: values near 1e30 or 3e38): like NaN and inf they are replaced by silence and counted as damage.
 SAMPLE_LIMIT = 16.0
+
+#: File name endings and first bytes of MPEG audio, whose libsndfile decoder (libmpg123) prints
+#: its complaints on standard error (captured, see :mod:`musicapp.audio.native_stderr`).
+_MPEG_SUFFIXES = {".mp3", ".mp2", ".mp1", ".mpga", ".mpa"}
 
 #: For a compressed file whose length is not verified, the first output buffer holds at most this
 #: many frames per byte of file (Opus at 6 kbit/s is 64); the buffer grows if the audio is longer.
@@ -69,11 +74,28 @@ def _check_path(path: str | Path) -> Path:
     return p
 
 
-def _probe_soundfile(p: Path) -> AudioInfo | None:
+def _looks_like_mpeg(p: Path) -> bool:
+    """Whether ``p`` is probably MPEG audio (by its name or its first bytes)."""
+    if p.suffix.lower() in _MPEG_SUFFIXES:
+        return True
     try:
-        info = sf.info(str(p))
+        with open(p, "rb") as f:
+            head = f.read(3)
+    except OSError:
+        return False
+    return head == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+
+
+def _probe_soundfile(p: Path) -> AudioInfo | None:
+    quiet = native_stderr.capture() if _looks_like_mpeg(p) else contextlib.nullcontext()
+    try:
+        with quiet as notes:  # libmpg123's notes on a damaged header go to the log
+            info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None
+    finally:
+        if notes is not None:
+            notes.log(str(p))
     if info.samplerate <= 0 or info.channels <= 0:
         return None
     fmt = _FORMAT_NAMES.get(info.format, info.format)
@@ -180,6 +202,12 @@ def _verify_length(p: Path, info: AudioInfo) -> AudioInfo:
         return replace(
             info, frames=real, duration_s=real / info.sample_rate, backend="pyav", warnings=tuple(notes)
         )
+    if info.format == "OGG":
+        end = headers.ogg_end(p)
+        if end is not None and not end.complete:
+            note = (f"truncated: the Ogg stream breaks off at byte {end.cut_at} without its "
+                    "end-of-stream page (the rest of the file is missing)")
+            return replace(info, warnings=(note,))
     if info.format == "WAV":
         declared = headers.wav_declared_frames_if_truncated(p, size)
         if declared is not None:
@@ -205,6 +233,10 @@ def probe(path: str | Path) -> AudioInfo:
     _check_limits(p, info)
     info = _verify_length(p, info)
     if info.frames <= 0 and info.backend == "soundfile":
+        if info.format == "OGG" and info.warnings:
+            raise AudioDecodeError(
+                p, f"truncated: the file breaks off at byte {p.stat().st_size}, before its first "
+                "complete page of audio; no audio could be decoded")
         raise AudioDecodeError(p, "contains no audio (zero-length)")
     return info
 
@@ -313,7 +345,8 @@ class _BlockDecoder:
             else None
         )
         self.nonfinite = 0
-        self.clipped = 0
+        self.clipped = 0  # samples beyond SAMPLE_LIMIT (replaced by silence)
+        self.decoder_notes: native_stderr.Captured | None = None
         self.skipped = [0, 0]  # undecodable packets: total, consecutive
         self.decoded_frames = 0
         self.error: str | None = None
@@ -321,16 +354,12 @@ class _BlockDecoder:
     def _prepare(self, block: np.ndarray) -> np.ndarray:
         # One pass finds both problems: the peak is NaN when any sample is, inf when any is.
         peak = float(np.max(np.abs(block))) if block.size else 0.0
-        if not peak <= SAMPLE_LIMIT:
+        if not peak <= SAMPLE_LIMIT:  # NaN, inf or absurd values: silence, counted
             finite = np.isfinite(block)
-            bad = int(block.size - np.count_nonzero(finite))
-            if bad:
-                self.nonfinite += bad
-                block = np.where(finite, block, np.float32(0.0))
-            over = int(np.count_nonzero(np.abs(block) > SAMPLE_LIMIT))
-            if over:
-                self.clipped += over
-                block = np.clip(block, -SAMPLE_LIMIT, SAMPLE_LIMIT)
+            self.nonfinite += int(block.size - np.count_nonzero(finite))
+            usable = finite & (np.abs(np.where(finite, block, np.float32(0.0))) <= SAMPLE_LIMIT)
+            self.clipped += int(np.count_nonzero(finite & ~usable))
+            block = np.where(usable, block, np.float32(0.0))
         if self.mono and block.shape[1] > 1:
             weights = np.full(block.shape[1], 1.0 / block.shape[1], dtype=np.float32)
             block = (block @ weights)[:, None]
@@ -344,34 +373,62 @@ class _BlockDecoder:
             import av
 
             errors = (*errors, av.FFmpegError)
+        mpeg = self.info.backend == "soundfile" and self.info.format == "MP3"
         try:
-            for raw in prefetch(_raw_blocks(self.info, offset, duration, self.skipped)):
-                self.decoded_frames += raw.shape[0]
-                block = self._prepare(raw)
-                if self.resampler is not None:
-                    block = self.resampler.process(block)
-                if block.shape[0]:
-                    yield block
+            # libmpg123 prints a damaged MP3's problems on stderr: one message instead
+            with native_stderr.capture() if mpeg else contextlib.nullcontext() as notes:
+                self.decoder_notes = notes  # its lines are filled in when the capture ends
+                for raw in prefetch(_raw_blocks(self.info, offset, duration, self.skipped)):
+                    self.decoded_frames += raw.shape[0]
+                    block = self._prepare(raw)
+                    if self.resampler is not None:
+                        block = self.resampler.process(block)
+                    if block.shape[0]:
+                        yield block
         except errors as exc:
             self.error = " ".join((str(exc) or type(exc).__name__).split())
+        finally:
+            if self.decoder_notes is not None:
+                self.decoder_notes.log(self.info.path)
         if self.resampler is not None:
             tail = self.resampler.flush()
             if tail.shape[0]:
                 yield tail
 
+    @property
+    def damaged_share(self) -> float:
+        """The share of decoded samples that were not audio (NaN, inf, beyond ``SAMPLE_LIMIT``)."""
+        return (self.nonfinite + self.clipped) / max(1, self.decoded_frames * self.info.channels)
+
     def problems(self) -> list[str]:
         """Human-readable descriptions of what had to be repaired."""
         out = []
+        total = max(1, self.decoded_frames * self.info.channels)
         if self.nonfinite:
-            out.append(f"{self.nonfinite} non-finite (NaN/inf) samples were replaced by silence")
+            out.append(f"{self.nonfinite} non-finite (NaN/inf) samples "
+                       f"({_share_text(self.nonfinite / total)} of the audio) were replaced by silence")
         if self.skipped[0]:
             out.append(f"damaged: {self.skipped[0]} undecodable packets were skipped")
         if self.clipped:
-            out.append(f"{self.clipped} samples far beyond full scale (|x| > {SAMPLE_LIMIT:g}) were clipped")
+            out.append(f"{self.clipped} samples far beyond full scale (|x| > {SAMPLE_LIMIT:g}, "
+                       f"{_share_text(self.clipped / total)} of the audio) were clipped to silence")
+        note = self.decoder_notes.summary() if self.decoder_notes is not None else None
+        if note is not None:
+            out.append(note)
         if self.error is not None:
             at = self.decoded_frames / self.info.sample_rate
             out.append(f"truncated or corrupt after {at:.2f} s ({self.error})")
         return out
+
+
+def _share_text(share: float) -> str:
+    """A share as a percentage a musician reads: "22%", "0.4%", "<0.01%"."""
+    percent = 100.0 * share
+    if percent >= 10:
+        return f"{percent:.0f}%"
+    if percent >= 0.01:
+        return f"{percent:.2g}%"
+    return "<0.01%"
 
 
 def _validate_range(p: Path, offset: float, duration: float | None) -> None:
@@ -541,6 +598,8 @@ def load_audio(
                 f"truncated or damaged: decoded {got_s:.2f} s of the {expected:.2f} s the header declares"
             )
     problems.extend(decoder.problems())
+    if info.format == "OGG" and info.warnings and filled:  # Ogg declares no length: say how much
+        problems[0] = f"{problems[0]}; {filled / rate:.2f} s could be decoded"
 
     if filled == 0:
         if decoder.error is not None:
@@ -556,4 +615,5 @@ def load_audio(
     samples = out[0, :filled] if mono else out[:, :filled]
     if out.shape[1] - filled > max(4096, filled // 100):  # release a large unused tail
         samples = samples.copy()
-    return Audio(samples=samples, sample_rate=rate, info=info, offset_s=offset, warnings=problems)
+    return Audio(samples=samples, sample_rate=rate, info=info, offset_s=offset, warnings=problems,
+                 damaged_share=decoder.damaged_share)

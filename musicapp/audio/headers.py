@@ -143,3 +143,50 @@ def flac_real_frames(path: str | Path, declared: int) -> int:
         else:
             hi = mid
     return lo + 1
+
+
+#: Bytes read from the end of an Ogg file to find its last page (a page is at most 65,307 bytes).
+_OGG_TAIL = 1 << 17
+
+
+@dataclass(frozen=True)
+class OggEnd:
+    """How an Ogg file ends: ``complete`` when its last page is whole and marks the end of the
+    stream (EOS flag); else ``cut_at`` is the file's size, where the stream breaks off."""
+
+    complete: bool
+    cut_at: int
+
+
+def ogg_end(path: str | Path) -> OggEnd | None:
+    """Check that an Ogg file (Vorbis, Opus, FLAC in Ogg) ends with a whole end-of-stream page.
+
+    Ogg declares no length: a file cut short keeps a valid start and simply stops, often inside
+    a page. Returns ``None`` when the file is not Ogg. Reads at most the last 128 KiB.
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as f:
+            if f.read(4) != b"OggS":
+                return None
+            start = max(0, size - _OGG_TAIL)
+            f.seek(start)
+            tail = f.read()
+    except OSError:
+        return None
+    last_end, last_flags = -1, 0
+    pos = 0
+    while True:  # every page header in the tail whose page fits in the file
+        q = tail.find(b"OggS", pos)
+        if q < 0 or q + 27 > len(tail):
+            break
+        version, flags = tail[q + 4], tail[q + 5]
+        n_segments = tail[q + 26]
+        if version == 0 and q + 27 + n_segments <= len(tail):
+            end = q + 27 + n_segments + sum(tail[q + 27:q + 27 + n_segments])
+            if end <= len(tail):
+                last_end, last_flags = end, flags
+        pos = q + 1
+    complete = last_end == len(tail) and bool(last_flags & 0x04)
+    return OggEnd(complete=complete, cut_at=size)

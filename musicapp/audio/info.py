@@ -51,7 +51,9 @@ class Audio:
 
     ``samples`` is float32, shape ``(n,)`` when mono or ``(channels, n)`` otherwise, at
     ``sample_rate``. ``info`` describes the source file; ``warnings`` lists problems that were
-    repaired while decoding (non-finite samples, a truncated tail).
+    repaired while decoding (non-finite samples, a truncated tail). ``damaged_share`` is the share
+    of the decoded samples that were not audio (NaN, inf, absurdly large) and are now silence;
+    above :data:`musicapp.params.DAMAGE` ``.max_share`` the analysis reports the file as damaged.
     """
 
     samples: np.ndarray
@@ -59,6 +61,7 @@ class Audio:
     info: AudioInfo
     offset_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    damaged_share: float = 0.0
 
     @property
     def duration_s(self) -> float:

@@ -90,9 +90,12 @@ def _pipeline(path: str, spec: TrackSpec) -> dict[str, Any]:
     lap("decode")
     in_worker = spec.tags and spec.tags_in_worker
     track = analyze_samples(audio.samples, audio.sample_rate, tags=in_worker, music=spec.music,
-                            device=spec.device, threads=spec.threads)
+                            device=spec.device, threads=spec.threads,
+                            damaged_share=audio.damaged_share)
     lap("analysis (tagger too)" if in_worker else "key/tempo/beats/chords")
-    track.path, track.format, track.warnings = str(path), audio.info.format, list(audio.warnings)
+    # the decoder's warnings first, as analyze_path (the analysis' own, e.g. "damaged", after)
+    track.path, track.format = str(path), audio.info.format
+    track.warnings = [*audio.warnings, *track.warnings]
     out: dict[str, Any] = {"ok": True, "track": track, "fingerprint": None, "n_hashes": 0,
                            "duration_s": float(track.duration_s), "y16": None,
                            "timings": timings}
@@ -102,10 +105,10 @@ def _pipeline(path: str, spec: TrackSpec) -> dict[str, Any]:
     if spec.fingerprint:
         from musicapp.library import fingerprint as fp
 
-        y8 = resample(audio.samples, audio.sample_rate, fp.SAMPLE_RATE)
-        fingerprint = fp.compute(y8)
+        # resampled to 8 kHz and fingerprinted block by block (bounded memory, same result)
+        fingerprint, seconds = fp.compute_resampled(audio.samples, audio.sample_rate)
         out["fingerprint"], out["n_hashes"] = fingerprint.pack(), len(fingerprint)
-        out["duration_s"] = y8.size / fp.SAMPLE_RATE
+        out["duration_s"] = seconds
         lap("fingerprint")
     return out
 

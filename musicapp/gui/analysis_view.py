@@ -84,6 +84,9 @@ def status_text(analysis: TrackAnalysis) -> str:
     if analysis.status == "too short":
         return (f"Too short to analyse: {analysis.duration_s:.1f} s{level}. Moods, key, tempo "
                 "and chords need a few seconds of music.")
+    if analysis.status == "damaged":  # musicapp.pipeline.DAMAGED; the warning gives the share
+        return ("Damaged file: too many of its samples are not audio (NaN, infinite or absurd "
+                "values, played as silence) to give moods, key, tempo or chords.")
     return f"Silence{level}: there is nothing to analyse in this track."
 
 

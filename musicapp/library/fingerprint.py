@@ -44,6 +44,7 @@ WHITEN_FRAMES = 125  # ~2 s moving average per bin
 SMOOTH_FRAMES = 5  # moving average of the magnitude over 80 ms before peak picking (steadies
 # partials against noise fluctuations: 0 dB top-1 0.85 -> 0.88, reverb+noise 0.87 -> 0.92 in tuning)
 HASH_BITS = 22
+_PAIR_CHUNK = 8192  # anchors paired at once
 _SUB_FRAMES = 256  # frames transformed at once (the temporaries stay in the CPU caches)
 
 
@@ -154,18 +155,24 @@ def pair_peaks(peaks: Peaks, stretch: float = 1.0, fan_out: int = FAN_OUT) -> tu
     times = peaks.times.astype(np.float64) * stretch
     bins = peaks.bins
     window = 4 * fan_out
-    i = np.arange(n)[:, None]
-    j = i + np.arange(1, window + 1)[None, :]
-    valid = j < n
-    j = np.minimum(j, n - 1)
-    dt = np.rint(times[j] - times[i]).astype(np.int64)
-    df = bins[j] - bins[i]
-    ok = valid & (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF)
-    ok &= np.cumsum(ok, axis=1) <= fan_out
-    ai, aj = np.nonzero(ok)
-    jj = j[ai, aj]
-    anchor_t = np.rint(times[ai]).astype(np.int32)
-    return landmark_hash(bins[ai], bins[jj], dt[ai, aj]), anchor_t
+    hashes, anchors = [], []
+    # anchors in chunks (each anchor's pairs depend on its own row only): a 3-hour track's
+    # ~350,000 peaks would otherwise take several (peaks, window) int64 arrays of ~90 MB each
+    for start in range(0, n, _PAIR_CHUNK):
+        i = np.arange(start, min(n, start + _PAIR_CHUNK))[:, None]
+        j = i + np.arange(1, window + 1)[None, :]
+        valid = j < n
+        j = np.minimum(j, n - 1)
+        dt = np.rint(times[j] - times[i]).astype(np.int64)
+        df = bins[j] - bins[i]
+        ok = valid & (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF)
+        ok &= np.cumsum(ok, axis=1) <= fan_out
+        ai, aj = np.nonzero(ok)
+        jj = j[ai, aj]
+        ai = ai + start
+        anchors.append(np.rint(times[ai]).astype(np.int32))
+        hashes.append(landmark_hash(bins[ai], bins[jj], dt[ai - start, aj]))
+    return np.concatenate(hashes), np.concatenate(anchors)
 
 
 @dataclass
@@ -229,13 +236,18 @@ class QueryPairs:
         return np.concatenate(out_h), np.concatenate(out_t)
 
 
-def fingerprint_samples(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reference landmarks of 8 kHz audio: unique ``(hashes uint32, times int32)``."""
-    hashes, times = pair_peaks(find_peaks(y))
+def unique_landmarks(hashes: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``(hash, time)`` landmarks, sorted by time then hash."""
     if hashes.size == 0:
         return hashes, times
     packed = np.unique((times.astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64))
     return (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32), (packed >> np.uint64(32)).astype(np.int32)
+
+
+def fingerprint_samples(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reference landmarks of 8 kHz audio: unique ``(hashes uint32, times int32)`` (the
+    whole-signal form; :func:`compute` takes the block-wise one, which gives the same)."""
+    return unique_landmarks(*pair_peaks(find_peaks(y)))
 
 
 _MAGIC = b"MFP4"
@@ -275,15 +287,28 @@ class Fingerprint:
 
 
 def compute(y: np.ndarray) -> Fingerprint:
-    """Fingerprint 8 kHz mono audio (landmarks and signature)."""
-    from musicapp.library.signature import reference_signature
+    """Fingerprint 8 kHz mono audio (landmarks and signature), in bounded blocks
+    (:mod:`musicapp.library.fingerprint_blocks`; the same result as the whole-signal form)."""
+    from musicapp.library import fingerprint_blocks
 
-    hashes, times = fingerprint_samples(y)
-    return Fingerprint(hashes, times, reference_signature(y))
+    return fingerprint_blocks.compute_counted(fingerprint_blocks.array_source(y))[0]
+
+
+def compute_resampled(samples: np.ndarray, sample_rate: int) -> tuple[Fingerprint, float]:
+    """Fingerprint mono ``samples`` at ``sample_rate``: ``(fingerprint, seconds at 8 kHz)``.
+
+    The samples are resampled to 8 kHz block by block, so the 8 kHz copy never exists whole;
+    the result equals ``compute(resample(samples, sample_rate, 8000))``.
+    """
+    from musicapp.library import fingerprint_blocks
+
+    return fingerprint_blocks.compute_counted(
+        fingerprint_blocks.resampled_source(samples, sample_rate))
 
 
 def fingerprint_file(path: str | Path) -> tuple[Fingerprint, float]:
-    """Fingerprint an audio file: ``(fingerprint, duration_s)``."""
+    """Fingerprint an audio file: ``(fingerprint, duration_s)``. The file is decoded once at
+    8 kHz (a 3-hour file: 350 MB) and fingerprinted in bounded blocks."""
     from musicapp.library._audio import load_mono
 
     y = load_mono(path, SAMPLE_RATE)

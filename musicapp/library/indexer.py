@@ -89,6 +89,8 @@ class IndexReport:
     cancelled: bool = False
     seconds: float = 0.0
     errors: dict[str, str] = field(default_factory=dict)
+    #: per indexed file, what its decoding or analysis reported (truncated, damaged, ...)
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """JSON-friendly form."""
@@ -99,6 +101,7 @@ class IndexReport:
             "cancelled": self.cancelled,
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -169,6 +172,9 @@ class Indexer:
         def finished(track_id: Any, path: str, result: dict[str, Any]) -> None:
             if commit_result(self.store, int(track_id), result):
                 report.done += 1
+                said = (result.get("analysis") or {}).get("warnings")
+                if said:  # a truncated or damaged file is indexed, and the user told so
+                    report.warnings[path] = [str(w) for w in said]
             else:
                 report.failed += 1
                 report.errors[path] = result.get("error", "")
