@@ -200,13 +200,28 @@ def _hardened(kind: type, minimum: float | None) -> Callable[[str], float]:
     return parse
 
 
+def _not_blank(option: str) -> Callable[[str], str]:
+    """A ``type=`` for a plain text option (see :func:`harden`): refuses a blank value, keeps
+    any other as given."""
+
+    def parse(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"the value of {option} is empty")
+        return value
+
+    parse.__name__ = "text"
+    return parse
+
+
 def harden(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Give every option of ``parser`` and its subcommands (the lab's plug-in commands too)
     declared with a plain ``type=int`` or ``type=float`` the checks a musician expects: ``nan``
     and ``inf`` (which ``float()`` accepts) are refused, and so are negative values where the
     default is not negative (counts, durations, seeds: ``--seconds -5``) and a whole number 0
-    where the default is at least 1 (``--repeats 0``). Options that need other bounds declare them with
-    :func:`finite_float` or :func:`int_range`, which this leaves alone."""
+    where the default is at least 1 (``--repeats 0``). A text option with no ``type`` refuses
+    a blank value (``--cache ''`` named the current folder). Options that need other bounds or
+    words declare them with :func:`finite_float`, :func:`int_range`, :func:`text` or their own
+    ``type``, which this leaves alone."""
     seen: set[int] = set()
 
     def walk(p: argparse.ArgumentParser) -> None:
@@ -219,6 +234,9 @@ def harden(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                     walk(sub)
             elif action.type in (int, float):
                 action.type = _hardened(action.type, _plain_minimum(action.type, action.default))
+            elif (action.type is None and action.option_strings and action.nargs in (None, "?")
+                  and isinstance(action, argparse._StoreAction | argparse._AppendAction)):
+                action.type = _not_blank(action.option_strings[-1])
 
     walk(parser)
     return parser

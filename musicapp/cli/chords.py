@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="keep CHORD (Roman numeral like V7/V, bVI, iv, or a token like V:7) at "
                    "1-based position POS; repeatable, one chord per position; a lock wins over "
                    "the tonic start and the cadence (not with --from-midi)")
-    p.add_argument("--progression", metavar="CHORDS", help="start from this loop (Roman "
+    p.add_argument("--progression", metavar="CHORDS", type=str, help="start from this loop (Roman "
                    "numerals or tokens, space-separated, e.g. 'I V vi IV') and regenerate only "
                    "what --regenerate / --regenerate-from name")
     p.add_argument("--regenerate", type=int_range(1, 64), action="append", default=[], metavar="POS",

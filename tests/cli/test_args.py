@@ -45,25 +45,29 @@ def _toy() -> argparse.ArgumentParser:
     t.add_argument("--seconds", type=float, default=180.0)
     t.add_argument("--offset", type=float, default=-1.0)
     t.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    t.add_argument("--cache", default="data/cache")
+    t.add_argument("--tag", action="append", default=[])
     return harden(p)
 
 
 @pytest.mark.parametrize("argv", [
     ["--repeats", "0"], ["--repeats", "-2"], ["--limit", "-1"], ["--seconds", "nan"],
     ["--seconds", "inf"], ["--seconds", "-5"], ["--offset", "nan"], ["--threads", "1", "0"],
-    ["--repeats", "2.5"],
+    ["--repeats", "2.5"], ["--cache", ""], ["--cache", "  "], ["--tag", "x", "--tag", ""],
 ])
 def test_harden_refuses_nan_and_negative_or_zero_counts(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         _toy().parse_args(["run", *argv])
-    assert exc.value.code == 2 and "must be a" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and ("must be a" in err or "is empty" in err), err
 
 
 def test_harden_keeps_sensible_values():
     args = _toy().parse_args(["run", "--repeats", "1", "--limit", "0", "--seconds", "0.5",
-                              "--offset", "-7.5", "--threads", "1", "4"])
+                              "--offset", "-7.5", "--threads", "1", "4", "--cache", " c "])
     assert (args.repeats, args.limit, args.seconds, args.offset, args.threads) == (1, 0, 0.5, -7.5,
                                                                                   [1, 4])
+    assert args.cache == " c "  # kept as given
 
 
 def test_every_command_is_hardened():
@@ -78,6 +82,9 @@ def test_every_command_is_hardened():
             else:
                 seen.append(action)
                 assert action.type not in (int, float), (p.prog, action.option_strings)
+                if (action.option_strings and isinstance(action, argparse._StoreAction)
+                        and action.nargs in (None, "?")):
+                    assert action.type is not None, (p.prog, action.option_strings)
 
     walk(build_parser())
     assert len(seen) > 50
