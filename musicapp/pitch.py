@@ -153,14 +153,44 @@ def parse_key(text: str | Mapping[str, Any] | KeyName, mode: str | None = None) 
 
 
 def key_tonic_name(pc: int, mode: str) -> str:
-    """Conventional tonic spelling of the key on pitch class ``pc`` (Db major, C# minor)."""
+    """Conventional tonic spelling of the key on pitch class ``pc`` (Db major, C# minor).
+
+    The rule (:data:`MAJOR_TONICS`, :data:`MINOR_TONICS`): the spelling whose key signature
+    has fewer accidentals (Db major, 5 flats, not C# major, 7 sharps; G# minor, 5 sharps, not Ab
+    minor, 7 flats). At the one tie, six sharps or six flats, major keys are F# major and minor
+    keys Eb minor (the spellings of most published charts); :func:`make_key` with ``near``
+    spells a tied key on the side of a neighbouring key instead (Gb major beside Db major)."""
     return (MINOR_TONICS if mode == "minor" else MAJOR_TONICS)[int(pc) % 12]
 
 
-def make_key(pc: int, mode: str) -> KeyName:
-    """The key on pitch class ``pc`` with its conventional spelling."""
+#: The keys with six sharps or six flats: (pc, mode) -> (sharp spelling, flat spelling).
+_TIED_TONICS = {(6, "major"): ("F#", "Gb"), (3, "minor"): ("D#", "Eb")}
+
+
+def key_signature(key: KeyName) -> int:
+    """Sharps (> 0) or flats (< 0) of the key's signature: Db major -5, G# minor +5, C# major +7."""
+    major = key if key.mode == "major" else KeyName(
+        spell(LETTERS.index(key.tonic[0]) + 2, key.pc + 3), (key.pc + 3) % 12, "major")
+    letter = LETTERS.index(major.tonic[0])
+    fifths = (0, 2, 4, -1, 1, 3, 5)[letter]  # C G D ... on the circle of fifths; F = -1
+    return fifths + 7 * _accidental(letter, major.pc)
+
+
+def make_key(pc: int, mode: str, near: KeyName | None = None) -> KeyName:
+    """The key on pitch class ``pc`` with its conventional spelling (:func:`key_tonic_name`).
+
+    ``near``: a key this one is shown beside (an alternative to the best key); a key with six
+    sharps/flats then takes the side of ``near``'s signature (Gb major beside Db major, D#
+    minor beside B major), so that the names on one line do not switch between sharps and flats.
+    """
     mode = parse_mode(mode)
-    return KeyName(key_tonic_name(pc, mode), int(pc) % 12, mode)
+    pc = int(pc) % 12
+    tied = _TIED_TONICS.get((pc, mode))
+    if tied is not None and near is not None:
+        side = key_signature(near)
+        if side != 0:
+            return KeyName(tied[0] if side > 0 else tied[1], pc, mode)
+    return KeyName(key_tonic_name(pc, mode), pc, mode)
 
 
 def conventional(key: KeyName | str | Mapping[str, Any]) -> KeyName:
@@ -264,14 +294,38 @@ def _worst_accidental(letter: int, pc: int, quality: str) -> int:
     return max(abs(_accidental(lt, p % 12)) for lt, p in tones)
 
 
+#: Roots that name a white key with an accidental; kept only for diatonic or diminished chords.
+_WHITE_KEY_ENHARMONICS = {"E#": "F", "B#": "C", "Cb": "B", "Fb": "E"}
+_LEADING_TONE_QUALITIES = frozenset({"dim", "dim7", "hdim7"})
+
+
+def _diatonic_chord(pc: int, quality: str, k: KeyName) -> bool:
+    """Every tone of the chord is in the key's scale (natural minor plus the raised 6th and
+    7th in minor)."""
+    steps = set(_MAJOR_STEPS if k.mode == "major" else (*_MINOR_STEPS, 9, 11))
+    tones = [0] + [se for _, se in _QUALITY_TONES.get(quality, ((2, 4), (4, 7)))]
+    return all((pc + t - k.pc) % 12 in steps for t in tones)
+
+
 def spell_root(pc: int, quality: str, key: KeyName | str | None = None) -> str:
-    """Spell a chord root in ``key``: as :func:`spell_pc`, unless that spelling would give the
-    chord a double accidental that the enharmonic root avoids (F# minor: E#:dim stays, but
-    ``E#:maj7`` is ``F:maj7``; E minor: ``A#:maj7`` is ``Bb:maj7``)."""
+    """Spell a chord root in ``key``: as :func:`spell_pc`, except
+
+    * a root E#, B#, Cb or Fb is written F, C, B or E unless the chord is diatonic to the key
+      (E#:dim in F# major, Cb:maj in Eb minor) or a diminished leading-tone chord (E#:dim7 in
+      F# minor): an F minor chord in C# minor or B major reads ``Fm``, not ``E#m``; an E major
+      chord in Db major reads ``E``, not ``Fb``;
+    * a spelling that would give the chord a double accidental takes the enharmonic root that
+      avoids it (F# minor: ``E#:maj7`` is ``F:maj7``; E minor: ``A#:maj7`` is ``Bb:maj7``)."""
     pc = int(pc) % 12
     name = spell_pc(pc, key)
     if key is None:
         return name
+    k = parse_key(key) if not isinstance(key, KeyName) else key
+    plain = _WHITE_KEY_ENHARMONICS.get(name)
+    if (plain is not None and quality not in _LEADING_TONE_QUALITIES
+            and not _diatonic_chord(pc, quality, k)
+            and _worst_accidental(LETTERS.index(plain), pc, quality) <= 1):
+        return plain
     if _worst_accidental(LETTERS.index(name[0]), pc, quality) <= 1:
         return name
     for other in (FLAT_NAMES[pc], SHARP_NAMES[pc]):

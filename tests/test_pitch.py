@@ -116,3 +116,45 @@ def test_slash_chord_bass_is_spelled_as_a_degree_of_the_chord():
     assert pitch.chord_symbol("C:7/b7", pitch.make_key(5, "major")) == "C7/Bb"
     assert pitch.chord_symbol("Db:maj/5", pitch.make_key(8, "major")) == "Db/Ab"
     assert pitch.chord_symbol("B:hdim7/b5", pitch.make_key(0, "major")) == "Bm7b5/F"
+
+
+def test_key_spelling_takes_the_signature_with_fewer_accidentals():
+    """Every conventional key has at most six sharps or flats (Db major, not C# major; G#
+    minor, not Ab minor); at six, F# major and Eb minor unless a neighbour picks the side."""
+    for mode in pitch.MODES:
+        for pc in range(12):
+            k = pitch.make_key(pc, mode)
+            assert abs(pitch.key_signature(k)) <= 6, k
+    assert pitch.key_signature(pitch.parse_key("C# major")) == 7
+    assert pitch.key_signature(pitch.parse_key("Db major")) == -5
+    assert pitch.key_signature(pitch.parse_key("Ab minor")) == -7
+    assert pitch.key_signature(pitch.parse_key("F minor")) == -4
+    assert pitch.key_signature(pitch.parse_key("A minor")) == 0
+    assert pitch.make_key(6, "major").name == "F# major"
+    assert pitch.make_key(3, "minor").name == "Eb minor"
+    db, b = pitch.make_key(1, "major"), pitch.make_key(11, "major")
+    assert pitch.make_key(6, "major", near=db).name == "Gb major"
+    assert pitch.make_key(3, "minor", near=b).name == "D# minor"
+    assert pitch.make_key(1, "major", near=b).name == "Db major"  # only the tie moves
+
+
+def test_chord_roots_avoid_e_sharp_b_sharp_c_flat_f_flat_unless_diatonic_or_diminished():
+    csm, b_major, db = pitch.make_key(1, "minor"), pitch.make_key(11, "major"), pitch.make_key(1, "major")
+    assert pitch.chord_symbol("F:min", csm) == "Fm"  # not E#m
+    assert pitch.chord_symbol("F:min", b_major) == "Fm"
+    assert pitch.chord_symbol("E:maj", db) == "E"  # not Fb
+    assert pitch.chord_symbol("B:maj", db) == "B"  # not Cb
+    assert pitch.chord_symbol("C:dim", csm) == "B#dim"  # leading-tone chord keeps its letter
+    assert pitch.chord_symbol("F:dim7", pitch.make_key(6, "minor")) == "E#dim7"
+    assert pitch.chord_symbol("F:dim", pitch.make_key(6, "major")) == "E#dim"  # diatonic vii°
+    assert pitch.chord_symbol("B:maj", pitch.make_key(3, "minor")) == "Cb"  # diatonic VI
+    # every chord of every conventional key: no E#/B#/Cb/Fb root outside those cases
+    for mode in pitch.MODES:
+        for pc in range(12):
+            k = pitch.make_key(pc, mode)
+            for r in range(12):
+                for q in ("maj", "min", "7", "maj7", "min7"):
+                    sym = pitch.chord_symbol(f"{pitch.NEUTRAL_NAMES[r]}:{q}", k)
+                    if sym[:2] in ("E#", "B#", "Cb", "Fb"):
+                        assert (k.name, sym) in {("Eb minor", "Cb"), ("Eb minor", "Cbmaj7")}, \
+                            (k.name, sym)

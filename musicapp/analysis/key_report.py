@@ -14,13 +14,24 @@ from musicapp import pitch
 from musicapp.analysis import key as key_mod
 
 AMBIGUOUS_RATIO = 0.6  # runner-up probability / best above which the key is called ambiguous
+#: a best key below this shown probability is called ambiguous when the runner-up has at least
+#: AMBIGUOUS_RUNNER_UP (Am-F-C-G: C major 0.54, A minor 0.22)
+AMBIGUOUS_CONFIDENCE = 0.6
+AMBIGUOUS_RUNNER_UP = 0.2
 MIN_CANDIDATE_P = 0.01
+#: the relative/parallel key's tonic chord fills this much more chord time than the best's ...
+CONTRADICTION_SHARE = 0.1
+#: ... and has at least this shown probability: the key is called ambiguous
+CONTRADICTION_P = 0.05
 NOISE_TONALITY = 0.1  # chroma std/mean of white noise is ~0.05
 
 
-def key_entry(pc: int, mode: str, probability: float | None = None) -> dict:
-    """JSON form of one key: tonic (spelled), mode, name, Camelot, Open Key [, probability]."""
-    k = pitch.make_key(pc, mode)
+def key_entry(pc: int, mode: str, probability: float | None = None,
+              near: pitch.KeyName | None = None) -> dict:
+    """JSON form of one key: tonic (spelled), mode, name, Camelot, Open Key [, probability].
+
+    ``near``: the key this one is shown beside (see :func:`musicapp.pitch.make_key`)."""
+    k = pitch.make_key(pc, mode, near=near)
     out = {"tonic": k.tonic, "mode": k.mode, "name": k.name,
            "camelot": pitch.camelot(pc, mode), "open_key": pitch.open_key(pc, mode)}
     if probability is not None:
@@ -28,9 +39,27 @@ def key_entry(pc: int, mode: str, probability: float | None = None) -> dict:
     return out
 
 
+def shown_probabilities(p: np.ndarray, confidence: float) -> np.ndarray:
+    """The probabilities the app shows: the best key gets the calibrated ``confidence`` and the
+    other keys share the rest in proportion to the key scorer's softmax ``p``."""
+    p = np.asarray(p, dtype=np.float64)
+    best = int(np.argmax(p))
+    rest = p.copy()
+    rest[best] = 0.0
+    total = float(rest.sum())
+    rest = rest / total if total > 0 else np.full_like(p, 1.0 / (p.size - 1))
+    rest[best] = 0.0
+    out = (1.0 - float(confidence)) * rest
+    out[best] = float(confidence)
+    return out
+
+
 @dataclass
 class KeyReport:
-    """Global key (None with ``reason`` when there is no tonal centre) and its alternatives."""
+    """Global key (None with ``reason`` when there is no tonal centre) and its alternatives.
+
+    ``probabilities`` are the shown ones (:func:`shown_probabilities`: the best key's equals
+    ``confidence``); ``scores`` the key scorer's softmax they were derived from."""
 
     pc: int | None
     mode: str | None
@@ -39,6 +68,7 @@ class KeyReport:
     reason: str | None = None
     mode_detail: str | None = None
     evidence: dict = field(default_factory=dict)
+    scores: np.ndarray | None = None
 
     @property
     def key(self) -> pitch.KeyName | None:
@@ -60,7 +90,7 @@ class KeyReport:
         order.sort(key=lambda i: -p[i])
         out = []
         for i in order:
-            e = key_entry(int(i) % 12, key_mod.MODES[int(i) // 12], float(p[i]))
+            e = key_entry(int(i) % 12, key_mod.MODES[int(i) // 12], float(p[i]), near=best)
             rel = _relation(best, pitch.make_key(int(i) % 12, key_mod.MODES[int(i) // 12]))
             if rel:
                 e["relation"] = rel
@@ -68,15 +98,32 @@ class KeyReport:
         return out
 
     def ambiguity(self) -> str | None:
-        """``"ambiguous between A minor and C major"`` when the runner-up is close, else None."""
-        if self.probabilities is None or self.pc is None:
+        """``"ambiguous between A minor and C major"`` when the runner-up's shown probability is
+        at least :data:`AMBIGUOUS_RATIO` of the best's, or when the best's is below
+        :data:`AMBIGUOUS_CONFIDENCE` and the runner-up's at least :data:`AMBIGUOUS_RUNNER_UP`;
+        ``"ambiguous between C minor and C major
+        (the chords centre on C major)"`` when the relative or parallel key's tonic chord fills
+        more of the chord time than the best key's (by :data:`CONTRADICTION_SHARE`) and that key
+        has a shown probability of at least :data:`CONTRADICTION_P`; else None."""
+        if self.probabilities is None or self.pc is None or self.mode is None:
             return None
-        order = np.argsort(-self.probabilities)
-        a, b = self.probabilities[order[0]], self.probabilities[order[1]]
-        if b < AMBIGUOUS_RATIO * a:
-            return None
-        names = [pitch.key_name(int(i) % 12, key_mod.MODES[int(i) // 12]) for i in order[:2]]
-        return f"ambiguous between {names[0]} and {names[1]}"
+        p = self.probabilities
+        order = np.argsort(-p)
+        best = pitch.make_key(self.pc, self.mode)
+        a, b = float(p[order[0]]), float(p[order[1]])
+        if b >= AMBIGUOUS_RATIO * a or (a < AMBIGUOUS_CONFIDENCE and b >= AMBIGUOUS_RUNNER_UP):
+            other = pitch.make_key(int(order[1]) % 12, key_mod.MODES[int(order[1]) // 12],
+                                   near=best)
+            return f"ambiguous between {best.name} and {other.name}"
+        shares = self.evidence.get("other_tonic_chord_share") or {}
+        own = float(self.evidence.get("tonic_chord_share") or 0.0)
+        for other in (pitch.relative(best), pitch.parallel(best)):
+            i = other.pc + 12 * key_mod.MODES.index(other.mode)
+            if (float(shares.get(other.name, 0.0)) >= own + CONTRADICTION_SHARE
+                    and p[i] >= CONTRADICTION_P):
+                return (f"ambiguous between {best.name} and {other.name} (the chords centre on "
+                        f"{other.name})")
+        return None
 
     def to_dict(self) -> dict:
         """The ``key*`` fields of the analysis JSON."""
@@ -154,8 +201,11 @@ def analyse_key(key_chroma: np.ndarray, bass_chroma: np.ndarray, labels: list[st
     p = key_mod.key_probabilities(feats)
     best = int(np.argmax(p))
     pc, mode = best % 12, key_mod.MODES[best // 12]
-    # a barely tonal chroma (close to noise) cannot be confident, whatever the softmax says
-    conf = float(p[best]) * float(np.clip((tonal - NOISE_TONALITY) / 0.3, 0.0, 1.0))
+    # P(right) from the margin and the amount of evidence (calibrated on training songs, capped
+    # for short clips); a barely tonal chroma (close to noise) cannot be confident either
+    x = key_mod.confidence_features(feats, p, list(labels), np.asarray(durations))
+    conf = key_mod.calibrated_confidence(x) * float(
+        np.clip((tonal - NOISE_TONALITY) / 0.3, 0.0, 1.0))
     chords = [lab for lab in labels if lab not in ("N", "X")]
     evidence = {
         "bass_tonic": pitch.spell_pc(int(np.argmax(bass_chroma)), pitch.make_key(pc, mode))
@@ -163,6 +213,10 @@ def analyse_key(key_chroma: np.ndarray, bass_chroma: np.ndarray, labels: list[st
         "first_chord": pitch.spell_chord(chords[0], pitch.make_key(pc, mode)) if chords else None,
         "last_chord": pitch.spell_chord(chords[-1], pitch.make_key(pc, mode)) if chords else None,
         "tonic_chord_share": round(float(feats[best, 2]), 3),
+        "other_tonic_chord_share": {k.name: round(float(feats[k.pc + 12 * key_mod.MODES.index(
+            k.mode), 2]), 3) for k in (pitch.relative(pitch.make_key(pc, mode)),
+                                       pitch.parallel(pitch.make_key(pc, mode)))},
         "cadences": int(round(feats[best, 5] * 4)),
     }
-    return KeyReport(pc, mode, conf, p, mode_detail=mode_detail(c, pc, mode), evidence=evidence)
+    return KeyReport(pc, mode, conf, shown_probabilities(p, conf),
+                     mode_detail=mode_detail(c, pc, mode), evidence=evidence, scores=p)

@@ -35,13 +35,13 @@ def _retempered(report, temperature: float) -> tuple[tuple[int, str] | None, flo
     """The rule's key and its confidence at another softmax temperature."""
     from musicapp.analysis import key as key_mod
 
-    if report.pc is None or report.probabilities is None:
+    if report.pc is None or report.scores is None:
         return None, 0.0
-    p = report.probabilities
+    p = report.scores  # the rule's softmax (report.probabilities are the calibrated, shown ones)
     best = int(np.argmax(p))
     q = np.exp(np.log(np.maximum(p, 1e-300)) * key_mod.KEY_TEMPERATURE / temperature)
     q /= q.sum()
-    return (report.pc, report.mode), report.confidence / max(float(p[best]), 1e-12) * float(q[best])
+    return (report.pc, report.mode), float(q[best])
 
 
 def compare(split: str, weights: Path, cache_dir: Path | None = None, limit: int | None = None,
