@@ -112,16 +112,18 @@ def key_alternatives(candidates: Any, n: int = 2, min_p: float = 0.05,
     return ("or " + ", ".join(parts[:n])) if parts else ""
 
 
-def key_text(key: Any, candidates: Any = None) -> str:
+def key_text(key: Any, candidates: Any = None, ambiguity: Any = None) -> str:
     """'A minor · 0.82' from {tonic, mode, confidence} or a string (the probability that the key
     is right), with the likeliest other keys on a second line ('or C major 0.12') when
-    ``candidates`` (the analysis' key_candidates) has any worth a mention."""
+    ``candidates`` (the analysis' key_candidates) has any worth a mention, and the analysis'
+    ``key_ambiguity`` ('ambiguous between A minor and C major') on a third."""
     if isinstance(key, dict):
         conf = key.get("confidence")
         txt = f"{key.get('tonic', '?')} {key.get('mode', '')}".strip()
         txt += f" · {confidence_text(conf)}" if conf is not None else ""
         alternatives = key_alternatives(candidates)
-        return txt + (f"\n{alternatives}" if alternatives else "")
+        txt += f"\n{alternatives}" if alternatives else ""
+        return txt + (f"\n{ambiguity}" if ambiguity else "")
     return str(key) if key else "–"
 
 
@@ -371,7 +373,8 @@ class AnalysisPanel(QWidget):
         # or rubato)"), as `musicapp analyze` does: a bare dash under a beat lane full of
         # beats reads as a failure
         key_reason = "" if f["key"] or status else str(f["key_reason"] or "")
-        self.key_label.setText(key_text(f["key"], f["key_candidates"]) if f["key"]
+        self.key_label.setText(key_text(f["key"], f["key_candidates"], f["key_ambiguity"])
+                               if f["key"]
                                else key_reason or none)
         self.key_label.setToolTip(f"No key: {key_reason}" if key_reason
                                   else key_tooltip(f["key"], f["key_candidates"]))
