@@ -129,6 +129,35 @@ def value_range(unit: str, hi: float, *, example: str) -> Callable[[str], str]:
     return parse
 
 
+#: how files the user keeps start (RIFF/WAVE, FLAC, MP3 with a tag, Ogg, AIFF, MIDI); the MP4
+#: family has "ftyp" at offset 4
+_OTHER_MAGIC = (b"RIFF", b"fLaC", b"ID3", b"OggS", b"FORM", b"MThd")
+
+
+def _refuse_audio_as_db(value: str) -> None:
+    """``--db song.wav``: ``library check --repair`` renamed the song to
+    ``song.wav.damaged-TIME`` and put an empty library in its place; ``add`` started a library
+    named like a song."""
+    from pathlib import Path
+
+    from musicapp.errors import MusicappError
+    from musicapp.filetypes import is_audio_name
+
+    path = Path(value)
+    head = b""
+    try:
+        if path.is_file():
+            with path.open("rb") as fh:
+                head = fh.read(12)
+    except OSError:
+        pass
+    looks_audio = head.startswith(_OTHER_MAGIC) or head[4:8] == b"ftyp"
+    if is_audio_name(path) or path.suffix.lower() in (".mid", ".midi") or looks_audio:
+        raise MusicappError(f"--db {value}: an audio or MIDI file, not a library database "
+                            "(the library is an SQLite file such as library.sqlite3); it is "
+                            "left untouched")
+
+
 def check_db(value: str | None, *, creates: bool) -> None:
     """Check a ``--db`` before the library is opened; raises :class:`MusicappError` (printed as
     "musicapp: error: ...", exit 2) naming the problem.
@@ -148,6 +177,7 @@ def check_db(value: str | None, *, creates: bool) -> None:
     if value is None:
         return
     p = Path(value)
+    _refuse_audio_as_db(value)
     if p.is_dir():
         raise MusicappError(f"--db {value}: is a folder; give the database file, e.g. "
                             f"{p / default_db_path().name}")

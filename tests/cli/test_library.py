@@ -143,3 +143,23 @@ def test_add_starts_a_library_in_an_existing_folder_and_the_default_one_is_creat
     assert main(["library", "list", "--json"]) == 0
     assert main(["library", "list", "--db", str(tmp_path / "data" / "library.sqlite3")]) == 0
     assert (tmp_path / "data" / "library.sqlite3").is_file()
+
+
+@pytest.mark.parametrize("command", [["check", "--repair"], ["list"], ["add", "music"]])
+@pytest.mark.parametrize("name", ["song.wav", "take.sqlite3", "new.flac", "clip.mid"])
+def test_an_audio_file_is_never_taken_for_the_library(command, name, tmp_path, capsys):
+    """`library check --repair --db song.wav` renamed the song to song.wav.damaged-TIME and
+    put an empty library in its place."""
+    import numpy as np
+    import soundfile as sf
+
+    (tmp_path / "music").mkdir()
+    if name != "new.flac":  # an existing file (a WAV even under another name), or a new name
+        sf.write(str(tmp_path / name), np.zeros(8000, dtype=np.float32), 8000, format="WAV")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    content = (tmp_path / name).read_bytes() if (tmp_path / name).exists() else None
+    assert main(["library", *command, "--db", name]) == 2
+    assert "an audio or MIDI file, not a library database" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    if content is not None:
+        assert (tmp_path / name).read_bytes() == content
