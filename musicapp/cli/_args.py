@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
 
 
@@ -270,3 +271,47 @@ def harden(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
     walk(parser)
     return parser
+
+
+#: file name endings of the kinds of file the commands write or read, for :func:`output_file`
+#: (the usual ending first)
+_KINDS: dict[str, tuple[str, ...]] = {
+    "MIDI": (".mid", ".midi", ".smf", ".kar"),
+    "WAV": (".wav", ".wave"),
+    "JAMS": (".jams",),
+    "CSV": (".csv", ".tsv"),
+}
+_OTHER_SUFFIXES = frozenset({".json", ".jsonl", ".txt", ".sf2", ".sf3", ".png", ".jpg", ".jpeg",
+                             ".pdf", ".sqlite3", ".db", ".safetensors", ".pt", ".py", ".sh"})
+
+
+def check_output_kind(path: str | None, kind: str, flag: str) -> None:
+    """Refuse an output of ``kind`` (``"MIDI"``, ``"WAV"``, ``"JAMS"``, ``"CSV"``) whose name ends
+    like another kind of file: ``-o idea.wav`` wrote MIDI data into a .wav the DAW then could not
+    read, ``--wav take.mp3`` WAV data into an .mp3, and ``--midi other-song.flac --overwrite``
+    would replace a track. A name with no known ending is accepted as it is. Called after
+    :func:`musicapp.outputs.check_outputs` (which names an output that is an input first).
+
+    Raises:
+        MusicappError: naming the option, the ending and the usual one.
+    """
+    from musicapp.errors import MusicappError
+    from musicapp.filetypes import AUDIO_EXTENSIONS
+
+    if not path:
+        return
+    own = frozenset(_KINDS[kind])
+    others = (AUDIO_EXTENSIONS | _OTHER_SUFFIXES | frozenset().union(*_KINDS.values())) - own
+    suffix = os.path.splitext(str(path).rstrip())[1].lower()
+    if suffix in others:
+        hint = next((f"; did you mean {k_flag}?" for k, k_flag in _FLAG_HINTS.get(flag, ())
+                     if suffix in _KINDS[k]), "")
+        raise MusicappError(f"{path}: {flag} writes a {kind} file, and this name ends in {suffix} "
+                            f"(name it *{_KINDS[kind][0]}){hint}")
+
+
+#: for a name of the wrong kind, the option that writes that kind (chords: -o and --wav)
+_FLAG_HINTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "-o/--output": (("WAV", "--wav"),),
+    "--wav": (("MIDI", "-o"),),
+}

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from musicapp.cli._args import file_name, int_range, text
+from musicapp.cli._args import check_output_kind, file_name, int_range, text
 from musicapp.cli._text import shown
 from musicapp.filetypes import AUDIO_EXTENSIONS
 
@@ -185,6 +185,8 @@ def run(args: argparse.Namespace) -> int:
         if args.no_music:
             raise MusicappError("--midi/--jams/--csv need the music analysis (drop --no-music)")
         check_outputs(_exports(args).values(), overwrite=args.overwrite, inputs=files)
+        for kind, target in _exports(args).items():
+            check_output_kind(target, kind.upper(), f"--{kind}")
     if len(files) == 1:
         return _run_one(args, files[0])
     return _run_batch(args, files)

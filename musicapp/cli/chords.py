@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from musicapp.cli._args import file_name, finite_float, int_range, text
+from musicapp.cli._args import check_output_kind, file_name, finite_float, int_range, text
 from musicapp.cli._text import shown
 from musicapp.errors import ModelError, MusicappError
 
@@ -337,6 +337,8 @@ def run_chords(args: argparse.Namespace) -> int:
     check_outputs([args.output, args.wav], overwrite=args.overwrite,
                   inputs=[args.from_audio, args.from_json, args.from_image, args.from_midi,
                           args.soundfont])
+    check_output_kind(args.output, "MIDI", "-o/--output")
+    check_output_kind(args.wav, "WAV", "--wav")
     args.analysis = None
     em = _emotion(args)
     if args.from_midi and args.progression:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from musicapp.cli._args import file_name, finite_float, int_range, text
+from musicapp.cli._args import check_output_kind, file_name, finite_float, int_range, text
 from musicapp.cli._text import shown
 from musicapp.params import RECORDING
 
@@ -49,6 +49,7 @@ def run_record(args: argparse.Namespace) -> int:
 
     out = Path(args.output)
     check_output(out, overwrite=args.force, flag="--force")  # before any device is opened
+    check_output_kind(args.output, "WAV", "record")
     rec = Recorder(
         out, device=args.device, sample_rate=args.rate, channels=args.channels, max_seconds=args.seconds
     )

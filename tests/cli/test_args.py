@@ -97,3 +97,31 @@ def test_a_lab_count_of_zero_is_refused_on_the_command_line(capsys):
             main(argv)
         assert exc.value.code == 2
         assert "must be a" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["chords", "--mood", "sad", "-o", "idea.wav"], "writes a MIDI file, and this name ends in "
+     ".wav (name it *.mid); did you mean --wav?"),
+    (["chords", "--mood", "sad", "--wav", "idea.mid"], "did you mean -o?"),
+    (["chords", "--mood", "sad", "--wav", "idea.MP3"], "writes a WAV file"),
+    (["record", "take.flac", "--seconds", "1"], "record writes a WAV file"),
+    (["analyze", "song.wav", "--midi", "song.flac"], "--midi writes a MIDI file"),
+    (["analyze", "song.wav", "--jams", "song.csv"], "--jams writes a JAMS file"),
+    (["analyze", "song.wav", "--csv", "song.mid"], "--csv writes a CSV file"),
+])
+def test_an_output_named_like_another_kind_of_file_is_refused(argv, said, tmp_path, monkeypatch,
+                                                              capsys):
+    """`chords -o idea.wav` wrote MIDI data into a .wav; `--midi song.flac` could replace a
+    track with a MIDI file (with --overwrite)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("musicapp: error: ") and said in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_kind_accepts_its_own_kind_and_unknown_endings():
+    from musicapp.cli._args import check_output_kind
+
+    for name in ("idea.mid", "idea.MIDI", "idea", "take.v2", "my idea.mid", None):
+        check_output_kind(name, "MIDI", "-o")  # no error
