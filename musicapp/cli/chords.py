@@ -336,7 +336,7 @@ def run_chords(args: argparse.Namespace) -> int:
     # Every output is checked before any work or any write: no partial output.
     check_outputs([args.output, args.wav], overwrite=args.overwrite,
                   inputs=[args.from_audio, args.from_json, args.from_image, args.from_midi,
-                          args.soundfont])
+                          args.soundfont, args.model])
     check_output_kind(args.output, "MIDI", "-o/--output")
     check_output_kind(args.wav, "WAV", "--wav")
     args.analysis = None

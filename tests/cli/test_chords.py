@@ -107,3 +107,12 @@ def test_empty_words_are_refused(capsys, option):
 def test_options_that_would_be_ignored_are_refused(capsys, argv, said):
     """Each was accepted and ignored (or the other option won silently)."""
     _refused(capsys, ["--mood", "happy", *argv], said)
+
+
+def test_the_weights_file_is_never_the_output(capsys, tmp_path):
+    """--model was not among the inputs: `--model w.bin --wav w.bin --overwrite` replaced it."""
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"weights")
+    _refused(capsys, ["--mood", "sad", "--model", str(weights), "--wav", str(weights),
+                      "--overwrite"], "is the input file")
+    assert weights.read_bytes() == b"weights"
