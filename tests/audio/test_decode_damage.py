@@ -56,7 +56,7 @@ def test_an_ogg_cut_before_its_first_audio_page_names_the_truncation(tmp_path):
     head = full.read_bytes()
     cut = tmp_path / "head.ogg"
     cut.write_bytes(head[:6000])  # the header pages (~4.3 kB) and part of the first audio page
-    with pytest.raises(AudioDecodeError, match="truncated.*before its first complete page"):
+    with pytest.raises(AudioDecodeError, match=r"truncated.*before its first complete page"):
         load_audio(cut)
 
 
