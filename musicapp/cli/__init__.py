@@ -156,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(verbose=bool(getattr(args, "verbose", False)))
     log = logging.getLogger("musicapp.cli")
     log.info("command: musicapp %s", " ".join(argv))
-    # the GUI keeps the default: a Python exception raised inside Qt's event loop ends nothing
+    # not for the GUI: a Python exception raised inside Qt's event loop ends nothing; the GUI
+    # closes its window on SIGINT/SIGTERM/SIGHUP itself (musicapp.gui.app)
     restore = (lambda: None) if args.func is _run_gui else _raise_on_termination()
     try:
         code = int(args.func(args) or 0)

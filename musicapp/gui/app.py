@@ -75,10 +75,12 @@ def main(files: list[str] | None = None) -> int:
 
 
 def _close_on_interrupt(app, window) -> list[int]:
-    """Ctrl+C (SIGINT) in the terminal closes the window as its close button does (the
-    window's ``closeEvent`` saves the settings and stops a recording, keeping the take), then
-    quits; a second Ctrl+C ends the process at once. Returns a list that receives the signal
-    number when that happened (the exit code is then 128 + it, like a shell's).
+    """Ctrl+C (SIGINT) in the terminal, ``kill`` (SIGTERM) and a closed terminal (SIGHUP) close
+    the window as its close button does (the window's ``closeEvent`` saves the settings and
+    stops a recording, keeping the take), then quit; a second such signal ends the process at
+    once. Returns a list that receives the signal number when that happened (the exit code is
+    then 128 + it, like a shell's). A signal ignored when the app started (``nohup``, a
+    background job's Ctrl+C) stays ignored.
 
     Qt's event loop runs in C++: Python's handler only runs when the interpreter gets control,
     so a timer wakes it a few times a second. Ctrl+C was ignored before.
@@ -95,15 +97,18 @@ def _close_on_interrupt(app, window) -> list[int]:
 
     def handler(signum: int, _frame: object) -> None:
         signal.signal(signum, signal.SIG_DFL)  # the second Ctrl+C is not caught
-        received.append(signum)
-        QTimer.singleShot(0, close)
+        if not received:
+            received.append(signum)
+            QTimer.singleShot(0, close)
 
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started with Ctrl+C ignored
-        return received  # (nohup, a background job): keep it so
-    try:
-        signal.signal(signal.SIGINT, handler)
-    except (ValueError, OSError):  # not the main thread: leave the default
-        return received
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is None or signal.getsignal(sig) is signal.SIG_IGN:
+            continue
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread: leave the defaults
+            return received
     wake = QTimer(app)
     wake.timeout.connect(lambda: None)  # lets the interpreter run the Python signal handler
     wake.start(200)

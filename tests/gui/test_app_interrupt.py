@@ -38,22 +38,27 @@ def _wait_visible(proc: subprocess.Popen) -> None:
     pytest.fail("the GUI did not show its window")
 
 
-@pytest.mark.parametrize("argv", [["gui"], []])  # `musicapp gui` and `musicapp` (the default)
-def test_ctrl_c_closes_the_app_and_keeps_its_settings(tmp_path, argv):
-    """SIGINT was ignored: the app kept running until killed. Now it closes the window (whose
-    closeEvent saves the window state) and exits with 130, like a shell's Ctrl+C."""
+@pytest.mark.parametrize(("argv", "signame"), [
+    (["gui"], "SIGINT"), ([], "SIGINT"),  # `musicapp gui` and `musicapp` (the default)
+    (["gui"], "SIGTERM"), (["gui"], "SIGHUP"),
+])
+def test_ctrl_c_closes_the_app_and_keeps_its_settings(tmp_path, argv, signame):
+    """SIGINT was ignored: the app kept running until killed; SIGTERM/SIGHUP (logout, a closed
+    terminal) killed it without its close. Now each closes the window (whose closeEvent saves
+    the window state) and the app exits with 128 + the signal, like a shell's Ctrl+C (130)."""
+    sig = getattr(signal, signame)
     proc = _start(tmp_path, *argv)
     try:
         _wait_visible(proc)
         settings = tmp_path / "config" / "musicapp" / "musicapp.ini"
         before = settings.read_text() if settings.exists() else ""
         assert "geometry" not in before  # written by the window's close, not at start
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _out, err = proc.communicate(timeout=HANG_GUARD_S)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 128 + signal.SIGINT, err[-2000:]
+    assert proc.returncode == 128 + sig, err[-2000:]
     assert "Traceback" not in err
     assert "geometry" in settings.read_text()  # the close event ran: the window state is kept
