@@ -167,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
 
     if any(not raw.strip() for raw in args.paths):  # Path("") is the current folder
         raise MusicappError("an input file name is empty")
+    if args.no_tags and (args.device != "auto" or args.threads is not None):
+        used = "--device" if args.device != "auto" else "--threads"
+        raise MusicappError(f"{used} sets where the mood tagger runs; with --no-tags nothing "
+                            "uses it (drop one of them)")
     if args.device != "auto" and not args.no_tags:
         # an unusable --device is refused before any file is read or any worker started (the
         # batch workers would each fail on it, one per file)

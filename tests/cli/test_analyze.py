@@ -189,3 +189,12 @@ def test_an_export_never_replaces_the_input_track(tmp_path, capsys, link):
     err = capsys.readouterr().err
     assert "is the input file" in err and "Traceback" not in err
     assert track.read_bytes() == before
+
+
+@pytest.mark.parametrize("option", [["--device", "cpu"], ["--threads", "2"]])
+def test_tagger_options_with_no_tags_are_refused(tmp_path, capsys, option):
+    """`--no-tags --device cuda` ran on and ignored the device silently."""
+    track = write_audio(tmp_path / "in.flac", chord([220, 277, 330], 2.0, 22050), 22050)
+    assert main(["analyze", "--no-tags", *option, str(track)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"musicapp: error: {option[0]} sets where the mood tagger runs")
