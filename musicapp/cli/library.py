@@ -18,6 +18,9 @@ from musicapp.cli._args import check_db, file_name, finite_float, int_range, tex
 #: the largest --bpm and --duration a filter takes (a tempo of 1000 bpm, a week of audio)
 MAX_BPM = 1000.0
 MAX_DURATION_S = 7 * 24 * 3600.0
+#: the range filters and how each is read (see musicapp.cli._args.value_range)
+_RANGES = {"bpm": value_range("bpm", MAX_BPM, example="80-100"),
+           "duration": value_range("seconds", MAX_DURATION_S, example="60-300")}
 
 
 def _add_common(p: argparse.ArgumentParser, *, creates: bool = False) -> None:
@@ -156,6 +159,7 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
+        _read_ranges(args)
         check_db(args.db, creates=getattr(args, "db_creates", False))
         try:
             return func(args)
@@ -178,13 +182,28 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     return run
 
 
+def _read_ranges(args: argparse.Namespace) -> None:
+    """Check ``--bpm`` and ``--duration`` and put them in the form the library reads; a reversed,
+    empty, negative or NaN range is a LibraryError naming it (``--bpm 100-80`` found nothing)."""
+    from musicapp.library.store import LibraryError
+
+    for name, parse in _RANGES.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        try:
+            setattr(args, name, parse(value))
+        except argparse.ArgumentTypeError as exc:
+            raise LibraryError(f"bad range for --{name}: {exc}") from None
+
+
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mood", type=text("mood"),
                    help="mood tag, e.g. calm (tracks in its top percentiles)")
     p.add_argument("--key", type=text("key"), help="key, e.g. 'D minor', 'F# major', 'Am'")
-    p.add_argument("--bpm", type=value_range("bpm", MAX_BPM, example="80-100"),
+    p.add_argument("--bpm", type=str,
                    help="tempo range LOW-HIGH, e.g. 80-100; one number N means N-0.5 to N+0.5")
-    p.add_argument("--duration", type=value_range("seconds", MAX_DURATION_S, example="60-300"),
+    p.add_argument("--duration", type=str,
                    help="duration range in seconds, e.g. 60-300; one number N means N-0.5 to "
                    "N+0.5")
 

@@ -215,6 +215,7 @@ def _small_indexed_library(tmp_path: Path, capsys) -> Path:
     for i in range(3):
         write_song(music / f"s{i}.wav", 60 + i, 12.0)
     db = tmp_path / "ro" / "lib.sqlite3"
+    db.parent.mkdir()  # --db's folder must exist (a typo no longer creates one)
     assert main(["library", "add", str(music), *FP, "--db", str(db), "--json"]) == 0
     capsys.readouterr()
     return db
