@@ -9,6 +9,7 @@ exit 2, before any work. :func:`check_db` checks a ``--db`` when the command sta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -204,7 +205,11 @@ def _plain_minimum(kind: type, default: object) -> float | None:
     """The smallest value a plain ``type=int``/``type=float`` option takes, read from its default
     (see :func:`harden`): 1 for a whole number whose default is at least 1 (a count), else 0, and
     no minimum where the default is negative."""
-    values = default if isinstance(default, list | tuple) else [default]
+    values = list(default) if isinstance(default, list | tuple) else [default]
+    for i, v in enumerate(values):  # argparse passes a string default through the type too
+        if isinstance(v, str):
+            with contextlib.suppress(ValueError):
+                values[i] = float(v)
     numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     if len(numbers) != len(values) and default is not None:
         return 0.0
@@ -266,7 +271,8 @@ def harden(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
             elif action.type in (int, float):
                 action.type = _hardened(action.type, _plain_minimum(action.type, action.default))
             elif (action.type is None and action.option_strings and action.nargs in (None, "?")
-                  and isinstance(action, argparse._StoreAction | argparse._AppendAction)):
+                  and isinstance(action, argparse._StoreAction | argparse._AppendAction)
+                  and not (isinstance(action.default, str) and not action.default.strip())):
                 action.type = _not_blank(action.option_strings[-1])
 
     walk(parser)

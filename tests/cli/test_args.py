@@ -47,6 +47,8 @@ def _toy() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     t.add_argument("--cache", default="data/cache")
     t.add_argument("--tag", action="append", default=[])
+    t.add_argument("--shift", type=int, default="-2")  # a string default goes through the type
+    t.add_argument("--note", default="")  # a blank default stays possible
     return harden(p)
 
 
@@ -68,6 +70,7 @@ def test_harden_keeps_sensible_values():
     assert (args.repeats, args.limit, args.seconds, args.offset, args.threads) == (1, 0, 0.5, -7.5,
                                                                                   [1, 4])
     assert args.cache == " c "  # kept as given
+    assert (args.shift, args.note) == (-2, "")
 
 
 def test_every_command_is_hardened():
