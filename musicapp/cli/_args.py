@@ -199,6 +199,39 @@ def check_db(value: str | None, *, creates: bool) -> None:
     if not creates and not p.exists():
         raise MusicappError(f"--db {value}: no library database here (`musicapp library add "
                             f"FOLDER --db {value}` starts one)")
+    foreign = _foreign_tables(p)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+        raise MusicappError(f"--db {value}: the SQLite database of another program (tables: "
+                            f"{shown}), not a musicapp library; it is left untouched")
+
+
+def _foreign_tables(path: object) -> list[str]:
+    """The tables of an existing SQLite file that holds tables but no musicapp library (no
+    ``tracks`` table): opening it as a library added musicapp's tables to another program's
+    database (``library list --db places.sqlite``). Empty when the file is missing, empty, a
+    library, or unreadable (a damaged library is for ``library check``)."""
+    import sqlite3
+    from pathlib import Path
+    from urllib.parse import quote
+
+    p = Path(str(path))
+    try:
+        if not p.is_file() or p.stat().st_size == 0:
+            return []
+        with p.open("rb") as fh:
+            if fh.read(16) != b"SQLite format 3\0":
+                return []
+        uri = "file:" + quote(os.fsencode(str(p.resolve())).decode("latin-1"), safe="/")
+        con = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=1.0)
+        try:
+            names = [str(r[0]) for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error, UnicodeError):
+        return []
+    return [] if not names or "tracks" in names else sorted(names)
 
 
 def _plain_minimum(kind: type, default: object) -> float | None:

@@ -63,7 +63,7 @@ def test_bad_ranges_are_refused_before_the_library_is_opened(command, option, va
     assert main(["library", *command, f"{option}={value}"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"musicapp: error: bad range for {option}: ") and said in err, err
-    assert not (tmp_path / "data").exists()  # refused before anything was created
+    assert not (tmp_path / "data" / "library.sqlite3").exists()  # refused before any library
 
 
 @pytest.mark.parametrize("argv", [
@@ -100,7 +100,7 @@ def test_workers_and_dask_are_refused_together(tmp_path, capsys):
     (tmp_path / "music").mkdir()
     assert main(["library", "add", "music", "--workers", "2", "--dask", "local"]) == 2
     assert "--workers and --dask" in capsys.readouterr().err
-    assert not (tmp_path / "data").exists()
+    assert not (tmp_path / "data" / "library.sqlite3").exists()
 
 
 @pytest.mark.parametrize("command", [["list"], ["search"], ["info"], ["prune"], ["check"],
@@ -113,7 +113,8 @@ def test_db_in_a_folder_that_does_not_exist_is_refused(command, tmp_path, capsys
     err = capsys.readouterr().err
     assert err.startswith("musicapp: error: --db ")
     assert f"folder {tmp_path / 'Musci'} does not exist" in err
-    assert not (tmp_path / "Musci").exists() and not (tmp_path / "data").exists()
+    assert not (tmp_path / "Musci").exists()
+    assert not (tmp_path / "data" / "library.sqlite3").exists()
 
 
 @pytest.mark.parametrize("command", [["list"], ["search", "--bpm", "80-100"], ["info"],
@@ -124,7 +125,7 @@ def test_a_db_file_that_does_not_exist_is_refused_except_by_add(command, tmp_pat
     db = tmp_path / "lbrary.sqlite3"
     assert main(["library", *command, "--db", str(db)]) == 2
     assert "no library database here" in capsys.readouterr().err
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir() if p.name != "data"] == []  # (data: the log)
 
 
 def test_db_that_is_a_folder_is_refused(tmp_path, capsys):
@@ -161,3 +162,36 @@ def test_an_audio_file_is_never_taken_for_the_library(command, name, tmp_path, c
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     if content is not None:
         assert (tmp_path / name).read_bytes() == content
+
+
+@pytest.mark.parametrize("command", [["list"], ["add", "music"], ["check", "--repair"]])
+def test_another_programs_database_is_left_untouched(command, tmp_path, capsys):
+    """`library list --db places.sqlite` added musicapp's tables to another program's database."""
+    import sqlite3
+
+    (tmp_path / "music").mkdir()
+    other = tmp_path / "places.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE bookmarks (id INTEGER, url TEXT)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    assert main(["library", *command, "--db", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "the SQLite database of another program (tables: bookmarks)" in err
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "data") == ["music",
+                                                                            "places.sqlite"]
+
+
+def test_an_empty_sqlite_file_and_an_existing_library_are_used(tmp_path, capsys):
+    import sqlite3
+
+    empty = tmp_path / "empty.sqlite3"
+    sqlite3.connect(empty).close()  # a 0-byte file
+    assert main(["library", "list", "--db", str(empty)]) == 0
+    assert "(library is empty)" in capsys.readouterr().out
+    db = tmp_path / "lib.sqlite3"
+    _library(db)
+    assert main(["library", "list", "--db", str(db), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
