@@ -164,6 +164,19 @@ def resolve(word: str) -> Mood:
     return mood
 
 
+def substitution_note(word: str) -> str | None:
+    """What a command says when ``word`` is accepted but is not itself a word of the mood list
+    (a synonym resolved to its mood): "'furious' is not in the mood list; using angry (listed
+    as a synonym of it)". None for a word of the list (any case or spacing); raises
+    :class:`UnknownMoodError` (the nearest words listed) for a word outside the vocabulary.
+    ``chords --mood`` and ``library search/similar --mood`` say the same sentence."""
+    mood = resolve(word)
+    if normalise(word) in (mood.word, mood.word.replace(" ", "-")):
+        return None
+    return (f"{normalise(word)!r} is not in the mood list; using {mood.word} "
+            "(listed as a synonym of it)")
+
+
 def point(word: str) -> tuple[float, float]:
     """(valence, arousal) of a word or synonym; :class:`UnknownMoodError` if unknown."""
     m = resolve(word)

@@ -89,3 +89,13 @@ def test_track_strength_from_tags_then_from_the_plane():
     assert moods.track_strength("happy", {"moods": [], "valence": None}) is None
     with pytest.raises(moods.UnknownMoodError):
         moods.track_strength("purple", track)
+
+
+def test_a_synonym_is_said_a_list_word_is_not():
+    note = moods.substitution_note("Furious")
+    assert note == "'furious' is not in the mood list; using angry (listed as a synonym of it)"
+    for word in ("angry", "Easy Listening", "easy_listening"):
+        assert moods.substitution_note(word) is None, word
+    assert "using easy listening" in moods.substitution_note("lounge")
+    with pytest.raises(moods.UnknownMoodError, match="nearest: furious"):
+        moods.substitution_note("furiuos")

@@ -344,6 +344,10 @@ def run_chords(args: argparse.Namespace) -> int:
     if args.from_midi and args.progression:
         raise MusicappError("--from-midi and --progression are two starting points; give one")
     said: list[str] = []
+    if args.mood:  # a synonym is used as its mood word: say which (issue 16's one vocabulary)
+        from musicapp.moods import substitution_note
+
+        said += [n for n in [substitution_note(args.mood)] if n]
     em_key = em.key if em is not None else None
     if em_key and not args.key:
         try:

@@ -160,6 +160,7 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
         _read_ranges(args)
+        _say_mood(args)
         check_db(args.db, creates=getattr(args, "db_creates", False))
         try:
             return func(args)
@@ -195,6 +196,20 @@ def _read_ranges(args: argparse.Namespace) -> None:
             setattr(args, name, parse(value))
         except argparse.ArgumentTypeError as exc:
             raise LibraryError(f"bad range for --{name}: {exc}") from None
+    if getattr(args, "exact_bpm", False) and getattr(args, "bpm", None) is None:
+        raise LibraryError("--exact-bpm needs --bpm (exact for which tempo range?)")
+
+
+def _say_mood(args: argparse.Namespace) -> None:
+    """A ``--mood`` synonym is searched as its mood word: say which, as ``chords --mood`` does
+    (an unknown word stops here with the nearest words listed)."""
+    if getattr(args, "mood", None):
+        from musicapp.library.textsafe import display
+        from musicapp.moods import substitution_note
+
+        note = substitution_note(args.mood)
+        if note:
+            print(f"musicapp: note: {display(note)}", file=sys.stderr)
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
@@ -202,7 +217,11 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
                    help="mood tag, e.g. calm (tracks in its top percentiles)")
     p.add_argument("--key", type=text("key"), help="key, e.g. 'D minor', 'F# major', 'Am'")
     p.add_argument("--bpm", type=str,
-                   help="tempo range LOW-HIGH, e.g. 80-100; one number N means N-0.5 to N+0.5")
+                   help="tempo range LOW-HIGH, e.g. 80-100; one number N means N-0.5 to N+0.5; "
+                   "a track whose half or double tempo (as its analysis lists them) is in the "
+                   "range matches too, listed after the exact ones")
+    p.add_argument("--exact-bpm", action="store_true",
+                   help="with --bpm: only tracks whose own tempo is in the range")
     p.add_argument("--duration", type=str,
                    help="duration range in seconds, e.g. 60-300; one number N means N-0.5 to "
                    "N+0.5")
@@ -233,6 +252,8 @@ def _fmt_track(t: dict, mood: str | None = None) -> str:
     bits.append(f"{t['duration_s']:7.1f}s" if t.get("duration_s") else f"{'-':>7} ")
     bits.append(f"{t['tempo_bpm']:6.1f} bpm" if t.get("tempo_bpm") else f"{'-':>6}    ")
     bits.append(display(t["key"]).ljust(8) if t.get("key") else "-".ljust(8))
+    if t.get("bpm_note"):
+        bits.append(f"({t['bpm_note']})")
     if t.get("mood_percentile") is not None:
         word = display(mood) if mood else "mood"
         bits.append(f"{word} {percentile_ordinal(t['mood_percentile'])}")
@@ -318,6 +339,7 @@ def _run_search(args: argparse.Namespace) -> int:
             duration=args.duration,
             mood_percentile=70.0 if args.mood_percentile is None else args.mood_percentile,
             text=args.text,
+            bpm_levels=not args.exact_bpm,
         )
         lines = [_fmt_track(t, args.mood) for t in tracks] or ["(no track matches)"]
         _print(args, tracks, lines, lib.warnings)
@@ -331,7 +353,7 @@ def _run_similar(args: argparse.Namespace) -> int:
     query: str | int = int(args.file) if args.file.isascii() and args.file.isdigit() else args.file
     with Library(args.db, readonly=None) as lib:
         hits = lib.similar(query, args.k, analyser=cached_analyser, mood=args.mood, key=args.key,
-                           bpm=args.bpm, duration=args.duration)
+                           bpm=args.bpm, duration=args.duration, bpm_levels=not args.exact_bpm)
         # "93% alike": 100 % = the same sound, 0 % = no closer than two unrelated tracks; the
         # results come in the order of that measure, and those at 0 % are not listed
         alike = [h for h in hits if round(h["similarity_percent"]) > 0]

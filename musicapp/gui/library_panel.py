@@ -30,6 +30,9 @@ from musicapp.gui.workers import TaskContext
 from musicapp.library.similarity import CODE_BITS, similarity_percent
 
 COLUMNS = ("Track", "Length", "Tempo", "Key", "Moods", "Match", "Status")
+#: how the tempo column marks a track found by the tempo filter at half or double time:
+#: "70 (x2 140)" is a 70 BPM track matched at double time 140
+LEVEL_MARKS = {"double": "x2", "half": "/2"}
 
 
 def track_title(row: dict) -> str:
@@ -210,7 +213,9 @@ class LibraryPanel(QWidget):
         self.key.setToolTip("Only tracks in this key (e.g. 'C', 'F#m', 'Bb minor', 'minor')")
         self.bpm = QLineEdit()
         self.bpm.setPlaceholderText("BPM, e.g. 90-120")
-        self.bpm.setToolTip("Only tracks with a tempo in this range")
+        self.bpm.setToolTip("Only tracks with a tempo in this range; a track whose half or "
+                            "double tempo (as its analysis lists them) is in it is shown too, "
+                            "after the others, marked x2 or /2")
         self.search_button = QPushButton("Search")
         self.search_button.clicked.connect(self.search)
         self.key.returnPressed.connect(self.search)
@@ -412,11 +417,16 @@ class LibraryPanel(QWidget):
             tempo = row.get("tempo_bpm")
             moods = ", ".join(row.get("moods") or [])
             status = str(row.get("status", "")) + (f": {row['error']}" if row.get("error") else "")
+            level = row.get("bpm_match") or {}
+            tempo_text = f"{tempo:.0f}" if tempo else ""
+            if tempo and level.get("level") in LEVEL_MARKS:  # found at half/double time
+                tempo_text += f" ({LEVEL_MARKS[level['level']]} {float(level['bpm']):.0f})"
             values = (track_title(row),
                       f"{int(dur // 60)}:{dur % 60:04.1f}" if dur else "",
-                      f"{tempo:.0f}" if tempo else "", row.get("key") or "",
+                      tempo_text, row.get("key") or "",
                       moods, match, status)
-            tips = (str(row.get("path", "")), "", "", "", moods, match_tip, status)
+            tips = (str(row.get("path", "")), "", row.get("bpm_note") or "", "", moods,
+                    match_tip, status)
             for c, (v, tip) in enumerate(zip(values, tips, strict=True)):
                 item = QTableWidgetItem(str(v))
                 if tip:

@@ -273,23 +273,49 @@ class Library:
         duration: str | None = None,
         mood_percentile: float = 70.0,
         text: str | None = None,
+        bpm_levels: bool = True,
     ) -> list[dict]:
         """Tracks passing the filters. ``mood``: any word of the mood vocabulary
         (:mod:`musicapp.moods`); tracks are ranked by their best percentile among the tagger
-        tags of that mood. ``text``: part of the title, artist, album or path."""
+        tags of that mood. ``text``: part of the title, artist, album or path.
+
+        ``bpm``: with ``bpm_levels`` (the default) a track also passes when a half/double tempo
+        its analysis lists is in the range; such a track has ``bpm_match`` (level, bpm, score,
+        unsure) and ``bpm_note`` ("70.0 BPM, matched at double time 140.0") and comes after
+        the tracks whose own tempo is in the range."""
         tags = self.mood_tags(mood) if mood else None
-        ids = self._filter(None, key, bpm, duration, mood_percentile, text=text, mood_tags=tags)
+        ids = self._filter(None, key, bpm, duration, mood_percentile, text=text, mood_tags=tags,
+                           bpm_levels=bpm_levels)
         found = []
         for i in ids:
             t = self.store.track(i)
             if t is not None:
-                found.append(self.describe(i, t))
+                d = self._with_tempo_match(self.describe(i, t), bpm, bpm_levels)
+                if d is not None:
+                    found.append(d)
         if tags:
             best = self.store.mood_percentiles(tags)
             for d in found:
                 d["mood_percentile"] = best.get(d["id"])
             found.sort(key=lambda d: -(d["mood_percentile"] or 0.0))
+        found.sort(key=lambda d: d.get("bpm_match") is not None)  # exact tempo first (stable)
         return found
+
+    def _with_tempo_match(self, described: dict, bpm: str | None, bpm_levels: bool) -> dict | None:
+        """``described`` with ``bpm_match``/``bpm_note`` when it passes ``bpm`` only at half or
+        double time; None when its stored analysis does not pass the range after all."""
+        if not bpm or not bpm_levels:
+            return described
+        from musicapp.library.tempo_levels import match_text, tempo_match
+
+        low, high = parse_range(bpm) or (0.0, 0.0)
+        match = tempo_match(self.store.analysis(described["id"]) or {}, low, high)
+        if match is None:
+            return None
+        if match["level"] != "tactus":
+            described["bpm_match"] = match
+            described["bpm_note"] = match_text(described.get("tempo_bpm"), match)
+        return described
 
     def mood_tags(self, word: str) -> list[str]:
         """The stored tagger tags that answer a mood word (the word itself first).
@@ -313,7 +339,8 @@ class Library:
         raise LibraryError(f"{display(word)!r}: unknown mood{hint} (moods in this library: {listed})")
 
     def _filter(
-        self, mood, key, bpm, duration, mood_percentile=70.0, *, text=None, mood_tags=None
+        self, mood, key, bpm, duration, mood_percentile=70.0, *, text=None, mood_tags=None,
+        bpm_levels=False,
     ) -> list[int]:
         tonic, mode = parse_key(key)
         return self.store.filter_ids(
@@ -325,6 +352,7 @@ class Library:
             duration=parse_range(duration),
             text=text or None,
             mood_tags=mood_tags,
+            bpm_levels=bpm_levels,
         )
 
     def code_index(self) -> CodeIndex:
@@ -343,8 +371,11 @@ class Library:
         key: str | None = None,
         bpm: str | None = None,
         duration: str | None = None,
+        bpm_levels: bool = True,
     ) -> list[dict]:
-        """Tracks most similar to a library track (id or path) or to any audio file."""
+        """Tracks most similar to a library track (id or path) or to any audio file, in order
+        of similarity. ``bpm`` also passes half/double-time matches as in :meth:`search`
+        (marked with ``bpm_match``/``bpm_note``; the order stays that of similarity)."""
         index = self.code_index()
         if len(index) == 0 and self.store.damage_summary().get("codes"):
             raise LibraryError(f"the library's hash codes cannot be read: {self.store.damage_warning()}")
@@ -358,7 +389,8 @@ class Library:
         track_id, hex_code, emb = self._query_code(query, analyser)
         filtered = any(v is not None for v in (mood, key, bpm, duration))
         tags = self.mood_tags(mood) if mood else None
-        allowed = np.array(self._filter(None, key, bpm, duration, mood_tags=tags)) if filtered else None
+        allowed = (np.array(self._filter(None, key, bpm, duration, mood_tags=tags,
+                                         bpm_levels=bpm_levels)) if filtered else None)
         try:
             code = code_from_hex(hex_code)
         except ValueError as exc:
@@ -371,8 +403,9 @@ class Library:
         out = []
         for h in hits:
             t = self.store.track(h.track_id)
-            if t is not None:
-                out.append({**self.describe(h.track_id, t), **h.as_dict()})
+            d = self._with_tempo_match(self.describe(h.track_id, t), bpm, bpm_levels) if t else None
+            if d is not None:
+                out.append({**d, **h.as_dict()})
         return out
 
     def _query_code(self, query, analyser) -> tuple[int | None, str, np.ndarray | None]:

@@ -245,6 +245,17 @@ class ScanResult:
         }
 
 
+#: a listed half/double tempo candidate of the stored analysis in the range ``? AND ?`` (a JSON
+#: that is not valid, or candidates that are not a list of objects, match nothing)
+_LEVEL_SQL = (
+    "EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(a.json) THEN CASE WHEN "
+    "json_type(a.json, '$.tempo_candidates') = 'array' THEN json_extract(a.json, "
+    "'$.tempo_candidates') ELSE '[]' END ELSE '[]' END) c WHERE c.type = 'object' "
+    "AND json_extract(c.value, '$.relation') IN ('half', 'double') "
+    "AND json_extract(c.value, '$.score') > 0 AND json_extract(c.value, '$.bpm') BETWEEN ? AND ?)"
+)
+
+
 class Store:
     """A connection to the library database. Use as a context manager or call ``close``.
 
@@ -869,10 +880,13 @@ class Store:
         duration: tuple[float, float] | None = None,
         text: str | None = None,
         mood_tags: Sequence[str] | None = None,
+        bpm_levels: bool = False,
     ) -> list[int]:
         """Ids of ``ok`` tracks passing every given filter (see ``search.parse_*``). ``mood`` (one
         tag) or ``mood_tags`` (any of them) at ``mood_percentile`` or above; ``text`` matches,
-        case-insensitively, a part of the title, artist, album or path."""
+        case-insensitively, a part of the title, artist, album or path. With ``bpm_levels`` a
+        track also passes ``bpm`` when a half/double tempo its analysis lists (with a score
+        above 0) is in the range (see :mod:`musicapp.library.tempo_levels`)."""
         sql: list[str] = []
         params: list = []
         tags = [t.lower() for t in (mood_tags or ([mood] if mood else []))]
@@ -890,7 +904,10 @@ class Store:
         if mode:
             sql.append("AND lower(a.key_mode) = ?")
             params.append(mode.lower())
-        if bpm:
+        if bpm and bpm_levels:
+            sql.append(f"AND (a.tempo_bpm BETWEEN ? AND ? OR (a.tempo_bpm IS NOT NULL AND {_LEVEL_SQL}))")
+            params += [*bpm, *bpm]
+        elif bpm:
             sql.append("AND a.tempo_bpm BETWEEN ? AND ?")
             params += list(bpm)
         if duration:
