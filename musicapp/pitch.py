@@ -181,10 +181,16 @@ def make_key(pc: int, mode: str, near: KeyName | None = None) -> KeyName:
 
     ``near``: a key this one is shown beside (an alternative to the best key); a key with six
     sharps/flats then takes the side of ``near``'s signature (Gb major beside Db major, D#
-    minor beside B major), so that the names on one line do not switch between sharps and flats.
+    minor beside B major), so that the names on one line do not switch between sharps and flats,
+    and the parallel of ``near`` (same tonic, other mode) keeps ``near``'s tonic spelling (Ab
+    minor beside Ab major, where alone it is G# minor; C# major beside C# minor).
     """
     mode = parse_mode(mode)
     pc = int(pc) % 12
+    if near is not None and near.pc == pc and near.mode != mode:
+        # the parallel key keeps its neighbour's tonic letter: Ab minor beside Ab major (not G#
+        # minor), C# major beside C# minor, so one tonic is never named two ways on one line
+        return KeyName(near.tonic, pc, mode)
     tied = _TIED_TONICS.get((pc, mode))
     if tied is not None and near is not None:
         side = key_signature(near)

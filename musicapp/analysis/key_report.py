@@ -24,6 +24,23 @@ CONTRADICTION_SHARE = 0.1
 #: ... and has at least this shown probability: the key is called ambiguous
 CONTRADICTION_P = 0.05
 NOISE_TONALITY = 0.1  # chroma std/mean of white noise is ~0.05
+#: below this calibrated confidence the app says "no clear key" (with the best guess) instead of
+#: naming a key: the shown best key is then less likely than 1 in 7 to be right, and a capped
+#: runner-up ties with it (Taiko_1.ogg: Ab major 0.10, Ab minor 0.10)
+NO_CLEAR_KEY = 0.15
+
+
+def is_clear(confidence: float | None) -> bool:
+    """Whether a key with this calibrated ``confidence`` is named as the key (see
+    :data:`NO_CLEAR_KEY`)."""
+    return confidence is not None and float(confidence) >= NO_CLEAR_KEY
+
+
+def key_headline(key: dict) -> str:
+    """How the CLI and the GUI name the key of the analysis JSON's ``key`` field: "A minor" or,
+    below :data:`NO_CLEAR_KEY`, "no clear key (best guess A minor)"."""
+    name = f"{key.get('tonic', '?')} {key.get('mode', '')}".strip()
+    return name if is_clear(key.get("confidence")) else f"no clear key (best guess {name})"
 
 
 def key_entry(pc: int, mode: str, probability: float | None = None,
@@ -40,18 +57,55 @@ def key_entry(pc: int, mode: str, probability: float | None = None,
 
 
 def shown_probabilities(p: np.ndarray, confidence: float) -> np.ndarray:
-    """The probabilities the app shows: the best key gets the calibrated ``confidence`` and the
-    other keys share the rest in proportion to the key scorer's softmax ``p``."""
+    """The probabilities the app shows: the best key (the scorer's argmax) gets the calibrated
+    ``confidence``; the other keys share the rest by water-filling on the key scorer's softmax
+    ``p``: key i gets ``min(confidence, lam * p_i)`` with ``lam`` chosen so that all sum to 1.
+
+    So no other key is ever shown above the best one (a capped key ties with it), and the
+    uncapped keys keep the scorer's ratios. Splitting the rest in proportion to ``p`` alone (as
+    before) let a runner-up the scorer rated just below the best climb above the calibrated
+    confidence (F major 0.34 beside F minor 0.56). With ``confidence`` < 1/24 no split keeps the
+    best on top; the others are then capped at 1/24 and the best key gets what is left."""
     p = np.asarray(p, dtype=np.float64)
+    n = p.size
     best = int(np.argmax(p))
-    rest = p.copy()
+    conf = float(np.clip(confidence, 0.0, 1.0))
+    cap = max(conf, 1.0 / n)
+    rest = np.clip(p.copy(), 0.0, None)
     rest[best] = 0.0
-    total = float(rest.sum())
-    rest = rest / total if total > 0 else np.full_like(p, 1.0 / (p.size - 1))
-    rest[best] = 0.0
-    out = (1.0 - float(confidence)) * rest
-    out[best] = float(confidence)
+    if rest.sum() <= 0:
+        rest = np.ones_like(p)
+        rest[best] = 0.0
+    target = 1.0 - conf
+    out = np.zeros_like(p)
+    free = rest > 0
+    remaining = target
+    # water-filling: cap the largest keys at ``cap`` until the proportional share of the rest
+    # fits under it (at most n rounds)
+    for _ in range(n):
+        lam = remaining / float(rest[free].sum()) if free.any() else 0.0
+        share = lam * rest
+        over = free & (share > cap)
+        if not over.any():
+            out[free] = share[free]
+            break
+        out[over] = cap
+        free &= ~over
+        remaining = target - float(out[~free].sum())
+        if remaining <= 0 or not free.any():
+            break
+    out[best] = 1.0 - float(out.sum() - out[best]) if conf * n < 1.0 else conf
     return out
+
+
+def other_keys(probabilities: np.ndarray, scores: np.ndarray | None, best: int) -> list[int]:
+    """Indices of the keys other than ``best``, most likely first: by shown probability, ties
+    (keys capped at the best key's probability) broken by the key scorer's ``scores``."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    s = np.zeros_like(p) if scores is None else np.asarray(scores, dtype=np.float64)
+    order = sorted((i for i in range(p.size) if i != best),
+                   key=lambda i: (-round(float(p[i]), 9), -float(s[i])))
+    return order
 
 
 @dataclass
@@ -59,7 +113,8 @@ class KeyReport:
     """Global key (None with ``reason`` when there is no tonal centre) and its alternatives.
 
     ``probabilities`` are the shown ones (:func:`shown_probabilities`: the best key's equals
-    ``confidence``); ``scores`` the key scorer's softmax they were derived from."""
+    ``confidence`` and no other key's is higher); ``scores`` the key scorer's softmax they were
+    derived from."""
 
     pc: int | None
     mode: str | None
@@ -75,54 +130,76 @@ class KeyReport:
         """The key as a :class:`musicapp.pitch.KeyName`, or None."""
         return None if self.pc is None or self.mode is None else pitch.make_key(self.pc, self.mode)
 
+    @property
+    def index(self) -> int | None:
+        """Index of the best key in :attr:`probabilities` (pc + 12 * mode index), or None."""
+        if self.pc is None or self.mode is None:
+            return None
+        return int(self.pc) % 12 + 12 * key_mod.MODES.index(self.mode)
+
+    def _others(self) -> list[int]:
+        assert self.probabilities is not None and self.index is not None
+        return other_keys(self.probabilities, self.scores, self.index)
+
     def candidates(self, top: int = 3) -> list[dict]:
-        """The ``top`` most probable keys, plus the relative and parallel of the best when their
-        probability is at least :data:`MIN_CANDIDATE_P`; sorted by probability."""
-        if self.probabilities is None or self.pc is None or self.mode is None:
+        """The best key first, then the ``top - 1`` most likely other keys (shown probability,
+        ties broken by the scorer) plus the relative and parallel of the best when their
+        probability is at least :data:`MIN_CANDIDATE_P`; each spelled beside the best key."""
+        if self.probabilities is None or self.index is None:
             return []
         p = self.probabilities
-        order = list(np.argsort(-p)[:top])
+        others = self._others()
+        chosen = others[:max(0, top - 1)]
         best = pitch.make_key(self.pc, self.mode)
         for other in (pitch.relative(best), pitch.parallel(best)):
             i = other.pc + 12 * key_mod.MODES.index(other.mode)
-            if i not in order and p[i] >= MIN_CANDIDATE_P:
-                order.append(i)
-        order.sort(key=lambda i: -p[i])
+            if i not in chosen and p[i] >= MIN_CANDIDATE_P:
+                chosen.append(i)
+        rank = {i: r for r, i in enumerate(others)}
         out = []
-        for i in order:
+        for i in [self.index, *sorted(chosen, key=lambda i: rank[i])]:
+            k = pitch.make_key(int(i) % 12, key_mod.MODES[int(i) // 12], near=best)
             e = key_entry(int(i) % 12, key_mod.MODES[int(i) // 12], float(p[i]), near=best)
-            rel = _relation(best, pitch.make_key(int(i) % 12, key_mod.MODES[int(i) // 12]))
+            rel = _relation(best, k)
             if rel:
                 e["relation"] = rel
             out.append(e)
         return out
 
     def ambiguity(self) -> str | None:
-        """``"ambiguous between A minor and C major"`` when the runner-up's shown probability is
-        at least :data:`AMBIGUOUS_RATIO` of the best's, or when the best's is below
-        :data:`AMBIGUOUS_CONFIDENCE` and the runner-up's at least :data:`AMBIGUOUS_RUNNER_UP`;
-        ``"ambiguous between C minor and C major
-        (the chords centre on C major)"`` when the relative or parallel key's tonic chord fills
-        more of the chord time than the best key's (by :data:`CONTRADICTION_SHARE`) and that key
-        has a shown probability of at least :data:`CONTRADICTION_P`; else None."""
-        if self.probabilities is None or self.pc is None or self.mode is None:
+        """What the key line adds about doubt, decided on the shown probabilities; the other key
+        named is always the most likely key other than the best (:func:`other_keys`):
+
+        * ``"no clear key: A minor or C major"`` when the confidence is below
+          :data:`NO_CLEAR_KEY`;
+        * ``"ambiguous between A minor and C major"`` when the runner-up's probability is at least
+          :data:`AMBIGUOUS_RATIO` of the best's, or the best's is below
+          :data:`AMBIGUOUS_CONFIDENCE` and the runner-up's at least :data:`AMBIGUOUS_RUNNER_UP`;
+        * ``"ambiguous between C minor and C major (the chords centre on C major)"`` when the
+          relative or parallel key's tonic chord fills more of the chord time than the best
+          key's (by :data:`CONTRADICTION_SHARE`) and that key has a shown probability of at
+          least :data:`CONTRADICTION_P`;
+        * else None."""
+        if self.probabilities is None or self.index is None:
             return None
         p = self.probabilities
-        order = np.argsort(-p)
         best = pitch.make_key(self.pc, self.mode)
-        a, b = float(p[order[0]]), float(p[order[1]])
+        second = self._others()[0]
+        other = pitch.make_key(second % 12, key_mod.MODES[second // 12], near=best)
+        a, b = float(p[self.index]), float(p[second])
+        if not is_clear(self.confidence):
+            return f"no clear key: {best.name} or {other.name}"
         if b >= AMBIGUOUS_RATIO * a or (a < AMBIGUOUS_CONFIDENCE and b >= AMBIGUOUS_RUNNER_UP):
-            other = pitch.make_key(int(order[1]) % 12, key_mod.MODES[int(order[1]) // 12],
-                                   near=best)
             return f"ambiguous between {best.name} and {other.name}"
         shares = self.evidence.get("other_tonic_chord_share") or {}
         own = float(self.evidence.get("tonic_chord_share") or 0.0)
-        for other in (pitch.relative(best), pitch.parallel(best)):
-            i = other.pc + 12 * key_mod.MODES.index(other.mode)
-            if (float(shares.get(other.name, 0.0)) >= own + CONTRADICTION_SHARE
+        for rel in (pitch.relative(best), pitch.parallel(best)):
+            i = rel.pc + 12 * key_mod.MODES.index(rel.mode)
+            name = pitch.make_key(rel.pc, rel.mode, near=best).name
+            if (float(shares.get(rel.name, 0.0)) >= own + CONTRADICTION_SHARE
                     and p[i] >= CONTRADICTION_P):
-                return (f"ambiguous between {best.name} and {other.name} (the chords centre on "
-                        f"{other.name})")
+                return (f"ambiguous between {best.name} and {name} (the chords centre on "
+                        f"{name})")
         return None
 
     def to_dict(self) -> dict:
@@ -138,11 +215,15 @@ class KeyReport:
 
 
 def _relation(a: pitch.KeyName, b: pitch.KeyName) -> str | None:
-    if a == b:
+    """How key ``b`` relates to ``a`` (by pitch class and mode: spellings may differ)."""
+    def same(x: pitch.KeyName, y: pitch.KeyName) -> bool:
+        return x.pc == y.pc and x.mode == y.mode
+
+    if same(a, b):
         return "best"
-    if pitch.relative(a) == b:
+    if same(pitch.relative(a), b):
         return "relative"
-    if pitch.parallel(a) == b:
+    if same(pitch.parallel(a), b):
         return "parallel"
     if a.mode == b.mode and (b.pc - a.pc) % 12 == 7:
         return "dominant"

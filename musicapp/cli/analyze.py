@@ -106,16 +106,20 @@ def summarise(result: dict) -> str:
             loudest = f"; {span} {round(level):d} dBFS"
         lines.append(f"  {result['status']}: no moods, key, tempo or chords{loudest}")
     if result.get("key"):
+        from musicapp.analysis.key_report import is_clear
+
         k = result["key"]
         extra = f", {k['camelot']} / {k['open_key']}" if k.get("camelot") else ""
-        lines.append(f"  key: {k['tonic']} {k['mode']}{extra} "
-                     f"(confidence {confidence_text(k['confidence'])})")
+        conf = confidence_text(k["confidence"])
+        clear = is_clear(k.get("confidence"))
+        lines.append(f"  key: {k['tonic']} {k['mode']}{extra} (confidence {conf})" if clear else
+                     f"  key: no clear key (best guess {k['tonic']} {k['mode']}, confidence {conf})")
         alternatives = [f"{c['name']} {c['probability']:.2f}" + (f" ({c['relation']})" if
                         c.get("relation") else "") for c in result.get("key_candidates") or []
                         if c.get("relation") != "best" and (c.get("probability") or 0) >= 0.01]
         if alternatives:
             lines.append(f"       also {', '.join(alternatives[:3])}")
-        if result.get("key_ambiguity"):
+        if result.get("key_ambiguity") and clear:  # "no clear key: ..." is the key line's
             lines.append(f"       {result['key_ambiguity']}")
     elif result.get("key_reason"):
         lines.append(f"  key: none, {result['key_reason']}")

@@ -118,12 +118,17 @@ def key_text(key: Any, candidates: Any = None, ambiguity: Any = None) -> str:
     ``candidates`` (the analysis' key_candidates) has any worth a mention, and the analysis'
     ``key_ambiguity`` ('ambiguous between A minor and C major') on a third."""
     if isinstance(key, dict):
+        from musicapp.analysis.key_report import is_clear, key_headline
+
         conf = key.get("confidence")
-        txt = f"{key.get('tonic', '?')} {key.get('mode', '')}".strip()
+        clear = conf is None or is_clear(conf)
+        txt = (f"{key.get('tonic', '?')} {key.get('mode', '')}".strip() if clear
+               else "N" + key_headline(key)[1:])  # "No clear key (best guess Ab major)"
         txt += f" · {confidence_text(conf)}" if conf is not None else ""
         alternatives = key_alternatives(candidates)
         txt += f"\n{alternatives}" if alternatives else ""
-        return txt + (f"\n{ambiguity}" if ambiguity else "")
+        # below the threshold the ambiguity ("no clear key: ...") only repeats the first line
+        return txt + (f"\n{ambiguity}" if ambiguity and clear else "")
     return str(key) if key else "–"
 
 

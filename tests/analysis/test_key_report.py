@@ -23,6 +23,21 @@ def test_shown_probabilities_give_the_best_key_the_calibrated_confidence():
     assert np.isclose(shown[9] / shown[7], p[9] / p[7])
 
 
+def test_no_other_key_is_shown_above_the_best_one():
+    # the scorer's runner-up close behind, a low calibrated confidence: split in proportion the
+    # runner-up got 0.56 beside a best key of 0.34 (Ambience.ogg); water-filled it ties at 0.34
+    p = np.full(24, 0.002)
+    p[5], p[17], p[22] = 0.5, 0.42, 0.05  # F major, F minor, Bb minor
+    p /= p.sum()
+    shown = kr.shown_probabilities(p, 0.34)
+    assert np.isclose(shown.sum(), 1.0) and np.isclose(shown[5], 0.34)
+    assert shown.max() <= 0.34 + 1e-12 and np.isclose(shown[17], 0.34)
+    uncapped = np.arange(24)[(shown < 0.34 - 1e-9)]
+    assert np.allclose(shown[uncapped] / p[uncapped], shown[22] / p[22])  # scorer's ratios
+    tiny = kr.shown_probabilities(p, 0.01)  # below 1/24: the best still on top, sum 1
+    assert np.isclose(tiny.sum(), 1.0) and np.isclose(tiny[5], tiny.max())
+
+
 def _report(p_best: float, p_rel: float, evidence: dict | None = None) -> kr.KeyReport:
     p = np.full(24, (1.0 - p_best - p_rel) / 22)
     p[0], p[21] = p_best, p_rel  # C major, A minor
@@ -123,3 +138,71 @@ def test_rendered_minor_loop_says_it_is_ambiguous_and_the_cli_shows_it():
     assert f"       {d['key_ambiguity']}" in text.splitlines()
     assert f"(confidence {d['key']['confidence']:.2f})" in text
 
+
+
+def test_ambiguity_names_the_best_and_the_most_likely_other_key_spelled_alike():
+    # Taiko_1.ogg: Ab major best at 0.095, G# minor 0.30 shown, "ambiguous between Ab major and
+    # G minor"; now the parallel ties with it, is spelled Ab minor, and there is no clear key
+    p = np.full(24, 0.01)
+    p[8], p[20], p[7 + 12] = 0.3, 0.29, 0.05  # Ab major, G#/Ab minor, G minor
+    p /= p.sum()
+    rep = kr.KeyReport(8, "major", 0.095, kr.shown_probabilities(p, 0.095), scores=p)
+    assert rep.ambiguity() == "no clear key: Ab major or Ab minor"
+    names = [c["name"] for c in rep.candidates()]
+    assert names[:2] == ["Ab major", "Ab minor"] and "G# minor" not in names
+    # a tie among the others is broken by the scorer, never the best key named twice
+    rep = kr.KeyReport(8, "major", 0.3, kr.shown_probabilities(p, 0.3), scores=p)
+    assert rep.ambiguity() == "ambiguous between Ab major and Ab minor"
+    assert rep.candidates()[0]["relation"] == "best"
+
+
+def test_no_clear_key_below_the_threshold_in_the_cli_line():
+    from musicapp.cli.analyze import summarise
+
+    p = np.full(24, 0.01)
+    p[8], p[20] = 0.3, 0.29
+    p /= p.sum()
+    d = kr.KeyReport(8, "major", 0.095, kr.shown_probabilities(p, 0.095), scores=p).to_dict()
+    text = summarise({"path": "taiko.ogg", "duration_s": 30.0, **d})
+    assert "  key: no clear key (best guess Ab major, confidence 0.10)" in text.splitlines()
+    assert "no clear key: Ab major or Ab minor" not in text  # said once, on the key line
+    assert "also Ab minor 0.10 (parallel)" in text
+    assert kr.is_clear(kr.NO_CLEAR_KEY) and not kr.is_clear(kr.NO_CLEAR_KEY - 0.01)
+
+
+@needs_soundfont
+def test_rendered_f_major_f_minor_keeps_the_headline_on_top():
+    """F major then F minor, 8 beats each (10.6 s): the scorer prefers F major by a little and
+    the calibrated confidence is low. Before: F major 0.43 with F minor 0.55 below it and
+    "ambiguous between F major and F major"; after: F minor ties at 0.43."""
+    from musicapp.cli.analyze import summarise
+
+    maj, mnr = (0, 4, 7), (0, 3, 7)
+    y = render_notes(_block_chords([(65, maj), (65, mnr)], beats_per_chord=8), {0: 0, 1: 32})
+    d = analyze_music(y, 22050).to_dict()
+    best = d["key"]
+    cands = d["key_candidates"]
+    assert cands[0]["name"] == best["name"] and cands[0]["probability"] == best["confidence"]
+    assert all(c["probability"] <= best["confidence"] for c in cands)
+    assert best["name"] in ("F major", "F minor")
+    other = "F minor" if best["name"] == "F major" else "F major"
+    assert cands[1]["name"] == other
+    assert d["key_ambiguity"] == f"ambiguous between {best['name']} and {other}"
+    text = summarise({"path": "ffm.wav", "duration_s": 10.6, **d})
+    assert f"       also {other} {cands[1]['probability']:.2f} (parallel)" in text
+
+
+def test_gui_key_label_says_no_clear_key_once():
+    pytest.importorskip("PySide6")
+    from musicapp.gui.analysis_view import key_text
+
+    p = np.full(24, 0.01)
+    p[8], p[20] = 0.3, 0.29
+    p /= p.sum()
+    d = kr.KeyReport(8, "major", 0.095, kr.shown_probabilities(p, 0.095), scores=p).to_dict()
+    text = key_text(d["key"], d["key_candidates"], d["key_ambiguity"])
+    assert text.splitlines() == ["No clear key (best guess Ab major) · 0.10",
+                                 "or Ab minor 0.10"]
+    clear = kr.KeyReport(8, "major", 0.3, kr.shown_probabilities(p, 0.3), scores=p).to_dict()
+    lines = key_text(clear["key"], clear["key_candidates"], clear["key_ambiguity"]).splitlines()
+    assert lines[0] == "Ab major · 0.30" and lines[2] == "ambiguous between Ab major and Ab minor"
