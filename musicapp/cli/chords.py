@@ -454,11 +454,14 @@ def run_chords(args: argparse.Namespace) -> int:
         audio = render_arrangement(arr, 44100, soundfont=args.soundfont)
     _write_outputs(args, arr, audio)
     if args.json:
+        from musicapp.compose.midi_export import chord_program
+
         print(json.dumps({
             "key": key.name, "valence": em.valence, "arousal": em.arousal, "source": em.source,
             "chords": prog.names, "roman": prog.romans, "harte": prog.harte,
             "tokens": [t.token for t in prog.tokens], "beats": prog.beats,
             "tempo_bpm": arr.tempo_bpm, "pattern": arr.pattern, "loglik": prog.loglik,
+            "chord_program": chord_program(arr.pattern),
             "meter": meter.text, "bars": prog.bars, "style": style,
             "notes": said + prog.notes,
             "alternatives": None if alts is None else {

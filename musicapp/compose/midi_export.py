@@ -14,6 +14,19 @@ from musicapp.outputs import write_atomically
 TICKS_PER_BEAT = 480
 #: track name -> (channel, General MIDI program, 0-based)
 TRACKS = {"Chords": (0, 4), "Bass": (1, 33), "Melody": (2, 73)}  # E.piano 1, finger bass, flute
+#: the chord track's program for each pattern when no sound is chosen: a strum is a guitar's
+#: (25, acoustic steel guitar); the others keep the electric piano
+PATTERN_PROGRAMS = {"block": 4, "arpeggio": 4, "pop": 4, "strum": 25}
+
+
+def chord_program(pattern: str, chosen: int | None = None) -> int:
+    """General MIDI program (0-based) of the chord track: ``chosen`` (the user's sound) when
+    given, else the pattern's (:data:`PATTERN_PROGRAMS`)."""
+    if chosen is not None:
+        if not 0 <= int(chosen) <= 127:
+            raise ValueError(f"{chosen}: a General MIDI program is 0..127")
+        return int(chosen)
+    return PATTERN_PROGRAMS.get(pattern, TRACKS["Chords"][1])
 
 
 def _track(name: str, channel: int, program: int, notes: list[Note]) -> mido.MidiTrack:
@@ -36,8 +49,9 @@ def _track(name: str, channel: int, program: int, notes: list[Note]) -> mido.Mid
     return tr
 
 
-def build_midi(arr: Arrangement) -> mido.MidiFile:
-    """The arrangement as a :class:`mido.MidiFile` (type 1)."""
+def build_midi(arr: Arrangement, chord_sound: int | None = None) -> mido.MidiFile:
+    """The arrangement as a :class:`mido.MidiFile` (type 1); the chord track plays
+    ``chord_sound`` (a GM program) or, without one, the pattern's (:func:`chord_program`)."""
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     conductor = mido.MidiTrack()
     conductor.append(mido.MetaMessage("track_name", name="musicapp chords", time=0))
@@ -55,6 +69,8 @@ def build_midi(arr: Arrangement) -> mido.MidiFile:
     mid.tracks.append(conductor)
     for name, notes in (("Chords", arr.chords), ("Bass", arr.bass), ("Melody", arr.melody)):
         ch, prog = TRACKS[name]
+        if name == "Chords":
+            prog = chord_program(arr.pattern, chord_sound)
         mid.tracks.append(_track(name, ch, prog, notes))
     return mid
 

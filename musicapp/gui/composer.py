@@ -399,7 +399,8 @@ class ComposerPanel(QWidget):
         self.instrument = QComboBox()
         for name, program in INSTRUMENTS:
             self.instrument.addItem(name, program)
-        self.instrument.setToolTip("Instrument of the chord track (General MIDI)")
+        self.instrument.setToolTip("Instrument of the chord track (General MIDI); Auto: a "
+                                   "steel guitar for Strum, else the electric piano")
         for w in (self.tempo, self.pattern, self.instrument):
             (w.valueChanged if isinstance(w, QSpinBox) else w.currentIndexChanged).connect(
                 self._arrangement_changed)

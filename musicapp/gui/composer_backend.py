@@ -18,8 +18,10 @@ from musicapp.errors import MusicappError
 #: where "drag the MIDI out" files are written
 DRAG_DIR = Path.home() / ".cache" / "musicapp" / "drag"
 #: chord-track instruments offered: (name, General MIDI program, 0-based)
-INSTRUMENTS = (("Electric piano", 4), ("Acoustic piano", 0), ("Nylon guitar", 24),
-               ("Strings", 48), ("Warm pad", 89), ("Organ", 19), ("Vibraphone", 11))
+#: (None: the pattern's sound, musicapp.compose.midi_export.chord_program: a strum is a guitar)
+INSTRUMENTS = (("Auto (pattern)", None), ("Electric piano", 4), ("Acoustic piano", 0),
+               ("Nylon guitar", 24), ("Steel guitar", 25), ("Strings", 48), ("Warm pad", 89),
+               ("Organ", 19), ("Vibraphone", 11))
 #: rhythm patterns of the chord track, as the arranger names them, with what they sound like
 PATTERN_NAMES = {"block": "Block chords", "arpeggio": "Arpeggio", "strum": "Strum",
                  "pop": "Pop comping"}
@@ -187,17 +189,11 @@ class ComposeSession:
                        tempo_bpm=tempo_bpm or self.tempo_bpm, seed=self.seed)
 
     def midi(self, tempo_bpm: float | None = None):
-        """The arrangement as a :class:`mido.MidiFile`, with the chosen chord instrument."""
+        """The arrangement as a :class:`mido.MidiFile`, with the chosen chord instrument (the
+        pattern's when none is chosen)."""
         from musicapp.compose.midi_export import build_midi
 
-        mid = build_midi(self.arrangement(tempo_bpm))
-        if self.chord_program is not None:
-            for track in mid.tracks:
-                if any(m.type == "track_name" and m.name == "Chords" for m in track):
-                    for i, msg in enumerate(track):
-                        if msg.type == "program_change":
-                            track[i] = msg.copy(program=int(self.chord_program))
-        return mid
+        return build_midi(self.arrangement(tempo_bpm), self.chord_program)
 
     def export_midi(self, path: str | Path, tempo_bpm: float | None = None) -> Path:
         """Write the arrangement as a MIDI file (replacing ``path``; atomic, with the mode the

@@ -15,6 +15,8 @@ from musicapp.errors import MusicappError
 from musicapp.synth.soundfont import find_soundfont
 
 DRUM_CHANNEL = 9
+#: the highest peak a render keeps (a louder one is scaled down to it, never clipped)
+PEAK = 0.95
 _CACHE: dict[tuple[str, int], tuple[object, int]] = {}
 _LOCK = threading.Lock()
 
@@ -156,8 +158,8 @@ def _render_additive(events: list[_Event], end_s: float, sample_rate: int) -> np
         out[i0:i0 + n, 0] += sig * (1.0 - pan)
         out[i0:i0 + n, 1] += sig * pan
     peak = float(np.max(np.abs(out))) if out.size else 0.0
-    if peak > 0.95:
-        out *= 0.95 / peak
+    if peak > PEAK:
+        out *= PEAK / peak
     return out.astype(np.float32)
 
 
@@ -179,6 +181,11 @@ def render_midi(midi: mido.MidiFile | str | os.PathLike[str], sample_rate: int =
     sf_path = find_soundfont(soundfont) if use_soundfont else None
     if sf_path is not None:
         audio = _render_soundfont(events, end_s, sample_rate, Path(sf_path))
+        # a strummed guitar chord over the bass can sum past full scale: scale down as the
+        # fallback synth does, so a 16-bit WAV or the sound card never clips
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        if peak > PEAK:
+            audio *= np.float32(PEAK / peak)
     else:
         audio = _render_additive(events, end_s, sample_rate)
     if mono:

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from musicapp.compose.arrange import arrange
-from musicapp.compose.midi_export import TICKS_PER_BEAT, TRACKS, write_midi
+from musicapp.compose.midi_export import TICKS_PER_BEAT, TRACKS, chord_program, write_midi
 from musicapp.compose.theory import chord_name_pcs
 from musicapp.errors import FileExistsRefusal
 from musicapp.synth import find_soundfont
@@ -50,7 +50,7 @@ def test_read_back_mido(tmp_path, roman, key, pattern, arousal):
         chans = {m.channel for m in track if hasattr(m, "channel")}
         assert chans == {TRACKS[name][0]}
         progs = [m.program for m in track if m.type == "program_change"]
-        assert progs == [TRACKS[name][1]]
+        assert progs == [chord_program(pattern) if name == "Chords" else TRACKS[name][1]]
     # markers carry the chord names and match the Chords-track notes in their span
     markers, now = [], 0
     for m in mid.tracks[0]:
@@ -75,7 +75,7 @@ def test_read_back_pretty_midi(tmp_path, roman, key, pattern, arousal):
     arr, path = _write(tmp_path, roman, key, pattern, arousal)
     pm = pretty_midi.PrettyMIDI(str(path))
     assert [i.name for i in pm.instruments] == ["Chords", "Bass", "Melody"]
-    assert [i.program for i in pm.instruments] == [4, 33, 73]
+    assert [i.program for i in pm.instruments] == [chord_program(pattern), 33, 73]
     assert pm.estimate_tempo() > 0
     _, tempi = pm.get_tempo_changes()
     assert tempi[0] == pytest.approx(arr.tempo_bpm, abs=0.01)
