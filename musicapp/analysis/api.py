@@ -219,7 +219,7 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
     ``beat_cue`` ("onset" or "learned", None: the default) picks what drives the beat tracker
     (:mod:`musicapp.analysis.beat_model`).
     """
-    y = F.to_analysis_rate(samples, sample_rate)
+    y = F.to_analysis_rate(samples, sample_rate, copy=False)  # only read below (tested)
     duration = y.size / F.SAMPLE_RATE
     if y.size == 0 or not np.any(np.abs(y) > 1e-6):
         _report(progress, 1.0, "silent")
