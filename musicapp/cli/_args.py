@@ -174,11 +174,15 @@ def check_db(value: str | None, *, creates: bool) -> None:
     from pathlib import Path
 
     from musicapp.errors import MusicappError
-    from musicapp.library.store import default_db_path
+    from musicapp.library.store import default_db_path, refuse_special_file
 
     if value is None:
         return
     p = Path(value)
+    try:
+        refuse_special_file(p)  # a FIFO, socket, device, dangling link or link loop
+    except MusicappError as exc:
+        raise MusicappError(f"--db {exc}") from None
     _refuse_audio_as_db(value)
     if p.is_dir():
         raise MusicappError(f"--db {value}: is a folder; give the database file, e.g. "

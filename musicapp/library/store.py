@@ -21,12 +21,14 @@ Integrity rules:
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
 import os
 import socket
 import sqlite3
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -58,6 +60,7 @@ __all__ = [
     "content_hash",
     "default_db_path",
     "iter_audio_files",
+    "refuse_special_file",
 ]
 
 DB_FILENAME = "library.sqlite3"
@@ -80,6 +83,52 @@ def default_db_path() -> Path:
     from musicapp.paths import user_data_dir
 
     return user_data_dir() / DB_FILENAME
+
+
+def _special_kind(mode: int) -> str | None:
+    """What a file that is not a regular file (nor a folder) is, in words; None for a regular one."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+        return None
+    return "not a regular file"
+
+
+def refuse_special_file(path: str | Path) -> None:
+    """Raise :class:`LibraryError` when ``path`` is a FIFO, socket or device (opening a FIFO
+    blocks forever; ``/dev/null`` reads as an empty, "ok" database), or a dangling symbolic link
+    or a link loop, naming what it is. Nothing is opened: only ``stat``/``lstat``. A missing
+    path, a folder or a regular file passes (those are judged by the caller)."""
+    p = os.fspath(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        if os.path.islink(p):
+            raise LibraryError(
+                f"{p}: a symbolic link to {os.readlink(p)}, which does not exist (a dangling "
+                "link), not a library database; point it at the database or remove the link"
+            ) from None
+        return
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LibraryError(
+                f"{p}: a symbolic link loop (the link points back to itself), not a library "
+                "database; remove or fix the link"
+            ) from None
+        return
+    kind = _special_kind(st.st_mode)
+    if kind:
+        target = "" if not os.path.islink(p) else f" (a link to {os.path.realpath(p)})"
+        raise LibraryError(
+            f"{p}: {kind}{target}, not a library database file; give a regular SQLite file "
+            "such as library.sqlite3 (nothing was opened)"
+        )
 
 
 def iter_audio_files(root: str | Path) -> Iterator[Path]:
@@ -277,6 +326,7 @@ class Store:
         self.damaged: dict[str, set] = {}
         self.readonly = False
         self.con: sqlite3.Connection | None = None
+        refuse_special_file(self.path)
         if readonly is None:
             readonly = _looks_read_only(self.path)
         elif not readonly and _looks_read_only(self.path):
@@ -304,6 +354,7 @@ class Store:
         self.damaged = {}
         self.readonly = True
         self.con = None
+        refuse_special_file(self.path)
         self._connect_read_only()
         return self
 
