@@ -147,7 +147,8 @@ def key_tooltip(key: Any, candidates: Any = None) -> str:
 
 def summary_line(result: TrackAnalysis | dict | None) -> str:
     """The one-line summary shown when the panels are collapsed: "A minor · 120 BPM · 4/4 ·
-    energy 3/10" (the parts the analysis has; "" when it has none of them)."""
+    track energy 3/10" (the parts the analysis has; "" when it has none of them). "track"
+    tells the whole track's energy from the feel lane's value at the cursor ("energy here")."""
     f = flatten_result(result or {})
     parts = []
     key = f["key"]
@@ -160,7 +161,7 @@ def summary_line(result: TrackAnalysis | dict | None) -> str:
     if f["meter"]:
         parts.append(str(f["meter"]))
     if f["energy"] is not None:
-        parts.append(f"energy {int(f['energy'])}/10")
+        parts.append(f"track energy {int(f['energy'])}/10")  # the lane shows "energy here"
     return " · ".join(parts)
 
 

@@ -43,7 +43,7 @@ from musicapp.gui.composer_backend import (
     resolve_emotion,
     track_key,
 )
-from musicapp.gui.labels import ElideLabel
+from musicapp.gui.labels import WrapLabel
 from musicapp.gui.pianoroll import PianoRoll
 from musicapp.gui.theme import ACCENT
 
@@ -455,8 +455,9 @@ class ComposerPanel(QWidget):
                                   + self.cards.horizontalScrollBar().sizeHint().height())
         probe.deleteLater()
         self.roll = PianoRoll()
-        self.roll_info = ElideLabel("")
-        self.info = ElideLabel("")
+        # whole texts, wrapped in a small window (1024 px: about 300 px for them), never "…"
+        self.roll_info = WrapLabel("")
+        self.info = WrapLabel("")
         self.play_button = QPushButton("▶ Preview")
         self.play_button.setToolTip("Render the arrangement with the GM soundfont and play it")
         self.play_button.clicked.connect(self.toggle_preview)
@@ -600,8 +601,13 @@ class ComposerPanel(QWidget):
     def _generated(self, out) -> None:
         prog, emo = out
         self.busy = False
-        self.info.set_full_text(f"{prog.key.name} · from {emo.source} (valence "
-                                f"{emo.valence:+.2f}, arousal {emo.arousal:+.2f})")
+        self.info.set_full_text(
+            # no-break spaces keep "valence -0.69" whole when the line wraps
+            f"{prog.key.name} · from {emo.source} · valence\u00a0{emo.valence:+.2f}, "
+            f"arousal\u00a0{emo.arousal:+.2f}",
+            tip=f"Key {prog.key.name}; the emotion comes from {emo.source}: valence "
+                f"{emo.valence:+.2f} (-1 unpleasant … +1 pleasant), arousal {emo.arousal:+.2f} "
+                "(-1 calm … +1 excited)")
         self._show(prog)
 
     def regenerate(self, index: int) -> None:
@@ -735,13 +741,15 @@ class ComposerPanel(QWidget):
         for b in self.blocks:
             b.set_selected(b.index == index)
         self.roll.select(index)
+        tip = ""
         if 0 <= index < len(self.blocks):
             text = f"{self.blocks[index].name.full_text}: {self.roll.describe(index)}"
         elif self.blocks:
-            text = "Whole loop: click a chord to see its voicing, bass and melody"
+            text = "Whole loop · click a chord for its notes"
+            tip = "Whole loop: click a chord to see its voicing, bass and melody on the keyboard"
         else:
             text = ""
-        self.roll_info.set_full_text(text)
+        self.roll_info.set_full_text(text, tip=tip)
 
     @property
     def chord_names(self) -> list[str]:

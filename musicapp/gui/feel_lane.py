@@ -4,8 +4,9 @@ The tagger gives, per 3-s segment, valence and arousal in -1 … +1 and energy 1
 arousal on the DJs' 1-10 scale: ``1 + 9 (arousal + 1) / 2``, so the two are one curve). The lane
 draws energy as a filled amber step curve (its top edge is the arousal) and valence as a teal
 line, on the spectrogram's time axis. The left axis is the legend, each name in its curve's
-colour followed by the curve's value at the play cursor ("energy 7/10", "valence +0.31");
-hovering shows the values at any time.
+colour followed by the curve's value at the play cursor ("energy here 7/10", "valence here
++0.31": "here" tells them from the track's overall energy in the window's summary line,
+"track energy 3/10"); hovering shows the values at any time.
 Silence or a too-short track hides both curves and says why.
 """
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 
 from musicapp.gui.theme import ACCENT, ACCENT2
 
@@ -28,6 +29,20 @@ if TYPE_CHECKING:
 COLORS = {"energy": ACCENT, "valence": ACCENT2}
 #: y of each legend entry on the lane's -1 … +1 scale
 LEGEND_Y = {"energy": 0.5, "valence": -0.5}
+#: the widest legend texts (what the lanes' shared left axis must fit)
+WIDEST_LEGEND = ("energy here 10/10", "valence here +0.00", "valence here -0.00")
+
+
+def legend_texts(point: dict[str, float]) -> list[str]:
+    """The legend at the play cursor: "energy here 7/10", "valence here +0.31"."""
+    return [f"energy here {point['energy']:.0f}/10", f"valence here {point['valence']:+.2f}"]
+
+
+def legend_width(font: QFont) -> int:
+    """Pixels the lanes' left axis needs to show the widest legend in ``font`` (with the axis's
+    5-px text offset and a margin)."""
+    metrics = QFontMetrics(font)
+    return max(metrics.horizontalAdvance(t) for t in WIDEST_LEGEND) + 12
 
 
 def energy_to_y(energy: float) -> float:
@@ -166,16 +181,15 @@ class FeelLane:
         return self.points[i]
 
     def show_cursor(self, seconds: float) -> None:
-        """Show the curves' values at the play cursor in the legend ("energy 7/10",
-        "valence +0.31"); only the names where the cursor is outside the curves."""
+        """Show the curves' values at the play cursor in the legend ("energy here 7/10",
+        "valence here +0.31"); only the names where the cursor is outside the curves."""
         if not self.points:
             return
         point = self.point_at(seconds)
         if point is None:
             self._set_legend(list(LEGEND_Y))
         else:
-            self._set_legend([f"energy {point['energy']:.0f}/10",
-                              f"valence {point['valence']:+.2f}"])
+            self._set_legend(legend_texts(point))
 
     def _set_legend(self, texts: list[str]) -> None:
         if texts != self.legend:

@@ -42,3 +42,33 @@ class ElideLabel(QLabel):
         shown = fm.elidedText(self.full_text, Qt.TextElideMode.ElideRight, width)
         self.setText(shown)
         self.setToolTip(self.full_text if shown != self.full_text else "")
+
+
+class WrapLabel(QLabel):
+    """A status label that shows its whole text, wrapped onto more lines where the width is
+    short (a small window), and never widens its panel; ``tip`` (a longer form) is its tooltip.
+    Paths break after each "/" so one long file name cannot push the panel wider."""
+
+    def __init__(self, text: str = "", parent=None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.setWordWrap(True)
+        self.setMinimumWidth(60)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str, tip: str = "") -> None:
+        """Show ``text`` whole (wrapped as needed); ``tip``: the tooltip (e.g. the long form)."""
+        self.full_text = str(text)
+        self.setText(self.full_text.replace("/", "/\u200b"))
+        self.setToolTip(tip if tip and tip != self.full_text else "")
+
+    def minimumSizeHint(self):  # noqa: N802
+        hint = super().minimumSizeHint()
+        hint.setWidth(60)
+        return hint
+
+    def sizeHint(self):  # noqa: N802
+        hint = super().sizeHint()
+        hint.setWidth(min(hint.width(), 300))
+        return hint

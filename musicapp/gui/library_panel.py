@@ -435,7 +435,10 @@ class LibraryPanel(QWidget):
                     item.setForeground(self.palette().placeholderText())
                 self.table.setItem(r, c, item)
         if note is None:
-            note = f"{len(self.rows)} tracks shown" + (f". {self.note}" if self.note else "")
+            levels = sum(1 for row in self.rows if row.get("bpm_match"))
+            note = f"{len(self.rows)} tracks shown" + (
+                f" ({levels} at half or double time; hover the tempo)" if levels else "") + (
+                f". {self.note}" if self.note else "")
         self.status.setText(note)
         self.results_changed.emit(self.rows)
 

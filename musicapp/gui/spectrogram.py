@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QToolTip
 
 from musicapp.gui.chord_labels import ChordLabelsItem
 from musicapp.gui.feel_lane import COLORS as FEEL_COLORS
-from musicapp.gui.feel_lane import FeelLane, LegendAxis, describe
+from musicapp.gui.feel_lane import FeelLane, LegendAxis, describe, legend_width
 from musicapp.gui.lane import Lane
 from musicapp.gui.plotting import fixed_unit_axes
 from musicapp.gui.theme import ACCENT, ACCENT2
@@ -176,6 +176,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.frame_s = frame_seconds
         self.n_mels = MEL.n_mels
+        #: one width for every lane's left axis (aligned), wide enough for the feel legend
+        self.axis_width = max(AXIS_WIDTH, legend_width(self.font()))
         self.setToolTip("Log-Mel spectrogram. Wheel: zoom time, drag: scroll, click: move cursor")
         self.ci.layout.setSpacing(0)
         self.ci.setContentsMargins(2, 2, 6, 2)
@@ -192,7 +194,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self._freq_ticks: list[tuple[float, str]] = []
         self._apply_freq_ticks()
         self.plot.getViewBox().sigResized.connect(lambda *_: self._apply_freq_ticks())
-        self.plot.getAxis("left").setWidth(AXIS_WIDTH)
+        self.plot.getAxis("left").setWidth(self.axis_width)
         self.plot.getViewBox().setLimits(xMin=0, yMin=0, yMax=self.n_mels)
         self.plot.setYRange(0, self.n_mels, padding=0)
         self.image = pg.ImageItem(axisOrder="col-major")
@@ -373,7 +375,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         p.setMouseEnabled(x=True, y=False)
         p.setXLink(self.plot)
         p.setYRange(0, 1, padding=0)
-        p.getAxis("left").setWidth(AXIS_WIDTH)
+        p.getAxis("left").setWidth(self.axis_width)
         p.getAxis("left").setTicks([[(0.5, name)]])
         # no tick mark: a lane's tick only points at its name, and pyqtgraph draws it 5 px into
         # the lane, through the first chord label and the mood rows

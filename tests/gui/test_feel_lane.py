@@ -6,9 +6,16 @@ import math
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 
-from musicapp.gui.feel_lane import COLORS, LEGEND_Y, describe, energy_to_y, feel_points
+from musicapp.gui.feel_lane import (
+    COLORS,
+    LEGEND_Y,
+    WIDEST_LEGEND,
+    describe,
+    energy_to_y,
+    feel_points,
+)
 from musicapp.track_analysis import TrackAnalysis
 from tests.gui.conftest import SR, load
 from tests.helpers.signals import write_audio
@@ -65,9 +72,16 @@ def test_a_real_analysis_draws_energy_and_valence_on_the_time_axis(qtbot, window
     spec.set_cursor(4.0)
     point = lane.point_at(4.0)
     assert math.isclose(point["energy"], curves["energy"][1])
-    assert _left_axis_texts(spec.feel_plot) == [f"energy {point['energy']:.0f}/10",
-                                                f"valence {point['valence']:+.2f}"]
+    assert _left_axis_texts(spec.feel_plot) == [f"energy here {point['energy']:.0f}/10",
+                                                f"valence here {point['valence']:+.2f}"]
+    # "here" (the cursor) vs the whole track in the summary line: a musician tells them apart
+    assert f"track energy {energy}/10" in window.summary.full_text
     axis = spec.feel_plot.getAxis("left")
+    # the widest legend fits the lanes' left axis (text offset included): nothing clipped
+    metrics = QFontMetrics(spec.font())
+    widest = max(metrics.horizontalAdvance(t) for t in (*WIDEST_LEGEND, *lane.legend))
+    assert widest + axis.style["tickTextOffset"][0] <= axis.width() - 2
+    assert spec.plot.getAxis("left").width() == axis.width()  # the lanes stay aligned
     assert [axis.colors[t.split()[0]].name() for t in lane.legend] == \
            [QColor(c).name() for c in COLORS.values()]
     spec.set_cursor(result.duration_s + 30.0)  # past the curves: the names alone

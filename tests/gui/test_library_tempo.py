@@ -24,3 +24,4 @@ def test_tempo_filter_shows_half_and_double_time_matches(qtbot, window, settings
                                                   "(the analysis is unsure of the level)")
     assert panel.table.item(0, col).toolTip() == ""
     assert "half or double tempo" in panel.bpm.toolTip()
+    assert panel.status.text().startswith("4 tracks shown (3 at half or double time")

@@ -47,7 +47,7 @@ def test_small_window_collapses_the_panels_to_a_summary(qtbot, window, track_fil
     _lanes_readable(window)
     assert window.tabs.height() <= window.tabs.tabBar().height() + 8  # one line
     summary = window.summary
-    assert summary.full_text == "A minor · 120 BPM · 4/4 · energy 3/10"
+    assert summary.full_text == "A minor · 120 BPM · 4/4 · track energy 3/10"
     assert summary.text() == summary.full_text and _fits(summary)  # whole, not elided
     assert window.details_button.text() == "▾ Show details" and _fits(window.details_button)
     bar = window.tabs.tabBar()
