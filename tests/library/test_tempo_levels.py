@@ -106,3 +106,23 @@ def test_json_result_carries_the_match(tmp_path, capsys, bpm):
     out = json.loads(capsys.readouterr().out)
     half = next(t for t in out if t["path"] == "/g/half-counted.wav")
     assert half["bpm_match"] == {"level": "double", "bpm": 140.0, "score": 0.42, "unsure": True}
+
+
+def test_similar_passes_half_and_double_time_and_says_so(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    db = tmp_path / "lib.sqlite3"
+    with Library(db) as lib:
+        for i, (path, analysis) in enumerate(TRACKS.items()):
+            lib.store.con.execute(
+                "INSERT INTO tracks(path, size, mtime_ns, content_hash, status, added_at, updated_at) "
+                "VALUES (?, 1, 1, ?, 'pending', 0, 0)", (path, f"h{i}"))
+            code = "".join(f"{b:02x}" for b in rng.integers(0, 256, 8))
+            lib.store.save_result(i + 1, fingerprint=None, analysis={**analysis, "hash": code})
+    with Library(db) as lib:
+        hits = lib.similar(1, 10, analyser=None, bpm="135-145")  # exact.wav itself is left out
+        by_path = {h["path"]: h for h in hits}
+        assert set(by_path) == {"/g/half-counted.wav", "/g/weak-double.wav", "/g/double-counted.wav"}
+        assert by_path["/g/weak-double.wav"]["bpm_note"] == "71.0 BPM, matched at double time 142.0"
+        assert lib.similar(1, 10, analyser=None, bpm="135-145", bpm_levels=False) == []
