@@ -291,7 +291,8 @@ def describe_tempo(beats_s: np.ndarray, tracker_confidence: float, onset: np.nda
                    duration: float, unpitched: bool = False) -> TempoReport:
     """Tempo report from tracked beat times; None with a reason where no steady beat exists
     (irregular beats, a low confidence; for an ``unpitched`` track such as noise also a higher
-    confidence floor and beats no stronger than the off-beats)."""
+    confidence floor and beats no stronger than the off-beats), and then no tempo segments or
+    tempo curve either (temple.ogg said "no steady beat" beside a 96.48-BPM segment)."""
     fit = fit_grid(beats_s) if np.asarray(beats_s).size >= MIN_SEGMENT_BEATS else None
     if fit is None:
         reason = ("too few beats found" if duration >= 8.0 else "clip too short for a tempo")
@@ -308,5 +309,7 @@ def describe_tempo(beats_s: np.ndarray, tracker_confidence: float, onset: np.nda
         bpm, reason = None, "no steady beat (beat too weak to give a tempo)"
     elif unpitched and beat_contrast(beats_s, onset) < MIN_BEAT_CONTRAST_UNPITCHED:
         bpm, reason = None, "no steady beat (onsets as strong between the beats as on them)"
-    cands = candidates(fit.bpm, onset) if bpm is not None else []
+    if bpm is None:  # no steady beat: no segment tempi or curve that would contradict it
+        return TempoReport(None, float(np.clip(conf, 0.0, 1.0)), reason, [], [], [])
+    cands = candidates(fit.bpm, onset)
     return TempoReport(bpm, float(np.clip(conf, 0.0, 1.0)), reason, cands, fit.segments, fit.curve)

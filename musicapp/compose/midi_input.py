@@ -6,7 +6,8 @@
   time would otherwise make recognition run for hours); trailing events after the last note
   that would make it that long (a far-away marker or end of track) are ignored, and said so.
 * Positions are counted in beats from the file's ticks, which do not depend on tempo, so a tempo
-  change does not move the chords; the first tempo is reported and the change is stated.
+  change does not move the chords; the tempo held for the most beats is reported (the first
+  of equally long ones) and the change is stated.
   Tempos outside 20..400 bpm (a zero or 1-microsecond tempo) are ignored, and said so.
 * Meter: the time signature that governs most of the clip by duration (4/4 when none). A
   first bar in another signature, no longer than a bar of the meter (the analysis export's
@@ -174,12 +175,18 @@ def read_clip(path: str | Path) -> Clip:
     if odd:
         said.append(f"the clip's tempo {', '.join(odd)} is outside {lo:g}..{hi:g} bpm: ignored")
     tempos = [(t, tp) for t, tp in tempos if tp > 0 and lo <= 60e6 / tp <= hi]
-    bpm = 60e6 / tempos[0][1] if tempos else 120.0
+    # the tempo held for the most beats (ties: the earliest), like the meter: an analysis
+    # export's short lead-in at its own tempo does not decide the clip's tempo
+    held: dict[int, int] = {}
+    for i, (t, tp) in enumerate(tempos):
+        until = tempos[i + 1][0] if i + 1 < len(tempos) else max(end_tick, t)
+        held[tp] = held.get(tp, 0) + max(0, until - t)
+    bpm = 60e6 / max(held, key=lambda tp: held[tp]) if tempos else 120.0
     distinct = sorted({round(60e6 / tp, 2) for _, tp in tempos})
     if len(distinct) > 1:
         said.append(f"the clip changes tempo ({', '.join(f'{x:g}' for x in distinct)} bpm): "
                     f"chords are read in beats, which tempo changes do not move; the idea uses "
-                    f"the first tempo, {bpm:.0f} bpm")
+                    f"the tempo held longest, {bpm:.0f} bpm")
     last_note = max(n.start + n.dur for n in notes)
     if last_note > MAX_CLIP_BEATS:
         raise MusicappError(

@@ -287,21 +287,24 @@ def test_midi_lead_in_is_a_pickup_and_bar_1_is_the_first_downbeat(tmp_path, per_
     markers = _markers(path)
     pm = pretty_midi.PrettyMIDI(str(path))
     first_full = min(t for t, n, d in sigs if (n, d) == (per_bar, 4))
-    bars = [b for b in _bar_lines(path, pm.time_to_tick(downbeats[-1]) + 1) if b >= first_full]
+    bars = [b for b in _bar_lines(path, pm.time_to_tick(downbeats[-1] + 0.05)) if b >= first_full]
     if pickup_sig is None:  # the lead-in holds a whole bar before the first downbeat's bar
         assert markers["Lead-in"] == 0 and sigs[0] == (0, 1, 4)
         bars = bars[1:]
     else:
         assert markers["Pickup"] == 0
+    # the grid is the constant tempo fitted to the beats (least squares; moved by at most the
+    # beats' RMS scatter, ~6 ms, onto a lead-in of whole sixteenths): the played beats and
+    # downbeats (+-10 ms) scatter around its beats and bar lines by their jitter
     for k, d in enumerate(downbeats):
         assert markers[f"Bar {k + 1}"] == bars[k]
-        assert pm.tick_to_time(bars[k]) == pytest.approx(d, abs=0.001)
+        assert pm.tick_to_time(bars[k]) == pytest.approx(d, abs=0.02)
     # a first beat within a sixteenth of the start is the grid's beat at 0 s (bar 1 beat 1, no
     # sliver of a bar); the notes there keep their time
     at = {beats[0]: 0.0} if gap < period / 4 else {}
     midi_beats = pm.get_beats()
     for b in beats:
-        assert np.min(np.abs(midi_beats - at.get(b, b))) < 0.001
+        assert np.min(np.abs(midi_beats - at.get(b, b))) < 0.02
     starts = sorted({round(n.start, 6) for n in pm.instruments[0].notes})
     assert np.allclose(starts, [c["start"] for c in chords], atol=0.001)
     ends = sorted({round(n.end, 6) for n in pm.instruments[0].notes})
@@ -325,7 +328,142 @@ def test_midi_of_a_rendered_piece_has_bars_on_its_downbeats(tmp_path):
     assert _time_signatures(path)[-1][1:] == (3, 4) and len(_time_signatures(path)) <= 2
     pm = pretty_midi.PrettyMIDI(str(path))
     midi_beats, midi_bars = pm.get_beats(), pm.get_downbeats()
+    # the constant grid of the one tempo segment: detected beats (on 23-ms analysis frames)
+    # within a frame of a MIDI beat, downbeats of a bar line
     for b in res["beats"][:-1]:
-        assert np.min(np.abs(midi_beats - b)) < 0.003
+        assert np.min(np.abs(midi_beats - b)) < 0.024
     for d in res["downbeats"][:-1]:
-        assert np.min(np.abs(midi_bars - d)) < 0.003
+        assert np.min(np.abs(midi_bars - d)) < 0.024
+    assert len(res["tempo_segments"]) == 1
+    tempi = pm.get_tempo_changes()[1]
+    assert tempi[-1] == pytest.approx(res["tempo_segments"][0]["bpm"], abs=0.01)
+    assert len(tempi) <= 2  # the segment's tempo (after a lead-in rounded to a sixteenth)
+
+
+def _free_time_chords(seed: int = 1, seconds: float = 30.0):
+    """Block chords (piano + bass) at log-uniform 0.2-2 s intervals: no steady beat."""
+    from musicapp_lab.analysis.render import Note
+
+    rng = np.random.default_rng(seed)
+    prog = [(60, (0, 4, 7)), (65, (0, 4, 7)), (67, (0, 4, 7)), (57, (0, 3, 7))]
+    notes, t, i = [], 0.2, 0
+    while t < seconds:
+        root, iv = prog[(i // 2) % 4]
+        d = float(np.exp(rng.uniform(np.log(0.2), np.log(2.0))))
+        notes += [Note(t, t + d * 0.95, 0, 60 + (root - 60 + k) % 12, 70) for k in iv]
+        notes.append(Note(t, t + d * 0.95, 1, 36 + root % 12, 80))
+        t += d
+        i += 1
+    return notes
+
+
+@needs_soundfont
+def test_no_steady_beat_exports_no_beat_grid(tmp_path):
+    """temple.ogg printed "tempo: none, no steady beat" while its CSV had 235 beats, its MIDI 170
+    tempo events and 4/4, and its JSON a 96.48-BPM tempo segment. Rendered free-time chords:
+    the JSON, CSV, JAMS and MIDI (read back with mido, pretty_midi, jams) all say no beat."""
+    import pretty_midi
+    from musicapp_lab.analysis.render import render_notes
+
+    from musicapp.analysis import analyze_music
+
+    y = render_notes(_free_time_chords(), {0: 0, 1: 32})
+    res = analyze_music(y, 22050).to_dict()
+    assert res["tempo_bpm"] is None and res["tempo_reason"].startswith("no steady beat")
+    assert res["tempo_segments"] == [] and res["tempo_curve"] == [] and res["meter"] is None
+    assert res["beats"]  # the tracker's guesses stay in the JSON, but no export uses them
+    res["duration_s"] = y.size / 22050
+    mid = mido.MidiFile(str(write_midi(res, tmp_path / "free.mid")))
+    metas = [m for m in mid.tracks[0] if m.is_meta]
+    tempi = [m for m in metas if m.type == "set_tempo"]
+    assert len(tempi) == 1 and tempi[0].time == 0 and mido.tempo2bpm(tempi[0].tempo) == 120
+    assert not [m for m in metas if m.type == "time_signature"]
+    assert not [m for m in metas if m.type == "marker" and m.text.startswith(("Bar", "Pickup",
+                                                                               "Lead-in"))]
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "free.mid"))
+    starts = sorted({round(n.start, 3) for n in pm.instruments[0].notes})
+    chord_starts = [c["start"] for c in res["chords"] if c["label"] not in ("N", "X")]
+    assert np.allclose(starts, sorted(set(chord_starts)), atol=0.002)  # seconds-accurate
+    with open(write_csv(res, tmp_path / "free.csv"), newline="") as f:
+        kinds = [r["type"] for r in csv.DictReader(f)]
+    assert "beat" not in kinds and "downbeat" not in kinds and "tempo" not in kinds
+    assert kinds.count("key") == 1 and "chord" in kinds
+    jams = pytest.importorskip("jams")
+    jam = jams.load(str(write_jams(res, tmp_path / "free.jams")), validate=False)
+    assert len(jam.search(namespace="beat")[0].data) == 0
+    assert not jam.search(namespace="beat_position") and not jam.search(namespace="tempo")
+
+
+def test_csv_and_jams_carry_the_whole_track_key_and_only_supported_local_keys(tmp_path):
+    """temple.ogg's CSV had eight local keys down to confidence 0.007 and no whole-track key."""
+    res = _result()
+    res["duration_s"] = 20.0
+    res["key_timeline"] = [
+        {"start": 0.0, "end": 6.0, "tonic": "Db", "mode": "major", "confidence": 0.53},
+        {"start": 6.0, "end": 12.0, "tonic": "Eb", "mode": "major", "confidence": 0.007},
+        {"start": 12.0, "end": 20.0, "tonic": "Bb", "mode": "minor", "confidence": 0.64}]
+    with open(write_csv(res, tmp_path / "k.csv"), newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["type"] in ("key", "local_key")]
+    assert [(r["type"], r["start"], r["end"], r["value"], r["confidence"]) for r in rows] == [
+        ("key", "0.000", "20.000", "Db major", "0.9"),
+        ("local_key", "0.000", "6.000", "Db major", "0.53"),
+        ("local_key", "12.000", "20.000", "Bb minor", "0.64")]
+    jams = pytest.importorskip("jams")
+    jam = jams.load(str(write_jams(res, tmp_path / "k.jams")), validate=False)
+    whole, local = jam.search(namespace="key_mode")
+    assert [o.value for o in whole.data] == ["Db:major"] and whole.data[0].duration == 20.0
+    assert [o.value for o in local.data] == ["Db:major", "Bb:minor"]
+
+
+def test_midi_tempo_map_is_one_event_per_segment_and_per_beat_only_where_it_drifts(tmp_path):
+    """Beats jittered by up to +-40 ms around 77 BPM (one segment): one tempo event, the grid
+    the least-squares fit (mean residual 0); an accelerando inside one segment: per-beat events."""
+    rng = np.random.default_rng(5)
+    period = 60.0 / 77.0
+    beats = list(1.0 + period * np.arange(48) + rng.uniform(-0.04, 0.04, 48))
+    res = {"beats": beats, "downbeats": beats[::4], "meter": "4/4", "tempo_bpm": 77.0,
+           "tempo_segments": [{"start": beats[0], "end": beats[-1], "bpm": 77.0}],
+           "chords": [{"start": beats[0], "end": beats[-1], "label": "C:maj"}], "key": None}
+    mid = mido.MidiFile(str(write_midi(res, tmp_path / "steady.mid")))
+    tempi = [round(mido.tempo2bpm(m.tempo), 3) for m in mid.tracks[0] if m.type == "set_tempo"]
+    assert tempi[-1] == 77.0 and len(tempi) <= 2  # (a lead-in of whole sixteenths first)
+    import pretty_midi
+
+    grid = pretty_midi.PrettyMIDI(str(tmp_path / "steady.mid")).get_beats()
+    on = np.array([grid[np.argmin(np.abs(grid - b))] for b in beats[:-1]])  # (file ends there)
+    resid = np.asarray(beats[:-1]) - on
+    # the least-squares anchor, moved onto a lead-in of whole sixteenths by at most the RMS
+    # (the beats' RMS scatter, 23 ms for +-40 ms uniform jitter)
+    assert abs(float(np.mean(resid))) < 0.025 and np.max(np.abs(resid)) < 0.04 + 0.025
+    # accelerando 100 -> 130 BPM within what the analysis called one segment
+    periods = 60.0 / np.linspace(100.0, 130.0, 40)
+    acc = list(0.5 + np.concatenate([[0.0], np.cumsum(periods[:-1])]))
+    res = {**res, "beats": acc, "downbeats": acc[::4], "tempo_bpm": 115.0,
+           "tempo_segments": [{"start": acc[0], "end": acc[-1], "bpm": 115.0}]}
+    pm = pretty_midi.PrettyMIDI(str(write_midi(res, tmp_path / "acc.mid")))
+    assert len(pm.get_tempo_changes()[1]) > 20
+    assert np.allclose([pm.get_beats()[np.argmin(np.abs(pm.get_beats() - b))] for b in acc],
+                       acc, atol=0.002)
+
+
+@needs_soundfont
+def test_rendered_steady_77_bpm_song_gets_a_constant_tempo_map(tmp_path, capsys):
+    """POP909-113 (77 BPM) got 50 tempo events between 73.8 and 80.75 BPM (beat times jitter).
+    A rendered steady ~77-BPM progression: one tempo, the analysed segment's, and `chords
+    --from-midi` reads it back. (Before: one event per change of the beat interval.)"""
+    from musicapp.analysis import analyze_music
+    from musicapp.cli import main
+
+    piece = steady_piece(77.0, 0, "major", 4, max_seconds=30.0)
+    res = analyze_music(render(piece), 22050).to_dict()
+    assert len(res["tempo_segments"]) == 1
+    seg_bpm = res["tempo_segments"][0]["bpm"]
+    assert abs(seg_bpm - piece.tempo) < 0.01 * piece.tempo
+    assert len(set(np.round(np.diff(res["beats"]), 3))) > 1  # the beats do jitter
+    path = write_midi(res, tmp_path / "steady.mid")
+    tempi = [mido.tempo2bpm(m.tempo) for m in mido.MidiFile(str(path)).tracks[0]
+             if m.type == "set_tempo"]
+    assert tempi[-1] == pytest.approx(seg_bpm, abs=0.01) and len(tempi) <= 2
+    assert main(["chords", "--from-midi", str(path)]) == 0
+    out = capsys.readouterr()
+    assert f"{seg_bpm:.0f} bpm" in out.out + out.err
