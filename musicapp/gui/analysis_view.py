@@ -153,7 +153,10 @@ def summary_line(result: TrackAnalysis | dict | None) -> str:
     parts = []
     key = f["key"]
     if isinstance(key, dict) and key.get("tonic"):
-        parts.append(f"{key['tonic']} {key.get('mode', '')}".strip())
+        from musicapp.analysis.key_report import is_clear
+
+        clear = key.get("confidence") is None or is_clear(key["confidence"])
+        parts.append(f"{key['tonic']} {key.get('mode', '')}".strip() if clear else "no clear key")
     elif key and not isinstance(key, dict):
         parts.append(str(key))
     if f["tempo_bpm"]:

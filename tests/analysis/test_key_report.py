@@ -194,7 +194,7 @@ def test_rendered_f_major_f_minor_keeps_the_headline_on_top():
 
 def test_gui_key_label_says_no_clear_key_once():
     pytest.importorskip("PySide6")
-    from musicapp.gui.analysis_view import key_text
+    from musicapp.gui.analysis_view import key_text, summary_line
 
     p = np.full(24, 0.01)
     p[8], p[20] = 0.3, 0.29
@@ -203,6 +203,7 @@ def test_gui_key_label_says_no_clear_key_once():
     text = key_text(d["key"], d["key_candidates"], d["key_ambiguity"])
     assert text.splitlines() == ["No clear key (best guess Ab major) · 0.10",
                                  "or Ab minor 0.10"]
+    assert summary_line({**d, "tempo_bpm": 65.0}) == "no clear key · 65 BPM"
     clear = kr.KeyReport(8, "major", 0.3, kr.shown_probabilities(p, 0.3), scores=p).to_dict()
     lines = key_text(clear["key"], clear["key_candidates"], clear["key_ambiguity"]).splitlines()
     assert lines[0] == "Ab major · 0.30" and lines[2] == "ambiguous between Ab major and Ab minor"
