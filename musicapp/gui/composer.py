@@ -4,15 +4,21 @@ The emotion comes from the analysed track, a named mood, a point on a valence/ar
 picture. Key and mode default to the track's. Each chord is a block that can be locked (kept
 when generating again) or regenerated alone. The MIDI can be exported, or dragged out of the app
 into a DAW or file manager (a QDrag carrying a file URL).
+
+The current idea (progression, locks, settings, arrangement) is saved to the user data folder
+whenever it changes and on close, and restored on the next start
+(:mod:`musicapp.compose.saved_idea`); "New" starts over, keeping the old idea in
+``composer/previous/``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDrag, QFontMetrics, QImageReader, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -31,6 +37,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from musicapp.compose.saved_idea import (
+    IdeaFile,
+    SavedIdea,
+    SavedIdeaError,
+    arrangement_to_dict,
+    progression_from_dict,
+    progression_to_dict,
+    saved_time_text,
+)
 from musicapp.errors import MusicappError
 from musicapp.gui.composer_backend import (
     INSTRUMENTS,
@@ -46,6 +61,8 @@ from musicapp.gui.composer_backend import (
 from musicapp.gui.labels import WrapLabel
 from musicapp.gui.pianoroll import PianoRoll
 from musicapp.gui.theme import ACCENT
+
+log = logging.getLogger(__name__)
 
 SOURCES = (("track", "This track"), ("mood", "A mood"), ("pad", "Valence/arousal pad"),
            ("picture", "A picture"))
@@ -314,8 +331,12 @@ class ComposerPanel(QWidget):
     #: the ranked alternatives of a chord are shown in a menu (position, [Alternative])
     alternatives_ready = Signal(int, object)
 
+    #: how long a settings change waits before the idea is saved (a spin box held down writes
+    #: once); a new progression or lock is saved at once, and close saves what is pending
+    SAVE_DELAY_MS = 400
+
     def __init__(self, runner, context: Callable[[], dict] | None = None, settings=None,
-                 parent=None) -> None:
+                 parent=None, idea_file: IdeaFile | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
         self.context = context or (lambda: {})
@@ -329,8 +350,23 @@ class ComposerPanel(QWidget):
         #: the alternatives menu last shown (None before the first) and what it offered
         self.alt_menu: QMenu | None = None
         self.alternatives_shown: tuple[int, list] | None = None
+        #: the saved idea (see musicapp.compose.saved_idea); nothing is saved while restoring
+        self.idea_file = idea_file if idea_file is not None else IdeaFile()
+        self._restoring = False
+        self._dirty = False
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(self.SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.save_idea)
         self._build()
         self._set_enabled()
+        for sig in (self.source.currentIndexChanged, self.mood.currentIndexChanged,
+                    self.pad.changed, self.tonic.currentIndexChanged,
+                    self.mode.currentIndexChanged, self.length.valueChanged,
+                    self.temperature.valueChanged, self.tempo.valueChanged,
+                    self.pattern.currentIndexChanged, self.instrument.currentIndexChanged):
+            sig.connect(lambda *_: self._idea_changed())
+        self.restore_idea()
 
     # ------------------------------------------------------------------ UI
     def _build(self) -> None:
@@ -407,6 +443,10 @@ class ComposerPanel(QWidget):
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate a progression (Ctrl+G); locked chords stay")
         self.generate_button.clicked.connect(self.generate)
+        self.new_button = QPushButton("New")
+        self.new_button.setToolTip("Start a new idea: clear the chords and locks (the last idea "
+                                   "is kept in the data folder's composer/previous)")
+        self.new_button.clicked.connect(self.clear_idea)
         QShortcut(QKeySequence("Ctrl+G"), self, activated=self.generate,
                   context=Qt.ShortcutContext.WindowShortcut)
 
@@ -427,7 +467,8 @@ class ComposerPanel(QWidget):
             else:
                 form.addWidget(a, r, 1)
                 form.addWidget(b, r, 2)
-        form.addWidget(self.generate_button, len(rows), 0, 1, 3)
+        form.addWidget(self.generate_button, len(rows), 0, 1, 2)
+        form.addWidget(self.new_button, len(rows), 2)
         form.setRowStretch(len(rows) + 1, 1)
         controls = QWidget()
         controls_lay = QHBoxLayout(controls)
@@ -493,6 +534,7 @@ class ComposerPanel(QWidget):
         for w in (self.generate_button, self.source, self.tonic, self.mode, self.length,
                   self.temperature, self.tempo, self.pattern, self.instrument):
             w.setEnabled(not self.busy)
+        self.new_button.setEnabled(has and not self.busy)
         for w in (self.play_button, self.export_button, self.drag):
             w.setEnabled(has and not self.busy)
         for b in self.blocks:
@@ -558,6 +600,7 @@ class ComposerPanel(QWidget):
             self.thumbnail.setPixmap(QPixmap.fromImage(image))
         if self.settings:
             self.settings.set_last_dir("picture", path)
+        self._idea_changed()
         return True
 
     def emotion_choice(self) -> EmotionChoice:
@@ -692,6 +735,7 @@ class ComposerPanel(QWidget):
             self.session.locked.add(index)
         else:
             self.session.locked.discard(index)
+        self._idea_changed(now=True)
 
     def _show(self, prog) -> None:
         if self.alt_menu is not None:  # its alternatives were for the loop shown before
@@ -712,6 +756,7 @@ class ComposerPanel(QWidget):
             self.blocks.append(block)
         self._set_enabled()
         self._arrangement_changed()
+        self._idea_changed(now=True)
         self.progression_changed.emit(list(prog.names))
 
     def _arrangement_changed(self, *_args) -> None:
@@ -834,5 +879,162 @@ class ComposerPanel(QWidget):
         self.play_button.setText("▶ Preview")
 
     def shutdown(self) -> None:
-        """Release the output device."""
+        """Release the output device and save the idea (the window's close, also when a signal
+        closed it)."""
         self.stop_preview()
+        if self._dirty or self._save_timer.isActive() or self.session.progression is not None:
+            self.save_idea(durable=True)
+
+    # ------------------------------------------------------------------ the saved idea
+    def current_idea(self) -> SavedIdea:
+        """What the composer holds now, as plain data."""
+        s, prog = self.session, self.session.progression
+        v, a = self.pad.value
+        settings = {
+            "source": self.source.currentData(), "mood": self.mood.currentText(),
+            "pad": [float(v), float(a)], "picture": self.picture,
+            "tonic": self.tonic.currentText(), "mode": self.mode.currentText(),
+            "length": int(self.length.value()), "temperature": float(self.temperature.value()),
+            "tempo_bpm": None if self.tempo.value() == self.tempo.minimum()
+            else float(self.tempo.value()),
+            "pattern": self.pattern.currentData(), "chord_program": self.instrument.currentData(),
+            "style": prog.style if prog is not None else None, "seed": int(s.seed),
+        }
+        return SavedIdea(
+            progression=progression_to_dict(prog) if prog is not None else None,
+            locked=sorted(i for i in s.locked if prog is not None and i < len(prog.tokens)),
+            settings=settings,
+            arrangement=arrangement_to_dict(self.arrangement) if self.arrangement else None,
+            clip=s.clip)
+
+    def _idea_changed(self, now: bool = False) -> None:
+        if self._restoring:
+            return
+        self._dirty = True
+        if now:
+            self.save_idea()
+        else:
+            self._save_timer.start()
+
+    def save_idea(self, durable: bool = False) -> bool:
+        """Write the idea now (a few kB, atomic); a failure is logged and shown, never raised."""
+        self._save_timer.stop()
+        try:
+            self.idea_file.save(self.current_idea(), durable=durable)
+        except (OSError, ValueError, MusicappError) as exc:
+            log.warning("cannot save the composer's idea to %s", self.idea_file.path,
+                        exc_info=True)
+            self.info.set_full_text(f"Cannot save this idea: {exc}")
+            return False
+        self._dirty = False
+        return True
+
+    def restore_idea(self) -> bool:
+        """Bring back the saved idea (settings, progression, locks) with a note saying when it
+        was saved; an unreadable file is left alone with a logged warning and a note."""
+        try:
+            idea = self.idea_file.load()
+            prog = progression_from_dict(idea.progression) \
+                if idea is not None and idea.progression is not None else None
+        except SavedIdeaError as exc:
+            log.warning("composer: last idea in %s not restored: %s", self.idea_file.path, exc)
+            self.info.set_full_text(f"Your last idea could not be restored ({exc}); its file "
+                                    "is kept.", tip=str(self.idea_file.path))
+            return False
+        if idea is None:
+            return False
+        self._restoring = True
+        try:
+            self._apply_settings(idea.settings)
+            self.session.clip = idea.clip
+            if prog is not None:
+                self.session.progression = prog
+                self.session.locked = set(idea.locked)
+                self._show(prog)
+        except Exception as exc:  # a value the widgets refuse: never a crash at start
+            log.warning("composer: last idea in %s only partly restored", self.idea_file.path,
+                        exc_info=True)
+            self.info.set_full_text(f"Your last idea could not be restored ({exc}).")
+            return False
+        finally:
+            self._restoring = False
+        if prog is not None:
+            if idea.arrangement and self.arrangement is not None \
+                    and arrangement_to_dict(self.arrangement) != idea.arrangement:
+                log.info("composer: the restored idea was arranged again by this version "
+                         "(its saved notes differ)")
+            when = saved_time_text(idea.saved_at)
+            self.info.set_full_text(f"Restored your last idea from {when}",
+                                    tip=f"Saved in {self.idea_file.path}; New starts over")
+        return True
+
+    def _apply_settings(self, st: dict) -> None:
+        """Put saved settings back into the widgets (unknown or bad values are skipped)."""
+        def pick(combo, value, by_data: bool = True) -> None:
+            i = combo.findData(value) if by_data else combo.findText(str(value))
+            if i >= 0:
+                combo.setCurrentIndex(i)
+
+        def num(key: str):
+            v = st.get(key)
+            return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) \
+                and v == v else None
+
+        if "source" in st:
+            pick(self.source, st["source"])
+        if "mood" in st:
+            pick(self.mood, st["mood"], by_data=False)
+        pad = st.get("pad")
+        if isinstance(pad, list) and len(pad) == 2 and all(
+                isinstance(x, (int, float)) and x == x for x in pad):
+            self.pad.set_value(float(pad[0]), float(pad[1]))
+        picture = st.get("picture")
+        if isinstance(picture, str) and Path(picture).is_file():
+            self.set_picture(picture)
+        for key, combo in (("tonic", self.tonic), ("mode", self.mode)):
+            if key in st:
+                pick(combo, st[key], by_data=False)
+        if num("length") is not None:
+            self.length.setValue(int(num("length")))
+        if num("temperature") is not None:
+            self.temperature.setValue(num("temperature"))
+            self.session.temperature = float(self.temperature.value())
+        if "tempo_bpm" in st:
+            t = num("tempo_bpm")
+            self.tempo.setValue(self.tempo.minimum() if t is None else round(t))
+        if "pattern" in st:
+            pick(self.pattern, st["pattern"])
+        if "chord_program" in st:
+            pick(self.instrument, st["chord_program"])
+        if num("seed") is not None:
+            self.session.seed = int(num("seed"))
+
+    def clear_idea(self) -> None:
+        """Start a new idea: no chords, no locks; the saved one moves to ``previous/``."""
+        if self.busy:
+            return
+        self._save_timer.stop()
+        try:
+            kept = self.idea_file.clear()
+        except OSError as exc:
+            log.warning("cannot clear the composer's idea", exc_info=True)
+            self.info.set_full_text(f"Cannot clear the saved idea: {exc}")
+            return
+        self.session.progression = None
+        self.session.locked = set()
+        self.session.clip = None
+        if self.alt_menu is not None:
+            self.alt_menu.close()
+        for b in self.blocks:
+            self.row_layout.removeWidget(b)
+            b.hide()
+            b.deleteLater()
+        self.blocks = []
+        self.arrangement = None
+        self.roll.set_arrangement(None)
+        self.select(-1)
+        self._dirty = False
+        self._set_enabled()
+        self.info.set_full_text("New idea" + (" (the last one is kept)" if kept else ""),
+                                tip=f"The last idea is kept as {kept}" if kept else "")
+        self.progression_changed.emit([])

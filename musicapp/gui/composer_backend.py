@@ -101,6 +101,8 @@ class ComposeSession:
     pattern: str | None = None
     #: General MIDI program of the chord track (None: the exporter's default)
     chord_program: int | None = None
+    #: the MIDI clip this idea started from (None: it did not start from a clip)
+    clip: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ensure_generator(self) -> None:
