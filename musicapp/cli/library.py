@@ -70,7 +70,10 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("list", help="list the tracks of the library")
     p.add_argument(
-        "--status", choices=["ok", "pending", "error", "missing"], help="only this status"
+        "--status",
+        choices=["ok", "pending", "error", "missing", "silence", "too short", "damaged", "truncated"],
+        help="only this status (silence / too short / damaged: analysed, no music found; "
+        "truncated: the file breaks off early)",
     )
     _add_common(p)
     p.set_defaults(func=_guard(_run_list))
@@ -248,7 +251,7 @@ def _fmt_track(t: dict, mood: str | None = None) -> str:
     from musicapp.library.textsafe import display
     from musicapp.wording import percentile_ordinal
 
-    bits = [f"{t['id']:>5}", t["status"][:7].ljust(7)]
+    bits = [f"{t['id']:>5}", t["status"][:9].ljust(9)]
     bits.append(f"{t['duration_s']:7.1f}s" if t.get("duration_s") else f"{'-':>7} ")
     bits.append(f"{t['tempo_bpm']:6.1f} bpm" if t.get("tempo_bpm") else f"{'-':>6}    ")
     bits.append(display(t["key"]).ljust(8) if t.get("key") else "-".ljust(8))
@@ -265,6 +268,8 @@ def _fmt_track(t: dict, mood: str | None = None) -> str:
     bits.append(display(t["path"]))
     if t.get("error"):
         bits.append(f"[{display(t['error'])}]")
+    if t.get("truncated"):
+        bits.append("[truncated: the file breaks off early]")
     return "  ".join(bits)
 
 

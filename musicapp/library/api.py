@@ -17,6 +17,7 @@ import numpy as np
 from musicapp.library import fingerprint as fp
 from musicapp.library.indexer import Analyser, Indexer, IndexReport, Progress, default_analyser
 from musicapp.library.matcher import FingerprintIndex, Match
+from musicapp.library.schema import analysis_status, analysis_truncated
 from musicapp.library.similarity import CodeIndex, Hit, code_from_hex
 from musicapp.library.store import LibraryError, Store, Track, content_hash
 from musicapp.library.textsafe import display
@@ -186,9 +187,11 @@ class Library:
 
     @property
     def warnings(self) -> list[str]:
-        """Damaged rows skipped so far and fingerprints left out of identification."""
+        """Why the library was opened read-only (a full disk), damaged rows skipped so far and
+        fingerprints left out of identification."""
         damage = self.store.damage_warning()
-        return ([damage] if damage else []) + list(self.fingerprint_warnings)
+        note = getattr(self.store, "open_note", None)
+        return ([note] if note else []) + ([damage] if damage else []) + list(self.fingerprint_warnings)
 
     def remove(self, target: str | Path, *, dry_run: bool = False) -> list[str]:
         """Remove a track by path (or every track under a folder; ``/``: all) from the library.
@@ -248,11 +251,15 @@ class Library:
         # by percentile, as `analyze` shows them: raw scores favour tags that are common
         # everywhere ("slow", "ambient"), which then headed every track's list
         moods = sorted(mood_list, key=_mood_rank)[:3]
+        # the pipeline's verdict (silence / too short / damaged) once the track is analysed;
+        # before, every analysed track was listed as "ok"
+        astatus = analysis_status(a) if t.status == "ok" else t.status
         return {
             "id": t.id,
             "path": t.path,
-            "status": t.state,
-            "analysis_status": t.status,
+            "status": astatus if t.state == "ok" else t.state,
+            "analysis_status": astatus,
+            "truncated": analysis_truncated(a),
             "error": t.error,
             "title": t.title,
             "artist": t.artist,

@@ -4,6 +4,9 @@ Version 4 adds to ``tracks``: ``missing_since`` (a file that vanished is kept, m
 until ``library prune``), ``title``/``artist``/``album`` read from the file's tags (``tags_read``
 says whether they were looked for) and the indexing lease ``claimed_by``/``claimed_at`` that lets
 two indexing runs share one database without analysing a track twice.
+Version 5 adds to ``analysis``: ``status`` (the pipeline's verdict: ok, silence, too short or
+damaged; before it every analysed track was listed as ``ok``) and ``truncated`` (1 when the
+decoder said the file breaks off early); both are filled from the stored analyses.
 """
 
 from __future__ import annotations
@@ -34,8 +37,31 @@ def _text(value: object) -> str | None:
     return db_text(value) if isinstance(value, str) else None
 
 
-def write_analysis_columns(con: sqlite3.Connection, track_id: int, result: dict) -> None:
-    """Fill the indexed columns (tempo, key) and the ``moods`` rows from an analysis dict.
+#: the pipeline's ``status`` values (``musicapp.track_analysis`` and ``musicapp.pipeline.DAMAGED``)
+ANALYSIS_STATES = ("ok", "silence", "too short", "damaged")
+#: analysis states whose track has no musical results (no moods, key, tempo, codes)
+NOT_MUSIC_STATES = ("silence", "too short", "damaged")
+
+
+def analysis_status(result: object) -> str:
+    """The pipeline's status of a stored analysis dict: ok/silence/too short/damaged (an
+    analysis stored without one, or a fingerprint-only track, is ``ok``)."""
+    status = result.get("status") if isinstance(result, dict) else None
+    return status if status in ANALYSIS_STATES else "ok"
+
+
+def analysis_truncated(result: object) -> bool:
+    """Whether the stored analysis says the file breaks off early (a ``truncated`` warning of
+    the decoder)."""
+    warnings = result.get("warnings") if isinstance(result, dict) else None
+    return any(isinstance(w, str) and "truncated" in w.lower() for w in warnings or [])
+
+
+def write_analysis_columns(
+    con: sqlite3.Connection, track_id: int, result: dict, *, status_columns: bool = True
+) -> None:
+    """Fill the indexed columns (tempo, key, and with ``status_columns`` the analysis status
+    and truncation flag of version 5) and the ``moods`` rows from an analysis dict.
 
     Values of the wrong type (a damaged or foreign dict) are stored as NULL / left out."""
     key = result.get("key")
@@ -44,6 +70,11 @@ def write_analysis_columns(con: sqlite3.Connection, track_id: int, result: dict)
         "UPDATE analysis SET tempo_bpm = ?, key_tonic = ?, key_mode = ? WHERE track_id = ?",
         (_number(result.get("tempo_bpm")), _text(key.get("tonic")), _text(key.get("mode")), track_id),
     )
+    if status_columns:
+        con.execute(
+            "UPDATE analysis SET status = ?, truncated = ? WHERE track_id = ?",
+            (analysis_status(result), int(analysis_truncated(result)), track_id),
+        )
     con.execute("DELETE FROM moods WHERE track_id = ?", (track_id,))
     moods = result.get("moods")
     for mood in moods if isinstance(moods, list) else []:
@@ -122,7 +153,7 @@ def _v2(con: sqlite3.Connection) -> None:
         except (TypeError, ValueError):
             continue
         if isinstance(result, dict):
-            write_analysis_columns(con, track_id, result)
+            write_analysis_columns(con, track_id, result, status_columns=False)
 
 
 def _v3(con: sqlite3.Connection) -> None:
@@ -146,5 +177,27 @@ def _v4(con: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(con: sqlite3.Connection) -> None:
+    script(
+        con,
+        """
+        ALTER TABLE analysis ADD COLUMN status TEXT NOT NULL DEFAULT 'ok';
+        ALTER TABLE analysis ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX analysis_status ON analysis(status)
+        """,
+    )
+    # The status of the analyses stored before (a damaged row is left for `library check`).
+    for track_id, text in con.execute("SELECT track_id, json FROM analysis").fetchall():
+        try:
+            result = json.loads(text)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(result, dict) and (analysis_status(result) != "ok" or analysis_truncated(result)):
+            con.execute(
+                "UPDATE analysis SET status = ?, truncated = ? WHERE track_id = ?",
+                (analysis_status(result), int(analysis_truncated(result)), track_id),
+            )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -41,7 +41,12 @@ import numpy as np
 
 from musicapp.errors import MusicappError
 from musicapp.hashcode import hex_to_bytes
-from musicapp.library.schema import MIGRATIONS, SCHEMA_VERSION, write_analysis_columns
+from musicapp.library.schema import (
+    MIGRATIONS,
+    NOT_MUSIC_STATES,
+    SCHEMA_VERSION,
+    write_analysis_columns,
+)
 from musicapp.library.textsafe import db_path, db_text, py_path
 from musicapp.library.walk import AUDIO_EXTENSIONS, content_hash, walk_audio
 
@@ -83,6 +88,34 @@ def default_db_path() -> Path:
     from musicapp.paths import user_data_dir
 
     return user_data_dir() / DB_FILENAME
+
+
+#: below this many free bytes the disk counts as full (SQLite needs room for its -wal/-shm)
+_FULL_BELOW = 1 << 20
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Bytes an unprivileged writer may still use on the file system of ``path`` (or of its
+    nearest existing folder); None when unknown."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return None
+    return int(st.f_bavail * st.f_frsize)
+
+
+def _size_words(n: int | None) -> str:
+    """``0 bytes``, ``640 KB``, ``3.2 MB``."""
+    if n is None:
+        return "unknown"
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1 << 20:
+        return f"{n / 1024:.0f} KB"
+    return f"{n / (1 << 20):.1f} MB"
 
 
 def _special_kind(mode: int) -> str | None:
@@ -326,7 +359,11 @@ class Store:
         self.damaged: dict[str, set] = {}
         self.readonly = False
         self.con: sqlite3.Connection | None = None
+        #: why a read command's library was opened read-only although it looked writable
+        #: (a full disk, ...), for the caller to show; None otherwise
+        self.open_note: str | None = None
         refuse_special_file(self.path)
+        fallback = readonly is None
         if readonly is None:
             readonly = _looks_read_only(self.path)
         elif not readonly and _looks_read_only(self.path):
@@ -339,8 +376,14 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if self.con is not None:
                 self.con.close()
+                self.con = None
+            if fallback and not readonly and not is_damage(exc) and self._fall_back_to_read_only(exc):
+                return
             if is_read_only_error(exc) and not readonly:
                 raise ReadOnlyLibraryError(self._read_only_message(exc)) from exc
+            free = _free_bytes(self.path)
+            if free is not None and free < _FULL_BELOW and not is_damage(exc):
+                raise LibraryError(self._full_message(exc, free)) from exc
             raise LibraryError(self._unusable_message(exc)) from exc
 
     @classmethod
@@ -364,6 +407,32 @@ class Store:
         return (
             f"{self.path}: the library is read-only{why}; list, search, similar, identify and "
             "info still work, but adding, removing or repairing needs write access"
+        )
+
+    def _fall_back_to_read_only(self, exc: sqlite3.DatabaseError) -> bool:
+        """A read command whose read-write open failed for another reason than damage (a full
+        disk with the -wal/-shm gone gives "disk I/O error"): open read-only instead and keep
+        the reason in :attr:`open_note`. False (nothing open) when that fails too."""
+        try:
+            self._open_read_only()
+        except (sqlite3.DatabaseError, LibraryError):
+            if self.con is not None:
+                self.con.close()
+                self.con = None
+            self.readonly = False
+            return False
+        free = _free_bytes(self.path)
+        why = (f"the disk holding it is full ({_size_words(free)} free)"
+               if free is not None and free < _FULL_BELOW else f"it cannot be written: {exc}")
+        self.open_note = f"{self.path}: opened read-only because {why}; adding and removing need space"
+        log.warning("%s", self.open_note)
+        return True
+
+    def _full_message(self, exc: object, free: int) -> str:
+        return (
+            f"{self.path}: the disk holding the library is full ({_size_words(free)} free; "
+            f"SQLite: {exc}); free some space and run the command again (the library is not "
+            "damaged: `library list` still reads it)"
         )
 
     def _unusable_message(self, exc: object) -> str:
@@ -410,7 +479,9 @@ class Store:
         self._connect_read_only()
         version = self.version
         self._check_version(version)
-        if version < SCHEMA_VERSION:
+        # version 4 lacks only the analysis status columns of 5: read from the JSON instead
+        self._v4_status = version == 4 and SCHEMA_VERSION == 5
+        if version < SCHEMA_VERSION and not self._v4_status:
             raise ReadOnlyLibraryError(
                 f"{self.path}: the library has schema version {version} and needs an upgrade to "
                 f"{SCHEMA_VERSION}, which needs write access (run any `musicapp library` command "
@@ -578,12 +649,34 @@ class Store:
     _WHERE: ClassVar[dict] = {
         None: ("1", ()),
         "missing": ("missing_since IS NOT NULL", ()),
+        # analysed, and the analysis found music (not silence, too short or damaged)
+        "ok": ("status = 'ok' AND missing_since IS NULL AND id NOT IN (SELECT track_id FROM "
+               "analysis WHERE status IN ('silence', 'too short', 'damaged'))", ()),
+        "truncated": ("missing_since IS NULL AND id IN (SELECT track_id FROM analysis WHERE "
+                      "truncated = 1)", ()),
+        **{state: ("status = 'ok' AND missing_since IS NULL AND id IN (SELECT track_id FROM "
+                   "analysis WHERE status = ?)", (state,)) for state in NOT_MUSIC_STATES},
     }
 
-    def tracks(self, status: str | None = None) -> list[Track]:
-        """All tracks, or those in one state: ``pending``/``ok``/``error`` (files present) or
-        ``missing``. Damaged rows are skipped (see :attr:`damaged`)."""
+    _v4_status: bool = False
+
+    def _where(self, status: str | None) -> tuple[str, tuple]:
+        """The ``WHERE`` of one state (see :meth:`tracks`)."""
         where, params = self._WHERE.get(status, ("status = ? AND missing_since IS NULL", (status,)))
+        if self._v4_status:  # a version-4 file opened read-only: the status from the JSON
+            where = where.replace(
+                "analysis WHERE status", "analysis WHERE json_valid(json) AND "
+                "COALESCE(json_extract(json, '$.status'), 'ok')").replace(
+                "truncated = 1", "json_valid(json) AND "
+                "instr(lower(COALESCE(json_extract(json, '$.warnings'), '')), 'truncated') > 0")
+        return where, params
+
+    def tracks(self, status: str | None = None) -> list[Track]:
+        """All tracks, or those in one state: ``pending``/``ok``/``error`` (files present),
+        ``missing``, an analysis status (``silence``/``too short``/``damaged``: analysed, but
+        no music found; ``ok`` leaves them out) or ``truncated``. Damaged rows are skipped
+        (see :attr:`damaged`)."""
+        where, params = self._where(status)
         rows = self._rows(
             "tracks",
             f"SELECT {self._COLS} FROM tracks WHERE {where} ORDER BY id",
@@ -618,7 +711,7 @@ class Store:
 
     def count(self, status: str | None = None) -> int:
         """Number of tracks (in one state, as for :meth:`tracks`)."""
-        where, params = self._WHERE.get(status, ("status = ? AND missing_since IS NULL", (status,)))
+        where, params = self._where(status)
         try:
             return int(self.con.execute(f"SELECT COUNT(*) FROM tracks WHERE {where}", params).fetchone()[0])
         except sqlite3.DatabaseError as exc:
@@ -1021,6 +1114,7 @@ class Store:
             "pending": self.count("pending"),
             "error": self.count("error"),
             "missing": self.count("missing"),
+            **{state: self.count(state) for state in (*NOT_MUSIC_STATES, "truncated")},
             "fingerprint_bytes": None if fp_bytes is None else int(fp_bytes),
             "audio_hours": None if seconds is None else seconds / 3600.0,
             "codes": None if codes is None else int(codes),
