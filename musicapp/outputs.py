@@ -342,6 +342,9 @@ def write_atomically(
         _place(tmp, out, overwrite)
     except (OSError, *catch) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        if tmp:  # the free space without the half-written file (it was counted: "0 bytes free")
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
         free = free_bytes(folder) if need_bytes is not None else None
         if free is not None and need_bytes is not None and free < need_bytes + 4096:
             reason = (f"no space left on the device: {human_size(free)} free, the file needs "

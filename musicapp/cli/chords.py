@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -147,8 +148,34 @@ def _emotion(args: argparse.Namespace):
             raise MusicappError("track analysis is not available in this installation "
                                 f"({exc})") from exc
         args.analysis = analyze_cached(args.from_audio).to_dict()
+        _refuse_no_mood(args.from_audio, args.analysis)
         return emo.from_analysis(args.analysis)
     return None
+
+
+def _refuse_no_mood(path: str, result: dict) -> None:
+    """``--from-audio`` on a track the analysis found no music in (silent, too short, damaged)
+    or whose mood tagger failed: say which file and why, instead of "analysis result has
+    neither valence/arousal nor known moods"."""
+    status = result.get("status")
+    duration = result.get("duration_s")
+    length = f" ({duration:.2f} s)" if isinstance(duration, int | float) else ""
+    damaged = next((w for w in result.get("warnings") or [] if str(w).startswith("damaged")), None)
+    why = {
+        "silence": "it is silent (nothing above the silence level)",
+        "too short": f"it is too short{length} for a mood to be heard",
+        "damaged": f"it is damaged ({damaged or 'too many samples are not audio'})",
+    }.get(str(status))
+    if why is None and result.get("valence") is None and not result.get("moods"):
+        failed = (result.get("errors") or {}).get("tags")
+        moods_status = result.get("moods_status")
+        if failed:
+            why = f"the mood tagger failed ({failed})"
+        elif isinstance(moods_status, str) and moods_status:
+            why = f"{moods_status}{length}"  # e.g. "too short for moods (0.50 s)"
+    if why:
+        raise MusicappError(f"{shown(path)}: no mood to follow: {why}; give another track or "
+                            "--valence/--arousal or --mood")
 
 
 def _track_rhythm(analysis: dict, tempo: float | None, meter: str | None, said: list[str]
@@ -498,27 +525,47 @@ def run_chords(args: argparse.Namespace) -> int:
 
 
 def _write_outputs(args: argparse.Namespace, arr, audio) -> None:
-    """Write the MIDI and WAV files (both already checked); if the second fails, a MIDI file this
-    run created is removed again, so a failed run leaves no partial output."""
-    created: list[str] = []
-    try:
-        if args.output:
-            from musicapp.compose.midi_export import write_midi
+    """Write the MIDI and WAV files (both already checked), all or nothing: each is first
+    written completely to a hidden file beside its target, and only when both are complete are
+    they renamed into place (a rename needs no space). Before, ``--overwrite`` on a nearly full
+    disk replaced idea.mid, then failed on the WAV and said "nothing was changed"."""
+    from musicapp.outputs import _place, _temp_prefix, remove_stale_temporaries, write_target
 
-            new = not os.path.exists(args.output)
+    targets = [(args.output, "MIDI"), (args.wav, "WAV")]
+    staged: list[tuple[Path, Path, str]] = []  # (complete hidden file, target, given name)
+    try:
+        for given, kind in targets:
+            if not given:
+                continue
+            final = write_target(Path(given))
+            remove_stale_temporaries(final)
+            tmp = final.parent / f"{_temp_prefix(final)}{secrets.token_hex(4)}.tmp{final.suffix}"
+            staged.append((tmp, final, given))
             try:
-                write_midi(arr, args.output, overwrite=args.overwrite)
+                if kind == "MIDI":
+                    from musicapp.compose.midi_export import write_midi
+
+                    write_midi(arr, tmp, overwrite=True)
+                else:
+                    _write_wav(str(tmp), audio, 44100, True)
             except OSError as exc:
-                raise MusicappError(f"{args.output}: cannot write the MIDI file "
-                                    f"({exc.strerror or exc})") from None
-            if new:
-                created.append(args.output)
-        if args.wav:
-            _write_wav(args.wav, audio, 44100, args.overwrite)
-    except BaseException:
-        for path in created:
-            Path(path).unlink(missing_ok=True)
-        raise
+                raise MusicappError(f"{given}: cannot write the {kind} file "
+                                    f"({exc.strerror or exc}); nothing was changed") from None
+            except MusicappError as exc:
+                raise type(exc)(str(exc).replace(str(tmp), given)) from None
+        placed: list[str] = []
+        for tmp, final, given in staged:
+            try:
+                _place(str(tmp), final, args.overwrite)
+            except (OSError, MusicappError) as exc:
+                done = (f"{', '.join(placed)} was already written" if placed
+                        else "nothing was changed")
+                raise MusicappError(f"{given}: cannot put the file in place "
+                                    f"({getattr(exc, 'strerror', None) or exc}); {done}") from None
+            placed.append(given)
+    finally:
+        for tmp, _, _ in staged:
+            tmp.unlink(missing_ok=True)
 
 
 def _write_wav(path: str, audio, sr: int, overwrite: bool) -> None:

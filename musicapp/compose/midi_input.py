@@ -133,7 +133,18 @@ def read_clip(path: str | Path) -> Clip:
         raise MusicappError(f"{p}: not a readable MIDI file ({why})") from None
     if mid.type == 2:
         raise MusicappError(f"{p}: MIDI type 2 (independent sequences) is not supported")
-    tpb = mid.ticks_per_beat or 480
+    with p.open("rb") as fh:
+        division = int.from_bytes(fh.read(14)[12:14], "big")
+    if division & 0x8000:
+        fps = 256 - (division >> 8)
+        raise MusicappError(f"{p}: the MIDI file counts time in SMPTE frames ({fps} frames per "
+                            "second), not in beats; SMPTE time division is not supported (save "
+                            "the clip with a ticks-per-beat division)")
+    if not mid.ticks_per_beat:
+        raise MusicappError(f"{p}: the MIDI header says 0 ticks per beat, so no note has a "
+                            "length in beats; the file is damaged")
+    tpb = mid.ticks_per_beat
+    unterminated = 0
     notes: list[ClipNote] = []
     drums = 0
     tempos: list[tuple[int, int]] = []
@@ -161,6 +172,10 @@ def read_clip(path: str | Path) -> Clip:
                     if len(notes) > MAX_CLIP_NOTES:
                         raise MusicappError(f"{p}: too many notes for a clip (over "
                                             f"{MAX_CLIP_NOTES:,}); give a shorter clip")
+        for (_, pitch), start in on.items():  # never switched off: lasts to the track's end
+            if t > start:
+                notes.append(ClipNote(start / tpb, (t - start) / tpb, pitch, role))
+                unterminated += 1
         end_tick = max(end_tick, t)
     if not notes:
         if drums:
@@ -168,6 +183,9 @@ def read_clip(path: str | Path) -> Clip:
                                 "with chords or a melody")
         raise MusicappError(f"{p}: the clip has no notes")
     said: list[str] = []
+    if unterminated:
+        said.append(f"{unterminated} note(s) are never switched off (no note-off): each is "
+                    "taken to last until the end of its track")
     tempos.sort()
     lo, hi = TEMPO_RANGE
     odd = sorted({f"{60e6 / tp:g} bpm" if tp > 0 else "zero" for _, tp in tempos
