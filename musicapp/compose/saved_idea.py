@@ -137,12 +137,13 @@ def arrangement_to_dict(arr) -> dict:
 
 # ---------------------------------------------------------------------- file
 def encode(idea: SavedIdea) -> bytes:
-    """The file's bytes (UTF-8 JSON, sorted keys, so equal ideas give equal bytes)."""
+    """The file's bytes (UTF-8 JSON on one line, sorted keys, so equal ideas give equal bytes;
+    unindented, json's C encoder writes it about 20 times faster)."""
     doc = {"format": FORMAT, "version": VERSION, "saved_at": idea.saved_at,
            "idea": {"progression": idea.progression, "locked": sorted(int(i) for i in idea.locked),
                     "settings": idea.settings, "arrangement": idea.arrangement,
                     "clip": idea.clip}}
-    return (json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
+    return (json.dumps(doc, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
 
 
 def decode(raw: bytes) -> SavedIdea:
