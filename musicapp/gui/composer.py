@@ -959,12 +959,15 @@ class ComposerPanel(QWidget):
         finally:
             self._restoring = False
         if prog is not None:
+            again = ""
             if idea.arrangement and self.arrangement is not None \
                     and arrangement_to_dict(self.arrangement) != idea.arrangement:
+                # another version's arranger: the chords are the same, the notes may not be
                 log.info("composer: the restored idea was arranged again by this version "
-                         "(its saved notes differ)")
+                         "(the notes saved in %s differ)", self.idea_file.path)
+                again = " (arranged again: the voicing or melody may differ)"
             when = saved_time_text(idea.saved_at)
-            self.info.set_full_text(f"Restored your last idea from {when}",
+            self.info.set_full_text(f"Restored your last idea from {when}{again}",
                                     tip=f"Saved in {self.idea_file.path}; New starts over")
         return True
 

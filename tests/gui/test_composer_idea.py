@@ -97,6 +97,23 @@ def test_generate_lock_close_and_a_new_window_has_the_same_idea(qtbot, window, s
     w2.close()
 
 
+def test_notes_saved_by_another_arranger_are_said_to_differ(qtbot, window, settings,
+                                                           private_data_dir):
+    composer = _composer(window)
+    _generate(qtbot, composer)
+    names = list(composer.session.progression.names)
+    assert window.close()
+    path = _idea_path(private_data_dir)
+    doc = json.loads(path.read_text())
+    doc["idea"]["arrangement"]["melody"][0][2] += 1  # as another version would have written
+    path.write_text(json.dumps(doc))
+    w2 = _new_window(qtbot, settings)
+    assert w2.composer.chord_names == names
+    assert w2.composer.info.full_text.endswith("(arranged again: the voicing or melody may "
+                                               "differ)")
+    w2.close()
+
+
 def test_new_clears_the_idea_and_keeps_the_old_one_aside(qtbot, window, settings,
                                                          private_data_dir):
     composer = _composer(window)
