@@ -259,8 +259,8 @@ CONFIDENCE_FEATURES = ("margin", "log_seconds", "log_chords", "tonic_share", "to
                        "first_last", "cadence", "bass_tonic")
 #: Logistic map from :data:`CONFIDENCE_FEATURES` to P(key exactly right): intercept, then one
 #: weight per feature. Fitted on the beat model's POP909 training excerpts and generated pieces
-#: (``data/tactus`` train-real/train-gen, whole and cut to 10 s and 20 s) by
-#: ``python -m musicapp_lab.analysis.key_model.calibration``; see the package README. The
+#: (``data/tactus`` train-real/train-gen, whole and cut to 10 s and 20 s) by the lab's
+#: ``analysis.key_model.calibration`` module (lab/, not shipped); see its README. The
 #: feature set (margin + amount of evidence) had the lowest song-grouped CV ECE; the agreement
 #: features (tonic-chord share and lead, first/last chord, cadences, bass) lowered the NLL but
 #: not the ECE, so they weigh 0.
