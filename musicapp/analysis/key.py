@@ -318,6 +318,12 @@ MAX_CONFIDENCE = 0.98
 MIN_EVIDENCE_CAP = 0.75
 FULL_EVIDENCE_SECONDS = 30.0
 FULL_EVIDENCE_CHORDS = 15.0
+#: Below the shortest clips the calibration was fitted on (10-s cuts, of which at least about
+#: :data:`SHORT_CLIP_SECONDS` hold chords), the map has never seen a right or a wrong key: the cap
+#: falls further, linearly from its value at :data:`SHORT_CLIP_SECONDS` of chords to
+#: :data:`SHORT_CLIP_FLOOR` at 1 s, so a 1-s dyad or a 3-s triad is a guess, not 0.76.
+SHORT_CLIP_SECONDS = 8.0
+SHORT_CLIP_FLOOR = 0.4
 
 
 def evidence_cap(x: np.ndarray) -> float:
@@ -325,7 +331,9 @@ def evidence_cap(x: np.ndarray) -> float:
     seconds = FULL_EVIDENCE_SECONDS * float(np.exp(x[1]))
     chords = 16.0 * float(np.exp(x[2])) - 1.0
     evidence = min(seconds / FULL_EVIDENCE_SECONDS, chords / FULL_EVIDENCE_CHORDS, 1.0)
-    return MIN_EVIDENCE_CAP + (MAX_CONFIDENCE - MIN_EVIDENCE_CAP) * max(evidence, 0.0)
+    cap = MIN_EVIDENCE_CAP + (MAX_CONFIDENCE - MIN_EVIDENCE_CAP) * max(evidence, 0.0)
+    short = float(np.clip((seconds - 1.0) / (SHORT_CLIP_SECONDS - 1.0), 0.0, 1.0))
+    return SHORT_CLIP_FLOOR + (cap - SHORT_CLIP_FLOOR) * short
 
 
 def calibrated_confidence(x: np.ndarray, coef: tuple[float, ...] = CONFIDENCE_COEF) -> float:

@@ -207,3 +207,31 @@ def test_gui_key_label_says_no_clear_key_once():
     clear = kr.KeyReport(8, "major", 0.3, kr.shown_probabilities(p, 0.3), scores=p).to_dict()
     lines = key_text(clear["key"], clear["key_candidates"], clear["key_ambiguity"]).splitlines()
     assert lines[0] == "Ab major · 0.30" and lines[2] == "ambiguous between Ab major and Ab minor"
+
+
+@pytest.mark.parametrize("seconds, pitches", [(1.0, (60, 64)), (3.0, (57, 61, 64))])
+def test_a_clip_of_a_few_seconds_is_a_guess_not_a_confident_key(seconds, pitches):
+    # a 1-s C+E dyad was "C major 0.76" and every 0.5-3 s A-major triad about 0.76 (attacker):
+    # below the calibration's shortest clips the cap falls towards SHORT_CLIP_FLOOR
+    sr = 22050
+    t = np.arange(int(seconds * sr)) / sr
+    y = sum(np.sin(2 * np.pi * 440.0 * 2 ** ((m - 69) / 12) * t) for m in pitches)
+    y = (0.2 * y * np.minimum(1.0, t / 0.02)).astype(np.float32)
+    d = analyze_music(y, sr).to_dict()
+    if d["key"] is not None:  # "too few different pitches" is an honest answer too
+        assert d["key"]["confidence"] <= 0.55, d["key"]
+
+
+def test_the_short_clip_cap_leaves_the_calibrated_range_alone():
+    from musicapp.analysis import key as key_mod
+
+    def cap(seconds: float, chords: int) -> float:
+        x = np.zeros(len(key_mod.CONFIDENCE_FEATURES))
+        x[1] = np.log(max(seconds, 1.0) / 30.0)
+        x[2] = np.log((1.0 + chords) / 16.0)
+        return key_mod.evidence_cap(x)
+
+    assert cap(8.0, 4) == pytest.approx(key_mod.MIN_EVIDENCE_CAP + (
+        key_mod.MAX_CONFIDENCE - key_mod.MIN_EVIDENCE_CAP) * min(8 / 30, 4 / 15))
+    assert cap(1.0, 1) == pytest.approx(key_mod.SHORT_CLIP_FLOOR)
+    assert cap(1.0, 1) < cap(4.0, 2) < cap(8.0, 2)
