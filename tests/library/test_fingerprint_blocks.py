@@ -77,3 +77,15 @@ def test_memory_is_bounded_on_a_20_minute_track():
         tracemalloc.stop()
     assert len(f) > 100_000 and f.signature.size == 1 + (y.size - 1) // fp.HOP
     assert peak < one_spectrogram / 2, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_a_track_under_the_whole_form_threshold_gets_the_block_forms_bits():
+    # the whole form is about 0.15 s cheaper per 3-minute track; beyond WHOLE_FORM_MAX_SAMPLES
+    # the block form bounds memory. Both sides of the threshold give the block form's bits.
+    y = song(8, 30.0, sr=fp.SAMPLE_RATE).astype(np.float32)
+    assert y.size <= fp.WHOLE_FORM_MAX_SAMPLES
+    assert fp.compute(y).pack() == fb.compute_counted(fb.array_source(y, 4096))[0].pack()
+    f, seconds = fp.compute_resampled(song(9, 30.0, sr=22050).astype(np.float32), 22050)
+    y8 = resample(song(9, 30.0, sr=22050).astype(np.float32), 22050, fp.SAMPLE_RATE)
+    assert f.pack() == fb.compute_counted(fb.array_source(y8, 4096))[0].pack()
+    assert seconds == y8.size / fp.SAMPLE_RATE
