@@ -3,9 +3,9 @@
 Re-opening a track, ``musicapp chords --from-audio`` on a file analysed before and ``musicapp
 library similar FILE`` for an outside file all reuse the stored :class:`TrackAnalysis` instead of
 analysing again. The key is the BLAKE2b digest of the file's bytes together with a version string
-(the result's schema, the package version, this cache's format and the size and date of every
-shipped model file), so an edited file, a new release or a retrained model never reads a stale
-entry.
+(the result's schema, the package version, this cache's format, the tagger's
+``musicapp.models.engine.MODEL_VERSION`` and the size and date of every shipped model file),
+so an edited file, a new release or a retrained model never reads a stale entry.
 
 Entries are JSON files under ``<user data dir>/cache/analysis/``. Each is written to a temporary
 file in the same folder and renamed into place, so concurrent writers (the GUI's worker, a CLI run
@@ -63,7 +63,9 @@ def pipeline_version() -> str:
             if entry.suffix in (".safetensors", ".npz", ".json"):
                 st = entry.stat()
                 h.update(f"{entry.name}:{st.st_size}:{st.st_mtime_ns};".encode())
-    return f"s{SCHEMA}-v{__version__}-c{CACHE_FORMAT}-m{h.hexdigest()}"
+    from musicapp.models.engine import MODEL_VERSION  # code changes that move the tags
+
+    return f"s{SCHEMA}-v{__version__}-c{CACHE_FORMAT}-t{MODEL_VERSION}-m{h.hexdigest()}"
 
 
 def content_digest(path: str | Path) -> str:

@@ -257,13 +257,9 @@ def _store_tags(result: TrackAnalysis, run, feature_maps: bool) -> None:
     """The finished run's tags into ``result`` (raises what the run met)."""
     tagged = run.result()
     log.debug("tagger batches by thread: %s", run.batches_by_thread)
-    fields = tagged.to_dict()
-    fields.pop("duration_s", None)
-    maps = fields.pop("feature_maps", None)
-    fields.pop("feature_map_seconds_per_column", None)
-    result.tags = fields
-    if feature_maps:
-        result.feature_maps = {"maps": maps,
+    result.tags = tagged.tag_fields()  # a clip too short for moods: "moods_status", no moods
+    if feature_maps and tagged.feature_maps is not None:
+        result.feature_maps = {"maps": tagged.feature_maps,
                                "seconds_per_column": tagged.feature_map_seconds_per_column}
 
 

@@ -19,7 +19,7 @@ from typing import Any
 #: :data:`META_FIELDS` belongs to the music analysis). Extend when the tagger gains a field.
 TAG_FIELDS = frozenset({
     "moods", "valence", "arousal", "energy", "genres", "hash", "embedding", "segments", "model",
-    "device", "mood_reference", "curves",
+    "device", "mood_reference", "curves", "model_version", "moods_status",
 })
 #: Fields describing the track and the run rather than a part's findings.
 META_FIELDS = frozenset({"path", "format", "duration_s", "status", "level_dbfs", "warnings",

@@ -220,7 +220,7 @@ class ModelStage:
             finished: list[tuple[Hashable, Any]] = []
             try:
                 for key, prepared in ready:
-                    tagger.enqueue(key, prepared)
+                    finished.extend(tagger.enqueue(key, prepared))  # too short: done at once
                 while tagger.full_batch():
                     finished.extend(tagger.step())
                 if force and not self._more_coming():

@@ -132,11 +132,7 @@ def process_track(path: str, spec: TrackSpec) -> dict[str, Any]:
 
 def apply_tags(track: Any, tagged: Any) -> None:
     """Put a :class:`~musicapp.models.engine.TaggerResult` into ``track`` as the pipeline does."""
-    fields = tagged.to_dict()
-    fields.pop("duration_s", None)
-    fields.pop("feature_maps", None)
-    fields.pop("feature_map_seconds_per_column", None)
-    track.tags = fields
+    track.tags = tagged.tag_fields()  # as the pipeline's _store_tags
     from musicapp.models.va_fusion import apply_fusion  # as the pipeline does, both parts in
 
     apply_fusion(track)

@@ -30,6 +30,7 @@ class Prepared:
     duration: float
     patches: list[Any]  # engine.Patch
     seconds: float
+    status: str = "ok"  # not "ok" (e.g. too short for moods): no patches, an empty result
 
 
 @dataclass
@@ -92,26 +93,41 @@ class BatchTagger:
 
         Touches no queue, so it may run in another thread than :meth:`enqueue` and :meth:`step`
         (:class:`musicapp.batch.model_stage.ModelStage` runs it in its front-end thread)."""
-        from musicapp.models.engine import PatchCutter, _Accumulator, clean_samples
+        from musicapp.models.engine import (
+            PatchCutter,
+            _Accumulator,
+            clean_samples,
+            normalise_level,
+        )
 
         start = time.perf_counter()
-        y = clean_samples(samples_16k)
+        # the engine's own input: level-normalised, status on the raw level (engine docs, 2.)
+        y, _level, status = normalise_level(clean_samples(samples_16k))
         duration = len(y) / MEL.sample_rate
+        acc = _Accumulator(self.backend, False, duration, self.engine.feature_map_columns)
+        if status != "ok":
+            return Prepared(acc, duration, [], time.perf_counter() - start, status)
         logmel = self.front(y).cpu().numpy()
         cutter = PatchCutter()
         patches = cutter.push(logmel) + cutter.finish(duration)
-        acc = _Accumulator(self.backend, False, duration, self.engine.feature_map_columns)
         return Prepared(acc, duration, patches, time.perf_counter() - start)
 
-    def enqueue(self, key: Hashable, prepared: Prepared) -> None:
-        """Queue a prepared track under ``key``."""
+    def enqueue(self, key: Hashable, prepared: Prepared) -> list[tuple[Hashable, Any]]:
+        """Queue a prepared track under ``key``; a track with nothing to tag (too short for
+        moods) is finished at once and returned as ``[(key, TaggerResult)]``."""
+        self.timings["model: log-Mel"] += prepared.seconds
+        if not prepared.patches:
+            eng = self.engine
+            status = prepared.status if prepared.status != "ok" else "too short"
+            return [(key, prepared.acc.empty(prepared.duration, str(eng.device), status))]
         self._tracks[key] = _Track(prepared.acc, prepared.duration, len(prepared.patches))
         self._queue.extend((key, p) for p in prepared.patches)
-        self.timings["model: log-Mel"] += prepared.seconds
+        return []
 
-    def add(self, key: Hashable, samples_16k: np.ndarray) -> None:
-        """Queue a track (mono samples at 16 kHz) under ``key``."""
-        self.enqueue(key, self.prepare(samples_16k))
+    def add(self, key: Hashable, samples_16k: np.ndarray) -> list[tuple[Hashable, Any]]:
+        """Queue a track (mono samples at 16 kHz) under ``key`` (returns it when finished at
+        once, as :meth:`enqueue`)."""
+        return self.enqueue(key, self.prepare(samples_16k))
 
     def step(self, force: bool = False) -> list[tuple[Hashable, Any]]:
         """Run one batch (a full one, or with ``force`` whatever is queued); returns the tracks it

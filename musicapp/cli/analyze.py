@@ -142,7 +142,10 @@ def summarise(result: dict) -> str:
                         for m in result["moods"][:5])
         among = str(result.get("mood_reference") or "").split(" (")[0]
         lines.append(f"  moods (percentile{' ' + among if among else ''}): {top}")
-    if "valence" in result:
+    if result.get("moods_status"):  # e.g. a 2-s clip: key/tempo may be there, moods are not
+        lines.append(f"  {result['moods_status']}: no moods, genres or valence/arousal "
+                     "(the mood tagger reads 3-s clips)")
+    if result.get("valence") is not None and result.get("arousal") is not None:
         lines.append(f"  valence {result['valence']:+.2f}, arousal {result['arousal']:+.2f}")
     if result.get("genres"):
         lines.append("  genres: " + ", ".join(g["tag"] for g in result["genres"][:3]))

@@ -76,8 +76,13 @@ def genre_text(genres: Any, n: int = 3) -> str:
 
 
 def status_text(analysis: TrackAnalysis) -> str:
-    """What to say instead of values for a silent or too-short track ("" when it is fine)."""
+    """What to say instead of values for a silent or too-short track ("" when it is fine),
+    or, for a clip long enough for key and tempo but shorter than the tagger's 3-s patch, why it
+    has no moods."""
     if analysis.status == OK:
+        if (analysis.tags or {}).get("moods_status"):
+            return (f"Too short for moods: {analysis.duration_s:.1f} s. The mood tagger reads "
+                    "3-s clips; key and tempo (when found) come from the music analysis.")
         return ""
     level = (f" (loudest part {analysis.level_dbfs:.0f} dBFS)"
              if analysis.level_dbfs is not None else "")
@@ -411,7 +416,8 @@ class AnalysisPanel(QWidget):
         self.genre_label.setText(", ".join(names) or "–")
         self.genre_label.setToolTip(genre_text(f["genres"]) if names else "")
         self.device_label.setText(device_name(f["device"]) if f["device"] else "–")
-        self.mood_bars.set_moods(f["moods"], f"{analysis.status.capitalize()}: no moods"
+        why = (analysis.tags or {}).get("moods_status") or analysis.status
+        self.mood_bars.set_moods(f["moods"], f"{str(why).capitalize()}: no moods"
                                  if status else "No moods in this analysis")
         self.va_plane.set_data(f["valence"], f["arousal"], f["segments"])
         self.va_values.setText(

@@ -1037,7 +1037,9 @@ class MainWindow(QMainWindow):
         def moods_and_feel() -> None:
             top = [tag for tag, _pct, _score in mood_rows(flat["moods"])[:5]]  # the panel's first five
             self.spectrogram.set_mood_timeline(flat["segments"] or [], names=top)
-            self.spectrogram.set_feel_curves(flat["curves"], result.status, result.duration_s)
+            self.spectrogram.set_feel_curves(  # "too short for moods" hides the curves too
+                flat["curves"], (result.tags or {}).get("moods_status") or result.status,
+                result.duration_s)
 
         def other_views() -> None:
             self.musician_view.set_track_key(key.get("tonic"), key.get("mode"))

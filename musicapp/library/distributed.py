@@ -81,6 +81,10 @@ def index_with_dask(
 
     report = IndexReport(scan=store.scan(root) if root is not None else None)
     store.requeue_stale_fingerprints(fp.FINGERPRINT_VERSION)
+    if analyser is default_analyser:  # tags of an older tagger version: recomputed
+        from musicapp.models.engine import MODEL_VERSION
+
+        store.requeue_stale_analyses(MODEL_VERSION)
     client, cluster = _client(scheduler)
     own_client = client is not scheduler
     try:

@@ -166,6 +166,10 @@ class Indexer:
         start = time.perf_counter()
         report = IndexReport()
         self.store.requeue_stale_fingerprints(fp.FINGERPRINT_VERSION)
+        if self.analyser is default_analyser:  # tags of an older tagger version: recomputed
+            from musicapp.models.engine import MODEL_VERSION
+
+            self.store.requeue_stale_analyses(MODEL_VERSION)
         # Claimed (leased) for this run: a concurrent run on the same database skips them.
         pending = [(t.id, t.path) for t in self.store.claim_pending()]
 

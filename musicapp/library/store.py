@@ -920,6 +920,23 @@ class Store:
             )
         return int(cur.rowcount)
 
+    def requeue_stale_analyses(self, model_version: int) -> int:
+        """Put ``ok`` tracks whose stored tagger part comes from another tagger version
+        (``model_version``; absent = 1, before the level-normalised input) back to ``pending``,
+        so their moods, valence/arousal and codes are recomputed. Tracks without a tagger part
+        (silence, fingerprints only, a failed tagger) are left alone."""
+        if self.readonly:
+            return 0
+        with self._transaction():
+            cur = self.con.execute(
+                "UPDATE tracks SET status = 'pending' WHERE status = 'ok' AND id IN "
+                "(SELECT track_id FROM analysis WHERE json_valid(json) "
+                "AND json_extract(json, '$.model') IS NOT NULL "
+                "AND COALESCE(json_extract(json, '$.model_version'), 1) != ?)",
+                (int(model_version),),
+            )
+        return int(cur.rowcount)
+
     def retry_errors(self) -> int:
         """Put every ``error`` track back to ``pending``."""
         with self._transaction():

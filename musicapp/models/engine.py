@@ -13,10 +13,20 @@ How a track is processed:
    results are kept. Seen: a 2-hour 44.1 kHz stereo FLAC through ``analyze_path`` peaked at
    468 MB resident against 422 MB for a 35-s input (torch and the models are most of it), 2407
    segments in 262 s on one shared CPU core.
-2. The log-Mel frames are cut into consecutive 3-s patches (187 frames). A final partial patch is
+2. Level: the model's input does not depend on the playback level. Before the log-Mel, the
+   samples are scaled so that the track's loudest 3-s window (:class:`LevelMeter`, the same
+   measure as the silence rule) sits at :data:`INPUT_REFERENCE_DBFS` (-14 dBFS, the median of the
+   reference collection's excerpts, so a typical track is hardly changed). The spectrogram is a
+   feature, not playback, so a gain above full scale is harmless. The same track 30 dB quieter
+   (a microphone take, a quietly mastered classical recording) then gets the same moods,
+   valence/arousal, genres and hash code; silence and "too short" are still decided on the raw
+   level. :data:`MODEL_VERSION` changes whenever outputs change for the same input (stored
+   analyses of another version are recomputed by the library).
+   The log-Mel frames are cut into consecutive 3-s patches (187 frames). A final partial patch is
    taken as the *last* 187 frames of the track (overlapping the previous patch) so that it holds
-   real audio, not padding; a track shorter than 3 s gives one zero-padded patch (zeros are
-   silence in the log domain).
+   real audio, not padding. A clip shorter than one patch (:data:`MIN_MOOD_SECONDS`, 2.99 s) is
+   not tagged: half a patch of padding made confident moods out of a 0.5-s click; its status is
+   :data:`TOO_SHORT_FOR_MOODS` (the music analysis may still give key and tempo).
 3. Patches run through the model in batches of ``batch_size`` (small on CPU, where small batches
    stay in cache; large on a GPU). Full float32 precision everywhere, TF32 off on CUDA: on an H200
    half precision brought no speed (the model is not the bottleneck of a whole analysis) but moved
@@ -43,7 +53,8 @@ How a track is processed:
    valence, arousal and energy.
 8. Silence and too-short input (:data:`musicapp.params.SILENCE`: the loudest 3-s window below
    -60 dBFS, or under 0.5 s) give ``status`` "silence" / "too short" and no moods, genres,
-   valence/arousal or energy. Non-finite samples count as silence, and a block (30 s, or the
+   valence/arousal or energy; 0.5 s up to one 3-s patch give "too short for moods".
+   Non-finite samples count as silence, and a block (30 s, or the
    whole signal given to :meth:`TaggerEngine.analyze`) with more than 1 % of them is silenced
    entirely (damaged beyond use); samples beyond full scale are clipped, as a converter would.
 """
@@ -98,6 +109,15 @@ DEFAULT_FEATURE_MAP_COLUMNS = 2048
 CPU_BATCH = 2  # small batches keep the (B, 204, 187, 59) conv maps in cache
 GPU_BATCH = 64
 BLOCK_SECONDS = 30.0
+#: The tagger's input is scaled so that its loudest 3-s window sits here (module docs, 2.).
+INPUT_REFERENCE_DBFS = -14.0
+#: Bumped whenever the tagger's outputs change for the same audio (2: level-normalised input,
+#: no moods for clips shorter than a patch). Stored with every result (``model_version``).
+MODEL_VERSION = 2
+#: Status of a clip long enough for the music analysis but shorter than one 3-s patch.
+TOO_SHORT_FOR_MOODS = "too short for moods"
+#: The shortest clip the tagger reads: one whole patch.
+MIN_MOOD_SECONDS = MEL.patch_frames * MEL.frame_seconds
 
 
 @dataclass
@@ -137,6 +157,7 @@ class TaggerResult:
         }
         if self.status != "ok":
             out["status"] = self.status
+        out["model_version"] = MODEL_VERSION
         if self.mood_reference is not None:
             out["mood_reference"] = self.mood_reference
         if self.curves is not None:
@@ -152,6 +173,22 @@ class TaggerResult:
             out["feature_maps"] = self.feature_maps
             out["feature_map_seconds_per_column"] = self.feature_map_seconds_per_column
         return out
+
+
+    def tag_fields(self) -> dict[str, Any]:
+        """The tagger part of a :class:`~musicapp.track_analysis.TrackAnalysis` (pipeline and
+        batch path alike): :meth:`to_dict` without duration and feature maps. A result with no
+        moods (too short for moods; silence at the tagger's rate) carries its reason as
+        ``moods_status`` and no moods, genres or valence/arousal fields at all."""
+        fields = self.to_dict()
+        for key in ("duration_s", "feature_maps", "feature_map_seconds_per_column"):
+            fields.pop(key, None)
+        status = fields.pop("status", "ok")
+        if status != "ok":
+            keep = ("model", "device", "model_version", "mood_reference")
+            fields = {k: fields[k] for k in keep if k in fields}
+            fields["moods_status"] = status
+        return fields
 
 
 # --------------------------------------------------------------------------- patch cutting
@@ -272,14 +309,41 @@ class LevelMeter:
 
 
 def level_status(duration_s: float, level_dbfs: float) -> str:
-    """"too short", "silence" or "ok" by :data:`musicapp.params.SILENCE`."""
+    """"too short", "silence" (:data:`musicapp.params.SILENCE`), :data:`TOO_SHORT_FOR_MOODS`
+    (shorter than one patch) or "ok"."""
     from musicapp.params import SILENCE
 
     if duration_s < SILENCE.min_duration_s:
         return "too short"
     if not np.isfinite(level_dbfs) or level_dbfs < SILENCE.threshold_dbfs:
         return "silence"
+    if duration_s < MIN_MOOD_SECONDS - 1e-9:
+        return TOO_SHORT_FOR_MOODS
     return "ok"
+
+
+def input_level_dbfs(y16: np.ndarray) -> float:
+    """Level of the loudest 3-s window of cleaned 16 kHz samples (:class:`LevelMeter`)."""
+    meter = LevelMeter()
+    meter.push(y16)
+    return meter.dbfs()
+
+
+def input_gain(level_dbfs: float) -> float:
+    """Linear gain that brings a track whose loudest 3-s window is at ``level_dbfs`` to
+    :data:`INPUT_REFERENCE_DBFS` (1 when the level is unknown or -inf: silence)."""
+    if not np.isfinite(level_dbfs):
+        return 1.0
+    return float(10.0 ** ((INPUT_REFERENCE_DBFS - float(level_dbfs)) / 20.0))
+
+
+def normalise_level(y16: np.ndarray) -> tuple[np.ndarray, float, str]:
+    """(scaled samples, raw level in dBFS, status by :func:`level_status`) of cleaned 16 kHz
+    samples: the tagger's input as every path feeds it (module docs, 2.)."""
+    level = input_level_dbfs(y16)
+    status = level_status(len(y16) / MEL.sample_rate, level)
+    gain = np.float32(input_gain(level))
+    return (y16 * gain if gain != 1.0 else y16), level, status
 
 
 # --------------------------------------------------------------------------- models
@@ -513,6 +577,11 @@ class TaggerEngine:
 
         info = probe(path)
         expected = max(info.duration_s, 1e-9)
+        meter = LevelMeter()  # first pass: the level the input is normalised from
+        for block in iter_blocks(path, sr=MEL.sample_rate, mono=True,
+                                 block_seconds=BLOCK_SECONDS):  # fmt: skip
+            meter.push(clean_samples(block))
+        gain = input_gain(meter.dbfs())
 
         def blocks() -> Iterator[np.ndarray]:
             done = 0
@@ -523,7 +592,7 @@ class TaggerEngine:
                 if progress:
                     progress(min(1.0, done / MEL.sample_rate / expected))
 
-        return self._analyze_blocks(blocks(), info.duration_s, feature_maps)
+        return self._analyze_blocks(blocks(), info.duration_s, feature_maps, gain)
 
     def start(
         self,
@@ -541,6 +610,7 @@ class TaggerEngine:
             from musicapp.audio import resample
 
             y = resample(y, sample_rate, MEL.sample_rate)
+        gain = input_gain(input_level_dbfs(y))
         step = int(BLOCK_SECONDS * MEL.sample_rate)
 
         def blocks() -> Iterator[np.ndarray]:
@@ -549,7 +619,7 @@ class TaggerEngine:
                 if progress:
                     progress(min(1.0, (i + 1) * step / max(len(y), 1)))
 
-        return TaggingRun(self, blocks(), len(y) / MEL.sample_rate, feature_maps)
+        return TaggingRun(self, blocks(), len(y) / MEL.sample_rate, feature_maps, gain)
 
     # ------------------------------------------------------------------ internals
 
@@ -558,8 +628,9 @@ class TaggerEngine:
         blocks: Iterable[np.ndarray],
         duration_hint: float,
         feature_maps: bool,
+        gain: float = 1.0,
     ) -> TaggerResult:
-        run = TaggingRun(self, blocks, duration_hint, feature_maps)
+        run = TaggingRun(self, blocks, duration_hint, feature_maps, gain)
         run.work()
         return run.result()
 
@@ -575,11 +646,13 @@ class TaggingRun:
     them, so the result is the same as one thread's: same batches, same order.
 
     Thread counts are the caller's: each thread that calls :meth:`work` runs torch with
-    ``torch_threads`` intra-op threads (the engine's choice when None).
+    ``torch_threads`` intra-op threads (the engine's choice when None). ``gain`` scales the
+    samples before the log-Mel (:func:`input_gain` of the whole track's level; the level meter
+    that decides silence reads the raw samples).
     """
 
     def __init__(self, engine: TaggerEngine, blocks: Iterable[np.ndarray], duration_hint: float,
-                 feature_maps: bool) -> None:
+                 feature_maps: bool, gain: float = 1.0) -> None:
         from musicapp.features import StreamingLogMel
 
         self.engine = engine
@@ -587,6 +660,7 @@ class TaggingRun:
         self._blocks = iter(blocks)
         self._mel = StreamingLogMel()
         self._meter = LevelMeter()
+        self._gain = np.float32(gain)
         self._cutter = PatchCutter()
         self._acc = _Accumulator(engine.backend, feature_maps, duration_hint,
                                  engine.feature_map_columns)
@@ -620,6 +694,8 @@ class TaggingRun:
                     continue
                 self._n_samples += len(block)
                 self._meter.push(block)
+                if self._gain != 1.0:
+                    block = block * self._gain
                 self._pending.extend(self._cutter.push(self._mel.push(block)))
             return None
 

@@ -10,10 +10,10 @@ anyway. This module combines both into one small, interpretable linear model per
 over the descriptors of :data:`FEATURES` (each documented in :func:`descriptors`), all read from
 a :class:`~musicapp.track_analysis.TrackAnalysis` (the tagger part: its valence/arousal and the
 raw scores of its mood tags; the music part: key candidates, chord qualities, tempo, chord rate;
-and the track's level). ``mean``/``scale`` standardise against the reference collection, the
-weights were fitted on weak title labels of the allowed Debian soundtracks with a penalty that
-pulls them toward documented prior weights (the lab's emotion-fusion trainer, ``musicapp train``
-side; the card is ``resources/models/VA_FUSION_MODEL_CARD.md``).
+and the track's level, which no shipped model weighs: see below). ``mean``/``scale``
+standardise against the reference collection, the weights were fitted on weak title labels of
+the allowed Debian soundtracks with a penalty that pulls them toward documented prior weights
+(the lab's emotion-fusion trainer; the card is ``resources/models/VA_FUSION_MODEL_CARD.md``).
 
 Output scale (as the tagger's, so the rest of the app is unchanged): a 3-s segment's value is
 ``2 P - 1``, ``P`` the fraction of the reference collection's segments with a lower ``z``; the
@@ -24,6 +24,14 @@ Curves: descriptors that exist per 3-s segment (the tagger's segment valence/aro
 qualities sounding in the segment) take their segment value; the others (key, tempo, level, mood
 tags) are the track's and are the same for every segment. So a curve moves with the tagger and
 the chords, and its level is set by the whole track; the track value is the mean of the curve.
+
+Level invariance: the same music played quieter must get the same values. The tagger's input is
+level-normalised (:mod:`musicapp.models.engine`, step 2), so its values and mood tags do not
+follow the playback level, and no weight may fall on a descriptor that does
+(:data:`GAIN_DEPENDENT`: ``level``, the loudest 3-s window in dBFS; still computed by
+:func:`descriptors` for the lab's comparisons): :func:`load_model` refuses a model that weighs
+it. The fusion's loudness cues are therefore the tagger's loud/soft tags, which hear how loud the
+music is *played* (timbre, density), not how loud the file is.
 
 Silence and too-short input have no tagger values and get none here. Non-finite or missing
 descriptors count as the reference collection's mean (no evidence), so damaged input cannot
@@ -50,6 +58,8 @@ FEATURES: tuple[str, ...] = (
     "tagger_valence", "tagger_arousal", "key_major", "chord_major", "tempo", "chord_rate",
     "level", "fast_slow", "loud_soft", "happy_sad",
 )  # fmt: skip
+#: Descriptors that follow the playback level: a shipped model gives them no weight.
+GAIN_DEPENDENT: frozenset[str] = frozenset({"level"})
 #: Descriptors with a value per 3-s segment (the rest are the track's).
 LOCAL: frozenset[str] = frozenset({"tagger_valence", "tagger_arousal", "chord_major"})
 #: Raw probability standing for a mood tag the tagger did not list (it lists tags whose raw
@@ -126,6 +136,10 @@ def load_model(path: str | Path | None = None) -> FusionModel:
                 or not all(np.isfinite(a).all() for a in (m.mean, m.scale, m.weight, m.bias))
                 or (m.scale <= 0).any()):
             raise ModelError(f"{p}: malformed valence/arousal fusion model")
+        if any(m.weight[:, i].any() for i, f in enumerate(features) if f in GAIN_DEPENDENT):
+            raise ModelError(f"{p}: this valence/arousal model weighs the playback level "
+                             f"({', '.join(sorted(GAIN_DEPENDENT & set(features)))}); moods "
+                             "would follow the volume - reinstall musicapp")
         _models[key] = m
         return m
 
@@ -218,7 +232,8 @@ def descriptors(tags: dict[str, Any] | None, music: dict[str, Any] | None,
     * ``key_major``: sum of the key candidates' probabilities in major minus in minor;
     * ``chord_major``: :func:`chord_major` (segment: the chords sounding in it);
     * ``tempo``: log2 of the tempo in bpm / 100; ``chord_rate``: log2 of 1 + chord changes per
-      second; ``level``: the loudest 3-s window in dBFS (clipped to [-60, 0]);
+      second; ``level``: the loudest 3-s window in dBFS (clipped to [-60, 0]; never weighed:
+      :data:`GAIN_DEPENDENT`);
     * ``fast_slow``, ``loud_soft``, ``happy_sad``: log ratio of the tagger's raw probabilities
       (fast vs slow; loud vs the stronger of quiet and soft; happy vs sad).
     """

@@ -57,9 +57,11 @@ def _collect(stage: ModelStage, n: int, timeout: float = 120.0) -> dict:
 def test_stage_tags_as_the_batch_tagger_does():
     tracks = {0: _y16(1, 7.0), 1: _y16(2, 11.0), 2: _y16(3, 2.0)}
     direct = BatchTagger("cpu", 1, 4)
+    done = []
     for key, y in tracks.items():
-        direct.add(key, y)
-    ref = {key: result.to_dict() for key, result in direct.drain()}
+        done.extend(direct.add(key, y))  # the 2-s track: too short for moods, finished at once
+    ref = {key: result.to_dict() for key, result in done + direct.drain()}
+    assert ref[2]["status"] == "too short for moods" and not ref[2]["moods"]  # 2 s < one patch
     stage = ModelStage("cpu", 1, 4)
     try:
         for key, y in tracks.items():

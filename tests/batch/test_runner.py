@@ -22,7 +22,7 @@ MUSIC_FIELDS = ("status", "key", "key_timeline", "tempo_bpm", "tempo_confidence"
 def tracks(tmp_path_factory):
     root = tmp_path_factory.mktemp("batch")
     paths = [write_song(root / f"s{i}.flac", 40 + i, 7.0 + 4 * i, sr=22050) for i in range(2)]
-    paths.append(write_song(root / "short.wav", 7, 2.0))  # one patch, zero-padded
+    paths.append(write_song(root / "short.wav", 7, 2.0))  # too short for moods (< one patch)
     return [str(p) for p in paths]
 
 
@@ -78,7 +78,9 @@ def test_same_results_as_serial_path(tracks, model, device):
     assert sorted(seen) == [(i, len(tracks)) for i in range(1, len(tracks) + 1)]
     for path in tracks:
         got, ref = results[path]["analysis"], serial[path]
-        assert got["hash"] == ref["hash"]
+        assert got.get("hash") == ref.get("hash")
+        assert got.get("moods_status") == ref.get("moods_status")
+        assert ("moods_status" in got) == path.endswith("short.wav")
         for name in MUSIC_FIELDS:
             assert got.get(name) == ref.get(name), f"{path}: {name}"
         # The worker runs the very same pipeline (with one torch thread, as the serial path on a
@@ -87,13 +89,14 @@ def test_same_results_as_serial_path(tracks, model, device):
         _close({k: v for k, v in got.items() if k not in ("moods", "genres", "segments")},
                {k: v for k, v in ref.items() if k not in ("moods", "genres", "segments")})
         for field in ("moods", "genres"):
-            a = {m["tag"]: m for m in got[field]}
-            b = {m["tag"]: m for m in ref[field]}
+            a = {m["tag"]: m for m in got.get(field) or []}
+            b = {m["tag"]: m for m in ref.get(field) or []}
             assert set(a) == set(b)
             for tag in a:
                 assert abs(a[tag]["score"] - b[tag]["score"]) <= 1e-4 * max(1.0, abs(b[tag]["score"]))
                 assert abs(a[tag]["percentile"] - b[tag]["percentile"]) <= 0.1 + 1e-9
-        assert [s["hash"] for s in got["segments"]] == [s["hash"] for s in ref["segments"]]
+        assert [s["hash"] for s in got.get("segments") or []] == \
+            [s["hash"] for s in ref.get("segments") or []]
         audio = load_audio(path, sr=ANALYSIS.sample_rate, mono=True)
         fresh = fp.compute(resample(audio.samples, audio.sample_rate, fp.SAMPLE_RATE))
         stored = fp.Fingerprint.unpack(results[path]["fingerprint"])

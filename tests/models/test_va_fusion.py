@@ -3,6 +3,7 @@ and the real pipeline on generated major/minor music, silence and NaN input."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 
@@ -114,6 +115,34 @@ def test_shipped_weights_load_and_a_tampered_copy_is_refused(tmp_path):
     bad.write_bytes(bytes(data))
     with pytest.raises(ModelError):
         vf.load_model(bad)
+
+
+def test_the_shipped_model_gives_the_playback_level_no_weight_and_one_that_does_is_refused(
+        tmp_path):
+    """Issue 16: moods must not follow the volume. The shipped weights give the absolute level
+    no weight; a model file that weighs it (the first prior did) is refused with a reason."""
+    import torch
+
+    from musicapp.models.weights import load_metadata, load_state, save_state
+
+    m = vf.load_model()
+    for i, f in enumerate(m.features):
+        if f in vf.GAIN_DEPENDENT:
+            assert not m.weight[:, i].any()
+    state = {k: v.clone() for k, v in load_state(vf.default_path()).items()}
+    meta = load_metadata(vf.default_path())
+    features = json.loads(meta["config"])["features"]
+    state["weight"][1, features.index("level")] = torch.tensor(0.5)
+    bad = tmp_path / vf.WEIGHTS_NAME
+    save_state(bad, state, meta)
+    with pytest.raises(ModelError, match="playback level"):
+        vf.load_model(bad)
+    # the same file with the level's weight at 0 again loads
+    state["weight"][1, features.index("level")] = torch.tensor(0.0)
+    good = tmp_path / "ok" / vf.WEIGHTS_NAME
+    good.parent.mkdir()
+    save_state(good, state, meta)
+    assert vf.load_model(good).features == m.features
 
 
 def _progression(triads: list[list[float]], seconds: float = 1.5, repeats: int = 3) -> np.ndarray:

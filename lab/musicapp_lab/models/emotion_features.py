@@ -24,7 +24,11 @@ import numpy as np
 
 from musicapp_lab.models.dataset import DEFAULT_CACHE, REPO, discover_tracks
 
-OUT = REPO / "data" / "va_fusion" / "analyses"
+#: Cache folder name per tagger version (``musicapp.models.engine.MODEL_VERSION``): version 1's
+#: analyses (absolute-level tagger input) stay under ``analyses`` for the before/after figures;
+#: version 2 (level-normalised input) re-tagged them (``emotion_level retag``) into ``analyses_v2``.
+ANALYSES_NAME = "analyses_v2"
+OUT = REPO / "data" / "va_fusion" / ANALYSES_NAME
 WINDOW_S = 40.0
 WINDOWS = (0.3, 0.7)
 #: Fields kept from an analysis (the others are large and unused by the fusion).

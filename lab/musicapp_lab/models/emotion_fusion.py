@@ -43,10 +43,18 @@ TRAIN_SPLITS = ("train", "val")
 #: Prior weights (on standardised descriptors), fixed before any fit or evaluation:
 #: valence - the tagger's valence, major key and major chords, happy over sad;
 #: arousal - the tagger's arousal, tempo, loudness, chord changes, fast/loud tags.
+#: Issue 16 (level invariance): the absolute ``level`` (loudest 3 s, dBFS) had arousal weight 0.5
+#: in the first prior (:data:`PRIOR_WITH_LEVEL`); moods followed the playback volume, so it is
+#: out (``va_fusion.GAIN_DEPENDENT``; a prior weight of 0 also keeps it out of every fit).
 PRIOR: dict[str, dict[str, float]] = {
     "valence": {"tagger_valence": 1.0, "key_major": 1.0, "chord_major": 0.5, "happy_sad": 0.5},
-    "arousal": {"tagger_arousal": 1.0, "tempo": 0.5, "level": 0.5, "chord_rate": 0.25,
+    "arousal": {"tagger_arousal": 1.0, "tempo": 0.5, "chord_rate": 0.25,
                 "fast_slow": 0.5, "loud_soft": 0.5},
+}
+#: The first prior, kept for the before/after comparison (not shippable: it weighs the level).
+PRIOR_WITH_LEVEL: dict[str, dict[str, float]] = {
+    "valence": dict(PRIOR["valence"]),
+    "arousal": {**PRIOR["arousal"], "level": 0.5},
 }
 #: Baseline: the tagger's own value only.
 TAGGER_ONLY: dict[str, dict[str, float]] = {"valence": {"tagger_valence": 1.0},

@@ -29,6 +29,7 @@ resamples of labelled tracks (seed 0). The tracks are the cached excerpts of
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -168,8 +169,10 @@ def fitted_lopo(cols: dict[str, np.ndarray], emb: np.ndarray, labels: np.ndarray
 
 
 def evaluate(tracks: list[Track], signal: dict[tuple[str, str, int], dict[str, float]],
-             shipped: np.ndarray, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Every row of the comparison, both axes: pooled and within-package AUC."""
+             shipped: np.ndarray, log: Callable[[str], None] = print,
+             extra: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Every row of the comparison, both axes: pooled and within-package AUC. ``extra``: more
+    label-free track scores (T, 2) by row name (e.g. the prior that still weighs the level)."""
     cols, emb = feature_table(tracks, signal)
     packages = np.array([t.package for t in tracks])
     labels = {axis: np.array([t.labels[ax] for t in tracks]) for ax, axis in enumerate(AXES)}
@@ -179,6 +182,8 @@ def evaluate(tracks: list[Track], signal: dict[tuple[str, str, int], dict[str, f
         "tagger only (student head)": {"valence": cols["tagger_valence"],
                                        "arousal": cols["tagger_arousal"]},
     }
+    for name, values in (extra or {}).items():
+        scores[name] = {a: values[:, i] for i, a in enumerate(AXES)}
     for axis in AXES:
         for f, sign in SINGLE[axis]:
             scores.setdefault(f"signal: {f}", {})[axis] = sign * cols[f]
@@ -293,7 +298,20 @@ def main(argv: list[str]) -> int:
     tracks = load_tracks(load_all())
     signal = load_signal()
     shipped = track_outputs(load_model(), tracks)
-    res = evaluate(tracks, signal, shipped)
+    # issue 16: the first prior, which still weighs the absolute level (label-free, same tables)
+    from musicapp_lab.models.emotion_fusion import (
+        PRIOR_WITH_LEVEL,
+        TRAIN_SPLITS,
+        fit_model,
+        standardisation,
+    )
+
+    mean, scale = standardisation(tracks)
+    tv = np.array([t.split in TRAIN_SPLITS for t in tracks])
+    inf = {"valence": math.inf, "arousal": math.inf}
+    with_level = track_outputs(fit_model(tracks, mean, scale, PRIOR_WITH_LEVEL, inf, tv), tracks)
+    res = evaluate(tracks, signal, shipped,
+                   extra={"prior with the absolute level (not level-invariant)": with_level})
     out = REPO / "data" / "va_fusion" / "lopo.json"
     out.write_text(json.dumps(res, indent=1, default=float))
     print(tables(res))

@@ -305,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     np.seterr(all="ignore")
-    out = args.data / "analyses"
+    from musicapp_lab.models.emotion_features import ANALYSES_NAME
+
+    out = args.data / ANALYSES_NAME  # per tagger version (emotion_features.ANALYSES_NAME)
     print(f"{analyse(scored, out, split=protocol.name)} new analyses", flush=True)
     if args.analyse_only:
         return 0
