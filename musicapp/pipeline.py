@@ -235,9 +235,11 @@ def analyze_samples(
                 _music_part(result, samples, sample_rate,
                             lambda f, stage: hook(0.5 + 0.5 * f, stage), hook)
         hook.check()
-    if result.tags:  # valence/arousal/energy from both parts (never raises)
+    if result.tags:  # no moods without music; valence/arousal/energy from both parts
+        from musicapp.models.no_music import withhold_moods_without_music
         from musicapp.models.va_fusion import apply_fusion
 
+        withhold_moods_without_music(result)
         apply_fusion(result)
     _report(progress, 1.0, "done")
     return result

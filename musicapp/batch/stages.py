@@ -133,8 +133,10 @@ def process_track(path: str, spec: TrackSpec) -> dict[str, Any]:
 def apply_tags(track: Any, tagged: Any) -> None:
     """Put a :class:`~musicapp.models.engine.TaggerResult` into ``track`` as the pipeline does."""
     track.tags = tagged.tag_fields()  # as the pipeline's _store_tags
+    from musicapp.models.no_music import withhold_moods_without_music
     from musicapp.models.va_fusion import apply_fusion  # as the pipeline does, both parts in
 
+    withhold_moods_without_music(track)
     apply_fusion(track)
 
 
