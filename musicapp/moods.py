@@ -131,7 +131,9 @@ for _mood in VOCABULARY:
 
 
 def normalise(word: str) -> str:
-    """Lower case, single spaces, ``_`` and ``-`` between words read as spaces."""
+    """Lower case, single spaces, ``_`` between words read as a space (a ``-`` is kept:
+    :func:`lookup` tries it both as written and as a space, so "easy-listening" and "laid back"
+    are found)."""
     return " ".join(str(word).replace("_", " ").strip().lower().split())
 
 
@@ -153,7 +155,10 @@ def suggestions(word: str, n: int = 4) -> list[str]:
 def lookup(word: str) -> Mood | None:
     """The :class:`Mood` of a word or synonym, or None."""
     key = normalise(word)
-    return _BY_WORD.get(key) or _BY_WORD.get(key.replace(" ", "-"))
+    for form in (key, key.replace("-", " "), key.replace(" ", "-")):
+        if form in _BY_WORD:
+            return _BY_WORD[form]
+    return None
 
 
 def resolve(word: str) -> Mood:

@@ -143,10 +143,12 @@ def summarise(result: dict) -> str:
         among = str(result.get("mood_reference") or "").split(" (")[0]
         lines.append(f"  moods (percentile{' ' + among if among else ''}): {top}")
     if result.get("moods_status"):  # e.g. a 2-s clip: key/tempo may be there, moods are not
-        lines.append(f"  {result['moods_status']}: no moods, genres or valence/arousal "
-                     "(the mood tagger reads 3-s clips)")
+        why = " (the mood tagger reads 3-s clips)" if "short" in str(result["moods_status"]) else ""
+        lines.append(f"  {result['moods_status']}: no moods, genres or valence/arousal{why}")
     if result.get("valence") is not None and result.get("arousal") is not None:
-        lines.append(f"  valence {result['valence']:+.2f}, arousal {result['arousal']:+.2f}")
+        energy = result.get("energy")
+        lines.append(f"  valence {result['valence']:+.2f}, arousal {result['arousal']:+.2f}"
+                     + (f", energy {energy}/10" if isinstance(energy, int) else ""))
     if result.get("genres"):
         lines.append("  genres: " + ", ".join(g["tag"] for g in result["genres"][:3]))
     if result.get("hash"):

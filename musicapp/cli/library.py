@@ -72,8 +72,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--status",
         choices=["ok", "pending", "error", "missing", "silence", "too short", "damaged", "truncated"],
-        help="only this status (silence / too short / damaged: analysed, no music found; "
-        "truncated: the file breaks off early)",
+        help="only this status (silence / too short: analysed, too quiet or too short for "
+        "results; damaged: over 1%% of the decoded samples were not audio (NaN/inf), so no "
+        "results; truncated: the file breaks off early, the part before was analysed)",
     )
     _add_common(p)
     p.set_defaults(func=_guard(_run_list))
@@ -346,7 +347,11 @@ def _run_search(args: argparse.Namespace) -> int:
             text=args.text,
             bpm_levels=not args.exact_bpm,
         )
-        lines = [_fmt_track(t, args.mood) for t in tracks] or ["(no track matches)"]
+        from musicapp.moods import lookup
+
+        mood = lookup(args.mood) if args.mood else None  # 'furious' is shown as angry, its mood
+        lines = ([_fmt_track(t, mood.word if mood else args.mood) for t in tracks]
+                 or ["(no track matches)"])
         _print(args, tracks, lines, lib.warnings)
     return 0
 

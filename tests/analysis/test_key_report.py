@@ -235,3 +235,11 @@ def test_the_short_clip_cap_leaves_the_calibrated_range_alone():
         key_mod.MAX_CONFIDENCE - key_mod.MIN_EVIDENCE_CAP) * min(8 / 30, 4 / 15))
     assert cap(1.0, 1) == pytest.approx(key_mod.SHORT_CLIP_FLOOR)
     assert cap(1.0, 1) < cap(4.0, 2) < cap(8.0, 2)
+
+
+def test_a_weak_key_tied_with_unrelated_keys_is_no_clear_key():
+    # temple.ogg: G major 0.26, G# minor 0.26, C minor 0.21 was "ambiguous between G major and
+    # G# minor" (second musician's look); a parallel tie at 0.34 stays ambiguous
+    assert kr.key_headline({"tonic": "G", "mode": "major", "confidence": 0.26}) == (
+        "no clear key (best guess G major)")
+    assert kr.key_headline({"tonic": "F", "mode": "major", "confidence": 0.34}) == "F major"

@@ -36,3 +36,16 @@ def test_short_clips_in_a_folder_batch(tmp_path, capsys):
     for name in ("c0.wav", "c1.wav", "c2.wav"):
         assert rows[name]["moods_status"] == "too short for moods" and "moods" not in rows[name]
     assert rows["long.wav"].get("moods") is not None and "moods_status" not in rows["long.wav"]
+
+
+def test_the_text_output_gives_the_energy_beside_valence_and_arousal_and_no_music_no_patch_note():
+    # the musician's second look: the JSON and the GUI had the energy, the text output did not;
+    # "no music found" must not say the tagger reads 3-s clips (that is the too-short reason)
+    from musicapp.cli.analyze import summarise
+
+    text = summarise({"path": "battle.ogg", "duration_s": 60.0, "valence": -0.02,
+                      "arousal": 0.59, "energy": 8})
+    assert "  valence -0.02, arousal +0.59, energy 8/10" in text.splitlines()
+    text = summarise({"path": "noise.wav", "duration_s": 8.0,
+                      "moods_status": "no music found (noise or a lone tone)"})
+    assert "3-s clips" not in text and "no music found (noise or a lone tone): no moods" in text
