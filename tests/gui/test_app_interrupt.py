@@ -17,11 +17,20 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
 HANG_GUARD_S = 120.0
 
 
-def _start(tmp_path: Path, *argv: str) -> subprocess.Popen:
+def _start(tmp_path: Path, *argv: str, preexec=None) -> subprocess.Popen:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MUSICAPP_DATA_DIR": str(tmp_path / "data"),
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "MUSICAPP_GUI_REPORT_START": "1"}
     return subprocess.Popen([sys.executable, "-m", "musicapp", *argv], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=preexec or _as_from_a_terminal)
+
+
+def _as_from_a_terminal() -> None:
+    """The child starts as from an interactive terminal: SIGINT and SIGHUP at their defaults.
+    A test run started with ``nohup ... &`` passes them on ignored, and the app rightly keeps
+    signals that were ignored at its start ignored (tested below: a SIGHUP ignored by nohup)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _wait_visible(proc: subprocess.Popen) -> None:
@@ -62,3 +71,27 @@ def test_ctrl_c_closes_the_app_and_keeps_its_settings(tmp_path, argv, signame):
     assert proc.returncode == 128 + sig, err[-2000:]
     assert "Traceback" not in err
     assert "geometry" in settings.read_text()  # the close event ran: the window state is kept
+
+
+def test_a_sighup_ignored_at_start_stays_ignored(tmp_path):
+    """Started under nohup (SIGHUP ignored), the app must not close on a SIGHUP - the user asked
+    it to survive a closed terminal - but still closes on SIGTERM with its close event."""
+    def nohup() -> None:
+        _as_from_a_terminal()
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    proc = _start(tmp_path, "gui", preexec=nohup)
+    try:
+        _wait_visible(proc)
+        proc.send_signal(signal.SIGHUP)
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=3.0)  # still running (not a speed figure: it must not end at all)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=HANG_GUARD_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    settings = tmp_path / "config" / "musicapp" / "musicapp.ini"
+    assert "geometry" in settings.read_text()
