@@ -21,7 +21,9 @@ SR = 22050
 
 def _write(folder) -> None:
     t = np.arange(SR * 12) / SR
-    y = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.1 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+    # a C major triad: music (a key), so it gets moods; a lone dyad is "no music found" since
+    # musicapp.models.no_music, and would leave the mood search below with nothing to find
+    y = sum(0.15 * np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)).astype(np.float32)
     damaged = y.copy()
     damaged[np.random.default_rng(0).random(y.size) < 0.02] = np.nan
     sf.write(folder / "damaged.wav", damaged, SR, subtype="FLOAT")
