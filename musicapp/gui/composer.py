@@ -737,14 +737,18 @@ class ComposerPanel(QWidget):
             self.session.locked.discard(index)
         self._idea_changed(now=True)
 
-    def _show(self, prog) -> None:
-        if self.alt_menu is not None:  # its alternatives were for the loop shown before
+    def _clear_blocks(self) -> None:
+        """Remove the chord blocks shown (and the alternatives menu, which was for them)."""
+        if self.alt_menu is not None:
             self.alt_menu.close()
         for b in self.blocks:
             self.row_layout.removeWidget(b)
             b.hide()
             b.deleteLater()
         self.blocks = []
+
+    def _show(self, prog) -> None:
+        self._clear_blocks()
         for i, (name, roman, beats) in enumerate(zip(prog.names, prog.romans, prog.beats,
                                                      strict=True)):
             block = ChordBlock(i, name, roman, beats, i in self.session.locked)
@@ -1026,13 +1030,7 @@ class ComposerPanel(QWidget):
         self.session.progression = None
         self.session.locked = set()
         self.session.clip = None
-        if self.alt_menu is not None:
-            self.alt_menu.close()
-        for b in self.blocks:
-            self.row_layout.removeWidget(b)
-            b.hide()
-            b.deleteLater()
-        self.blocks = []
+        self._clear_blocks()
         self.arrangement = None
         self.roll.set_arrangement(None)
         self.select(-1)

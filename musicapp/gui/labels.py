@@ -7,7 +7,22 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel
 
 
-class ElideLabel(QLabel):
+class _NarrowLabel(QLabel):
+    """A label whose size hints never ask for more than 300 px (at least 60), so a long text
+    cannot widen its panel: the subclasses elide or wrap it instead."""
+
+    def minimumSizeHint(self):  # noqa: N802
+        hint = super().minimumSizeHint()
+        hint.setWidth(60)
+        return hint
+
+    def sizeHint(self):  # noqa: N802
+        hint = super().sizeHint()
+        hint.setWidth(min(hint.width(), 300))
+        return hint
+
+
+class ElideLabel(_NarrowLabel):
     """A one-line status label that never widens its panel: the text is elided ("…") to the
     width it gets, and the whole text is its tooltip whenever it is cut."""
 
@@ -26,16 +41,6 @@ class ElideLabel(QLabel):
         super().resizeEvent(ev)
         self._elide()
 
-    def minimumSizeHint(self):  # noqa: N802
-        hint = super().minimumSizeHint()
-        hint.setWidth(60)
-        return hint
-
-    def sizeHint(self):  # noqa: N802
-        hint = super().sizeHint()
-        hint.setWidth(min(hint.width(), 300))
-        return hint
-
     def _elide(self) -> None:
         fm = QFontMetrics(self.font())
         width = max(self.contentsRect().width(), 20)
@@ -44,7 +49,7 @@ class ElideLabel(QLabel):
         self.setToolTip(self.full_text if shown != self.full_text else "")
 
 
-class WrapLabel(QLabel):
+class WrapLabel(_NarrowLabel):
     """A status label that shows its whole text, wrapped onto more lines where the width is
     short (a small window), and never widens its panel; ``tip`` (a longer form) is its tooltip.
     Paths break after each "/" so one long file name cannot push the panel wider."""
@@ -63,12 +68,3 @@ class WrapLabel(QLabel):
         self.setText(self.full_text.replace("/", "/\u200b"))
         self.setToolTip(tip if tip and tip != self.full_text else "")
 
-    def minimumSizeHint(self):  # noqa: N802
-        hint = super().minimumSizeHint()
-        hint.setWidth(60)
-        return hint
-
-    def sizeHint(self):  # noqa: N802
-        hint = super().sizeHint()
-        hint.setWidth(min(hint.width(), 300))
-        return hint

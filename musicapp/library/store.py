@@ -120,17 +120,11 @@ def _size_words(n: int | None) -> str:
 
 def _special_kind(mode: int) -> str | None:
     """What a file that is not a regular file (nor a folder) is, in words; None for a regular one."""
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
     if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
         return None
-    return "not a regular file"
+    from musicapp.library.walk import file_kind
+
+    return file_kind(mode)
 
 
 def refuse_special_file(path: str | Path) -> None:

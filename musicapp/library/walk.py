@@ -23,7 +23,9 @@ READ_FLAGS = (
 )
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words ("a FIFO (named pipe)", "a socket",
+    "a folder" ...), from its ``st_mode``."""
     if stat.S_ISFIFO(mode):
         return "a FIFO (named pipe)"
     if stat.S_ISCHR(mode):
@@ -51,7 +53,7 @@ def classify(path: str) -> tuple[os.stat_result | None, str | None]:
         return None, f"cannot be examined: {_why(exc)}"
     if not stat.S_ISREG(st.st_mode):
         target = " (through a symbolic link)" if os.path.islink(path) else ""
-        return None, f"skipped: {_kind(st.st_mode)}{target}, not a regular file"
+        return None, f"skipped: {file_kind(st.st_mode)}{target}, not a regular file"
     return st, None
 
 
@@ -116,7 +118,7 @@ def open_regular(path: str | Path) -> int:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise OSError(22, f"{_kind(mode)}, not a regular file")
+            raise OSError(22, f"{file_kind(mode)}, not a regular file")
     except BaseException:
         os.close(fd)
         raise
