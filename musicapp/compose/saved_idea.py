@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -226,17 +224,7 @@ class IdeaFile:
         raw = encode(idea)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._keep_foreign()
-        fd, tmp = tempfile.mkstemp(prefix=".idea-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(raw)
-                if durable:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_bytes(self.path, raw, durable=durable)
         self.known = raw
         return self.path
 
@@ -271,15 +259,21 @@ class IdeaFile:
         digest = hashlib.sha256(raw).hexdigest()[:10]
         target = self.previous_dir / f"idea-{stamp}-{digest}.json"  # names sort by age
         if not target.exists():
-            fd, tmp = tempfile.mkstemp(prefix=".idea-", suffix=".tmp", dir=self.previous_dir)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(raw)
-            os.replace(tmp, target)
+            _write_bytes(target, raw, durable=False)
         old = sorted(self.previous_dir.glob("idea-*.json"))
         for extra in old[:-KEEP_PREVIOUS]:
             if extra != target:
                 extra.unlink(missing_ok=True)
         return target
+
+
+def _write_bytes(path: Path, raw: bytes, *, durable: bool) -> None:
+    """Replace ``path`` by ``raw`` all or nothing (:func:`musicapp.outputs.write_atomically`);
+    ``durable`` also flushes it to the disk."""
+    from musicapp.outputs import write_atomically
+
+    write_atomically(path, lambda tmp: Path(tmp).write_bytes(raw), overwrite=True,
+                     kind="composer idea", error=SavedIdeaError, fsync=durable)
 
 
 def saved_time_text(saved_at: str) -> str:
