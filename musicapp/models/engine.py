@@ -116,6 +116,10 @@ INPUT_REFERENCE_DBFS = -14.0
 MODEL_VERSION = 2
 #: Status of a clip long enough for the music analysis but shorter than one 3-s patch.
 TOO_SHORT_FOR_MOODS = "too short for moods"
+#: The tagger fields a result without moods keeps beside its ``moods_status`` (which model would
+#: have answered): a clip too short for moods here, noise or a lone tone in
+#: :mod:`musicapp.models.no_music`.
+FIELDS_WITHOUT_MOODS = ("model", "device", "model_version", "mood_reference")
 #: The shortest clip the tagger reads: one whole patch.
 MIN_MOOD_SECONDS = MEL.patch_frames * MEL.frame_seconds
 
@@ -185,8 +189,7 @@ class TaggerResult:
             fields.pop(key, None)
         status = fields.pop("status", "ok")
         if status != "ok":
-            keep = ("model", "device", "model_version", "mood_reference")
-            fields = {k: fields[k] for k in keep if k in fields}
+            fields = {k: fields[k] for k in FIELDS_WITHOUT_MOODS if k in fields}
             fields["moods_status"] = status
         return fields
 

@@ -19,8 +19,6 @@ from typing import Any
 NO_MUSIC_KEY_REASONS = ("no pitched sound", "no tonal centre", "too few different pitches")
 #: ``moods_status`` of such a track.
 NO_MUSIC_STATUS = "no music found (noise or a lone tone)"
-#: The tagger fields kept beside the status (which model would have answered).
-KEPT_FIELDS = ("model", "device", "model_version", "mood_reference")
 
 
 def withhold_moods_without_music(analysis: Any) -> bool:
@@ -34,6 +32,8 @@ def withhold_moods_without_music(analysis: Any) -> bool:
         return False
     if not str(music.get("key_reason") or "").startswith(NO_MUSIC_KEY_REASONS):
         return False
-    analysis.tags = {k: tags[k] for k in KEPT_FIELDS if k in tags}
+    from musicapp.models.engine import FIELDS_WITHOUT_MOODS  # the too-short result's fields
+
+    analysis.tags = {k: tags[k] for k in FIELDS_WITHOUT_MOODS if k in tags}
     analysis.tags["moods_status"] = NO_MUSIC_STATUS
     return True
