@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from musicapp.audio import headers, native_stderr
+from musicapp.audio import headers, mpeg, native_stderr
 from musicapp.audio.info import Audio, AudioInfo
 from musicapp.audio.prefetch import prefetch
 from musicapp.audio.resample import StreamResampler
@@ -86,11 +86,18 @@ def _looks_like_mpeg(p: Path) -> bool:
     return head == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
-def _probe_soundfile(p: Path) -> AudioInfo | None:
+def _source(path: str | Path, offset: int) -> contextlib.AbstractContextManager:
+    """What the backends open: the path, or a view of the file from ``offset`` on."""
+    if offset:
+        return contextlib.closing(mpeg.OffsetFile(path, offset))
+    return contextlib.nullcontext(str(path))
+
+
+def _probe_soundfile(p: Path, offset: int = 0) -> AudioInfo | None:
     quiet = native_stderr.capture() if _looks_like_mpeg(p) else contextlib.nullcontext()
     try:
-        with quiet as notes:  # libmpg123's notes on a damaged header go to the log
-            info = sf.info(str(p))
+        with quiet as notes, _source(p, offset) as src:  # libmpg123's notes go to the log
+            info = sf.info(src)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None
     finally:
@@ -108,14 +115,15 @@ def _probe_soundfile(p: Path) -> AudioInfo | None:
         frames=int(info.frames),
         duration_s=float(info.frames) / info.samplerate,
         backend="soundfile",
+        data_offset=offset,
     )
 
 
-def _probe_pyav(p: Path) -> AudioInfo | None:
+def _probe_pyav(p: Path, offset: int = 0) -> AudioInfo | None:
     import av
 
     try:
-        with av.open(str(p)) as container:
+        with _source(p, offset) as src, av.open(src) as container:
             if not container.streams.audio:
                 return None
             stream = container.streams.audio[0]
@@ -146,6 +154,7 @@ def _probe_pyav(p: Path) -> AudioInfo | None:
                 frames=int(round(duration * rate)),
                 duration_s=duration,
                 backend="pyav",
+                data_offset=offset,
             )
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError, AttributeError, TypeError):
         return None
@@ -161,6 +170,21 @@ def _unrecognised(p: Path) -> AudioDecodeError:
             f"{wav.bits} bits per sample, {wav.channels} channels, {wav.sample_rate} Hz)",
         )
     return AudioDecodeError(p, "not a recognised audio file (corrupt, or an unsupported format)")
+
+
+def _probe_past_broken_tag(p: Path) -> AudioInfo | None:
+    """Probe an MP3 whose ID3 tag claims to end beyond the file from its first MPEG frame."""
+    found = mpeg.audio_start_after_broken_tag(p)
+    if found is None:
+        return None
+    claimed, start = found
+    info = _probe_soundfile(p, start) or _probe_pyav(p, start)
+    if info is None:
+        return None
+    note = (f"damaged ID3 tag: its header claims {claimed} bytes but the file has "
+            f"{p.stat().st_size}; the tag was skipped and the audio decoded from the first MPEG "
+            f"frame (byte {start})")
+    return replace(info, warnings=(*info.warnings, note))
 
 
 def _check_limits(p: Path, info: AudioInfo) -> None:
@@ -227,7 +251,7 @@ def probe(path: str | Path) -> AudioInfo:
     holds with a ``truncated`` entry in :attr:`AudioInfo.warnings`.
     """
     p = _check_path(path)
-    info = _probe_soundfile(p) or _probe_pyav(p)
+    info = _probe_soundfile(p) or _probe_pyav(p) or _probe_past_broken_tag(p)
     if info is None:
         raise _unrecognised(p)
     _check_limits(p, info)
@@ -243,7 +267,7 @@ def probe(path: str | Path) -> AudioInfo:
 
 def _soundfile_blocks(info: AudioInfo, start: int, count: int | None) -> Iterator[np.ndarray]:
     """Yield (frames, channels) float32 blocks from libsndfile."""
-    with sf.SoundFile(info.path) as f:
+    with _source(info.path, info.data_offset) as src, sf.SoundFile(src) as f:
         if start:
             if not f.seekable():
                 raise AudioDecodeError(info.path, "file is not seekable; cannot decode a range")
@@ -290,7 +314,7 @@ def _pyav_blocks(
 
     skipped = skipped if skipped is not None else [0, 0]
 
-    with av.open(info.path) as container:
+    with _source(info.path, info.data_offset) as src, av.open(src) as container:
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout=stream.layout, rate=info.sample_rate)
         if start_s > 0 and stream.time_base is not None:
@@ -528,7 +552,7 @@ def _fallback_pyav(
     p: Path, info: AudioInfo, sr: int | None, mono: bool, offset: float, duration: float | None
 ) -> tuple[np.ndarray, int, _BlockDecoder] | None:
     """Decode with FFmpeg when libsndfile gave up early; ``None`` if FFmpeg cannot either."""
-    alt = _probe_pyav(p)
+    alt = _probe_pyav(p, info.data_offset)
     if alt is None or alt.channels != info.channels:
         return None
     try:

@@ -15,7 +15,8 @@ class AudioInfo:
     ``frames`` and ``duration_s`` come from the container header, checked against the file
     for FLAC and WAV (a truncated file reports what it holds); for other compressed formats they
     are estimates until the file is decoded. ``warnings`` says what the header got wrong
-    (``"truncated: ..."``).
+    (``"truncated: ..."``). ``data_offset`` is where the decoders start reading (past a damaged
+    ID3 tag, see :mod:`musicapp.audio.mpeg`; 0 for every other file).
     """
 
     path: str
@@ -27,6 +28,7 @@ class AudioInfo:
     duration_s: float
     backend: str  # "soundfile" or "pyav"
     warnings: tuple[str, ...] = ()
+    data_offset: int = 0
 
     def to_dict(self) -> dict:
         """A JSON-serialisable view (``warnings`` only when there are some)."""

@@ -1,0 +1,108 @@
+"""An MP3 behind an ID3 tag whose size claims more than the file holds decodes from its first
+MPEG frame, with a warning; a non-audio file behind such a tag is still refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicapp.audio import load_audio, probe
+from musicapp.audio.mpeg import OffsetFile, first_frame, frame_header, id3_declared_end
+from musicapp.errors import AudioDecodeError
+from tests.library.music import song
+
+SR = 44100
+HUGE = 256 * 1024 * 1024 - 1  # the largest synchsafe size: 256 MB
+
+
+def _synchsafe(n: int) -> bytes:
+    return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+
+def _id3(size: int, body: bytes = b"") -> bytes:
+    """An ID3v2.3 header declaring ``size`` bytes of tag, then ``body`` (its real frames)."""
+    return b"ID3\x03\x00\x00" + _synchsafe(size) + body
+
+
+def _title_frame(text: bytes) -> bytes:
+    return b"TIT2" + (len(text) + 1).to_bytes(4, "big") + b"\x00\x00\x00" + text
+
+
+def _mp3(tmp_path: Path, seconds: float = 6.0) -> Path:
+    y = (song(5, seconds, sr=SR) * 0.7).astype(np.float32)
+    p = tmp_path / "clean.mp3"
+    sf.write(str(p), y, SR, format="MP3", subtype="MPEG_LAYER_III")
+    return p
+
+
+def test_a_tag_claiming_256_mb_is_skipped_and_the_audio_decodes_with_a_warning(tmp_path):
+    clean = _mp3(tmp_path)
+    # the tag's own text holds bytes that look like a frame sync, but no chain of frames follows
+    body = _title_frame(b"Song \xff\xfb\x90\xc4 title") + _title_frame(b"\xff\xfb\x90")
+    broken = tmp_path / "broken_tag.mp3"
+    broken.write_bytes(_id3(HUGE, body) + clean.read_bytes())
+
+    reference = load_audio(clean)
+    assert reference.warnings == []
+    info = probe(broken)
+    assert info.data_offset == 10 + len(body)  # the first real frame, not the fake sync
+    audio = load_audio(broken)
+    assert abs(audio.duration_s - reference.duration_s) <= 1152 / SR  # within one frame
+    np.testing.assert_allclose(audio.samples, reference.samples, atol=1e-6)
+    (note,) = audio.warnings
+    assert "damaged ID3 tag" in note and str(10 + HUGE) in note and "skipped" in note
+    # a range decodes from the same place as in the clean file
+    part = load_audio(broken, offset=2.0, duration=1.0)
+    ref_part = load_audio(clean, offset=2.0, duration=1.0)
+    np.testing.assert_allclose(part.samples, ref_part.samples, atol=1e-6)
+
+
+def test_a_correct_tag_needs_no_repair(tmp_path):
+    clean = _mp3(tmp_path, 2.0)
+    body = _title_frame(b"Fine")
+    tagged = tmp_path / "tagged.mp3"
+    tagged.write_bytes(_id3(len(body), body) + clean.read_bytes())
+    info = probe(tagged)
+    assert info.data_offset == 0 and info.warnings == ()
+    assert load_audio(tagged).warnings == []
+
+
+@pytest.mark.parametrize("payload", [
+    b"This is a text file, not a song.\n" * 200,
+    np.random.default_rng(3).integers(0, 256, 50_000, dtype=np.uint8).tobytes(),
+])
+def test_no_audio_behind_a_broken_tag_is_still_not_recognised(tmp_path, payload):
+    p = tmp_path / "not_audio.mp3"
+    p.write_bytes(_id3(HUGE, _title_frame(b"x")) + payload)
+    with pytest.raises(AudioDecodeError, match="not a recognised audio file") as err:
+        load_audio(p)
+    assert str(p) in str(err.value)
+
+
+def test_frame_header_reads_an_encoded_frame_and_refuses_invalid_ones(tmp_path):
+    data = _mp3(tmp_path, 1.0).read_bytes()
+    length, (version, layer, rate) = frame_header(data, 0)
+    assert (version, layer, rate) == (3, 3, SR) and 96 <= length <= 1441
+    assert frame_header(data, length) is not None  # the next frame follows where it says
+    assert first_frame(data) == 0
+    for bad in (b"\xff\xfb\xf0\x00",  # bitrate index 15
+                b"\xff\xfb\x0c\x00",  # sample-rate index 3
+                b"\xff\xf9\x90\x00",  # layer bits 00 (reserved)
+                b"\xff\xeb\x90\x00",  # version bits 01 (reserved)
+                b"\xfe\xfb\x90\x00"):  # no sync
+        assert frame_header(bad, 0) is None
+    assert id3_declared_end(_id3(HUGE)) == 10 + HUGE
+    assert id3_declared_end(b"RIFF\x00\x00\x00\x00WAVE") is None
+
+
+def test_offset_file_reads_and_seeks_from_its_offset(tmp_path):
+    p = tmp_path / "bytes.bin"
+    p.write_bytes(bytes(range(100)))
+    with OffsetFile(p, 40) as f:
+        assert f.read(3) == bytes([40, 41, 42]) and f.tell() == 3
+        assert f.seek(-5, 2) == 55 and f.read() == bytes(range(95, 100))
+        assert f.seek(-1000, 2) == 0 and f.read(1) == bytes([40])
+        assert f.seek(10) == 10 and f.seek(2, 1) == 12 and f.read(1) == bytes([52])
