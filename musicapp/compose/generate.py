@@ -15,7 +15,18 @@ satisfies them by construction:
 * ``locked``: user-locked chords are kept at their positions; the chord before a locked one is
   sampled with a one-step look-ahead (weighted by P(locked | prefix, candidate)) so that filling
   between two locked chords leads smoothly into the second;
-* ``max_nondiatonic``: at most this many chords outside the mode's scale (locks included).
+* ``max_nondiatonic``: at most this many chords outside the mode's scale (locks included);
+* ``bars``: with one or two chords per bar chosen by the model ("auto"), the loop lasts a
+  musical number of bars: the one asked for, else a power of two (2, 4, 8, 16 ...; a phrase, so
+  the loop repeats cleanly in a DAW). An 8-chord loop was 4, 6 or 8 bars before, and the 6-bar
+  loops (a third of the ideas) do not fit a 4- or 8-bar song section;
+* ``strong_dim_min_p``: a diminished chord (vii°, vii°7, viiø7, ii° ... and applied ones) as the
+  second chord or on a bar line only where the model itself gives it at least this probability,
+  except in the styles where such chords are idiomatic (:data:`DIM_STYLES`: jazz, chorale).
+  Sampling at temperature 1 with top-p 0.95 keeps chords of 1-2 % probability, and the variety
+  term of the reranking then favours them: POP909-113's default idea (G major, "any" style)
+  was G F#dim G C ... with P(vii° | I) = 0.02. A diminished chord on a weak half bar (a passing
+  chord) stays allowed.
 
 Several candidates are sampled (temperature, top-p) and reranked by the model's mean
 log-likelihood plus the fit of the loop's rule-based valence to the requested valence.
@@ -24,6 +35,7 @@ log-likelihood plus the fit of the loop's rule-based valence to the requested va
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,7 +57,35 @@ CADENTIAL = {
 }
 
 
+#: styles in which a diminished chord in a strong position is idiomatic (no probability floor)
+DIM_STYLES = frozenset({"jazz", "chorale"})
+#: qualities the strong-position rule concerns
+DIM_QUALITIES = frozenset({"dim", "dim7", "m7b5"})
+#: the model's probability a diminished chord needs as the second chord or on a bar line
+STRONG_DIM_MIN_P = 0.15
+#: the largest loop length in bars the musical bar counts go up to
+MAX_BARS = 64
+
 _CONTROLLER: list = []
+
+
+def musical_bar_counts(length: int, chords_per_bar: str = "auto", bars: int | None = None
+                       ) -> frozenset[int]:
+    """The bar counts a ``length``-chord loop may take: ``{bars}`` when the user asked for
+    a count, else the powers of two from 2 that ``length`` chords of one or two per bar can fill
+    (4 or 8 for 8 chords, 4 for 5 to 7 chords, 8 or 16 for 16 chords). Raises
+    :class:`ConstraintError` when ``bars`` cannot be filled by ``length`` chords."""
+    lo, hi = {"1": (length, length), "2": ((length + 1) // 2, (length + 1) // 2)}.get(
+        chords_per_bar, ((length + 1) // 2, length))
+    if bars is not None:
+        if not lo <= bars <= hi:
+            raise ConstraintError(f"{length} chords cannot fill {bars} bars with "
+                                  f"{'one or two' if chords_per_bar == 'auto' else chords_per_bar}"
+                                  f" chord{'s' if chords_per_bar != '1' else ''} a bar "
+                                  f"({lo} to {hi} bars)")
+        return frozenset({bars})
+    out = frozenset(b for b in (2 ** k for k in range(1, 7)) if lo <= b <= hi)
+    return out or frozenset(range(lo, hi + 1))
 
 
 def is_dominant(tok: ChordToken) -> bool:
@@ -103,6 +143,12 @@ class Constraints:
     #: 0-based position -> tokens that must not appear there (regenerate: the current chord)
     exclude: dict[int, set[str]] = field(default_factory=dict)
     chords_per_bar: str = "auto"  # "1", "2" or "auto" (see musicapp.compose.rhythm)
+    #: the loop's length in bars with "auto" chords per bar (None: a power of two, see
+    #: :func:`musical_bar_counts`)
+    bars: int | None = None
+    #: a diminished chord as the second chord or on a bar line needs at least this model
+    #: probability outside :data:`DIM_STYLES` (None: no floor)
+    strong_dim_min_p: float | None = STRONG_DIM_MIN_P
     meter: Meter = field(default_factory=Meter)
     #: fixed beats per chord (regenerate keeps the durations; an entry None lets the model
     #: choose that chord's length); None = the model chooses every length
@@ -178,6 +224,8 @@ class Generator:
                 "cadence": ok & np.array([n in CADENTIAL[mode] for n in names]),
                 "nondiatonic": ok & np.array([p is not None and not p.is_diatonic(mode)
                                               for p in self.parsed]),
+                "dim": ok & np.array([p is not None and p.quality in DIM_QUALITIES
+                                      for p in self.parsed]),
             }
         return self._masks[mode]
 
@@ -228,6 +276,9 @@ class Generator:
         if c.beats is not None and len(c.beats) != L:
             raise ConstraintError(f"{len(c.beats)} durations for {L} chords")
         m = self.masks(mode)
+        targets = musical_bar_counts(L, cpb, c.bars) if c.beats is None else \
+            musical_bar_counts(L, "auto", None)  # a clip's own bars come first
+        dim_floor = None if style in DIM_STYLES else c.strong_dim_min_p
         notes: list[str] = []
         locks = self._resolve_locks(c.locked, L, mode, notes)
         cadence = c.cadence and cadence_required(L, {i: t for i, (t, _) in locks.items()}, mode)
@@ -264,6 +315,8 @@ class Generator:
         for pos in range(L):
             lp, dlp, h = self.model.step(prev, prev_dur, cp, h)
             fixed = None if c.beats is None else c.beats[pos]
+            # this chord starts on a bar line (a strong position)
+            on_bar = np.full(n, (elapsed % bar) < 1e-9) if fixed is not None else ~open_half
             if fixed is not None:
                 beats[:, pos] = fixed
                 bars += int(np.ceil((elapsed + fixed) / bar - 1e-9)
@@ -273,7 +326,7 @@ class Generator:
             else:
                 rest = bar - (beats[:, :pos].sum(axis=1) % bar)  # what the open bar lacks
                 half = self._choose_halves(dlp * inv_t, whole_mask, open_half, bars, L - pos,
-                                           cpb, rng)
+                                           cpb, rng, targets)
                 beats[:, pos] = np.where(open_half, rest, np.where(half, first, bar))
                 bars += ~open_half
                 open_half = half & ~open_half
@@ -310,6 +363,11 @@ class Generator:
             if budget is not None:
                 over = nd_used >= budget
                 allowed[over] &= ~m["nondiatonic"][None, :]
+            if dim_floor is not None and pos > 0:
+                strong = on_bar | (pos == 1)
+                weak_dim = m["dim"][None, :] & (np.exp(lp) < dim_floor) & strong[:, None]
+                keep = allowed & ~weak_dim
+                allowed = np.where(keep.any(axis=1, keepdims=True), keep, allowed)
             bad = ~allowed.any(axis=1)
             if bad.any():
                 raise ConstraintError(f"no chord satisfies the constraints at position {pos + 1}"
@@ -337,13 +395,15 @@ class Generator:
 
     @staticmethod
     def _choose_halves(dlogits: np.ndarray, whole_mask: np.ndarray, open_half: np.ndarray,
-                       bars: np.ndarray, remaining: int, cpb: str, rng: np.random.Generator
-                       ) -> np.ndarray:
+                       bars: np.ndarray, remaining: int, cpb: str, rng: np.random.Generator,
+                       targets: frozenset[int] = frozenset({2, 4, 8, 16})) -> np.ndarray:
         """Whether each sample's chord (at a bar start) takes half a bar.
 
         ``remaining`` counts this chord. "1": never; "2": always, but an odd count ends with a
         whole bar; "auto": sampled from the duration head (P(shorter than a bar)), masked so the
-        loop closes its last bar and has an even number of bars.
+        loop closes its last bar and lasts one of the ``targets`` bar counts (see
+        :func:`musical_bar_counts`); where no target can be reached any more (a clip's fixed
+        chords before), an even number of bars, else what the model chose.
         """
         n = len(open_half)
         if cpb == "1":
@@ -355,17 +415,24 @@ class Generator:
         p_half = p[:, ~whole_mask].sum(axis=1)
         half = rng.random(n) < p_half
 
-        def feasible(r_after: int, bars_after: np.ndarray) -> np.ndarray:
+        def feasible(r_after: int, bars_after: np.ndarray, allowed: Iterable[int]
+                     ) -> np.ndarray:
+            # r_after chords from a bar line fill between ceil(r/2) and r more bars
             if r_after < 0:
                 return np.zeros(n, dtype=bool)
-            if r_after == 0:
-                return bars_after % 2 == 0
-            if r_after == 1:
-                return (bars_after + 1) % 2 == 0
-            return np.ones(n, dtype=bool)
+            lo, hi = bars_after + (r_after + 1) // 2, bars_after + r_after
+            ok = np.zeros(n, dtype=bool)
+            for t in allowed:
+                ok |= (lo <= t) & (t <= hi)
+            return ok
 
-        ok_whole = feasible(remaining - 1, bars + 1)
-        ok_half = feasible(remaining - 2, bars + 1)
+        ok_whole = feasible(remaining - 1, bars + 1, targets)
+        ok_half = feasible(remaining - 2, bars + 1, targets)
+        lost = ~(ok_whole | ok_half)
+        if lost.any():  # no target reachable: an even number of bars, as before
+            even = range(2, int(bars.max()) + remaining + 3, 2)
+            ok_whole = np.where(lost, feasible(remaining - 1, bars + 1, even), ok_whole)
+            ok_half = np.where(lost, feasible(remaining - 2, bars + 1, even), ok_half)
         half = np.where(ok_half & ~ok_whole, True, np.where(ok_whole & ~ok_half, False, half))
         return half & ~open_half
 

@@ -2,8 +2,9 @@
 
 A loop is a whole number of bars. Each bar holds one chord (the whole bar) or two (the bar split
 at its middle: 2+2 beats in 4/4, 2+1 in 3/4, 1.5+1.5 in 6/8, 3+3 in 12/8). "Chords per bar" is
-``1``, ``2`` or ``"auto"`` (the model's duration head chooses per bar; the loop then has an even
-number of bars). Durations are in quarter-note beats.
+``1``, ``2`` or ``"auto"`` (the model's duration head chooses per bar; the loop then lasts the
+bars asked for, else a power of two: 4 or 8 bars for 8 chords; see
+:func:`musicapp.compose.generate.musical_bar_counts`). Durations are in quarter-note beats.
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def test_harmonic_rhythm_is_whole_bars(gen, cpb, meter):
             elif cpb == "2":
                 assert p.bars == (length + 1) // 2
             else:
-                assert 1.0 <= per_bar <= 2.0 and p.bars % 2 == 0
+                assert 1.0 <= per_bar <= 2.0 and p.bars in (2, 4, 8, 16)
 
 
 def test_bar_alignment_checker_rejects_irregular_rhythm():
@@ -282,3 +282,82 @@ def test_a_loop_generated_around_a_locked_dominant_ends_on_its_target(gen):
     # without the lock the cadence rule still holds for a dominant the model chose itself
     free = gen.sample(0.2, 0.0, Key("G"), Constraints(length=4), n=200, rng=np.random.default_rng(1))
     assert all(p.tokens[3].token in CADENTIAL["major"] for p in free)
+
+
+# ---- default ideas: musical bar counts, no weak diminished chord in a strong position -------
+def _is_dim(tok) -> bool:
+    return tok.quality in ("dim", "dim7", "m7b5")
+
+
+def _on_bar(p) -> list[bool]:
+    starts = np.cumsum([0.0, *p.beats[:-1]])
+    return [abs(s / p.meter.bar_beats - round(s / p.meter.bar_beats)) < 1e-9 for s in starts]
+
+
+def test_musical_bar_counts():
+    from musicapp.compose.generate import musical_bar_counts
+
+    assert musical_bar_counts(8) == {4, 8}
+    assert musical_bar_counts(6) == musical_bar_counts(5) == musical_bar_counts(7) == {4}
+    assert musical_bar_counts(16) == {8, 16}
+    assert musical_bar_counts(3) == {2}
+    assert musical_bar_counts(8, "1") == {8}  # one chord a bar: the user chose 8 bars
+    assert musical_bar_counts(6, "auto", 6) == {6}  # asked for
+    with pytest.raises(ConstraintError, match="8 chords cannot fill 3 bars"):
+        musical_bar_counts(8, "auto", 3)
+
+
+@pytest.mark.parametrize("style", [None, "pop", "cpop", "jazz"])
+def test_default_ideas_last_a_power_of_two_bars(gen, style):
+    """Over moods, modes and seeds an 8-chord default idea is 4 or 8 bars (it was 6 bars for a
+    third of them), 6 chords 4 bars, 16 chords 8 or 16 bars; a requested count is kept."""
+    from musicapp.compose.labels import MOODS
+
+    for length, ok in ((8, {4, 8}), (6, {4}), (16, {8, 16})):
+        for i, (v, a) in enumerate(sorted(MOODS.values())[::3]):
+            for mode in ("major", "minor"):
+                p = gen.generate(v, a, Key("G", mode), Constraints(length=length), seed=i,
+                                 style=style)
+                assert p.bars in ok, (length, p.bars, p.beats)
+    for bars in (5, 6, 7):
+        p = gen.generate(0.3, -0.2, Key("G"), Constraints(length=8, bars=bars), seed=3)
+        assert p.bars == bars
+
+
+def test_pop909_113_default_idea_is_4_or_8_bars_without_vii_in_a_strong_place(gen):
+    """The musician's case: POP909-113's emotion (valence 0.24, arousal -0.54) in G major, the
+    composer's first idea (seed 1, "any" style) was G F#dim G C Bm Em Am D over 6 bars."""
+    for seed in range(1, 41):
+        p = gen.generate(0.2377, -0.544, Key("G"), Constraints(length=8), seed=seed)
+        assert p.bars in (4, 8)
+        assert not any(_is_dim(t) for t in p.tokens[:2]), p.names
+        assert not any(_is_dim(t) and on for t, on in zip(p.tokens, _on_bar(p), strict=True))
+
+
+@pytest.mark.parametrize("style", [None, "pop", "cpop"])
+def test_no_unlikely_diminished_chord_in_a_strong_position(gen, style):
+    """Sampled hot (so that unlikely chords come up), a diminished chord as the second chord or
+    on a bar line appears only where the model gives it at least STRONG_DIM_MIN_P; with the
+    floor off the same samples have some (the test can fail)."""
+    rng_args = {"n": 200, "temperature": 1.6, "top_p": 1.0}
+    strong_dims = {}
+    for floor in (None, 0.15):
+        c = Constraints(length=8, strong_dim_min_p=floor, chords_per_bar="2")
+        progs = gen.sample(-0.4, 0.6, Key("A", "minor"), c, rng=np.random.default_rng(5),
+                           style=style, **rng_args)
+        strong_dims[floor] = sum(
+            any(_is_dim(t) and (on or i == 1)
+                for i, (t, on) in enumerate(zip(p.tokens, _on_bar(p), strict=True)))
+            for p in progs)
+    assert strong_dims[None] > 0
+    assert strong_dims[0.15] < strong_dims[None] / 4
+
+
+def test_diminished_chords_stay_free_in_jazz_and_chorale(gen):
+    """In the styles where they are idiomatic the rule does not apply: the same samples with the
+    floor on or off are identical."""
+    for style in ("jazz", "chorale"):
+        outs = [gen.sample(-0.4, 0.6, Key("A", "minor"),
+                           Constraints(length=8, strong_dim_min_p=f), n=50, temperature=1.5,
+                           rng=np.random.default_rng(2), style=style) for f in (None, 0.15)]
+        assert [p.names for p in outs[0]] == [p.names for p in outs[1]]
