@@ -2,7 +2,9 @@
 
 * **Voicings**: four upper voices in MIDI 52..77; every inversion/spacing is a candidate and a
   Viterbi search picks the sequence with minimal total voice movement (sum of |semitone| moves of
-  the sorted voices, with a light penalty for drifting from the middle register).
+  the sorted voices, with a light penalty for drifting from the middle register). In the jazz
+  style the voicings add the colour tones of :func:`musicapp.compose.jazz.extensions` (i m9,
+  V7(b9) in minor; V9, Imaj9 in major), the fifth making room, and the markers name them.
 * **Bass**: the root nearest the previous bass note, the fifth in the middle of longer chords and a
   chromatic or diatonic approach note into the next root.
 * **Melody**: chord tones on strong beats, passing/neighbour tones on weak beats taken from each
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from musicapp.compose import jazz
 from musicapp.compose.generate import Progression
 from musicapp.compose.rhythm import Meter
 from musicapp.compose.theory import ChordToken, Key
@@ -52,6 +55,9 @@ class Arrangement:
     bass: list[Note] = field(default_factory=list)
     melody: list[Note] = field(default_factory=list)
     meter: Meter = field(default_factory=Meter)
+    #: the chord symbol of each span as voiced (jazz colours: "Am9", "E7(b9)"); empty: the
+    #: chords' own names
+    names: list[str] = field(default_factory=list)
 
     @property
     def beats_per_bar(self) -> float:
@@ -65,6 +71,8 @@ class Arrangement:
 
     @property
     def markers(self) -> list[tuple[float, str]]:
+        if self.names:
+            return [(s, n) for (s, _, _), n in zip(self.spans, self.names, strict=True)]
         return [(s, tok.name(self.key)) for s, _, tok in self.spans]
 
 
@@ -107,6 +115,17 @@ def _voicing_candidates(pcs_t: tuple[int, ...], low: int, high: int, voices: int
                 continue
             out.add(v)
     return tuple(sorted(out))
+
+
+def voiced_pcs(tok: ChordToken, key: Key, style: str | None = None) -> list[int]:
+    """Pitch classes a voicing of ``tok`` holds, root first: the chord tones, and in the jazz
+    style its colour tones after them (a 5-note set; the voicing drops the fifth)."""
+    pcs = tok.pitch_classes(key)
+    if style == jazz.STYLE:
+        root = pcs[0]
+        pcs = pcs + [(root + e) % 12 for e in jazz.extensions(tok, key.mode)
+                     if (root + e) % 12 not in pcs]
+    return pcs
 
 
 def movement(a: tuple[int, ...], b: tuple[int, ...]) -> int:
@@ -301,10 +320,12 @@ def arrange(prog: Progression, *, pattern: str | None = None, tempo_bpm: float |
         spans.append((t, float(b), tok))
         t += b
     pattern = pattern or pattern_for_arousal(prog.arousal)
-    voicings = voice_lead([tok.pitch_classes(prog.key) for tok in prog.tokens])
+    voicings = voice_lead([voiced_pcs(tok, prog.key, prog.style) for tok in prog.tokens])
     rng = np.random.default_rng(seed)
+    names = [jazz.colour_name(tok.name(prog.key), tok, prog.key.mode) for tok in prog.tokens] \
+        if prog.style == jazz.STYLE else []
     arr = Arrangement(prog.key, tempo_bpm or tempo_for_arousal(prog.arousal), pattern, spans,
-                      voicings, meter=meter)
+                      voicings, meter=meter, names=names)
     arr.chords = comp(spans, voicings, pattern)
     arr.bass = bass_line(spans, prog.key, prog.arousal)
     if melody == "learned":

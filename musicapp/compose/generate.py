@@ -6,7 +6,8 @@ satisfies them by construction:
 * ``start_on_tonic``: the first chord is a tonic chord of the mode (I, Imaj7, Iadd9, Isus2 in
   major; i, i7, isus2 in minor);
 * ``cadence``: the last chord leads back to the tonic when the loop repeats — a dominant
-  (V, V7, V9, Vsus4, vii°, vii°7, viiø7; v in minor), a plagal IV/iv, or the bVII "backdoor" —
+  (V, V7, V9, Vsus4, vii°, vii°7, viiø7; v in minor), a plagal IV/iv, or the bVII (bVII7)
+  "backdoor" —
   unless the chord before it is a locked dominant (V7, V7/vi, vii°7/V ...; see
   :func:`cadence_required`): the user has chosen where the loop's end goes, and the last chord
   is left to the model, which mostly resolves the dominant (V7/vi -> vi) or resolves it
@@ -30,6 +31,11 @@ satisfies them by construction:
 
 Several candidates are sampled (temperature, top-p) and reranked by the model's mean
 log-likelihood plus the fit of the loop's rule-based valence to the requested valence.
+
+In the jazz style the chosen loop's plain triads are then read as their seventh chords
+(:func:`musicapp.compose.jazz.seventh_of`: i7, iiø7, V7 ... in minor as in major), wherever the
+seventh chord keeps every constraint (a lock is never changed); regeneration and the ranked
+alternatives read them the same way.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from musicapp.compose import jazz
 from musicapp.compose.labels import derive_valence
 from musicapp.compose.model import ChordModel
 from musicapp.compose.rhythm import Meter, check_chords_per_bar
@@ -51,9 +58,9 @@ TONIC = {"major": frozenset({"I:maj", "I:maj7", "I:add9", "I:sus2"}),
          "minor": frozenset({"I:min", "I:m7", "I:sus2"})}
 CADENTIAL = {
     "major": frozenset({"V:maj", "V:7", "V:9", "V:sus4", "VII:dim", "VII:dim7", "VII:m7b5",
-                        "IV:maj", "IV:maj7", "IV:add9", "IV:min", "bVII:maj"}),
+                        "IV:maj", "IV:maj7", "IV:add9", "IV:min", "bVII:maj", "bVII:7"}),
     "minor": frozenset({"V:maj", "V:7", "V:9", "V:sus4", "V:min", "VII:dim", "VII:dim7",
-                        "IV:min", "IV:m7", "bVII:maj"}),
+                        "IV:min", "IV:m7", "bVII:maj", "bVII:7"}),
 }
 
 
@@ -211,6 +218,45 @@ class Generator:
             except MusicappError:
                 self.parsed.append(None)
         self._masks: dict[str, dict[str, np.ndarray]] = {}
+        self._jazz: dict[str, dict[str, str]] = {}
+
+    def jazz_reading(self, mode: str) -> dict[str, str]:
+        """Vocabulary token -> its jazz reading in ``mode`` (:func:`jazz.seventh_of`, in the
+        vocabulary's spelling; a token whose reading the model does not know maps to itself)."""
+        if mode not in self._jazz:
+            out = {}
+            for s, p in zip(self.model.itos, self.parsed, strict=True):
+                if p is None:
+                    continue
+                t = self.resolve(jazz.seventh_of(p, mode), mode).token
+                out[s] = t if t in self.model.stoi else s
+            self._jazz[mode] = out
+        return self._jazz[mode]
+
+    def _jazz_sevenths(self, prog: Progression, c: Constraints) -> None:
+        """Read ``prog``'s plain triads as seventh chords (jazz), in place, where the seventh
+        chord keeps the constraints: locks stay, no excluded chord, no repeat of a neighbour, a
+        tonic start and a cadential end stay so, no more non-diatonic chords."""
+        mode = prog.key.mode
+        reading = self.jazz_reading(mode)
+        toks = list(prog.tokens)
+        L = len(toks)
+        cadence = c.cadence and cadence_required(L, dict(c.locked), mode)
+        for i, t in enumerate(toks):
+            new = reading.get(t.token, t.token)
+            if i in c.locked or new == t.token:
+                continue
+            tok = ChordToken.parse(new)
+            banned = {self.resolve(x, mode).token for x in c.exclude.get(i, ())}
+            if new in banned or (c.no_repeats and new in (toks[i - 1].token,
+                                                          toks[(i + 1) % L].token)):
+                continue
+            if (i == 0 and c.start_on_tonic and new not in TONIC[mode]) or \
+                    (i == L - 1 and cadence and new not in CADENTIAL[mode]) or \
+                    (t.is_diatonic(mode) and not tok.is_diatonic(mode)):
+                continue
+            toks[i] = tok
+        prog.tokens = toks
 
     def masks(self, mode: str) -> dict[str, np.ndarray]:
         """Boolean masks over the vocabulary for one mode."""
@@ -468,7 +514,16 @@ class Generator:
         cands = self.sample(valence, arousal, key, c, n=candidates if rerank else 1,
                             temperature=temperature, top_p=top_p, rng=rng, style=style)
         if not rerank:
-            return cands[0]
+            best = cands[0]
+        else:
+            best = self._rerank(cands, valence, key, fit_weight, variety_weight, avoid_copies)
+        if style == jazz.STYLE:
+            self._jazz_sevenths(best, c)
+        return best
+
+    def _rerank(self, cands: list[Progression], valence: float, key: Key, fit_weight: float,
+                variety_weight: float, avoid_copies: bool) -> Progression:
+        """The best candidate by the score of :meth:`generate`."""
         for p in cands:
             v = derive_valence([t.token for t in p.tokens], p.beats, key.mode)
             p.fit = -abs(v - valence)
@@ -502,15 +557,26 @@ class Generator:
         c = Constraints(length=L, start_on_tonic=c.start_on_tonic, cadence=c.cadence,
                         no_repeats=c.no_repeats, max_nondiatonic=c.max_nondiatonic,
                         locked=locked | {i: t for i, t in c.locked.items() if i in redo},
-                        exclude={i: {prog.tokens[i].token} for i in redo if i not in c.locked},
+                        exclude={i: self._same_chord(prog.tokens[i], prog.key.mode,
+                                                     kw.get("style", prog.style))
+                                 for i in redo if i not in c.locked},
                         chords_per_bar=c.chords_per_bar, meter=prog.meter,
-                        beats=list(prog.beats))
+                        beats=list(prog.beats), strong_dim_min_p=c.strong_dim_min_p)
         if c.max_nondiatonic is not None:
             nd = sum(1 for i in c.locked if not ChordToken.parse(c.locked[i]).is_diatonic(
                 prog.key.mode))
             c.max_nondiatonic = max(c.max_nondiatonic, nd)
         kw.setdefault("style", prog.style)
         return self.generate(prog.valence, prog.arousal, prog.key, c, seed=seed, **kw)
+
+    def _same_chord(self, tok: ChordToken, mode: str, style: str | None) -> set[str]:
+        """The tokens that are ``tok`` for regeneration: itself, and in the jazz style every
+        chord whose jazz reading it is (a triad of Am7 would come back as Am7)."""
+        same = {tok.token}
+        if style == jazz.STYLE:
+            reading = self.jazz_reading(mode)
+            same |= {s for s, t in reading.items() if t == tok.token}
+        return same
 
     def alternatives(self, prog: Progression, position: int, *, top: int = 5,
                      constraints: Constraints | None = None) -> list[Alternative]:
@@ -560,6 +626,9 @@ class Generator:
             ll = self._loop_logliks(prog, position, cand)
         p = np.exp(ll - ll.max())
         p /= p.sum()
+        if prog.style == jazz.STYLE:  # a triad and its seventh chord are one choice
+            near = {ids[(position - 1) % L], ids[(position + 1) % L]} if c.no_repeats else set()
+            cand, p, cur = self._jazz_groups(cand, p, cur, mode, near - {cur})
         order = np.argsort(-p)
         out = []
         current = next((float(p[j]) for j in range(len(cand)) if cand[j] == cur), None)
@@ -571,6 +640,23 @@ class Generator:
             if len(out) == top:
                 break
         return out, current
+
+    def _jazz_groups(self, cand: np.ndarray, p: np.ndarray, cur: int, mode: str,
+                     banned: set[int]) -> tuple[np.ndarray, np.ndarray, int]:
+        """Candidates merged by their jazz reading (probabilities summed, renormalised); the
+        current chord becomes its reading's group; a group in ``banned`` (a neighbour: a
+        triad whose reading repeats it) is left out."""
+        reading = self.jazz_reading(mode)
+        stoi, itos = self.model.stoi, self.model.itos
+        groups: dict[int, float] = {}
+        for j, q in zip(cand, p, strict=True):
+            g = stoi[reading.get(itos[j], itos[j])]
+            if g not in banned:
+                groups[g] = groups.get(g, 0.0) + float(q)
+        if cur != UNK:
+            cur = stoi[reading.get(itos[cur], itos[cur])]
+        probs = np.array(list(groups.values()))
+        return np.array(list(groups), dtype=np.int64), probs / probs.sum(), cur
 
     def _loop_logliks(self, prog: Progression, position: int, cand: np.ndarray) -> np.ndarray:
         """log P(loop with candidate at ``position``) for each candidate (durations fixed)."""
