@@ -60,8 +60,10 @@ def error_message(exc: BaseException) -> str:
 def _custom(path: str, spec: TrackSpec) -> dict[str, Any]:
     from musicapp.library import fingerprint as fp
 
-    fingerprint, duration = fp.fingerprint_file(path) if spec.fingerprint else (None, 0.0)
+    fingerprint, duration, notes = (fp.fingerprint_file_checked(path) if spec.fingerprint
+                                    else (None, 0.0, {}))
     analysis = spec.analyser(path) if spec.analyser is not None else {}
+    analysis = fp.with_decoder_notes(analysis or {}, notes)  # truncated/damaged, as a full add
     return {
         "ok": True,
         "fingerprint": fingerprint.pack() if fingerprint is not None else None,

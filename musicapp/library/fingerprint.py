@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.fft import rfft
@@ -335,3 +336,45 @@ def fingerprint_file(path: str | Path) -> tuple[Fingerprint, float]:
 
     y = load_mono(path, SAMPLE_RATE)
     return compute(y), y.size / SAMPLE_RATE
+
+
+def fingerprint_file_checked(path: str | Path) -> tuple[Fingerprint, float, dict[str, Any]]:
+    """:func:`fingerprint_file` plus what a fingerprint-only track stores as its analysis.
+
+    The third item holds the decoder's warnings (``truncated ...``, non-finite samples, a skipped
+    tag) and the pipeline's status of these samples (``silence``, ``too short``, ``damaged``; no
+    part runs), as ``{"warnings": [...], "status": ...}`` with only what differs from a clean
+    file (``{}`` for a clean file), so ``library add --fingerprint-only`` flags the same files
+    as a full add.
+    """
+    from musicapp.audio import load_audio
+    from musicapp.pipeline import analyze_samples
+    from musicapp.track_analysis import OK
+
+    audio = load_audio(path, sr=SAMPLE_RATE, mono=True)
+    y = np.ascontiguousarray(audio.samples, dtype=np.float32)
+    found = analyze_samples(y, SAMPLE_RATE, tags=False, music=False,
+                            damaged_share=audio.damaged_share)
+    notes: dict[str, Any] = {}
+    warnings = [*audio.warnings, *found.warnings]
+    if warnings:
+        notes["warnings"] = warnings
+    if found.status != OK:
+        notes["status"] = found.status
+    return compute(y), y.size / SAMPLE_RATE, notes
+
+
+def with_decoder_notes(analysis: dict[str, Any], notes: dict[str, Any]) -> dict[str, Any]:
+    """``analysis`` (a custom analyser's dict) with ``notes`` from
+    :func:`fingerprint_file_checked` added: its warnings first (those the analysis does not
+    already give), its status unless the analysis has one."""
+    if not notes:
+        return analysis
+    out = dict(analysis)
+    said = [str(w) for w in out.get("warnings") or []]
+    out_warnings = [w for w in notes.get("warnings", []) if w not in said] + said
+    if out_warnings:
+        out["warnings"] = out_warnings
+    if "status" in notes and "status" not in out:
+        out["status"] = notes["status"]
+    return out
