@@ -32,7 +32,14 @@ tempo (within the sixteenth's rounding), so a DAW's metronome and grid are right
 notation programs (MuseScore, Sibelius, Dorico) read a short first bar as an anacrusis and number
 the first full bar 1, which is where the "Bar 1" marker sits, and a DAW shows a short bar before
 it. (Stretching the lead-in to a whole bar, as before, needed tempos up to 16 times the track's
-and made the lead-in look like a bar of music.) A lead-in longer than a bar (an intro before the
+and made the lead-in look like a bar of music.) Why a short bar and not a whole one: the file's
+time 0 must stay the audio's time 0 (a DAW puts both at the start of the project, and any shift
+would have to be undone by hand on every import), and the tempo must stay the track's; a whole
+first bar of the meter at that tempo would then put the first downbeat on its beat 2, 3 or 4
+and every later bar line off the music's. So a 3-beat lead-in in 4/4 is a 3/4 bar (a 1-beat one
+1/4, a half beat 1/8), which is how a score writes an anacrusis and how notation programs export
+one; Logic, Cubase, Studio One and Reaper take the signature change into their signature track,
+and the "Pickup" marker says what the short bar is. A lead-in longer than a bar (an intro before the
 first detected downbeat) becomes whole bars of the meter before the first downbeat, marked
 "Lead-in", with the remainder as the partial first bar. A first beat less than a sixteenth after
 the start makes the MIDI grid's first beat tick 0 (bar 1 beat 1, no sliver of a bar); notes and

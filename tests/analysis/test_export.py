@@ -467,3 +467,77 @@ def test_rendered_steady_77_bpm_song_gets_a_constant_tempo_map(tmp_path, capsys)
     assert main(["chords", "--from-midi", str(path)]) == 0
     out = capsys.readouterr()
     assert f"{seg_bpm:.0f} bpm" in out.out + out.err
+
+
+def _seconds_at(mid: mido.MidiFile, tick: int) -> float:
+    """Seconds at ``tick`` along the file's tempo map (mido's own tick2second per tempo span)."""
+    events, now = [], 0
+    for msg in mid.tracks[0]:
+        now += msg.time
+        if msg.type == "set_tempo":
+            events.append((now, msg.tempo))
+    secs, prev_tick, tempo = 0.0, 0, 500000
+    for t, tp in events:
+        if t >= tick:
+            break
+        secs += mido.tick2second(t - prev_tick, mid.ticks_per_beat, tempo)
+        prev_tick, tempo = t, tp
+    return secs + mido.tick2second(tick - prev_tick, mid.ticks_per_beat, tempo)
+
+
+# (meter beats, seconds of silence in beats, pickup beats, expected pickup-bar signature)
+PICKUP_BARS = [
+    (4, 0.0, 1, (1, 4)), (4, 0.0, 2, (2, 4)), (4, 0.0, 3, (3, 4)),  # 1, 2, 3 pickup beats
+    (4, 1.0, 2, (3, 4)),      # POP909-113's shape: a beat of silence, then two pickups
+    (4, 0.5, 0, (1, 8)),      # a lead-in shorter than a beat: silence only
+    (4, 0.75, 0, (3, 16)),
+    (4, 0.5, 1, (3, 8)),      # half a beat of silence and one pickup beat
+    (3, 0.0, 1, (1, 4)), (3, 0.0, 2, (2, 4)),
+    (4, 1.0, 3, None),        # four beats: one whole 4/4 "Lead-in" bar, no short bar
+]
+
+
+@pytest.mark.parametrize(("per_bar", "silence", "pickups", "pickup_sig"), PICKUP_BARS)
+def test_midi_pickup_bar_for_any_lead_in_length(tmp_path, per_bar, silence, pickups, pickup_sig):
+    """Read back with mido alone: the file starts at the audio's 0 s, a lead-in of L beats is one
+    L-beat bar with its own signature (then the meter), so that counting bars from the time
+    signatures the first downbeat is a bar line - tick and seconds - carrying "Bar 1", its chord
+    starts there, and the tempo is the track's throughout."""
+    bpm = 96.0
+    period = 60.0 / bpm
+    beats = [(silence + k) * period for k in range(pickups + 8 * per_bar)]
+    downbeats = beats[pickups::per_bar]
+    chords = [{"start": d, "end": d + per_bar * period, "label": ("C:maj", "G:7")[i % 2]}
+              for i, d in enumerate(downbeats)]
+    res = {"beats": beats, "downbeats": downbeats, "meter": f"{per_bar}/4", "tempo_bpm": bpm,
+           "chords": chords, "key": {"tonic": "C", "mode": "major"},
+           "tempo_segments": [{"start": beats[0], "end": beats[-1], "bpm": bpm}]}
+    path = write_midi(res, tmp_path / "pickup.mid")
+    mid = mido.MidiFile(str(path))
+    sigs = _time_signatures(path)
+    lead = silence + pickups
+    if pickup_sig is None:
+        assert sigs == [(0, per_bar, 4)]
+        assert _markers(path)["Lead-in"] == 0
+    else:
+        num, den = pickup_sig
+        assert sigs == [(0, num, den), (round(lead * 480), per_bar, 4)]
+        assert num * 4 / den == pytest.approx(lead)  # the short bar is the lead-in, exactly
+        assert _markers(path)["Pickup"] == 0
+    bar_lines = _bar_lines(path, round((lead + 3 * per_bar) * 480))
+    first_down = round(lead * 480)
+    assert first_down in bar_lines
+    assert _markers(path)["Bar 1"] == first_down
+    assert _seconds_at(mid, first_down) == pytest.approx(downbeats[0], abs=0.002)
+    assert _seconds_at(mid, bar_lines[bar_lines.index(first_down) + 2]) == pytest.approx(
+        downbeats[2], abs=0.002)
+    chord_track = next(tr for tr in mid.tracks if tr.name == "Chords")
+    now, first_on = 0, None
+    for msg in chord_track:
+        now += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            first_on = now
+            break
+    assert first_on == first_down
+    tempos = [mido.tempo2bpm(m.tempo) for m in mid.tracks[0] if m.type == "set_tempo"]
+    assert np.allclose(tempos, bpm, rtol=1e-3)
