@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from musicapp.compose.conditioning import STYLE_NAMES
 from musicapp.compose.saved_idea import (
     IdeaFile,
     SavedIdea,
@@ -362,7 +363,8 @@ class ComposerPanel(QWidget):
         self._set_enabled()
         for sig in (self.source.currentIndexChanged, self.mood.currentIndexChanged,
                     self.pad.changed, self.tonic.currentIndexChanged,
-                    self.mode.currentIndexChanged, self.length.valueChanged,
+                    self.mode.currentIndexChanged, self.style_choice.currentIndexChanged,
+                    self.length.valueChanged,
                     self.temperature.valueChanged, self.tempo.valueChanged,
                     self.pattern.currentIndexChanged, self.instrument.currentIndexChanged):
             sig.connect(lambda *_: self._idea_changed())
@@ -412,6 +414,12 @@ class ComposerPanel(QWidget):
         self.tonic.setToolTip("Key of the progression (defaults to the analysed track's key)")
         self.mode = QComboBox()
         self.mode.addItems(list(MODES))
+        self.style_choice = QComboBox()
+        self.style_choice.addItem("Any style", None)
+        for key, text in STYLE_NAMES.items():
+            self.style_choice.addItem(text[0].upper() + text[1:], key)
+        self.style_choice.setToolTip("The style the chord model leans towards (Any: a mix of "
+                                     "all it learned); Jazz reads chords as sevenths")
         self.length = QSpinBox()
         self.length.setRange(2, 16)
         self.length.setValue(8)
@@ -457,7 +465,8 @@ class ComposerPanel(QWidget):
         emotion.addWidget(self.stack, 1)
         form = QGridLayout()
         form.setVerticalSpacing(3)
-        rows = (("Key", self.tonic, self.mode), ("Chords", self.length, None),
+        rows = (("Key", self.tonic, self.mode), ("Style", self.style_choice, None),
+                ("Chords", self.length, None),
                 ("Surprise", self.temperature, None), ("Tempo", self.tempo, None),
                 ("Pattern", self.pattern, None), ("Sound", self.instrument, None))
         for r, (label, a, b) in enumerate(rows):
@@ -531,8 +540,8 @@ class ComposerPanel(QWidget):
 
     def _set_enabled(self) -> None:
         has = self.session.progression is not None
-        for w in (self.generate_button, self.source, self.tonic, self.mode, self.length,
-                  self.temperature, self.tempo, self.pattern, self.instrument):
+        for w in (self.generate_button, self.source, self.tonic, self.mode, self.style_choice,
+                  self.length, self.temperature, self.tempo, self.pattern, self.instrument):
             w.setEnabled(not self.busy)
         self.new_button.setEnabled(has and not self.busy)
         for w in (self.play_button, self.export_button, self.drag):
@@ -632,12 +641,13 @@ class ComposerPanel(QWidget):
         choice = self.emotion_choice()
         tonic, mode = self.tonic.currentText(), self.mode.currentText()
         length, temp = self.length.value(), self.temperature.value()
+        style = self.style_choice.currentData()
         session = self.session
 
         def work(ctx):
             ctx.progress(0.1, "loading the chord model")
             emo = resolve_emotion(choice)
-            return session.generate(emo, tonic, mode, length, temp), emo
+            return session.generate(emo, tonic, mode, length, temp, style=style), emo
 
         self._start(work, on_finished=self._generated, label="Generating…")
 
@@ -902,7 +912,7 @@ class ComposerPanel(QWidget):
             "tempo_bpm": None if self.tempo.value() == self.tempo.minimum()
             else float(self.tempo.value()),
             "pattern": self.pattern.currentData(), "chord_program": self.instrument.currentData(),
-            "style": prog.style if prog is not None else None, "seed": int(s.seed),
+            "style": self.style_choice.currentData(), "seed": int(s.seed),
         }
         return SavedIdea(
             progression=progression_to_dict(prog) if prog is not None else None,
@@ -1001,6 +1011,8 @@ class ComposerPanel(QWidget):
         for key, combo in (("tonic", self.tonic), ("mode", self.mode)):
             if key in st:
                 pick(combo, st[key], by_data=False)
+        if "style" in st:
+            pick(self.style_choice, st["style"])
         if num("length") is not None:
             self.length.setValue(int(num("length")))
         if num("temperature") is not None:
