@@ -4,8 +4,11 @@ Re-opening a track, ``musicapp chords --from-audio`` on a file analysed before a
 library similar FILE`` for an outside file all reuse the stored :class:`TrackAnalysis` instead of
 analysing again. The key is the BLAKE2b digest of the file's bytes together with a version string
 (the result's schema, the package version, this cache's format, the tagger's
-``musicapp.models.engine.MODEL_VERSION`` and the size and date of every shipped model file),
-so an edited file, a new release or a retrained model never reads a stale entry.
+``musicapp.models.engine.MODEL_VERSION``, the size and date of every shipped model file, a digest
+of the source of every module that shapes a result - the decoder and its damage/truncation
+rules, the parameters, the analysis, the models' code, see :data:`RESULT_SOURCES` - and the
+versions of the libraries that decode and compute), so an edited file, a new release, a changed
+rule (even between releases) or a retrained model never reads a stale entry.
 
 Entries are JSON files under ``<user data dir>/cache/analysis/``. Each is written to a temporary
 file in the same folder and renamed into place, so concurrent writers (the GUI's worker, a CLI run
@@ -36,8 +39,20 @@ from musicapp.track_analysis import SCHEMA, TrackAnalysis, json_default
 
 log = logging.getLogger(__name__)
 
+#: the ``status`` values an analysis can have (``musicapp.track_analysis`` and
+#: ``musicapp.pipeline.DAMAGED``); an entry with another one is damaged
+RESULT_STATES = frozenset({"ok", "silence", "too short", "damaged"})
+
 #: bump when the stored form changes
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+#: the parts of the package (relative to its folder) whose code shapes an analysis: a change to
+#: any ``.py`` file in them gives a new :func:`pipeline_version` (the GUI, CLI and library do not)
+RESULT_SOURCES = (
+    "pipeline.py", "track_analysis.py", "params.py", "moods.py", "pitch.py", "hashcode.py",
+    "audio", "analysis", "features", "models",
+)
+#: libraries whose version can change what is decoded or computed
+RESULT_LIBRARIES = ("soundfile", "av", "soxr", "numpy", "scipy", "librosa", "torch", "numba")
 #: default size limit of the cache folder
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _CHUNK = 1 << 20
@@ -50,9 +65,39 @@ def cache_dir() -> Path:
     return user_data_dir() / "cache" / "analysis"
 
 
+def source_digest(root: str | Path, parts: tuple[str, ...] = RESULT_SOURCES) -> str:
+    """BLAKE2b-64 hex digest of the names and bytes of every ``.py`` file in ``parts`` (files
+    or folders, searched recursively) under ``root``; missing parts are skipped."""
+    root = Path(root)
+    h = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        base = root / part
+        files = [base] if base.is_file() else sorted(base.rglob("*.py")) if base.is_dir() else []
+        for f in files:
+            with contextlib.suppress(OSError):
+                data = f.read_bytes()
+                h.update(f"{f.relative_to(root).as_posix()}:{len(data)}:".encode())
+                h.update(data)
+    return h.hexdigest()
+
+
+def _library_versions() -> str:
+    from importlib import metadata
+
+    out = []
+    for name in RESULT_LIBRARIES:
+        try:
+            out.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name}=-")
+    return ",".join(out)
+
+
 @cache
 def pipeline_version() -> str:
-    """What the analysis depends on besides the file: schema, release, models (size, date)."""
+    """What the analysis depends on besides the file: schema, release, models (size, date), the
+    code that shapes a result (:func:`source_digest`) and the libraries' versions."""
+    import musicapp
     from musicapp import __version__
     from musicapp.paths import resource_path
 
@@ -65,7 +110,10 @@ def pipeline_version() -> str:
                 h.update(f"{entry.name}:{st.st_size}:{st.st_mtime_ns};".encode())
     from musicapp.models.engine import MODEL_VERSION  # code changes that move the tags
 
-    return f"s{SCHEMA}-v{__version__}-c{CACHE_FORMAT}-t{MODEL_VERSION}-m{h.hexdigest()}"
+    code = source_digest(Path(musicapp.__file__).parent)
+    libs = hashlib.blake2b(_library_versions().encode(), digest_size=6).hexdigest()
+    return (f"s{SCHEMA}-v{__version__}-c{CACHE_FORMAT}-t{MODEL_VERSION}-m{h.hexdigest()}"
+            f"-p{code}-l{libs}")
 
 
 def content_digest(path: str | Path) -> str:
@@ -131,8 +179,13 @@ class AnalysisCache:
             return None
         try:
             result = TrackAnalysis.from_dict(data["analysis"])
+            result.to_dict()  # every field usable (a hand-edited entry: a miss, not a crash later)
+            if result.status not in RESULT_STATES:
+                raise ValueError(f"unknown status {result.status!r}")
         except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             log.warning("damaged cache entry %s: %s", entry, exc)
+            with contextlib.suppress(OSError):
+                entry.unlink()
             return None
         result.path = str(Path(path))
         with contextlib.suppress(OSError):

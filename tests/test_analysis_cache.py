@@ -164,3 +164,131 @@ def test_a_huge_planted_entry_is_a_miss_not_gigabytes_in_memory(tmp_path, song):
     with pytest.raises(NotARegularFile, match="more than"):
         read_regular_file(entry)
     assert store.get(song) is None and not entry.exists()
+
+
+def _nan_wav(tmp_path):
+    """A real WAV whose samples are 30% NaN: the pipeline's status is 'damaged'."""
+    import numpy as np
+    import soundfile as sf
+
+    y = chord([220.0, 261.63, 329.63], 4.0, SR).astype(np.float32)
+    y[np.random.default_rng(2).random(y.size) < 0.3] = np.nan
+    p = tmp_path / "holes.wav"
+    sf.write(str(p), y, SR, subtype="FLOAT")
+    return p
+
+
+def _truncated_ogg(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from tests.library.music import song as music
+
+    y = music(31, 8.0, sr=SR).astype(np.float32)
+    full = tmp_path / "full.ogg"
+    with sf.SoundFile(str(full), "w", SR, 1, format="OGG", subtype="VORBIS") as f:
+        for start in range(0, y.size, 8192):
+            f.write(y[start:start + 8192])
+    cut = tmp_path / "half.ogg"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    return cut
+
+
+def _counting(calls):
+    def analyze(path, **kw):
+        calls.append(path)
+        return analyze_path(path, **kw)
+    return analyze
+
+
+def test_damaged_and_truncated_results_come_back_with_status_and_warnings(tmp_path):
+    store = AnalysisCache(tmp_path / "cache")
+    calls = []
+    for path in (_nan_wav(tmp_path), _truncated_ogg(tmp_path)):
+        first = analyze_cached(path, store=store, analyze=_counting(calls))
+        again = analyze_cached(path, store=store, analyze=_counting(calls))
+        assert calls == [path] and again.to_dict() == first.to_dict()
+        calls.clear()
+    holes = store.get(tmp_path / "holes.wav")
+    assert holes.status == "damaged" and holes.key is None
+    assert any("NaN" in w for w in holes.warnings) and any("damaged" in w for w in holes.warnings)
+    half = store.get(tmp_path / "half.ogg")
+    assert half.status == "ok" and any("truncated" in w for w in half.warnings)
+
+
+def test_an_entry_stored_by_other_code_is_not_served(tmp_path):
+    """An analysis stored before the damage rules (a confident key for a NaN-riddled file,
+    under the older pipeline version) is recomputed, not served."""
+    holes = _nan_wav(tmp_path)
+    old = AnalysisCache(tmp_path / "cache", version="before-the-damage-rules")
+    assert old.put(holes, _result())  # the stale, confident result
+    calls = []
+    fresh = analyze_cached(holes, store=AnalysisCache(tmp_path / "cache"), analyze=_counting(calls))
+    assert calls == [holes] and fresh.status == "damaged" and not fresh.tags
+
+
+def test_the_version_follows_the_code_that_shapes_a_result(tmp_path):
+    from pathlib import Path
+
+    import musicapp
+    from musicapp.analysis_cache import RESULT_SOURCES, pipeline_version, source_digest
+
+    root = tmp_path / "pkg"
+    for rel, text in {"audio/decode.py": "SAMPLE_LIMIT = 16.0\n", "params.py": "MAX_SHARE = 0.01\n",
+                      "analysis/key.py": "K = 1\n", "gui/window.py": "W = 1\n",
+                      "cli/main.py": "C = 1\n"}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    before = source_digest(root)
+    (root / "gui/window.py").write_text("W = 2\n")  # not a result's code
+    (root / "cli/main.py").write_text("C = 2\n")
+    assert source_digest(root) == before
+    seen = {before}
+    for rel, text in (("audio/decode.py", "SAMPLE_LIMIT = 8.0\n"), ("params.py", "MAX_SHARE = 0.02\n"),
+                      ("analysis/key.py", "K = 2\n"), ("analysis/new_rule.py", "R = 1\n")):
+        (root / rel).write_text(text)
+        seen.add(source_digest(root))
+    assert len(seen) == 5  # each change to a result's code: a new digest
+    assert {"audio", "params.py", "pipeline.py", "analysis", "models"} <= set(RESULT_SOURCES)
+    assert f"-p{source_digest(Path(musicapp.__file__).parent)}-" in pipeline_version()
+
+
+@pytest.mark.parametrize("damage", [
+    "cut in half", "random bytes", "empty", "null", "analysis not an object", "unknown status",
+    "level not a number", "deeply nested", "a folder",
+])
+def test_a_damaged_entry_is_recomputed_and_replaced(tmp_path, damage):
+    import os
+    import shutil
+
+    holes = _nan_wav(tmp_path)
+    store = AnalysisCache(tmp_path / "cache")
+    calls = []
+    good = analyze_cached(holes, store=store, analyze=_counting(calls))
+    (entry,) = store.entries()
+    data = json.loads(entry.read_text())
+    raw = entry.read_bytes()
+    planted = {
+        "cut in half": raw[: len(raw) // 2],
+        "random bytes": os.urandom(3000),
+        "empty": b"",
+        "null": b"null",
+        "analysis not an object": json.dumps({**data, "analysis": 5}).encode(),
+        "unknown status": json.dumps({**data, "analysis": {**data["analysis"], "status": "fine"}}).encode(),
+        "level not a number": json.dumps({**data, "analysis": {**data["analysis"],
+                                                               "level_dbfs": "loud"}}).encode(),
+        "deeply nested": b"[" * 200_000 + b"]" * 200_000,
+    }
+    if damage == "a folder":
+        entry.unlink()
+        entry.mkdir()
+        (entry / "x").write_text("x")
+    else:
+        entry.write_bytes(planted[damage])
+    again = analyze_cached(holes, store=store, analyze=_counting(calls))
+    assert len(calls) == 2 and again.to_dict() == good.to_dict()
+    if damage == "a folder":
+        shutil.rmtree(entry)
+    store.put(holes, again)
+    third = analyze_cached(holes, store=store, analyze=_counting(calls))
+    assert len(calls) == 2 and third.to_dict() == good.to_dict()  # a whole entry again
