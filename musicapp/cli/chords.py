@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "silent/unclear spans (default continue)")
     p.add_argument("--chords-per-bar", default="auto", choices=["1", "2", "auto"],
                    help="harmonic rhythm: 1 or 2 chords in every bar, or auto (one or two per "
-                   "bar, chosen by the model; an even number of bars). Default auto")
+                   "bar, chosen by the model; 4 or 8 bars for 8 chords, a power of two). Default auto")
     p.add_argument("--melody", choices=["chord-tone", "learned"], default="chord-tone",
                    help="melody: chord tones on strong beats (default) or the small model "
                    "learned from POP909 and OpenEWLD melodies")
