@@ -12,9 +12,12 @@ One place for note/key parsing and spelling (analysis, CLI, GUI, composer):
   double accidentals in the chord (F# minor: F:maj7, not E#:maj7);
 * :func:`spell_chord` a Harte label with its root spelled in a key (``C#:min7/b3`` -> ``Db:min7/b3``);
 * :func:`chord_symbol` a lead-sheet symbol (``Db:min7/b3`` -> ``Dbm7/Fb`` ... spelled in the key);
-* :func:`camelot` / :func:`open_key` DJ notations (C major = 8B / 1d, A minor = 8A / 1m).
+* :func:`camelot` / :func:`open_key` DJ notations (C major = 8B / 1d, A minor = 8A / 1m);
+* :func:`note_name` a MIDI note with its octave (``61`` -> ``"C#4"``, the tuner's and piano
+  roll's names); :func:`enharmonics` the spellings of one pitch class (``Db`` -> C#, Db).
 
-Pure Python; imports nothing heavy.
+Every table of note, key and chord-root names in the app lives here (a test greps the package
+for private copies). Pure Python; imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -35,9 +38,17 @@ MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 #: Neutral names when no key is known (flats for black keys, but F#).
 NEUTRAL_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: Sharps only: the names of a tuner, a piano roll, a spectrogram's note axis.
 SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
-_C_CHROMATIC = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: Key-free names of the analysis's raw chord labels and chroma axes (C# Eb F# Ab Bb: the most
+#: common spelling of each black key across the 24 keys); shown names are respelled in the key.
+CHROMATIC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: Every conventional tonic of a major or minor key, by pitch class (C# minor and Db major both):
+#: the composer's tonic menu.
+TONIC_CHOICES = tuple(dict.fromkeys(
+    t for pc in range(12) for t in sorted({MINOR_TONICS[pc], MAJOR_TONICS[pc]},
+                                          key=lambda t: "#" not in t)))
 
 _MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 _MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10)
@@ -70,8 +81,30 @@ class KeyName:
         return self.tonic + ("m" if self.mode == "minor" else "")
 
 
-def _acc(n: int) -> str:
+def accidentals(n: int) -> str:
+    """``"#"`` * n for n > 0, ``"b"`` * -n for n < 0 (``""`` for 0)."""
     return "#" * n if n > 0 else "b" * (-n)
+
+
+_acc = accidentals
+
+
+def note_name(midi: int) -> str:
+    """A MIDI note with its octave, in sharps (61 -> ``"C#4"``, 60 -> ``"C4"``)."""
+    n = int(midi)
+    return f"{SHARP_NAMES[n % 12]}{n // 12 - 1}"
+
+
+def enharmonics(name: str) -> list[str]:
+    """The spellings of a note's pitch class with at most one accidental, sorted (``"Db"`` ->
+    ``["C#", "Db"]``, ``"E"`` -> ``["E", "Fb"]``).
+
+    Raises:
+        PitchError: not a note name.
+    """
+    _, pc = parse_note(name)
+    return sorted(spell(letter, pc) for letter in range(7)
+                  if abs(_accidental(letter, pc)) <= 1)
 
 
 def parse_note(name: str) -> tuple[int, int]:
@@ -199,6 +232,18 @@ def make_key(pc: int, mode: str, near: KeyName | None = None) -> KeyName:
     return KeyName(key_tonic_name(pc, mode), pc, mode)
 
 
+def key_after(pc: int, mode: str, home: KeyName | None) -> KeyName:
+    """A key shown after ``home`` on one timeline (a modulation from the global key): its
+    conventional spelling (:func:`key_tonic_name`: Ab major after G# minor, never G# major
+    with eight sharps), but at the six-sharp/six-flat tie the side of ``home`` (Gb major after
+    Db major, F# major after B major)."""
+    mode = parse_mode(mode)
+    pc = int(pc) % 12
+    if home is not None and (pc, mode) in _TIED_TONICS:
+        return make_key(pc, mode, near=home)
+    return make_key(pc, mode)
+
+
 def conventional(key: KeyName | str | Mapping[str, Any]) -> KeyName:
     """The same key with the conventional tonic spelling (``A# major`` -> ``Bb major``)."""
     k = parse_key(key)
@@ -290,7 +335,7 @@ _QUALITY_TONES: dict[str, tuple[tuple[int, int], ...]] = {
     "maj6": ((2, 4), (4, 7), (5, 9)), "min6": ((2, 3), (4, 7), (5, 9)),
     "sus2": ((1, 2), (4, 7)), "sus4": ((3, 5), (4, 7)), "9": ((2, 4), (4, 7), (6, 10), (1, 2)),
     "maj9": ((2, 4), (4, 7), (6, 11), (1, 2)), "min9": ((2, 3), (4, 7), (6, 10), (1, 2)),
-    "5": ((4, 7),), "1": (),
+    "maj(9)": ((2, 4), (4, 7), (1, 2)), "5": ((4, 7),), "1": (),
 }
 
 
@@ -313,6 +358,14 @@ def _diatonic_chord(pc: int, quality: str, k: KeyName) -> bool:
     return all((pc + t - k.pc) % 12 in steps for t in tones)
 
 
+def _in_key_spelling(letter: int, pc: int, quality: str, k: KeyName) -> bool:
+    """Every tone of the chord, spelled up from a root on ``letter``, is spelled as the key
+    spells that pitch class (:func:`spell_pc`; G# minor: D# F## A#, G# B# D# F##; not Cb Ebb Gb
+    in Eb minor, whose Ebb the key writes D)."""
+    tones = [(0, 0), *_QUALITY_TONES.get(quality, ((2, 4), (4, 7)))]
+    return all(spell(letter + st, pc + se) == spell_pc((pc + se) % 12, k) for st, se in tones)
+
+
 def spell_root(pc: int, quality: str, key: KeyName | str | None = None) -> str:
     """Spell a chord root in ``key``: as :func:`spell_pc`, except
 
@@ -321,7 +374,9 @@ def spell_root(pc: int, quality: str, key: KeyName | str | None = None) -> str:
       F# minor): an F minor chord in C# minor or B major reads ``Fm``, not ``E#m``; an E major
       chord in Db major reads ``E``, not ``Fb``;
     * a spelling that would give the chord a double accidental takes the enharmonic root that
-      avoids it (F# minor: ``E#:maj7`` is ``F:maj7``; E minor: ``A#:maj7`` is ``Bb:maj7``)."""
+      avoids it (F# minor: ``E#:maj7`` is ``F:maj7``; E minor: ``A#:maj7`` is ``Bb:maj7``),
+      except in a chord diatonic to the key, whose tones are the scale's (G# minor: the
+      dominant is ``D#:maj`` with its F##, not ``Eb:maj``; the leading-tone chord ``F##:dim``)."""
     pc = int(pc) % 12
     name = spell_pc(pc, key)
     if key is None:
@@ -332,12 +387,30 @@ def spell_root(pc: int, quality: str, key: KeyName | str | None = None) -> str:
             and not _diatonic_chord(pc, quality, k)
             and _worst_accidental(LETTERS.index(plain), pc, quality) <= 1):
         return plain
-    if _worst_accidental(LETTERS.index(name[0]), pc, quality) <= 1:
+    if _worst_accidental(LETTERS.index(name[0]), pc, quality) <= 1 or _in_key_spelling(
+            LETTERS.index(name[0]), pc, quality, k):
         return name
     for other in (FLAT_NAMES[pc], SHARP_NAMES[pc]):
         if other != name and _worst_accidental(LETTERS.index(other[0]), pc, quality) <= 1:
             return other
     return name
+
+
+def respell_root(letter: int, pc: int, quality: str, key: KeyName | None = None) -> int:
+    """Letter index for a chord root written on ``letter`` (a degree's letter: the composer's
+    bII, V/V, vii°7/iii): ``letter`` itself unless the root would need a double accidental; then
+    the enharmonic root whose chord (Harte ``quality``) needs the fewest accidentals (in Ab major
+    the Neapolitan ``Bbb`` is ``A``; in B major vii°7/iii ``C##dim7`` is ``Ddim7``). A root with
+    one accidental keeps its degree's letter (Cb in Db major's bVII, D# in E major's V/iii), and
+    so does a chord diatonic to ``key`` (G# minor's leading-tone chord ``F##dim``, as in
+    :func:`spell_root`)."""
+    letter %= 7
+    if abs(_accidental(letter, pc)) <= 1:
+        return letter
+    if key is not None and _in_key_spelling(letter, pc, quality, key):
+        return letter
+    options = [LETTERS.index(n[0]) for n in (FLAT_NAMES[pc % 12], SHARP_NAMES[pc % 12])]
+    return min(options, key=lambda lt: _worst_accidental(lt, pc, quality))
 
 
 def _split_harte(label: str) -> tuple[str, str, str]:

@@ -158,3 +158,100 @@ def test_chord_roots_avoid_e_sharp_b_sharp_c_flat_f_flat_unless_diatonic_or_dimi
                     if sym[:2] in ("E#", "B#", "Cb", "Fb"):
                         assert (k.name, sym) in {("Eb minor", "Cb"), ("Eb minor", "Cbmaj7")}, \
                             (k.name, sym)
+
+
+# ---- one spelling module: no private name tables elsewhere in the package ----------------------
+_NOTE_TEXT = __import__("re").compile(r"[A-G](?:#|b|♯|♭)?m?")
+
+
+def _name_tables(tree) -> list[int]:
+    """Line numbers of literals that look like a table of note / key names: a tuple, list or set
+    of at least five note names (one with an accidental), a dict with five such keys or values,
+    or the letter string ``"CDEFGAB"``."""
+    import ast
+
+    def names(nodes) -> bool:
+        texts = [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        hits = [t for t in texts if _NOTE_TEXT.fullmatch(t)]
+        return len(hits) >= 5 and any(len(t) > 1 and t[1] in "#b♯♭" for t in hits)
+
+    found = []
+    for node in ast.walk(tree):
+        table = (isinstance(node, (ast.Tuple, ast.List, ast.Set)) and names(node.elts)) or (
+            isinstance(node, ast.Dict)
+            and (names([k for k in node.keys if k is not None]) or names(node.values)))
+        if table or (isinstance(node, ast.Constant) and node.value == "CDEFGAB"):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_the_detector_finds_a_private_table():
+    import ast
+
+    src = ('SHARPS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")\n'
+           'FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}\n'
+           'KEYS = frozenset({"Cb", "Gb", "Db", "Ab", "Eb", "Bbm"})\n'
+           'L = "CDEFGAB"\n'
+           'OK = ("A", "B", "C", "D", "E")  # no accidental: not a spelling table\n')
+    assert _name_tables(ast.parse(src)) == [1, 2, 3, 4]
+
+
+def test_pitch_is_the_only_module_with_note_name_tables():
+    """Every note, key and chord-root name table lives in musicapp/pitch.py: a new private copy
+    anywhere else in the package (analysis, GUI, library, composer, CLI ...) fails here."""
+    import ast
+    from pathlib import Path
+
+    root = Path(pitch.__file__).parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path == Path(pitch.__file__):
+            continue
+        lines = _name_tables(ast.parse(path.read_text(encoding="utf-8")))
+        offenders += [f"{path.relative_to(root.parent)}:{n}" for n in lines]
+    assert offenders == [], offenders
+
+
+def test_shared_name_helpers():
+    assert pitch.note_name(61) == "C#4" and pitch.note_name(60) == "C4" and pitch.note_name(21) == "A0"
+    assert pitch.enharmonics("Db") == ["C#", "Db"]
+    assert pitch.enharmonics("c") == ["B#", "C"] and pitch.enharmonics("E") == ["E", "Fb"]
+    with pytest.raises(pitch.PitchError):
+        pitch.enharmonics("H")
+    # the composer's tonic menu: every conventional major and minor tonic, sharp before flat
+    assert pitch.TONIC_CHOICES == ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "G", "G#", "Ab",
+                                   "A", "Bb", "B")
+    assert set(pitch.TONIC_CHOICES) == set(pitch.MAJOR_TONICS) | set(pitch.MINOR_TONICS)
+
+
+def test_a_key_after_the_global_key_is_spelled_conventionally_but_for_the_tie():
+    g_sharp_minor, db, b = (pitch.make_key(8, "minor"), pitch.make_key(1, "major"),
+                            pitch.make_key(11, "major"))
+    assert pitch.key_after(8, "major", g_sharp_minor).name == "Ab major"  # not G# major
+    assert pitch.key_after(6, "major", db).name == "Gb major"
+    assert pitch.key_after(6, "major", b).name == "F# major"
+    assert pitch.key_after(3, "minor", b).name == "D# minor"
+    assert pitch.key_after(1, "minor", db).name == "C# minor"
+    assert pitch.key_after(4, "major", None).name == "E major"
+
+
+def test_chords_diatonic_to_a_key_keep_the_key_spelling_even_with_a_double_sharp():
+    g_sharp_minor = pitch.make_key(8, "minor")
+    assert pitch.chord_symbol("Eb:maj", g_sharp_minor) == "D#"  # V of G# minor (was Eb)
+    assert pitch.chord_symbol("Eb:7", g_sharp_minor) == "D#7"
+    assert pitch.chord_symbol("G:dim7", g_sharp_minor) == "F##dim7"  # vii°7, the raised 7th
+    assert pitch.chord_symbol("Ab:maj7", g_sharp_minor) == "G#maj7"
+    # a chord foreign to the key still avoids the double accidental
+    assert pitch.chord_symbol("F:maj7", pitch.make_key(6, "minor")) == "Fmaj7"
+    assert pitch.chord_symbol("B:min", pitch.make_key(3, "minor")) == "Bm"  # not Cbm (Ebb)
+
+
+def test_respell_root_for_degree_spelled_chords():
+    # Ab major's Neapolitan (bII) written on B: Bbb -> A
+    assert pitch.spell(pitch.respell_root(6, 9, "maj"), 9) == "A"
+    # one accidental stays (Cb, bVII of Db major)
+    assert pitch.spell(pitch.respell_root(0, 11, "maj"), 11) == "Cb"
+    # the key's own raised 7th stays (G# minor vii°: F##)
+    k = pitch.make_key(8, "minor")
+    assert pitch.spell(pitch.respell_root(3, 7, "dim", k), 7) == "F##"
+    assert pitch.spell(pitch.respell_root(3, 7, "dim"), 7) == "G"

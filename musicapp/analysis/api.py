@@ -15,7 +15,14 @@ from musicapp.analysis import key as key_mod
 from musicapp.analysis import meter as meter_mod
 from musicapp.analysis import tempo as tempo_mod
 from musicapp.analysis.grid import TempoReport, describe_tempo
-from musicapp.analysis.key_report import KeyReport, analyse_key, key_entry, no_key_reason
+from musicapp.analysis.key_report import (
+    KeyReport,
+    analyse_key,
+    key_at,
+    key_timeline,
+    no_key_reason,
+    timeline_entries,
+)
 
 ProgressFn = Callable[[float, str], None]
 
@@ -55,20 +62,17 @@ class MusicAnalysis:
         """JSON-ready dict with exactly the public keys (see the package README)."""
         k = self.key
         out = self.key_report.to_dict()
-        out["key_timeline"] = [
-            {"start": round(s.start, 3), "end": round(s.end, 3),
-             **key_entry(s.key.tonic, s.key.mode),
-             "confidence": round(float(s.key.confidence), 3)}
-            for s in self.key_timeline
-        ]
+        out["key_timeline"] = timeline_entries(self.key_timeline, self.key_report)
         out.update(self.tempo.to_dict())
         out["meter"] = self.meter
         out["meter_confidence"] = round(float(self.meter_confidence), 3)
         out["beats"] = [round(float(b), 3) for b in self.beats]
         out["downbeats"] = [round(float(b), 3) for b in self.downbeats]
+        # each chord spelled in the key of its timeline section (the global key but for a
+        # modulation)
         out["chords"] = [{"start": round(a, 3), "end": round(b, 3),
-                          "label": pitch.spell_chord(lab, k),
-                          "symbol": pitch.chord_symbol(lab, k)}
+                          "label": pitch.spell_chord(lab, key_at(self.key_timeline, a, k)),
+                          "symbol": pitch.chord_symbol(lab, key_at(self.key_timeline, a, k))}
                          for a, b, lab in self.chords]
         return out
 
@@ -272,12 +276,10 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
         # no tonal centre (noise, drums) or fewer than three pitch classes (one sustained tone):
         # nothing the chord templates match is a chord, so the whole track is "no chord"
         chord_list = [(0.0, duration, "N")]
-    timeline: list[key_mod.KeySegment] = []
-    if key_report.pc is not None:
-        timeline = key_mod.local_keys(key_chroma, bounds_s)
-        if len(timeline) <= 1:  # one local key: it is the global key
-            timeline = [key_mod.KeySegment(0.0, duration, key_mod.KeyEstimate(
-                key_report.pc, key_report.mode or "major", key_report.confidence))]
+    # local keys scored like the global key, on each section's own evidence; a section shows
+    # another key only when it confidently differs (a modulation), else the global key
+    timeline = key_timeline(key_chroma, bass_chroma, labels, weights, bounds_s, key_report,
+                            duration)
 
     meter: str | None = None
     downbeats: list[float] = []

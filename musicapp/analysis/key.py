@@ -65,38 +65,17 @@ def key_correlations(chroma: np.ndarray) -> np.ndarray:
     return r[:, 0] if squeeze else r
 
 
-def _confidence(r: np.ndarray, chroma: np.ndarray) -> float:
-    """Margin over the runner-up, times the fit, times how tonal (non-flat) the chroma is."""
-    order = np.sort(r)[::-1]
-    if order[0] <= 0:
-        return 0.0
-    margin = order[0] - order[1]
-    c = np.asarray(chroma, dtype=np.float64)
-    tonal = float(c.std() / c.mean()) if c.mean() > 0 else 0.0  # ~0.05 for white noise
-    return float(np.clip(margin * 6.0, 0.0, 1.0) * np.clip(order[0] / 0.7, 0.0, 1.0)
-                 * np.clip((tonal - 0.1) / 0.3, 0.0, 1.0))
-
-
-def _estimate(index: int, r: np.ndarray, chroma: np.ndarray) -> KeyEstimate:
-    return KeyEstimate(tonic=index % 12, mode=MODES[index // 12],
-                       confidence=_confidence(r, chroma))
-
-
-def global_key(key_chroma: np.ndarray) -> KeyEstimate:
-    """Global key of a track from its summed key chroma (12,)."""
-    if not np.any(key_chroma > 0):
-        return KeyEstimate(0, "major", 0.0)
-    r = key_correlations(key_chroma)
-    return _estimate(int(np.argmax(r)), r, key_chroma)
-
-
-def local_keys(beat_chroma: np.ndarray, bounds_s: np.ndarray, window: int = 16,
-               switch_penalty: float = 3.0, min_seconds: float = 6.0) -> list[KeySegment]:
-    """Key timeline from per-beat key chroma (12, m) and beat-segment bounds in seconds (m+1,).
+def local_key_runs(beat_chroma: np.ndarray, bounds_s: np.ndarray, window: int = 16,
+                   switch_penalty: float = 3.0, min_seconds: float = 6.0,
+                   ) -> list[tuple[int, int, int]]:
+    """Sections of one local key from per-beat key chroma (12, m) and beat-segment bounds in
+    seconds (m+1,): ``(key index, first segment, end segment)`` runs covering all m segments.
 
     Chroma is summed over a +-``window`` beat neighbourhood, correlated with the 24 profiles and
-    decoded with Viterbi (``switch_penalty`` in correlation*10 units per change); segments
-    shorter than ``min_seconds`` are merged into their longer neighbour.
+    decoded with Viterbi (``switch_penalty`` in correlation*10 units per change); runs
+    shorter than ``min_seconds`` are merged into their longer neighbour. Which key each section
+    shows, and with what confidence, is decided from the section's own evidence with the
+    calibrated key scorer (:func:`musicapp.analysis.key_report.key_timeline`).
     """
     m = beat_chroma.shape[1]
     if m == 0:
@@ -146,19 +125,18 @@ def local_keys(beat_chroma: np.ndarray, bounds_s: np.ndarray, window: int = 16,
         runs[j][1] = min(runs[j][1], runs[i][1])
         runs[j][2] = max(runs[j][2], runs[i][2])
         runs.pop(i)
-        coalesced: list[list[int]] = []
-        for run in runs:
-            if coalesced and coalesced[-1][0] == run[0]:
-                coalesced[-1][2] = run[2]
-            else:
-                coalesced.append(run)
-        runs = coalesced
-    merged = runs
-    out = []
-    for k, a, b in merged:
-        seg = beat_chroma[:, a:b].sum(axis=1)
-        est = _estimate(k, key_correlations(seg), seg)
-        out.append(KeySegment(float(bounds_s[a]), float(bounds_s[b]), est))
+        runs = merge_runs(runs)
+    return [(k, a, b) for k, a, b in runs]
+
+
+def merge_runs(runs: list[list[int]]) -> list[list[int]]:
+    """Adjacent ``[key, start, end]`` runs of the same key joined into one."""
+    out: list[list[int]] = []
+    for run in runs:
+        if out and out[-1][0] == run[0]:
+            out[-1][2] = run[2]
+        else:
+            out.append(list(run))
     return out
 
 

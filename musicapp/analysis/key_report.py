@@ -273,6 +273,21 @@ def no_key_reason(key_chroma: np.ndarray) -> str | None:
     return None
 
 
+def _score_keys(c: np.ndarray, bass_chroma: np.ndarray, labels: list[str],
+                durations: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(key features, key-scorer softmax, calibrated confidence of its best key) of a stretch
+    of music with a tonal chroma ``c`` (:func:`no_key_reason` is None): the margin and the
+    amount of evidence through the calibrated map (capped for short stretches), times how tonal
+    (far from noise) the chroma is."""
+    tonal = float(c.std() / c.mean())
+    feats = key_mod.key_features(c, bass_chroma, labels, durations)
+    p = key_mod.key_probabilities(feats)
+    x = key_mod.confidence_features(feats, p, list(labels), np.asarray(durations))
+    conf = key_mod.calibrated_confidence(x) * float(
+        np.clip((tonal - NOISE_TONALITY) / 0.3, 0.0, 1.0))
+    return feats, p, conf
+
+
 def analyse_key(key_chroma: np.ndarray, bass_chroma: np.ndarray, labels: list[str],
                 durations: np.ndarray) -> KeyReport:
     """The key report of a track from its summed key and bass chroma and decoded chords."""
@@ -280,16 +295,11 @@ def analyse_key(key_chroma: np.ndarray, bass_chroma: np.ndarray, labels: list[st
     reason = no_key_reason(c)
     if reason is not None:
         return KeyReport(None, None, 0.0, reason=reason)
-    tonal = float(c.std() / c.mean())
-    feats = key_mod.key_features(c, bass_chroma, labels, durations)
-    p = key_mod.key_probabilities(feats)
-    best = int(np.argmax(p))
-    pc, mode = best % 12, key_mod.MODES[best // 12]
     # P(right) from the margin and the amount of evidence (calibrated on training songs, capped
     # for short clips); a barely tonal chroma (close to noise) cannot be confident either
-    x = key_mod.confidence_features(feats, p, list(labels), np.asarray(durations))
-    conf = key_mod.calibrated_confidence(x) * float(
-        np.clip((tonal - NOISE_TONALITY) / 0.3, 0.0, 1.0))
+    feats, p, conf = _score_keys(c, bass_chroma, labels, durations)
+    best = int(np.argmax(p))
+    pc, mode = best % 12, key_mod.MODES[best // 12]
     chords = [lab for lab in labels if lab not in ("N", "X")]
     evidence = {
         "bass_tonic": pitch.spell_pc(int(np.argmax(bass_chroma)), pitch.make_key(pc, mode))
@@ -304,3 +314,99 @@ def analyse_key(key_chroma: np.ndarray, bass_chroma: np.ndarray, labels: list[st
     }
     return KeyReport(pc, mode, conf, shown_probabilities(p, conf),
                      mode_detail=mode_detail(c, pc, mode), evidence=evidence, scores=p)
+
+
+# ---- the local-key timeline ---------------------------------------------------------------------
+#: A section shows a key other than the global one only when that key is confidently its own
+#: (a real modulation): calibrated P(right) from the section's own evidence of at least this ...
+LOCAL_KEY_CONFIDENCE = 0.6
+#: ... and the global key far behind in the section's own key scores (its softmax below this
+#: fraction of the section's best key's). Otherwise the section shows the global key.
+LOCAL_GLOBAL_RATIO = 0.1
+
+
+def section_key(key_chroma: np.ndarray, bass_chroma: np.ndarray, labels: list[str],
+                durations: np.ndarray, report: KeyReport) -> tuple[int, float]:
+    """(key index, confidence) a section of a track shows, from its summed key and bass chroma
+    and its chords: its own best key (the global key's scorer and calibrated confidence map, on
+    the section's evidence) when that differs from the global key ``report`` confidently (at
+    least :data:`LOCAL_KEY_CONFIDENCE`, the global key below :data:`LOCAL_GLOBAL_RATIO` of it in
+    the section's scores); else the global key with its confidence."""
+    glob = report.index
+    assert glob is not None, "a track without a key has no local keys"
+    c = np.asarray(key_chroma, dtype=np.float64)
+    if no_key_reason(c) is None:
+        _, p, conf = _score_keys(c, np.asarray(bass_chroma, dtype=np.float64), list(labels),
+                                 np.asarray(durations, dtype=np.float64))
+        best = int(np.argmax(p))
+        if best != glob and conf >= LOCAL_KEY_CONFIDENCE and p[glob] < LOCAL_GLOBAL_RATIO * p[best]:
+            return best, float(conf)
+    return glob, float(report.confidence)
+
+
+def key_timeline(key_chroma: np.ndarray, bass_chroma: np.ndarray, labels: list[str],
+                 durations: np.ndarray, bounds_s: np.ndarray, report: KeyReport,
+                 duration: float) -> list[key_mod.KeySegment]:
+    """The local keys of a track, agreeing with its global key ``report``.
+
+    ``key_chroma``/``bass_chroma``: duration-weighted chroma per chord segment (12, m);
+    ``labels``/``durations``: each segment's chord label and seconds; ``bounds_s`` its bounds
+    (m+1,). The sections of :func:`musicapp.analysis.key.local_key_runs` are scored with the same
+    key scorer and calibrated confidence map as the global key, on the section's own evidence
+    (margin, chord seconds, chord count). A section shows its own best key only when that key
+    differs from the global one confidently (:data:`LOCAL_KEY_CONFIDENCE`, global key below
+    :data:`LOCAL_GLOBAL_RATIO` of it in the section's scores); else the global key, with the
+    global key's confidence. Neighbouring sections with the same key are joined; a track
+    without a modulation has one entry, the global key from 0 to ``duration``. No key: []."""
+    if report.pc is None or report.mode is None:
+        return []
+    glob = report.index
+    chroma = np.asarray(key_chroma, dtype=np.float64)
+    bass = np.asarray(bass_chroma, dtype=np.float64)
+    durations = np.asarray(durations, dtype=np.float64)
+    shown: list[list] = []  # [key index, first segment, end segment, confidence]
+    for _, a, b in key_mod.local_key_runs(chroma, bounds_s):
+        key, conf = section_key(chroma[:, a:b].sum(axis=1), bass[:, a:b].sum(axis=1),
+                                list(labels[a:b]), durations[a:b], report)
+        if shown and shown[-1][0] == key:
+            shown[-1][2] = b
+            if key != glob:  # a joined section: the less certain part bounds the whole
+                shown[-1][3] = min(shown[-1][3], conf)
+        else:
+            shown.append([key, a, b, conf])
+    if len(shown) <= 1:
+        return [key_mod.KeySegment(0.0, float(duration), key_mod.KeyEstimate(
+            int(report.pc), report.mode, float(report.confidence)))]
+    out = []
+    for i, (key, a, b, conf) in enumerate(shown):
+        start = 0.0 if i == 0 else float(bounds_s[a])
+        end = float(duration) if i == len(shown) - 1 else float(bounds_s[b])
+        out.append(key_mod.KeySegment(start, end, key_mod.KeyEstimate(
+            key % 12, key_mod.MODES[key // 12], float(conf))))
+    return out
+
+
+def timeline_entries(timeline: list[key_mod.KeySegment], report: KeyReport) -> list[dict]:
+    """JSON form of the key timeline (``key_timeline``): each section's key spelled after the
+    global key (:func:`musicapp.pitch.key_after`), with its start, end and confidence."""
+    out = []
+    for s in timeline:
+        entry = key_entry(s.key.tonic, s.key.mode)
+        k = pitch.key_after(s.key.tonic, s.key.mode, report.key)
+        entry.update(tonic=k.tonic, name=k.name)
+        out.append({"start": round(s.start, 3), "end": round(s.end, 3), **entry,
+                    "confidence": round(float(s.key.confidence), 3)})
+    return out
+
+
+def key_at(timeline: list[key_mod.KeySegment], time: float,
+           default: pitch.KeyName | None) -> pitch.KeyName | None:
+    """The key a chord starting at ``time`` seconds is spelled in: its timeline section's key
+    (:func:`musicapp.pitch.key_after` the global key ``default``), or ``default`` outside every
+    section."""
+    for s in timeline:
+        if s.start <= time < s.end:
+            if default is not None and (s.key.tonic, s.key.mode) == (default.pc, default.mode):
+                return default
+            return pitch.key_after(s.key.tonic, s.key.mode, default)
+    return default

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # key-free names
+from musicapp.pitch import CHROMATIC_NAMES as PITCH_NAMES  # key-free names (musicapp.pitch)
+
 MODES = ("major", "minor")
 
 # Chord qualities recognised, as intervals (semitones above the root).

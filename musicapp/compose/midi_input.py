@@ -41,6 +41,7 @@ import numpy as np
 from musicapp.compose.rhythm import Meter
 from musicapp.compose.theory import QUALITIES, ChordToken, Key, canonical, conventional_key
 from musicapp.errors import MusicappError
+from musicapp.pitch import NEUTRAL_NAMES
 
 MAX_MIDI_BYTES = 16 << 20
 #: Longest clip read, in quarter-note beats (256 bars of 4/4: over 8 minutes at 120 bpm).
@@ -363,8 +364,7 @@ def detect_key(notes: list[ClipNote]) -> tuple[Key, float]:
             if score > best[0]:
                 best = (score, r, pc, mode)
     _, r, pc, mode = best
-    names = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-    return conventional_key(Key(names[pc], mode)), r
+    return conventional_key(Key(NEUTRAL_NAMES[pc], mode)), r
 
 
 def _templates() -> list[tuple[int, str, np.ndarray]]:

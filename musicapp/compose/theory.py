@@ -18,10 +18,15 @@ import functools
 import re
 from dataclasses import dataclass
 
+from musicapp import pitch
 from musicapp.errors import MusicappError
+from musicapp.pitch import LETTERS, MAJOR_TONICS, MINOR_TONICS, NATURAL_PC, parse_note, spell
+from musicapp.pitch import accidentals as _acc
 
-LETTERS = "CDEFGAB"
-NATURAL_PC = (0, 2, 4, 5, 7, 9, 11)
+__all__ = ["ALL_KEYS", "LETTERS", "MAJOR_TONICS", "MINOR_TONICS", "NATURAL_PC", "QUALITIES",
+           "ChordToken", "Key", "canonical", "chord_name_pcs", "conventional_key", "from_root",
+           "parse_chord_name", "parse_note", "parse_roman", "quality_from_pcs", "spell"]
+
 MAJOR_STEPS = NATURAL_PC  # semitones of the major scale degrees 1..7 above the tonic
 ROMANS = ("I", "II", "III", "IV", "V", "VI", "VII")
 
@@ -64,24 +69,6 @@ SCALES = {
 }
 
 
-def _acc(n: int) -> str:
-    return "#" * n if n > 0 else "b" * (-n)
-
-
-def parse_note(name: str) -> tuple[int, int]:
-    """Parse a note name like ``"F#"``, ``"Bb"``, ``"Ebb"`` into (letter index, pitch class)
-    (:func:`musicapp.pitch.parse_note`, the app's one note parser)."""
-    from musicapp import pitch
-
-    return pitch.parse_note(name)
-
-
-def spell(letter: int, pc: int) -> str:
-    """Spell pitch class ``pc`` on letter index ``letter`` (e.g. (3, 6) -> "F#")."""
-    diff = ((pc - NATURAL_PC[letter % 7] + 6) % 12) - 6
-    return LETTERS[letter % 7] + _acc(diff)
-
-
 @dataclass(frozen=True)
 class Key:
     """A key: tonic spelling and mode (``"major"`` or ``"minor"``)."""
@@ -113,40 +100,30 @@ class Key:
     def has_signature(self) -> bool:
         """Whether this spelling of the key has a key signature (-7..7 accidentals): E# major
         and Fb minor have none (their scales need double accidentals)."""
-        return self.tonic + ("m" if self.mode == "minor" else "") in _MIDO_KEYS
+        return abs(pitch.key_signature(pitch.KeyName(self.tonic, self.pc, self.mode))) <= 7
 
     def mido_key(self) -> str:
         """The key name as mido's ``key_signature`` meta message expects (``"Bb"``, ``"F#m"``);
         a tonic with no key signature of its own (Db minor, E# major) is written enharmonically
         (C#m, F)."""
         suffix = "m" if self.mode == "minor" else ""
-        if self.tonic + suffix in _MIDO_KEYS:
+        if self.has_signature():
             return self.tonic + suffix
-        names = MINOR_TONICS if self.mode == "minor" else MAJOR_TONICS
-        return names[self.pc] + suffix
+        return pitch.key_tonic_name(self.pc, self.mode) + suffix
 
     @staticmethod
     def parse(text: str, mode: str | None = None) -> Key:
         """Parse ``"C"``, ``"F#m"``, ``"Bb minor"``, ``"eb"`` (lower case = minor), ``"A:min"``
         with :func:`musicapp.pitch.parse_key` (the app's one key parser); ``"H#"`` and the like
         raise :class:`~musicapp.errors.MusicappError`."""
-        from musicapp import pitch
-
         k = pitch.parse_key(text, mode)
         return Key(k.tonic, k.mode)
 
 
-#: Key names a MIDI key signature can carry (-7..7 accidentals).
-_MIDO_KEYS = frozenset({"Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B",
-                        "F#", "C#", "Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em",
-                        "Bm", "F#m", "C#m", "G#m", "D#m", "A#m"})
-#: Conventional spellings of the 24 keys.
-MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 def conventional_key(key: Key) -> Key:
-    """The same key with the conventional tonic spelling (``A# major`` -> ``Bb major``)."""
-    names = MAJOR_TONICS if key.mode == "major" else MINOR_TONICS
-    return Key(names[key.pc], key.mode)
+    """The same key with the conventional tonic spelling (``A# major`` -> ``Bb major``;
+    :func:`musicapp.pitch.key_tonic_name`)."""
+    return Key(pitch.key_tonic_name(key.pc, key.mode), key.mode)
 
 
 ALL_KEYS = tuple(Key(t, "major") for t in MAJOR_TONICS) + tuple(Key(t, "minor")
@@ -239,12 +216,22 @@ class ChordToken:
         pc += MAJOR_STEPS[self.degree - 1] + self.alter
         return letter % 7, pc % 12
 
+    def spelled_root(self, key: Key) -> tuple[int, int]:
+        """(letter index, pitch class) of the root as written: the degree's letter
+        (:meth:`root`) unless a chord foreign to the key would need a double accidental, then
+        the enharmonic root :func:`musicapp.pitch.respell_root` picks (Ab major ``bII`` is A,
+        not Bbb; G# minor's vii° stays F##dim)."""
+        letter, pc = self.root(key)
+        return pitch.respell_root(letter, pc, _HARTE[self.quality],
+                                  pitch.KeyName(key.tonic, key.pc, key.mode)), pc
+
     def root_name(self, key: Key) -> str:
-        return spell(*self.root(key))
+        """The root spelled in ``key`` (:meth:`spelled_root`), e.g. ``"F#"``, ``"Ab"``."""
+        return spell(*self.spelled_root(key))
 
     def note_names(self, key: Key) -> list[str]:
         """Spelled chord tones, root first (e.g. D major ``III:maj`` -> F#, A#, C#)."""
-        letter, pc = self.root(key)
+        letter, pc = self.spelled_root(key)
         return [spell(letter + steps, pc + semis) for semis, steps in QUALITIES[self.quality]]
 
     def pitch_classes(self, key: Key) -> list[int]:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from musicapp.errors import MusicappError
+from musicapp.pitch import TONIC_CHOICES
 
 #: where "drag the MIDI out" files are written
 DRAG_DIR = Path.home() / ".cache" / "musicapp" / "drag"
@@ -27,7 +28,7 @@ PATTERN_NAMES = {"block": "Block chords", "arpeggio": "Arpeggio", "strum": "Stru
                  "pop": "Pop comping"}
 #: the conventional tonic of every major and minor key (musicapp.pitch.conventional): G# minor
 #: (5 sharps) must not turn into Ab minor (7 flats) when a track's key seeds the composer
-TONICS = ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "G", "G#", "Ab", "A", "Bb", "B")
+TONICS = TONIC_CHOICES
 MODES = ("major", "minor")
 PREVIEW_RATE = 44100
 

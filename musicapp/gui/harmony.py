@@ -11,8 +11,7 @@ import math
 
 import numpy as np
 
-PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+from musicapp.pitch import note_name
 
 
 def midi_of(hz: float) -> float:
@@ -24,7 +23,7 @@ def note_and_cents(hz: float) -> tuple[str, float]:
     """("A4", cents from it) of the nearest equal-tempered note."""
     m = midi_of(hz)
     n = int(round(m))
-    return f"{NOTE_NAMES[n % 12]}{n // 12 - 1}", (m - n) * 100.0
+    return note_name(n), (m - n) * 100.0
 
 
 def chromagram(y: np.ndarray, sr: int, hop: int = 1024, n_fft: int = 4096,

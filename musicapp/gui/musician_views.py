@@ -16,7 +16,6 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from musicapp.gui.harmony import (
-    PITCH_CLASSES,
     chromagram,
     estimate_pitch,
     key_index,
@@ -28,6 +27,7 @@ from musicapp.gui.harmony import (
 )
 from musicapp.gui.labels import ElideLabel
 from musicapp.gui.theme import ACCENT, ACCENT2
+from musicapp.pitch import CHROMATIC_NAMES as PITCH_CLASSES
 
 CHROMA_HOP = 2048
 CHROMA_FFT = 4096

@@ -14,15 +14,15 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from musicapp.gui.theme import ACCENT, ACCENT2
+from musicapp.pitch import note_name
 
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 BLACK = {1, 3, 6, 8, 10}
 COLOURS = {"chords": QColor("#6f8fd8"), "bass": QColor(ACCENT2), "melody": QColor(ACCENT)}
 
 
 def midi_name(pitch: int) -> str:
     """"C4" for 60."""
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+    return note_name(pitch)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from musicapp.gui.lane import Lane
 from musicapp.gui.plotting import fixed_unit_axes
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.params import MEL
+from musicapp.pitch import note_name as midi_note_name
 
 #: display range of log10(10000 * S + 1) values
 DEFAULT_LEVELS = (0.0, 3.5)
@@ -37,7 +38,6 @@ TALL_VIEW = 420
 #: below this view height (pixels) the mood lane is one labelled band ("moods", the names on
 #: hover) instead of five labelled rows, so the spectrogram keeps its height in a short window
 SHORT_VIEW = 300
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 def _hz_to_mel_slaney(hz: np.ndarray) -> np.ndarray:
@@ -111,7 +111,7 @@ def note_name(hz: float) -> tuple[str, float]:
     """("A4", cents off) of the equal-tempered note nearest to ``hz`` (A4 = 440 Hz)."""
     midi = 69 + 12 * math.log2(max(hz, 1e-6) / 440.0)
     nearest = int(round(midi))
-    return f"{NOTE_NAMES[nearest % 12]}{nearest // 12 - 1}", (midi - nearest) * 100.0
+    return midi_note_name(nearest), (midi - nearest) * 100.0
 
 
 def _norm_moods(moods) -> dict[str, float]:

@@ -49,6 +49,7 @@ from musicapp.library.schema import (
 )
 from musicapp.library.textsafe import db_path, db_text, py_path
 from musicapp.library.walk import AUDIO_EXTENSIONS, content_hash, walk_audio
+from musicapp.pitch import PitchError, enharmonics
 
 log = logging.getLogger(__name__)
 
@@ -1133,30 +1134,13 @@ class Store:
         }
 
 
-_PITCHES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-_FLATS = {
-    "Db": "C#",
-    "Eb": "D#",
-    "Gb": "F#",
-    "Ab": "G#",
-    "Bb": "A#",
-    "Cb": "B",
-    "Fb": "E",
-    "E#": "F",
-    "B#": "C",
-}
-
-
 def _enharmonics(tonic: str) -> list[str]:
-    """Spellings of the same pitch class (``Db`` -> ``['C#', 'Db']``)."""
-    t = tonic.strip()
-    t = t[:1].upper() + t[1:].replace("♯", "#").replace("♭", "b")
-    sharp = _FLATS.get(t, t)
-    if sharp not in _PITCHES:
-        raise LibraryError(f"unknown key tonic {tonic!r}")
-    names = {sharp}
-    names.update(k for k, v in _FLATS.items() if v == sharp)
-    return sorted(names)
+    """Spellings of the same pitch class (``Db`` -> ``['C#', 'Db']``), by
+    :func:`musicapp.pitch.enharmonics`."""
+    try:
+        return enharmonics(tonic.strip())
+    except PitchError:
+        raise LibraryError(f"unknown key tonic {tonic!r}") from None
 
 
 class _Tx:

@@ -243,3 +243,92 @@ def test_a_weak_key_tied_with_unrelated_keys_is_no_clear_key():
     assert kr.key_headline({"tonic": "G", "mode": "major", "confidence": 0.26}) == (
         "no clear key (best guess G major)")
     assert kr.key_headline({"tonic": "F", "mode": "major", "confidence": 0.34}) == "F major"
+
+
+# ---- the local-key timeline agrees with the global key -----------------------------------------
+def _timeline(y: np.ndarray) -> dict:
+    return analyze_music(y, 22050).to_dict()
+
+
+@needs_soundfont
+@pytest.mark.parametrize(("tonic", "mode"), [(0, "major"), (1, "major"), (6, "minor")])
+def test_a_piece_in_one_key_has_one_timeline_entry_the_global_key(tonic, mode):
+    y = render(steady_piece(110.0, tonic, mode, 4, max_seconds=40.0))
+    d = _timeline(y)
+    assert d["key"]["mode"] == mode
+    assert [(s["tonic"], s["mode"], s["confidence"]) for s in d["key_timeline"]] == \
+        [(d["key"]["tonic"], d["key"]["mode"], d["key"]["confidence"])]
+    assert d["key_timeline"][0]["start"] == 0.0
+    assert d["key_timeline"][0]["end"] == pytest.approx(y.size / 22050, abs=0.01)
+
+
+@needs_soundfont
+@pytest.mark.parametrize(("tonic", "relative"), [(9, ("C", "major")), (2, ("F", "major"))])
+def test_a_minor_piece_timeline_is_not_its_relative_major(tonic, relative):
+    d = _timeline(render(steady_piece(110.0, tonic, "minor", 4, max_seconds=40.0)))
+    keys = {(s["tonic"], s["mode"]) for s in d["key_timeline"]}
+    assert relative not in keys
+    assert keys == {(d["key"]["tonic"], "minor")}
+
+
+@needs_soundfont
+def test_a_modulation_shows_both_keys_with_calibrated_confidence_and_chords_spelled_locally():
+    """40 s of C major, then 40 s of E major (cadences in both): the timeline shows C major,
+    then E major; a key other than the global one only with a confident calibrated
+    confidence; the chords of the E major section are spelled in E major (G#m, not Abm)."""
+    a = render(steady_piece(110.0, 0, "major", 4, max_seconds=40.0))
+    b = render(steady_piece(110.0, 4, "major", 4, max_seconds=40.0))
+    d = _timeline(np.concatenate([a, b]))
+    tl = d["key_timeline"]
+    assert (tl[0]["tonic"], tl[0]["mode"]) == ("C", "major")
+    assert (tl[-1]["tonic"], tl[-1]["mode"]) == ("E", "major")
+    assert tl[0]["end"] == pytest.approx(40.0, abs=5.0)
+    for s in tl:
+        if (s["tonic"], s["mode"]) != (d["key"]["tonic"], d["key"]["mode"]):
+            assert s["confidence"] >= kr.LOCAL_KEY_CONFIDENCE
+        else:
+            assert s["confidence"] == d["key"]["confidence"]
+
+
+@needs_soundfont
+def test_local_keys_and_their_chords_are_spelled_in_the_local_key():
+    """E major, then Ab major: whatever the global key (a sharp key here), the Ab major section
+    is named Ab major (not G# major) and its chords Db Eb Ab Fm Bbm (not C# D# G# E#m A#m)."""
+    a = render(steady_piece(110.0, 4, "major", 4, max_seconds=40.0))
+    b = render(steady_piece(110.0, 8, "major", 4, max_seconds=40.0))
+    d = _timeline(np.concatenate([a, b]))
+    tl = d["key_timeline"]
+    assert (tl[0]["name"], tl[-1]["name"]) == ("E major", "Ab major")
+    assert tl[-1]["start"] < 45.0
+    last = [c["symbol"] for c in d["chords"] if c["start"] >= tl[-1]["start"]
+            and c["label"] != "N"]
+    roots = {c.rstrip("m7aj") for c in last}
+    assert roots <= {"Db", "Eb", "Ab", "F", "Bb", "C", "G"}, last
+    assert {"Db", "Eb", "Ab"} <= roots, last
+    first = [c["symbol"] for c in d["chords"] if c["end"] <= tl[0]["end"] and c["label"] != "N"]
+    assert not any("b" in c.rstrip("m7aj")[1:] for c in first), first  # E major: sharps
+
+
+def _section(chords: list[str], seconds_each: float):
+    """Summed key and bass chroma, labels and durations of block chords (root in the bass)."""
+    pcs = {"C:maj": (0, 4, 7), "F:maj": (5, 9, 0), "G:maj": (7, 11, 2), "A:min": (9, 0, 4),
+           "D:min": (2, 5, 9), "E:maj": (4, 8, 11)}
+    kc, bc = np.zeros(12), np.zeros(12)
+    for n in chords:
+        kc[list(pcs[n])] += seconds_each
+        bc[pcs[n][0]] += seconds_each
+    return kc, bc, list(chords), np.full(len(chords), seconds_each)
+
+
+def test_a_section_shows_another_key_only_when_confidently_different():
+    """The rule on a section's own evidence, global key A minor: a long C major section (many
+    chords and cadences) shows C major with its calibrated confidence; the same chords over a
+    few seconds (a low capped confidence) show the global key; a section in A minor shows it."""
+    a_minor = kr.KeyReport(9, "minor", 0.7)
+    long_c = _section(["C:maj", "F:maj", "G:maj", "C:maj"] * 12, 2.0)
+    key, conf = kr.section_key(*long_c, a_minor)
+    assert key == 0 and kr.LOCAL_KEY_CONFIDENCE <= conf < 1.0
+    short_c = _section(["C:maj", "F:maj", "G:maj", "C:maj"], 1.0)
+    assert kr.section_key(*short_c, a_minor) == (21, 0.7)
+    a_section = _section(["A:min", "D:min", "E:maj", "A:min"] * 12, 2.0)
+    assert kr.section_key(*a_section, a_minor) == (21, 0.7)

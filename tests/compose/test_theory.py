@@ -150,3 +150,78 @@ def test_malformed_numerals_are_clear_errors(bad):
 def test_bad_keys_are_clear_errors(bad):
     with pytest.raises(MusicappError, match=r"not a key|not a mode"):
         Key.parse(bad)
+
+
+def _vocabulary() -> list[str]:
+    """Every chord token the composer can write: the canonical form of each degree (natural and
+    altered) in each quality, plain and as an applied chord of each target."""
+    toks = set()
+    for mode in ("major", "minor"):
+        for degree in range(1, 8):
+            for alter in (-1, 0, 1):
+                for q in ("maj", "min", "dim", "aug", "7", "maj7", "m7", "m7b5", "dim7", "sus2",
+                          "sus4", "add9", "9"):
+                    toks.add(canonical(ChordToken(degree, alter, q), mode).token)
+                    for target in range(2, 7):
+                        toks.add(canonical(ChordToken(degree, alter, q, target), mode).token)
+    return sorted(toks)
+
+
+VOCABULARY = _vocabulary()
+
+
+@pytest.mark.parametrize("key", ALL_KEYS, ids=lambda k: k.name)
+def test_every_chord_name_in_every_key_is_spelled_through_pitch(key):
+    """In each of the 24 keys every chord of the vocabulary: the name's pitch classes are the
+    chord's; the root has one accidental at most (Ab major's Neapolitan is A, not Bbb) unless
+    the key itself spells that note so (F##, G# minor's raised 7th); the chords of the key's
+    scale keep their degree's letter (seven letters, no enharmonic swap) and a chord whose
+    tones are all spelled as the key spells them gets the analysis's root name."""
+    from musicapp import pitch
+
+    k = pitch.KeyName(key.tonic, key.pc, key.mode)
+    for text in VOCABULARY:
+        tok = ChordToken.parse(text)
+        name = tok.name(key)
+        assert chord_name_pcs(name) == frozenset(tok.pitch_classes(key)), (text, name)
+        root = tok.root_name(key)
+        assert pitch.note_pc(root) == tok.pitch_classes(key)[0]
+        if "##" in root or "bb" in root:
+            assert root == pitch.spell_pc(tok.pitch_classes(key)[0], k), (text, name)
+        if tok.of_degree is None and tok.is_diatonic(key.mode) and tok.alter == (
+                -1 if key.mode == "minor" and tok.degree in (3, 6, 7) and tok.quality not in (
+                    "dim", "dim7", "m7b5") else 0):
+            # a chord of the key's scale keeps its degree's letter (seven letters)
+            letter = "CDEFGAB".index(key.tonic[0]) + tok.degree - 1
+            assert root[0] == "CDEFGAB"[letter % 7], (text, name)
+        if root not in ("E#", "B#", "Cb", "Fb") and all(
+                n == pitch.spell_pc(pitch.note_pc(n), k) for n in tok.note_names(key)):
+            # a chord spelled wholly as the key spells its notes: the analysis's chord names
+            # (pitch.spell_root) give it the same root (but for E#/B#/Cb/Fb roots, which the
+            # analysis, not knowing the chord's function, writes F/C/B/E outside the scale)
+            assert pitch.spell_root(pitch.note_pc(root), tok.harte(key).split(":")[1], k) == root
+
+
+@pytest.mark.parametrize(("tok", "key", "expected"), [
+    ("bII:7", "Ab", "A7"),             # Neapolitan of Ab: Bbb7 before
+    ("VII:dim7/III", "B", "Ddim7"),    # vii°7/iii of B major: C##dim7 before
+    ("#IV:maj", "C#m", "G"),           # F## before
+    ("bVII:maj", "Db", "Cb"),          # one flat: the degree's letter stays
+    ("V:maj/III", "E", "D#"),          # V/iii keeps D# (its F## is an inner tone)
+    ("vii°7", "G#m", "F##dim7"),       # the key's own raised 7th
+])
+def test_double_accidental_roots_are_respelled(tok, key, expected):
+    assert name(tok, key) == expected
+
+
+def test_theory_keeps_no_spelling_tables_of_its_own():
+    from musicapp import pitch
+    from musicapp.compose import theory
+
+    assert theory.spell is pitch.spell and theory.parse_note is pitch.parse_note
+    assert theory.MAJOR_TONICS is pitch.MAJOR_TONICS and theory.MINOR_TONICS is pitch.MINOR_TONICS
+    assert [theory.conventional_key(Key(t, m)).name for t, m in
+            (("A#", "major"), ("Ab", "minor"), ("Gb", "major"))] == \
+        ["Bb major", "G# minor", "F# major"]
+    assert [Key(t, m).mido_key() for t, m in (("Db", "minor"), ("E#", "major"), ("Cb", "major"))] \
+        == ["C#m", "F", "Cb"]
