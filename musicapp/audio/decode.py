@@ -265,19 +265,32 @@ def probe(path: str | Path) -> AudioInfo:
     return info
 
 
+#: libsndfile's MP3 reader makes libmpg123 print "error: part2_3_length (N) too large for
+#: available bit count (N)" when a read ends at a sample position that is not a multiple of the
+#: MPEG frame length, on clean files that use the bit reservoir (a clean MP3 was reported
+#: "damaged"; the count of such lines changed with the read size, the samples did not). Reads
+#: of MP3 end on multiples of this many samples (1152: MPEG-1 Layer II/III; 576 and 384 divide it).
+MPEG_READ_ALIGN = 1152
+
+
 def _soundfile_blocks(info: AudioInfo, start: int, count: int | None) -> Iterator[np.ndarray]:
-    """Yield (frames, channels) float32 blocks from libsndfile."""
+    """Yield (frames, channels) float32 blocks from libsndfile (MP3: see :data:`MPEG_READ_ALIGN`)."""
+    align = MPEG_READ_ALIGN if info.format == "MP3" else 1
+    step = max(align, READ_BLOCK_FRAMES // align * align)
     with _source(info.path, info.data_offset) as src, sf.SoundFile(src) as f:
+        pos = 0
         if start:
             if not f.seekable():
                 raise AudioDecodeError(info.path, "file is not seekable; cannot decode a range")
-            f.seek(min(start, max(f.frames, 0)))
+            pos = f.seek(min(start, max(f.frames, 0)))
         remaining = count
         while remaining is None or remaining > 0:
-            n = READ_BLOCK_FRAMES if remaining is None else min(READ_BLOCK_FRAMES, remaining)
+            n = step - pos % align  # the first read after a seek ends on a frame boundary
+            n = n if remaining is None else min(n, remaining)
             block = f.read(n, dtype="float32", always_2d=True)
             if block.shape[0] == 0:
                 break
+            pos += block.shape[0]
             if remaining is not None:
                 remaining -= block.shape[0]
             yield block

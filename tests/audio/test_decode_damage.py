@@ -110,3 +110,26 @@ def test_a_damaged_mp3_prints_no_decoder_lines_and_warns_once(tmp_path):
     assert "mpg123" not in run.stderr and "Note:" not in run.stderr, run.stderr
     assert "resync" not in run.stderr.lower() and "Warning:" not in run.stderr, run.stderr
     assert "damaged" in run.stdout, run.stdout
+
+
+def test_a_clean_mp3_that_uses_the_bit_reservoir_is_not_reported_damaged(tmp_path, monkeypatch):
+    """libmpg123 (inside libsndfile) prints 'part2_3_length too large' when a read ends inside
+    an MPEG frame of such a clean file: a musician saw 'damaged MP3 stream' on a clean MP3."""
+    from musicapp.audio import decode, native_stderr
+
+    sr = 22050
+    y = song(7, 40.0, sr=sr)
+    p = tmp_path / "reservoir.mp3"
+    sf.write(str(p), np.stack([y, np.roll(y, 500)], axis=1) * 0.8, sr, format="MP3",
+             subtype="MPEG_LAYER_III", compression_level=0.9, bitrate_mode="CONSTANT")
+    with native_stderr.capture() as notes, sf.SoundFile(str(p)) as f:
+        while len(f.read(1000, dtype="float32")):  # reads that end inside frames
+            pass
+    assert any("part2_3_length" in line for line in notes.lines)  # the file shows the effect
+    whole = sf.read(str(p), dtype="float32", always_2d=True)[0]  # one read: no complaint
+    monkeypatch.setattr(decode, "READ_BLOCK_FRAMES", 1000)  # many reads, many chances
+    audio = load_audio(p, sr=None, mono=False)
+    assert audio.warnings == [] and audio.damaged_share == 0.0
+    np.testing.assert_allclose(audio.samples.T, whole, atol=1e-6)
+    part = load_audio(p, offset=1.2345, duration=20.0)  # a range starting inside a frame
+    assert part.warnings == [] and abs(part.duration_s - 20.0) < 1e-3
