@@ -108,9 +108,13 @@ def build_prior(billboard: Path | None, pop909: Path | None) -> dict:
     }
 
 
-def write_prior(out: Path, billboard: Path | None, pop909: Path | None) -> Path:
-    """Build the prior and write it (JSON) to ``out``."""
+def write_prior(out: Path, billboard: Path | None, pop909: Path | None, *,
+                force: bool = False) -> Path:
+    """Build the prior and write it (JSON, atomically) to ``out``; an existing ``out`` is
+    refused before any counting unless ``force``."""
+    from musicapp_lab.cli._out import refuse_existing, write_text
+
+    refuse_existing(out, force=force)
     prior = build_prior(billboard, pop909)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(prior, separators=(",", ":")) + "\n")
-    return out
+    return write_text(out, json.dumps(prior, separators=(",", ":")) + "\n", force=force,
+                      kind="JSON")

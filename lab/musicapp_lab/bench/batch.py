@@ -406,5 +406,7 @@ def run(args: Any) -> int:
         print(json.dumps(results, indent=1))
     out = getattr(args, "out", None)
     if out:
-        Path(out).write_text(json.dumps(results, indent=1))
+        from musicapp_lab.cli._out import write_json
+
+        write_json(out, results, force=getattr(args, "force", False), indent=1)
     return 0

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from musicapp.errors import MusicappError
+from musicapp_lab.cli._out import add_force, check_out
 
 
 def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +55,7 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--chords", choices=["learned", "templates"], default=None,
                    help="chord emission model of 'ours' (default: the product's, learned)")
     p.add_argument("-v", "--verbose", action="store_true", help="print one line per piece")
+    add_force(p)
     p.set_defaults(func=_run_evaluate)
 
 
@@ -76,6 +78,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from musicapp_lab.analysis.evalset.evaluate import evaluate_split, format_table
 
     cache = args.cache_dir or default_cache_dir()
+    check_out(args.reliability, force=args.force)  # before the minutes of scoring
     has_old = args.split in SPLIT_SEEDS  # eval2 is realistic only
     if args.build or args.rebuild:
         def note(msg: str) -> None:
@@ -120,7 +123,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         from musicapp_lab.analysis.evalset.evaluate import reliability_diagram
 
         path = reliability_diagram(res["ours"]["realistic"].calib, args.reliability,
-                                   title=f"Key confidence, realistic '{args.split}' set")
+                                   title=f"Key confidence, realistic '{args.split}' set",
+                                   force=args.force)
         print(f"wrote {path}", file=sys.stderr)
     return 0
 
@@ -181,6 +185,7 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pop909", type=Path, default=None, help="the POP909 folder (NNN/...)")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="where to write (default: resources/analysis/chord_prior.json)")
+    add_force(p)
     p.set_defaults(func=_run_prior)
 
 
@@ -189,8 +194,9 @@ def _run_prior(args: argparse.Namespace) -> int:
     from musicapp_lab.analysis.chord_prior import write_prior
 
     out = args.output or resource_path("analysis", "chord_prior.json")
+    check_out(out, force=args.force)
     try:
-        path = write_prior(out, args.billboard, args.pop909)
+        path = write_prior(out, args.billboard, args.pop909, force=args.force)
     except FileNotFoundError as exc:
         raise MusicappError(str(exc)) from exc
     print(f"wrote {path}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from musicapp_lab.cli._out import add_force, check_out
+
 
 def register_bench(subparsers) -> None:
     """Add ``bench batch``."""
@@ -37,6 +39,7 @@ def register_bench(subparsers) -> None:
     p.add_argument("--no-serial", action="store_true", help="skip the serial path")
     p.add_argument("--gen-processes", type=int, default=None,
                    help="processes writing the tracks (default: one per core)")
+    add_force(p)
     p.set_defaults(func=run)
 
 
@@ -44,4 +47,5 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark."""
     from musicapp_lab.bench.batch import run as run_bench
 
+    check_out(args.out, force=args.force)  # before the minutes of work
     return run_bench(args)

@@ -5,27 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-
-def _check_json(path: str | None) -> None:
-    """Refuse an unwritable ``--json`` target (a folder, a missing folder, a device) before an
-    evaluation runs for minutes: it used to end in a traceback after the run."""
-    if path:
-        from musicapp.outputs import check_output
-
-        check_output(path, overwrite=True)
-
-
-def _write_json(path: str, obj: object, **options: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` atomically (an existing file is replaced)."""
-    from musicapp.outputs import write_atomically
-
-    def save(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, **options)
-
-    write_atomically(path, save, overwrite=True, kind="JSON")
+from musicapp_lab.cli._out import add_force, check_out, check_outs, write_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(default: data/corpus)")
     p.add_argument("-o", "--output", default=None, help="output file (default: "
                    "resources/compose/chord_corpus.json.gz)")
+    add_force(p)
     p.set_defaults(func=run_build_corpus)
 
 
@@ -52,7 +34,8 @@ def run_build_corpus(args: argparse.Namespace) -> int:
 
     data = Path(args.data) if args.data else DATA / "corpus"
     out = Path(args.output) if args.output else RESOURCES / "compose" / "chord_corpus.json.gz"
-    res = build(data, out, RESOURCES / "compose" / "corpus_tokens.json")
+    check_out(out, force=args.force)
+    res = build(data, out, RESOURCES / "compose" / "corpus_tokens.json", force=args.force)
     print(json.dumps(res, indent=1))
     return 0
 
@@ -76,6 +59,7 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--log", help="also append the log to this file")
+    add_force(p)
     p.set_defaults(func=run_train)
     _register_train_melody(subparsers)
 
@@ -90,6 +74,7 @@ def _register_train_melody(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", help="weights JSON (default: resources/compose/"
                    "melody_model.json)")
     p.add_argument("--seed", type=int, default=0)
+    add_force(p)
     p.set_defaults(func=run_train_melody)
 
 
@@ -100,7 +85,9 @@ def run_train_melody(args: argparse.Namespace) -> int:
     from musicapp.compose.melody import MODEL_PATH
     from musicapp_lab.compose.melody_train import train_and_evaluate
 
-    res = train_and_evaluate(Path(args.output) if args.output else MODEL_PATH, seed=args.seed)
+    out = Path(args.output) if args.output else MODEL_PATH
+    check_out(out, force=args.force)
+    res = train_and_evaluate(out, seed=args.seed, force=args.force)
     print(json.dumps(res, indent=1))
     return 0
 
@@ -112,6 +99,8 @@ def run_train(args: argparse.Namespace) -> int:
     from musicapp.compose.model import DEFAULT_WEIGHTS
     from musicapp_lab.compose.train import train
 
+    out = Path(args.output) if args.output else DEFAULT_WEIGHTS
+    check_out(out, force=args.force)
     logf = open(args.log, "a", encoding="utf-8") if args.log else None  # noqa: SIM115
 
     def log(line: str) -> None:
@@ -121,7 +110,7 @@ def run_train(args: argparse.Namespace) -> int:
             logf.flush()
 
     try:
-        res = train(Path(args.output) if args.output else DEFAULT_WEIGHTS, epochs=args.epochs,
+        res = train(out, force=args.force, epochs=args.epochs,
                     seed=args.seed, batch=args.batch, lr=args.lr, device=args.device, log=log,
                     threads=args.threads, hidden=args.hidden,
                     exclude_source=args.exclude_source)
@@ -154,6 +143,7 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
                    "report the cross-corpus figure")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="also write all figures as JSON")
+    add_force(p)
     p.set_defaults(func=run_evaluate)
     _register_emotion(subparsers)
 
@@ -182,6 +172,7 @@ def _register_emotion(subparsers: argparse._SubParsersAction) -> None:
                    "the table from record files (e.g. one per row), rendering nothing")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="also write figures and raw data as JSON")
+    add_force(p)
     p.set_defaults(func=run_emotion)
 
 
@@ -197,7 +188,7 @@ def run_emotion(args: argparse.Namespace) -> int:
         run,
     )
 
-    _check_json(args.json)
+    check_outs((args.json, args.records), force=args.force)
     if args.from_records:
         recs = load_records(args.from_records)
         figs = figures_from_records(recs)
@@ -208,7 +199,7 @@ def run_emotion(args: argparse.Namespace) -> int:
                   "[95 % paired bootstrap interval]")
             print(format_differences(diffs))
         if args.json:
-            _write_json(args.json, figs, indent=1)
+            write_json(args.json, figs, force=args.force, indent=1)
         return 0
     names = dict(zip(("gru", "reranker", "random"), ROWS, strict=True))
     try:
@@ -216,9 +207,9 @@ def run_emotion(args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise SystemExit(f"--rows: unknown row {exc}") from None
     res = run(args.loops, seed=args.seed, model_path=args.model, patches=args.patches,
-              rows=rows, judge=args.judge, records_path=args.records)
+              rows=rows, judge=args.judge, records_path=args.records, force=args.force)
     if args.json:
-        _write_json(args.json, res)
+        write_json(args.json, res, force=args.force)
     return 0
 
 
@@ -226,19 +217,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Run the evaluation and print the table."""
     from musicapp_lab.compose.evaluate import run
 
-    _check_json(args.json)
+    check_out(args.json, force=args.force)
     if args.external:
         from musicapp_lab.compose.external import score_external
 
         res = score_external(args.external, args.model)
         if args.json:
-            _write_json(args.json, res, indent=1)
+            write_json(args.json, res, force=args.force, indent=1)
         return 0
     res = run(args.model, n_constraint_loops=args.constraint_loops,
               n_condition_loops=args.condition_loops, n_loops=args.loops, seed=args.seed,
               n_regenerate=args.regenerate_trials, cross_model=args.cross_model)
     if args.json:
-        _write_json(args.json, res, indent=1, default=float)
+        write_json(args.json, res, force=args.force, indent=1, default=float)
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from musicapp_lab.cli._out import add_force, refuse_existing
+
 
 def register_evaluate(subparsers) -> None:
     """Add ``musicapp evaluate library``."""
@@ -48,12 +50,15 @@ def register_evaluate(subparsers) -> None:
         help="do not run: pool the identification results of runs made in parallel (e.g. "
         "--durations 3,5 and --durations 10) under one threshold",
     )
+    add_force(p)
     p.set_defaults(func=_run_evaluate)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     from musicapp_lab.library.evaluate import main as evaluate_main
 
+    if args.out:  # before the minutes of work (a missing folder is created)
+        refuse_existing(args.out, force=args.force)
     return evaluate_main(args)
 
 

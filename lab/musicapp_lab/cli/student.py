@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+from musicapp_lab.cli._out import add_force, refuse_existing, write_json
 from musicapp_lab.paths import REPO
 
 _REPO = REPO
@@ -88,8 +89,9 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--only", default=None, metavar="TEXT",
         help="run only the variants whose label contains TEXT; their rows replace those of the "
-        "same label in an existing results file",
+        "same label in an existing results file (an update: no --force needed)",
     )  # fmt: skip
+    add_force(p)
     p.set_defaults(func=_run_ablation)
 
 
@@ -197,6 +199,8 @@ def _run_ablation(args: argparse.Namespace) -> int:
     tc = _load_config(args)
     epochs = args.epochs or tc.ablation_epochs
     out = args.out or Path(tc.cache_dir) / "ablation.json"
+    merge = bool(args.only) and out.is_file()  # --only updates the file's rows: no --force
+    refuse_existing(out, force=args.force or merge)
     variants = VARIANTS
     if args.only:
         variants = tuple(v for v in VARIANTS if args.only in v[0])
@@ -215,8 +219,7 @@ def _run_ablation(args: argparse.Namespace) -> int:
     best = best_variant(rows)
     result = {"seed": tc.seed, "epochs": epochs, "rows": rows, "best": best["label"],
               "date": time.strftime("%Y-%m-%d %H:%M")}  # fmt: skip
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, default=float))
+    write_json(out, result, force=args.force or merge, indent=1, default=float)
     print(format_table(rows))
     print(f"best by validation mean ROC-AUC: {best['label']}; results in {out}")
     metrics_path = Path(tc.metrics_out)

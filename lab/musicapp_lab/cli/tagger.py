@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from musicapp_lab.cli._out import add_force, refuse_existing
 from musicapp_lab.paths import REPO, RESOURCES
 
 _DEFAULT_OUT = RESOURCES / "models"
@@ -47,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="TensorFlow reference outputs (.npz) to measure the port's parity for the model card "
         "(skipped when the file does not exist)",
     )
+    add_force(p)
     p.set_defaults(func=_run_convert)
 
     c = subparsers.add_parser(
@@ -63,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--per-file", type=int, default=8, help="segments per file (default 8)")
     c.add_argument("--min-kb", type=int, default=200,
                    help="skip files smaller than this many KiB: jingles, effects (default 200)")
+    add_force(c)
     c.set_defaults(func=_run_calibrate)
 
 
@@ -87,8 +90,13 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
+    from musicapp.models.musicnn import MODEL_NAMES, WEIGHT_FILES
     from musicapp_lab.models.musicnn_convert import CARD_NAME, convert_musicnn
 
+    names = tuple(args.models) if args.models else MODEL_NAMES
+    for path in [args.out / WEIGHT_FILES[n] for n in names if n in WEIGHT_FILES] + [
+            args.out / CARD_NAME]:  # (a missing --out folder is created)
+        refuse_existing(path, force=args.force)
     reference = args.reference if args.reference and args.reference.exists() else None
     summary = convert_musicnn(
         args.src, args.out, tuple(args.models) if args.models else None, reference
@@ -104,8 +112,10 @@ def _run_convert(args: argparse.Namespace) -> int:
 
 def _run_calibrate(args: argparse.Namespace) -> int:
     from musicapp.models.device import configure_threads
-    from musicapp_lab.models.musicnn_calibrate import build_calibration
+    from musicapp_lab.models.musicnn_calibrate import CALIBRATION_FILE, build_calibration
 
+    # the card is updated in place; a missing --out folder is created
+    refuse_existing(args.out / CALIBRATION_FILE, force=args.force)
     configure_threads(1)
     path = build_calibration(args.src, args.out, per_file=args.per_file,
                              min_bytes=args.min_kb * 1024)

@@ -62,13 +62,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from musicapp_lab.cli._out import refuse_existing, write_json
 
 PATCH_S = 2.992
 RATE = 16000
@@ -442,32 +443,23 @@ def format_table(figs: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _write_new(path: Path, data: Any) -> None:
-    """Write JSON to a new file (atomically: a temporary file in the same folder, renamed)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 # --------------------------------------------------------------------------- the run
 
 
 def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: int = 100,
         patches: int = 1, rows: tuple[str, ...] = ROWS, judge: str = "fusion",
         records_path: str | Path | None = None, n_boot: int = N_BOOT,
-        log: Callable[[str], None] = print) -> dict:
+        log: Callable[[str], None] = print, force: bool = False) -> dict:
     """Make, render and judge ``n`` loops per row; return the correlations and the raw data.
 
     ``judge="fusion"`` or ``"fusion-no-chords"`` scores every loop with both fusion judges in
     one pipeline pass (the named one fills the top-level ``rows``/``measured``); ``"tagger"``
-    uses the tagger's head alone. ``records_path``: a new JSON file for the per-loop records.
+    uses the tagger's head alone. ``records_path``: a new JSON file for the per-loop records
+    (an existing one is replaced only with ``force``).
 
     Raises:
         ValueError: unknown judge or row.
-        FileExistsRefusal: ``records_path`` exists (checked before any work).
+        FileExistsRefusal: ``records_path`` exists and not ``force`` (checked before any work).
     """
     if judge not in JUDGES:
         raise ValueError(f"judge must be one of {', '.join(JUDGES)}, not {judge!r}")
@@ -475,10 +467,8 @@ def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: in
     if bad:
         raise ValueError(f"unknown row(s) {bad}; rows are {', '.join(ROWS)}")
     rec_path = Path(records_path) if records_path is not None else None
-    if rec_path is not None and rec_path.exists():
-        from musicapp.errors import FileExistsRefusal
-
-        raise FileExistsRefusal(f"{rec_path}: exists; not overwritten (give a new file)")
+    if rec_path is not None:
+        refuse_existing(rec_path, force=force)
     from musicapp.compose.generate import Constraints, Generator
     from musicapp.compose.model import ChordModel
     from musicapp.compose.rhythm import Meter
@@ -564,6 +554,6 @@ def run(n: int = 500, *, seed: int = 0, model_path: str | None = None, chunk: in
         meta = {k: out[k] for k in ("loops_per_row", "seed", "patches", "judge",
                                     "no_chords_calibration", "seconds")}
         meta.update({"rows": list(rows), "judges": list(judges), "model": model_path})
-        _write_new(rec_path, {"meta": meta, "loops": records})
+        write_json(rec_path, {"meta": meta, "loops": records}, force=force)
         log(f"per-loop records: {rec_path}")
     return out

@@ -191,8 +191,12 @@ def _sample_chain(ex: dict, sel: np.ndarray, probs_fn, rng: np.random.Generator)
 
 
 def train_and_evaluate(out: Path = MODEL_PATH, *, seed: int = 0, max_eval_notes: int = 3000,
-                       log: Callable[[str], None] = print) -> dict:
-    """Fit on the training songs, evaluate on the test songs, write the weights JSON."""
+                       log: Callable[[str], None] = print, force: bool = False) -> dict:
+    """Fit on the training songs, evaluate on the test songs, write the weights JSON
+    atomically (an existing ``out`` is refused before any work unless ``force``)."""
+    from musicapp_lab.cli._out import refuse_existing, write_text
+
+    refuse_existing(out, force=force)
     from musicapp_lab.compose.dataset import load_sequences, split_sequences
 
     t0 = time.time()
@@ -237,9 +241,7 @@ def train_and_evaluate(out: Path = MODEL_PATH, *, seed: int = 0, max_eval_notes:
     for k in ("learned", "chord-tone"):
         log(f"{k:12s} {res['perplexity'][k]:10.3f} {res['chord_tone_ratio'][k]:17.3f} "
             f"{res['interval_kl'][k]:12.4f}")
-    out = Path(out)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(model.to_json() | {"evaluation": res}, indent=1) + "\n")
-    tmp.replace(out)
+    write_text(out, json.dumps(model.to_json() | {"evaluation": res}, indent=1) + "\n",
+               force=force, kind="JSON")
     log(f"wrote {out}")
     return res

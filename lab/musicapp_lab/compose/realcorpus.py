@@ -24,19 +24,19 @@ Run ``musicapp build chord-corpus --data data/corpus`` (lab command).
 from __future__ import annotations
 
 import gzip
-import io
 import itertools
 import json
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from musicapp.compose.theory import ChordToken, Key, canonical, parse_note
+from musicapp_lab.cli._out import refuse_existing, write_out
+from musicapp_lab.musicxml import MeasureEnd, MusicXMLError, pitch_midi, read_mxl, walk
 
 LICENCES = {"billboard": "CC0-1.0", "pop909": "MIT", "ewld": "MIT (public-domain songs)",
             "music21": "BSD-3 (music21 corpus; public-domain works)"}
@@ -359,84 +359,64 @@ def parse_pop909(folder: Path) -> list[dict]:
 # ---- OpenEWLD ----------------------------------------------------------------------------------
 def _xml_root(path: Path) -> ET.Element | None:
     try:
-        with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.endswith(".xml") and not n.startswith("META")]
-            if not names:
-                return None
-            return ET.parse(io.BytesIO(z.read(names[0]))).getroot()
-    except (zipfile.BadZipFile, ET.ParseError, OSError):
+        return read_mxl(path)
+    except MusicXMLError:
         return None
 
 
 def parse_ewld(path: Path) -> list[dict]:
-    """One record per lead sheet (first part only; repeats are not unfolded)."""
+    """One record per lead sheet (first part only; repeats are not unfolded; the measures are
+    walked by :func:`musicapp_lab.musicxml.walk`)."""
     root = _xml_root(path)
     if root is None:
         return []
     part = root.find("part")
     if part is None:
         return []
-    divisions = 1.0
     fifths, mode_x = 0, None
     meter = None
     bpm = None
     pos = 0.0
     harm: list[tuple[float, int, int, str]] = []
     notes: list[list[int]] = []
-    for meas in part.findall("measure"):
-        mstart = pos
-        cursor = pos
-        for el in meas:
-            if el.tag == "attributes":
-                d = el.findtext("divisions")
-                if d:
-                    divisions = float(d)
-                k = el.find("key")
-                if k is not None and k.findtext("fifths") is not None:
-                    fifths = int(k.findtext("fifths"))
-                    mode_x = k.findtext("mode") or mode_x
-                t = el.find("time")
-                if t is not None and meter is None and t.findtext("beats"):
-                    meter = f"{t.findtext('beats')}/{t.findtext('beat-type')}"
-            elif el.tag == "sound" and el.get("tempo"):
-                bpm = bpm or float(el.get("tempo"))
-            elif el.tag == "direction":
-                s = el.find("sound")
-                if s is not None and s.get("tempo"):
-                    bpm = bpm or float(s.get("tempo"))
-            elif el.tag == "harmony":
-                step = el.findtext("root/root-step")
-                kind = (el.findtext("kind") or "").strip()
-                q = _XML_KIND.get(kind)
-                if step and q:
-                    alter = int(float(el.findtext("root/root-alter") or 0))
-                    letter = "CDEFGAB".index(step)
-                    pc = ((0, 2, 4, 5, 7, 9, 11)[letter] + alter) % 12
-                    harm.append((cursor, letter, pc, q))
-            elif el.tag == "note":
-                if el.find("grace") is not None:
-                    continue
-                dur = float(el.findtext("duration") or 0) / divisions
-                if el.find("chord") is not None:
-                    continue
-                p = el.find("pitch")
-                if p is not None and el.find("rest") is None:
-                    step = p.findtext("step")
-                    alter = int(float(p.findtext("alter") or 0))
-                    octave = int(p.findtext("octave") or 4)
-                    midi = 12 * (octave + 1) + (0, 2, 4, 5, 7, 9, 11)["CDEFGAB".index(step)] \
-                        + alter
-                    tie_stop = any(t.get("type") == "stop" for t in el.findall("tie"))
-                    if tie_stop and notes and notes[-1][2] == midi:
-                        notes[-1][1] += round(dur * 4)
-                    else:
-                        notes.append([round(cursor * 4), max(round(dur * 4), 1), midi])
-                cursor += dur
-            elif el.tag == "backup":
-                cursor -= float(el.findtext("duration") or 0) / divisions
-            elif el.tag == "forward":
-                cursor += float(el.findtext("duration") or 0) / divisions
-        pos = max(cursor, mstart)
+    for ev in walk(part):
+        if isinstance(ev, MeasureEnd):
+            pos = ev.end
+            continue
+        el, cursor = ev.el, ev.time
+        if ev.tag == "attributes":
+            k = el.find("key")
+            if k is not None and k.findtext("fifths") is not None:
+                fifths = int(k.findtext("fifths"))
+                mode_x = k.findtext("mode") or mode_x
+            t = el.find("time")
+            if t is not None and meter is None and t.findtext("beats"):
+                meter = f"{t.findtext('beats')}/{t.findtext('beat-type')}"
+        elif ev.tag == "sound" and el.get("tempo"):
+            bpm = bpm or float(el.get("tempo"))
+        elif ev.tag == "direction":
+            s = el.find("sound")
+            if s is not None and s.get("tempo"):
+                bpm = bpm or float(s.get("tempo"))
+        elif ev.tag == "harmony":
+            step = el.findtext("root/root-step")
+            kind = (el.findtext("kind") or "").strip()
+            q = _XML_KIND.get(kind)
+            if step and q:
+                alter = int(float(el.findtext("root/root-alter") or 0))
+                letter = "CDEFGAB".index(step)
+                pc = ((0, 2, 4, 5, 7, 9, 11)[letter] + alter) % 12
+                harm.append((cursor, letter, pc, q))
+        elif ev.tag == "note" and not ev.chord:
+            dur = ev.duration
+            p = el.find("pitch")
+            if p is not None and el.find("rest") is None:
+                midi = pitch_midi(p)
+                tie_stop = any(t.get("type") == "stop" for t in el.findall("tie"))
+                if tie_stop and notes and notes[-1][2] == midi:
+                    notes[-1][1] += round(dur * 4)
+                else:
+                    notes.append([round(cursor * 4), max(round(dur * 4), 1), midi])
     if len(harm) < 4:
         return []
     meter = meter or "4/4"
@@ -489,8 +469,10 @@ def music21_records(corpus_json: Path) -> list[dict]:
 
 
 def build(data_dir: Path, out: Path, corpus_json: Path,
-          log: Callable[[str], None] = print) -> dict:
-    """Parse every source found under ``data_dir`` and write the gzipped JSON file."""
+          log: Callable[[str], None] = print, *, force: bool = False) -> dict:
+    """Parse every source found under ``data_dir`` and write the gzipped JSON file atomically
+    (an existing ``out`` is refused before any parsing unless ``force``)."""
+    refuse_existing(out, force=force)
     records: list[dict] = []
     counts: dict[str, int] = {}
     bb = sorted((data_dir / "billboard-2.0-salami_chords").glob("*/salami_chords.txt"))
@@ -512,10 +494,12 @@ def build(data_dir: Path, out: Path, corpus_json: Path,
         "id", "song", "source", "licence", "style", "title", "tonic", "mode", "meter", "bpm",
         "tokens", "roman", "harte", "beats", "sections", "melody"],
         "licences": LICENCES, "records": records}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    with gzip.GzipFile(tmp, "wb", mtime=0) as fh:
-        fh.write(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
-    tmp.replace(out)
+    data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def save(tmp: str) -> None:
+        with gzip.GzipFile(tmp, "wb", mtime=0) as fh:
+            fh.write(data)
+
+    write_out(out, save, force=force, kind="corpus")
     return {"records": len(records), "by_source": counts, "songs": len(songs), "chords": chords,
             "bytes": out.stat().st_size}

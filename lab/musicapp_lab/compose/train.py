@@ -87,8 +87,13 @@ def torch_eval(model, seqs: list[Sequence], vocab: Vocab, groups: dict[str, list
 def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 12, seed: int = 0, batch: int = 32,
           lr: float = 3e-3, device: str = "auto", log: Callable[[str], None] = print,
           threads: int = 1, hidden: int = 160, exclude_source: str | None = None,
-          max_train: int | None = None) -> dict:
-    """Train, keep the epoch with the best validation perplexity, save safetensors + sha256."""
+          max_train: int | None = None, force: bool = False) -> dict:
+    """Train, keep the epoch with the best validation perplexity, save safetensors + sha256
+    (atomically; an existing ``out`` is refused before training, and again before saving,
+    unless ``force``)."""
+    from musicapp_lab.cli._out import refuse_existing
+
+    refuse_existing(out, force=force)
     import torch
     from torch import nn
 
@@ -156,6 +161,7 @@ def train(out: Path = DEFAULT_WEIGHTS, *, epochs: int = 12, seed: int = 0, batch
     }
     tensors = torch_state_to_numpy(model)
     tensors["novelty.ngram8"] = ngram_hashes(splits["train"], 8)
+    refuse_existing(out, force=force)  # one written meanwhile is kept too
     digest = save_weights(tensors, meta, Path(out))
     log(f"best epoch {best[2]}  valid ppl {best[0]:.3f}  test ppl {test['perplexity']:.3f}  "
         f"test top1 {test['top1']:.3f}")

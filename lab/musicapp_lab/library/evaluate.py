@@ -337,7 +337,8 @@ def main(args: Namespace) -> int:
         sim = run_similarity(args)
         out["similarity"] = sim
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(out, indent=1))
+        from musicapp_lab.cli._out import write_json
+
+        write_json(args.out, out, force=getattr(args, "force", False), indent=1)
         print(f"wrote {args.out}")
     return 0

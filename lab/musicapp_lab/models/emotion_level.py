@@ -253,17 +253,22 @@ def recalibrate(repo: Path, write: bool) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    """``invariance [--out FILE]``, ``retag SRC DST`` or ``recalibrate [--write]``."""
+    """``invariance [--out FILE [--force]]``, ``retag SRC DST`` or ``recalibrate [--write]``."""
     import torch
 
     torch.set_num_threads(1)
     np.seterr(all="ignore")
     repo = Path(__file__).resolve().parents[3]
     if argv[:1] == ["invariance"]:
+        from musicapp_lab.cli._out import check_out, cli_errors, write_json
+
+        out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else None
+        with cli_errors():
+            check_out(out, force="--force" in argv)  # before the run
         res = invariance(repo)
         print(json.dumps(res["summary"], indent=1))
-        if "--out" in argv:
-            Path(argv[argv.index("--out") + 1]).write_text(json.dumps(res, indent=1))
+        if out is not None:
+            write_json(out, res, force="--force" in argv, indent=1)
         return 0
     if argv[:1] == ["refout"] and len(argv) == 3:
         k, n = int(argv[1]), int(argv[2])

@@ -175,4 +175,6 @@ typical of that reference", not an absolute judgement. Reproduce with
         marker = "## Checksums"
         i = text.find(marker)
         text = text[:i] + section + "\n" + text[i:] if i >= 0 else text + "\n" + section
-    card.write_text(text, encoding="utf-8")
+    from musicapp_lab.cli._out import write_text
+
+    write_text(card, text, force=True, kind="model card")  # an update of the card, by design

@@ -310,4 +310,6 @@ The weights are distributed under the musicnn licence:
         kept = old[start : end + 1 if end >= 0 else len(old)]
         i = text.index("## Checksums")
         text = text[:i] + kept.rstrip("\n") + "\n\n" + text[i:]
-    path.write_text(text, encoding="utf-8")
+    from musicapp_lab.cli._out import write_text
+
+    write_text(path, text, force=True, kind="model card")  # the command checked --force

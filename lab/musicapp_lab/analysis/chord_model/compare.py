@@ -18,7 +18,6 @@ Only the dev split is accepted here: the evaluation split is scored by the lead,
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -142,7 +141,12 @@ def main(argv: list[str] | None = None) -> None:
                     help="template_mix of the learned system (0: the network alone)")
     ap.add_argument("--limit", type=int, default=None, help="first N dev songs only")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--force", action="store_true", help="replace an existing --json file")
     args = ap.parse_args(argv)
+    from musicapp_lab.cli._out import check_out, cli_errors, write_json
+
+    with cli_errors():
+        check_out(args.json, force=args.force)  # before the scoring
     TEMPLATE_MIX[0] = args.template_mix
     scored = score_dev(args.cache_dir, args.model, limit=args.limit, split=args.split)
     b = bootstrap(scored["per"])
@@ -159,8 +163,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"3-min track ({speed['seconds_audio']:.0f} s): templates {speed['templates']:.2f} s, "
               f"learned {speed['learned']:.2f} s (best of {args.repeats}; all {speed['all']})")
     if args.json:
-        args.json.write_text(json.dumps({"bootstrap": b, "speed": speed,
-                                         "rows": scored["rows"]}, indent=1))
+        write_json(args.json, {"bootstrap": b, "speed": speed, "rows": scored["rows"]},
+                   force=args.force, indent=1)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ Run: ``python -m musicapp_lab.analysis.chord_model.data --pop909 data/pop909/POP
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -124,8 +123,12 @@ def render_song(root: Path, song: str, groove: list[Path], seed: int) -> tuple[n
 
 def build(root: Path, groove_root: Path | None, out: Path, songs: list[str],
           seed: int = TRAIN_SEED) -> None:
-    """Render ``songs`` and write ``out/<song>.npz`` (spec, labels, bounds, silent) + JSON."""
+    """Render ``songs`` and write ``out/<song>.npz`` (spec, labels, bounds, silent) + JSON.
+
+    ``out`` is a resumable cache: songs already there are skipped (no ``--force``), and each
+    file is written atomically, so a killed run never leaves a half-written song behind."""
     from musicapp_lab.analysis.evalset.pop909 import groove_files
+    from musicapp_lab.cli._out import write_json, write_out
 
     out.mkdir(parents=True, exist_ok=True)
     groove = groove_files(groove_root) if groove_root else []
@@ -140,8 +143,13 @@ def build(root: Path, groove_root: Path | None, out: Path, songs: list[str],
             continue
         spec, bounds_s, silent = beat_segments(y)
         labels = segment_labels(bounds_s, truth["chords"])
-        np.savez_compressed(target, spec=spec, labels=labels, bounds=bounds_s, silent=silent)
-        (out / f"{song}.json").write_text(json.dumps(truth))
+        write_json(out / f"{song}.json", truth, force=True)
+
+        def save(tmp: str, spec=spec, labels=labels, bounds=bounds_s, silent=silent) -> None:
+            with open(tmp, "wb") as fh:  # (a file object: savez would add ".npz" to a name)
+                np.savez_compressed(fh, spec=spec, labels=labels, bounds=bounds, silent=silent)
+
+        write_out(target, save, force=True, kind="features")  # last: it marks the song done
         print(f"{song}: {y.size / 22050:.0f} s, {spec.shape[1]} segments, programs "
               f"{truth['programs']}", flush=True)
 

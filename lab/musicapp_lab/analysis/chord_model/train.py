@@ -165,8 +165,13 @@ def tune_decoder(val: list[dict], model) -> tuple[dict, list]:
     return best, rows
 
 
-def train(data_dir: Path, out: Path, minutes: float, seed: int = 0) -> dict:
-    """Train, choose the checkpoint and decoder on validation songs, write weights + report."""
+def train(data_dir: Path, out: Path, minutes: float, seed: int = 0, *,
+          force: bool = False) -> dict:
+    """Train, choose the checkpoint and decoder on validation songs, write weights + report
+    (atomically; existing weights are refused before training unless ``force``)."""
+    from musicapp_lab.cli._out import refuse_existing, write_json
+
+    refuse_existing(out, force=force)
     import torch
 
     from musicapp.analysis.chord_model import ChordCNN as NumpyCNN
@@ -235,6 +240,7 @@ def train(data_dir: Path, out: Path, minutes: float, seed: int = 0) -> dict:
             "training_songs": sorted(s["song"] for s in tr),
             "validation_songs": sorted(s["song"] for s in val)}
     state = {k: v.detach().float() for k, v in model.state_dict().items()}
+    refuse_existing(out, force=force)  # one written meanwhile is kept too
     digest = save_state(out, state, {k: json.dumps(v) for k, v in meta.items()})
     report = {"sha256": digest, "parameters": n_params, "steps": step,
               "train_minutes": train_minutes, "history": history, "decoder_grid": rows,
@@ -242,7 +248,7 @@ def train(data_dir: Path, out: Path, minutes: float, seed: int = 0) -> dict:
               "training_songs": meta["training_songs"],
               "validation_songs": meta["validation_songs"],
               "segments": int(sum(s["spec"].shape[1] for s in tr))}
-    out.with_suffix(".train.json").write_text(json.dumps(report, indent=1))
+    write_json(out.with_suffix(".train.json"), report, force=True, indent=1)  # goes with out
     print(json.dumps({k: v for k, v in report.items()
                       if k not in ("history", "decoder_grid", "training_songs",
                                    "validation_songs")}, indent=1), flush=True)
@@ -256,8 +262,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=Path("resources/models/chordcnn.safetensors"))
     ap.add_argument("--minutes", type=float, default=20.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--force", action="store_true", help="replace existing weights")
     args = ap.parse_args(argv)
-    train(args.data, args.out, args.minutes, args.seed)
+    from musicapp_lab.cli._out import cli_errors
+
+    with cli_errors():
+        train(args.data, args.out, args.minutes, args.seed, force=args.force)
 
 
 if __name__ == "__main__":

@@ -297,36 +297,15 @@ def format_table(result: dict, groups: tuple[str, ...] | None = None) -> str:
 
 
 def reliability_diagram(calib: list[tuple[float, float]], path: Path, bins: int = 10,
-                        title: str = "Key confidence reliability") -> Path:
-    """Write a reliability diagram (accuracy per confidence bin against the diagonal) as PNG."""
-    import matplotlib
+                        title: str = "Key confidence reliability", *, force: bool = False) -> Path:
+    """Write a reliability diagram (accuracy per confidence bin against the diagonal) as PNG
+    (atomically; an existing ``path`` only with ``force``)."""
+    from musicapp_lab.analysis import reliability_plot as rp
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    c = np.array(calib, dtype=float)
-    edges = np.linspace(0, 1, bins + 1)
-    idx = np.clip(np.digitize(c[:, 0], edges) - 1, 0, bins - 1)
-    centers, acc, counts = [], [], []
-    for b in range(bins):
-        sel = idx == b
-        if sel.any():
-            centers.append(c[sel, 0].mean())
-            acc.append(c[sel, 1].mean())
-            counts.append(int(sel.sum()))
-    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
-    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-    ax.plot(centers, acc, "o-", label="musicapp key")
-    for x, yv, n in zip(centers, acc, counts, strict=True):
-        ax.annotate(str(n), (x, yv), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    ax.set_xlabel("stated confidence")
-    ax.set_ylabel("share of keys exactly right")
-    ax.set_title(f"{title}\nECE {expected_calibration_error(calib, bins):.3f}, {len(calib)} pieces")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    c = np.array(calib, dtype=float).reshape(-1, 2)
+    fig, (ax,) = rp.figure(1, (4.5, 4.5))
+    rp.draw_panel(ax, [rp.Curve(c[:, 0], c[:, 1], "musicapp key", counts=True)],
+                  title=f"{title}\nECE {expected_calibration_error(calib, bins):.3f}, "
+                        f"{len(calib)} pieces",
+                  xlabel="stated confidence", ylabel="share of keys exactly right", bins=bins)
+    return rp.save(fig, path, force=force)

@@ -1,7 +1,8 @@
 """Realistic evaluation pieces from OpenEWLD (MIT): public-domain lead sheets voiced by the arranger.
 
 A lead sheet (compressed MusicXML, ``dataset/<composer>/<song>/<song>.mxl``) gives a melody and
-chord symbols. :func:`parse_sheet` reads it with the standard library: melody notes (onsets and
+chord symbols. :func:`parse_sheet` reads it with the lab's MusicXML walker
+(:mod:`musicapp_lab.musicxml`, shared with the chord-corpus builder): melody notes (onsets and
 durations in quarter notes from the divisions, ties merged, rests, grace notes dropped), chord
 symbols (``<harmony>``: root, kind and ``<degree>`` changes as a Harte label, ``<bass>`` as the
 inversion), the key signature with its notated mode, the time signature and the measures (a
@@ -30,9 +31,7 @@ pool, the rest in the evaluation pool; each pool is drawn in hash order (see OPE
 from __future__ import annotations
 
 import hashlib
-import io
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from musicapp.analysis.labels import PITCH_NAMES
+from musicapp_lab import musicxml
 from musicapp_lab.analysis.evalset.piece import Piece
 from musicapp_lab.analysis.render import Note
 
@@ -53,7 +53,6 @@ CHORD_PROGRAMS = [0, 1, 2, 4, 5, 24, 25, 26, 46, 16, 19, 48, 49, 52, 89, 61]
 BASS_PROGRAMS = [32, 33, 34, 35, 38, 39, 42]
 #: (beats, beat type) -> (quarter notes per bar, meter label); others are skipped
 METERS = {(4, 4): (4, "4/4"), (2, 2): (4, "4/4"), (3, 4): (3, "3/4")}
-_STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 #: MusicXML <kind> -> (Harte shorthand, intervals root first in degree order)
 KINDS: dict[str, tuple[str, tuple[int, ...]]] = {
     "major": ("maj", (0, 4, 7)),
@@ -159,33 +158,19 @@ class Sheet:
 
 
 def read_mxl(path: Path) -> ET.Element:
-    """The score element of a compressed MusicXML file (the rootfile of META-INF/container.xml)."""
+    """The score element of a compressed MusicXML file (:func:`musicapp_lab.musicxml.read_mxl`);
+    SheetError when it cannot be read."""
     try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-            target = None
-            if "META-INF/container.xml" in names:
-                try:
-                    cont = ET.fromstring(z.read("META-INF/container.xml"))
-                except ET.ParseError:  # Wikifonia writes unescaped "&" in file names there
-                    cont = None
-                rf = None if cont is None else cont.find(".//{*}rootfile")
-                if rf is not None:
-                    target = rf.get("full-path")
-            if target is None or target not in names:
-                xmls = [n for n in names if n.endswith(".xml") and not n.startswith("META-INF")]
-                if not xmls:
-                    raise SheetError(f"{path}: no MusicXML file in the archive")
-                target = xmls[0]
-            return ET.parse(io.BytesIO(z.read(target))).getroot()
-    except (zipfile.BadZipFile, ET.ParseError, KeyError, OSError) as exc:
-        raise SheetError(f"{path}: not a readable .mxl file ({exc})") from exc
+        return musicxml.read_mxl(path)
+    except musicxml.MusicXMLError as exc:
+        raise SheetError(str(exc)) from exc
 
 
 def _pc(step: str | None, alter: str | None) -> int:
-    if step not in _STEP_PC:
-        raise SheetError(f"bad pitch step {step!r}", "bad pitch")
-    return (_STEP_PC[step] + int(round(float(alter or 0)))) % 12
+    try:
+        return musicxml.step_pc(step, alter)
+    except musicxml.MusicXMLError as exc:
+        raise SheetError(str(exc), "bad pitch") from exc
 
 
 def _degree_in(intervals: list[int], value: int) -> int | None:
@@ -266,7 +251,6 @@ def parse_sheet(path: Path, name: str | None = None) -> Sheet:
     part = root.find("part")
     if part is None:
         raise SheetError(f"{path}: no <part>")
-    divisions = 1.0
     fifths: int | None = None
     mode: str | None = None
     tsig: tuple[int, int] | None = None
@@ -276,64 +260,50 @@ def parse_sheet(path: Path, name: str | None = None) -> Sheet:
     harm: list[tuple[float, str, tuple[int, ...], int, int, str]] = []
     measures: list[tuple[float, float]] = []
     warnings: list[str] = []
-    for meas in part.findall("measure"):
-        start = pos
-        cursor = pos
-        furthest = pos
-        for el in meas:
-            if el.tag == "attributes":
-                d = el.findtext("divisions")
-                if d:
-                    divisions = float(d)
-                k = el.find("key")
-                if k is not None and k.findtext("fifths") is not None:
-                    fifths = int(k.findtext("fifths") or 0)
-                    mode = (k.findtext("mode") or "").strip() or None
-                t = el.find("time")
-                if t is not None and t.findtext("beats") and t.findtext("beat-type"):
-                    try:
-                        sig = (int(t.findtext("beats") or 0), int(t.findtext("beat-type") or 0))
-                    except ValueError as exc:
-                        raise SheetError(f"{path}: compound time signature", "meter") from exc
-                    if tsig is not None and sig != tsig:
-                        raise SheetError(f"{path}: time signature changes", "meter")
-                    tsig = sig
-            elif el.tag == "harmony":
-                offset = float(el.findtext("offset") or 0) / divisions
-                harm.append((cursor + offset, *harmony_label(el)))
-            elif el.tag == "note":
-                if el.find("grace") is not None or el.find("cue") is not None:
-                    continue
-                dur = float(el.findtext("duration") or 0) / divisions
-                onset = cursor
-                if el.find("chord") is not None:
-                    warnings.append("chord note in the melody dropped")
-                    continue
-                p = el.find("pitch")
-                if p is not None and el.find("rest") is None and dur > 0:
-                    step = p.findtext("step") or ""
-                    if step not in _STEP_PC:
-                        raise SheetError(f"{path}: bad pitch step {step!r}", "bad pitch")
-                    midi = 12 * (int(p.findtext("octave") or 4) + 1) + _STEP_PC[step] + int(
-                        round(float(p.findtext("alter") or 0)))  # Cb4 is B3: no wrap
-                    ties = {t.get("type") for t in el.findall("tie")}
-                    j = open_ties.pop(midi, None) if "stop" in ties else None
-                    if j is not None and abs(notes[j][0] + notes[j][1] - onset) < 1e-6:
-                        notes[j][1] += dur
-                        idx = j
-                    else:
-                        notes.append([onset, dur, float(midi)])
-                        idx = len(notes) - 1
-                    if "start" in ties:
-                        open_ties[midi] = idx
-                cursor += dur
-            elif el.tag == "backup":
-                cursor -= float(el.findtext("duration") or 0) / divisions
-            elif el.tag == "forward":
-                cursor += float(el.findtext("duration") or 0) / divisions
-            furthest = max(furthest, cursor)
-        measures.append((start, furthest - start))
-        pos = furthest
+    for ev in musicxml.walk(part):
+        if isinstance(ev, musicxml.MeasureEnd):
+            measures.append((ev.start, ev.length))
+            pos = ev.end
+            continue
+        el = ev.el
+        if ev.tag == "attributes":
+            k = el.find("key")
+            if k is not None and k.findtext("fifths") is not None:
+                fifths = int(k.findtext("fifths") or 0)
+                mode = (k.findtext("mode") or "").strip() or None
+            t = el.find("time")
+            if t is not None and t.findtext("beats") and t.findtext("beat-type"):
+                try:
+                    sig = (int(t.findtext("beats") or 0), int(t.findtext("beat-type") or 0))
+                except ValueError as exc:
+                    raise SheetError(f"{path}: compound time signature", "meter") from exc
+                if tsig is not None and sig != tsig:
+                    raise SheetError(f"{path}: time signature changes", "meter")
+                tsig = sig
+        elif ev.tag == "harmony":
+            offset = float(el.findtext("offset") or 0) / ev.divisions
+            harm.append((ev.time + offset, *harmony_label(el)))
+        elif ev.tag == "note":
+            dur, onset = ev.duration, ev.time
+            if ev.chord:
+                warnings.append("chord note in the melody dropped")
+                continue
+            p = el.find("pitch")
+            if p is not None and el.find("rest") is None and dur > 0:
+                try:
+                    midi = musicxml.pitch_midi(p)
+                except musicxml.MusicXMLError as exc:
+                    raise SheetError(f"{path}: {exc}", "bad pitch") from exc
+                ties = {t.get("type") for t in el.findall("tie")}
+                j = open_ties.pop(midi, None) if "stop" in ties else None
+                if j is not None and abs(notes[j][0] + notes[j][1] - onset) < 1e-6:
+                    notes[j][1] += dur
+                    idx = j
+                else:
+                    notes.append([onset, dur, float(midi)])
+                    idx = len(notes) - 1
+                if "start" in ties:
+                    open_ties[midi] = idx
     chords: list[Chord] = []
     for i, (s, label, pcs, bass, letter, short) in enumerate(harm):
         e = harm[i + 1][0] if i + 1 < len(harm) else pos

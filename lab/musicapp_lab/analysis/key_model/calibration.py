@@ -206,42 +206,18 @@ def _fmt(r: dict) -> str:
 
 
 def reliability_figure(panels: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
-                       path: Path) -> Path:
+                       path: Path, *, force: bool = True) -> Path:
     """Reliability diagrams, one panel per (title, before, after, correct)."""
-    import matplotlib
+    from musicapp_lab.analysis import reliability_plot as rp
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.4), dpi=100)
-    edges = np.linspace(0, 1, 11)
-    for ax, (title, before, after, y) in zip(np.atleast_1d(axes), panels, strict=True):
-        ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-        for conf, label, style in ((before, "before", "s:"), (after, "calibrated", "o-")):
-            idx = np.clip(np.digitize(conf, edges) - 1, 0, 9)
-            xs, ys, ns = [], [], []
-            for b in range(10):
-                sel = idx == b
-                if sel.any():
-                    xs.append(conf[sel].mean())
-                    ys.append(y[sel].mean())
-                    ns.append(int(sel.sum()))
-            ax.plot(xs, ys, style, label=f"{label} (ECE {ece(conf, y):.3f})")
-            if label == "calibrated":
-                for xv, yv, n in zip(xs, ys, ns, strict=True):
-                    ax.annotate(str(n), (xv, yv), textcoords="offset points", xytext=(4, -10),
-                                fontsize=7)
-        ax.set_title(f"{title}\n{len(y)} pieces", fontsize=9)
-        ax.set_xlabel("stated key confidence")
-        ax.set_ylabel("share of keys exactly right")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.legend(loc="upper left", fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    fig, axes = rp.figure(len(panels), (4.2, 4.4))
+    for ax, (title, before, after, y) in zip(axes, panels, strict=True):
+        rp.draw_panel(ax, [rp.Curve(before, y, f"before (ECE {ece(before, y):.3f})", "s:"),
+                           rp.Curve(after, y, f"calibrated (ECE {ece(after, y):.3f})", "o-",
+                                    counts=True)],
+                      title=f"{title}\n{len(y)} pieces", xlabel="stated key confidence",
+                      ylabel="share of keys exactly right", title_size=9, legend_size=7)
+    return rp.save(fig, path, force=force)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from musicapp_lab.analysis.chord_model.data import IGNORE
 from musicapp_lab.analysis.chord_model.train import class_log_prior, make_batch, transpose
 
@@ -41,3 +42,27 @@ def test_batches_are_crops_with_their_labels():
     assert x.shape[1] == 84 and x.shape[:1] == y.shape[:1]
     assert (y[:, 50:] == IGNORE).all()  # the song is shorter than a crop: padding is ignored
     assert x.min() >= 0.0 and x.max() <= 1.0
+
+
+def test_existing_weights_are_refused_before_training(tmp_path, capsys):
+    from musicapp_lab.analysis.chord_model.train import main
+
+    out = tmp_path / "chordcnn.safetensors"
+    out.write_bytes(b"twenty minutes of training")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data", str(tmp_path / "no-data"), "--out", str(out), "--minutes", "0.01"])
+    assert exit_.value.code == 2
+    assert f"musicapp: error: {out} exists; pass --force to replace it" in \
+        capsys.readouterr().err
+    assert out.read_bytes() == b"twenty minutes of training"
+
+
+def test_comparison_json_is_refused_before_scoring(tmp_path, capsys):
+    from musicapp_lab.analysis.chord_model.compare import main
+
+    out = tmp_path / "compare.json"
+    out.write_text("an earlier comparison")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--cache-dir", str(tmp_path / "no-cache"), "--json", str(out)])
+    assert exit_.value.code == 2 and "pass --force" in capsys.readouterr().err
+    assert out.read_text() == "an earlier comparison"
