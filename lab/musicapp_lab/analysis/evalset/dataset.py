@@ -2,6 +2,11 @@
 
 Splits are disjoint: generated pieces use different seeds, corpus pieces different works
 (development: chorales Riemenschneider 1-6 and Monteverdi book 5; evaluation: the rest).
+
+Every file of a set (WAV, truth JSON, ``index.json``) is written atomically, as a new file
+renamed into place: a copy of a cache made with hard links (``cp -al``) and built further never
+changes the original's files (an in-place ``index.json`` write once made the original's
+``dev-real`` index list OpenEWLD pieces rendered only in the copy).
 """
 
 from __future__ import annotations
@@ -106,11 +111,18 @@ def render_pieces(pieces: Iterable[Piece], out: Path, force: bool = False,
         y = render_notes(piece.notes, piece.programs, sample_rate=SAMPLE_RATE)
         y = (y * float(piece.extra.get("gain", 1.0))).astype(np.float32)
         write_wav(wav, y, SAMPLE_RATE)
-        meta.write_text(json.dumps(piece.truth()))
+        _write(meta, json.dumps(piece.truth()))
         if progress:
             progress(f"{label}: {piece.name} ({piece.duration:.0f} s, {piece.description})")
-    (out / "index.json").write_text(json.dumps({"version": FORMAT_VERSION, "pieces": names}))
+    _write(out / "index.json", json.dumps({"version": FORMAT_VERSION, "pieces": names}))
     return out
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace ``path`` by a new file (never writing through a hard link into another copy)."""
+    from musicapp_lab.cli._out import write_text
+
+    write_text(path, text, force=True, kind="JSON")
 
 
 def build_realistic(split: str, cache_dir: Path | None = None, *, pop909: Path | None = None,
@@ -151,8 +163,8 @@ def build_realistic(split: str, cache_dir: Path | None = None, *, pop909: Path |
     render_pieces(pieces(), out, force, progress, label=f"{split}-real")
     if kept:
         names = json.loads((out / "index.json").read_text())["pieces"]
-        (out / "index.json").write_text(json.dumps({"version": FORMAT_VERSION,
-                                                    "pieces": kept + names}))
+        _write(out / "index.json", json.dumps({"version": FORMAT_VERSION,
+                                               "pieces": kept + names}))
     return out
 
 
@@ -171,11 +183,27 @@ def _kept_names(out: Path, built: set[str]) -> list[str]:
 
 
 def load_split(split: str, cache_dir: Path | None = None) -> list[Item]:
-    """Items of a built split; raises FileNotFoundError when it has not been built."""
+    """Items of a built split, read from its own folder ``cache_dir/split``.
+
+    Raises:
+        FileNotFoundError: the split has not been built, or its index lists pieces whose audio
+            or truth file is not in that folder (the message names them and how to repair it).
+    """
     out = (cache_dir or default_cache_dir()) / split
     index = out / "index.json"
     if not index.is_file():
         raise FileNotFoundError(f"{out}: evaluation set not built (run with --build)")
     names = json.loads(index.read_text())["pieces"]
+    missing = [n for n in names
+               if not (out / f"{n}.wav").is_file() or not (out / f"{n}.json").is_file()]
+    if missing:
+        sources = sorted({n.split("-", 1)[0] for n in missing})
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise FileNotFoundError(
+            f"{out}: {len(missing)} of the {len(names)} pieces its index.json lists are not in "
+            f"that folder ({shown}; source {', '.join(sources)}): the index names pieces rendered "
+            "elsewhere (another cache) or deleted. Rebuild the set with --build and the sources "
+            "it should hold (pieces already rendered are kept, the index then lists only pieces "
+            "present)")
     return [Item(n, out / f"{n}.wav", json.loads((out / f"{n}.json").read_text()))
             for n in names]
