@@ -238,3 +238,20 @@ def test_loudest_window_level_equals_the_whole_signal_sums():
         for sr, window_s in ((22050, 3.0), (8000, 0.01), (22050, 0.5)):
             assert (loudest_window_dbfs(y[:size], sr, window_s)
                     == _loudest_window_dbfs_plain(y[:size], sr, window_s))
+
+
+def test_the_long_track_path_gives_the_same_result(monkeypatch):
+    """The block-wise forms that tracks over 10 minutes take (the tagger fed a stream resampled
+    on the fly, the CQT in blocks: here forced on a 20-s song, with 3-s CQT blocks so several are
+    exercised) give the same tags bit for bit and the same key, tempo, beats and chords."""
+    from musicapp import pipeline
+    from musicapp.analysis import features
+
+    y = song(20.0)
+    whole = analyze_samples(y, SR, device="cpu", cores=1).to_dict()
+    monkeypatch.setattr(pipeline, "LONG_TRACK_S", 5.0)
+    monkeypatch.setattr(features, "LONG_TRACK_S", 5.0)
+    monkeypatch.setattr(features, "CQT_BLOCK_FRAMES", 64)
+    blocks = analyze_samples(y, SR, device="cpu", cores=1).to_dict()
+    assert whole["moods"] and whole["key"] and whole["chords"] and whole["beats"]
+    assert blocks == whole

@@ -71,13 +71,39 @@ def to_analysis_rate(samples: np.ndarray, sample_rate: int, copy: bool = True) -
     return y
 
 
+#: frames whose spectral flux is computed at once in :func:`_onsets`
+FLUX_COLUMNS = 1 << 15
+
+
 def _onsets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(full-band flux, flux below 200 Hz, frame RMS). The log-Mel is made in place of the Mel
+    and the flux :data:`FLUX_COLUMNS` frames at a time (each frame's values are those of the
+    whole-array form ``np.maximum(0, np.diff(logmel, prepend=...)).mean(axis=0)``: every step is
+    per element or per column), so a long track holds one Mel-sized array, not four."""
     mel, rms = _mel_and_rms(y, 2048, HOP)
     ref = max(float(mel.max()), 1e-10)
-    logmel = 10.0 * np.log10(np.maximum(mel, ref * 1e-8) / ref)  # 80 dB range
-    flux = np.maximum(0.0, np.diff(logmel, axis=1, prepend=logmel[:, :1]))
+    logmel = np.maximum(mel, ref * 1e-8, out=mel)  # 80 dB range
+    np.divide(logmel, ref, out=logmel)
+    np.log10(logmel, out=logmel)
+    np.multiply(logmel, 10.0, out=logmel)
     low = _filters()["mel_frequencies"] < 200.0
-    return flux.mean(axis=0), flux[low].mean(axis=0), rms
+    n = logmel.shape[1]
+    onset = np.empty(n, dtype=np.float32)
+    low_onset = np.empty(n, dtype=np.float32)
+    for a in range(0, n, FLUX_COLUMNS):
+        b = min(n, a + FLUX_COLUMNS)
+        prev = logmel[:, max(a - 1, 0):b - 1] if a else np.concatenate(
+            [logmel[:, :1], logmel[:, :b - 1]], axis=1)
+        flux = np.maximum(0.0, logmel[:, a:b] - prev)
+        onset[a:b] = flux.mean(axis=0)
+        low_onset[a:b] = flux[low].mean(axis=0)
+    return onset, low_onset, rms
+
+
+def has_signal(y: np.ndarray, threshold: float = 1e-6, piece: int = 1 << 20) -> bool:
+    """Whether any sample's magnitude exceeds ``threshold`` (``np.any(np.abs(y) > threshold)``
+    read ``piece`` samples at a time: no whole-track temporaries)."""
+    return any(bool(np.any(np.abs(y[a:a + piece]) > threshold)) for a in range(0, y.size, piece))
 
 
 def _mel_and_rms(y: np.ndarray, n_fft: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,12 +113,10 @@ def _mel_and_rms(y: np.ndarray, n_fft: int, hop: int) -> tuple[np.ndarray, np.nd
     transform and power run :data:`SUB_FRAMES` frames at a time into reused buffers (large
     temporaries cost more in memory traffic than the arithmetic); the filter-bank product still
     takes 2048 frames at once, so its sums are the same."""
-    from numpy.lib.stride_tricks import sliding_window_view
     from scipy import fft as sfft
 
-    yp = np.pad(np.asarray(y, dtype=np.float32), (n_fft // 2, n_fft // 2))
-    frames = sliding_window_view(yp, n_fft)[::hop]
-    n = frames.shape[0]
+    y = np.asarray(y, dtype=np.float32)
+    n = (y.size + 2 * (n_fft // 2) - n_fft) // hop + 1
     mel = np.empty((64, n), dtype=np.float32)
     rms = np.empty(n, dtype=np.float32)
     basis_t = _mel_basis().T
@@ -103,9 +127,10 @@ def _mel_and_rms(y: np.ndarray, n_fft: int, hop: int) -> tuple[np.ndarray, np.nd
     imag2 = np.empty((min(SUB_FRAMES, chunk), n_fft // 2 + 1), dtype=np.float32)
     for a in range(0, n, 2048):
         m = min(2048, n - a)
+        frames = _padded_frames(y, n_fft, hop, a, m)
         for b in range(0, m, SUB_FRAMES):
             k = min(SUB_FRAMES, m - b)
-            np.multiply(frames[a + b:a + b + k], window, out=windowed[:k])
+            np.multiply(frames[b:b + k], window, out=windowed[:k])
             spec = sfft.rfft(windowed[:k], axis=1)
             np.square(spec.real, out=power[b:b + k])
             np.add(power[b:b + k], np.square(spec.imag, out=imag2[:k]), out=power[b:b + k])
@@ -116,6 +141,23 @@ def _mel_and_rms(y: np.ndarray, n_fft: int, hop: int) -> tuple[np.ndarray, np.nd
 
 #: frames windowed and transformed at once (keeps the temporaries in the CPU caches)
 SUB_FRAMES = 256
+
+
+def _padded_frames(y: np.ndarray, n_fft: int, hop: int, first: int, count: int) -> np.ndarray:
+    """Frames ``first .. first + count - 1`` (count, n_fft) of ``y`` zero-padded by
+    ``n_fft // 2`` each side, every ``hop`` samples: the rows of
+    ``sliding_window_view(np.pad(y, pad), n_fft)[::hop]``, cut from a padded copy of only the
+    samples they cover (a 3-hour track is not copied whole for its padding)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    pad = n_fft // 2
+    start = first * hop - pad  # in y's samples
+    stop = start + (count - 1) * hop + n_fft
+    seg = np.zeros(stop - start, dtype=np.float32)
+    lo, hi = max(start, 0), min(stop, y.size)
+    if hi > lo:
+        seg[lo - start:hi - start] = y[lo:hi]
+    return sliding_window_view(seg, n_fft)[::hop]
 
 
 @functools.lru_cache(maxsize=2)
@@ -154,7 +196,20 @@ def _mel_basis() -> np.ndarray:
     return _filters()["mel_basis"]
 
 
-def _semitone_spectrum(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, float]:
+#: Tracks longer than this (seconds) get their CQT in blocks (:func:`_cqt_in_blocks`); shorter
+#: ones in one piece, exactly as before (a 10-minute track's CQT is ~90 MB, a 3-hour one's 1.7 GB
+#: with its temporaries).
+LONG_TRACK_S = 600.0
+#: CQT frames each block newly contributes (~6.3 minutes).
+CQT_BLOCK_FRAMES = 8192
+#: Input samples each side of an output that a 2:1 soxr HQ stage reads (measured: an impulse's
+#: response falls below 1e-9 of its peak 415 outputs from it, i.e. 830 inputs).
+SOXR_HALF_SUPPORT = 830
+
+
+def _cqt_whole(y: np.ndarray) -> np.ndarray:
+    """|CQT| (252 bins, frames every :data:`CQT_HOP` samples at :data:`CQT_RATE`) of ``y`` at
+    :data:`SAMPLE_RATE` in one piece."""
     n_bins = N_SEMITONES * BINS_PER_SEMITONE
     fmin = float(_filters()["cqt_fmin"])  # bin 3k+1 is semitone k
     # The CQT only needs up to B7 (3.95 kHz): compute it at half the rate (same frame times).
@@ -162,15 +217,90 @@ def _semitone_spectrum(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, float]
     with warnings.catch_warnings():
         # very short clips: librosa warns that its low-octave FFTs exceed the signal length
         warnings.filterwarnings("ignore", message="n_fft=.*is too large", category=UserWarning)
-        C = cqt_magnitude(y_half, CQT_RATE, CQT_HOP, fmin, n_bins, 12 * BINS_PER_SEMITONE)
-    C = _to_analysis_frames(C, CQT_HOP * SAMPLE_RATE // (CQT_RATE * HOP))
-    C = C[:, :n_frames]
-    if C.shape[1] < n_frames:
-        C = np.pad(C, ((0, 0), (0, n_frames - C.shape[1])))
-    # Tuning: circular mean of the energy's position within each semitone's 3 bins.
-    energy = (C**2).reshape(N_SEMITONES, BINS_PER_SEMITONE, -1).sum(axis=(0, 2))
+        return cqt_magnitude(y_half, CQT_RATE, CQT_HOP, fmin, n_bins, 12 * BINS_PER_SEMITONE)
+
+
+def cqt_margin_frames() -> int:
+    """CQT frames of context each side of a block that make its frames equal the whole-track
+    ones (to float rounding; ``tests/analysis/test_features.py`` measures it): the longest
+    octave's frame (half of it each side; the sparsified filters are not strictly time-limited,
+    so the whole frame is counted) plus the support of every 2:1 resampler stage before it
+    (22.05 -> 11.025 kHz, then one per octave), each at its own input rate, doubled for safety."""
+    from musicapp.analysis.cqt import _plan
+
+    n_bins = N_SEMITONES * BINS_PER_SEMITONE
+    octaves, _lengths = _plan(float(CQT_RATE), CQT_HOP, float(_filters()["cqt_fmin"]), n_bins,
+                              12 * BINS_PER_SEMITONE)
+    frame_s = max(n_fft * 2 ** i / CQT_RATE for i, (_b, n_fft) in enumerate(octaves))
+    resampler_s = SOXR_HALF_SUPPORT / SAMPLE_RATE + sum(
+        SOXR_HALF_SUPPORT * 2 ** i / CQT_RATE for i in range(len(octaves) - 1))
+    seconds = 2.0 * (frame_s + resampler_s)
+    return int(np.ceil(seconds * CQT_RATE / CQT_HOP))
+
+
+def _cqt_in_blocks(y: np.ndarray, block_frames: int = CQT_BLOCK_FRAMES,
+                   margin_frames: int | None = None) -> np.ndarray:
+    """:func:`_cqt_whole` computed ``block_frames`` frames at a time, each block's samples
+    taken with ``margin_frames`` frames of context each side (:func:`cqt_margin_frames`), so
+    only one block's resampled copies and octave responses exist at once.
+
+    Blocks start on whole frames (every ``2 * CQT_HOP`` input samples), so each octave's
+    decimation keeps the whole track's sample grid; the first block has the track's own zero
+    padding on the left, the last its own end (the same frame count as the whole). Interior
+    frames equal the whole-track ones to float rounding (soxr's block-wise arithmetic)."""
+    margin = cqt_margin_frames() if margin_frames is None else int(margin_frames)
+    step = 2 * CQT_HOP  # input samples per CQT frame
+    n = y.size
+    # the whole form has 1 + ceil(n / 2) // CQT_HOP frames at most: filled block by block
+    out = np.empty((N_SEMITONES * BINS_PER_SEMITONE, n // step + 2), dtype=np.float32)
+    first = 0
+    while True:
+        lo = max(0, first - margin)
+        hi_sample = min(n, (first + block_frames + margin) * step)
+        C = _cqt_whole(y[lo * step:hi_sample])
+        if hi_sample >= n:  # the track's own end: every remaining frame
+            part = C[:, first - lo:]
+            out[:, first:first + part.shape[1]] = part
+            return out[:, :first + part.shape[1]]
+        out[:, first:first + block_frames] = C[:, first - lo:first - lo + block_frames]
+        first += block_frames
+
+
+def _semitone_spectrum(y: np.ndarray, n_frames: int, in_blocks: bool | None = None,
+                       block_frames: int = CQT_BLOCK_FRAMES) -> tuple[np.ndarray, float]:
+    """(semitones (84, n_frames), tuning). ``in_blocks`` None: tracks up to
+    :data:`LONG_TRACK_S` in one piece, longer ones in blocks: the CQT ``block_frames`` frames at
+    a time (:func:`_cqt_in_blocks`) and the interpolation, tuning and folding in column chunks
+    (:func:`_fold_semitones`), so no whole-track copy of the 252-bin spectrum at the analysis
+    frame rate exists (a 3-hour track: 0.5 GB per copy, ~1.8 GB at the one-piece peak)."""
+    factor = CQT_HOP * SAMPLE_RATE // (CQT_RATE * HOP)
+    if in_blocks is None:
+        in_blocks = y.size > LONG_TRACK_S * SAMPLE_RATE
+    if not in_blocks:
+        C = _to_analysis_frames(_cqt_whole(y), factor)
+        C = C[:, :n_frames]
+        if C.shape[1] < n_frames:
+            C = np.pad(C, ((0, 0), (0, n_frames - C.shape[1])))
+        # Tuning: circular mean of the energy's position within each semitone's 3 bins.
+        energy = (C**2).reshape(N_SEMITONES, BINS_PER_SEMITONE, -1).sum(axis=(0, 2))
+        tuning = _tuning(energy)
+        return _shift_and_fold(C, tuning), tuning
+    C = _cqt_in_blocks(y, block_frames)
+    return _fold_semitones(C, factor, n_frames)
+
+
+def _tuning(energy: np.ndarray) -> float:
+    """Tuning in semitones (within +-0.5): the circular mean of the energy's position within
+    each semitone's 3 bins (``energy``: summed per position)."""
     phase = np.angle(np.sum(energy * np.exp(2j * np.pi * (np.arange(3) - 1) / 3)))
-    tuning = float(phase / (2 * np.pi))  # semitones, within +-0.5
+    return float(phase / (2 * np.pi))
+
+
+def _shift_and_fold(C: np.ndarray, tuning: float) -> np.ndarray:
+    """The 252-bin spectrum ``C`` shifted by ``tuning`` (linear interpolation between bins)
+    and folded into 84 semitones (weights 1/4, 1/2, 1/4); element by element, so any column
+    range gives the same values as the whole."""
+    n_bins = N_SEMITONES * BINS_PER_SEMITONE
     shift = tuning * BINS_PER_SEMITONE  # bins
     idx = np.arange(n_bins, dtype=np.float64) + shift
     i0 = np.clip(np.floor(idx).astype(int), 0, n_bins - 1)
@@ -179,7 +309,47 @@ def _semitone_spectrum(y: np.ndarray, n_frames: int) -> tuple[np.ndarray, float]
     Cs = (1 - a) * C[i0] + a * C[i1]
     Cs = Cs.reshape(N_SEMITONES, BINS_PER_SEMITONE, -1)
     semis = 0.25 * Cs[:, 0] + 0.5 * Cs[:, 1] + 0.25 * Cs[:, 2]
-    return semis.astype(np.float32), tuning
+    return semis.astype(np.float32)
+
+
+#: CQT columns interpolated and folded at once in :func:`_fold_semitones`
+FOLD_COLUMNS = 4096
+
+
+def _fold_semitones(C: np.ndarray, factor: int, n_frames: int) -> tuple[np.ndarray, float]:
+    """The one-piece path's interpolation onto analysis frames, tuning and folding of the CQT
+    frames ``C``, :data:`FOLD_COLUMNS` CQT columns at a time: the interpolated values and the
+    folded ones are the same element by element; the tuning's energy is summed per chunk (in
+    float64), so it can differ from the one-piece sum in its last bits."""
+    m = C.shape[1]
+    if m < 2:  # (not reached by long tracks; kept for completeness)
+        full = _to_analysis_frames(C, factor)[:, :n_frames]
+        full = np.pad(full, ((0, 0), (0, max(0, n_frames - full.shape[1]))))
+        energy = (full**2).reshape(N_SEMITONES, BINS_PER_SEMITONE, -1).sum(axis=(0, 2))
+        tuning = _tuning(energy)
+        return _shift_and_fold(full, tuning), tuning
+
+    def chunks():
+        """(first analysis frame, interpolated chunk) covering frames 0 .. n_frames - 1."""
+        for k in range(0, m - 1, FOLD_COLUMNS):
+            last = min(m, k + FOLD_COLUMNS + 1)
+            part = _to_analysis_frames(C[:, k:last], factor)
+            if last < m:  # the next chunk starts with this chunk's last column
+                part = part[:, :-1]
+            start = k * factor
+            if start >= n_frames:
+                return
+            yield start, part[:, :n_frames - start]
+
+    energy = np.zeros(BINS_PER_SEMITONE, dtype=np.float64)
+    for _start, part in chunks():
+        energy += (part.astype(np.float64) ** 2).reshape(
+            N_SEMITONES, BINS_PER_SEMITONE, -1).sum(axis=(0, 2))
+    tuning = _tuning(energy)
+    semis = np.zeros((N_SEMITONES, n_frames), dtype=np.float32)  # zero beyond the CQT's frames
+    for start, part in chunks():
+        semis[:, start:start + part.shape[1]] = _shift_and_fold(part, tuning)
+    return semis, tuning
 
 
 def _to_analysis_frames(C: np.ndarray, factor: int) -> np.ndarray:

@@ -11,7 +11,25 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsGridLayout
+
+#: smallest width of the timeline's left axes (pixels)
+AXIS_WIDTH = 96
+#: the margins (left, top, right, bottom) around the timeline's lanes, in the spectrogram view
+#: and in the overview above it, so that their time axes start and end at the same x
+TIMELINE_MARGINS = (2, 2, 6, 2)
+#: seconds the empty timeline shows (spectrogram, lanes and overview alike): 0 to this
+EMPTY_SPAN_S = 1.0
+
+
+def timeline_axis_width(font: QFont) -> int:
+    """The one left-axis width of the whole timeline (spectrogram, every lane and the
+    overview), so that their time axes line up: wide enough for the feel lane's legend in
+    ``font``, at least :data:`AXIS_WIDTH`."""
+    from musicapp.gui.feel_lane import legend_width
+
+    return max(AXIS_WIDTH, legend_width(font))
 
 
 def clock_label(seconds: float, spacing: float) -> str:
@@ -123,6 +141,18 @@ class Lane(pg.GraphicsWidget):
     def viewRange(self) -> list[list[float]]:  # noqa: N802
         """``[[x0, x1], [y0, y1]]`` shown."""
         return self.vb.viewRange()
+
+    def blank_left_axis(self, width: int, margins: tuple[int, int, int, int]) -> None:
+        """Keep ``width`` pixels left of the view box empty (an invisible left axis) and put
+        ``margins`` around the lane, for a lane alone in its view (the overview) that must line
+        up with the lanes of another view (the spectrogram's, see :data:`TIMELINE_MARGINS`)."""
+        axis = self.axes["left"]
+        axis.setWidth(width)
+        axis.setStyle(showValues=False, tickLength=0)
+        axis.setPen(pg.mkPen(0, 0, 0, 0))
+        axis.setTicks([[], []])
+        left, top, right, bottom = margins
+        self.layout.setContentsMargins(1 + left, 1 + top, 1 + right, 1 + bottom)
 
     def setLabel(self, axis: str, text: str, units: str | None = None) -> None:  # noqa: N802
         """The title of an axis (``units`` appended in brackets)."""

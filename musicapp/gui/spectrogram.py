@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QToolTip
 
 from musicapp.gui.chord_labels import ChordLabelsItem
 from musicapp.gui.feel_lane import COLORS as FEEL_COLORS
-from musicapp.gui.feel_lane import FeelLane, LegendAxis, describe, legend_width
-from musicapp.gui.lane import Lane
+from musicapp.gui.feel_lane import FeelLane, LegendAxis, describe
+from musicapp.gui.lane import EMPTY_SPAN_S, TIMELINE_MARGINS, Lane, timeline_axis_width
 from musicapp.gui.plotting import fixed_unit_axes
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.params import MEL
@@ -30,7 +30,6 @@ DEFAULT_LEVELS = (0.0, 3.5)
 #: most spectrogram values the automatic colour levels are computed from
 LEVEL_SAMPLE = 100_000
 LANE_HEIGHT = 26
-AXIS_WIDTH = 96
 #: smallest height of the spectrogram itself (the lanes below have fixed heights)
 MIN_PLOT_HEIGHT = 90
 #: from this view height (pixels) on, the feel lane is twice as tall
@@ -177,10 +176,10 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.frame_s = frame_seconds
         self.n_mels = MEL.n_mels
         #: one width for every lane's left axis (aligned), wide enough for the feel legend
-        self.axis_width = max(AXIS_WIDTH, legend_width(self.font()))
+        self.axis_width = timeline_axis_width(self.font())
         self.setToolTip("Log-Mel spectrogram. Wheel: zoom time, drag: scroll, click: move cursor")
         self.ci.layout.setSpacing(0)
-        self.ci.setContentsMargins(2, 2, 6, 2)
+        self.ci.setContentsMargins(*TIMELINE_MARGINS)
 
         # ViewBoxes without the context menu (disabled anyway): building five menus cost ~50 ms
         # of every start
@@ -206,8 +205,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.hint = pg.TextItem("Drop an audio file here, open one (Ctrl+O), or press Ctrl+R "
                                 "to record",
                                 color="#8a8f99", anchor=(0.5, 0.5))
-        self.hint.setPos(0.5, self.n_mels / 2)
-        self.plot.addItem(self.hint)
+        self.hint.setPos(EMPTY_SPAN_S / 2, self.n_mels / 2)
+        self.plot.addItem(self.hint, ignoreBounds=True)  # the text never moves the time axis
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         self.plot.sigXRangeChanged.connect(self._on_range)
 
@@ -281,6 +280,21 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.contrast = 1.0
         self.image.setLevels(self.levels)
         self.live_window_s = 10.0
+        self.show_empty_range()
+
+    def lanes(self) -> list:
+        """The spectrogram plot and every lane under it, top to bottom (one time axis)."""
+        return [self.plot, self.mood_plot, self.feel_plot, self.beat_plot, self.chord_plot]
+
+    def show_empty_range(self) -> None:
+        """Show 0 to :data:`EMPTY_SPAN_S` seconds on every lane, as the empty overview does.
+
+        The time range is always set explicitly (a whole file, a live take, a zoom); pyqtgraph's
+        automatic range would follow whatever an empty lane holds (the hint's text, the cursor)
+        and started the empty timeline at 0.19 s, off the overview's 0 s above it."""
+        for lane in self.lanes():
+            lane.getViewBox().enableAutoRange(x=False)
+        self.plot.setXRange(0, EMPTY_SPAN_S, padding=0)
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
         # the lane heights first: the base class then fits the layout to the new height
@@ -400,6 +414,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.downbeat_curve.setData([], [])
         self._clear_chords()
         self.set_cursor(0.0)
+        self.show_empty_range()
 
     def set_spectrogram(self, logmel: np.ndarray) -> None:
         """Show a whole file: ``logmel`` is (frames, n_mels), time-major."""

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 
-from musicapp.gui.lane import Lane
+from musicapp.gui.lane import EMPTY_SPAN_S, TIMELINE_MARGINS, Lane, timeline_axis_width
 from musicapp.gui.theme import ACCENT, ACCENT2
 
 ENVELOPE_POINTS = 2000
@@ -90,12 +90,17 @@ class WaveformOverview(pg.GraphicsView):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.lane = Lane(bottom=True, named=False)
+        self.lane = Lane(bottom=True)
+        # an empty left axis as wide as the spectrogram's: the two time axes line up
+        self.lane.blank_left_axis(timeline_axis_width(self.font()), (TIMELINE_MARGINS[0], 0,
+                                                                     TIMELINE_MARGINS[2], 0))
         self.setCentralItem(self.lane)
         self.setToolTip("Overview: drag the window to navigate, click to move the cursor")
         self.lane.setMouseEnabled(x=False, y=False)
         self.lane.getAxis("bottom").setHeight(18)
         self.lane.setYRange(-1, 1, padding=0.05)
+        self.lane.getViewBox().enableAutoRange(x=False)  # the time range is always set
+        self.lane.setXRange(0, EMPTY_SPAN_S, padding=0)
         self.setMinimumHeight(44)  # a navigation strip: small windows keep room for the panels
         self.setMaximumHeight(80)
         self.upper = pg.PlotDataItem(pen=pg.mkPen(ACCENT2, width=1))

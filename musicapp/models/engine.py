@@ -251,6 +251,28 @@ def _frames_of_samples(samples: np.ndarray, block: int) -> Iterator[np.ndarray]:
         yield samples[i : i + block]
 
 
+def rechunk(blocks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """The concatenation of ``blocks`` (1-D float32) cut into consecutive pieces of ``size``
+    samples (the last one shorter; one empty piece when there are no samples at all), as
+    :func:`_frames_of_samples` cuts a whole signal."""
+    pending: list[np.ndarray] = []
+    held = 0
+    emitted = False
+    for block in blocks:
+        if len(block) == 0:
+            continue
+        pending.append(block)
+        held += len(block)
+        while held >= size:
+            joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            yield joined[:size]
+            emitted = True
+            rest = joined[size:]
+            pending, held = ([rest] if len(rest) else []), len(rest)
+    if held or not emitted:
+        yield (np.concatenate(pending) if pending else np.zeros(0, dtype=np.float32))
+
+
 def clean_samples(samples: np.ndarray) -> np.ndarray:
     """Mono float32 with non-finite values replaced by 0. Accepts (n,), (channels, n) or (n, ch)."""
     y = np.asarray(samples, dtype=np.float32)
@@ -325,10 +347,17 @@ def level_status(duration_s: float, level_dbfs: float) -> str:
     return "ok"
 
 
+#: samples a whole signal is pushed through :class:`LevelMeter` at once (its float64 copies stay
+#: small; the meter carries the partial window between pushes, so the level is the same)
+METER_PIECE = 1 << 20
+
+
 def input_level_dbfs(y16: np.ndarray) -> float:
-    """Level of the loudest 3-s window of cleaned 16 kHz samples (:class:`LevelMeter`)."""
+    """Level of the loudest 3-s window of cleaned 16 kHz samples (:class:`LevelMeter`), read in
+    pieces of :data:`METER_PIECE` samples (a 3-hour track is not copied to float64 at once)."""
     meter = LevelMeter()
-    meter.push(y16)
+    for start in range(0, max(len(y16), 1), METER_PIECE):
+        meter.push(y16[start:start + METER_PIECE])
     return meter.dbfs()
 
 
@@ -623,6 +652,40 @@ class TaggerEngine:
                     progress(min(1.0, (i + 1) * step / max(len(y), 1)))
 
         return TaggingRun(self, blocks(), len(y) / MEL.sample_rate, feature_maps, gain)
+
+    def start_stream(
+        self,
+        source: Callable[[], Iterator[np.ndarray]],
+        duration_s: float,
+        feature_maps: bool = False,
+        progress: Callable[[float], None] | None = None,
+    ) -> TaggingRun:
+        """:meth:`start` for a signal read as a stream: ``source()`` gives a fresh iterator over
+        its consecutive 16 kHz mono blocks (any sizes; read twice: once for the level the input
+        is normalised from, once for the Mel), so no whole-track copy is held (a 3-hour track at
+        16 kHz is 0.7 GB). Each block is cleaned (:func:`clean_samples`) and the stream is cut
+        into the same :data:`BLOCK_SECONDS` blocks :meth:`start` cuts, so for finite samples
+        the result equals :meth:`start`'s on the concatenated signal bit for bit (tested); only
+        the damaged-block rule of :func:`clean_samples` applies per source block instead of to
+        the whole signal. ``duration_s``: the signal's length (for progress and map pooling)."""
+        meter = LevelMeter()
+        for block in source():
+            y = clean_samples(block)
+            for start in range(0, len(y), METER_PIECE):
+                meter.push(y[start:start + METER_PIECE])
+        gain = input_gain(meter.dbfs())
+        step = int(BLOCK_SECONDS * MEL.sample_rate)
+        total = max(duration_s * MEL.sample_rate, 1.0)
+
+        def blocks() -> Iterator[np.ndarray]:
+            done = 0
+            for block in rechunk((clean_samples(b) for b in source()), step):
+                done += len(block)
+                yield block
+                if progress:
+                    progress(min(1.0, done / total))
+
+        return TaggingRun(self, blocks(), duration_s, feature_maps, gain)
 
     # ------------------------------------------------------------------ internals
 

@@ -148,3 +148,97 @@ def test_mel_and_rms_equal_the_plain_form_on_a_real_recording():
     semis, tuning = F._semitone_spectrum(y, rms.size)
     semis0, tuning0 = _semitone_spectrum_plain(y, rms.size)
     assert tuning == tuning0 and np.array_equal(semis, semis0)
+
+
+# --------------------------------------------------------------- long tracks: the CQT in blocks
+
+def _long_music(minutes: float) -> np.ndarray:
+    """A music-like track (changing notes and chords) of ``minutes`` at the analysis rate."""
+    from tests.library.music import song
+
+    return song(11, minutes * 60.0, sr=F.SAMPLE_RATE).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def twelve_minutes() -> np.ndarray:
+    return _long_music(12.0)
+
+
+def test_long_tracks_take_the_block_path_and_short_ones_the_whole():
+    assert F.LONG_TRACK_S == 600.0
+    # the margin covers the longest octave frame and the resampler chain (~15 s at 46 ms frames)
+    assert 200 < F.cqt_margin_frames() < 600
+
+
+def test_cqt_in_blocks_equals_the_whole_cqt(twelve_minutes):
+    """Short blocks (15 of them over 12 minutes): the same frames as the one-piece CQT, to
+    float rounding (measured: ~4e-7 of the largest value)."""
+    y = twelve_minutes
+    whole = F._cqt_whole(y)
+    blocks = F._cqt_in_blocks(y, block_frames=1024)
+    assert blocks.shape == whole.shape
+    assert np.max(np.abs(blocks - whole)) <= 1e-5 * whole.max()
+    # a block of one frame more or less changes nothing either (the margin, not luck)
+    odd = F._cqt_in_blocks(y, block_frames=1500)
+    assert np.max(np.abs(odd - whole)) <= 1e-5 * whole.max()
+
+
+def test_semitone_spectrum_in_blocks_equals_the_whole(twelve_minutes):
+    """The block path's semitones equal the one-piece path's within 1e-5 of the largest value
+    (measured: 4.7e-6), and so does the chroma the key and chords are read from. The tuning
+    differs by 5e-6 semitones (measured; 0.0005 cent): the one-piece path sums the energy in
+    float32 over the whole array, the block path in float64 per chunk."""
+    y = twelve_minutes
+    n_frames = F._mel_and_rms(y, 2048, F.HOP)[1].size
+    whole, tuning = F._semitone_spectrum(y, n_frames, in_blocks=False)
+    blocks, tuning_b = F._semitone_spectrum(y, n_frames, in_blocks=True, block_frames=1024)
+    assert blocks.shape == whole.shape == (F.N_SEMITONES, n_frames)
+    assert abs(tuning_b - tuning) < 1e-4
+    assert np.max(np.abs(blocks - whole)) <= 1e-5 * whole.max()
+    treble, bass = F.bass_treble_chroma(whole)
+    treble_b, bass_b = F.bass_treble_chroma(blocks)
+    assert np.max(np.abs(treble_b - treble)) <= 1e-5 * treble.max()
+    assert np.array_equal(treble.argmax(axis=0), treble_b.argmax(axis=0))
+    assert np.max(np.abs(bass_b - bass)) <= 1e-5 * bass.max()
+    # the default for a 12-minute track is the block path
+    auto, _ = F._semitone_spectrum(y, n_frames)
+    assert np.max(np.abs(auto - whole)) <= 1e-5 * whole.max()
+
+
+def test_fold_in_chunks_equals_the_one_piece_fold(monkeypatch):
+    """Interpolation and folding in column chunks give the one-piece values element by element
+    (only the tuning's energy sum is summed in another order)."""
+    y = _music(40.0, seed=3)
+    C = F._cqt_whole(y)
+    n_frames = F._mel_and_rms(y, 2048, F.HOP)[1].size
+    whole, tuning = F._semitone_spectrum(y, n_frames, in_blocks=False)
+    monkeypatch.setattr(F, "FOLD_COLUMNS", 97)
+    semis, tuning_c = F._fold_semitones(C, 2, n_frames)
+    assert abs(tuning_c - tuning) < 1e-6  # the energy summed in another order (float64)
+    full = F._to_analysis_frames(C, 2)[:, :n_frames]
+    full = np.pad(full, ((0, 0), (0, n_frames - full.shape[1])))
+    assert np.array_equal(semis, F._shift_and_fold(full, tuning_c))
+    assert np.max(np.abs(semis - whole)) <= 1e-6 * whole.max()
+
+
+def _cqt_peak(minutes: float) -> tuple[int, int]:
+    """(tracemalloc peak of the block CQT beyond its result, the result's bytes)."""
+    import tracemalloc
+
+    y = _long_music(minutes)
+    tracemalloc.start()
+    C = F._cqt_in_blocks(y, block_frames=1024)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak - C.base.nbytes, C.base.nbytes
+
+
+def test_block_cqt_memory_does_not_grow_with_the_track():
+    """4 vs 16 minutes: beyond the (252 x frames) result the peak is the same few megabytes
+    (one block's resampled copies and octave responses); the one-piece CQT's temporaries
+    grow with the track."""
+    F._cqt_in_blocks(_music(5.0), block_frames=64)  # filter plans and imports first
+    short, _ = _cqt_peak(4.0)
+    long, result_bytes = _cqt_peak(16.0)
+    assert long < short * 1.2 + 1e6, f"4 min: {short / 1e6:.1f} MB, 16 min: {long / 1e6:.1f} MB"
+    assert long < result_bytes / 2

@@ -210,3 +210,73 @@ def test_a_narrow_chord_block_never_shows_a_different_chord(qtbot):
     variants = [v for _s, _e, v in view._chord_labels]
     assert variants[0] == ["D#m/F#", "D#m"]
     assert variants[1] == ["Cmaj7"]
+
+
+def _left_and_range(view, lane) -> tuple[int, int, tuple[float, ...]]:
+    """Screen x of a lane's view box's left and right edges and its time range."""
+    vb = lane.getViewBox()
+    rect = vb.mapRectToScene(vb.boundingRect())
+    left = view.mapToGlobal(view.mapFromScene(rect.topLeft())).x()
+    right = view.mapToGlobal(view.mapFromScene(rect.topRight())).x()
+    return left, right, tuple(round(v, 6) for v in vb.viewRange()[0])
+
+
+def _assert_timeline_lines_up(window) -> tuple[float, ...]:
+    spec = window.spectrogram
+    lanes = [spec.plot, spec.mood_plot, spec.feel_plot, spec.beat_plot, spec.chord_plot]
+    rows = {lane: _left_and_range(spec, lane) for lane in lanes}
+    assert len(set(rows.values())) == 1, rows  # same left and right x, same time range
+    assert {lane.getAxis("left").width() for lane in lanes} == {spec.axis_width}
+    left, right, x_range = next(iter(rows.values()))
+    # the overview above: the same left and right edges, so its time axis lines up too
+    assert _left_and_range(window.overview, window.overview.lane)[:2] == (left, right)
+    return x_range
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1920, 1080)])
+def test_timeline_lanes_share_left_edge_and_time_range_empty_and_loaded(qtbot, window,
+                                                                        track_file, size):
+    from musicapp.gui.lane import EMPTY_SPAN_S
+
+    window.resize(*size)
+    qtbot.wait(100)
+    # empty: every lane and the overview show 0 .. EMPTY_SPAN_S (the hint text used to shift
+    # the automatic range of the spectrogram to 0.19 .. 1.19 s)
+    assert _assert_timeline_lines_up(window) == (0.0, EMPTY_SPAN_S)
+    assert window.overview.lane.viewRange()[0] == pytest.approx([0.0, EMPTY_SPAN_S])
+    load(qtbot, window, track_file)
+    qtbot.wait(100)
+    shown = _assert_timeline_lines_up(window)
+    assert shown == pytest.approx([0.0, window.track.duration_s], abs=0.05)
+    assert window.overview.lane.viewRange()[0] == pytest.approx(shown, abs=0.05)
+    window.spectrogram.set_view_range(2.0, 5.0)  # zoomed in: still one range on every lane
+    qtbot.wait(50)
+    assert _assert_timeline_lines_up(window) == pytest.approx([2.0, 5.0])
+    window.spectrogram.clear_all()  # back to empty: the empty range again
+    assert _assert_timeline_lines_up(window) == (0.0, EMPTY_SPAN_S)
+
+
+def test_a_long_file_is_shown_pooled_in_time_over_its_whole_duration(qtbot):
+    """A 3-hour-like spectrogram (more frames than MAX_DISPLAY_FRAMES) is drawn max-pooled in
+    time over the file's real duration; the frames kept for read-outs are the full ones; a short
+    one is shown as it is."""
+    from musicapp.gui.spectrogram import MAX_DISPLAY_FRAMES, display_image
+
+    n = 3 * MAX_DISPLAY_FRAMES + 5
+    logmel = np.zeros((n, 96), np.float32)
+    logmel[1000, 10] = 3.0  # one loud frame survives the pooling
+    shown = display_image(logmel)
+    assert len(shown) == -(-n // 4) <= MAX_DISPLAY_FRAMES  # groups of 4 frames
+    assert shown.shape[1] == 96 and shown[1000 // 4, 10] == 3.0 and shown.sum() == 3.0
+    short = logmel[:MAX_DISPLAY_FRAMES]
+    assert display_image(short) is short
+
+    view = SpectrogramView()
+    qtbot.addWidget(view)
+    view.set_spectrogram(logmel)
+    assert view.image.image.shape[0] == len(shown)
+    assert view.duration_s == pytest.approx(n * view.frame_s)
+    assert view.image.boundingRect().width() == pytest.approx(len(shown))
+    assert view.image.mapRectToParent(view.image.boundingRect()).width() == pytest.approx(
+        n * view.frame_s)
+    assert len(view.frames) == n
