@@ -144,6 +144,27 @@ def display_levels(logmel: np.ndarray, values: int = LEVEL_SAMPLE) -> tuple[floa
     return float(lo), float(hi)
 
 
+#: most time columns a whole file's spectrogram image has: a longer file is shown max-pooled in
+#: time (a 3-hour file has 675,000 frames; at full resolution its display image alone is another
+#: quarter gigabyte, and far wider than any screen)
+MAX_DISPLAY_FRAMES = 16384
+
+
+def display_image(logmel: np.ndarray, max_frames: int = MAX_DISPLAY_FRAMES) -> np.ndarray:
+    """``logmel`` (frames, n_mels) as shown: itself up to ``max_frames`` frames, else the
+    maximum of every ``ceil(frames / max_frames)`` consecutive frames (a short loud event stays
+    visible), the last group possibly shorter."""
+    n = len(logmel)
+    if n <= max_frames:
+        return logmel
+    pool = math.ceil(n / max_frames)
+    usable = n // pool * pool
+    pooled = logmel[:usable].reshape(usable // pool, pool, -1).max(axis=1)
+    if usable < n:
+        pooled = np.concatenate([pooled, logmel[usable:].max(axis=0, keepdims=True)])
+    return np.ascontiguousarray(pooled, dtype=np.float32)
+
+
 class _PaintCounter(QObject):
     """Counts paint events of a widget's viewport (frames actually drawn)."""
 
@@ -428,7 +449,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             return
         lo, hi = display_levels(logmel)
         self.base_levels = (min(lo, hi - 0.5), max(hi, 0.5))
-        self.image.setImage(logmel, autoLevels=False)
+        self.image.setImage(display_image(logmel), autoLevels=False)  # pooled when long
         self._apply_levels()
         dur = max(self._n * self.frame_s, self.frame_s)
         self.image.setRect(QRectF(0.0, 0.0, dur, float(self.n_mels)))
