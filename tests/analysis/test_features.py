@@ -242,3 +242,32 @@ def test_block_cqt_memory_does_not_grow_with_the_track():
     long, result_bytes = _cqt_peak(16.0)
     assert long < short * 1.2 + 1e6, f"4 min: {short / 1e6:.1f} MB, 16 min: {long / 1e6:.1f} MB"
     assert long < result_bytes / 2
+
+
+def _segment_mean_plain(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """The segment means as first written: the whole running sum at once."""
+    n = x.shape[1]
+    b = np.clip(np.asarray(bounds, dtype=int), 0, n)
+    cs = np.concatenate([np.zeros((x.shape[0], 1), x.dtype), np.cumsum(x, axis=1)], axis=1)
+    return (cs[:, b[1:]] - cs[:, b[:-1]]) / np.maximum(1, b[1:] - b[:-1])
+
+
+@pytest.mark.parametrize("columns", [7, 1000, 1 << 15])
+def test_segment_mean_in_chunks_equals_the_whole_running_sum(monkeypatch, columns):
+    monkeypatch.setattr(F, "SEGMENT_COLUMNS", columns)
+    rng = np.random.default_rng(2)
+    x = (3 * rng.random((84, 20000))).astype(np.float32)
+    for bounds in (np.unique(np.r_[0, rng.integers(0, 20000, 300), 20000]), np.array([0, 20000]),
+                   np.arange(0, 20001, 43)):
+        got, want = F.segment_mean(x, bounds), _segment_mean_plain(x, bounds)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_to_analysis_rate_checks_finiteness_in_pieces():
+    y = _music(3.0)
+    assert np.shares_memory(F.to_analysis_rate(y, F.SAMPLE_RATE, copy=False), y)
+    bad = y.copy()
+    bad[-1] = np.nan  # in the last piece
+    out = F.to_analysis_rate(bad, F.SAMPLE_RATE, copy=False)
+    assert not np.shares_memory(out, bad) and out[-1] == 0.0 and np.isfinite(out).all()
+    assert F._all_finite(y, piece=1000) and not F._all_finite(bad, piece=1000)
