@@ -7,6 +7,9 @@ databases, in the same process one after the other:
 
 * ``serial``: the old path, one track after another in this process (decode once,
   ``musicapp.pipeline.analyze_samples``, fingerprint; ``library add --workers 0``);
+* ``single-file``: what ``musicapp analyze`` does for one file (tagger and key/tempo/chords
+  concurrently on every core), one file after another, plus the fingerprint (no database): the
+  fastest a user gets without the batch path (:mod:`.single_file`);
 * ``batch/<model>``: :func:`musicapp.batch.run_batch` with one worker per core, the tagger in the
   workers (``workers``) or in this process fed with batches of patches of many tracks
   (``parent``), on the CPU and, when CUDA is present, on the GPU.
@@ -328,6 +331,28 @@ def st_list(st: Any) -> list[dict]:
     return [st.analysis(t.id) or {} for t in st.tracks("ok")]
 
 
+def single_file_reference(results: dict[str, Any], paths: list[Path]) -> None:
+    """Time the single-file path (``analyze`` one file after another on all cores, see
+    :mod:`.single_file`) on ``paths`` and print every batch run's speed-up over it too."""
+    from musicapp_lab.bench.single_file import single_file_once
+
+    res = single_file_once(paths)
+    results["single-file all cores"] = res
+    serial = results.get("serial", {}).get("tracks_per_min") or 0.0
+    print(f"{'single-file':18} {res['tracks']:3d} tracks ({res['failed']} failed) in "
+          f"{res['seconds']:6.1f} s: {res['tracks_per_min']:6.1f} tracks/min, "
+          f"{res['audio_min_per_s']:5.2f} audio-min/s"
+          + (f", x{res['tracks_per_min'] / serial:.2f} vs serial" if serial else "")
+          + f" (musicapp analyze's path: tagger and music analysis concurrently on every core, "
+          f"one file after another, no database); CPU {res['cpu_s_per_track']:.1f} s per track, "
+          f"{res['cores_used']:.2f} cores busy on average; load {os.getloadavg()[0]:.1f}",
+          flush=True)
+    for name, other in results.items():
+        if name.startswith("batch/") and not name.endswith("cuda") and res["tracks_per_min"]:
+            print(f"{name} vs single-file: x{other['tracks_per_min'] / res['tracks_per_min']:.2f}",
+                  flush=True)
+
+
 def run(args: Any) -> int:
     """Entry point of ``musicapp bench batch``."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -402,6 +427,9 @@ def run(args: Any) -> int:
               f"{'identical' if cmp['equal'] else 'DIFFERENT'} (fields that differ, with the "
               f"number of tracks: {cmp['mismatched'] or 'none'}; largest score difference "
               f"{cmp['max_last_digit_diff']:.2f} units of the last stored digit)", flush=True)
+    if not getattr(args, "no_serial", False) and not getattr(args, "no_single_file", False):
+        single_file_reference(results, sorted(p for p in serial_music.iterdir()
+                                              if p.is_file() and not p.name.startswith(".")))
     if args.json:
         print(json.dumps(results, indent=1))
     out = getattr(args, "out", None)

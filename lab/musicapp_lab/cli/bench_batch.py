@@ -37,6 +37,8 @@ def register_bench(subparsers) -> None:
     p.add_argument("--serial-tracks", type=int, default=None, metavar="K",
                    help="time the serial path on the first K tracks only (it is slow)")
     p.add_argument("--no-serial", action="store_true", help="skip the serial path")
+    p.add_argument("--no-single-file", action="store_true",
+                   help="skip the single-file reference (musicapp analyze's all-core path, file by file)")
     p.add_argument("--gen-processes", type=int, default=None,
                    help="processes writing the tracks (default: one per core)")
     add_force(p)
