@@ -40,7 +40,18 @@ Figures (28 Nov 2026; rows: ``feel_collect`` with the tagger and analysis at com
   132.9); paired bootstrap over songs (10 000 draws) -0.034 [95 % -0.103, +0.000]; both
   -0.017 [-0.051, +0.000]. dev-real has no double-time errors to fix (its misses: 3 at double
   the annotated tempo, all tagged "slow" below the 95th percentile, 2 at other ratios).
-* Debian game tracks (allowed training packages, no annotations): being collected.
+* Debian game tracks (allowed training packages, no annotations; 18 tracks of hedgewars,
+  freedroidrpg, hyperrogue, 15 with a tempo): :data:`RULE` changes none. Where the onset pattern
+  at the tracker's own grid (before the analysis' chord-length halving) says a musician counts
+  about twice the shown tempo, the tagger does not hear "fast": Rock.ogg 70 (grid 143.6, eighths
+  at 0.45 of the beat strength; "slow", 52nd percentile), Castle 65.9 (grid 129, "slow" 56th),
+  Jungle 58 (grid 117.5, "slow" 50th), pirate 60 (grid 117.5, "slow" 58th); TechBattle 72.5
+  (grid 143.6) is "fast" (75th) but its double, 144.9, is above the 140-BPM cap; town.ogg 240
+  (a musician counts 120) is "slow" only at the 87th percentile. The tagger's fast/slow near
+  its median gives no evidence either way. Rock.ogg's and Jungle's halving comes from the
+  analysis' chord-length tactus rule (``musicapp.analysis.api._rule_level``: tracked >= 115 BPM
+  and >= 5 beats per chord): with it switched off they read 139.99 and 116.01 (the others were
+  not checked). Tale of Warriors (0ad, an evaluation-only package) was not run.
 """
 
 from __future__ import annotations
