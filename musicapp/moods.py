@@ -42,6 +42,7 @@ import math
 from dataclasses import dataclass
 
 from musicapp.errors import MusicappError
+from musicapp.wording import signed
 
 
 class UnknownMoodError(MusicappError):
@@ -229,6 +230,6 @@ def placement_table() -> str:
     rows = ["| mood | valence | arousal | angle (deg) | radius | tagger tags | synonyms |",
             "|---|---|---|---|---|---|---|"]
     for m in VOCABULARY:
-        rows.append(f"| {m.word} | {m.valence:+.2f} | {m.arousal:+.2f} | {m.angle_deg:.0f} | "
+        rows.append(f"| {m.word} | {signed(m.valence)} | {signed(m.arousal)} | {m.angle_deg:.0f} | "
                     f"{m.radius:.2f} | {', '.join(m.tags)} | {', '.join(m.synonyms)} |")
     return "\n".join(rows)

@@ -5,6 +5,9 @@ A probability has two decimals but never reads as a certain "1.00" (">0.99").
 A percentile says where a track sits among the reference clips: "99%" or "99th percentile" for
 99.6, never "100" unless the track is above every reference clip (a rounded "100%" reads like
 certainty).
+
+A signed value (valence, arousal, cents) shows its sign, but a value that rounds to zero shows
+none: "0.00", never "-0.00" or "+0.00".
 """
 
 from __future__ import annotations
@@ -35,3 +38,10 @@ def percentile_ordinal(percentile: float) -> str:
 def confidence_text(value: float) -> str:
     """A probability as the app prints it: two decimals, never a certain "1.00" (">0.99")."""
     return ">0.99" if float(value) > 0.995 else f"{float(value):.2f}"
+
+
+def signed(value: float, decimals: int = 2) -> str:
+    """``value`` with ``decimals`` decimals and its sign ("+0.35", "-0.35"); a value that rounds
+    to zero is written without one ("0.00" for -0.001, never "-0.00")."""
+    text = f"{float(value):+.{int(decimals)}f}"
+    return text[1:] if float(text) == 0.0 else text

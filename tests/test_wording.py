@@ -29,3 +29,11 @@ def test_cli_and_gui_print_the_same_percentile():
     text = summarise(result)
     assert "moods (percentile among 1686 3-s clips of game music): mellow 99%" in text
     assert percent_text(0.996) == "99%"
+
+
+def test_a_signed_value_that_rounds_to_zero_has_no_sign():
+    from musicapp.wording import signed
+
+    assert [signed(v) for v in (-0.001, 0.0, -0.0, 0.004, 0.005001, -0.35, 0.35)] == [
+        "0.00", "0.00", "0.00", "0.00", "+0.01", "-0.35", "+0.35"]
+    assert signed(-0.4, 0) == "0" and signed(-3.2, 0) == "-3" and signed(12.6, 1) == "+12.6"

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.track_analysis import OK, TrackAnalysis
-from musicapp.wording import confidence_text, percentile_ordinal, percentile_text
+from musicapp.wording import confidence_text, percentile_ordinal, percentile_text, signed
 
 KEYS = ("moods", "valence", "arousal", "energy", "curves", "genres", "segments", "key", "tempo_bpm", "meter",
         "beats", "downbeats", "chords", "key_timeline", "device", "hash", "key_reason",
@@ -421,10 +421,10 @@ class AnalysisPanel(QWidget):
                                  if status else "No moods in this analysis")
         self.va_plane.set_data(f["valence"], f["arousal"], f["segments"])
         self.va_values.setText(
-            f"valence {float(f['valence']):+.2f}, arousal {float(f['arousal']):+.2f}"
+            f"valence {signed(float(f['valence']))}, arousal {signed(float(f['arousal']))}"
             if f["valence"] is not None and f["arousal"] is not None else none)
-        self.va_box.setTitle(f"Valence {float(f['valence']):+.2f} · arousal "
-                             f"{float(f['arousal']):+.2f}"
+        self.va_box.setTitle(f"Valence {signed(float(f['valence']))} · arousal "
+                             f"{signed(float(f['arousal']))}"
                              if f["valence"] is not None and f["arousal"] is not None
                              else "Valence / arousal")
         if f["errors"]:

@@ -62,6 +62,7 @@ from musicapp.gui.composer_backend import (
 from musicapp.gui.labels import WrapLabel
 from musicapp.gui.pianoroll import PianoRoll
 from musicapp.gui.theme import ACCENT
+from musicapp.wording import signed
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,14 @@ def alternative_text(alt) -> str:
     return f"{alt.name}  ({alt.roman})\t{percent_text(alt.probability)}"
 
 
-def beats_text(beats: float) -> str:
-    """"1 beat", "2 beats", "1.5 beats"."""
+def beats_text(beats: float, meter=None) -> str:
+    """A chord's length as musicians count it in ``meter`` (:func:`musicapp.compose.rhythm.
+    length_text`: "1 bar", "2 beats"; in 6/8 half a bar is "1 beat", a dotted quarter); without
+    a meter, quarter-note beats ("1 beat", "1.5 beats")."""
+    if meter is not None:
+        from musicapp.compose.rhythm import length_text
+
+        return length_text(beats, meter)
     return f"{float(beats):g} beat" + ("" if float(beats) == 1 else "s")
 
 
@@ -155,7 +162,7 @@ class VAPad(pg.PlotWidget):
 
     def value_text(self) -> str:
         """"valence +0.50 · arousal +0.30"."""
-        return f"valence {self.value[0]:+.2f} · arousal {self.value[1]:+.2f}"
+        return f"valence {signed(self.value[0])} · arousal {signed(self.value[1])}"
 
     def set_value(self, valence: float, arousal: float) -> None:
         """Move the point."""
@@ -182,7 +189,7 @@ class ChordBlock(QFrame):
     alternatives_requested = Signal(int)
 
     def __init__(self, index: int, name: str, roman: str, beats: float, locked: bool,
-                 parent=None) -> None:
+                 parent=None, meter=None) -> None:
         super().__init__(parent)
         self.index = index
         self.is_selected = False
@@ -194,8 +201,14 @@ class ChordBlock(QFrame):
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
         self.name.setFont(font)
-        self.roman = FitLabel(f"{roman}  ·  {beats_text(beats)}")
-        self.roman.setToolTip(self.roman.toolTip() or f"{roman}: {beats_text(beats)}")
+        length = beats_text(beats, meter)
+        self.roman = FitLabel(f"{roman}  ·  {length}")
+        unit = ""
+        if meter is not None:
+            from musicapp.compose.rhythm import beat_unit_text
+
+            unit = f" (beat = {beat_unit_text(meter)})"
+        self.roman.setToolTip(self.roman.toolTip() or f"{roman}: {length}{unit}")
         self.lock = QPushButton("Locked")
         self.lock.setMinimumWidth(self.lock.sizeHint().width())  # room for the longer text
         self.lock.setText("Locked" if locked else "Lock")
@@ -568,8 +581,8 @@ class ComposerPanel(QWidget):
             return
         if emo is not None:
             key_txt = f", key {key[0]} {key[1]}" if key else ""
-            self.track_info.setText(f"This track: valence {emo.valence:+.2f}, arousal "
-                                    f"{emo.arousal:+.2f}{key_txt}")
+            self.track_info.setText(f"This track: valence {signed(emo.valence)}, arousal "
+                                    f"{signed(emo.arousal)}{key_txt}")
             self.source.setCurrentIndex(0)
 
     def _choose_picture(self) -> None:
@@ -656,10 +669,10 @@ class ComposerPanel(QWidget):
         self.busy = False
         self.info.set_full_text(
             # no-break spaces keep "valence -0.69" whole when the line wraps
-            f"{prog.key.name} · from {emo.source} · valence\u00a0{emo.valence:+.2f}, "
-            f"arousal\u00a0{emo.arousal:+.2f}",
+            f"{prog.key.name} · from {emo.source} · valence\u00a0{signed(emo.valence)}, "
+            f"arousal\u00a0{signed(emo.arousal)}",
             tip=f"Key {prog.key.name}; the emotion comes from {emo.source}: valence "
-                f"{emo.valence:+.2f} (-1 unpleasant … +1 pleasant), arousal {emo.arousal:+.2f} "
+                f"{signed(emo.valence)} (-1 unpleasant … +1 pleasant), arousal {signed(emo.arousal)} "
                 "(-1 calm … +1 excited)")
         self._show(prog)
 
@@ -761,7 +774,8 @@ class ComposerPanel(QWidget):
         self._clear_blocks()
         for i, (name, roman, beats) in enumerate(zip(prog.names, prog.romans, prog.beats,
                                                      strict=True)):
-            block = ChordBlock(i, name, roman, beats, i in self.session.locked)
+            block = ChordBlock(i, name, roman, beats, i in self.session.locked,
+                               meter=prog.meter)
             block.lock_toggled.connect(self.set_locked)
             block.regenerate.connect(self.regenerate)
             block.alternatives_requested.connect(self.show_alternatives)

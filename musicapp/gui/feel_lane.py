@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 
 from musicapp.gui.theme import ACCENT, ACCENT2
+from musicapp.wording import signed
 
 if TYPE_CHECKING:
     from musicapp.gui.lane import Lane
@@ -35,7 +36,7 @@ WIDEST_LEGEND = ("energy here 10/10", "valence here +0.00", "valence here -0.00"
 
 def legend_texts(point: dict[str, float]) -> list[str]:
     """The legend at the play cursor: "energy here 7/10", "valence here +0.31"."""
-    return [f"energy here {point['energy']:.0f}/10", f"valence here {point['valence']:+.2f}"]
+    return [f"energy here {point['energy']:.0f}/10", f"valence here {signed(point['valence'])}"]
 
 
 def legend_width(font: QFont) -> int:
@@ -92,8 +93,8 @@ def feel_points(curves: dict[str, Any] | None, duration_s: float | None = None
 def describe(point: dict[str, float]) -> str:
     """"0:42–0:45  energy 7.2/10 (arousal +0.27) · valence -0.12 (neutral)"."""
     return (f"{fmt_time(point['start'])}–{fmt_time(point['end'])}  energy "
-            f"{point['energy']:.1f}/10 (arousal {point['arousal']:+.2f}) · valence "
-            f"{point['valence']:+.2f} ({valence_word(point['valence'])})")
+            f"{point['energy']:.1f}/10 (arousal {signed(point['arousal'])}) · valence "
+            f"{signed(point['valence'])} ({valence_word(point['valence'])})")
 
 
 class LegendAxis(pg.AxisItem):

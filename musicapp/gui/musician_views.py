@@ -28,6 +28,7 @@ from musicapp.gui.harmony import (
 from musicapp.gui.labels import ElideLabel
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.pitch import CHROMATIC_NAMES as PITCH_CLASSES
+from musicapp.wording import signed
 
 CHROMA_HOP = 2048
 CHROMA_FFT = 4096
@@ -230,7 +231,7 @@ class MusicianViews(QWidget):
         else:
             note, cents = note_and_cents(hz)
             self.tuner_note = note
-            self.tuner_label.setText(f"{note} {cents:+.0f} ¢")
+            self.tuner_label.setText(f"{note} {signed(cents, 0)} ¢")
             self.tuner_bar.setValue(int(round(cents)))
             self.tuner_hz.setText(f"{hz:.1f} Hz")
         if where:

@@ -112,3 +112,15 @@ def test_percentiles_never_round_up_to_a_certain_100():
 
     assert [percent_text(x) for x in (0.0, 0.504, 0.994, 0.996, 1.0)] == [
         "0%", "50%", "99%", "99%", "100%"]
+
+
+def test_an_arousal_that_rounds_to_zero_shows_no_minus_sign(qtbot):
+    """A musician read "arousal -0.00" in the valence/arousal box."""
+    from musicapp.gui.analysis_view import AnalysisPanel
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    panel.set_result(TrackAnalysis.from_dict({
+        "duration_s": 30.0, "status": "ok", "valence": 0.41, "arousal": -0.0031}))
+    assert panel.va_values.text() == "valence +0.41, arousal 0.00"
+    assert panel.va_box.title() == "Valence +0.41 · arousal 0.00"
