@@ -28,10 +28,11 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--build", action="store_true",
                    help="render the set first (skips pieces already in the cache)")
     p.add_argument("--rebuild", action="store_true", help="re-render every piece")
-    p.add_argument("--split", choices=["eval", "dev", "eval2"], default="eval",
+    p.add_argument("--split", choices=["eval", "dev", "eval2", "eval3"], default="eval",
                    help="'eval' (default), 'dev' (the pieces parameters were tuned on) or "
                         "'eval2' (a second, fresh realistic evaluation split: POP909 only, no old "
-                        "set; see lab/musicapp_lab/analysis/evalset/EVAL2.md)")
+                        "set; see lab/musicapp_lab/analysis/evalset/EVAL2.md) or 'eval3' (a "
+                        "third, from songs no analysis training list draws; EVAL3.md)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="where rendered audio lives (default ~/.cache/musicapp/analysis-eval, "
                         "or $MUSICAPP_CACHE/analysis-eval)")
@@ -79,7 +80,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     cache = args.cache_dir or default_cache_dir()
     check_out(args.reliability, force=args.force)  # before the minutes of scoring
-    has_old = args.split in SPLIT_SEEDS  # eval2 is realistic only
+    has_old = args.split in SPLIT_SEEDS  # eval2 and eval3 are realistic only
     if args.build or args.rebuild:
         def note(msg: str) -> None:
             print(f"rendered {msg}", file=sys.stderr)

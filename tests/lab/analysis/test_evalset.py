@@ -165,6 +165,29 @@ def test_eval2_is_fresh_and_disjoint_from_eval_dev_and_training_songs():
     assert eval2 == split_songs(POP909, "eval2")  # stable
 
 
+@pytest.mark.skipif(not POP909.is_dir(), reason="no local POP909 copy")
+def test_eval3_is_fresh_and_disjoint_from_every_other_split_and_training_list():
+    from musicapp_lab.analysis.beat_model.data import training_songs as beat_songs
+    from musicapp_lab.analysis.chord_model.data import training_songs as chord_songs
+    from musicapp_lab.analysis.evalset.pop909 import (
+        EVAL_BUFFER,
+        drawing_order,
+        song_split,
+        split_songs,
+    )
+
+    eval3 = split_songs(POP909, "eval3")
+    assert len(eval3) == len(set(eval3)) == 70 and all(song_split(s) == "eval" for s in eval3)
+    for other in ("eval", "eval2", "dev"):
+        assert not set(eval3) & set(split_songs(POP909, other)), other
+    # the training lists as drawn (chord model 340, beat model 200: the cards' counts)
+    assert not set(eval3) & (set(chord_songs(POP909, 340)) | set(beat_songs(POP909, 200)))
+    order = drawing_order(POP909, "eval")
+    assert min(order.index(s) for s in eval3) >= EVAL_BUFFER
+    assert eval3[:5] == ["847", "867", "277", "586", "798"]  # as pre-registered in EVAL3.md
+    assert eval3 == split_songs(POP909, "eval3")  # stable
+
+
 def test_eval2_needs_enough_songs_after_eval(tmp_path):
     from musicapp_lab.analysis.evalset.pop909 import split_songs
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import soundfile as sf
-
 from musicapp_lab.bench.batch import synth_track
 from musicapp_lab.bench.single_file import single_file_once
 

@@ -49,7 +49,7 @@ from musicapp_lab.analysis.evalset import scoring
 from musicapp_lab.analysis.evalset.dataset import load_split
 
 VARIANTS = ("product", "skip", "phase4", "low", "low_only")
-FORBIDDEN = ("eval", "eval-real", "eval2", "eval2-real")
+FORBIDDEN = ("eval", "eval-real", "eval2", "eval2-real", "eval3", "eval3-real")
 
 
 def _track(fr: F.Frames) -> tuple[tempo_mod.TempoEstimate, np.ndarray, np.ndarray]:

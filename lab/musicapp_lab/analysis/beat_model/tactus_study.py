@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-REFUSED = ("eval", "eval-real", "eval2-real")
+REFUSED = ("eval", "eval-real", "eval2-real", "eval3", "eval3-real")
 
 
 def grid_bpm(beat_frames: np.ndarray) -> float:

@@ -9,7 +9,8 @@ Groove MIDI Dataset (CC BY 4.0, rock/pop/funk/soul "beat" files) warped onto the
 The split is by song: songs whose number is divisible by 4 are development songs, the rest
 evaluation songs. The evaluation split takes its excerpts from the front of the evaluation pool's
 drawing order; the second, fresh evaluation split "eval2" (see EVAL2.md) takes the next songs of
-that same order, within the first :data:`EVAL_BUFFER` songs that no training set uses. Nothing
+that same order, within the first :data:`EVAL_BUFFER` songs that no training set uses; the third,
+"eval3" (EVAL3.md), takes songs after the buffer that no analysis training list draws. Nothing
 here is trained on. The builder reads local copies the user points to; nothing is downloaded.
 """
 
@@ -27,13 +28,19 @@ MELODY_PROGRAMS = [73, 65, 56, 40, 80, 71, 11, 0, 22, 68]
 BRIDGE_PROGRAMS = [48, 49, 52, 89, 11, 61, 26, 0]
 PIANO_PROGRAMS = [0, 1, 2, 4, 5, 24, 25, 46, 16, 19]
 GROOVE_STYLES = ("rock", "pop", "funk", "soul", "country", "gospel")
-SPLIT_COUNTS = {"eval": 70, "dev": 30, "eval2": 70}
+SPLIT_COUNTS = {"eval": 70, "dev": 30, "eval2": 70, "eval3": 70}
 #: drawing-order and per-song seed of each song pool ("eval2" draws from the "eval" pool)
 SPLIT_SEED = {"eval": 909, "dev": 90}
 #: the first EVAL_BUFFER songs of the eval pool's drawing order are never trained on
 EVAL_BUFFER = 150
 #: splits that draw from another split's pool, after that split's excerpts
 FOLLOWS = {"eval2": "eval"}
+#: "eval3" (EVAL3.md): eval-pool songs after the buffer that no analysis training list draws, in
+#: the order of this seed; each song is rendered with the eval pool's per-song seed
+EVAL3_SEED = 3033
+#: songs the analysis' training lists draw (seed: how many), with a margin over the counts used
+#: (the chord model drew 340, the beat model 200; data/tactus train-real is the beat model's)
+TRAINING_DRAWS = {4242: 360, 1111: 220}
 
 
 def song_split(song: str) -> str:
@@ -211,10 +218,22 @@ def drawing_order(root: Path, pool: str) -> list[str]:
     return [songs[i] for i in rng.permutation(len(songs))]
 
 
+def eval3_order(root: Path) -> list[str]:
+    """The songs "eval3" draws from, in its order: eval-pool songs after the first
+    :data:`EVAL_BUFFER` of the eval drawing order, minus every song the analysis' training lists
+    draw (:data:`TRAINING_DRAWS`), shuffled with :data:`EVAL3_SEED`."""
+    order = drawing_order(root, "eval")
+    trained: set[str] = set()
+    for seed, count in TRAINING_DRAWS.items():
+        trained |= set(songs_outside_the_evaluation(root, seed, EVAL_BUFFER, count))
+    rest = sorted(set(order[EVAL_BUFFER:]) - trained)
+    return [rest[i] for i in np.random.default_rng(EVAL3_SEED).permutation(len(rest))]
+
+
 def _split_pieces(root: Path, split: str, groove: list[Path],
                   count: int | None) -> Iterator[tuple[str, Piece]]:
-    pool = FOLLOWS.get(split, split)
-    order = drawing_order(root, pool)
+    pool = "eval" if split == "eval3" else FOLLOWS.get(split, split)
+    order = eval3_order(root) if split == "eval3" else drawing_order(root, pool)
     # a following split skips the excerpts of the split it follows and stays within the buffer
     skip = SPLIT_COUNTS[pool] if split in FOLLOWS else 0
     if split in FOLLOWS:
@@ -233,6 +252,9 @@ def _split_pieces(root: Path, split: str, groove: list[Path],
             continue
         made += 1
         yield song, piece
+    if split == "eval3" and count is None and made < want:
+        raise ValueError(f"split 'eval3': only {made} of {want} songs fit among the "
+                         f"{len(order)} untrained songs after the buffer")
     if split in FOLLOWS and count is None and made < want:
         raise ValueError(f"split {split!r}: only {made} of {want} songs fit within the first "
                          f"{EVAL_BUFFER} songs of the {pool!r} drawing order")
@@ -240,7 +262,7 @@ def _split_pieces(root: Path, split: str, groove: list[Path],
 
 def pop909_pieces(root: Path, split: str, groove_root: Path | None = None,
                   count: int | None = None) -> Iterator[Piece]:
-    """Excerpts of ``split`` ("eval", "dev" or "eval2") songs (stable order; one per song)."""
+    """Excerpts of ``split`` ("eval", "dev", "eval2" or "eval3") songs (stable order; one per song)."""
     root = _check_pop909(root)
     groove = groove_files(check_root(groove_root, "Groove MIDI Dataset", "drummer1")) \
         if groove_root is not None else []
