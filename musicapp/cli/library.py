@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 
 from musicapp.cli._args import check_db, file_name, finite_float, int_range, text, value_range
@@ -274,6 +276,29 @@ def _fmt_track(t: dict, mood: str | None = None) -> str:
     return "  ".join(bits)
 
 
+def _progress_line(store, done: int, total: int, path: str, elapsed: float) -> str:
+    """The line ``library add`` prints for each finished track when stderr is not a terminal:
+    "[3/29] added Song.ogg (2:31) · 12.6 s so far" (or "failed" with the reason's first line)."""
+    from musicapp.library.api import clock
+    from musicapp.library.textsafe import display
+
+    name = display(os.path.basename(path) or path)
+    head = f"[{done}/{total}]"
+    try:
+        track = store.track_by_path(path)
+        result = store.analysis(track.id) if track is not None and track.status == "ok" else None
+    except Exception:  # a progress line never stops the run
+        track, result = None, None
+    if track is not None and track.status == "error":
+        why = (str(track.error).splitlines() or ["failed"])[0] if track.error else "failed"
+        why = why.removeprefix(f"{path}: ")
+        return f"{head} failed {name}: {why} · {elapsed:.1f} s so far"
+    seconds = (result or {}).get("duration_s")
+    length = f" ({clock(float(seconds)).rsplit('.', 1)[0]})" if isinstance(
+        seconds, int | float) and seconds > 0 else ""
+    return f"{head} added {name}{length} · {elapsed:.1f} s so far"
+
+
 def _run_add(args: argparse.Namespace) -> int:
     from musicapp.library.api import Library
     from musicapp.library.indexer import default_analyser, no_analyser
@@ -287,10 +312,18 @@ def _run_add(args: argparse.Namespace) -> int:
         if args.retry_errors:
             lib.store.retry_errors()
 
+        tty = sys.stderr.isatty()
+        started = time.perf_counter()
+
         def progress(done: int, total: int, path: str) -> None:
-            if not args.json and sys.stderr.isatty():  # redrawn in place: a terminal only
+            if args.json:
+                return
+            if tty:  # redrawn in place: a terminal only
                 shown = display(path)[-60:]
                 print(f"\r[{done}/{total}] {shown:<60}", end="", file=sys.stderr, flush=True)
+            else:  # a pipe or a log: one line per finished track, so a long run is never silent
+                print(_progress_line(lib.store, done, total, path,
+                                     time.perf_counter() - started), file=sys.stderr, flush=True)
 
         if args.dask:
             from musicapp.library.distributed import index_with_dask
@@ -298,7 +331,7 @@ def _run_add(args: argparse.Namespace) -> int:
             report = index_with_dask(lib.store, args.dir, args.dask, analyser=analyser, progress=progress)
         else:
             report = lib.add(args.dir, workers=args.workers, analyser=analyser, progress=progress)
-        if not args.json:
+        if not args.json and tty:
             print(file=sys.stderr)
         d = report.as_dict()
         scan = d["scan"] or {}
