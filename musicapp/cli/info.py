@@ -15,7 +15,9 @@ def register(subparsers) -> None:
         help="show format, duration, sample rate and channels of audio files",
         description="Read the header of each audio file (any WAV, FLAC, AIFF, OGG, Opus, MP3, "
         "M4A) and print what it holds. Nothing is decoded; for FLAC and WAV the header is checked "
-        "against the file, and a truncated file is reported with the length it really holds.",
+        "against the file, and a truncated file is reported with the length it really holds; an "
+        "MP3 whose data ends before the length its header claims gets a warning with about how "
+        "much it holds.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", type=file_name, help="audio files")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
@@ -24,7 +26,10 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the info of each file; exit 2 if any file could not be read."""
+    from dataclasses import replace
+
     from musicapp.audio import probe
+    from musicapp.audio.length_check import shortfall_warning
     from musicapp.cli._text import shown
     from musicapp.errors import AudioDecodeError
 
@@ -36,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"musicapp: error: {shown(exc)}", file=__import__("sys").stderr)
             status = 2
             continue
+        short = shortfall_warning(info)  # an MP3 cut short still declares its full length
+        if short:
+            info = replace(info, warnings=(*info.warnings, short))
         if args.json:
             print(json.dumps(info.to_dict()))
         else:

@@ -219,3 +219,25 @@ def test_empty_outputs_and_devices_are_refused(argv, said, capsys, tmp_path, mon
         main(argv)
     assert exc.value.code == 2 and said in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_info_warns_about_an_mp3_cut_in_half(tmp_path, capsys):
+    """``info`` read 60.000 s from a half MP3's header without a word (analyze found 30 s)."""
+    import numpy as np
+
+    t = np.arange(20 * 44100) / 44100
+    full = tmp_path / "song.mp3"
+    sf.write(full, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100,
+             format="MP3", subtype="MPEG_LAYER_III")
+    raw = full.read_bytes()
+    cut = tmp_path / "bad_trunc.mp3"
+    cut.write_bytes(raw[: len(raw) // 2])
+    assert main(["info", str(full)]) == 0
+    assert "warning" not in capsys.readouterr().out
+    assert main(["info", str(cut)]) == 0
+    out = capsys.readouterr().out
+    assert "(20.000 s)" in out  # the header's length, as before
+    assert "warning: the file is shorter than its header says (about 10 s of 20 s)" in out
+    assert main(["info", "--json", str(cut)]) == 0
+    said = json.loads(capsys.readouterr().out)["warnings"]
+    assert said == ["the file is shorter than its header says (about 10 s of 20 s)"]
