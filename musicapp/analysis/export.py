@@ -7,7 +7,8 @@ All three take the analysis JSON (``analyze_music(...).to_dict()`` or the flat
   tempo event per constant-tempo segment, its grid anchored so that the detected beats scatter
   around it in the least-squares sense; per-beat events only inside a segment whose beats drift
   away from a constant grid, see :func:`grid_times`), the time signature, the key signature,
-  markers for chord names and downbeats ("Bar 1" ...), and a "Chords" track of voiced block
+  markers for chord names and downbeats ("Bar 1" ...), a key signature at each confident key
+  change of the key timeline (:func:`key_changes`), and a "Chords" track of voiced block
   chords (bass note for inversions); chords and markers are placed from their times in seconds;
 * :func:`write_jams` – beats (with their position in the bar), chords (Harte), the whole-track
   key and the supported local keys, and one tempo per segment in the JAMS annotation format (the
@@ -26,9 +27,12 @@ The lead-in of the MIDI file. A MIDI file cannot start before its bar 1, and the
 MIDI file are both placed at 0 s in a DAW, so whatever comes before the first downbeat (pickup
 beats, silence) must be bars of its own. It is written the way a score writes an anacrusis: a
 *partial pickup bar* with its own time signature (the pickup beats plus the time before them,
-counted in beats of the track's tempo and rounded to a sixteenth: 1/8, 2/4, 7/16 ...), marked
+counted in beats of the track's tempo and rounded to whole beats: 1/4, 2/4, 3/4 ...), marked
 "Pickup", followed by the track's meter from the first downbeat on. The lead-in keeps the track's
-tempo (within the sixteenth's rounding), so a DAW's metronome and grid are right from the start;
+tempo (within the rounding to a whole beat: the lead-in tempo event of the tempo map makes the
+rounded beats last exactly the time before the first beat, so bar 1's downbeat stays exactly on
+the audio's first downbeat; a 1.75-beat lead-in is a 2/4 bar a little slower than the track),
+so a DAW's metronome and grid are right from the start;
 notation programs (MuseScore, Sibelius, Dorico) read a short first bar as an anacrusis and number
 the first full bar 1, which is where the "Bar 1" marker sits, and a DAW shows a short bar before
 it. (Stretching the lead-in to a whole bar, as before, needed tempos up to 16 times the track's
@@ -37,9 +41,11 @@ time 0 must stay the audio's time 0 (a DAW puts both at the start of the project
 would have to be undone by hand on every import), and the tempo must stay the track's; a whole
 first bar of the meter at that tempo would then put the first downbeat on its beat 2, 3 or 4
 and every later bar line off the music's. So a 3-beat lead-in in 4/4 is a 3/4 bar (a 1-beat one
-1/4, a half beat 1/8), which is how a score writes an anacrusis and how notation programs export
-one; Logic, Cubase, Studio One and Reaper take the signature change into their signature track,
-and the "Pickup" marker says what the short bar is. A lead-in longer than a bar (an intro before the
+1/4), which is how a score writes an anacrusis and how notation programs export one. (Rounding
+to a sixteenth, as before, gave lead-in bars of 7/16 or 5/8, which a musician finds odd: a bar
+counts whole beats, and a pickup of a beat and three quarters is written as two beats.)
+Logic, Cubase, Studio One and Reaper take the signature change into their signature track, and
+the "Pickup" marker says what the short bar is. A lead-in longer than a bar (an intro before the
 first detected downbeat) becomes whole bars of the meter before the first downbeat, marked
 "Lead-in", with the remainder as the partial first bar. A first beat less than a sixteenth after
 the start makes the MIDI grid's first beat tick 0 (bar 1 beat 1, no sliver of a bar); notes and
@@ -107,13 +113,16 @@ def chord_notes(label: str, low: int = 52) -> list[int]:
 #: 113: up to 72 ms = 0.09 beat) do not count.
 MAX_DRIFT_BEATS = 0.15
 DRIFT_WINDOW = 5
-#: The lead-in before the first beat is a whole number of sixteenths at the first segment's
+#: The lead-in before the first beat is a whole number of beats at the first segment's
 #: tempo. When the least-squares grid is no further from such a lead-in than the beats' own
 #: scatter around it (RMS; moving it there raises that RMS by at most a factor sqrt 2) and at
 #: most this far, the grid is moved onto it, so the file has no separate lead-in tempo (a DAW
 #: and ``chords --from-midi`` read the segment's tempo from tick 0); otherwise (exact beats, a
 #: larger shift) the lead-in gets its own tempo event and the grid stays where the beats are.
 SNAP_LEAD_IN_S = 0.05
+#: A chord or key change this close (seconds) to a detected beat is written on that beat's tick
+#: (chord boundaries come from analysis frames, a few ms off the beats they follow).
+SNAP_TO_BEAT_S = 0.03
 
 
 def tempo_segments_of(result: dict[str, Any], beats: np.ndarray) -> list[tuple[float, float]]:
@@ -177,7 +186,8 @@ class _TimeMap:
     The grid is that of the tempo segments (:func:`grid_times`): one tempo per segment, every
     detected beat on (or, by its jitter, near) a whole MIDI beat, and the first downbeat on a
     bar line. The lead-in before the first downbeat (pickup beats, and the time before the first
-    beat counted in beats of the first segment's tempo, rounded to a sixteenth) keeps that tempo:
+    beat counted in beats of the first segment's tempo, rounded to whole beats, at least one, with
+    a lead-in tempo event making them last exactly that time) keeps that tempo:
     when it is shorter than a bar it is one partial pickup bar (:attr:`pickup_beats` long, with
     its own time signature), when longer it is whole bars of the meter right before the first
     downbeat with the remainder as a partial first bar. A first beat less than a quarter of a
@@ -216,8 +226,8 @@ class _TimeMap:
             first = float(grid[0])
             if first < 0.25 * self.period:
                 before = 0.0  # the first beat is (within a sixteenth) the start: tick 0
-            else:
-                before = max(0.25, round(4.0 * first / self.period) / 4.0)
+            else:  # whole beats; the lead-in's own tempo event makes them last ``first``
+                before = float(max(1, round(first / self.period)))
             shift = before * self.period - first
             scatter = float(np.sqrt(np.mean((b - grid)[on_grid] ** 2))) if on_grid.any() else 0.0
             self.scatter_s, self.lead_in_shift_s = scatter, shift
@@ -225,7 +235,7 @@ class _TimeMap:
                 grid = np.where(on_grid, grid + shift, grid)
                 if np.any(np.diff(grid) <= 0):
                     grid = grid - np.where(on_grid, shift, 0.0)
-            lead = pickups + before  # MIDI beats before the first downbeat, in sixteenths
+            lead = pickups + before  # MIDI beats before the first downbeat, whole beats
             self.lead_bars = int(lead // self.per_bar)
             self.pickup_beats = lead - self.lead_bars * self.per_bar
             start = lead - pickups  # MIDI beat of the first detected beat
@@ -240,7 +250,7 @@ class _TimeMap:
 
     def time_signatures(self, numerator: int, denominator: int) -> list[tuple[int, int, int]]:
         """(tick, numerator, denominator): the pickup bar's own signature at tick 0 when there
-        is one (its length in the meter's beats: 1/8, 2/4, 7/16 ...), then the meter."""
+        is one (its length in whole beats of the meter: 1/4, 2/4, 3/4 ...), then the meter."""
         if not self.pickup_beats:
             return [(0, numerator, denominator)]
         for scale in (1, 2, 4):
@@ -263,6 +273,17 @@ class _TimeMap:
         if self.beats.size:
             i = int(np.argmin(np.abs(self.beats - t)))
             if abs(self.beats[i] - t) < 1e-3:
+                return int(round(self._beat_positions[i] * TICKS_PER_BEAT))
+        return self.tick(t)
+
+    def snap_tick(self, t: float) -> int:
+        """MIDI tick of time ``t``, on the grid beat of a detected beat within
+        :data:`SNAP_TO_BEAT_S` of it: a chord or key change found a few ms off a beat (frame
+        rounding: "Bar 2" at 5.362 s, "Bbm" at 5.364 s) sits on that beat or bar line, not
+        2-4 ticks after it."""
+        if self.beats.size:
+            i = int(np.argmin(np.abs(self.beats - t)))
+            if abs(self.beats[i] - t) <= SNAP_TO_BEAT_S:
                 return int(round(self._beat_positions[i] * TICKS_PER_BEAT))
         return self.tick(t)
 
@@ -311,6 +332,24 @@ def _key_of(result: dict[str, Any]):
         return None
 
 
+def key_changes(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The confident key changes of the key timeline: each supported local key (see
+    :func:`local_keys`) whose key differs from the one before, as its timeline segment. The
+    key before the first change is the whole-track key (or a supported local key starting the
+    track, which is then the first entry with ``start`` 0). Empty for a one-key track."""
+    local = local_keys(result)
+    key = result.get("key")
+    current = (key.get("name") or f"{key.get('tonic')} {key.get('mode')}") if isinstance(
+        key, dict) else None
+    out = []
+    for s in local:
+        name = s.get("name") or f"{s.get('tonic')} {s.get('mode')}"
+        if name != current:
+            out.append(s)
+            current = name
+    return out
+
+
 def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = False) -> Path:
     """Write the analysis as a type-1 MIDI file (see the module documentation)."""
     import mido
@@ -338,6 +377,16 @@ def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fa
     if key is not None and _clear_key(result):
         # no key signature for "no clear key" (a best guess below key_report.NO_CLEAR_KEY)
         conductor.append((0, 2, mido.MetaMessage("key_signature", key=make_key(key.pc, key.mode).short)))
+    for change in key_changes(result):  # a key signature at each confident modulation
+        try:
+            local = parse_key(change)
+        except PitchError:
+            continue
+        tick = 0 if float(change["start"]) <= 0 else tm.snap_tick(float(change["start"]))
+        conductor = [e for e in conductor if not (e[0] == tick and e[1] == 2)]
+        conductor.append((tick, 2, mido.MetaMessage("key_signature",
+                                                    key=make_key(local.pc, local.mode).short)))
+        conductor.append((tick, 4, mido.MetaMessage("marker", text=f"Key: {local.name}")))
     for i, d in enumerate(downbeats):  # on the bar line, which is the downbeat's grid beat
         conductor.append((tm.beat_tick(d), 3, mido.MetaMessage("marker", text=f"Bar {i + 1}")))
     chord_events: list[tuple[int, int, mido.Message]] = []
@@ -345,7 +394,7 @@ def write_midi(result: dict[str, Any], path: str | Path, *, overwrite: bool = Fa
         label = c.get("label", "N")
         if label in ("N", "X"):
             continue
-        a, b = tm.tick(float(c["start"])), tm.tick(float(c["end"]))
+        a, b = tm.snap_tick(float(c["start"])), tm.snap_tick(float(c["end"]))
         if b <= a:
             continue
         conductor.append((a, 4, mido.MetaMessage("marker", text=c.get("symbol") or label)))

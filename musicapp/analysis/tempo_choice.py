@@ -38,6 +38,32 @@ def close_level(result: dict[str, Any]) -> dict[str, Any] | None:
     return max(others, key=lambda c: float(c.get("score") or 0.0), default=None)
 
 
+#: below this tempo confidence the tempo is shown with a "~" (a display threshold: the value is
+#: not tuned on data; the library example that asked for it had 0.30)
+LOW_TEMPO_CONFIDENCE = 0.35
+#: the legend of :func:`tempo_label`, for ``--help`` texts
+TEMPO_LEGEND = ("tempo shown as \"~60.6\": low tempo confidence (below "
+                f"{LOW_TEMPO_CONFIDENCE:g}); \"60.6 (or 121.2)\": the half/double level scores "
+                "almost as well (use --tempo-level, or the app's half/double toggle)")
+
+
+def tempo_label(result: dict[str, Any]) -> str | None:
+    """The tempo as the CLI's ``analyze`` and ``library list`` show it: "121.2", "~60.6" when the
+    tempo confidence is below :data:`LOW_TEMPO_CONFIDENCE`, "60.6 (or 121.2)" when
+    :func:`close_level` flags a half/double level nearly as likely (both may apply); None
+    without a tempo. See :data:`TEMPO_LEGEND`."""
+    bpm = result.get("tempo_bpm")
+    if not isinstance(bpm, int | float) or isinstance(bpm, bool) or not bpm > 0:
+        return None
+    conf = result.get("tempo_confidence")
+    low = isinstance(conf, int | float) and not isinstance(conf, bool) and conf < LOW_TEMPO_CONFIDENCE
+    text = f"{'~' if low else ''}{float(bpm):.1f}"
+    close = close_level(result)
+    if close is not None:
+        text += f" (or {float(close['bpm']):.1f})"
+    return text
+
+
 def _factor(current: float, bpm: float | None, level: str | None) -> float:
     if level is not None:
         if level not in LEVELS:
@@ -53,10 +79,69 @@ def _factor(current: float, bpm: float | None, level: str | None) -> float:
                         "(half, double, x3, /3)")
 
 
+def _meter_parts(meter: Any) -> tuple[int, int]:
+    num, _, den = str(meter or "4/4").partition("/")
+    try:
+        return max(1, int(num)), max(1, int(den or 4))
+    except ValueError:
+        return 4, 4
+
+
+def _beat_index(beats: np.ndarray, times: list[float]) -> list[int]:
+    """Index of the beat nearest each time."""
+    return [int(np.argmin(np.abs(beats - t))) for t in times] if beats.size else []
+
+
+def _chord_changes_near(result: dict[str, Any], times: list[float], tol: float) -> float:
+    """Share of ``times`` with a chord change (a new chord label) within ``tol`` seconds."""
+    starts, last = [], None
+    for c in result.get("chords") or []:
+        label = c.get("label")
+        if label not in ("N", "X", None) and label != last:
+            starts.append(float(c["start"]))
+        last = label
+    if not times or not starts:
+        return 0.0
+    s = np.asarray(starts)
+    return float(np.mean([np.min(np.abs(s - t)) <= tol for t in times]))
+
+
+def _halve(result: dict[str, Any], beats: list[float], downbeats: list[float]
+           ) -> tuple[list[float], list[float]]:
+    """Every other beat and every other downbeat, so the meter (4/4, 3/4) stays over the new,
+    twice as long beats. Which half of the downbeats stays is chosen from evidence: chords
+    change more often on the true downbeats than on the half-bars (:mod:`musicapp.analysis.meter`
+    weighs harmonic change highest among its hand-made cues); a tie keeps the first downbeat.
+    The beats kept are those of the same parity as the kept downbeats."""
+    b = np.asarray(beats)
+    if not downbeats:
+        return beats[0::2], []
+    period = float(np.median(np.diff(b))) if b.size >= 2 else 0.5
+    tol = 0.25 * period
+    even, odd = downbeats[0::2], downbeats[1::2]
+    keep = even
+    if odd and _chord_changes_near(result, odd, tol) > _chord_changes_near(result, even, tol):
+        keep = odd
+    parity = _beat_index(b, keep[:1])[0] % 2
+    new_beats = beats[parity::2]
+    nb = np.asarray(new_beats)
+    kept = [d for d in keep if np.min(np.abs(nb - d)) < 1e-3]
+    return new_beats, kept
+
+
 def choose_tempo(result: dict[str, Any], bpm: float | None = None, *,
                  level: str | None = None) -> dict[str, Any]:
     """A copy of ``result`` at the metrical level ``level`` ("half"/"double") or at ``bpm``
     (which must be a metrical level of the current tempo: x1/2, x2, x1/3, x3 ...).
+
+    The result stays self-consistent: halving keeps the meter (4/4, 3/4) over the new beats, so
+    every other beat and every other downbeat stay (see :func:`_halve`); doubling fills in the
+    midpoints between beats, keeps the downbeats, and the bar gets twice the beats (4/4 -> 8/4,
+    3/4 -> 6/4: the denominator stays the beat, as the MIDI export counts one beat per quarter).
+    Downbeats are always a subset of the beats, a whole bar of beats apart. The first change
+    records the analysed beats, downbeats and meter in ``tempo_choice["analysed"]``; coming back
+    to the analysed tempo (half then double) restores them exactly. Other levels (x3, /3) rescale
+    the tempo only.
 
     Raises:
         MusicappError: no tempo in the analysis, or ``bpm`` is not a metrical level of it.
@@ -68,9 +153,13 @@ def choose_tempo(result: dict[str, Any], bpm: float | None = None, *,
     f = _factor(float(current), bpm, level)
     out = copy.deepcopy(result)
     out["tempo_bpm"] = round(float(current) * f, 2) if bpm is None else round(float(bpm), 2)
-    previous = out.get("tempo_choice") or {}
-    out["tempo_choice"] = {"bpm": out["tempo_bpm"], "factor": f,
-                           "analysed_bpm": previous.get("analysed_bpm", float(current))}
+    previous = result.get("tempo_choice") or {}
+    analysed_bpm = float(previous.get("analysed_bpm", float(current)))
+    analysed = previous.get("analysed") or {
+        "meter": result.get("meter"), "beats": list(result.get("beats") or []),
+        "downbeats": list(result.get("downbeats") or [])}
+    out["tempo_choice"] = {"bpm": out["tempo_bpm"], "factor": f, "analysed_bpm": analysed_bpm,
+                           "analysed": copy.deepcopy(analysed)}
     cands = []
     for c in result.get("tempo_candidates") or []:
         b = float(c["bpm"])
@@ -87,14 +176,18 @@ def choose_tempo(result: dict[str, Any], bpm: float | None = None, *,
     out["tempo_curve"] = [[t, round(float(b) * f, 2)] for t, b in result.get("tempo_curve") or []]
     beats = [float(b) for b in result.get("beats") or []]
     downbeats = [float(b) for b in result.get("downbeats") or []]
-    if f == 0.5 and len(beats) >= 2:
-        down = np.asarray(downbeats)
-        phase = 0
-        if down.size:
-            first = int(np.argmin([np.min(np.abs(down - b)) for b in beats[:2]]))
-            phase = first
-        out["beats"] = beats[phase::2]
+    if abs(np.log(out["tempo_bpm"] / analysed_bpm)) < 0.04:  # back at the analysed level
+        for k in ("meter", "beats", "downbeats"):
+            out[k] = copy.deepcopy(analysed.get(k))
+        if out["meter"] is None:
+            out.pop("meter")
+    elif f == 0.5 and len(beats) >= 2:
+        out["beats"], out["downbeats"] = _halve(result, beats, downbeats)
     elif f == 2.0 and len(beats) >= 2:
-        mids = [(a + b) / 2 for a, b in itertools.pairwise(beats)]
-        out["beats"] = [round(b, 3) for b in sorted(beats + mids)]
+        mids = [round((a + b) / 2, 4) for a, b in itertools.pairwise(beats)]
+        out["beats"] = sorted(beats + mids)
+        out["downbeats"] = [min(out["beats"], key=lambda b, d=d: abs(b - d)) for d in downbeats]
+        if result.get("meter"):
+            num, den = _meter_parts(result["meter"])
+            out["meter"] = f"{2 * num}/{den}"
     return out

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from musicapp.cli._args import check_output_kind, file_name, int_range, text
+from musicapp.cli._args import check_output_kind, file_name, finite_float, int_range, text
 from musicapp.cli._text import shown
 from musicapp.filetypes import AUDIO_EXTENSIONS
 
@@ -18,6 +18,12 @@ def _mood_reference() -> str:
     return mood_reference()
 
 
+def _tempo_legend() -> str:
+    from musicapp.analysis.tempo_choice import TEMPO_LEGEND
+
+    return TEMPO_LEGEND[0].upper() + TEMPO_LEGEND[1:]
+
+
 def register(subparsers) -> None:
     """Add the ``analyze`` command."""
     p = subparsers.add_parser(
@@ -26,7 +32,8 @@ def register(subparsers) -> None:
         description="Analyse audio files (folders are searched recursively). Prints a summary per "
         "file, or with --json one JSON object per line. Parts that are not installed or fail are "
         "reported and the rest still runs. Mood and genre percentiles are "
-        f"{_mood_reference()} (the JSON field mood_reference says the same).",
+        f"{_mood_reference()} (the JSON field mood_reference says the same). "
+        f"{_tempo_legend()}.",
     )
     p.add_argument("paths", nargs="+", metavar="FILE|DIR", help="audio files or folders")
     p.add_argument("--json", action="store_true", help="print one JSON object per file (JSON Lines)")
@@ -48,6 +55,14 @@ def register(subparsers) -> None:
     p.add_argument("--csv", metavar="OUT.csv", type=file_name,
                    help="write beats, downbeats, chords and key as CSV")
     p.add_argument("--overwrite", action="store_true", help="replace existing --midi/--jams/--csv files")
+    level = p.add_mutually_exclusive_group()
+    level.add_argument("--tempo-level", choices=("half", "double"),
+                       help="count the found tempo at half or double speed (beats thinned or "
+                       "filled in, the meter kept over the new beats) before printing and "
+                       "exporting, as the app's half/double toggle does")
+    level.add_argument("--bpm", type=finite_float(0.0, 2000.0, lo_open=True), metavar="N",
+                       help="count the found tempo at N BPM: N must be a metrical level of it "
+                       "(x1/2, x2, x1/3, x3 ...; within 4%%), else an error")
     p.set_defaults(func=run)
 
 
@@ -92,6 +107,25 @@ def _is_terminal(stream) -> bool:
         return False
 
 
+def _clock(seconds: float) -> str:
+    """4:59.6"""
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def _key_changes_text(result: dict) -> str:
+    """" · changes to C major at 4:59.6" for each confident key change of the key timeline
+    (those the MIDI export writes as key signatures, see
+    :func:`musicapp.analysis.export.key_changes`); "" for a one-key track."""
+    from musicapp.analysis.export import key_changes
+
+    parts = []
+    for c in key_changes(result):
+        name = c.get("name") or f"{c.get('tonic')} {c.get('mode')}"
+        start = float(c.get("start") or 0.0)
+        parts.append(f"starts in {name}" if start <= 0 else f"changes to {name} at {_clock(start)}")
+    return "".join(f" · {p}" for p in parts)
+
+
 def summarise(result: dict) -> str:
     """A human-readable summary of one ``analyze`` result."""
     from musicapp.analysis.tempo_choice import close_level
@@ -112,8 +146,9 @@ def summarise(result: dict) -> str:
         extra = f", {k['camelot']} / {k['open_key']}" if k.get("camelot") else ""
         conf = confidence_text(k["confidence"])
         clear = is_clear(k.get("confidence"))
-        lines.append(f"  key: {k['tonic']} {k['mode']}{extra} (confidence {conf})" if clear else
-                     f"  key: no clear key (best guess {k['tonic']} {k['mode']}, confidence {conf})")
+        lines.append((f"  key: {k['tonic']} {k['mode']}{extra} (confidence {conf})" if clear else
+                      f"  key: no clear key (best guess {k['tonic']} {k['mode']}, confidence {conf})")
+                     + _key_changes_text(result))
         alternatives = [f"{c['name']} {c['probability']:.2f}" + (f" ({c['relation']})" if
                         c.get("relation") else "") for c in result.get("key_candidates") or []
                         if c.get("relation") != "best" and (c.get("probability") or 0) >= 0.01]
@@ -124,10 +159,20 @@ def summarise(result: dict) -> str:
     elif result.get("key_reason"):
         lines.append(f"  key: none, {result['key_reason']}")
     if result.get("tempo_bpm"):
+        from musicapp.analysis.tempo_choice import tempo_label
+
         alts = ", ".join(f"{c['relation']} {c['bpm']:.1f}" for c in result.get("tempo_candidates", [])
                          if c.get("relation") != "tactus")
-        lines.append(f"  tempo: {result['tempo_bpm']:.1f} BPM, meter {result.get('meter') or '?'}"
-                     + (f" (also {alts})" if alts else ""))
+        label = tempo_label(result) or f"{result['tempo_bpm']:.1f}"
+        number, _, close_text = label.partition(" ")
+        lines.append(f"  tempo: {number} BPM{' ' + close_text if close_text else ''}, "
+                     f"meter {result.get('meter') or '?'}" + (f" (also {alts})" if alts else ""))
+        if number.startswith("~"):
+            lines.append(f"       low tempo confidence ({result['tempo_confidence']:.2f})")
+        choice = result.get("tempo_choice")
+        if isinstance(choice, dict) and choice.get("analysed_bpm"):
+            lines.append(f"       counted at {result['tempo_bpm']:.1f} BPM; the analysis found "
+                         f"{float(choice['analysed_bpm']):.1f}")
         close = close_level(result)
         if close is not None:
             lines.append(f"       unsure of the level: {close['bpm']:.1f} BPM ({close['relation']}) "
@@ -186,6 +231,9 @@ def run(args: argparse.Namespace) -> int:
         from musicapp.models.device import select_device
 
         select_device(args.device)
+    if args.no_music and (args.tempo_level or args.bpm is not None):
+        raise MusicappError("--tempo-level/--bpm change the found tempo; with --no-music there is "
+                            "none (drop one of them)")
     files = expand_paths(args.paths)
     if not files:
         print("musicapp: error: no audio files found", file=sys.stderr)
@@ -259,10 +307,30 @@ def _run_one(args: argparse.Namespace, path: Path) -> int:
     except AudioDecodeError as exc:
         print(f"musicapp: error: {shown(exc)}", file=sys.stderr)
         return 2
+    result = _at_level(args, result)
     _emit(args, result)
     if _exports(args):
         _export(args, result)
     return 0
+
+
+def _at_level(args: argparse.Namespace, result: dict) -> dict:
+    """``result`` at the --tempo-level/--bpm the user chose (unchanged without them, or when it
+    is that level already); a MusicappError names a track without a tempo or a --bpm that is
+    not a metrical level of the found tempo."""
+    level, bpm = getattr(args, "tempo_level", None), getattr(args, "bpm", None)
+    if level is None and bpm is None:
+        return result
+    from musicapp.analysis.tempo_choice import choose_tempo
+    from musicapp.errors import MusicappError
+
+    try:
+        out = choose_tempo(result, bpm, level=level)
+    except MusicappError as exc:
+        name = shown(result.get("path") or "")
+        asked = f"--tempo-level {level}" if level else f"--bpm {bpm:g}"
+        raise MusicappError(f"{name}: {asked}: {exc}") from None
+    return out
 
 
 def batch_error(path: str, error: str) -> str:
@@ -287,7 +355,13 @@ def _run_batch(args: argparse.Namespace, files: list[Path]) -> int:
             state["next"] += 1
             _clear_progress()
             if done["ok"]:
-                _emit(args, done["analysis"])
+                from musicapp.errors import MusicappError
+
+                try:
+                    _emit(args, _at_level(args, done["analysis"]))
+                except MusicappError as exc:  # e.g. no tempo: this file only
+                    print(f"musicapp: error: {exc}", file=sys.stderr)
+                    state["status"] = 2
             else:
                 print(f"musicapp: error: {shown(batch_error(done_path, done['error']))}",
                       file=sys.stderr)

@@ -70,7 +70,11 @@ def register(subparsers) -> None:
     _add_common(p, creates=True)
     p.set_defaults(func=_guard(_run_add))
 
-    p = sub.add_parser("list", help="list the tracks of the library")
+    from musicapp.analysis.tempo_choice import TEMPO_LEGEND
+
+    p = sub.add_parser("list", help="list the tracks of the library",
+                       description="List the tracks of the library: id, status, length, tempo, "
+                       f"key, moods, tags, path. In the tempo column, {TEMPO_LEGEND}.")
     p.add_argument(
         "--status",
         choices=["ok", "pending", "error", "missing", "silence", "too short", "damaged", "truncated"],
@@ -256,8 +260,16 @@ def _fmt_track(t: dict, mood: str | None = None) -> str:
 
     bits = [f"{t['id']:>5}", t["status"][:9].ljust(9)]
     bits.append(f"{t['duration_s']:7.1f}s" if t.get("duration_s") else f"{'-':>7} ")
-    bits.append(f"{t['tempo_bpm']:6.1f} bpm" if t.get("tempo_bpm") else f"{'-':>6}    ")
+    # "~60.6" for a low tempo confidence, "(or 121.2)" after the key for a close half/double
+    # level, as `analyze` shows them (musicapp.analysis.tempo_choice.tempo_label)
+    number, _, other = str(t.get("tempo_label") or "").partition(" ")
+    if t.get("tempo_bpm"):
+        bits.append(f"{number or format(t['tempo_bpm'], '.1f'):>6} bpm")
+    else:
+        bits.append(f"{'-':>6}    ")
     bits.append(display(t["key"]).ljust(8) if t.get("key") else "-".ljust(8))
+    if other:
+        bits.append(other)
     if t.get("bpm_note"):
         bits.append(f"({t['bpm_note']})")
     if t.get("mood_percentile") is not None:

@@ -254,6 +254,8 @@ class Library:
         # the pipeline's verdict (silence / too short / damaged) once the track is analysed;
         # before, every analysed track was listed as "ok"
         astatus = analysis_status(a) if t.status == "ok" else t.status
+        from musicapp.analysis.tempo_choice import tempo_label
+
         return {
             "id": t.id,
             "path": t.path,
@@ -266,6 +268,8 @@ class Library:
             "album": t.album,
             "duration_s": _num(a.get("duration_s")),
             "tempo_bpm": _num(a.get("tempo_bpm")),
+            # "~60.6" / "60.6 (or 121.2)": see musicapp.analysis.tempo_choice.tempo_label
+            "tempo_label": tempo_label(a) if _num(a.get("tempo_bpm")) else None,
             "key": f"{key['tonic']} {key.get('mode', '')}".strip() if key.get("tonic") else None,
             "moods": [m.get("tag") for m in moods],
         }

@@ -28,10 +28,13 @@ def test_half_keeps_the_downbeats_and_relabels_candidates():
     rel = {c["relation"]: c["bpm"] for c in h["tempo_candidates"]}
     assert rel == {"tactus": 120.0, "double": 240.0, "other": 480.0}
     assert h["tempo_segments"][0]["bpm"] == 120.0 and h["tempo_curve"][0][1] == 120.0
-    assert h["tempo_choice"] == {"bpm": 120.0, "factor": 0.5, "analysed_bpm": 240.0}
+    choice = dict(h["tempo_choice"])
+    assert choice.pop("analysed") == {"meter": "4/4", "beats": r["beats"],
+                                      "downbeats": r["downbeats"]}
+    assert choice == {"bpm": 120.0, "factor": 0.5, "analysed_bpm": 240.0}
     back = choose_tempo(h, 240.0)
     assert back["tempo_bpm"] == 240.0 and back["tempo_choice"]["analysed_bpm"] == 240.0
-    assert np.allclose(back["beats"], r["beats"][: len(back["beats"])], atol=1e-3)
+    assert back["beats"] == r["beats"] and back["downbeats"] == r["downbeats"]
 
 
 def test_a_coin_toss_between_levels_is_named():
@@ -52,7 +55,7 @@ def test_a_coin_toss_between_levels_is_named():
 
 def test_double_and_bad_choices():
     d = choose_tempo(_result(), level="double")
-    assert d["tempo_bpm"] == 480.0 and len(d["beats"]) == 63
+    assert d["tempo_bpm"] == 480.0 and len(d["beats"]) == 63 and d["meter"] == "8/4"
     with pytest.raises(MusicappError, match="metrical level"):
         choose_tempo(_result(), 170.0)
     with pytest.raises(MusicappError):
@@ -84,3 +87,133 @@ def test_library_stores_the_chosen_tempo(tmp_path):
         assert lib.set_tempo(str(audio), 240.0)["tempo_bpm"] == 240.0
         with pytest.raises(LibraryError):
             lib.set_tempo(str(tmp_path / "other.wav"), 120.0)
+
+
+def _song(per_bar: int = 4, pickups: int = 1, bars: int = 12, bpm: float = 178.0,
+          chord_phase: int = 1) -> dict:
+    """A song analysed at double time (``bpm``): downbeats every ``per_bar`` beats after
+    ``pickups`` beats, chords changing on every other downbeat (``chord_phase``: the first or
+    second downbeat), the true bars of the half-time song."""
+    period = 60.0 / bpm
+    beats = [round(0.4 + k * period, 4) for k in range(pickups + bars * per_bar)]
+    downbeats = beats[pickups::per_bar]
+    starts = downbeats[chord_phase::2]
+    chords = [{"start": 0.0, "end": starts[0], "label": "N"}] + [
+        {"start": a, "end": b, "label": ("C:maj", "A:min", "F:maj", "G:7")[i % 4]}
+        for i, (a, b) in enumerate(zip(starts, [*starts[1:], beats[-1] + period], strict=True))]
+    return {"tempo_bpm": bpm, "tempo_confidence": 0.6, "beats": beats, "downbeats": downbeats,
+            "meter": f"{per_bar}/4", "chords": chords, "key": {"tonic": "C", "mode": "major"},
+            "tempo_segments": [{"start": beats[0], "end": beats[-1], "bpm": bpm}],
+            "tempo_candidates": [{"bpm": bpm, "relation": "tactus", "score": 0.5},
+                                 {"bpm": bpm / 2, "relation": "half", "score": 0.45}]}
+
+
+def _read_back(path) -> tuple[list[tuple[int, int, int]], dict[int, str], list[int], float]:
+    """(tick, numerator, denominator) signatures, "Bar N" marker ticks, the first tempo event
+    after tick 0's, and the file's ticks per beat, read with mido."""
+    import mido
+
+    mid = mido.MidiFile(str(path))
+    now, sigs, bars, tempi = 0, [], {}, []
+    for msg in mid.tracks[0]:
+        now += msg.time
+        if msg.type == "time_signature":
+            sigs.append((now, msg.numerator, msg.denominator))
+        elif msg.type == "marker" and msg.text.startswith("Bar "):
+            bars[now] = msg.text
+        elif msg.type == "set_tempo":
+            tempi.append(mido.tempo2bpm(msg.tempo))
+    return sigs, bars, tempi, mid.ticks_per_beat
+
+
+@pytest.mark.parametrize(("per_bar", "pickups", "chord_phase"),
+                         [(4, 1, 1), (4, 0, 0), (3, 2, 1), (3, 1, 0)])
+def test_half_keeps_the_meter_and_the_export_follows(tmp_path, per_bar, pickups, chord_phase):
+    """pop001 at 178 BPM halved gave 89 BPM with downbeats every 2 beats and "Bar" markers every
+    half bar of its 4/4. Halved, the meter stays over the new beats: every other downbeat stays
+    (those where the chords change), downbeats are beats, a bar apart, and the MIDI file read
+    back with mido has the meter's signature and a "Bar" marker every numerator x ticks/beat."""
+    from musicapp.analysis.export import write_midi
+
+    r = _song(per_bar, pickups, chord_phase=chord_phase)
+    h = choose_tempo(r, level="half")
+    assert h["tempo_bpm"] == 89.0 and h["meter"] == f"{per_bar}/4"
+    assert set(h["downbeats"]) <= set(h["beats"])
+    assert h["downbeats"] == r["downbeats"][chord_phase::2]  # the chords' downbeats
+    idx = [h["beats"].index(d) for d in h["downbeats"]]
+    assert set(np.diff(idx)) == {per_bar}
+    assert np.allclose(np.diff(h["beats"]), 2 * 60.0 / 178.0, atol=1e-3)
+    sigs, bars, tempi, tpb = _read_back(write_midi(h, tmp_path / "half.mid"))
+    assert sigs[-1][1:] == (per_bar, 4) and all(d == 4 for _, _, d in sigs)
+    ticks = sorted(bars)
+    assert len(ticks) == len(h["downbeats"]) and set(np.diff(ticks)) == {per_bar * tpb}
+    assert tempi[-1] == pytest.approx(89.0, abs=0.05)
+    # doubling again gives the analysed beats, downbeats and meter back
+    back = choose_tempo(h, level="double")
+    assert back["tempo_bpm"] == 178.0
+    assert (back["beats"], back["downbeats"], back["meter"]) == (
+        r["beats"], r["downbeats"], r["meter"])
+
+
+def test_double_keeps_the_downbeats_and_doubles_the_bar(tmp_path):
+    """Doubled, the downbeats stay and a bar holds twice the beats (4/4 -> 8/4: the MIDI beat
+    stays a quarter); the export has a "Bar" marker every 8 x ticks/beat; halving comes back."""
+    from musicapp.analysis.export import write_midi
+
+    r = _song(4, 1, bpm=90.0)
+    d = choose_tempo(r, level="double")
+    assert d["tempo_bpm"] == 180.0 and d["meter"] == "8/4"
+    assert d["downbeats"] == r["downbeats"] and set(d["downbeats"]) <= set(d["beats"])
+    idx = [d["beats"].index(x) for x in d["downbeats"]]
+    assert set(np.diff(idx)) == {8}
+    sigs, bars, _, tpb = _read_back(write_midi(d, tmp_path / "double.mid"))
+    assert sigs[-1][1:] == (8, 4)
+    assert set(np.diff(sorted(bars))) == {8 * tpb}
+    back = choose_tempo(d, level="half")
+    assert (back["tempo_bpm"], back["beats"], back["downbeats"], back["meter"]) == (
+        90.0, r["beats"], r["downbeats"], "4/4")
+
+
+def test_tempo_label_marks_a_close_level_and_a_low_confidence():
+    """"60.6 (or 121.2)" for a close half/double level, "~" for a low tempo confidence."""
+    from musicapp.analysis.tempo_choice import LOW_TEMPO_CONFIDENCE, tempo_label
+
+    r = _result()  # 240 vs its half 120 scoring 0.5 vs 0.4: a coin toss
+    assert tempo_label(r) == "240.0 (or 120.0)"
+    r["tempo_confidence"] = LOW_TEMPO_CONFIDENCE - 0.05
+    assert tempo_label(r) == "~240.0 (or 120.0)"
+    r["tempo_candidates"][1]["score"] = 0.1
+    assert tempo_label(r) == "~240.0"
+    r["tempo_confidence"] = 0.9
+    assert tempo_label(r) == "240.0"
+    assert tempo_label({"tempo_bpm": None}) is None
+
+
+def test_library_list_and_analyze_show_the_same_tempo_marks(tmp_path, capsys):
+    """The library list showed "60.6" for a tempo of confidence 0.30 with a close double level;
+    now its row says "~60.6 bpm ... (or 121.2)", as `analyze` does, and --help explains it."""
+    from musicapp.cli import main
+    from musicapp.cli.analyze import summarise
+    from musicapp.library.api import Library
+    from tests.helpers.signals import sine, write_audio
+
+    analysis = {"tempo_bpm": 60.6, "tempo_confidence": 0.30, "meter": "4/4", "beats": [],
+                "duration_s": 2.0,
+                "tempo_candidates": [{"bpm": 60.6, "relation": "tactus", "score": 0.5},
+                                     {"bpm": 121.2, "relation": "double", "score": 0.45}]}
+    (tmp_path / "music").mkdir()
+    audio = write_audio(tmp_path / "music" / "a.wav", sine(220.0, 2.0, 22050, amp=0.3), 22050)
+    db = tmp_path / "lib.db"
+    with Library(db) as lib:
+        lib.store.scan(tmp_path / "music")
+        track = lib.store.track_by_path(audio)
+        assert lib.store.save_result(track.id, fingerprint=None, analysis=analysis, duration_s=2.0)
+    assert main(["library", "list", "--db", str(db)]) == 0
+    row = capsys.readouterr().out
+    assert " ~60.6 bpm" in row and "(or 121.2)" in row
+    text = summarise({"path": "a.wav", **analysis})
+    assert "tempo: ~60.6 BPM (or 121.2), meter 4/4" in text
+    assert "low tempo confidence (0.30)" in text
+    with pytest.raises(SystemExit):
+        main(["library", "list", "--help"])
+    assert "low tempo confidence" in " ".join(capsys.readouterr().out.split())

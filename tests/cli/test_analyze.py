@@ -198,3 +198,56 @@ def test_tagger_options_with_no_tags_are_refused(tmp_path, capsys, option):
     assert main(["analyze", "--no-tags", *option, str(track)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"musicapp: error: {option[0]} sets where the mood tagger runs")
+
+
+def test_tempo_level_and_key_changes_reach_the_text_and_the_midi(tmp_path, capsys):
+    """A rendered piece, 40 s in C major then 40 s in E major at 110 BPM, through the CLI:
+    the key line names the change ("changes to E major at ..."), the MIDI file has a key
+    signature at it, and --tempo-level half counts the tempo at 55 with the meter kept: bar
+    markers every 4 beats of the new level, downbeats among the beats (read with mido)."""
+    import mido
+
+    from tests.analysis.conftest import HAVE_SF, render, steady_piece
+
+    if not HAVE_SF:
+        pytest.skip("GM soundfont not installed")
+    a = render(steady_piece(110.0, 0, "major", 4, max_seconds=40.0))
+    b = render(steady_piece(110.0, 4, "major", 4, max_seconds=40.0))
+    wav = write_audio(tmp_path / "mod.wav", np.concatenate([a, b]), 22050)
+    mid_path = tmp_path / "mod.mid"
+    assert main(["analyze", "--no-tags", "--json", str(wav)]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert main(["analyze", "--no-tags", "--tempo-level", "half", "--midi", str(mid_path),
+                 str(wav)]) == 0
+    text = capsys.readouterr().out
+    assert "· changes to E major at 0:" in text  # 38-42 s
+    assert f"counted at {found['tempo_bpm'] / 2:.1f} BPM; the analysis found" in text
+    mid = mido.MidiFile(str(mid_path))
+    now, keys, bars, sigs, tempi = 0, [], [], [], []
+    for msg in mid.tracks[0]:
+        now += msg.time
+        if msg.type == "key_signature":
+            keys.append(msg.key)
+        elif msg.type == "marker" and msg.text.startswith("Bar "):
+            bars.append(now)
+        elif msg.type == "time_signature":
+            sigs.append((msg.numerator, msg.denominator))
+        elif msg.type == "set_tempo":
+            tempi.append(mido.tempo2bpm(msg.tempo))
+    assert keys[0] == "C" and keys[-1] == "E"
+    assert sigs[-1] == (4, 4) and set(np.diff(bars)) == {4 * mid.ticks_per_beat}
+    assert tempi[-1] == pytest.approx(found["tempo_bpm"] / 2, rel=0.03)  # after the lead-in
+
+
+def test_tempo_level_errors_are_clear(progression, tmp_path, capsys):
+    """--bpm that is no metrical level of the found tempo, --bpm with --tempo-level, and either
+    with --no-music are refused with a message naming them (exit 2, no traceback)."""
+    assert main(["analyze", "--no-tags", "--bpm", "77.7", str(progression)]) == 2
+    err = capsys.readouterr().err
+    assert "musicapp: error:" in err and "--bpm 77.7" in err and "metrical level" in err
+    assert main(["analyze", "--no-music", "--no-tags", "--tempo-level", "half",
+                 str(progression)]) == 2
+    assert "--no-music" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["analyze", "--tempo-level", "half", "--bpm", "60", str(progression)])
+    assert "not allowed with" in capsys.readouterr().err
