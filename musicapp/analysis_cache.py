@@ -13,7 +13,14 @@ rule (even between releases) or a retrained model never reads a stale entry.
 Entries are JSON files under ``<user data dir>/cache/analysis/``. Each is written to a temporary
 file in the same folder and renamed into place, so concurrent writers (the GUI's worker, a CLI run
 beside it) never leave a half-written entry: a reader sees the old entry, the new one or none.
-The folder is kept under a size limit by removing the least recently used entries.
+The folder is kept under a size limit by removing the least recently used entries; temporaries
+left by a killed writer count towards it and are removed once stale (:data:`STALE_TMP_S`).
+
+A result is stored only when the file still has the bytes it had before the analysis (a file
+rewritten while it was analysed - a DAW re-rendering it, a download still running - must not
+leave the old content's key serving the new content's result). Symbolic links inside the cache
+folder are never followed: a linked subfolder or entry is a miss, is replaced by a real one when
+writing, and the size trim only deletes regular files that really lie inside the cache folder.
 
 Results with a failed part are not stored (the failure may be transient); silence and too-short
 results are (they are facts about the file). This module imports nothing heavy.
@@ -55,7 +62,10 @@ RESULT_SOURCES = (
 RESULT_LIBRARIES = ("soundfile", "av", "soxr", "numpy", "scipy", "librosa", "torch", "numba")
 #: default size limit of the cache folder
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: a temporary (``.<key>.*.tmp``) older than this is left by a killed writer: the trim removes it
+STALE_TMP_S = 3600.0
 _CHUNK = 1 << 20
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def cache_dir() -> Path:
@@ -166,8 +176,10 @@ class AnalysisCache:
         except OSError:
             return None
         entry = self._entry(key)
+        if not self._real_subfolder(entry.parent):
+            return None  # missing, or a link/file planted in its place: never followed
         try:
-            data = json.loads(read_regular_file(entry).decode("utf-8"))
+            data = json.loads(_read_entry(entry).decode("utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, RecursionError) as exc:
@@ -188,19 +200,50 @@ class AnalysisCache:
                 entry.unlink()
             return None
         result.path = str(Path(path))
-        with contextlib.suppress(OSError):
-            os.utime(entry)  # least recently used goes first when trimming
+        with contextlib.suppress(OSError, NotImplementedError):
+            os.utime(entry, follow_symlinks=False)  # least recently used goes first when trimming
         return result
+
+    def _real_subfolder(self, folder: Path) -> bool:
+        """Whether ``folder`` (a subfolder of the cache) is a real folder, not a link."""
+        try:
+            return stat.S_ISDIR(os.lstat(folder).st_mode)
+        except OSError:
+            return False
+
+    def _make_subfolder(self, folder: Path) -> None:
+        """Create the subfolder ``folder``; a link or file planted in its place is removed
+        (the link itself, never what it points to)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            st = os.lstat(folder)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            log.warning("replacing %s in the analysis cache (not a real folder)", folder)
+            folder.unlink()
+        folder.mkdir(exist_ok=True)
 
     def put(self, path: str | Path, analysis: TrackAnalysis, key: str | None = None) -> bool:
         """Store ``analysis`` for ``path``'s content; False when it was not stored (a failed
-        part, an unwritable folder). Never raises for a cache problem."""
+        part, an unwritable folder, a file that changed). Never raises for a cache problem.
+
+        ``key``: the key taken before the analysis. The file is then hashed again and nothing is
+        stored when its bytes changed meanwhile (the result may be of the old bytes, the new ones
+        or a mix; the old key must not serve it). Without ``key`` it is taken now.
+        """
         if analysis.errors:
             return False
         try:
+            if key is not None:
+                now = self.key(path)
+                if now != key:
+                    log.info("not caching the analysis of %s: the file changed while it was "
+                             "analysed", path)
+                    return False
             key = key or self.key(path)
             entry = self._entry(key)
-            entry.parent.mkdir(parents=True, exist_ok=True)
+            self._make_subfolder(entry.parent)
             payload = json.dumps({"version": self.version, "stored": time.time(),
                                   "analysis": analysis.to_dict()}, default=json_default)
             fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=entry.parent)
@@ -217,44 +260,101 @@ class AnalysisCache:
         self.trim()
         return True
 
+    def _files(self) -> list[tuple[Path, os.stat_result, bool]]:
+        """``(path, lstat, is_temporary)`` of every entry and writer's temporary: regular files
+        in real subfolders of the cache folder (links are never followed)."""
+        out: list[tuple[Path, os.stat_result, bool]] = []
+        try:
+            subs = [e for e in os.scandir(self.folder) if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return out
+        for sub in subs:
+            try:
+                names = list(os.scandir(sub.path))
+            except OSError:
+                continue
+            for e in names:
+                is_tmp = e.name.startswith(".") and e.name.endswith(".tmp")
+                if not (is_tmp or e.name.endswith(".json")):
+                    continue
+                with contextlib.suppress(OSError):
+                    st = e.stat(follow_symlinks=False)
+                    if stat.S_ISREG(st.st_mode):
+                        out.append((Path(e.path), st, is_tmp))
+        return out
+
+    def _inside(self, p: Path) -> bool:
+        """Whether ``p`` resolves to a file in a subfolder of the (resolved) cache folder."""
+        try:
+            return Path(os.path.realpath(p)).parent.parent == Path(os.path.realpath(self.folder))
+        except OSError:
+            return False
+
+    def _remove(self, p: Path) -> bool:
+        """Delete ``p`` if it is a regular file really inside the cache folder."""
+        try:
+            if not stat.S_ISREG(os.lstat(p).st_mode) or not self._inside(p):
+                log.warning("not removing %s: not a file inside the analysis cache", p)
+                return False
+            p.unlink()
+            return True
+        except OSError:
+            return False
+
     def entries(self) -> list[Path]:
         """Every stored entry."""
-        if not self.folder.is_dir():
-            return []
-        return [p for p in self.folder.glob("*/*.json") if p.is_file()]
+        return [p for p, _, tmp in self._files() if not tmp]
 
     def size_bytes(self) -> int:
-        """Bytes used by the entries."""
-        total = 0
-        for p in self.entries():
-            with contextlib.suppress(OSError):
-                total += p.stat().st_size
-        return total
+        """Bytes used by the entries and writers' temporaries."""
+        return sum(st.st_size for _, st, _ in self._files())
 
     def trim(self) -> int:
-        """Remove least recently used entries until the folder is under the limit; returns how
-        many were removed."""
-        stats = []
-        for p in self.entries():
-            with contextlib.suppress(OSError):
-                st = p.stat()
-                stats.append((st.st_mtime, st.st_size, p))
-        total = sum(s for _, s, _ in stats)
+        """Remove stale temporaries (older than :data:`STALE_TMP_S`, left by a killed writer),
+        then least recently used entries until the folder is under the limit (temporaries
+        count towards it); returns how many files were removed."""
+        now = time.time()
+        total = 0
         removed = 0
+        stats = []
+        for p, st, tmp in self._files():
+            if tmp and now - st.st_mtime > STALE_TMP_S and self._remove(p):
+                removed += 1
+                continue
+            total += st.st_size
+            if not tmp:  # a young temporary may be a writer at work: counted, not removed
+                stats.append((st.st_mtime, st.st_size, p))
         for _, size, p in sorted(stats, key=lambda s: s[0]):
             if total <= self.max_bytes:
                 break
-            with contextlib.suppress(OSError):
-                p.unlink()
+            if self._remove(p):
                 removed += 1
-            total -= size
+                total -= size
         return removed
 
     def clear(self) -> None:
         """Remove every entry."""
         for p in self.entries():
-            with contextlib.suppress(OSError):
-                p.unlink()
+            self._remove(p)
+
+
+def _read_entry(entry: Path) -> bytes:
+    """The bytes of the cache entry ``entry``: a regular file, not a link (``O_NOFOLLOW``),
+    at most :data:`musicapp.paths.MAX_READ_BYTES`. Raises like :func:`read_regular_file`."""
+    from musicapp.paths import MAX_READ_BYTES
+
+    if stat.S_ISLNK(os.lstat(entry).st_mode):
+        raise NotARegularFile(f"{entry}: a symbolic link, not an entry")
+    if not _NOFOLLOW:
+        return read_regular_file(entry)
+    fd = os.open(entry, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
+    with open(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(f"{entry}: not a regular file")
+        if st.st_size > MAX_READ_BYTES:
+            raise NotARegularFile(f"{entry}: {st.st_size} bytes, more than {MAX_READ_BYTES} expected")
+        return fh.read(MAX_READ_BYTES + 1)
 
 
 def analyze_cached(path: str | Path, *, store: AnalysisCache | None = None,

@@ -292,3 +292,106 @@ def test_a_damaged_entry_is_recomputed_and_replaced(tmp_path, damage):
     store.put(holes, again)
     third = analyze_cached(holes, store=store, analyze=_counting(calls))
     assert len(calls) == 2 and third.to_dict() == good.to_dict()  # a whole entry again
+
+
+def test_a_file_rewritten_during_the_analysis_is_not_stored_under_its_old_key(tmp_path, song):
+    import numpy as np
+
+    store = AnalysisCache(tmp_path / "cache")
+    silent = write_audio(tmp_path / "silent.wav", np.zeros(4 * SR, dtype=np.float32), SR)
+    original = song.read_bytes()
+
+    def rerendered_meanwhile(path, **kw):  # a DAW re-render / a download still running
+        song.write_bytes(silent.read_bytes())
+        return analyze_path(path, **kw)
+
+    first = analyze_cached(song, store=store, analyze=rerendered_meanwhile)
+    assert first.status == "silence"  # what was analysed: the new bytes
+    assert store.entries() == []  # ... so nothing is stored under the old content's key
+    song.write_bytes(original)
+    calls = []
+    again = analyze_cached(song, store=store, analyze=_counting(calls))
+    assert calls == [song] and again.status == "ok"  # the original is analysed, not "silence"
+    assert analyze_cached(song, store=store, analyze=_counting(calls)).status == "ok"
+    assert len(calls) == 1  # and an unchanged file is stored as before
+
+
+def _plant_link(store: AnalysisCache, sub: str, victim):
+    import os
+
+    store.folder.mkdir(parents=True, exist_ok=True)
+    os.symlink(victim, store.folder / sub)
+
+
+@pytest.fixture
+def victim(tmp_path):
+    import os
+
+    folder = tmp_path / "victim"
+    folder.mkdir()
+    precious = folder / "precious.json"
+    precious.write_bytes(b"\0" * 70_000)
+    os.utime(precious, (1577836800, 1577836800))  # 2020-01-01: the oldest "entry"
+    return folder
+
+
+def test_a_linked_subfolder_is_replaced_not_written_through(tmp_path, song, victim):
+    store = AnalysisCache(tmp_path / "cache", max_bytes=50_000)
+    key = store.key(song)
+    _plant_link(store, key[:2], victim)  # the subfolder this file's entry goes to
+    _plant_link(store, "zz", victim)  # and one the trim would walk into
+    assert store.get(song) is None  # a miss, nothing read through the link
+    assert store.put(song, _result())
+    assert sorted(p.name for p in victim.iterdir()) == ["precious.json"]
+    assert (victim / "precious.json").stat().st_size == 70_000
+    assert not (store.folder / key[:2]).is_symlink() and store.get(song) is not None
+    store.max_bytes = 0
+    store.trim()
+    store.clear()
+    assert (victim / "precious.json").exists()  # the trim never deletes outside the cache
+    assert store.entries() == []
+
+
+def test_a_linked_entry_is_never_read_or_deleted_through(tmp_path, song, victim):
+    import os
+
+    store = AnalysisCache(tmp_path / "cache", max_bytes=0)
+    key = store.key(song)
+    (store.folder / key[:2]).mkdir(parents=True)
+    os.symlink(victim / "precious.json", store.folder / key[:2] / f"{key}.json")
+    assert store.get(song) is None
+    assert store.entries() == [] and store.trim() == 0
+    assert (victim / "precious.json").stat().st_size == 70_000
+
+
+def test_cli_chords_through_a_linked_cache_subfolder_leaves_the_target_alone(
+        tmp_path, song, victim, monkeypatch, capsys):
+    """The attacker's command: a cache subfolder linked to a folder with an old 70 kB file."""
+    from musicapp.cli import main
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("MUSICAPP_DATA_DIR", str(data))
+    store = AnalysisCache(data / "cache" / "analysis")
+    _plant_link(store, store.key(song)[:2], victim)
+    assert main(["chords", "--from-audio", str(song), "--seed", "1"]) == 0
+    assert sorted(p.name for p in victim.iterdir()) == ["precious.json"]
+    assert (victim / "precious.json").stat().st_size == 70_000
+
+
+def test_stale_temporaries_are_counted_and_removed_by_the_trim(tmp_path, song):
+    import os
+
+    store = AnalysisCache(tmp_path / "c", max_bytes=10**9)
+    assert store.put(song, _result())
+    (entry,) = store.entries()
+    stale = entry.parent / f".{entry.name[:12]}.abc123.tmp"  # a writer killed mid-write
+    stale.write_bytes(b"{" * 5000)
+    os.utime(stale, (1000, 1000))
+    young = entry.parent / f".{entry.name[:12]}.def456.tmp"  # a writer at work
+    young.write_bytes(b"{" * 3000)
+    assert store.size_bytes() == entry.stat().st_size + 8000  # counted
+    assert store.entries() == [entry]
+    assert store.trim() == 1
+    assert not stale.exists() and young.exists() and entry.exists()
+    store.max_bytes = 3000 + 10  # the young temporary counts: the entry has to go
+    assert store.trim() == 1 and not entry.exists() and young.exists()
