@@ -187,6 +187,22 @@ def _probe_past_broken_tag(p: Path) -> AudioInfo | None:
     return replace(info, warnings=(*info.warnings, note))
 
 
+def _probe_past_misplaced_tag(p: Path, info: AudioInfo) -> AudioInfo:
+    """An MP3 whose ID3 tag ends where no MPEG frame starts (a footer flag without a footer, a
+    wrong size; libsndfile would start mid-frame and lose most of the song) is probed again from
+    its first MPEG frame, with a warning; any other file is returned as it is."""
+    if info.format != "MP3" or info.data_offset:
+        return info
+    found = mpeg.audio_start(p)
+    if found is None:
+        return info
+    start, note = found
+    fixed = _probe_soundfile(p, start) or _probe_pyav(p, start)
+    if fixed is None:
+        return info
+    return replace(fixed, warnings=(*fixed.warnings, note))
+
+
 def _check_limits(p: Path, info: AudioInfo) -> None:
     """Refuse headers whose rate or channel count no real audio has (before any allocation)."""
     if not headers.MIN_SAMPLE_RATE <= info.sample_rate <= headers.MAX_SAMPLE_RATE:
@@ -200,6 +216,19 @@ def _check_limits(p: Path, info: AudioInfo) -> None:
         raise AudioDecodeError(
             p, f"the header claims {info.channels} channels (at most {headers.MAX_CHANNELS} are read)"
         )
+
+
+def _flac_length_note(declared: int, real: int, rate: int) -> str:
+    """What a FLAC header's wrong length means: an impossible length (2^36 - 1 samples, 433 hours)
+    is called invalid; a small gap is given in samples, so the two figures never read the same."""
+    held = f"{real / rate:.3f} s"
+    if declared > headers.MAX_DURATION_S * rate:
+        return (f"invalid length in the header (truncated or corrupt): it declares {declared:,} samples "
+                f"({declared / rate / 3600:,.1f} hours); the file holds {held}")
+    if round(declared / rate, 3) == round(real / rate, 3):
+        return (f"truncated: the header declares {declared:,} samples, the file holds {real:,} "
+                f"({declared - real:,} fewer, {held})")
+    return f"truncated: the header declares {declared / rate:.3f} s, the file holds {held}"
 
 
 def _verify_length(p: Path, info: AudioInfo) -> AudioInfo:
@@ -217,10 +246,7 @@ def _verify_length(p: Path, info: AudioInfo) -> AudioInfo:
             return info
         notes = []
         if 0 < info.frames < headers.SF_COUNT_MAX:
-            notes.append(
-                f"truncated: the header declares {info.frames / info.sample_rate:.3f} s, "
-                f"the file holds {real / info.sample_rate:.3f} s"
-            )
+            notes.append(_flac_length_note(info.frames, real, info.sample_rate))
         # libsndfile checks its position (a seek) around every read, and seeking fails near the
         # end of such a file, so FFmpeg decodes it, streaming to the real end.
         return replace(
@@ -254,6 +280,7 @@ def probe(path: str | Path) -> AudioInfo:
     info = _probe_soundfile(p) or _probe_pyav(p) or _probe_past_broken_tag(p)
     if info is None:
         raise _unrecognised(p)
+    info = _probe_past_misplaced_tag(p, info)
     _check_limits(p, info)
     info = _verify_length(p, info)
     if info.frames <= 0 and info.backend == "soundfile":
@@ -625,9 +652,14 @@ def load_audio(
         if alt is not None and alt[1] > filled + rate // 10:
             del out
             out, filled, decoder = alt
+            # FFmpeg skips a damaged stretch silently: what it could not recover is lost audio,
+            # flagged "truncated" like a cut file (the library's filter and the CLI show it)
+            lost = filled < 0.97 * expected * rate - 1024
             problems.append(
-                f"damaged: libsndfile stopped after {got_s:.2f} s; FFmpeg recovered "
-                f"{filled / rate:.2f} s of the {expected:.2f} s the header declares"
+                f"damaged{' (truncated)' if lost else ''}: libsndfile stopped after {got_s:.2f} s; "
+                f"FFmpeg recovered {'only ' if lost else ''}{filled / rate:.2f} s of the "
+                f"{expected:.2f} s the header declares"
+                + (f" ({expected - filled / rate:.2f} s are missing)" if lost else "")
             )
             decoder.error = None if filled >= 0.97 * expected * rate else decoder.error
         elif short and decoder.error is None and not info.warnings:

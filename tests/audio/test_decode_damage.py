@@ -133,3 +133,49 @@ def test_a_clean_mp3_that_uses_the_bit_reservoir_is_not_reported_damaged(tmp_pat
     np.testing.assert_allclose(audio.samples.T, whole, atol=1e-6)
     part = load_audio(p, offset=1.2345, duration=20.0)  # a range starting inside a frame
     assert part.warnings == [] and abs(part.duration_s - 20.0) < 1e-3
+
+
+def _flac_declaring(tmp_path: Path, total: int) -> Path:
+    """An 8 s mono FLAC whose STREAMINFO declares ``total`` samples (36 bits)."""
+    p = tmp_path / "clean.flac"
+    sf.write(str(p), _music(8.0)[:, 0], SR)
+    raw = bytearray(p.read_bytes())
+    assert raw[:4] == b"fLaC" and raw[4] & 0x7F == 0  # STREAMINFO first: its fields at byte 8
+    field = int.from_bytes(raw[18:26], "big")
+    raw[18:26] = ((field & ~((1 << 36) - 1)) | total).to_bytes(8, "big")
+    out = tmp_path / f"claims_{total}.flac"
+    out.write_bytes(bytes(raw))
+    return out
+
+
+def test_a_flac_declaring_2_to_the_36_samples_has_its_length_called_invalid(tmp_path):
+    p = _flac_declaring(tmp_path, (1 << 36) - 1)
+    (note,) = probe(p).warnings
+    assert "invalid length in the header" in note and "68,719,476,735 samples" in note
+    assert "433.0 hours" in note or "432.9 hours" in note
+    assert abs(load_audio(p).duration_s - 8.0) < 0.01
+
+
+def test_a_small_flac_length_gap_is_given_in_samples_not_as_two_equal_durations(tmp_path):
+    p = _flac_declaring(tmp_path, 8 * SR + 15)
+    (note,) = probe(p).warnings
+    assert "truncated" in note and f"{8 * SR + 15:,} samples" in note
+    head, tail = note.split(", the file holds ")
+    assert head.split("declares ")[1] != tail.split(" ")[0]  # never "8.000 s ... 8.000 s"
+
+
+def test_a_damaged_flac_that_ffmpeg_recovers_only_in_part_is_flagged_truncated(tmp_path):
+    clean = tmp_path / "clean.flac"
+    sf.write(str(clean), _music(8.0)[:, 0], SR)
+    raw = bytearray(clean.read_bytes())
+    a, b = int(len(raw) * 0.4), int(len(raw) * 0.65)  # a quarter of the file becomes noise
+    raw[a:b] = np.random.default_rng(1).integers(0, 256, b - a, dtype=np.uint8).tobytes()
+    p = tmp_path / "damaged.flac"
+    p.write_bytes(bytes(raw))
+    audio = load_audio(p)
+    assert audio.duration_s < 7.5
+    note = next(w for w in audio.warnings if "FFmpeg recovered" in w)
+    assert note.startswith("damaged (truncated)") and "s are missing" in note
+    from musicapp.library.schema import analysis_truncated
+
+    assert analysis_truncated({"warnings": audio.warnings})  # the library's truncated flag

@@ -106,3 +106,110 @@ def test_offset_file_reads_and_seeks_from_its_offset(tmp_path):
         assert f.seek(-5, 2) == 55 and f.read() == bytes(range(95, 100))
         assert f.seek(-1000, 2) == 0 and f.read(1) == bytes([40])
         assert f.seek(10) == 10 and f.seek(2, 1) == 12 and f.read(1) == bytes([52])
+
+
+def _id3v24(size: int, flags: int, body: bytes) -> bytes:
+    """An ID3v2.4 header with ``flags`` (0x10: a footer follows) declaring ``size`` bytes."""
+    return b"ID3\x04\x00" + bytes([flags]) + _synchsafe(size) + body
+
+
+def test_a_footer_flag_without_a_footer_loses_no_audio(tmp_path):
+    clean = _mp3(tmp_path, 8.0)
+    reference = load_audio(clean)
+    body = b"\x00" * 100
+    p = tmp_path / "footer_flag.mp3"
+    p.write_bytes(_id3v24(len(body), 0x10, body) + clean.read_bytes())
+    info = probe(p)
+    assert info.data_offset == 10 + len(body)
+    assert abs(info.duration_s - reference.duration_s) <= 1152 / SR
+    audio = load_audio(p)
+    np.testing.assert_allclose(audio.samples, reference.samples, atol=1e-6)
+    (note,) = audio.warnings
+    assert "footer" in note and "missing" in note and str(10 + len(body)) in note
+    # a real footer ("3DI" + the header's fields) is a correct tag: nothing to repair
+    footed = tmp_path / "footed.mp3"
+    footed.write_bytes(_id3v24(len(body), 0x10, body) + b"3DI\x04\x00\x10" + _synchsafe(len(body))
+                       + clean.read_bytes())
+    assert probe(footed).warnings == () and load_audio(footed).warnings == []
+
+
+def test_a_tag_size_ending_inside_the_audio_is_resynced_from_the_tag_start(tmp_path):
+    clean = _mp3(tmp_path, 8.0)
+    reference = load_audio(clean)
+    p = tmp_path / "inside.mp3"
+    p.write_bytes(_id3v24(1000, 0, b"") + clean.read_bytes())  # the audio starts at byte 10
+    info = probe(p)
+    assert info.data_offset == 10
+    audio = load_audio(p)
+    assert abs(audio.duration_s - reference.duration_s) <= 1152 / SR
+    np.testing.assert_allclose(audio.samples, reference.samples, atol=1e-6)
+    (note,) = audio.warnings
+    assert "byte 1010" in note and "no MPEG frame starts there" in note
+
+
+def test_the_vectorised_search_matches_a_byte_by_byte_search(tmp_path):
+    def reference(data: bytes, start: int = 0) -> int | None:
+        for at in range(start, len(data)):
+            found = frame_header(data, at)
+            if found is None:
+                continue
+            kind, pos, links = found[1], at + found[0], 1
+            while links < 3 and pos < len(data):
+                nxt = frame_header(data, pos)
+                if nxt is None or nxt[1] != kind:
+                    break
+                pos, links = pos + nxt[0], links + 1
+            if links >= 3 or pos == len(data):
+                return at
+        return None
+
+    mp3 = _mp3(tmp_path, 1.0).read_bytes()
+    rng = np.random.default_rng(7)
+    for _ in range(60):  # fragments of real audio, and random bytes rich in sync patterns
+        a = int(rng.integers(0, len(mp3)))
+        frag = mp3[a:a + int(rng.integers(1, 4000))]
+        noise = rng.choice(np.array([0xFF, 0xFB, 0x90, 0xE3, 0x00, 0x64], dtype=np.uint8),
+                           size=int(rng.integers(1, 6000))).tobytes()
+        for data in (frag, noise, noise + mp3[:3000]):
+            assert first_frame(data) == reference(data)
+            assert first_frame(data, 5) == reference(data, 5)
+
+
+def test_a_tag_before_30_mb_of_ff_bytes_is_refused_after_a_bounded_read(tmp_path, monkeypatch):
+    """The attack that took 156 s: each chunk of 0xFF costs a few numpy passes, and no more than
+    SCAN_LIMIT bytes are read whatever the file's size."""
+    from musicapp.audio import mpeg
+
+    payload = b"\xff" * (30 * 1024 * 1024)
+    assert first_frame(payload) is None
+    p = tmp_path / "ff.mp3"
+    p.write_bytes(_id3(HUGE, _title_frame(b"x")) + payload)
+    read: list[int] = []
+    real_open = open
+
+    class Counting:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def read(self, n=-1):
+            out = self.f.read(n)
+            read.append(len(out))
+            return out
+
+        def seek(self, *args):
+            return self.f.seek(*args)
+
+    # the real file, its reads counted
+    monkeypatch.setattr(mpeg, "open", lambda path, mode="r": Counting(real_open(path, mode)),
+                        raising=False)
+    assert mpeg.audio_start_after_broken_tag(p) is None
+    monkeypatch.undo()
+    assert 0 < sum(read) <= mpeg.SCAN_LIMIT + 10
+    with pytest.raises(AudioDecodeError, match="not a recognised audio file"):
+        probe(p)
