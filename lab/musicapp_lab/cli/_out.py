@@ -3,8 +3,11 @@
 A lab command never replaces an existing file silently (a trained model or an evaluation log
 is hours of work): without ``--force`` an existing output is refused before anything runs, with
 "OUT exists; pass --force to replace it" (printed by the CLI as ``musicapp: error: ...``, exit
-2). Every file is written through :func:`musicapp.outputs.write_atomically`, so a crash, a full
-disk or Ctrl+C leaves either the old file or the complete new one, never half of one.
+2). A target that is no regular file (a folder, a device such as ``/dev/full``, a FIFO, a
+socket) is refused first, with or without ``--force``, naming what it is; two outputs of one
+command may not be the same file (:func:`refuse_same_file`). Every file is written through
+:func:`musicapp.outputs.write_atomically`, so a crash, a full disk or Ctrl+C leaves either the
+old file or the complete new one, never half of one.
 
 Only the standard library is imported at module level (``musicapp.outputs`` loads inside).
 """
@@ -14,8 +17,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,35 +55,105 @@ def cli_errors() -> Iterator[None]:
         raise SystemExit(2) from None
 
 
-def refuse_existing(path: str | Path, *, force: bool) -> Path:
-    """Raise :func:`refusal` when ``path`` exists (or is a dangling link) and not ``force``;
-    the cheap check a writing function makes before its work (the folder may not exist yet)."""
+def refuse_non_file(path: str | Path) -> Path:
+    """Raise a ``MusicappError`` naming what ``path`` is when it exists but is no regular file
+    (a folder, a character or block device, a FIFO, a socket, a file in /proc or /sys): such a
+    target is never written, so "exists; pass --force" would be the wrong advice."""
+    from musicapp.errors import MusicappError
+    from musicapp.outputs import special_file_reason
+
     p = Path(path)
+    if p.is_dir():
+        raise MusicappError(f"{p}: is a directory, not a file name")
+    reason = special_file_reason(p)
+    if reason:
+        raise MusicappError(f"{p}: {reason}")
+    return p
+
+
+def refuse_existing(path: str | Path, *, force: bool) -> Path:
+    """Raise when ``path`` is no regular file (:func:`refuse_non_file`), then :func:`refusal`
+    when it exists (or is a dangling link) and not ``force``; the cheap check a writing function
+    makes before its work (the folder may not exist yet)."""
+    p = refuse_non_file(path)
     if (p.exists() or p.is_symlink()) and not force:
         raise refusal(p)
     return p
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two names reach one file: the same path once symbolic links and ``..`` are
+    resolved, or (both existing) the same inode, i.e. hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist: not the same file
+        return False
+
+
+def refuse_same_file(outputs: Mapping[str, str | Path | None] | Iterable[str | Path | None],
+                     *, inputs: Iterable[tuple[str, str | Path | None]] = ()) -> None:
+    """Refuse one file named for two outputs of a command (or an output that is one of its
+    ``inputs``), through symbolic and hard links too, whatever ``--force`` says: the second
+    write would destroy the first (a log appended to the weights file that then replaces it).
+
+    ``outputs`` maps each option to its path (``{"-o/--output": out, "--log": log}``) so the
+    message names both options; a plain iterable of paths is named "two outputs". ``inputs``:
+    ``(option, path)`` pairs of the files the command reads. ``None`` and empty paths are
+    skipped.
+
+    Raises:
+        MusicappError: two outputs, or an output and an input, are the same file.
+    """
+    from musicapp.errors import MusicappError
+
+    named = (list(outputs.items()) if isinstance(outputs, Mapping)
+             else [("", p) for p in outputs])
+    sources = [(option, p) for option, p in inputs if p]
+    seen: list[tuple[str, str | Path]] = []
+    for option, path in named:
+        if not path or not str(path).strip():
+            continue
+        for source_option, source in sources:
+            if same_file(path, source):
+                raise MusicappError(f"{path}: {option or 'an output'} is the input file "
+                                    f"{source} ({source_option}); choose another name for the "
+                                    "output (an input is never overwritten)")
+        for other_option, other in seen:
+            if same_file(path, other):
+                both = (f"{other_option} and {option}" if option and other_option
+                        else "two outputs")
+                where = "" if str(path) == str(other) else f" (as {other})"
+                raise MusicappError(f"{path}: the same file is named for {both}{where}; "
+                                    "choose a different file for each")
+        seen.append((option, path))
 
 
 def check_out(path: str | Path | None, *, force: bool) -> Path | None:
     """Check before any work that ``path`` may be written (``None``: nothing to check).
 
     Raises:
+        MusicappError: ``path`` is no regular file (a folder, a device, a FIFO...), checked
+            first; or cannot be written (a missing or read-only folder...).
         FileExistsRefusal: ``path`` exists (or is a dangling link) and ``force`` is false.
-        MusicappError: ``path`` cannot be written (a folder, a device, a missing folder...).
     """
     if path is None:
         return None
     from musicapp.outputs import check_output
 
-    p = Path(path)
-    if not p.is_dir():
-        refuse_existing(p, force=force)
+    p = refuse_existing(path, force=force)
     return check_output(p, overwrite=True, flag="--force")
 
 
-def check_outs(paths: Iterable[str | Path | None], *, force: bool) -> None:
-    """:func:`check_out` for each path (``None`` skipped)."""
-    for path in paths:
+def check_outs(paths: Mapping[str, str | Path | None] | Iterable[str | Path | None], *,
+               force: bool, inputs: Iterable[tuple[str, str | Path | None]] = ()) -> None:
+    """:func:`refuse_same_file` for all the outputs of one command (a mapping from option to
+    path names the options in the message), then :func:`check_out` for each (``None``
+    skipped)."""
+    items = list(paths.values()) if isinstance(paths, Mapping) else list(paths)
+    refuse_same_file(paths if isinstance(paths, Mapping) else items, inputs=inputs)
+    for path in items:
         check_out(path, force=force)
 
 

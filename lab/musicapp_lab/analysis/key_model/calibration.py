@@ -233,6 +233,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="feature set to ship (default: the lowest training-CV ECE)")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     args = ap.parse_args(argv)
+    from musicapp_lab.cli._out import cli_errors, refuse_same_file
+
+    with cli_errors():  # before the fits
+        refuse_same_file({"--figure": args.figure, "--out": args.out})
     train = score_records(json.loads(args.train.read_text()))
     dev = score_records(json.loads(args.dev.read_text()))
     for s in train + dev:

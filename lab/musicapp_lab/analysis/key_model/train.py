@@ -216,6 +216,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None, help="write the weights here")
     ap.add_argument("--report", type=Path, default=None, help="write the figures as JSON")
     args = ap.parse_args(argv)
+    from musicapp_lab.cli._out import cli_errors, refuse_same_file
+
+    with cli_errors():  # before the cross-validation
+        refuse_same_file({"--out": args.out, "--report": args.report})
     data = load(args.excerpts, args.chords)
     if args.openings_only:
         data = {k: v[data["opening"]] for k, v in data.items()}

@@ -58,3 +58,14 @@ def test_main_key_is_the_longest_key_inside_the_excerpt():
     assert main_key(segs, 0.0, 35.0) == (9, "minor")
     assert main_key(segs, 30.0, 75.0) == (7, "major")
     assert main_key(segs, 100.0, 130.0) is None
+
+
+def test_one_file_for_weights_and_report_is_refused_before_any_work(tmp_path, capsys):
+    import pytest
+
+    out = tmp_path / "keylinear.safetensors"
+    with pytest.raises(SystemExit) as info:  # no excerpts file: it stops before reading one
+        train.main(["--excerpts", str(tmp_path / "none.json"), "--out", str(out),
+                    "--report", str(tmp_path / "." / out.name)])
+    assert info.value.code == 2
+    assert "the same file is named for --out and --report" in capsys.readouterr().err
