@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from musicapp_lab.cli._out import add_force, check_out, check_outs, write_json
+from musicapp_lab.cli._out import add_force, check_out, check_outs, refuse_same_file, write_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,11 +14,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "build-chord-corpus", help="(lab) rebuild resources/compose/chord_corpus.json.gz from "
         "local copies of McGill Billboard, POP909, OpenEWLD and the music21 extraction",
-        description="Parse the corpora found under DATA (billboard-2.0-salami_chords/, "
+        description="Parse the corpora under DATA (billboard-2.0-salami_chords/, "
         "pop909/POP909/, ewld/dataset/) plus resources/compose/corpus_tokens.json into one "
-        "gzipped JSON file (see resources/compose/README.md).")
+        "gzipped JSON file (see resources/compose/README.md). All four sources are required "
+        "(a missing one is an error before any parsing) unless --sources names fewer; the "
+        "report printed at the end lists the sources that went in.")
     p.add_argument("--data", default=None, help="folder with the extracted corpora "
                    "(default: data/corpus)")
+    p.add_argument("--sources", default=None, metavar="LIST",
+                   help="build from these sources only, comma-separated, from billboard, "
+                        "pop909, ewld, music21 (default: all four, as the shipped corpus)")
     p.add_argument("-o", "--output", default=None, help="output file (default: "
                    "resources/compose/chord_corpus.json.gz)")
     add_force(p)
@@ -29,14 +34,24 @@ def run_build_corpus(args: argparse.Namespace) -> int:
     """Build the corpus file and print its counts."""
     from pathlib import Path
 
-    from musicapp_lab.compose.realcorpus import build
+    from musicapp.errors import MusicappError
+    from musicapp_lab.compose.realcorpus import SOURCES, build, find_sources, parse_sources
     from musicapp_lab.paths import DATA, RESOURCES
 
+    if args.data and not Path(args.data).is_dir():  # named: an error even for music21 alone
+        raise MusicappError(f"{args.data}: data folder does not exist")
     data = Path(args.data) if args.data else DATA / "corpus"
+    sources = parse_sources(args.sources) if args.sources is not None else SOURCES
     out = Path(args.output) if args.output else RESOURCES / "compose" / "chord_corpus.json.gz"
+    corpus_json = RESOURCES / "compose" / "corpus_tokens.json"
+    find_sources(data, corpus_json, sources)  # before the output check's advice to --force
     check_out(out, force=args.force)
-    res = build(data, out, RESOURCES / "compose" / "corpus_tokens.json", force=args.force)
+    res = build(data, out, corpus_json, force=args.force, sources=sources)
     print(json.dumps(res, indent=1))
+    if res["left_out"]:
+        print(f"built from {len(res['sources'])} of {len(SOURCES)} sources "
+              f"({', '.join(res['sources'])}); left out: {', '.join(res['left_out'])}",
+              file=sys.stderr)
     return 0
 
 
@@ -100,7 +115,8 @@ def run_train(args: argparse.Namespace) -> int:
     from musicapp_lab.compose.train import train
 
     out = Path(args.output) if args.output else DEFAULT_WEIGHTS
-    check_out(out, force=args.force)
+    refuse_same_file({"-o/--output": out, "--log": args.log})  # the log is appended, then
+    check_out(out, force=args.force)                          # the weights replace the file
     logf = open(args.log, "a", encoding="utf-8") if args.log else None  # noqa: SIM115
 
     def log(line: str) -> None:
@@ -188,7 +204,8 @@ def run_emotion(args: argparse.Namespace) -> int:
         run,
     )
 
-    check_outs((args.json, args.records), force=args.force)
+    check_outs({"--json": args.json, "--records": args.records}, force=args.force,
+               inputs=[("--from-records", f) for f in args.from_records or ()])
     if args.from_records:
         recs = load_records(args.from_records)
         figs = figures_from_records(recs)

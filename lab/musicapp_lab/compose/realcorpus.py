@@ -18,7 +18,9 @@ written in the mode), ``harte`` (absolute Harte labels), ``beats`` (quarter note
 MIDI pitch], ...]`` in sixteenths, where the source has one). Consecutive identical chords are
 merged. A modulation (a new tonic line or key segment) starts a new record of the same song.
 
-Run ``musicapp build chord-corpus --data data/corpus`` (lab command).
+Run ``musicapp build-chord-corpus --data data/corpus`` (lab command). Every source is required
+unless ``--sources`` names fewer (the shipped corpus is built from all four): a missing data
+folder, or a source whose files are not in it, is an error before any parsing.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from musicapp.compose.theory import ChordToken, Key, canonical, parse_note
+from musicapp.errors import MusicappError
 from musicapp_lab.cli._out import refuse_existing, write_out
 from musicapp_lab.musicxml import MeasureEnd, MusicXMLError, pitch_midi, read_mxl, walk
 
@@ -468,28 +471,107 @@ def music21_records(corpus_json: Path) -> list[dict]:
     return out
 
 
+# ---- the whole corpus -------------------------------------------------------------------------
+#: every source, in build order (the shipped corpus holds all four)
+SOURCES = ("billboard", "pop909", "ewld", "music21")
+#: where each folder source's files lie under the data folder (music21 is the shipped JSON)
+SOURCE_PLACES = {"billboard": "billboard-2.0-salami_chords/NNNN/salami_chords.txt",
+                 "pop909": "pop909/POP909/NNN/", "ewld": "ewld/dataset/**/*.mxl"}
+
+
+def parse_sources(text: str) -> tuple[str, ...]:
+    """``"billboard,music21"`` -> the named sources in build order.
+
+    Raises:
+        MusicappError: an unknown or empty source list.
+    """
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SOURCES]
+    if unknown or not names:
+        raise MusicappError(f"unknown chord-corpus source {', '.join(unknown) or repr(text)}; "
+                            f"choose from {', '.join(SOURCES)} (comma-separated)")
+    return tuple(s for s in SOURCES if s in names)
+
+
+def source_files(data_dir: Path, source: str) -> list[Path]:
+    """The files (POP909: song folders) of one folder source under ``data_dir``, sorted."""
+    if source == "billboard":
+        return sorted((data_dir / "billboard-2.0-salami_chords").glob("*/salami_chords.txt"))
+    if source == "pop909":
+        return sorted(d for d in (data_dir / "pop909" / "POP909").glob("[0-9][0-9][0-9]")
+                      if d.is_dir())
+    if source == "ewld":
+        return sorted((data_dir / "ewld" / "dataset").rglob("*.mxl"))
+    raise ValueError(source)
+
+
+def find_sources(data_dir: Path, corpus_json: Path,
+                 sources: tuple[str, ...] = SOURCES) -> dict[str, list[Path]]:
+    """Check, before any parsing, that every one of ``sources`` is there; returns each folder
+    source's files (music21: ``[corpus_json]``).
+
+    Raises:
+        MusicappError: ``data_dir`` is missing (while a folder source is asked for), holds none
+            of the sources, or lacks some of them (the message names them and the
+            ``--sources`` list that builds without them); or ``corpus_json`` is missing.
+    """
+    found: dict[str, list[Path]] = {}
+    folder_sources = [s for s in sources if s != "music21"]
+    if folder_sources:
+        if not data_dir.is_dir():
+            raise MusicappError(f"{data_dir}: data folder does not exist (expected "
+                                f"{', '.join(SOURCE_PLACES[s] for s in folder_sources)} in it)")
+        missing = []
+        for s in folder_sources:
+            files = source_files(data_dir, s)
+            if files:
+                found[s] = files
+            else:
+                missing.append(s)
+        if missing and not found:
+            raise MusicappError(
+                f"{data_dir}: holds none of the chord-corpus sources (expected "
+                f"{', '.join(SOURCE_PLACES[s] for s in missing)}); name the folder that holds "
+                "them with --data, or build from music21 alone with --sources music21")
+        if missing:
+            rest = ",".join(s for s in sources if s not in missing)
+            raise MusicappError(
+                f"{data_dir}: no {', '.join(missing)} files in it (expected "
+                f"{', '.join(SOURCE_PLACES[s] for s in missing)}); to build without "
+                f"{'it' if len(missing) == 1 else 'them'}, pass --sources {rest}")
+    if "music21" in sources:
+        if not corpus_json.is_file():
+            raise MusicappError(f"{corpus_json}: the music21 extraction does not exist")
+        found["music21"] = [corpus_json]
+    return found
+
+
 def build(data_dir: Path, out: Path, corpus_json: Path,
-          log: Callable[[str], None] = print, *, force: bool = False) -> dict:
-    """Parse every source found under ``data_dir`` and write the gzipped JSON file atomically
-    (an existing ``out`` is refused before any parsing unless ``force``)."""
+          log: Callable[[str], None] = print, *, force: bool = False,
+          sources: tuple[str, ...] = SOURCES) -> dict:
+    """Parse ``sources`` (default: all four) under ``data_dir`` and write the gzipped JSON file
+    atomically. An existing ``out`` (unless ``force``) and a missing source
+    (:func:`find_sources`) are refused before any parsing. The result names the sources that
+    went in (``sources``) and those left out (``left_out``)."""
     refuse_existing(out, force=force)
+    found = find_sources(data_dir, corpus_json, sources)
     records: list[dict] = []
     counts: dict[str, int] = {}
-    bb = sorted((data_dir / "billboard-2.0-salami_chords").glob("*/salami_chords.txt"))
-    for p in bb:
+    for p in found.get("billboard", []):
         records += parse_billboard(p)
-    pop = sorted(d for d in (data_dir / "pop909" / "POP909").glob("[0-9][0-9][0-9]")
-                 if d.is_dir())
-    for d in pop:
+    for d in found.get("pop909", []):
         records += parse_pop909(d)
-    for p in sorted((data_dir / "ewld" / "dataset").rglob("*.mxl")):
+    for p in found.get("ewld", []):
         records += parse_ewld(p)
-    records += music21_records(corpus_json)
+    if "music21" in found:
+        records += music21_records(corpus_json)
     for r in records:
         counts[r["source"]] = counts.get(r["source"], 0) + 1
     songs = {r["song"] for r in records}
     chords = sum(len(r["tokens"]) for r in records)
-    log(f"records {len(records)} ({counts}); songs {len(songs)}; chords {chords}")
+    left_out = [s for s in SOURCES if s not in found]
+    log(f"records {len(records)} ({counts}); songs {len(songs)}; chords {chords}; sources "
+        f"{', '.join(found)}" + (f" (left out: {', '.join(left_out)})" if left_out else ""))
     doc = {"format": "musicapp chord corpus 1", "fields": [
         "id", "song", "source", "licence", "style", "title", "tonic", "mode", "meter", "bpm",
         "tokens", "roman", "harte", "beats", "sections", "melody"],
@@ -501,5 +583,6 @@ def build(data_dir: Path, out: Path, corpus_json: Path,
             fh.write(data)
 
     write_out(out, save, force=force, kind="corpus")
-    return {"records": len(records), "by_source": counts, "songs": len(songs), "chords": chords,
+    return {"sources": list(found), "left_out": left_out, "records": len(records),
+            "by_source": counts, "songs": len(songs), "chords": chords,
             "bytes": out.stat().st_size}

@@ -115,9 +115,13 @@ def test_build_writes_one_documented_file(tmp_path):
                                             "tokens": ["I:maj", "IV:maj", "V:7", "I:maj"],
                                             "beats": [1, 1, 1, 1]}]}))
     out = tmp_path / "c.json.gz"
-    res = build(tmp_path / "data", out, m21)
+    with pytest.raises(MusicappError, match="no pop909, ewld files"):
+        build(tmp_path / "data", out, m21)  # all four sources unless fewer are named
+    assert not out.exists()
+    res = build(tmp_path / "data", out, m21, sources=("billboard", "music21"))
     doc = json.loads(gzip.decompress(out.read_bytes()))
     assert res["by_source"] == {"billboard": 1, "music21": 1}
+    assert res["sources"] == ["billboard", "music21"] and res["left_out"] == ["pop909", "ewld"]
     assert set(doc["fields"]) <= set(doc["records"][0]) and doc["licences"]["billboard"]
 
 
