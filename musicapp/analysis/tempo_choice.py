@@ -140,8 +140,9 @@ def choose_tempo(result: dict[str, Any], bpm: float | None = None, *,
     3/4 -> 6/4: the denominator stays the beat, as the MIDI export counts one beat per quarter).
     Downbeats are always a subset of the beats, a whole bar of beats apart. The first change
     records the analysed beats, downbeats and meter in ``tempo_choice["analysed"]``; coming back
-    to the analysed tempo (half then double) restores them exactly. Other levels (x3, /3) rescale
-    the tempo only.
+    to the analysed tempo (half then double) restores them exactly. x4 and x1/4 are two
+    doublings or halvings; the triple levels (x3, x1/3, x3/2, x2/3) rescale the tempo only (the
+    beats, downbeats and meter stay those of the level before).
 
     Raises:
         MusicappError: no tempo in the analysis, or ``bpm`` is not a metrical level of it.
@@ -151,6 +152,13 @@ def choose_tempo(result: dict[str, Any], bpm: float | None = None, *,
         raise MusicappError("this analysis has no tempo to change"
                             + (f" ({result['tempo_reason']})" if result.get("tempo_reason") else ""))
     f = _factor(float(current), bpm, level)
+    if f in (0.25, 4.0):  # two halvings or doublings, each keeping the result consistent
+        step = "half" if f < 1 else "double"
+        out = choose_tempo(choose_tempo(result, level=step), level=step)
+        if bpm is not None:
+            out["tempo_bpm"] = out["tempo_choice"]["bpm"] = round(float(bpm), 2)
+        out["tempo_choice"]["factor"] = f
+        return out
     out = copy.deepcopy(result)
     out["tempo_bpm"] = round(float(current) * f, 2) if bpm is None else round(float(bpm), 2)
     previous = result.get("tempo_choice") or {}

@@ -217,3 +217,14 @@ def test_library_list_and_analyze_show_the_same_tempo_marks(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["library", "list", "--help"])
     assert "low tempo confidence" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_quarter_is_two_halvings_and_times_four_comes_back():
+    r = _song(4, 1, bars=16, bpm=180.0)
+    q = choose_tempo(r, 45.0)
+    assert q["tempo_bpm"] == 45.0 and q["tempo_choice"]["factor"] == 0.25 and q["meter"] == "4/4"
+    idx = [q["beats"].index(d) for d in q["downbeats"]]
+    assert set(np.diff(idx)) == {4} and np.allclose(np.diff(q["beats"]), 4 / 3, atol=1e-3)
+    back = choose_tempo(q, 180.0)
+    assert (back["beats"], back["downbeats"], back["meter"]) == (
+        r["beats"], r["downbeats"], r["meter"])
