@@ -1,5 +1,6 @@
 """Qt-free computations behind the musician's views: chromagram, key strength over time,
-spectrum and the pitch of a sustained note (the tuner).
+spectrum and the pitch of a sustained note (the tuner), and the analysis' key timeline in words
+(key changes, "A major → C major at 4:59.6").
 
 All work on mono float32 audio with numpy only, quickly enough for the GUI thread (spectrum and
 pitch of one block) or a worker thread (chromagram and key curve of a whole track).
@@ -7,6 +8,7 @@ pitch of one block) or a worker thread (chromagram and key curve of a whole trac
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -138,3 +140,59 @@ def estimate_pitch(block: np.ndarray, sr: int, fmin: float = 50.0, fmax: float =
     else:
         shift = 0.0
     return float(sr / (tau + shift))
+
+
+# ---- the analysis' key timeline, in words -------------------------------------------------------
+def time_text(seconds: float) -> str:
+    """``299.6`` -> ``"4:59.6"`` (minutes, seconds to a tenth)."""
+    tenths = round(max(0.0, float(seconds)) * 10)
+    minutes, rest = divmod(tenths, 600)
+    return f"{minutes}:{rest // 10:02d}.{rest % 10}"
+
+
+def entry_name(entry: dict) -> str:
+    """The name of one ``key_timeline`` (or ``key_candidates``) entry: "C major"."""
+    return str(entry.get("name") or f"{entry.get('tonic', '?')} {entry.get('mode', '')}".strip())
+
+
+def key_changes(timeline: list[dict] | None) -> list[tuple[float, str, str]]:
+    """(time in seconds, key before, key after) of each key change of the analysis'
+    ``key_timeline`` (local keys that agree with the global key unless a confident
+    modulation); [] for a track in one key."""
+    out = []
+    entries = list(timeline or [])
+    for before, after in itertools.pairwise(entries):
+        a, b = entry_name(before), entry_name(after)
+        if a != b:
+            out.append((float(after.get("start") or 0.0), a, b))
+    return out
+
+
+def key_timeline_summary(timeline: list[dict] | None) -> str:
+    """The key timeline in one line: "A major → C major at 4:59.6" (each later change adds
+    "→ KEY at TIME"), the one key's name for a track in one key, "" without a timeline."""
+    entries = list(timeline or [])
+    if not entries:
+        return ""
+    changes = key_changes(entries)
+    text = entry_name(entries[0])
+    for t, _before, after in changes:
+        text += f" → {after} at {time_text(t)}"
+    return text
+
+
+def timeline_key_rows(timeline: list[dict] | None, times: np.ndarray) -> np.ndarray:
+    """The :func:`key_strength` row of the timeline's key at each of ``times`` (-1 where no
+    section covers a time or its key is not understood); the last section also covers any
+    time after its end."""
+    times = np.asarray(times, dtype=np.float64)
+    rows = np.full(times.shape, -1, dtype=int)
+    entries = list(timeline or [])
+    for i, e in enumerate(entries):
+        row = key_index(str(e.get("tonic", "")), str(e.get("mode", "major")))
+        if row is None:
+            continue
+        start = float(e.get("start") or 0.0) if i else -np.inf
+        end = float(e.get("end") or 0.0) if i < len(entries) - 1 else np.inf
+        rows[(times >= start) & (times < end)] = row
+    return rows

@@ -1034,7 +1034,9 @@ class MainWindow(QMainWindow):
                                        flat["downbeats"] or [] if steady else [])
             self.spectrogram.set_chords(flat["chords"] or [],
                                         f"{key['tonic']} {key.get('mode', 'major')}"
-                                        if key.get("tonic") else None)
+                                        if key.get("tonic") else None,
+                                        key_timeline=flat["key_timeline"] if key.get("tonic")
+                                        else None)
 
         def moods_and_feel() -> None:
             top = [tag for tag, _pct, _score in mood_rows(flat["moods"])[:5]]  # the panel's first five
@@ -1044,7 +1046,7 @@ class MainWindow(QMainWindow):
                 result.duration_s)
 
         def other_views() -> None:
-            self.musician_view.set_track_key(key.get("tonic"), key.get("mode"))
+            self.musician_view.set_key_analysis(key, flat["key_candidates"], flat["key_timeline"])
             if hasattr(self.composer, "analysis_changed"):
                 self.composer.analysis_changed(flat)
             self._update_enabled()

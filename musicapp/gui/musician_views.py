@@ -1,8 +1,10 @@
 """The "Harmony & tuner" tab: views a musician reads, next to the model's feature maps.
 
 - a chromagram (how strongly each pitch class sounds over time), with the play cursor;
-- the key strength over time (how well the track's key, and the best other key, fit the last
-  few seconds: where the music modulates or leaves the key);
+- the key strength over time: how well the analysis' key (following its key timeline, so a
+  modulation moves the amber curve to the new key) and its first alternative fit the 8 s around
+  each moment; the summary under it is the analysis' own key, alternatives and key changes
+  ("A major → C major at 4:59.6"), never a key of this view's own;
 - the spectrum at the cursor (or of the live input) on a note-name axis, and a tuner that names
   a sustained note and how many cents it is off.
 """
@@ -17,18 +19,22 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QW
 
 from musicapp.gui.harmony import (
     chromagram,
+    entry_name,
     estimate_pitch,
+    key_changes,
     key_index,
-    key_name,
     key_strength,
+    key_timeline_summary,
     midi_of,
     note_and_cents,
     spectrum_db,
+    time_text,
+    timeline_key_rows,
 )
 from musicapp.gui.labels import ElideLabel
 from musicapp.gui.theme import ACCENT, ACCENT2
 from musicapp.pitch import CHROMATIC_NAMES as PITCH_CLASSES
-from musicapp.wording import signed
+from musicapp.wording import confidence_text, signed
 
 CHROMA_HOP = 2048
 CHROMA_FFT = 4096
@@ -56,6 +62,9 @@ class MusicianViews(QWidget):
         self.updates = 0
         self.result: dict | None = None
         self.track_key: int | None = None
+        #: the analysis' key fields: ``key``, ``key_candidates``, ``key_timeline`` (None: none yet)
+        self.key_fields: dict | None = None
+        self._change_lines: list = []
         self.tuner_note: str = ""
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.layout.setSpacing(2)
@@ -133,14 +142,20 @@ class MusicianViews(QWidget):
         tuner.addWidget(self.tuner_bar, 1)
         tuner.addWidget(self.tuner_hz)
 
-        self.explain = ElideLabel("Chromagram: pitch classes over time · key strength: amber = the "
-                              "track's key, dashed = the best fit · spectrum and tuner at the "
-                              "cursor")
+        self.explain = ElideLabel("Chromagram: pitch classes over time · key strength over time: "
+                              "amber = the analysed key, dashed = its first alternative · "
+                              "spectrum and tuner at the cursor")
         self.explain.full_tip = (
             "Chromagram: how strongly each pitch class sounds (bright = strong), octaves "
-            "folded together.\nKey strength: how well a key fits the 8 s around each moment "
-            "(1 = perfectly); where the dashed line rises above the amber one, the music "
-            "leaves the track's key.\nSpectrum: the sound at the cursor (or the live input) "
+            "folded together.\nKey strength over time: how well a key's profile fits the "
+            "chroma of the 8 s around each moment (1 = perfectly). Amber: the analysis' key, "
+            "following its key timeline (a vertical line marks each key change); dashed: the "
+            "analysis' first alternative key. The curves are a picture of the evidence, not a "
+            "second key finder: a note profile alone cannot tell a minor key from its relative "
+            "major (A minor and C major share their notes), so the dashed curve may run above "
+            "the amber one; the analysis also weighs the bass and the tonic chords. The key and "
+            "its changes are the analysis' (the line under the curves).\nSpectrum: the sound "
+            "at the cursor (or the live input) "
             "on a note axis; the tuner names a sustained note and how many cents it is off.")
         self.setToolTip(self.explain.full_tip)
         self.key_label = ElideLabel("")
@@ -174,6 +189,7 @@ class MusicianViews(QWidget):
         self.key_curve.setData([], [])
         self.best_curve.setData([], [])
         self.key_label.set_full_text("")
+        self._set_change_lines([])
 
     def set_harmony(self, result: dict) -> None:
         """Show :func:`harmony_task`'s result."""
@@ -188,25 +204,95 @@ class MusicianViews(QWidget):
         self.updates += 1
 
     def set_track_key(self, tonic: str | None, mode: str | None) -> None:
-        """The analysed key, whose strength is drawn (None: the best key overall)."""
-        self.track_key = key_index(tonic, mode or "major") if tonic else None
+        """The analysed key alone (no alternatives, no key changes): see
+        :meth:`set_key_analysis`."""
+        key = {"tonic": tonic, "mode": mode or "major"} if tonic else None
+        self.set_key_analysis(key, [], [])
+
+    def set_key_analysis(self, key: dict | None, candidates: list[dict] | None = None,
+                         timeline: list[dict] | None = None) -> None:
+        """The analysis' key (its ``key`` field), its alternatives (``key_candidates``, the
+        key first) and its ``key_timeline``: the curves and the summary line follow them."""
+        if not key or not key.get("tonic"):
+            self.key_fields = None
+            self.track_key = None
+        else:
+            self.key_fields = {"key": dict(key), "key_candidates": list(candidates or []),
+                               "key_timeline": list(timeline or [])}
+            self.track_key = key_index(str(key["tonic"]), str(key.get("mode") or "major"))
         self._draw_keys()
 
+    def _alternative(self) -> dict | None:
+        """The analysis' first alternative to its key (the next of ``key_candidates``)."""
+        if self.key_fields is None:
+            return None
+        main = entry_name(self.key_fields["key"])
+        return next((c for c in self.key_fields["key_candidates"] if entry_name(c) != main), None)
+
+    def summary_text(self) -> str:
+        """The line under the curves: the analysis' key (headline and confidence), its
+        alternatives and its key changes; what the curves show without an analysed key."""
+        if self.key_fields is None:
+            return ("Key strength over time: shown with the analysis' key (no key analysed "
+                    "yet, or no key found)")
+        from musicapp.analysis.key_report import key_headline
+
+        key = self.key_fields["key"]
+        text = f"Key: {key_headline(key)}"
+        if key.get("confidence") is not None:
+            text += f" {confidence_text(float(key['confidence']))}"
+        timeline = self.key_fields["key_timeline"]
+        if key_changes(timeline):  # before the alternatives: cut last in a narrow window
+            text += f" · {key_timeline_summary(timeline)}"
+        main = entry_name(key)
+        others = [c for c in self.key_fields["key_candidates"] if entry_name(c) != main][:3]
+        if others:
+            text += " · or " + ", ".join(
+                entry_name(c) + (f" {confidence_text(float(c['probability']))}"
+                                 if c.get("probability") is not None else "") for c in others)
+        return text
+
+    def _set_change_lines(self, changes: list[tuple[float, str, str]]) -> None:
+        for line in self._change_lines:
+            self.key_plot.removeItem(line)
+        self._change_lines = []
+        for t, before, after in changes:
+            # no text on the small curve plot (it covered the curves): the line under the
+            # curves and the chord lane name the keys
+            line = pg.InfiniteLine(t, angle=90, pen=pg.mkPen(ACCENT2, width=1,
+                                                             style=Qt.PenStyle.DotLine))
+            line.setToolTip(f"{before} → {after} at {time_text(t)}")
+            self.key_plot.addItem(line, ignoreBounds=True)
+            self._change_lines.append(line)
+
     def _draw_keys(self) -> None:
+        self.key_label.set_full_text(self.summary_text())
         if self.result is None:
             return
         times, r = self.result["times"], self.result["strength"]
-        if r.shape[1] == 0:
+        if r.shape[1] == 0 or self.key_fields is None:
+            self.key_curve.setData([], [])
+            self.best_curve.setData([], [])
+            self._set_change_lines([])
             return
-        main = self.track_key if self.track_key is not None else int(np.argmax(r.mean(axis=1)))
-        self.key_curve.setData(times, r[main])
-        self.best_curve.setData(times, r.max(axis=0))
-        others = np.argmax(r, axis=0)
-        changes = [key_name(int(k)) for k in others[np.r_[True, others[1:] != others[:-1]]]]
-        keys = list(dict.fromkeys(changes))
-        shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
-        self.key_label.set_full_text(f"Key strength of {key_name(main)} (amber); best fit over time: "
-                                     f"{shown}")
+        timeline = self.key_fields["key_timeline"]
+        rows = timeline_key_rows(timeline, times)
+        if self.track_key is not None:
+            rows[rows < 0] = self.track_key
+        ok = rows >= 0
+        self.key_curve.setData(times[ok], r[rows[ok], np.arange(r.shape[1])[ok]])
+        alt = self._alternative()
+        alt_row = key_index(str(alt.get("tonic", "")), str(alt.get("mode", "major"))) if alt else None
+        if alt_row is None:
+            self.best_curve.setData([], [])
+        else:
+            self.best_curve.setData(times, r[alt_row])
+        self._set_change_lines(key_changes(timeline))
+        legend = (f"Key strength over time · amber: {entry_name(self.key_fields['key'])}"
+                  + (" (following the key changes)" if key_changes(timeline) else "")
+                  + (f" · dashed: {entry_name(alt)} (first alternative)" if alt_row is not None
+                     else ""))
+        self.key_plot.setToolTip(legend)
 
     def set_cursor(self, seconds: float) -> None:
         """Move the cursor lines."""

@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QToolTip
 
-from musicapp.gui.chord_labels import ChordLabelsItem
+from musicapp.gui.chord_labels import LABEL_GAP, ChordLabelsItem
 from musicapp.gui.feel_lane import COLORS as FEEL_COLORS
 from musicapp.gui.feel_lane import FeelLane, LegendAxis, describe
 from musicapp.gui.lane import EMPTY_SPAN_S, TIMELINE_MARGINS, Lane, timeline_axis_width
@@ -255,6 +255,9 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.chord_plot.addItem(self.chord_label_item, ignoreBounds=True)
         self.chords: list[dict] = []
         self.chord_key = None
+        #: the analysis' key timeline and the marks of its key changes in the chord lane
+        self.key_timeline: list[dict] = []
+        self._key_marks: list = []
         self.hover_chord: str = ""
         self.mood_names: list[str] = []
         small = QFont(self.font())
@@ -557,14 +560,20 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.chord_label_item.set_labels([])
         self.chords = []  # hovering the empty lane must not name the previous track's chords
         self.chord_key = None
+        for item in self._key_marks:
+            self.chord_plot.removeItem(item)
+        self._key_marks = []
+        self.key_timeline = []
 
     @property
     def _chord_labels(self) -> list[tuple[float, float, list[str]]]:
         """(start, end, [label variants]) of every chord block."""
         return self.chord_label_item.labels
 
-    def set_chords(self, chords, key=None) -> None:
-        """Draw chord blocks ``[{start, end, label}]`` (Harte labels) in the chord lane.
+    def set_chords(self, chords, key=None, key_timeline=None) -> None:
+        """Draw chord blocks ``[{start, end, label}]`` (Harte labels) in the chord lane, and
+        each key change of the analysis' ``key_timeline`` as a line with "A major → C major"
+        (see :meth:`set_key_changes`).
 
         Neighbours with the same chord merge into one block. Labels are lead-sheet symbols
         spelled in ``key``; each shows only where it fits without touching its neighbour (without
@@ -585,6 +594,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             else:
                 merged.append({"start": start, "end": end, "label": label})
         self.chords = merged
+        self.set_key_changes(key_timeline)
         if not merged:
             return
         palette = ["#2d5a80", "#4a4680", "#2f6b5c", "#6b5138"]
@@ -605,9 +615,77 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.chord_label_item.set_labels(labels)
         self._layout_chord_labels()
 
+    def set_key_changes(self, key_timeline) -> None:
+        """Mark the key changes of ``key_timeline`` (the analysis' local keys, see
+        :func:`musicapp.gui.harmony.key_changes`) in the chord lane: the first key at the start
+        ("A major") and a line at each change with the new key ("→ C major"); a mark that would
+        run into the next one at the current zoom is hidden (see :meth:`_layout_key_marks`). A
+        track in one key gets no mark (its key is in the summary line)."""
+        from musicapp.gui.harmony import entry_name, key_changes, time_text
+
+        for item in self._key_marks:
+            self.chord_plot.removeItem(item)
+        self._key_marks = []
+        self.key_timeline = list(key_timeline or [])
+        changes = key_changes(self.key_timeline)
+        if not changes:
+            return
+        first = entry_name(self.key_timeline[0])
+        marks = [(float(self.key_timeline[0].get("start") or 0.0), first,
+                  f"Key at the start: {first}")]
+        marks += [(t, f"→ {after}", f"Key change: {before} → {after} at {time_text(t)}")
+                  for t, before, after in changes]
+        for i, (t, label, tip) in enumerate(marks):
+            text = pg.TextItem(label, color="#ffffff", anchor=(0.0, 0.5),
+                               fill=pg.mkBrush("#1b1e23e0"), border=pg.mkPen(ACCENT))
+            text.setFont(self.lane_font)
+            text.setPos(t, 0.5)
+            text.setToolTip(tip)
+            items = [text]
+            if i:
+                items.insert(0, pg.InfiniteLine(t, angle=90, pen=pg.mkPen(ACCENT, width=2),
+                                                movable=False))
+            for item in items:  # over the chord blocks and their labels
+                item.setZValue(10 if isinstance(item, pg.TextItem) else 5)
+                self.chord_plot.addItem(item, ignoreBounds=True)
+                self._key_marks.append(item)
+        self._layout_key_marks()
+
+    def _layout_key_marks(self) -> None:
+        """Hide a key mark's text where it would run into the next shown one at this zoom."""
+        texts = [item for item in self._key_marks if isinstance(item, pg.TextItem)]
+        if not texts:
+            return
+        x0, x1 = self.plot.viewRange()[0]
+        px_per_s = max(self.chord_plot.getViewBox().width(), 1.0) / max(x1 - x0, 1e-6)
+        metrics = QFontMetrics(self.lane_font)
+        last_end = -math.inf
+        for item in texts:
+            left = (item.pos().x() - x0) * px_per_s
+            shown = left >= last_end + LABEL_GAP
+            item.setVisible(shown)
+            if shown:
+                last_end = left + metrics.horizontalAdvance(item.textItem.toPlainText()) + 8
+
+    def key_change_texts(self, shown_only: bool = False) -> list[str]:
+        """The texts of the key marks in the chord lane (``shown_only``: those not hidden at
+        the current zoom; for checks)."""
+        return [item.textItem.toPlainText() for item in self._key_marks
+                if isinstance(item, pg.TextItem) and (item.isVisible() or not shown_only)]
+
+    def key_at(self, seconds: float) -> str:
+        """The analysis' key at ``seconds`` by its key timeline ("" without one)."""
+        from musicapp.gui.harmony import entry_name
+
+        for e in self.key_timeline:
+            if float(e.get("start") or 0.0) <= seconds < float(e.get("end") or 0.0):
+                return entry_name(e)
+        return entry_name(self.key_timeline[-1]) if self.key_timeline else ""
+
     def _layout_chord_labels(self) -> None:
         """Show the chord labels that fit at the current zoom (see
-        :func:`musicapp.gui.chord_labels.place_labels`)."""
+        :func:`musicapp.gui.chord_labels.place_labels`) and the key marks that do."""
+        self._layout_key_marks()
         if not self.chord_label_item.labels:
             return
         x0, x1 = self.plot.viewRange()[0]  # the master range (the lane follows it)
@@ -674,6 +752,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         if chord is not None:
             text = (f"{chord_display(chord['label'], self.chord_key)}  ({chord['label']}), "
                     f"{chord['start']:.1f}–{chord['end']:.1f} s")
+            if len(self.key_timeline) > 1:  # a modulating track: say which key it is in
+                text += f" · key {self.key_at(float(chord['start']))}"
         if text != self.hover_chord:
             self.hover_chord = text
             if text:

@@ -75,3 +75,32 @@ def test_key_names_are_spelled_as_the_analysis_spells_them():
     for index in range(24):
         mode = "major" if index < 12 else "minor"
         assert key_name(index) == key_entry(index % 12, mode)["name"]
+
+
+MODULATING = [
+    {"start": 0.0, "end": 299.6, "tonic": "A", "mode": "major", "name": "A major",
+     "confidence": 0.8},
+    {"start": 299.6, "end": 360.0, "tonic": "C", "mode": "major", "name": "C major",
+     "confidence": 0.7}]
+
+
+def test_the_key_timeline_in_words():
+    from musicapp.gui.harmony import key_changes, key_timeline_summary, time_text
+
+    assert time_text(299.6) == "4:59.6" and time_text(59.96) == "1:00.0"
+    assert key_changes(MODULATING) == [(299.6, "A major", "C major")]
+    assert key_timeline_summary(MODULATING) == "A major → C major at 4:59.6"
+    back = [*MODULATING[:1], {**MODULATING[1], "end": 400.0},
+            {"start": 400.0, "end": 420.0, "tonic": "A", "mode": "major"}]
+    assert key_timeline_summary(back) == "A major → C major at 4:59.6 → A major at 6:40.0"
+    assert key_changes(MODULATING[:1]) == [] and key_timeline_summary(MODULATING[:1]) == "A major"
+    assert key_timeline_summary([]) == "" and key_changes(None) == []
+
+
+def test_each_moment_gets_the_row_of_its_timeline_key():
+    from musicapp.gui.harmony import timeline_key_rows
+
+    rows = timeline_key_rows(MODULATING, np.array([0.0, 100.0, 299.5, 299.6, 359.0, 500.0]))
+    a_major, c_major = key_index("A", "major"), key_index("C", "major")
+    assert rows.tolist() == [a_major, a_major, a_major, c_major, c_major, c_major]
+    assert timeline_key_rows([], np.array([1.0])).tolist() == [-1]

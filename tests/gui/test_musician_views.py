@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from musicapp.gui.harmony import key_index, time_text
+from tests.analysis.conftest import needs_soundfont
 from tests.gui.conftest import load
 from tests.helpers.signals import sine, write_audio
 
@@ -119,3 +121,67 @@ def test_feature_map_rank_labels_stay_few(qtbot, window):
         view.set_maps({"frontend": m.astype(np.float32)}, [], "test")
         labels = [label for _pos, label in view.map_plot.getAxis("left")._tickLevels[0]]
         assert labels == expected, rows
+
+
+def _curve_rows(views) -> list[int]:
+    """The key-strength row each point of the amber curve was taken from."""
+    x, y = views.key_curve.getData()
+    r = views.result["strength"]
+    cols = np.searchsorted(views.result["times"], x)
+    return [int(np.argmin(np.abs(r[:, c] - v))) for c, v in zip(cols, y, strict=True)]
+
+
+def test_harmony_summary_and_curves_are_the_analysis_key_and_alternatives(qtbot, window,
+                                                                          track_file):
+    """A musician saw "A minor 0.69" as the key and "best fit over time: F major, C major" under
+    the Harmony curves: the tab now shows the analysis' key, its alternatives and its timeline."""
+    load(qtbot, window, track_file)
+    views = window.musician_view
+    window.tabs.setCurrentWidget(views)
+    qtbot.waitUntil(lambda: views.result is not None, timeout=30_000)
+    window.set_analysis({
+        "duration_s": 12.0, "key": {"tonic": "A", "mode": "minor", "confidence": 0.69},
+        "key_candidates": [
+            {"tonic": "A", "mode": "minor", "name": "A minor", "probability": 0.69},
+            {"tonic": "C", "mode": "major", "name": "C major", "probability": 0.2},
+            {"tonic": "E", "mode": "minor", "name": "E minor", "probability": 0.05}],
+        "key_timeline": [{"start": 0.0, "end": 12.0, "tonic": "A", "mode": "minor",
+                          "name": "A minor", "confidence": 0.69}]})
+    text = views.key_label.full_text
+    assert text == "Key: A minor 0.69 · or C major 0.20, E minor 0.05"
+    assert "best fit" not in text and "best fit" not in views.explain.full_tip
+    assert set(_curve_rows(views)) == {key_index("A", "minor")}
+    _x, y = views.best_curve.getData()  # dashed: the first alternative, not a key of its own
+    assert np.allclose(y, views.result["strength"][key_index("C", "major")])
+
+
+@needs_soundfont
+def test_a_modulating_piece_shows_both_keys_in_the_chord_lane_and_the_harmony_tab(
+        qtbot, window, tmp_path):
+    """40 s of C major, then 40 s of E major, analysed for real: the chord lane names the first
+    key and marks the change ("→ E major"), the Harmony tab names both keys and its amber curve follows
+    the analysis' timeline into E major."""
+    from musicapp.analysis.api import analyze_music
+    from tests.analysis.conftest import render, steady_piece
+
+    y = np.concatenate([render(steady_piece(110.0, 0, "major", 4, max_seconds=40.0)),
+                        render(steady_piece(110.0, 4, "major", 4, max_seconds=40.0))])
+    path = write_audio(tmp_path / "modulating.wav", y, 22050)
+    d = analyze_music(y, 22050).to_dict()
+    change = d["key_timeline"][1]["start"]
+    assert [s["name"] for s in d["key_timeline"]] == ["C major", "E major"]
+    load(qtbot, window, path)
+    views = window.musician_view
+    window.tabs.setCurrentWidget(views)
+    qtbot.waitUntil(lambda: views.result is not None, timeout=60_000)
+    window.set_analysis({**d, "duration_s": y.size / 22050, "status": "ok"})
+    lane = window.spectrogram
+    assert lane.key_change_texts() == ["C major", "→ E major"]  # the start and the change
+    assert lane.key_change_texts(shown_only=True) == ["C major", "→ E major"]
+    assert lane.key_at(10.0) == "C major" and lane.key_at(70.0) == "E major"
+    text = views.key_label.full_text
+    assert f" · C major → E major at {time_text(change)}" in text
+    times = views.key_curve.getData()[0]
+    rows = _curve_rows(views)
+    assert {rows[i] for i, t in enumerate(times) if t < change - 1} == {key_index("C", "major")}
+    assert {rows[i] for i, t in enumerate(times) if t > change + 1} == {key_index("E", "major")}
