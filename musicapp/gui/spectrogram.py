@@ -572,8 +572,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
 
     def set_chords(self, chords, key=None, key_timeline=None) -> None:
         """Draw chord blocks ``[{start, end, label}]`` (Harte labels) in the chord lane, and
-        each key change of the analysis' ``key_timeline`` as a line with "A major → C major"
-        (see :meth:`set_key_changes`).
+        the key changes of the analysis' ``key_timeline``: the first key, then a line and
+        "→ C major" at each change (see :meth:`set_key_changes`).
 
         Neighbours with the same chord merge into one block. Labels are lead-sheet symbols
         spelled in ``key``; each shows only where it fits without touching its neighbour (without
