@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from musicapp.library.schema import SCHEMA_VERSION, write_analysis_columns
-from musicapp.library.store import LibraryError, ReadOnlyLibraryError, Store, _looks_read_only, is_damage
+from musicapp.library.store import (
+    LibraryError,
+    ReadOnlyLibraryError,
+    Store,
+    _looks_read_only,
+    is_damage,
+    refuse_foreign_file,
+)
 
 RESULT_TABLES = ("analysis", "fingerprints", "codes", "embeddings")
 
@@ -133,6 +140,7 @@ def check_database(path: str | Path) -> CheckReport:
     report = CheckReport(str(path))
     if not Path(path).exists():
         raise LibraryError(f"{path}: no such library database")
+    refuse_foreign_file(path)  # never a library: nothing to check or repair
     try:
         store = Store.open_raw(path)
         report.schema_version = store.version
@@ -318,6 +326,7 @@ def repair_database(path: str | Path) -> RepairReport:
     path = Path(path)
     if not path.exists():
         raise LibraryError(f"{path}: no such library database")
+    refuse_foreign_file(path)  # a text file is never renamed to .damaged-… and replaced
     if _looks_read_only(path):
         raise ReadOnlyLibraryError(f"{path}: the library is read-only; a repair needs write access")
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -21,6 +21,7 @@ Integrity rules:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -157,6 +158,67 @@ def refuse_special_file(path: str | Path) -> None:
             f"{p}: {kind}{target}, not a library database file; give a regular SQLite file "
             "such as library.sqlite3 (nothing was opened)"
         )
+
+
+#: the first 16 bytes of every SQLite 3 database file
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def foreign_file_kind(path: str | Path) -> str | None:
+    """What ``path`` is when it is a non-empty regular file that was never an SQLite database
+    (no SQLite header): "a text file" or "another kind of file, not an SQLite database"; None for a
+    database, an empty file (SQLite treats it as an empty database), a missing or unreadable
+    path. Reads at most 4 KB."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if not head or head.startswith(SQLITE_HEADER):
+        return None
+    if b"\0" not in head:
+        try:
+            head.decode("utf-8")
+            return "a text file"
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 3:  # a character cut at the 4 KB boundary
+                return "a text file"
+    return "another kind of file, not an SQLite database"
+
+
+def not_a_library_message(path: str | Path, kind: str) -> str:
+    """The error for a ``--db`` that was never a library (nothing is offered to repair it)."""
+    return (f"{path} is not a musicapp library (it is {kind}); choose another --db "
+            "(the file is left untouched)")
+
+
+def refuse_foreign_file(path: str | Path) -> None:
+    """Raise :class:`LibraryError` when ``path`` is a non-empty file without an SQLite header
+    (see :func:`foreign_file_kind`): such a file is never opened, checked or repaired."""
+    kind = foreign_file_kind(path)
+    if kind:
+        raise LibraryError(not_a_library_message(path, kind))
+
+
+def _usable_database(path: Path) -> bool:
+    """Whether ``path`` is a database with something in it (an SQLite header and tables)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                return False
+    except OSError:
+        return False
+    base = "file:" + quote(os.fsencode(str(path.resolve())).decode("latin-1"), safe="/")
+    for params in ("?mode=ro", "?mode=ro&immutable=1"):  # immutable: -shm gone, no room for it
+        try:
+            con = sqlite3.connect(base + params, uri=True, timeout=1.0)
+            try:
+                return con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] > 0
+            finally:
+                con.close()
+        except sqlite3.Error:
+            continue
+    return False
 
 
 def iter_audio_files(root: str | Path) -> Iterator[Path]:
@@ -358,6 +420,8 @@ class Store:
         #: (a full disk, ...), for the caller to show; None otherwise
         self.open_note: str | None = None
         refuse_special_file(self.path)
+        refuse_foreign_file(self.path)
+        existed = self.path.exists()
         fallback = readonly is None
         if readonly is None:
             readonly = _looks_read_only(self.path)
@@ -378,6 +442,10 @@ class Store:
                 raise ReadOnlyLibraryError(self._read_only_message(exc)) from exc
             free = _free_bytes(self.path)
             if free is not None and free < _FULL_BELOW and not is_damage(exc):
+                if not _usable_database(self.path):
+                    if not existed:
+                        self._remove_empty_start()
+                    raise LibraryError(self._no_room_message(exc, free)) from exc
                 raise LibraryError(self._full_message(exc, free)) from exc
             raise LibraryError(self._unusable_message(exc)) from exc
 
@@ -429,6 +497,22 @@ class Store:
             f"SQLite: {exc}); free some space and run the command again (the library is not "
             "damaged: `library list` still reads it)"
         )
+
+    def _no_room_message(self, exc: object, free: int) -> str:
+        return (
+            f"no space left to create the library at {self.path} ({_size_words(free)} free; "
+            f"SQLite: {exc}); nothing was added: free some space and run the command again"
+        )
+
+    def _remove_empty_start(self) -> None:
+        """Remove the empty database file (and its -wal/-shm) this open created on a full disk,
+        so that later commands say there is no library yet instead of failing on it."""
+        files = [Path(f"{self.path}{suffix}") for suffix in ("-wal", "-shm", "")]
+        with contextlib.suppress(OSError):
+            present = [p for p in files if os.path.lexists(p)]
+            if all(stat.S_ISREG(os.lstat(p).st_mode) and os.lstat(p).st_size == 0 for p in present):
+                for p in present:  # all empty: nothing of anybody's is lost
+                    p.unlink()
 
     def _unusable_message(self, exc: object) -> str:
         return (

@@ -187,3 +187,26 @@ def test_save_result_of_a_removed_track_is_dropped(tmp_path):
         assert st.save_result(tid, fingerprint=b"x", analysis={}) is False
         assert st.save_error(tid, "boom") is False
         assert st.integrity_check() == "ok"
+
+
+def test_no_room_to_create_a_new_library_says_so_and_leaves_nothing(tmp_path, capsys):
+    """On a 64 KB file system with 4 KB free, the first `library add` used to say "the library
+    is not damaged: `library list` still reads it" while `list` failed with the same error on
+    the empty file it left (a real tmpfs, the real CLI in-process)."""
+    from musicapp.cli import main
+    from tests.helpers.tmpfs import small_tmpfs
+
+    music = tmp_path / "music"
+    write_song(music / "s0.wav", 3, 2.0)
+    with small_tmpfs(tmp_path / "tiny", "64k") as mnt:
+        (mnt / "filler").write_bytes(b"\0" * 60000)
+        db = mnt / "lib.sqlite3"
+        assert main(["library", "add", str(music), "--fingerprint-only", "--workers", "0",
+                     "--db", str(db)]) == 2
+        err = capsys.readouterr().err
+        assert f"no space left to create the library at {db}" in err, err
+        assert "nothing was added" in err and "library list" not in err, err
+        assert sorted(p.name for p in mnt.iterdir()) == ["filler"]  # no empty database left
+        assert main(["library", "list", "--db", str(db)]) == 2
+        err = capsys.readouterr().err
+        assert "no library database here" in err and "full" not in err, err
