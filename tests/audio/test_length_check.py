@@ -49,3 +49,30 @@ def test_other_formats_are_left_to_probe(tmp_path):
     p = tmp_path / "song.flac"
     sf.write(p, np.zeros(SR, np.float32), SR)
     assert readable_end_frames(probe(p)) is None
+
+
+def _faststart_m4a(path: Path, seconds: float) -> Path:
+    """An AAC M4A with its index (moov) first, as streaming encoders write it: cut in half, it
+    still opens and declares its full length."""
+    import av
+
+    y = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * SR)) / SR)).astype(np.float32)
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("aac", rate=SR)
+        stream.layout = "mono"
+        for i in range(0, y.size, 1024):
+            frame = av.AudioFrame.from_ndarray(y[None, i:i + 1024], format="flt", layout="mono")
+            frame.sample_rate = SR
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_an_m4a_cut_in_half_is_found_too(tmp_path):
+    full = _faststart_m4a(tmp_path / "song.m4a", 20.0)
+    assert shortfall_warning(probe(full)) is None
+    info = probe(_cut(full, 0.5))
+    assert info.backend == "pyav" and info.duration_s == pytest.approx(20.0, abs=0.1)
+    assert shortfall_warning(info) == "the file is shorter than its header says (about 10 s of 20 s)"
