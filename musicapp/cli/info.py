@@ -14,10 +14,10 @@ def register(subparsers) -> None:
         "info",
         help="show format, duration, sample rate and channels of audio files",
         description="Read the header of each audio file (any WAV, FLAC, AIFF, OGG, Opus, MP3, "
-        "M4A) and print what it holds. Nothing is decoded; for FLAC and WAV the header is checked "
-        "against the file, and a truncated file is reported with the length it really holds; an "
-        "MP3 or M4A whose data ends before the length its header claims gets a warning with about "
-        "how much it holds.",
+        "M4A) and print what it holds. Nothing is decoded but a few blocks; for FLAC and WAV the "
+        "header is checked against the file, and a truncated file is reported with the length it "
+        "really holds; an MP3 or M4A whose data ends before the length its header claims gets a "
+        "warning with about how much it holds.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", type=file_name, help="audio files")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
