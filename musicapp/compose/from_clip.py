@@ -80,7 +80,7 @@ def idea_from_clip(path: str | Path, gen: Generator, *, action: str = "continue"
     if action not in ACTIONS:
         raise MusicappError(f"{action!r}: choose one of {', '.join(ACTIONS)}")
     clip = read_clip(path)
-    found, conf = detect_key(clip.notes)
+    found, conf = detect_key(clip.notes, signature=clip.key_signature)
     key = key or found
     spans = recognise_chords(clip, key)
     said = list(clip.notes_text)

@@ -16,9 +16,11 @@
 * Parts: a track named as chords, bass or melody (the composer's "Chords", "Bass", "Melody";
   a DAW's "Piano", "Lead" ...; GM bass programs) weighs its notes: a melody counts 0.15, so its
   passing notes do not turn a triad into a seventh chord; the bass part gives the chord's bass.
-* Key: Krumhansl-Kessler profiles correlated with the part-weighted pitch-class histogram, plus
-  the bass resting on the tonic and the first/last chords being the tonic chord (minor for a
-  minor key): i III VI VII in E minor is no longer read in G major.
+* Key: the analysis's key profiles correlated with the part-weighted pitch-class histogram,
+  plus the bass resting on the tonic and the first/last chords being the tonic chord (minor for
+  a minor key): i III VI VII in E minor is no longer read in G major. A key signature in the
+  clip (the analysis export writes one) narrows the key to its major or relative minor and
+  fixes the spelling (see :func:`detect_key`).
 * Chords: the clip is cut at every half bar; each segment's weighted pitch classes are matched
   against chord templates (root weighted by the bass); a half bar where the chord part holds
   only the pitch classes it held before (same chord, or an arpeggio of it) continues that
@@ -29,6 +31,13 @@ chords a bar, through the composer's own MIDI): chords exact at every half beat 
 exact 32/50 -> 47/50 (the lab's round-trip tool, module ``compose.midi_roundtrip`` under ``lab/``).
 The key bonuses and the continuation threshold were chosen on those 50 loops; on the next 50
 (``--start 50``, not looked at while choosing) chords 10/50 -> 43/50, key 35/50 -> 46/50.
+
+Key on POP909 songs' MIDI (development pool, the annotated key held longest; lab tool
+``compose.pop909_clip_keys``): the Krumhansl-Kessler scorer with a 0.45 first-chord bonus read
+75/100 songs' key (songs 004-400, on which the new weights were chosen) and 80/100 (404-800, not
+looked at); the analysis's profiles with the first chord at 0.15 read 87/100 and 90/100, and
+with the key signature the analysis export writes 97/100 and 96/100. The composer's own loops
+(with the signature it writes) 47/50 -> 49/50 and 47/50 -> 49/50.
 """
 
 from __future__ import annotations
@@ -51,9 +60,6 @@ MAX_CLIP_NOTES = 50_000
 #: Tempos (bpm) a clip may set; others are ignored with a note.
 TEMPO_RANGE = (20.0, 400.0)
 DRUM_CHANNEL = 9
-# Krumhansl & Kessler (1982) probe-tone profiles
-_KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 #: qualities recognised in a clip (the rest of the vocabulary is rare in plain playing)
 _RECOGNISED = ("maj", "min", "7", "m7", "maj7", "dim", "sus4", "sus2", "aug", "m7b5", "dim7")
 #: (role, words in a track name), first match wins
@@ -88,6 +94,9 @@ class Clip:
     notes_text: list[str] = field(default_factory=list)  # stated fallbacks
     #: quarter-note beats of a pickup bar before the first full bar (left out of ``notes``)
     pickup_beats: float = 0.0
+    #: the clip's key signature as mido names it (``"Db"``, ``"Bbm"``): the one held longest
+    #: (the first of equally long ones); None when the clip has none
+    key_signature: str | None = None
 
 
 @dataclass
@@ -150,6 +159,7 @@ def read_clip(path: str | Path) -> Clip:
     drums = 0
     tempos: list[tuple[int, int]] = []
     sigs: list[tuple[float, int, int]] = []
+    keysigs: list[tuple[int, str]] = []
     end_tick = 0
     for track in mid.tracks:
         t = 0
@@ -161,6 +171,8 @@ def read_clip(path: str | Path) -> Clip:
                 tempos.append((t, msg.tempo))
             elif msg.type == "time_signature":
                 sigs.append((t / tpb, msg.numerator, msg.denominator))
+            elif msg.type == "key_signature":
+                keysigs.append((t, msg.key))
             elif msg.type == "note_on" and msg.velocity > 0:
                 if msg.channel == DRUM_CHANNEL:
                     drums += 1
@@ -226,7 +238,21 @@ def read_clip(path: str | Path) -> Clip:
         length -= pickup
     bar = meter.bar_beats
     length = float(np.ceil(length / bar - 1e-6) * bar)
-    return Clip(notes, meter, float(bpm), length, said, pickup)
+    return Clip(notes, meter, float(bpm), length, said, pickup,
+                _held_longest(keysigs, end_tick))
+
+
+def _held_longest(events: list[tuple[int, str]], end_tick: int) -> str | None:
+    """The value of (tick, value) events held for the most ticks up to ``end_tick`` (ties: the
+    earliest); None without events."""
+    if not events:
+        return None
+    events = sorted(events, key=lambda e: e[0])
+    held: dict[str, int] = {}
+    for i, (t, v) in enumerate(events):
+        until = events[i + 1][0] if i + 1 < len(events) else max(end_tick, t)
+        held[v] = held.get(v, 0) + max(0, until - t)
+    return max(held, key=lambda v: held[v])
 
 
 def _meter_of(num: int, den: int, said: list[str]) -> Meter:
@@ -339,32 +365,90 @@ def _tonic_chord_fit(chord: tuple[int, str, float] | None, tonic: int, mode: str
         (3 if mode == "major" else 4) not in rel else 0.0
 
 
-def detect_key(notes: list[ClipNote]) -> tuple[Key, float]:
-    """The clip's major or minor key and its profile correlation, as a musician hears it.
+#: weights of the key evidence (:func:`key_scores`): profile correlation (the analysis's
+#: Albrecht-Shanahan profiles, :func:`musicapp.analysis.key.key_correlations`), the bass's share
+#: on the tonic, the first and the last chord being the tonic chord
+KEY_WEIGHTS = (1.0, 0.5, 0.15, 0.1)
+#: a MIDI key signature names a mode too (``"Em"``, not ``"G"``): the key it names gains this
+#: over its relative (the composer's i III VI VII in E minor scores 0.17-0.18 below G major
+#: from the notes, whose first-chord cue now counts little)
+SIGNATURE_MODE_BONUS = 0.25
 
-    Krumhansl-Kessler profiles are correlated with the part-weighted pitch-class histogram (a
-    melody counts less than chords and bass); each key then gains for the bass resting on its
-    tonic and for the first and last chords being its tonic chord (minor for a minor key). This
-    tells a minor loop (i III VI VII) from its relative major, which the pitch counts alone
-    favour, and a loop from its dominant.
-    """
-    a = NoteArrays.of(notes)
+
+def key_scores(notes: list[ClipNote] | NoteArrays,
+               weights: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    """(24,) scores of the keys, row ``m * 12 + tonic`` (m 0 major, 1 minor), as
+    :func:`musicapp.analysis.key.key_correlations` orders them (see :func:`detect_key`)."""
+    from musicapp.analysis.key import key_correlations
+
+    a = notes if isinstance(notes, NoteArrays) else NoteArrays.of(notes)
     h = pitch_histogram(a)
     bass = bass_histogram(a)
     bass = bass / bass.sum() if bass.sum() > 0 else bass
     t0, t1 = float(a.start.min()), float(a.end.max())
     first = recognise_segment(a, t0, min(t0 + 2.0, t1))
     last = recognise_segment(a, max(t1 - 2.0, t0), t1)
-    best = (-9.0, 0.0, 0, "major")
-    for mode, prof in (("major", _KK_MAJOR), ("minor", _KK_MINOR)):
+    r = key_correlations(h) if h.std() > 0 else np.zeros(24)
+    w_prof, w_bass, w_first, w_last = KEY_WEIGHTS if weights is None else weights
+    out = np.zeros(24)
+    for m, mode in enumerate(("major", "minor")):
         for pc in range(12):
-            r = float(np.corrcoef(h, np.roll(prof, pc))[0, 1]) if h.std() > 0 else 0.0
-            score = r + 0.3 * float(bass[pc]) + 0.45 * _tonic_chord_fit(first, pc, mode) \
-                + 0.1 * _tonic_chord_fit(last, pc, mode)
-            if score > best[0]:
-                best = (score, r, pc, mode)
-    _, r, pc, mode = best
-    return conventional_key(Key(NEUTRAL_NAMES[pc], mode)), r
+            out[m * 12 + pc] = w_prof * r[m * 12 + pc] + w_bass * float(bass[pc]) \
+                + w_first * _tonic_chord_fit(first, pc, mode) \
+                + w_last * _tonic_chord_fit(last, pc, mode)
+    return out
+
+
+def signature_keys(signature: str) -> tuple[Key, Key] | None:
+    """(major key, relative minor key) of a MIDI key signature (mido's ``"Db"``, ``"Bbm"``,
+    ``"A#m"``), spelled as the signature spells them (A#m -> C# major, A# minor); None when
+    unreadable."""
+    from musicapp import pitch
+
+    minor = signature.endswith("m")
+    try:
+        k = pitch.parse_key(signature[:-1] if minor else signature, "minor" if minor else "major")
+    except MusicappError:
+        return None
+    letter = pitch.LETTERS.index(k.tonic[0])
+    if minor:
+        return Key(pitch.spell(letter + 2, k.pc + 3), "major"), Key(k.tonic, "minor")
+    return Key(k.tonic, "major"), Key(pitch.spell(letter + 5, k.pc + 9), "minor")
+
+
+def detect_key(notes: list[ClipNote], signature: str | None = None) -> tuple[Key, float]:
+    """The clip's major or minor key and its profile correlation, as a musician hears it.
+
+    The part-weighted pitch-class histogram (a melody counts less than chords and bass) is
+    correlated with the analysis's key profiles; each key then gains for the bass resting on its
+    tonic and, a little, for the first and last chords being its tonic chord (minor for a minor
+    key): that tells a minor loop (i III VI VII) from its relative major. The first chord counts
+    little (:data:`KEY_WEIGHTS`): a song that opens IV-V-vi (POP909 066 in Db major) was read
+    in its IV (F# major) when it counted 0.45.
+
+    ``signature``: the clip's key signature (mido's key name, ``"Db"``, ``"Bbm"``), as the
+    analysis export and the composer write it. It is strong evidence: the key is its major key
+    or that key's relative minor, spelled as the signature spells it; the one the signature
+    names gains :data:`SIGNATURE_MODE_BONUS`, the notes decide beyond that.
+    """
+    a = NoteArrays.of(notes)
+    scores = key_scores(a)
+    pair = signature_keys(signature) if signature else None
+    if pair is not None:
+        major, minor = pair
+        stated = SIGNATURE_MODE_BONUS * np.array([-1.0, 1.0])[int(signature.endswith("m"))]
+        if scores[12 + minor.pc] + stated > scores[major.pc]:
+            key, idx = minor, 12 + minor.pc
+        else:
+            key, idx = major, major.pc
+    else:
+        idx = int(np.argmax(scores))
+        key = conventional_key(Key(NEUTRAL_NAMES[idx % 12], ("major", "minor")[idx // 12]))
+    from musicapp.analysis.key import key_correlations
+
+    h = pitch_histogram(a)
+    r = float(key_correlations(h)[idx]) if h.std() > 0 else 0.0
+    return key, r
 
 
 def _templates() -> list[tuple[int, str, np.ndarray]]:

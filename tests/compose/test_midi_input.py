@@ -190,7 +190,9 @@ def test_meter_is_the_one_governing_most_of_the_clip(tmp_path):
 
 def test_composer_loop_reads_back_with_its_minor_key(tmp_path, gen):
     """The composer's MIDI (chords, bass and a melody with passing notes) of i III VI VII in
-    E minor reads back as those chords, bar by bar, in E minor - not G major."""
+    E minor reads back as those chords, bar by bar, in E minor - not G major - as
+    ``chords --from-midi`` reads it: with the key signature the composer writes ("Em"; from
+    the notes alone the loop is closer to G major now that the first chord counts little)."""
     from musicapp.compose.arrange import arrange
     from musicapp.compose.generate import Progression
     from musicapp.compose.midi_export import build_midi
@@ -203,8 +205,76 @@ def test_composer_loop_reads_back_with_its_minor_key(tmp_path, gen):
         path = tmp_path / f"loop-{pattern}.mid"
         build_midi(arrange(prog, pattern=pattern, seed=3)).save(path)
         clip = read_clip(path)
-        found, _ = detect_key(clip.notes)
+        assert clip.key_signature == "Em"
+        found, _ = detect_key(clip.notes, signature=clip.key_signature)
         assert found == key, pattern
         spans = recognise_chords(clip, found)
         assert [(s.token.name(found), s.beats) for s in spans] == \
             [("Em", 4.0), ("G", 4.0), ("C", 4.0), ("D", 4.0)], pattern
+
+
+def _write_with_signature(path, bars, signature=None):
+    write_clip(path, bars)
+    if signature is not None:
+        mid = mido.MidiFile(path)
+        mid.tracks[0].insert(0, mido.MetaMessage("key_signature", key=signature, time=0))
+        mid.save(path)
+    return path
+
+
+# Db major opening IV-V-vi-I (POP909 066's shape): Gb Ab Bbm Db
+_GB, _AB, _BBM, _DB = (54, 58, 61), (56, 60, 63), (58, 61, 65), (61, 65, 68)
+
+
+def test_a_song_opening_iv_v_vi_is_read_in_its_key(tmp_path):
+    """The first-chord bonus read a song opening IV-V-vi in its IV (066: F# major, chords A#m
+    and E#m); it now counts little and the key is Db major, spelled with flats."""
+    p = _write_with_signature(tmp_path / "o.mid", [_GB, _AB, _BBM, _DB] * 2)
+    key, _ = detect_key(read_clip(p).notes)
+    assert key == Key("Db", "major")
+
+
+def test_a_key_signature_narrows_the_key_and_fixes_its_spelling(tmp_path):
+    """A clip's key signature (the analysis export writes one) gives its major key or that
+    key's relative minor, spelled as the signature spells it."""
+    p = _write_with_signature(tmp_path / "s.mid", [_GB, _AB, _BBM, _DB] * 2, "Db")
+    clip = read_clip(p)
+    assert clip.key_signature == "Db"
+    assert detect_key(clip.notes, signature=clip.key_signature)[0] == Key("Db", "major")
+    # the same notes under F#'s signature (a DAW that spells Gb major as F#): F# spelling
+    assert detect_key(clip.notes, signature="Gb")[0] == Key("Gb", "major")
+    # a minor loop under its relative major's signature is the relative minor, spelled so
+    em, am, b7 = (64, 67, 71), (57, 60, 64), (59, 63, 66)
+    p = _write_with_signature(tmp_path / "m.mid", [em, am, b7, em], "G")
+    clip = read_clip(p)
+    assert detect_key(clip.notes, signature=clip.key_signature)[0] == Key("E", "minor")
+    bbm, ebm, f7 = (58, 61, 65), (63, 66, 70), (53, 57, 60)
+    p = _write_with_signature(tmp_path / "b.mid", [bbm, ebm, f7, bbm], "Bbm")
+    clip = read_clip(p)
+    assert detect_key(clip.notes, signature=clip.key_signature)[0] == Key("Bb", "minor")
+    assert detect_key(clip.notes, signature="A#m")[0].tonic == "A#"  # the signature's spelling
+
+
+def test_a_clip_without_a_signature_has_none(tmp_path):
+    assert read_clip(write_clip(tmp_path / "n.mid", [_C, _G])).key_signature is None
+
+
+def test_analysis_export_key_reads_back_with_its_spelling(tmp_path):
+    """analyse -> MIDI -> from-midi: the analysis export's Db major song opening IV-V-vi came
+    back as F# major (A#m, E#m); its key signature now gives Db major and flat names."""
+    from musicapp.analysis.export import write_midi
+
+    period = 0.5
+    beats = [period * i for i in range(4 * 8)]
+    downbeats = beats[::4]
+    labels = ["Gb:maj", "Ab:maj", "Bb:min", "Db:maj"] * 2
+    chords = [{"start": d, "end": d + 4 * period, "label": lab}
+              for d, lab in zip(downbeats, labels, strict=True)]
+    out = write_midi({"beats": beats, "downbeats": downbeats, "meter": "4/4", "tempo_bpm": 120,
+                      "key": "Db major", "chords": chords}, tmp_path / "song.mid")
+    clip = read_clip(out)
+    assert clip.key_signature == "Db"
+    key, _ = detect_key(clip.notes, signature=clip.key_signature)
+    assert key == Key("Db", "major")
+    names = [c.token.name(key) for c in recognise_chords(clip, key) if c.token is not None]
+    assert names[:4] == ["Gb", "Ab", "Bbm", "Db"]

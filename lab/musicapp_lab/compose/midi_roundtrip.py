@@ -26,8 +26,11 @@ def _per_beat(items: list[tuple[float, tuple[int, str] | None]], total: float,
     return out
 
 
-def run(n: int = 50, verbose: bool = False, start: int = 0) -> tuple[int, int, int]:
-    """(loops, chords exact, key exact) over ``n`` generated loops from index ``start``."""
+def run(n: int = 50, verbose: bool = False, start: int = 0, signature: bool = True
+        ) -> tuple[int, int, int]:
+    """(loops, chords exact, key exact) over ``n`` generated loops from index ``start``; with
+    ``signature`` the key is read as ``musicapp chords --from-midi`` reads it, with the clip's
+    key signature (the composer writes one), else from the notes alone."""
 
     from musicapp.compose.arrange import arrange
     from musicapp.compose.conditioning import STYLES
@@ -56,7 +59,8 @@ def run(n: int = 50, verbose: bool = False, start: int = 0) -> tuple[int, int, i
             path = Path(tmp) / f"loop{i}.mid"
             build_midi(arr).save(path)
             clip = read_clip(path)
-            found, _ = detect_key(clip.notes)
+            found, _ = detect_key(clip.notes,
+                                  signature=clip.key_signature if signature else None)
             spans = recognise_chords(clip, found)
             t, want = 0.0, []
             for tok, b in zip(prog.tokens, prog.beats, strict=True):
@@ -83,8 +87,10 @@ def main() -> None:
     ap.add_argument("--start", type=int, default=0,
                     help="first loop index (seed); 50 gives loops the rules were not tuned on")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("--no-signature", action="store_true",
+                    help="read the key from the notes alone (ignore the key signature)")
     a = ap.parse_args()
-    n, c, k = run(a.n, a.v, a.start)
+    n, c, k = run(a.n, a.v, a.start, signature=not a.no_signature)
     print(f"{n} loops: chords exact {c}/{n} ({100 * c / n:.0f}%), key exact {k}/{n} "
           f"({100 * k / n:.0f}%)")
 
