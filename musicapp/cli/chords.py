@@ -72,8 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "1-based position POS; repeatable, one chord per position; a lock wins over "
                    "the tonic start and the cadence (not with --from-midi)")
     p.add_argument("--progression", metavar="CHORDS", type=str, help="start from this loop (Roman "
-                   "numerals or tokens, space-separated, e.g. 'I V vi IV') and regenerate only "
-                   "what --regenerate / --regenerate-from name")
+                   "numerals, chord symbols' numerals like i9, iiø7, V7b9, or tokens, "
+                   "space-separated, e.g. 'I V vi IV'); alone it is arranged and written as given, "
+                   "with --regenerate / --regenerate-from only those chords are regenerated")
     p.add_argument("--regenerate", type=int_range(1, 64), action="append", default=[], metavar="POS",
                    help="with --progression: regenerate the chord at 1-based POS (repeatable; not "
                    "with --regenerate-from)")
@@ -352,7 +353,13 @@ def run_chords(args: argparse.Namespace) -> int:
     from musicapp.compose.arrange import arrange
     from musicapp.compose.conditioning import check_style
     from musicapp.compose.generate import Constraints, Generator, Progression
-    from musicapp.compose.rhythm import Meter, fixed_plan, plan_beats
+    from musicapp.compose.rhythm import (
+        Meter,
+        beat_unit_text,
+        fixed_plan,
+        length_text,
+        plan_beats,
+    )
     from musicapp.compose.theory import ChordToken, Key, conventional_key
     from musicapp.outputs import check_outputs
 
@@ -387,6 +394,13 @@ def run_chords(args: argparse.Namespace) -> int:
         conventional_key(Key.parse(em_key)) if em_key else Key("C"))
     if args.mode:
         key = Key(key.tonic, args.mode)
+    elif args.key and _stated_mode(args.key) is None:
+        # a bare tonic ("D") names no mode: the analysed key's, else the emotion's (minor for
+        # negative valence), as --help says; a clip's own mode is read from the clip
+        if em_key:
+            key = Key(key.tonic, Key.parse(em_key).mode)
+        elif em is not None and not args.from_midi:
+            key = Key(key.tonic, em.suggested_mode)
     elif not args.key and not em_key and em is not None:
         key = Key(key.tonic, em.suggested_mode)
     usual = conventional_key(key)
@@ -445,9 +459,6 @@ def run_chords(args: argparse.Namespace) -> int:
             raise MusicappError("--progression needs at least 2 chords")
         for pos, token in locked.items():  # a locked chord replaces the given one (the
             toks[pos] = ChordToken.parse(token, key.mode)  # kept chords ignored the lock)
-        if not args.regenerate and args.regenerate_from is None and args.alternatives is None:
-            raise MusicappError("--progression needs --regenerate POS, --regenerate-from POS "
-                                "or --alternatives POS")
         for pos in [*args.regenerate, args.regenerate_from or 1, args.alternatives or 1]:
             if not 1 <= pos <= len(toks):
                 raise MusicappError(f"position {pos} outside the {len(toks)}-chord progression")
@@ -488,6 +499,8 @@ def run_chords(args: argparse.Namespace) -> int:
             "key": key.name, "valence": em.valence, "arousal": em.arousal, "source": em.source,
             "chords": prog.names, "roman": prog.romans, "harte": prog.harte,
             "tokens": [t.token for t in prog.tokens], "beats": prog.beats,
+            "lengths": [length_text(b, meter) for b in prog.beats],
+            "beat_unit": beat_unit_text(meter),
             "tempo_bpm": arr.tempo_bpm, "pattern": arr.pattern, "loglik": prog.loglik,
             "chord_program": chord_program(arr.pattern),
             "meter": meter.text, "bars": prog.bars, "style": style,
@@ -504,7 +517,8 @@ def run_chords(args: argparse.Namespace) -> int:
               f"{arr.pattern})")
         print("  ".join(prog.names))
         print("  ".join(prog.romans))
-        print("  ".join(f"{b:g}" for b in prog.beats) + "  (beats)")
+        print("  ".join(length_text(b, meter) for b in prog.beats)
+              + f"  (beat = {beat_unit_text(meter)})")
         for note in said + prog.notes:
             print(f"note: {shown(note)}", file=sys.stderr)
         if alts is not None:

@@ -322,8 +322,7 @@ def arrange(prog: Progression, *, pattern: str | None = None, tempo_bpm: float |
     pattern = pattern or pattern_for_arousal(prog.arousal)
     voicings = voice_lead([voiced_pcs(tok, prog.key, prog.style) for tok in prog.tokens])
     rng = np.random.default_rng(seed)
-    names = [jazz.colour_name(tok.name(prog.key), tok, prog.key.mode) for tok in prog.tokens] \
-        if prog.style == jazz.STYLE else []
+    names = prog.names if prog.style == jazz.STYLE else []  # what plays: Bbm9, F7(b9)
     arr = Arrangement(prog.key, tempo_bpm or tempo_for_arousal(prog.arousal), pattern, spans,
                       voicings, meter=meter, names=names)
     arr.chords = comp(spans, voicings, pattern)

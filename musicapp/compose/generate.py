@@ -35,7 +35,12 @@ log-likelihood plus the fit of the loop's rule-based valence to the requested va
 In the jazz style the chosen loop's plain triads are then read as their seventh chords
 (:func:`musicapp.compose.jazz.seventh_of`: i7, iiø7, V7 ... in minor as in major), wherever the
 seventh chord keeps every constraint (a lock is never changed); regeneration and the ranked
-alternatives read them the same way.
+alternatives read them the same way. A jazz loop in minor ends on the dominant
+(:data:`JAZZ_CADENTIAL`: V7, vii°7; not the plagal iv7 or bVII7) and a iv7 right before the
+dominant is played as iiø7, the minor ii-V-i (over 5 seeds, 4 keys and two sad moods: 0/40 ideas
+held iiø7 and 16/40 ended on iv7 before; now 16/40 hold iiø7 -> V7b9 and all 40 end on V7b9).
+The shown names, numerals and Harte labels are the chords that sound (:attr:`Progression.
+sounding`: i9, V7b9 in minor).
 """
 
 from __future__ import annotations
@@ -62,6 +67,14 @@ CADENTIAL = {
     "minor": frozenset({"V:maj", "V:7", "V:9", "V:sus4", "V:min", "VII:dim", "VII:dim7",
                         "IV:min", "IV:m7", "bVII:maj", "bVII:7"}),
 }
+#: the last chord of a jazz loop in minor: the dominant (V, V7, v read as V7, vii°7) that turns
+#: the loop back to i, as a jazz player expects of a minor ii-V-i; the plagal iv7 and the bVII7
+#: ending (16 and 4 of 40 jazz-minor ideas ended so) are left to the other styles
+JAZZ_CADENTIAL = {"major": CADENTIAL["major"],
+                  "minor": frozenset({"V:maj", "V:7", "V:9", "V:sus4", "V:min", "VII:dim",
+                                      "VII:dim7"})}
+#: minor-key predominants a jazz player plays as iiø7 right before the closing dominant
+_JAZZ_PREDOMINANTS = frozenset({"IV:min", "IV:m7", "II:dim", "II:min", "II:m7"})
 
 
 #: styles in which a diminished chord in a strong position is idiomatic (no probability floor)
@@ -98,7 +111,7 @@ def musical_bar_counts(length: int, chords_per_bar: str = "auto", bars: int | No
 def is_dominant(tok: ChordToken) -> bool:
     """A chord of dominant function: V, V7, V9 or a leading-tone chord (vii°, vii°7, viiø7),
     of the key or applied to another degree (V7/vi, vii°7/V)."""
-    return tok.alter == 0 and ((tok.degree == 5 and tok.quality in ("maj", "7", "9"))
+    return tok.alter == 0 and ((tok.degree == 5 and tok.quality in ("maj", "7", "9", "7b9"))
                                or (tok.degree == 7 and tok.quality in ("dim", "dim7", "m7b5")))
 
 
@@ -179,16 +192,28 @@ class Progression:
     notes: list[str] = field(default_factory=list)  # stated fallbacks (e.g. out-of-vocabulary)
 
     @property
+    def sounding(self) -> list[ChordToken]:
+        """The chords as they sound and are shown: in the jazz style with the voicing's colour
+        (:func:`musicapp.compose.jazz.coloured`: i7 -> i9, V7 -> V7b9 in minor), else
+        :attr:`tokens`."""
+        if self.style == jazz.STYLE:
+            return [jazz.coloured(t, self.key.mode) for t in self.tokens]
+        return list(self.tokens)
+
+    @property
     def names(self) -> list[str]:
-        return [t.name(self.key) for t in self.tokens]
+        """Chord symbols of what plays (``Bbm9``, ``F7(b9)`` in jazz)."""
+        return [t.name(self.key) for t in self.sounding]
 
     @property
     def romans(self) -> list[str]:
-        return [t.roman(self.key.mode) for t in self.tokens]
+        """Roman numerals of what plays (``i9``, ``V7b9`` in jazz)."""
+        return [t.roman(self.key.mode) for t in self.sounding]
 
     @property
     def harte(self) -> list[str]:
-        return [t.harte(self.key) for t in self.tokens]
+        """Harte labels of what plays (``Bb:min9``, ``F:7(b9)`` in jazz)."""
+        return [t.harte(self.key) for t in self.sounding]
 
     @property
     def bars(self) -> float:
@@ -252,11 +277,28 @@ class Generator:
                                                           toks[(i + 1) % L].token)):
                 continue
             if (i == 0 and c.start_on_tonic and new not in TONIC[mode]) or \
-                    (i == L - 1 and cadence and new not in CADENTIAL[mode]) or \
+                    (i == L - 1 and cadence and new not in JAZZ_CADENTIAL[mode]) or \
                     (t.is_diatonic(mode) and not tok.is_diatonic(mode)):
                 continue
             toks[i] = tok
+        if mode == "minor":
+            self._minor_two_five(toks, c)
         prog.tokens = toks
+
+    def _minor_two_five(self, toks: list[ChordToken], c: Constraints) -> None:
+        """The minor ii-V-i of jazz, in place: a iv/iv7 (or a Dorian ii) right before the
+        dominant V/V7 is played as iiø7 (a iv6 over its sixth), unless locked, excluded there,
+        or the chord before it is already iiø7."""
+        ii = ChordToken.parse("II:m7b5")
+        L = len(toks)
+        for i in range(L - 1):
+            nxt = toks[i + 1]
+            if i in c.locked or toks[i].token not in _JAZZ_PREDOMINANTS or \
+                    not (is_dominant(nxt) and nxt.degree == 5 and nxt.of_degree is None) or \
+                    (i > 0 and toks[i - 1].token == ii.token) or \
+                    ii.token in {self.resolve(x, "minor").token for x in c.exclude.get(i, ())}:
+                continue
+            toks[i] = ii
 
     def masks(self, mode: str) -> dict[str, np.ndarray]:
         """Boolean masks over the vocabulary for one mode."""
@@ -268,6 +310,7 @@ class Generator:
                 "valid": ok,
                 "tonic": ok & np.array([n in TONIC[mode] for n in names]),
                 "cadence": ok & np.array([n in CADENTIAL[mode] for n in names]),
+                "cadence_jazz": ok & np.array([n in JAZZ_CADENTIAL[mode] for n in names]),
                 "nondiatonic": ok & np.array([p is not None and not p.is_diatonic(mode)
                                               for p in self.parsed]),
                 "dim": ok & np.array([p is not None and p.quality in DIM_QUALITIES
@@ -394,7 +437,7 @@ class Generator:
             if pos == 0 and c.start_on_tonic:
                 allowed &= m["tonic"][None, :]
             if pos == L - 1 and cadence:
-                allowed &= m["cadence"][None, :]
+                allowed &= m["cadence_jazz" if style == jazz.STYLE else "cadence"][None, :]
             if pos in excl:
                 allowed[:, excl[pos]] = False
             if c.no_repeats:
@@ -608,7 +651,7 @@ class Generator:
             allowed &= m["tonic"]
         if position == L - 1 and c.cadence and cadence_required(
                 L, {L - 2: prog.tokens[L - 2].token}, mode):
-            allowed &= m["cadence"]
+            allowed &= m["cadence_jazz" if prog.style == jazz.STYLE else "cadence"]
         if c.no_repeats:
             allowed[ids[(position - 1) % L]] = False
             allowed[ids[(position + 1) % L]] = False
@@ -636,7 +679,8 @@ class Generator:
             if cand[j] == cur:
                 continue
             tok = ChordToken.parse(self.model.itos[cand[j]])
-            out.append(Alternative(tok, float(p[j]), tok.name(prog.key), tok.roman(mode)))
+            shown = jazz.coloured(tok, mode) if prog.style == jazz.STYLE else tok
+            out.append(Alternative(tok, float(p[j]), shown.name(prog.key), shown.roman(mode)))
             if len(out) == top:
                 break
         return out, current

@@ -16,7 +16,9 @@ the composer in the jazz style:
 * the voicing adds the colour tones a jazz pianist adds (:func:`extensions`): the 9th on a
   minor tonic (i m9: root, b3, b7, 9 - the fifth is left out), the b9 on the dominant in minor
   (V7(b9)), the 9th on the dominant and on the major tonic in major (V9, Imaj9). The chord
-  symbol stays the seventh chord (as on a lead sheet); the MIDI file's marker names the colour.
+  symbol names what plays (:func:`coloured`): Bbm9 and F7(b9), i9 and V7b9, in the text, the
+  JSON, the composer's chord cards and the MIDI file's markers alike (a musician reading
+  "Bbm7" while Bbm9 sounds was misled).
 """
 
 from __future__ import annotations
@@ -92,9 +94,23 @@ def extensions(tok: ChordToken, mode: str) -> tuple[int, ...]:
     return ()
 
 
+#: (seventh quality, colour tone) -> the quality of the chord that sounds
+_COLOURED = {("m7", 14): "m9", ("7", 13): "7b9", ("7", 14): "9", ("maj7", 14): "maj9"}
+
+
+def coloured(tok: ChordToken, mode: str) -> ChordToken:
+    """The chord a jazz voicing of ``tok`` sounds (its :func:`extensions` added): i7 -> i9
+    (m9), V7 -> V7b9 in minor and V9 in major, Imaj7 -> Imaj9; other chords unchanged. Its
+    name, Roman numeral and Harte label are what the jazz style shows."""
+    ext = extensions(tok, mode)
+    if len(ext) != 1 or (tok.quality, ext[0]) not in _COLOURED:
+        return tok
+    return replace(tok, quality=_COLOURED[(tok.quality, ext[0])])
+
+
 def colour_name(name: str, tok: ChordToken, mode: str) -> str:
     """A chord symbol with the colour of :func:`extensions`: ``Am7`` -> ``Am9``, ``E7`` ->
-    ``E7(b9)``, ``G7`` -> ``G9``, ``Cmaj7`` -> ``Cmaj9``."""
+    ``E7(b9)``, ``G7`` -> ``G9``, ``Cmaj7`` -> ``Cmaj9`` (the symbol of :func:`coloured`)."""
     ext = extensions(tok, mode)
     if not ext:
         return name

@@ -69,6 +69,35 @@ class Meter:
         return Meter(int(m.group(1)), int(m.group(2)))
 
 
+def counted_beat(meter: Meter) -> float:
+    """The beat musicians count in ``meter``, in quarter notes: the dotted quarter (1.5) in
+    6/8, 9/8, 12/8, else the note value of the denominator (1 in x/4, 0.5 in 3/8 and 5/8)."""
+    if meter.denominator == 8 and meter.numerator % 3 == 0 and meter.numerator > 3:
+        return 1.5
+    return 4.0 / meter.denominator
+
+
+_UNIT_NAMES = {0.25: "sixteenth", 0.5: "eighth", 1.0: "quarter", 1.5: "dotted quarter",
+               2.0: "half"}
+
+
+def beat_unit_text(meter: Meter) -> str:
+    """Name of the counted beat of ``meter``: "quarter", "dotted quarter", "eighth"..."""
+    return _UNIT_NAMES[counted_beat(meter)]
+
+
+def length_text(beats: float, meter: Meter) -> str:
+    """A chord's length (``beats`` quarter notes) as a musician counts it in ``meter``: whole
+    bars as "1 bar", "2 bars", else counted beats: "2 beats" in 4/4, "1 beat" for half a bar
+    of 6/8 (a dotted quarter), "1.5 beats" for a quarter note in 6/8."""
+    bars = beats / meter.bar_beats
+    if bars >= 1 - 1e-9 and abs(bars - round(bars)) < 1e-9:
+        n = round(bars)
+        return f"{n} bar" + ("" if n == 1 else "s")
+    n = round(beats / counted_beat(meter), 3)
+    return f"{n:g} beat" + ("" if n == 1 else "s")
+
+
 def check_chords_per_bar(value: str | int) -> str:
     """Normalise a "chords per bar" choice to ``"1"``, ``"2"`` or ``"auto"``."""
     v = str(value).strip().lower()

@@ -9,7 +9,8 @@ the tonic (as in Harte's degree syntax), so the same token means the same chord 
 * ``"V:7/V"``, ``"VII:dim7/II"`` — applied (secondary) chords: the chord's own degree and quality
   in the major key of the target degree.
 
-Qualities: maj, min, dim, aug, 7, maj7, m7, m7b5, dim7, sus2, sus4, add9, 9.
+Qualities: maj, min, dim, aug, 7, maj7, m7, m7b5, dim7, sus2, sus4, add9, 9, and the jazz
+colours m9, maj9, 7b9 (the symbols the jazz style shows: i9, Imaj9, V7b9 / ``F7(b9)``).
 """
 
 from __future__ import annotations
@@ -45,22 +46,25 @@ QUALITIES: dict[str, tuple[tuple[int, int], ...]] = {
     "sus4": ((0, 0), (5, 3), (7, 4)),
     "add9": ((0, 0), (4, 2), (7, 4), (14, 8)),
     "9": ((0, 0), (4, 2), (7, 4), (10, 6), (14, 8)),
+    "m9": ((0, 0), (3, 2), (7, 4), (10, 6), (14, 8)),
+    "maj9": ((0, 0), (4, 2), (7, 4), (11, 6), (14, 8)),
+    "7b9": ((0, 0), (4, 2), (7, 4), (10, 6), (13, 8)),
 }
 #: qualities with a major third and perfect fifth ("major-quality" chords for valence statistics)
-MAJOR_QUALITIES = frozenset({"maj", "7", "maj7", "add9", "9"})
-MINOR_QUALITIES = frozenset({"min", "m7"})
-DARK_QUALITIES = frozenset({"min", "m7", "dim", "m7b5", "dim7"})
+MAJOR_QUALITIES = frozenset({"maj", "7", "maj7", "add9", "9", "maj9", "7b9"})
+MINOR_QUALITIES = frozenset({"min", "m7", "m9"})
+DARK_QUALITIES = frozenset({"min", "m7", "m9", "dim", "m7b5", "dim7"})
 
 _SUFFIX = {"maj": "", "min": "m", "dim": "dim", "aug": "aug", "7": "7", "maj7": "maj7",
            "m7": "m7", "m7b5": "m7b5", "dim7": "dim7", "sus2": "sus2", "sus4": "sus4",
-           "add9": "add9", "9": "9"}
+           "add9": "add9", "9": "9", "m9": "m9", "maj9": "maj9", "7b9": "7(b9)"}
 _HARTE = {"maj": "maj", "min": "min", "dim": "dim", "aug": "aug", "7": "7", "maj7": "maj7",
           "m7": "min7", "m7b5": "hdim7", "dim7": "dim7", "sus2": "sus2", "sus4": "sus4",
-          "add9": "maj(9)", "9": "9"}
+          "add9": "maj(9)", "9": "9", "m9": "min9", "maj9": "maj9", "7b9": "7(b9)"}
 _ROMAN_SUFFIX = {"maj": "", "min": "", "dim": "°", "aug": "+", "7": "7", "maj7": "maj7",
                  "m7": "7", "m7b5": "ø7", "dim7": "°7", "sus2": "sus2", "sus4": "sus4",
-                 "add9": "add9", "9": "9"}
-_LOWER = frozenset({"min", "dim", "m7", "m7b5", "dim7"})
+                 "add9": "add9", "9": "9", "m9": "9", "maj9": "maj9", "7b9": "7b9"}
+_LOWER = frozenset({"min", "dim", "m7", "m7b5", "dim7", "m9"})
 
 SCALES = {
     "major": frozenset({0, 2, 4, 5, 7, 9, 11}),
@@ -268,7 +272,8 @@ def _parse_cached(text: str, mode: str) -> ChordToken:
 
 _MINOR_TARGETS = {"major": {(2, 0), (3, 0), (6, 0)}, "minor": {(4, 0), (5, 0)}}
 _ROMAN_RE = re.compile(r"([b#]?)(VII|VI|V|IV|III|II|I|vii|vi|v|iv|iii|ii|i)"
-                       r"(°7|o7|ø7|°|o|\+|maj7|M7|7|9|sus2|sus4|add9|)(?:/([b#]?)([IViv]+))?")
+                       r"(°7|o7|ø7|ø|m7b5|°|o|\+|maj7|M7|maj9|M9|7\(b9\)|7b9|7|9|sus2|sus4|add9|)"
+                       r"(?:/([b#]?)([IViv]+))?")
 
 
 #: degrees whose natural-minor form lies a semitone below the major scale's (3, 6, 7)
@@ -330,15 +335,24 @@ def parse_roman(text: str, mode: str = "major") -> ChordToken:
         q = "dim"
     elif fig in ("°7", "o7"):
         q = "dim7"
-    elif fig == "ø7":
+    elif fig in ("ø7", "ø", "m7b5"):
         q = "m7b5"
     elif fig == "+":
         q = "aug"
     elif fig in ("maj7", "M7"):
         q = "maj7"
+    elif fig in ("maj9", "M9"):
+        q = "maj9"
+    elif fig in ("7b9", "7(b9)"):
+        if lower:  # a dominant's b9 on a minor numeral (iv7b9) is no chord the app knows
+            raise MusicappError(f"{text!r}: not a chord the app knows (a flat ninth belongs "
+                                f"to a dominant seventh, written in capitals: {num.upper()}7b9)")
+        q = "7b9"
     elif fig == "7":
         q = "m7" if lower else "7"
-    elif fig in ("9", "sus2", "sus4", "add9"):
+    elif fig == "9":
+        q = "m9" if lower else "9"
+    elif fig in ("sus2", "sus4", "add9"):
         q = fig
     else:
         q = "min" if lower else "maj"
@@ -396,8 +410,8 @@ def canonical(tok: ChordToken, mode: str) -> ChordToken:
     if tok.of_degree is not None:
         target = (tok.of_degree, tok.of_alter)
         plain = _plain(tok)
-        if target not in _APPLIED_TARGETS[mode] or tok.quality not in ("maj", "7", "9", "dim",
-                                                                          "dim7", "m7b5"):
+        if target not in _APPLIED_TARGETS[mode] or tok.quality not in ("maj", "7", "9", "7b9",
+                                                                          "dim", "dim7", "m7b5"):
             return plain
         if plain.is_diatonic(mode):
             return plain
@@ -407,7 +421,7 @@ def canonical(tok: ChordToken, mode: str) -> ChordToken:
     semis = (MAJOR_STEPS[tok.degree - 1] + tok.alter) % 12
     for tdeg, talt in _APPLIED_TARGETS[mode]:
         tsemis = (MAJOR_STEPS[tdeg - 1] + talt) % 12
-        if tok.quality in ("maj", "7", "9") and semis == (tsemis + 7) % 12:
+        if tok.quality in ("maj", "7", "9", "7b9") and semis == (tsemis + 7) % 12:
             return ChordToken(5, 0, tok.quality, tdeg, talt)
         if tok.quality in ("dim", "dim7", "m7b5") and semis == (tsemis + 11) % 12:
             return ChordToken(7, 0, tok.quality, tdeg, talt)
@@ -421,8 +435,9 @@ def _plain(tok: ChordToken) -> ChordToken:
     return from_root(letter, pc, tok.quality)
 
 
-_NAME_RE = re.compile(r"([A-G][#b]*)(m7b5|maj7|dim7|add9|sus2|sus4|dim|aug|m7|m|7|9|)")
-_SUFFIX_TO_Q = {v: k for k, v in _SUFFIX.items()}
+_NAME_RE = re.compile(r"([A-G][#b]*)(m7b5|maj7|maj9|dim7|add9|sus2|sus4|7\(b9\)|7b9|dim|aug|m7|m9|m|"
+                      r"7|9|)")
+_SUFFIX_TO_Q = {v: k for k, v in _SUFFIX.items()} | {"7b9": "7b9"}
 
 
 def parse_chord_name(name: str) -> tuple[int, str]:

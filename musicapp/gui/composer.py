@@ -84,8 +84,14 @@ def alternative_text(alt) -> str:
     return f"{alt.name}  ({alt.roman})\t{percent_text(alt.probability)}"
 
 
-def beats_text(beats: float) -> str:
-    """"1 beat", "2 beats", "1.5 beats"."""
+def beats_text(beats: float, meter=None) -> str:
+    """A chord's length as musicians count it in ``meter`` (:func:`musicapp.compose.rhythm.
+    length_text`: "1 bar", "2 beats"; in 6/8 half a bar is "1 beat", a dotted quarter); without
+    a meter, quarter-note beats ("1 beat", "1.5 beats")."""
+    if meter is not None:
+        from musicapp.compose.rhythm import length_text
+
+        return length_text(beats, meter)
     return f"{float(beats):g} beat" + ("" if float(beats) == 1 else "s")
 
 
@@ -183,7 +189,7 @@ class ChordBlock(QFrame):
     alternatives_requested = Signal(int)
 
     def __init__(self, index: int, name: str, roman: str, beats: float, locked: bool,
-                 parent=None) -> None:
+                 parent=None, meter=None) -> None:
         super().__init__(parent)
         self.index = index
         self.is_selected = False
@@ -195,8 +201,14 @@ class ChordBlock(QFrame):
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
         self.name.setFont(font)
-        self.roman = FitLabel(f"{roman}  ·  {beats_text(beats)}")
-        self.roman.setToolTip(self.roman.toolTip() or f"{roman}: {beats_text(beats)}")
+        length = beats_text(beats, meter)
+        self.roman = FitLabel(f"{roman}  ·  {length}")
+        unit = ""
+        if meter is not None:
+            from musicapp.compose.rhythm import beat_unit_text
+
+            unit = f" (beat = {beat_unit_text(meter)})"
+        self.roman.setToolTip(self.roman.toolTip() or f"{roman}: {length}{unit}")
         self.lock = QPushButton("Locked")
         self.lock.setMinimumWidth(self.lock.sizeHint().width())  # room for the longer text
         self.lock.setText("Locked" if locked else "Lock")
@@ -762,7 +774,8 @@ class ComposerPanel(QWidget):
         self._clear_blocks()
         for i, (name, roman, beats) in enumerate(zip(prog.names, prog.romans, prog.beats,
                                                      strict=True)):
-            block = ChordBlock(i, name, roman, beats, i in self.session.locked)
+            block = ChordBlock(i, name, roman, beats, i in self.session.locked,
+                               meter=prog.meter)
             block.lock_toggled.connect(self.set_locked)
             block.regenerate.connect(self.regenerate)
             block.alternatives_requested.connect(self.show_alternatives)

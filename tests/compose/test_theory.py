@@ -225,3 +225,30 @@ def test_theory_keeps_no_spelling_tables_of_its_own():
         ["Bb major", "G# minor", "F# major"]
     assert [Key(t, m).mido_key() for t, m in (("Db", "minor"), ("E#", "major"), ("Cb", "major"))] \
         == ["C#m", "F", "Cb"]
+
+
+@pytest.mark.parametrize(("text", "mode", "token", "name"), [
+    ("i9", "minor", "I:m9", "Bbm9"), ("iiø7", "minor", "II:m7b5", "Cm7b5"),
+    ("iiø", "minor", "II:m7b5", "Cm7b5"), ("V7b9", "minor", "V:7b9", "F7(b9)"),
+    ("V7(b9)", "minor", "V:7b9", "F7(b9)"), ("VImaj9", "minor", "bVI:maj9", "Gbmaj9"),
+    ("I9", "major", "I:9", "Bb9"), ("Imaj9", "major", "I:maj9", "Bbmaj9"),
+])
+def test_jazz_numerals_the_app_writes_are_parsed(text, mode, token, name):
+    """The numerals the jazz style shows (i9, iiø7, V7b9) are read back as those chords."""
+    from musicapp.compose.theory import ChordToken, Key
+
+    tok = ChordToken.parse(text, mode)
+    assert tok.token == token
+    assert tok.name(Key("Bb", mode)) == name
+    assert tok.roman(mode) == text.replace("(b9)", "b9").replace("iiø", "iiø7").replace(
+        "iiø77", "iiø7")
+    assert ChordToken.parse(tok.token) == tok
+
+
+@pytest.mark.parametrize(("name", "pcs"), [("Bbm9", {10, 1, 5, 8, 0}),
+                                           ("Gbmaj9", {6, 10, 1, 5, 8}),
+                                           ("F7(b9)", {5, 9, 0, 3, 6}), ("F7b9", {5, 9, 0, 3, 6})])
+def test_jazz_chord_symbols_are_parsed(name, pcs):
+    from musicapp.compose.theory import chord_name_pcs
+
+    assert chord_name_pcs(name) == frozenset(pcs)

@@ -446,3 +446,19 @@ def test_composer_parts_do_not_overlap_in_a_small_window(qtbot, window, composer
             assert not rects[a].intersects(rects[b]), (a, b, rects[a], rects[b])
     assert composer.roll.height() >= composer.roll.minimumHeight()
     assert composer.cards.horizontalScrollBar().isVisible()  # 8 cards scroll, none cut off
+
+
+def test_chord_cards_count_six_eight_in_dotted_quarters(qtbot, window, composer):
+    """A 6/8 chord card said "3 beats" (quarter notes): a whole bar is "1 bar", half a bar
+    "1 beat", and the tooltip names the dotted-quarter beat."""
+    from musicapp.compose.rhythm import Meter
+    from musicapp.gui.composer import ChordBlock
+
+    six_eight = Meter(6, 8)
+    whole = ChordBlock(0, "C", "I", 3.0, False, meter=six_eight)
+    half = ChordBlock(1, "G", "V", 1.5, False, meter=six_eight)
+    qtbot.addWidget(whole)
+    qtbot.addWidget(half)
+    assert whole.roman.text() == "I  ·  1 bar"
+    assert half.roman.text() == "V  ·  1 beat"
+    assert "dotted quarter" in half.roman.toolTip()
