@@ -35,7 +35,7 @@ MOODS: dict[str, tuple[float, float]] = {m.word: (m.valence, m.arousal) for m in
 #: The prototypes whose similarity enters the condition vector (fixed order; part of the model).
 COND_MOODS = ("happy", "energetic", "tense", "dark", "sad", "calm", "romantic", "epic")
 COND_DIM = 3 + len(COND_MOODS)
-DISSONANT = frozenset({"dim", "dim7", "m7b5", "aug", "7", "9"})
+DISSONANT = frozenset({"dim", "dim7", "m7b5", "aug", "7", "9", "7b9"})
 DEFAULT_BPM = {"bach-auto": 70.0, "bach-expert": 70.0, "monteverdi-expert": 70.0}
 
 
