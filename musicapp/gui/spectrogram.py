@@ -608,7 +608,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.chord_plot.addItem(self._chord_bars)
         labels = []
         for c in merged:
-            full = chord_display(c["label"], key)
+            full = chord_display(c["label"], self.chord_key_at(c["start"]))
             # too narrow for "D#m/F#": "D#m" (never the root alone, which reads as D# major)
             short = full.split("/")[0]
             labels.append((c["start"], c["end"], [full] + ([short] if short != full else [])))
@@ -650,6 +650,12 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
                 self.chord_plot.addItem(item, ignoreBounds=True)
                 self._key_marks.append(item)
         self._layout_key_marks()
+
+    def chord_key_at(self, seconds: float):
+        """The key a chord starting at ``seconds`` is spelled in: its key-timeline section's
+        key in a modulating track (G#m in an E major section of a C major song, as the analysis
+        spells it), else the track's key."""
+        return self.key_at(seconds) if len(self.key_timeline) > 1 else self.chord_key
 
     def _layout_key_marks(self) -> None:
         """Hide a key mark's text where it would run into the next shown one at this zoom."""
@@ -750,7 +756,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         chord = self.chord_at(float(t))
         text = ""
         if chord is not None:
-            text = (f"{chord_display(chord['label'], self.chord_key)}  ({chord['label']}), "
+            text = (f"{chord_display(chord['label'], self.chord_key_at(chord['start']))}  "
+                    f"({chord['label']}), "
                     f"{chord['start']:.1f}–{chord['end']:.1f} s")
             if len(self.key_timeline) > 1:  # a modulating track: say which key it is in
                 text += f" · key {self.key_at(float(chord['start']))}"

@@ -280,3 +280,23 @@ def test_a_long_file_is_shown_pooled_in_time_over_its_whole_duration(qtbot):
     assert view.image.mapRectToParent(view.image.boundingRect()).width() == pytest.approx(
         n * view.frame_s)
     assert len(view.frames) == n
+
+
+def test_a_modulation_is_marked_and_its_chords_are_spelled_in_the_local_key(qtbot):
+    """A C major song that moves to E major: the chord lane names the first key, marks the
+    change ("→ E major", at whole-track zoom too) and spells the E major section's chords in
+    E major (G#m, as the analysis does, not the C major spelling Abm)."""
+    view = shown_spectrogram(qtbot, 20)
+    timeline = [{"start": 0.0, "end": 10.0, "tonic": "C", "mode": "major", "name": "C major"},
+                {"start": 10.0, "end": 20.0, "tonic": "E", "mode": "major", "name": "E major"}]
+    chords = [{"start": 2.0 * i, "end": 2.0 * i + 2, "label": lab} for i, lab in enumerate(
+        ["C:maj", "A:min", "F:maj", "G:maj", "C:maj", "E:maj", "G#:min", "A:maj", "B:maj", "E:maj"])]
+    view.set_chords(chords, key="C major", key_timeline=timeline)
+    view.set_view_range(0, 20)
+    qtbot.wait(50)
+    assert view.key_change_texts(shown_only=True) == ["C major", "→ E major"]
+    assert view.key_at(5.0) == "C major" and view.key_at(12.0) == "E major"
+    assert [v[0] for _s, _e, v in view._chord_labels][6] == "G#m"
+    # a track in one key: no marks, the chords spelled in the track's key
+    view.set_chords(chords, key="C major", key_timeline=timeline[:1])
+    assert view.key_change_texts() == [] and [v[0] for _s, _e, v in view._chord_labels][6] == "Abm"
