@@ -427,6 +427,10 @@ def run_chords(args: argparse.Namespace) -> int:
     locked = _locks(args.lock, n_chords, loop, key.mode)
     meter = Meter.parse(meter_text or "4/4")
     style = check_style(args.style)
+    if style == "jazz":  # a lock typed as the jazz style shows it (i9, V7b9): its seventh chord
+        from musicapp.compose.jazz import uncoloured
+
+        locked = {p: uncoloured(ChordToken.parse(t), key.mode).token for p, t in locked.items()}
     cons = Constraints(length=args.length, start_on_tonic=not args.no_tonic_start,
                        cadence=not args.no_cadence, max_nondiatonic=args.max_nondiatonic,
                        locked=locked, chords_per_bar=args.chords_per_bar, meter=meter)
@@ -459,6 +463,10 @@ def run_chords(args: argparse.Namespace) -> int:
             raise MusicappError("--progression needs at least 2 chords")
         for pos, token in locked.items():  # a locked chord replaces the given one (the
             toks[pos] = ChordToken.parse(token, key.mode)  # kept chords ignored the lock)
+        if style == "jazz":  # i9, V7b9 as the jazz style shows them: the i7, V7 it colours
+            from musicapp.compose.jazz import uncoloured
+
+            toks = [uncoloured(t, key.mode) for t in toks]
         for pos in [*args.regenerate, args.regenerate_from or 1, args.alternatives or 1]:
             if not 1 <= pos <= len(toks):
                 raise MusicappError(f"position {pos} outside the {len(toks)}-chord progression")

@@ -108,6 +108,18 @@ def coloured(tok: ChordToken, mode: str) -> ChordToken:
     return replace(tok, quality=_COLOURED[(tok.quality, ext[0])])
 
 
+def uncoloured(tok: ChordToken, mode: str) -> ChordToken:
+    """The seventh chord whose jazz voicing ``tok`` is (the inverse of :func:`coloured`):
+    i9 -> i7, V7b9 -> V7 in minor, Imaj9 -> Imaj7 in major; any other chord unchanged. A jazz
+    loop typed as the app shows it (``i9 iiø7 V7b9``) is then the model's own chords."""
+    for (seventh, _), quality in _COLOURED.items():
+        if tok.quality == quality:
+            plain = replace(tok, quality=seventh)
+            if coloured(plain, mode) == tok:
+                return plain
+    return tok
+
+
 def colour_name(name: str, tok: ChordToken, mode: str) -> str:
     """A chord symbol with the colour of :func:`extensions`: ``Am7`` -> ``Am9``, ``E7`` ->
     ``E7(b9)``, ``G7`` -> ``G9``, ``Cmaj7`` -> ``Cmaj9`` (the symbol of :func:`coloured`)."""

@@ -84,3 +84,15 @@ def test_six_eight_lengths_are_counted_in_dotted_quarters(capsys):
     res = _json(capsys, ["--mood", "happy", "--meter", "6/8", "--chords-per-bar", "1"])
     assert set(res["lengths"]) == {"1 bar"} and res["beat_unit"] == "dotted quarter"
     assert set(res["beats"]) == {3.0}  # the machine field stays in quarter notes
+
+
+def test_a_jazz_loop_typed_as_shown_is_the_models_own(capsys):
+    """`--style jazz --progression "i9 iiø7 V7b9 i7" --regenerate 4`: i9 and V7b9 were "outside
+    the model's vocabulary" and the regenerated V7 sat beside V7b9 (F7(b9) F7(b9)); typed as
+    the app shows them they are the i7 and V7 it colours."""
+    res = _json(capsys, ["--key", "Bb minor", "--style", "jazz", "--seed", "2",
+                         "--progression", "i9 iiø7 V7b9 i7", "--regenerate", "4"])
+    assert res["tokens"][:3] == ["I:m7", "II:m7b5", "V:7"]
+    assert res["chords"][:3] == ["Bbm9", "Cm7b5", "F7(b9)"]
+    assert res["chords"][3] != res["chords"][2]
+    assert not [n for n in res["notes"] if "outside the model's vocabulary" in n]

@@ -170,3 +170,17 @@ def test_jazz_minor_loops_end_on_the_dominant_and_use_the_ii_v():
                                 for i in range(len(r) - 1))
     assert set(ends) <= {"V7b9", "V7", "vii°7", "i9", "i7"}, ends
     assert two_five >= 8, two_five
+
+
+@pytest.mark.parametrize(("mode", "roman", "plain"), [
+    ("minor", "i9", "i7"), ("minor", "V7b9", "V7"), ("major", "Imaj9", "Imaj7"),
+    ("major", "V9", "V7"), ("minor", "iiø7", "iiø7"), ("major", "ii9", "ii9"),
+])
+def test_uncoloured_is_the_inverse_of_coloured(mode, roman, plain):
+    from musicapp.compose.jazz import coloured, uncoloured
+
+    tok = ChordToken.parse(roman, mode)
+    back = uncoloured(tok, mode)
+    assert back.roman(mode) == plain
+    if back != tok:
+        assert coloured(back, mode) == tok
