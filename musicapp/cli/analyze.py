@@ -192,7 +192,9 @@ def summarise(result: dict) -> str:
         lines.append(f"  {result['moods_status']}: no moods, genres or valence/arousal{why}")
     if result.get("valence") is not None and result.get("arousal") is not None:
         energy = result.get("energy")
-        lines.append(f"  valence {result['valence']:+.2f}, arousal {result['arousal']:+.2f}"
+        from musicapp.wording import signed
+
+        lines.append(f"  valence {signed(result['valence'])}, arousal {signed(result['arousal'])}"
                      + (f", energy {energy}/10" if isinstance(energy, int) else ""))
     if result.get("genres"):
         lines.append("  genres: " + ", ".join(g["tag"] for g in result["genres"][:3]))

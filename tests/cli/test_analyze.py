@@ -251,3 +251,12 @@ def test_tempo_level_errors_are_clear(progression, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["analyze", "--tempo-level", "half", "--bpm", "60", str(progression)])
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_summary_never_prints_a_negative_zero_for_valence_or_arousal():
+    from musicapp.cli.analyze import summarise
+
+    text = summarise({"path": "x.wav", "duration_s": 30.0, "valence": 0.351,
+                      "arousal": -0.0031, "energy": 5})
+    assert "valence +0.35, arousal 0.00, energy 5/10" in text
+    assert "-0.00" not in text
