@@ -393,16 +393,25 @@ class AnalysisPanel(QWidget):
         self.key_label.setToolTip(f"No key: {key_reason}" if key_reason
                                   else key_tooltip(f["key"], f["key_candidates"]))
         tempo_reason = "" if f["tempo_bpm"] or status else str(f["tempo_reason"] or "")
-        from musicapp.analysis.tempo_choice import close_level
+        from musicapp.analysis.tempo_choice import LOW_TEMPO_CONFIDENCE, close_level
 
-        close = close_level(analysis.music or {}) if f["tempo_bpm"] else None
-        tempo = f"{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"] else tempo_reason or none
+        music = analysis.music or {}
+        close = close_level(music) if f["tempo_bpm"] else None
+        conf = music.get("tempo_confidence")
+        low = (bool(f["tempo_bpm"]) and isinstance(conf, int | float)
+               and not isinstance(conf, bool) and conf < LOW_TEMPO_CONFIDENCE)
+        # "~" as in the CLI's analyze and library list (tempo_choice.TEMPO_LEGEND)
+        tempo = (f"{'~' if low else ''}{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"]
+                 else tempo_reason or none)
         # a coin toss between two levels is shown, not only kept in the JSON
         self.tempo_label.setText(tempo + (f"\nor {float(close['bpm']):.1f}?" if close else ""))
-        self.tempo_label.setToolTip(
-            f"No tempo: {tempo_reason}" if tempo_reason else
-            (f"{float(close['bpm']):.1f} BPM ({close['relation']} time) fits almost as well; "
-             "the ½× / 2× buttons count it at that level" if close else ""))
+        tips = [f"Low tempo confidence ({float(conf):.2f}): the beat is not steady or not "
+                "clear, so this figure is a rough one"] if low else []
+        if close:
+            tips.append(f"{float(close['bpm']):.1f} BPM ({close['relation']} time) fits almost "
+                        "as well; the ½× / 2× buttons count it at that level")
+        self.tempo_label.setToolTip(f"No tempo: {tempo_reason}" if tempo_reason
+                                    else "\n".join(tips))
         for button in (self.half_button, self.double_button):
             button.setEnabled(bool(f["tempo_bpm"]))
             # without a tempo (no steady beat, silence) there is nothing to halve or double

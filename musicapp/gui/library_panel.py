@@ -418,9 +418,11 @@ class LibraryPanel(QWidget):
             moods = ", ".join(row.get("moods") or [])
             status = str(row.get("status", "")) + (f": {row['error']}" if row.get("error") else "")
             level = row.get("bpm_match") or {}
-            tempo_text = f"{tempo:.0f}" if tempo else ""
+            # to 0.1 BPM with the CLI's marks ("~60.6", "60.6 (or 121.2)"): tempo_choice.tempo_label
+            tempo_text = (row.get("tempo_label") or f"{tempo:.1f}") if tempo else ""
             if tempo and level.get("level") in LEVEL_MARKS:  # found at half/double time
-                tempo_text += f" ({LEVEL_MARKS[level['level']]} {float(level['bpm']):.0f})"
+                tempo_text = (tempo_text.split(" (or ")[0]  # the match names the other level
+                              + f" ({LEVEL_MARKS[level['level']]} {float(level['bpm']):.1f})")
             values = (track_title(row),
                       f"{int(dur // 60)}:{dur % 60:04.1f}" if dur else "",
                       tempo_text, row.get("key") or "",

@@ -124,3 +124,21 @@ def test_an_arousal_that_rounds_to_zero_shows_no_minus_sign(qtbot):
         "duration_s": 30.0, "status": "ok", "valence": 0.41, "arousal": -0.0031}))
     assert panel.va_values.text() == "valence +0.41, arousal 0.00"
     assert panel.va_box.title() == "Valence +0.41 · arousal 0.00"
+
+
+def test_panel_marks_a_low_confidence_tempo_as_the_cli_does(qtbot):
+    """A tempo the analysis is unsure of reads "~71.3 BPM", as `analyze` and `library list`
+    print it, with the reason in the tooltip."""
+    from musicapp.gui.analysis_view import AnalysisPanel
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    panel.set_result(TrackAnalysis.from_dict({
+        "duration_s": 90.0, "status": "ok", "tempo_bpm": 71.25, "tempo_confidence": 0.2,
+        "meter": "4/4"}))
+    assert panel.tempo_label.text() == "~71.2 BPM" or panel.tempo_label.text() == "~71.3 BPM"
+    assert "Low tempo confidence (0.20)" in panel.tempo_label.toolTip()
+    panel.set_result(TrackAnalysis.from_dict({
+        "duration_s": 90.0, "status": "ok", "tempo_bpm": 71.25, "tempo_confidence": 0.9,
+        "meter": "4/4"}))
+    assert not panel.tempo_label.text().startswith("~")

@@ -19,7 +19,7 @@ def test_tempo_filter_shows_half_and_double_time_matches(qtbot, window, settings
         panel.search()
     col = COLUMNS.index("Tempo")
     texts = [panel.table.item(r, col).text() for r in range(panel.table.rowCount())]
-    assert texts == ["140", "70 (x2 140)", "71 (x2 142)", "280 (/2 140)"]
+    assert texts == ["140.0", "70.0 (x2 140.0)", "71.0 (x2 142.0)", "280.0 (/2 140.0)"]
     assert panel.table.item(1, col).toolTip() == ("70.0 BPM, matched at double time 140.0 "
                                                   "(the analysis is unsure of the level)")
     assert panel.table.item(0, col).toolTip() == ""
