@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from musicapp.audio import headers, mpeg, native_stderr
+from musicapp.audio import headers, memory, mpeg, native_stderr
 from musicapp.audio.info import Audio, AudioInfo
 from musicapp.audio.prefetch import prefetch
 from musicapp.audio.resample import StreamResampler
@@ -552,6 +552,19 @@ def _initial_capacity(p: Path, info: AudioInfo, span_s: float, rate: int) -> int
     return int(np.ceil(max(frames, 0.0))) + 1024
 
 
+def _check_memory(p: Path, need: int, seconds: float) -> None:
+    """Refuse, before allocating, a buffer larger than the memory available now (a 6.5 MB FLAC
+    can declare 10 hours of audio: 3 GB decoded); long files that fit are decoded as ever."""
+    have = memory.available_bytes()
+    if have is not None and need > memory.SHARE * have:
+        raise AudioDecodeError(p, memory.too_long_message(seconds, need, have))
+
+
+def _out_of_memory(p: Path, need: int, seconds: float) -> AudioDecodeError:
+    """The error for a ``MemoryError`` while allocating the decode buffer."""
+    return AudioDecodeError(p, memory.too_long_message(seconds, need, memory.available_bytes()))
+
+
 def _decode_into_array(
     p: Path, info: AudioInfo, sr: int | None, mono: bool, offset: float, duration: float | None
 ) -> tuple[np.ndarray, int, _BlockDecoder]:
@@ -562,7 +575,12 @@ def _decode_into_array(
     avail = max(info.duration_s - offset, 0.0)
     span = avail if duration is None else min(duration, avail) if avail > 0 else duration
     limit = int(headers.MAX_DURATION_S * rate)
-    out = np.empty((channels, _initial_capacity(p, info, span, rate)), dtype=np.float32)
+    capacity = _initial_capacity(p, info, span, rate)
+    _check_memory(p, channels * capacity * 4, capacity / rate)
+    try:
+        out = np.empty((channels, capacity), dtype=np.float32)
+    except MemoryError as exc:
+        raise _out_of_memory(p, channels * capacity * 4, capacity / rate) from exc
     filled = 0
     blocks = decoder.blocks(offset, duration)
     try:
@@ -576,7 +594,11 @@ def _decode_into_array(
                 )
             if filled + n > out.shape[1]:
                 size = min(max(out.shape[1] * 3 // 2, filled + n), limit + n)
-                grown = np.empty((channels, size), dtype=np.float32)
+                _check_memory(p, channels * size * 4, size / rate)
+                try:
+                    grown = np.empty((channels, size), dtype=np.float32)
+                except MemoryError as exc:
+                    raise _out_of_memory(p, channels * size * 4, size / rate) from exc
                 grown[:, :filled] = out[:, :filled]
                 out = grown
             out[:, filled : filled + n] = block.T
