@@ -37,6 +37,8 @@ _MAX_FRAME = 2881
 CHAIN = 3
 
 _ID3_HEADER = 10
+#: ID3v2 tags in a row followed to the audio (writers that prepend a tag to a tagged file)
+_MAX_TAGS = 8
 # kbit/s by [MPEG-1?][layer 1..3][index]; index 0 ("free") and 15 are refused.
 _BITRATES = {
     (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
@@ -152,19 +154,26 @@ def first_frame(data: bytes, start: int = 0) -> int | None:
 
 
 def audio_start_after_broken_tag(path: str | Path) -> tuple[int, int] | None:
-    """``(claimed_end, audio_start)`` for a file whose ID3v2 tag claims to end beyond the file
-    while valid MPEG audio frames follow its header; None for any other file."""
+    """``(claimed_end, audio_start)`` for a file whose ID3v2 tag (or the last of several tags
+    in a row) claims to end beyond the file while valid MPEG audio frames follow its header;
+    None for any other file."""
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
-            head = f.read(_ID3_HEADER)
-            claimed = id3_declared_end(head)
+            tag_at, claimed = 0, id3_declared_end(f.read(_ID3_HEADER))
+            for _ in range(_MAX_TAGS):  # a right tag followed by a broken one
+                if claimed is None or claimed > size:
+                    break
+                f.seek(claimed)
+                follows = id3_declared_end(f.read(_ID3_HEADER))
+                tag_at, claimed = claimed, None if follows is None else claimed + follows
             if claimed is None or claimed <= size:
                 return None
-            data = head + f.read(SCAN_LIMIT)
+            f.seek(0)
+            data = f.read(SCAN_LIMIT)
     except OSError:
         return None
-    start = first_frame(data, _ID3_HEADER)
+    start = first_frame(data, tag_at + _ID3_HEADER)
     return None if start is None else (claimed, start)
 
 

@@ -213,3 +213,16 @@ def test_a_tag_before_30_mb_of_ff_bytes_is_refused_after_a_bounded_read(tmp_path
     assert 0 < sum(read) <= mpeg.SCAN_LIMIT + 10
     with pytest.raises(AudioDecodeError, match="not a recognised audio file"):
         probe(p)
+
+
+def test_a_right_tag_followed_by_a_broken_one_is_skipped_to_the_audio(tmp_path):
+    clean = _mp3(tmp_path, 3.0)
+    reference = load_audio(clean)
+    first = _id3(100, b"\x00" * 100)
+    p = tmp_path / "two_tags.mp3"
+    p.write_bytes(first + _id3(HUGE) + clean.read_bytes())  # the second claims 256 MB
+    assert probe(p).data_offset == len(first) + 10
+    audio = load_audio(p)
+    np.testing.assert_allclose(audio.samples, reference.samples, atol=1e-6)
+    (note,) = audio.warnings
+    assert "damaged ID3 tag" in note and str(len(first) + 10 + HUGE) in note
