@@ -199,25 +199,6 @@ def read_clip(path: str | Path) -> Clip:
     if unterminated:
         said.append(f"{unterminated} note(s) are never switched off (no note-off): each is "
                     "taken to last until the end of its track")
-    tempos.sort()
-    lo, hi = TEMPO_RANGE
-    odd = sorted({f"{60e6 / tp:g} bpm" if tp > 0 else "zero" for _, tp in tempos
-                  if not (tp > 0 and lo <= 60e6 / tp <= hi)})
-    if odd:
-        said.append(f"the clip's tempo {', '.join(odd)} is outside {lo:g}..{hi:g} bpm: ignored")
-    tempos = [(t, tp) for t, tp in tempos if tp > 0 and lo <= 60e6 / tp <= hi]
-    # the tempo held for the most beats (ties: the earliest), like the meter: an analysis
-    # export's short lead-in at its own tempo does not decide the clip's tempo
-    held: dict[int, int] = {}
-    for i, (t, tp) in enumerate(tempos):
-        until = tempos[i + 1][0] if i + 1 < len(tempos) else max(end_tick, t)
-        held[tp] = held.get(tp, 0) + max(0, until - t)
-    bpm = 60e6 / max(held, key=lambda tp: held[tp]) if tempos else 120.0
-    distinct = sorted({round(60e6 / tp, 2) for _, tp in tempos})
-    if len(distinct) > 1:
-        said.append(f"the clip changes tempo ({', '.join(f'{x:g}' for x in distinct)} bpm): "
-                    f"chords are read in beats, which tempo changes do not move; the idea uses "
-                    f"the tempo held longest, {bpm:.0f} bpm")
     last_note = max(n.start + n.dur for n in notes)
     if last_note > MAX_CLIP_BEATS:
         raise MusicappError(
@@ -237,6 +218,38 @@ def read_clip(path: str | Path) -> Clip:
             raise MusicappError(f"{p}: the clip has notes in its pickup bar only")
         length -= pickup
     bar = meter.bar_beats
+    # whole bars of silence before the first note (an analysis export's lead-in bar, a DAW
+    # clip that starts late) are left out: the loop starts at the first bar with notes
+    silent = float(np.floor(min(n.start for n in notes) / bar + 1e-9) * bar)
+    if silent > 0:
+        notes = [ClipNote(n.start - silent, n.dur, n.pitch, n.role) for n in notes]
+        length -= silent
+        said.append(f"the clip starts with {silent / bar:g} bar(s) of silence: left out")
+    first_tick = (pickup + silent) * tpb
+    tempos.sort()
+    # a tempo set before the first bar read and replaced there (a lead-in at its own tempo)
+    # does not count: the tempo in force from the first bar read on does
+    live = [i for i, (t, _) in enumerate(tempos)
+            if i + 1 == len(tempos) or tempos[i + 1][0] > first_tick]
+    tempos = [(max(t, first_tick), tp) for i, (t, tp) in enumerate(tempos) if i in live]
+    lo, hi = TEMPO_RANGE
+    odd = sorted({f"{60e6 / tp:g} bpm" if tp > 0 else "zero" for _, tp in tempos
+                  if not (tp > 0 and lo <= 60e6 / tp <= hi)})
+    if odd:
+        said.append(f"the clip's tempo {', '.join(odd)} is outside {lo:g}..{hi:g} bpm: ignored")
+    tempos = [(t, tp) for t, tp in tempos if tp > 0 and lo <= 60e6 / tp <= hi]
+    # the tempo held for the most beats (ties: the earliest), like the meter: an analysis
+    # export's short lead-in at its own tempo does not decide the clip's tempo
+    held: dict[int, int] = {}
+    for i, (t, tp) in enumerate(tempos):
+        until = tempos[i + 1][0] if i + 1 < len(tempos) else max(end_tick, t)
+        held[tp] = held.get(tp, 0) + max(0, until - t)
+    bpm = 60e6 / max(held, key=lambda tp: held[tp]) if tempos else 120.0
+    distinct = sorted({round(60e6 / tp, 2) for _, tp in tempos})
+    if len(distinct) > 1:
+        said.append(f"the clip changes tempo ({', '.join(f'{x:g}' for x in distinct)} bpm): "
+                    f"chords are read in beats, which tempo changes do not move; the idea uses "
+                    f"the tempo held longest, {bpm:.0f} bpm")
     length = float(np.ceil(length / bar - 1e-6) * bar)
     return Clip(notes, meter, float(bpm), length, said, pickup,
                 _held_longest(keysigs, end_tick))

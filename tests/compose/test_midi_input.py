@@ -149,7 +149,7 @@ def test_pickup_bar_is_not_the_meter(tmp_path):
 def test_analysis_export_with_pickup_reads_back_in_its_meter(tmp_path):
     from musicapp.analysis.export import write_midi
 
-    period = 0.5  # 120 bpm; the first beat 3/4 of a beat after the start: a 15/16 pickup
+    period = 0.5  # 120 bpm; the first downbeat 3.75 beats after the start: a lead-in bar
     beats = [0.375 + period * i for i in range(3 + 4 * 8)]
     downbeats = beats[3::4]
     labels = ["C:maj", "A:min", "F:maj", "G:maj"] * 2
@@ -159,10 +159,14 @@ def test_analysis_export_with_pickup_reads_back_in_its_meter(tmp_path):
                       "key": "C major", "chords": chords}, tmp_path / "song.mid")
     sigs = [(m.numerator, m.denominator) for m in mido.MidiFile(out).tracks[0]
             if m.type == "time_signature"]
-    assert sigs == [(15, 16), (4, 4)]  # the real exporter writes the pickup bar
+    # the exporter writes the 3.75-beat lead-in as one whole 4/4 bar at its own tempo
+    assert sigs == [(4, 4)]
     clip = read_clip(out)
-    assert clip.meter.text == "4/4" and clip.pickup_beats == pytest.approx(3.75)
-    assert clip.length_beats == 32
+    assert clip.meter.text == "4/4" and clip.pickup_beats == 0.0
+    assert clip.length_beats == 32  # the silent lead-in bar is left out ...
+    assert clip.tempo_bpm == pytest.approx(120.0)  # ... and its own tempo is not the clip's
+    assert any("1 bar(s) of silence" in s for s in clip.notes_text)
+    assert not any("changes tempo" in s for s in clip.notes_text)
     key, _ = detect_key(clip.notes)
     assert key == Key("C", "major")
     assert [c.token.name(key) for c in recognise_chords(clip, key)] == \
