@@ -213,8 +213,8 @@ def audio_start(path: str | Path) -> tuple[int, str] | None:
         return start, (f"damaged ID3 tag: its header announces a footer that is missing; the audio "
                        f"was decoded from the first MPEG frame (byte {start})")
     start = first_frame(data, _ID3_HEADER)
-    if start is None or start == claimed:
-        return None
+    if start is None or start >= claimed:
+        return None  # junk after a right tag: the decoders resync forward by themselves
     return start, (f"damaged ID3 tag: its header says the audio starts at byte {claimed} but no "
                    f"MPEG frame starts there; the audio was decoded from the first MPEG frame "
                    f"(byte {start})")

@@ -226,3 +226,15 @@ def test_a_right_tag_followed_by_a_broken_one_is_skipped_to_the_audio(tmp_path):
     np.testing.assert_allclose(audio.samples, reference.samples, atol=1e-6)
     (note,) = audio.warnings
     assert "damaged ID3 tag" in note and str(len(first) + 10 + HUGE) in note
+
+
+def test_junk_after_a_right_tag_is_left_to_the_decoder_without_a_warning(tmp_path):
+    clean = _mp3(tmp_path, 3.0)
+    reference = load_audio(clean)
+    body = _title_frame(b"Fine")
+    p = tmp_path / "junk.mp3"
+    p.write_bytes(_id3v24(len(body), 0, body) + b"\x00" * 500 + clean.read_bytes())
+    assert probe(p).data_offset == 0
+    audio = load_audio(p)
+    assert abs(audio.duration_s - reference.duration_s) <= 1152 / SR
+    assert not any("ID3" in w for w in audio.warnings)
