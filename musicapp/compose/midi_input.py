@@ -122,6 +122,49 @@ def track_role(track) -> str:
     return ""
 
 
+def _event_error(exc: Exception) -> str:
+    """A reader's words for what mido could not decode."""
+    name = type(exc).__name__
+    if "KeySignature" in name:
+        return f"a key signature event is invalid: {str(exc)[:100]}"
+    if isinstance(exc, KeyError | IndexError):
+        return f"an event holds an invalid or missing value ({name} {str(exc)[:60]})"
+    return str(exc)[:120] or name
+
+
+def checked_chunks(data: bytes, p: Path) -> tuple[bytes, list[str]]:
+    """``data`` checked chunk by chunk before mido reads it (a standard MIDI file: "MThd" then
+    "MTrk" chunks, each with a 32-bit length), and notes for the clip.
+
+    A chunk that claims more bytes than the file holds is refused here (mido would try to
+    read it whole: 4 GB for a damaged length field); a header whose track count disagrees
+    with the track chunks present is corrected, and said so (mido reads none of the tracks
+    when the count is too high). Other files (RIFF-wrapped MIDI ...) are left to mido."""
+    if data[:4] != b"MThd":
+        return data, []
+    size = len(data)
+    head_len = int.from_bytes(data[4:8], "big")
+    if head_len < 6 or 8 + head_len > size:
+        raise MusicappError(f"{p}: not a readable MIDI file (its header chunk claims "
+                            f"{head_len:,} bytes; the file holds {size:,}): the file is damaged")
+    pos, tracks = 8 + head_len, 0
+    while pos + 8 <= size:
+        length = int.from_bytes(data[pos + 4:pos + 8], "big")
+        if pos + 8 + length > size:
+            raise MusicappError(
+                f"{p}: not a readable MIDI file (chunk {data[pos:pos + 4]!r} at byte {pos:,} "
+                f"claims {length:,} bytes, but only {size - pos - 8:,} follow: truncated or "
+                "damaged)")
+        tracks += data[pos:pos + 4] == b"MTrk"
+        pos += 8 + length
+    said = int.from_bytes(data[10:12], "big")
+    if said != tracks:
+        data = data[:10] + tracks.to_bytes(2, "big") + data[12:]
+        return data, [f"the MIDI header says {said} track(s) but the file holds {tracks}: "
+                      f"read the {tracks}"]
+    return data, []
+
+
 def read_clip(path: str | Path) -> Clip:
     """Read the clip's pitched notes, meter and tempo (see the module docstring)."""
     import mido
@@ -133,14 +176,19 @@ def read_clip(path: str | Path) -> Clip:
         raise MusicappError(f"{p}: the MIDI file is empty (0 bytes)")
     if p.stat().st_size > MAX_MIDI_BYTES:
         raise MusicappError(f"{p}: too large for a MIDI clip (over {MAX_MIDI_BYTES >> 20} MB)")
+    import io
+
+    data, chunk_notes = checked_chunks(p.read_bytes(), p)
     try:
-        mid = mido.MidiFile(p)
+        mid = mido.MidiFile(file=io.BytesIO(data))
     except EOFError:
         raise MusicappError(f"{p}: not a readable MIDI file (it ends in the middle: truncated)"
                             ) from None
-    except (OSError, ValueError, KeyError, IndexError) as exc:
-        why = str(exc)[:120] or type(exc).__name__
-        raise MusicappError(f"{p}: not a readable MIDI file ({why})") from None
+    except MemoryError:
+        raise MusicappError(f"{p}: not a readable MIDI file (it claims more data than it holds)"
+                            ) from None
+    except Exception as exc:  # mido's own errors for invalid events (e.g. KeySignatureError)
+        raise MusicappError(f"{p}: not a readable MIDI file ({_event_error(exc)})") from None
     if mid.type == 2:
         raise MusicappError(f"{p}: MIDI type 2 (independent sequences) is not supported")
     with p.open("rb") as fh:
@@ -195,7 +243,7 @@ def read_clip(path: str | Path) -> Clip:
             raise MusicappError(f"{p}: the clip has drum notes only (channel 10); give a clip "
                                 "with chords or a melody")
         raise MusicappError(f"{p}: the clip has no notes")
-    said: list[str] = []
+    said: list[str] = list(chunk_notes)
     if unterminated:
         said.append(f"{unterminated} note(s) are never switched off (no note-off): each is "
                     "taken to last until the end of its track")

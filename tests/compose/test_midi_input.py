@@ -282,3 +282,39 @@ def test_analysis_export_key_reads_back_with_its_spelling(tmp_path):
     assert key == Key("Db", "major")
     names = [c.token.name(key) for c in recognise_chords(clip, key) if c.token is not None]
     assert names[:4] == ["Gb", "Ab", "Bbm", "Db"]
+
+
+def _smf(tracks: list[bytes], ntracks: int | None = None, head_len: int = 6) -> bytes:
+    """A standard MIDI file from raw track bodies (type 1, 480 ticks per beat)."""
+    import struct
+
+    head = b"MThd" + struct.pack(">IHHH", head_len, 1, len(tracks) if ntracks is None
+                                 else ntracks, 480)
+    return head + b"".join(b"MTrk" + struct.pack(">I", len(t)) + t for t in tracks)
+
+
+_NOTES = b"".join(bytes([0, 0x90, p, 100, 0x83, 0x60, 0x80, p, 0]) for p in (60, 64, 67)) \
+    + b"\x00\xff\x2f\x00"
+
+
+def test_hostile_midi_headers_and_events_are_clear_errors_not_tracebacks(tmp_path):
+    """An invalid key signature (mido's KeySignatureError), a header chunk claiming 4 GB (mido
+    would try to read it whole), a track chunk longer than the file: each one clear error."""
+    cases = {
+        "keysig.mid": (_smf([b"\x00\xff\x59\x02\x7f\x05" + _NOTES]), "key signature event is invalid"),
+        "header.mid": (_smf([_NOTES], head_len=0xFFFFFFFF), "header chunk claims 4,294,967,295"),
+        "chunk.mid": (_smf([_NOTES])[:-10], "truncated or damaged"),
+    }
+    for name, (data, words) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(MusicappError, match=words):
+            read_clip(path)
+
+
+def test_a_header_claiming_more_tracks_than_the_file_holds_is_read_and_said(tmp_path):
+    path = tmp_path / "lie.mid"
+    path.write_bytes(_smf([_NOTES], ntracks=65535))
+    clip = read_clip(path)
+    assert len(clip.notes) == 3
+    assert any("says 65535 track(s) but the file holds 1" in n for n in clip.notes_text)
