@@ -45,3 +45,12 @@ def signed(value: float, decimals: int = 2) -> str:
     to zero is written without one ("0.00" for -0.001, never "-0.00")."""
     text = f"{float(value):+.{int(decimals)}f}"
     return text[1:] if float(text) == 0.0 else text
+
+
+#: below this tempo confidence the tempo is shown with a "~" (a display threshold: the value is
+#: not tuned on data; the library example that asked for it had 0.30)
+LOW_TEMPO_CONFIDENCE = 0.35
+#: the legend of :func:`musicapp.analysis.tempo_choice.tempo_label`, for ``--help`` texts
+TEMPO_LEGEND = ("tempo shown as \"~60.6\": low tempo confidence (below "
+                f"{LOW_TEMPO_CONFIDENCE:g}); \"60.6 (or 121.2)\": the half/double level scores "
+                "almost as well (use --tempo-level, or the app's half/double toggle)")

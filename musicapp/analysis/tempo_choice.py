@@ -17,6 +17,12 @@ import numpy as np
 
 from musicapp.errors import MusicappError
 
+# the display threshold and legend live in musicapp.wording (no numpy: the CLI's --help texts
+# stay light); re-exported here beside tempo_label, which uses them
+from musicapp.wording import LOW_TEMPO_CONFIDENCE, TEMPO_LEGEND
+
+__all__ = ["LOW_TEMPO_CONFIDENCE", "TEMPO_LEGEND", "choose_tempo", "close_level", "tempo_label"]
+
 LEVELS = {"half": 0.5, "double": 2.0, "tactus": 1.0}
 #: another metrical level is "as likely" when its score is at least this share of the chosen one's
 CLOSE_LEVEL = 0.75
@@ -38,13 +44,6 @@ def close_level(result: dict[str, Any]) -> dict[str, Any] | None:
     return max(others, key=lambda c: float(c.get("score") or 0.0), default=None)
 
 
-#: below this tempo confidence the tempo is shown with a "~" (a display threshold: the value is
-#: not tuned on data; the library example that asked for it had 0.30)
-LOW_TEMPO_CONFIDENCE = 0.35
-#: the legend of :func:`tempo_label`, for ``--help`` texts
-TEMPO_LEGEND = ("tempo shown as \"~60.6\": low tempo confidence (below "
-                f"{LOW_TEMPO_CONFIDENCE:g}); \"60.6 (or 121.2)\": the half/double level scores "
-                "almost as well (use --tempo-level, or the app's half/double toggle)")
 
 
 def tempo_label(result: dict[str, Any]) -> str | None:

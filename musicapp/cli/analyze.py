@@ -19,7 +19,7 @@ def _mood_reference() -> str:
 
 
 def _tempo_legend() -> str:
-    from musicapp.analysis.tempo_choice import TEMPO_LEGEND
+    from musicapp.wording import TEMPO_LEGEND
 
     return TEMPO_LEGEND[0].upper() + TEMPO_LEGEND[1:]
 

@@ -70,7 +70,7 @@ def register(subparsers) -> None:
     _add_common(p, creates=True)
     p.set_defaults(func=_guard(_run_add))
 
-    from musicapp.analysis.tempo_choice import TEMPO_LEGEND
+    from musicapp.wording import TEMPO_LEGEND
 
     p = sub.add_parser("list", help="list the tracks of the library",
                        description="List the tracks of the library: id, status, length, tempo, "
