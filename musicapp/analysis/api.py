@@ -212,6 +212,18 @@ def _rule_level(fr: F.Frames, est: tempo_mod.TempoEstimate, beat_frames: np.ndar
     return beat_frames, est, seg
 
 
+def _steady(fr: F.Frames, act: beat_mod.BeatActivations | None,
+            beat_frames: np.ndarray) -> np.ndarray:
+    """The tracked beats of a steady song re-tracked at its one fitted tempo
+    (:func:`musicapp.analysis.tempo.steady_beats`; the onset cue's grid gets the same off-beat
+    check as in :func:`musicapp.analysis.beat_model.track`)."""
+    if act is None:
+        steady = tempo_mod.steady_beats(fr.onset, beat_frames)
+        return beat_frames if steady is beat_frames else tempo_mod.fix_offbeat(steady,
+                                                                             fr.low_onset)
+    return tempo_mod.steady_beats(act.beat[:fr.n_frames].astype(np.float64), beat_frames)
+
+
 def analyze_music(samples: np.ndarray, sample_rate: int,
                   progress: ProgressFn | None = None,
                   chord_params: chords_mod.ChordParams | None = None,
@@ -237,6 +249,7 @@ def analyze_music(samples: np.ndarray, sample_rate: int,
 
     act = beat_mod.learned_activations(y, beat_cue)  # None: the onset envelope drives it
     est, beat_frames = beat_mod.track(fr, act)
+    beat_frames = _steady(fr, act, beat_frames)
     _report(progress, 0.6, "chroma")
     # The tactus rule below reads chord lengths from the template decoder, the one it was
     # chosen with on the development split (the learned emission's steadier chords made it halve

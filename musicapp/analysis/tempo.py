@@ -251,6 +251,97 @@ def _dp_scores(local: np.ndarray, window: np.ndarray, periods: np.ndarray, perio
     return cs.copy(), bp
 
 
+#: DP tightness for re-tracking a steady song at its fitted tempo (:func:`steady_beats`).
+STEADY_TIGHTNESS = 400.0
+
+
+def steady_beats(onset: np.ndarray, beat_frames: np.ndarray,
+                 tightness: float = STEADY_TIGHTNESS) -> np.ndarray:
+    """Beat frames re-tracked at one fixed tempo when the tracked grid has one tempo segment
+    and is steady (:func:`musicapp.analysis.grid.describe_tempo`'s jitter and stability limits,
+    the stability around the median interval; free time keeps its tracked beats and its "no
+    steady beat").
+
+    When the tempo segmentation of the tracked beats (:func:`musicapp.analysis.grid.fit_grid`)
+    finds no tempo change, the DP runs again with one constant period (the fitted tempo's, or
+    the median interval's where the two disagree) and a higher ``tightness``: a break, a fill
+    or a held chord then cannot pull the beats off the grid for a few beats, while a beat that
+    is clearly early or late on strong onsets still moves; then :func:`snap_to_local_grid`.
+    A grid with tempo segments (a real tempo change) is returned unchanged.
+    """
+    from musicapp.analysis.grid import MIN_SEGMENT_BEATS, fit_grid
+
+    beat_frames = np.asarray(beat_frames, dtype=int)
+    if beat_frames.size < 2 * MIN_SEGMENT_BEATS:
+        return beat_frames
+    fit = fit_grid(beat_frames / FPS)
+    if fit is None or len(fit.segments) != 1 or not np.isfinite(fit.bpm) or fit.bpm <= 0:
+        return beat_frames
+    from musicapp.analysis.grid import MAX_JITTER, MIN_STABILITY
+
+    ibi = np.diff(beat_frames) / float(np.median(np.diff(beat_frames)))
+    stability = float(np.mean(np.abs(ibi - np.round(ibi)) < 0.1))  # around the median interval
+    if fit.jitter > MAX_JITTER or stability < MIN_STABILITY:  # no steady beat: as tracked
+        return beat_frames
+    # The fitted tempo; where it is more than 4 % off the median interval's, a run of beats at
+    # a wrong rate (each counted as a beat) pulled the line: the median interval refined on the
+    # onset autocorrelation instead.
+    bpm = fit.bpm
+    period = float(np.median(np.diff(beat_frames)))
+    if abs(np.log(bpm * period / (FPS * 60.0))) > np.log(1.04):
+        r = onset_autocorrelation(normalize_onset(onset), int(np.ceil(period * 1.05)) + 2)
+        bpm = _refine(r, FPS * 60.0 / period)
+    beats = track_beats(onset, bpm, tightness)
+    if beats.size < 2 * MIN_SEGMENT_BEATS:
+        return beat_frames
+    return snap_to_local_grid(normalize_onset(onset), beats)
+
+
+#: Beats each side of a beat whose line fit predicts where the beat should be.
+SNAP_HALF_WINDOW = 12
+#: A beat off its neighbours' line stays where it is only when the onset there is this many
+#: times the onset at the line's position (and not weak).
+SNAP_EVIDENCE = 2.0
+
+
+def snap_to_local_grid(o: np.ndarray, beats: np.ndarray, half_window: int = SNAP_HALF_WINDOW,
+                       evidence: float = SNAP_EVIDENCE) -> np.ndarray:
+    """Beats moved onto the line through their neighbours unless the onsets say otherwise.
+
+    For each beat a Theil-Sen line (time against beat number) through the ``half_window``
+    beats on either side predicts its frame. A beat off that prediction is moved there, except
+    a played beat (an onset, ``o`` normalised, of at least half the median on the beats) one
+    frame off (the line's rounding) or with ``evidence`` times the onset at the prediction: a
+    break or a held chord (no onsets) then keeps the grid, a clearly played early or late beat
+    stays. The local line follows gradual tempo drift.
+    """
+    from musicapp.analysis.grid import beat_numbers, theil_sen
+
+    b = np.asarray(beats, dtype=int)
+    if b.size < 2 * half_window or o.size == 0:
+        return b
+    idx = beat_numbers(b.astype(np.float64), float(np.median(np.diff(b))))
+
+    def peak(f: int) -> float:
+        return float(o[max(0, f - 1):min(o.size, f + 2)].max()) if 0 <= f < o.size else 0.0
+
+    typical = float(np.median([peak(int(f)) for f in b]))
+    out = b.copy()
+    for i in range(b.size):
+        lo, hi = max(0, i - half_window), min(b.size, i + half_window + 1)
+        near = np.r_[lo:i, i + 1:hi]
+        slope, intercept = theil_sen(idx[near].astype(np.float64), b[near].astype(np.float64))
+        pred = int(round(slope * idx[i] + intercept))
+        if b[i] == pred or not 0 <= pred < o.size:
+            continue
+        here = peak(int(b[i]))
+        if here >= 0.5 * typical and (abs(b[i] - pred) == 1 or here >= evidence * peak(pred)):
+            continue  # a played beat: within a frame (the rounding), or clearly early or late
+        out[i] = pred
+    out = np.unique(out)
+    return out if out.size == b.size else b
+
+
 def fix_offbeat(beats: np.ndarray, low_onset: np.ndarray, ratio: float = 1.3) -> np.ndarray:
     """Move the grid by half a beat when it sits on the off-beats.
 
@@ -293,6 +384,20 @@ def level_scores(onset: np.ndarray, bpms: list[float]) -> list[float]:
     return out
 
 
+def fold_octaves(tempi: np.ndarray, ref: float) -> np.ndarray:
+    """Each tempo moved by a power of two (any number of octaves) to the one nearest ``ref``.
+
+    Window estimates of one steady song come out at different metrical levels (pop909 001:
+    45, 90 and 180 BPM windows for a 90-BPM song). Folding only by x1/2 and x2 left the 45-BPM
+    windows at 90 beside 180-BPM ones; that octave step read as a tempo change and the tracker
+    slid across it at interpolated tempi (135 BPM) and lost the beat for a few seconds.
+    """
+    t = np.asarray(tempi, dtype=np.float64)
+    if t.size == 0 or not np.isfinite(ref) or ref <= 0:
+        return t.copy()
+    return t * 2.0 ** np.round(np.log2(ref / t))
+
+
 LOCAL_WINDOW_S = 12.0
 MIN_TEMPO_CHANGE = 0.06
 
@@ -302,9 +407,12 @@ def local_tempo_track(onset: np.ndarray, bpm: float, window_s: float = LOCAL_WIN
     """Per-frame tempo when the tempo clearly changes, else None.
 
     The tempo of each half-overlapping ``window_s`` window is estimated on its own (same method
-    as the whole track); each is moved to the metrical level (x1/2, x1, x2) nearest the previous
-    window's, median-filtered, and interpolated to frames. "Clearly" means the 10th and 90th
-    percentiles of the window tempi differ by more than :data:`MIN_TEMPO_CHANGE`.
+    as the whole track); each is moved by whole octaves to the metrical level nearest the
+    windows' median (:func:`fold_octaves`, twice: the median of the folded tempi is the reference
+    of the second pass; an octave step between windows is a level flip, not a tempo change),
+    median-filtered, and interpolated to frames. "Clearly" means the 10th and 90th percentiles
+    of the window tempi differ by more than :data:`MIN_TEMPO_CHANGE`. ``bpm`` (the whole
+    track's estimate) is not used.
     """
     win = int(window_s * FPS)
     if onset.size < 2 * win:
@@ -321,9 +429,7 @@ def local_tempo_track(onset: np.ndarray, bpm: float, window_s: float = LOCAL_WIN
     if len(tempi) < 3:
         return None
     t = np.array(tempi)
-    ref = float(np.median(t))
-    for i in range(t.size):  # same metrical level throughout
-        t[i] = min((t[i] * f for f in (0.5, 1.0, 2.0)), key=lambda v: abs(np.log(v / ref)))
+    t = fold_octaves(t, float(np.median(fold_octaves(t, float(np.median(t))))))
     from scipy.ndimage import median_filter
 
     t = median_filter(t, size=3, mode="nearest")
