@@ -65,7 +65,6 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 #: a temporary (``.<key>.*.tmp``) older than this is left by a killed writer: the trim removes it
 STALE_TMP_S = 3600.0
 _CHUNK = 1 << 20
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def cache_dir() -> Path:
@@ -341,20 +340,7 @@ class AnalysisCache:
 def _read_entry(entry: Path) -> bytes:
     """The bytes of the cache entry ``entry``: a regular file, not a link (``O_NOFOLLOW``),
     at most :data:`musicapp.paths.MAX_READ_BYTES`. Raises like :func:`read_regular_file`."""
-    from musicapp.paths import MAX_READ_BYTES
-
-    if stat.S_ISLNK(os.lstat(entry).st_mode):
-        raise NotARegularFile(f"{entry}: a symbolic link, not an entry")
-    if not _NOFOLLOW:
-        return read_regular_file(entry)
-    fd = os.open(entry, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
-    with open(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotARegularFile(f"{entry}: not a regular file")
-        if st.st_size > MAX_READ_BYTES:
-            raise NotARegularFile(f"{entry}: {st.st_size} bytes, more than {MAX_READ_BYTES} expected")
-        return fh.read(MAX_READ_BYTES + 1)
+    return read_regular_file(entry, follow_links=False)
 
 
 def analyze_cached(path: str | Path, *, store: AnalysisCache | None = None,

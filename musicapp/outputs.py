@@ -137,7 +137,7 @@ def check_outputs(paths: Iterable[str | Path | None], *, overwrite: bool, flag: 
         if path is None:
             continue
         for source in sources:
-            if _same_file(path, source):
+            if same_file(path, source):
                 raise MusicappError(f"{path}: is the input file {source}; choose another name for "
                                     "the output (the input is never overwritten)")
         check_output(path, overwrite=overwrite, flag=flag)
@@ -147,8 +147,9 @@ def check_outputs(paths: Iterable[str | Path | None], *, overwrite: bool, flag: 
         seen[key] = str(path)
 
 
-def _same_file(a: str | Path, b: str | Path) -> bool:
-    """Whether two names reach the same file (same path after links, or same inode)."""
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two names reach one file: the same path once symbolic links and ``..`` are
+    resolved, or (both existing) the same inode, i.e. hard links."""
     if os.path.realpath(a) == os.path.realpath(b):
         return True
     try:

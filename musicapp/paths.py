@@ -68,7 +68,8 @@ class NotARegularFile(OSError):
 MAX_READ_BYTES = 256 * 2**20
 
 
-def read_regular_file(path: str | Path, max_bytes: int = MAX_READ_BYTES) -> bytes:
+def read_regular_file(path: str | Path, max_bytes: int = MAX_READ_BYTES, *,
+                      follow_links: bool = True) -> bytes:
     """The bytes of ``path`` if it is a regular file (the cache folders are writable by anyone
     running as the user: a FIFO planted there must not hang the app, ``/dev/zero`` must not fill
     memory). Opened without blocking and checked with ``fstat`` before reading.
@@ -76,11 +77,17 @@ def read_regular_file(path: str | Path, max_bytes: int = MAX_READ_BYTES) -> byte
     Raises:
         FileNotFoundError: no such file.
         NotARegularFile: a FIFO, device, socket or folder, or a file larger than ``max_bytes``
-            (a planted multi-GB file must not exhaust memory).
+            (a planted multi-GB file must not exhaust memory); with ``follow_links=False`` also
+            a symbolic link.
     """
     import stat
 
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow_links:  # a symbolic link in the last component fails to open (ELOOP)
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            raise NotARegularFile(f"{path}: a symbolic link, not a file")
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
     with open(fd, "rb") as fh:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

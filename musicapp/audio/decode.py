@@ -178,13 +178,17 @@ def _probe_past_broken_tag(p: Path) -> AudioInfo | None:
     if found is None:
         return None
     claimed, start = found
+    return _probe_from(p, start, (
+        f"damaged ID3 tag: its header claims {claimed} bytes but the file has "
+        f"{p.stat().st_size}; the tag was skipped and the audio decoded from the first MPEG "
+        f"frame (byte {start})"))
+
+
+def _probe_from(p: Path, start: int, note: str) -> AudioInfo | None:
+    """Probe ``p`` from byte ``start`` (libsndfile, else FFmpeg) with ``note`` as a warning;
+    None when neither reads it from there."""
     info = _probe_soundfile(p, start) or _probe_pyav(p, start)
-    if info is None:
-        return None
-    note = (f"damaged ID3 tag: its header claims {claimed} bytes but the file has "
-            f"{p.stat().st_size}; the tag was skipped and the audio decoded from the first MPEG "
-            f"frame (byte {start})")
-    return replace(info, warnings=(*info.warnings, note))
+    return None if info is None else replace(info, warnings=(*info.warnings, note))
 
 
 def _probe_past_misplaced_tag(p: Path, info: AudioInfo) -> AudioInfo:
@@ -197,10 +201,7 @@ def _probe_past_misplaced_tag(p: Path, info: AudioInfo) -> AudioInfo:
     if found is None:
         return info
     start, note = found
-    fixed = _probe_soundfile(p, start) or _probe_pyav(p, start)
-    if fixed is None:
-        return info
-    return replace(fixed, warnings=(*fixed.warnings, note))
+    return _probe_from(p, start, note) or info
 
 
 def _check_limits(p: Path, info: AudioInfo) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -82,14 +81,11 @@ def refuse_existing(path: str | Path, *, force: bool) -> Path:
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:
-    """Whether two names reach one file: the same path once symbolic links and ``..`` are
-    resolved, or (both existing) the same inode, i.e. hard links."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist: not the same file
-        return False
+    """:func:`musicapp.outputs.same_file`: whether two names reach one file (links resolved,
+    or the same inode)."""
+    from musicapp.outputs import same_file as product_same_file
+
+    return product_same_file(a, b)
 
 
 def refuse_same_file(outputs: Mapping[str, str | Path | None] | Iterable[str | Path | None],
