@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "'A minor', F#m (default: the analysed key, else C); a key that names its "
                    "mode and a --mode that says the other are refused")
     p.add_argument("--mode", choices=["major", "minor"], help="mode (default: from the key, "
-                   "else minor for negative valence); with --from-audio/--from-json it "
+                   "else from a --progression's tonic chord, i minor, I major, else minor for "
+                   "negative valence); with --from-audio/--from-json it "
                    "replaces the analysed key's mode")
     p.add_argument("--length", type=int, default=None, choices=[4, 8, 16], help="chords "
                    "(default 8; with --from-midi: the chords `continue` adds; not with "
@@ -74,7 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--progression", metavar="CHORDS", type=str, help="start from this loop (Roman "
                    "numerals, chord symbols' numerals like i9, iiø7, V7b9, or tokens, "
                    "space-separated, e.g. 'I V vi IV'); alone it is arranged and written as given, "
-                   "with --regenerate / --regenerate-from only those chords are regenerated")
+                   "with --regenerate / --regenerate-from only those chords are regenerated; "
+                   "typed chords (and --lock chords) keep the quality typed, the jazz style's "
+                   "colours (m9, 7(b9)) are for chords the model chooses")
     p.add_argument("--regenerate", type=int_range(1, 64), action="append", default=[], metavar="POS",
                    help="with --progression: regenerate the chord at 1-based POS (repeatable; not "
                    "with --regenerate-from)")
@@ -109,8 +112,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cadence", action="store_true", help="do not force a cadential last chord")
     p.add_argument("--pattern", choices=["block", "arpeggio", "strum", "pop"],
                    help="chord rhythm (default: follows arousal)")
-    p.add_argument("--tempo", type=finite_float(20, 400), help="tempo in bpm, 20..400 "
-                   "(default: follows arousal)")
+    p.add_argument("--tempo", type=finite_float(20, 400), help="tempo in quarter notes a "
+                   "minute, 20..400, as in the MIDI file and a DAW's tempo field (in 6/8 the "
+                   "felt dotted-quarter beat is 2/3 of it: --tempo 90 is 60 dotted quarters a "
+                   "minute); default: follows arousal")
     p.add_argument("-o", "--output", type=file_name, metavar="OUT.mid", help="write a MIDI file")
     p.add_argument("--wav", type=file_name, metavar="OUT.wav",
                    help="render the arrangement to a WAV file")
@@ -325,6 +330,28 @@ def _stated_mode(key_text: str) -> str | None:
     return Key.parse(key_text).mode  # an unreadable key is reported here, naming it
 
 
+def _progression_mode(args: argparse.Namespace, key, said: list[str]):
+    """The key's mode as a typed ``--progression`` names it: a lowercase tonic (i, i7) is
+    minor, I is major. It decides where the user named no mode (a bare ``--key D``, no key),
+    over the emotion's or the analysed track's mode; a mode the user named (``--key 'D
+    major'``, ``--mode``) that the tonic chord contradicts is kept, and said."""
+    from musicapp.compose.theory import Key, tonic_mode
+
+    if not args.progression:
+        return key
+    typed = tonic_mode(args.progression.split())
+    if typed is None or typed == key.mode:
+        return key
+    named = args.mode or (_stated_mode(args.key) if args.key else None)
+    if named is None:
+        return Key(key.tonic, typed)
+    tonic = "i" if typed == "minor" else "I"
+    said.append(f"the progression's tonic chord is {tonic} ({typed}) but the key given is "
+                f"{key.name}; kept {key.name}, so {tonic} is a chord borrowed from "
+                f"{key.tonic} {typed} (a bare --key {key.tonic} follows the progression)")
+    return key
+
+
 def _locks(items: list[str], n_chords: int, loop: str, mode: str) -> dict[int, str]:
     """``--lock POS=CHORD`` items as ``{0-based position: token}``. The same chord locked twice
     at a position is one lock; two different chords at one position are refused (the last one
@@ -355,10 +382,12 @@ def run_chords(args: argparse.Namespace) -> int:
     from musicapp.compose.generate import Constraints, Generator, Progression
     from musicapp.compose.rhythm import (
         Meter,
+        beat_bpm,
         beat_unit_text,
         fixed_plan,
         length_text,
         plan_beats,
+        tempo_text,
     )
     from musicapp.compose.theory import ChordToken, Key, conventional_key
     from musicapp.outputs import check_outputs
@@ -403,6 +432,7 @@ def run_chords(args: argparse.Namespace) -> int:
             key = Key(key.tonic, em.suggested_mode)
     elif not args.key and not em_key and em is not None:
         key = Key(key.tonic, em.suggested_mode)
+    key = _progression_mode(args, key, said)
     usual = conventional_key(key)
     if usual.tonic != key.tonic and not key.has_signature():
         # E# major, Fb minor, A# major ...: their scales need double sharps or flats (C##m).
@@ -425,6 +455,7 @@ def run_chords(args: argparse.Namespace) -> int:
                             "(a loop; longer pieces are built from loops in the DAW)")
     loop = f"the {n_chords}-chord progression" if args.progression else f"a loop of {n_chords}"
     locked = _locks(args.lock, n_chords, loop, key.mode)
+    typed_locks = {p: ChordToken.parse(t) for p, t in locked.items()}  # as typed (i7, i9)
     meter = Meter.parse(meter_text or "4/4")
     style = check_style(args.style)
     if style == "jazz":  # a lock typed as the jazz style shows it (i9, V7b9): its seventh chord
@@ -453,7 +484,8 @@ def run_chords(args: argparse.Namespace) -> int:
 
         em = em or Emotion(prog.valence, prog.arousal, f"clip:{Path(args.from_midi).name}")
         tempo = tempo or idea.clip.tempo_bpm
-        said.append(f"clip: {idea.clip.meter.text}, {idea.clip.tempo_bpm:.0f} bpm, key "
+        said.append(f"clip: {idea.clip.meter.text}, "
+                    f"{tempo_text(idea.clip.tempo_bpm, idea.clip.meter)}, key "
                     f"{idea.key.name}; recognised: " + " ".join(
                         "-" if r.token is None else r.token.name(idea.key)
                         for r in idea.recognised))
@@ -461,8 +493,9 @@ def run_chords(args: argparse.Namespace) -> int:
         toks = [ChordToken.parse(t, key.mode) for t in args.progression.split()]
         if len(toks) < 2:
             raise MusicappError("--progression needs at least 2 chords")
-        for pos, token in locked.items():  # a locked chord replaces the given one (the
-            toks[pos] = ChordToken.parse(token, key.mode)  # kept chords ignored the lock)
+        for pos, token in typed_locks.items():  # a locked chord replaces the given one (the
+            toks[pos] = token  # kept chords ignored the lock)
+        typed = dict(enumerate(toks))  # each plays and is named exactly as typed
         if style == "jazz":  # i9, V7b9 as the jazz style shows them: the i7, V7 it colours
             from musicapp.compose.jazz import uncoloured
 
@@ -472,7 +505,8 @@ def run_chords(args: argparse.Namespace) -> int:
                 raise MusicappError(f"position {pos} outside the {len(toks)}-chord progression")
         cpb = args.chords_per_bar if args.chords_per_bar != "auto" else "1"
         beats = plan_beats(fixed_plan(len(toks), cpb), meter)
-        base = Progression(key, toks, beats, em.valence, em.arousal, meter=meter, style=style)
+        base = Progression(key, toks, beats, em.valence, em.arousal, meter=meter, style=style,
+                           typed=typed)
         cons.length = len(toks)
         cons.max_nondiatonic = max(args.max_nondiatonic,
                                    sum(not t.is_diatonic(key.mode) for t in toks))
@@ -489,6 +523,8 @@ def run_chords(args: argparse.Namespace) -> int:
             raise MusicappError(f"--alternatives {args.alternatives}: outside a loop of "
                                 f"{args.length}")
         prog = gen.generate(em.valence, em.arousal, key, cons, seed=args.seed, **kw)
+    if not args.from_midi:  # a locked chord plays and is named as typed (the jazz colours
+        prog.typed.update(typed_locks)  # belong to the chords the generator chose)
     alts, current_p = None, None
     if args.alternatives is not None:
         alts, current_p = gen.ranked_alternatives(prog, args.alternatives - 1, constraints=cons)
@@ -509,7 +545,9 @@ def run_chords(args: argparse.Namespace) -> int:
             "tokens": [t.token for t in prog.tokens], "beats": prog.beats,
             "lengths": [length_text(b, meter) for b in prog.beats],
             "beat_unit": beat_unit_text(meter),
-            "tempo_bpm": arr.tempo_bpm, "pattern": arr.pattern, "loglik": prog.loglik,
+            "tempo_bpm": arr.tempo_bpm, "tempo_unit": "quarter",
+            "beat_bpm": round(beat_bpm(arr.tempo_bpm, meter), 3), "pattern": arr.pattern,
+            "loglik": prog.loglik,
             "chord_program": chord_program(arr.pattern),
             "meter": meter.text, "bars": prog.bars, "style": style,
             "notes": said + prog.notes,
@@ -521,7 +559,7 @@ def run_chords(args: argparse.Namespace) -> int:
             "midi": args.output, "wav": args.wav}, indent=1))
     else:
         print(f"{key.name}  (valence {signed(em.valence)}, arousal {signed(em.arousal)} from "
-              f"{em.source}; {arr.tempo_bpm:.0f} bpm, {meter.text}, {prog.bars:g} bars, "
+              f"{em.source}; {tempo_text(arr.tempo_bpm, meter)}, {meter.text}, {prog.bars:g} bars, "
               f"{arr.pattern})")
         print("  ".join(prog.names))
         print("  ".join(prog.romans))

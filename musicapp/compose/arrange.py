@@ -320,9 +320,10 @@ def arrange(prog: Progression, *, pattern: str | None = None, tempo_bpm: float |
         spans.append((t, float(b), tok))
         t += b
     pattern = pattern or pattern_for_arousal(prog.arousal)
-    voicings = voice_lead([voiced_pcs(tok, prog.key, prog.style) for tok in prog.tokens])
+    # what plays: the jazz colours of the generator's chords (m9, 7(b9)), a typed chord as typed
+    voicings = voice_lead([voiced_pcs(tok, prog.key) for tok in prog.sounding])
     rng = np.random.default_rng(seed)
-    names = prog.names if prog.style == jazz.STYLE else []  # what plays: Bbm9, F7(b9)
+    names = prog.names if prog.style == jazz.STYLE or prog.typed else []  # what plays
     arr = Arrangement(prog.key, tempo_bpm or tempo_for_arousal(prog.arousal), pattern, spans,
                       voicings, meter=meter, names=names)
     arr.chords = comp(spans, voicings, pattern)

@@ -40,7 +40,8 @@ alternatives read them the same way. A jazz loop in minor ends on the dominant
 dominant is played as iiø7, the minor ii-V-i (over 5 seeds, 4 keys and two sad moods: 0/40 ideas
 held iiø7 and 16/40 ended on iv7 before; now 16/40 hold iiø7 -> V7b9 and all 40 end on V7b9).
 The shown names, numerals and Harte labels are the chords that sound (:attr:`Progression.
-sounding`: i9, V7b9 in minor).
+sounding`: i9, V7b9 in minor); a chord the user typed (:attr:`Progression.typed`) sounds and
+is shown as typed, never coloured.
 """
 
 from __future__ import annotations
@@ -190,15 +191,21 @@ class Progression:
     meter: Meter = field(default_factory=Meter)
     style: str | None = None
     notes: list[str] = field(default_factory=list)  # stated fallbacks (e.g. out-of-vocabulary)
+    #: 0-based position -> the chord exactly as the user typed it (``--progression``,
+    #: ``--lock``): it plays and is named as typed (i7 stays m7, V7 stays V7), never coloured
+    #: by the jazz style, whose colours belong to the chords the generator chose
+    typed: dict[int, ChordToken] = field(default_factory=dict)
 
     @property
     def sounding(self) -> list[ChordToken]:
-        """The chords as they sound and are shown: in the jazz style with the voicing's colour
-        (:func:`musicapp.compose.jazz.coloured`: i7 -> i9, V7 -> V7b9 in minor), else
+        """The chords as they sound and are shown: a chord the user typed as typed
+        (:attr:`typed`); in the jazz style the generator's chords with the voicing's colour
+        (:func:`musicapp.compose.jazz.coloured`: i7 -> i9, V7 -> V7b9 in minor); else
         :attr:`tokens`."""
-        if self.style == jazz.STYLE:
-            return [jazz.coloured(t, self.key.mode) for t in self.tokens]
-        return list(self.tokens)
+        jazzy = self.style == jazz.STYLE
+        return [self.typed[i] if i in self.typed
+                else jazz.coloured(t, self.key.mode) if jazzy else t
+                for i, t in enumerate(self.tokens)]
 
     @property
     def names(self) -> list[str]:
@@ -610,7 +617,9 @@ class Generator:
                 prog.key.mode))
             c.max_nondiatonic = max(c.max_nondiatonic, nd)
         kw.setdefault("style", prog.style)
-        return self.generate(prog.valence, prog.arousal, prog.key, c, seed=seed, **kw)
+        out = self.generate(prog.valence, prog.arousal, prog.key, c, seed=seed, **kw)
+        out.typed = {i: t for i, t in prog.typed.items() if i not in redo}  # kept as typed
+        return out
 
     def _same_chord(self, tok: ChordToken, mode: str, style: str | None) -> set[str]:
         """The tokens that are ``tok`` for regeneration: itself, and in the jazz style every

@@ -19,6 +19,10 @@ the composer in the jazz style:
   symbol names what plays (:func:`coloured`): Bbm9 and F7(b9), i9 and V7b9, in the text, the
   JSON, the composer's chord cards and the MIDI file's markers alike (a musician reading
   "Bbm7" while Bbm9 sounds was misled).
+
+These readings and colours are for the chords the generator chooses. A chord the user typed
+(``--progression``, ``--lock``) plays and is named exactly as typed (i7 is m7, V7 is V7; see
+:attr:`musicapp.compose.generate.Progression.typed`): a typed loop is "written as given".
 """
 
 from __future__ import annotations

@@ -86,6 +86,23 @@ def beat_unit_text(meter: Meter) -> str:
     return _UNIT_NAMES[counted_beat(meter)]
 
 
+def beat_bpm(tempo_bpm: float, meter: Meter) -> float:
+    """``tempo_bpm`` (quarter notes a minute: the MIDI file's tempo, the app's one tempo unit)
+    as counted beats a minute in ``meter``: 100 -> 66.7 dotted quarters in 6/8."""
+    return tempo_bpm / counted_beat(meter)
+
+
+def tempo_text(tempo_bpm: float, meter: Meter) -> str:
+    """The tempo as a musician reads it: ``"100 bpm"`` where the counted beat is the quarter
+    note, else with the unit said and the counted beat's rate: ``"100 bpm (quarter notes) =
+    66.7 dotted quarters a minute"`` in 6/8, ``"... = 200 eighths a minute"`` in 5/8."""
+    if counted_beat(meter) == 1.0:
+        return f"{tempo_bpm:.0f} bpm"
+    rate = round(beat_bpm(tempo_bpm, meter), 1)
+    return (f"{tempo_bpm:.0f} bpm (quarter notes) = {rate:g} {beat_unit_text(meter)}s "
+            "a minute")
+
+
 def length_text(beats: float, meter: Meter) -> str:
     """A chord's length (``beats`` quarter notes) as a musician counts it in ``meter``: whole
     bars as "1 bar", "2 bars", else counted beats: "2 beats" in 4/4, "1 beat" for half a bar

@@ -452,3 +452,19 @@ def chord_name_pcs(name: str) -> frozenset[int]:
     """Pitch classes of an absolute chord symbol."""
     root, q = parse_chord_name(name)
     return frozenset((root + s) % 12 for s, _ in QUALITIES[q])
+
+
+def tonic_mode(chords: list[str]) -> str | None:
+    """The mode a typed progression's own tonic chord names: ``"minor"`` for a lowercase tonic
+    (i, i7, i9, ``I:min``), ``"major"`` for I, Imaj7, I7 ...; the first tonic chord (degree 1,
+    unaltered, not applied) decides; ``None`` when the progression has no tonic chord or its
+    tonic is neither (sus, dim, aug)."""
+    for text in chords:
+        tok = ChordToken.parse(text, "major")
+        if tok.degree != 1 or tok.alter != 0 or tok.of_degree is not None:
+            continue
+        if tok.quality in MINOR_QUALITIES:
+            return "minor"
+        if tok.quality in MAJOR_QUALITIES:
+            return "major"
+    return None

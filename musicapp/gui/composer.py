@@ -177,6 +177,11 @@ class VAPad(pg.PlotWidget):
             self.set_value(float(p.x()), float(p.y()))
 
 
+#: the tempo's unit, as the CLI's --tempo and the MIDI file count it
+TEMPO_TIP = ("Tempo of the preview and the MIDI file in quarter notes a minute, as a DAW's "
+             "tempo field counts it (in 6/8 the felt dotted-quarter beat is 2/3 of it)")
+
+
 class ChordBlock(QFrame):
     """One chord: name, Roman numeral and length, lock, regenerate and alternatives buttons.
     Every text is shown whole (the card is as wide as its texts need); click the card to select
@@ -447,7 +452,7 @@ class ComposerPanel(QWidget):
         self.tempo.setSpecialValueText("auto")
         self.tempo.setValue(39)
         self.tempo.setSuffix(" BPM")
-        self.tempo.setToolTip("Tempo of the preview and the MIDI file (auto: from the arousal)")
+        self.tempo.setToolTip(TEMPO_TIP + " (auto: from the arousal)")
         self.pattern = QComboBox()
         self.pattern.addItem("auto", None)
         for key, text in PATTERN_NAMES.items():
@@ -805,7 +810,7 @@ class ComposerPanel(QWidget):
         self.arrangement = arr
         self.roll.set_arrangement(arr)
         if arr is not None and self.tempo.value() == self.tempo.minimum():
-            self.tempo.setToolTip(f"Tempo (auto: {arr.tempo_bpm:.0f} BPM from the arousal)")
+            self.tempo.setToolTip(f"{TEMPO_TIP} (auto: {arr.tempo_bpm:.0f} BPM from the arousal)")
         self.select(self.selected_index if 0 <= self.selected_index < len(self.blocks) else -1)
 
     def select(self, index: int) -> None:

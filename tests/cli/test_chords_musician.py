@@ -63,8 +63,8 @@ def test_the_symbols_the_app_writes_are_accepted_and_voiced(capsys, tmp_path):
     out = tmp_path / "j.mid"
     res = _json(capsys, ["--mood", "sad", "--key", "Bb minor", "--style", "jazz",
                          "--progression", "i9 iiø7 V7b9 i7", "-o", str(out)])
-    assert res["chords"] == ["Bbm9", "Cm7b5", "F7(b9)", "Bbm9"]
-    assert res["roman"] == ["i9", "iiø7", "V7b9", "i9"]
+    assert res["chords"] == ["Bbm9", "Cm7b5", "F7(b9)", "Bbm7"]  # each as typed (the i7 too)
+    assert res["roman"] == ["i9", "iiø7", "V7b9", "i7"]
     markers, _ = _midi_chords(out)
     assert markers == res["chords"]
     res = _json(capsys, ["--key", "Bb minor", "--progression", "i9 ii\u00f8 V7(b9) VImaj9"])

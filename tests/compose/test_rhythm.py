@@ -22,3 +22,13 @@ def test_the_counted_beat():
     assert beat_unit_text(Meter.parse("4/4")) == "quarter"
     assert beat_unit_text(Meter.parse("3/8")) == "eighth"
     assert counted_beat(Meter.parse("12/8")) == 1.5
+
+
+def test_tempo_text_names_the_unit_where_the_beat_is_not_a_quarter():
+    from musicapp.compose.rhythm import Meter, beat_bpm, tempo_text
+
+    assert tempo_text(100, Meter.parse("4/4")) == "100 bpm"
+    assert tempo_text(100, Meter.parse("6/8")) == \
+        "100 bpm (quarter notes) = 66.7 dotted quarters a minute"
+    assert tempo_text(100, Meter.parse("5/8")) == "100 bpm (quarter notes) = 200 eighths a minute"
+    assert beat_bpm(90, Meter.parse("12/8")) == 60
