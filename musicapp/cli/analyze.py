@@ -61,8 +61,9 @@ def register(subparsers) -> None:
                        "filled in, the meter kept over the new beats) before printing and "
                        "exporting, as the app's half/double toggle does")
     level.add_argument("--bpm", type=finite_float(0.0, 2000.0, lo_open=True), metavar="N",
-                       help="count the found tempo at N BPM: N must be a metrical level of it "
-                       "(x1/2, x2, x1/3, x3 ...; within 4%%), else an error")
+                       help="count the found tempo at N BPM: N must be a half/double level "
+                       "of it (x1/4, x1/2, x2 or x4; within 4%%), else an error (x3, x2/3 ... "
+                       "would need beats the analysis does not have)")
     p.set_defaults(func=run)
 
 
@@ -319,7 +320,7 @@ def _run_one(args: argparse.Namespace, path: Path) -> int:
 def _at_level(args: argparse.Namespace, result: dict) -> dict:
     """``result`` at the --tempo-level/--bpm the user chose (unchanged without them, or when it
     is that level already); a MusicappError names a track without a tempo or a --bpm that is
-    not a metrical level of the found tempo."""
+    not a half/double level of the found tempo."""
     level, bpm = getattr(args, "tempo_level", None), getattr(args, "bpm", None)
     if level is None and bpm is None:
         return result

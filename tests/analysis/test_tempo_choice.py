@@ -7,6 +7,7 @@ import pytest
 
 from musicapp.analysis.tempo_choice import choose_tempo, close_level
 from musicapp.errors import MusicappError
+from tests.analysis.conftest import needs_soundfont
 
 
 def _result() -> dict:
@@ -228,3 +229,112 @@ def test_a_quarter_is_two_halvings_and_times_four_comes_back():
     back = choose_tempo(q, 180.0)
     assert (back["beats"], back["downbeats"], back["meter"]) == (
         r["beats"], r["downbeats"], r["meter"])
+
+
+def test_refused_levels_name_the_ratio_and_the_levels_that_work():
+    """`--bpm 60` on a 90-BPM analysis printed 60 but kept the 90-BPM beats (a MIDI file at
+    ~90 BPM with 121 drifting tempo events); x3, x1/3, x2/3, x3/2 are refused now, naming the
+    ratio and the half/double levels, and those levels still re-count the beats."""
+    r = _song(4, 1, bars=16, bpm=90.0)
+    for bpm, name in ((60.0, "x2/3"), (270.0, "x3"), (30.0, "x1/3"), (135.0, "x3/2")):
+        with pytest.raises(MusicappError) as err:
+            choose_tempo(r, bpm)
+        assert str(err.value) == (f"{bpm:g} BPM is {name} of the found 90.0 BPM; only "
+                                  "half/double levels (45.0, 180.0, 22.5, 360.0) can be re-counted")
+    with pytest.raises(MusicappError, match=r"77\.7 BPM is not a metrical level of the found 90\.0"):
+        choose_tempo(r, 77.7)
+    for bpm in (45.0, 180.0, 22.5, 360.0):
+        out = choose_tempo(r, bpm)
+        assert out["tempo_bpm"] == bpm and abs(len(out["beats"]) - 65 * bpm / 90.0) <= 3
+        assert np.allclose(np.diff(out["beats"]), 60.0 / bpm, atol=2e-3)
+    # once counted at 45, the message names the current tempo's levels
+    with pytest.raises(MusicappError, match=r"is x3 of the current 45.0 BPM; .*\(22.5, 90.0, "):
+        choose_tempo(choose_tempo(r, level="half"), 135.0)
+
+
+def test_library_refuses_a_triple_level_and_keeps_the_stored_tempo(tmp_path):
+    from musicapp.library.api import Library
+    from tests.helpers.signals import sine, write_audio
+
+    (tmp_path / "music").mkdir()
+    audio = write_audio(tmp_path / "music" / "a.wav", sine(220.0, 2.0, 22050, amp=0.3), 22050)
+    with Library(tmp_path / "lib.db") as lib:
+        lib.store.scan(tmp_path / "music")
+        track = lib.store.track_by_path(audio)
+        assert lib.store.save_result(track.id, fingerprint=None, analysis=_result(),
+                                     duration_s=2.0)
+        with pytest.raises(MusicappError, match=r"80 BPM is x1/3 of the found 240\.0 BPM"):
+            lib.set_tempo(track.id, 80.0)
+        assert lib.store.analysis(track.id)["beats"] == _result()["beats"]
+        assert lib.store.analysis(track.id)["tempo_bpm"] == 240.0
+
+
+def test_half_keeps_the_first_downbeat_when_chords_change_every_half_bar():
+    """pop909 001 halved to 45 BPM kept the odd downbeats: each bar held "A#m D#m B C#" instead
+    of its phrase "B C# A#m D#m", "Bar 1" at the song's second bar. Its chords change every
+    half bar, so both halves of the downbeats have a change on nearly every downbeat; its
+    analysis (the chords and downbeats below, rounded from the app's) keeps bar 1 now."""
+    period = 60.0 / 90.0
+    downbeats = [round(2.717 + 4 * period * k, 3) for k in range(12)]
+    labels = ["B:maj", "C#:maj", "A#:min", "D#:min", "B:maj", "C#:maj", "F#:maj", "F#:maj"]
+    starts = [round(2.717 + 2 * period * k, 3) for k in range(24)]
+    chords = [{"start": 0.0 if k == 0 else a, "end": a + 2 * period, "label": labels[k % 8]}
+              for k, a in enumerate(starts)]
+    beats = [round(2.717 + period * k, 3) for k in range(48)]
+    r = {"tempo_bpm": 90.0, "beats": beats, "downbeats": downbeats, "meter": "4/4",
+         "chords": chords}
+    h = choose_tempo(r, level="half")
+    assert h["downbeats"] == downbeats[0::2] and h["beats"][0] == 2.717
+    # the same song whose chords change once per true (half-time) bar, on the second
+    # downbeat, still moves the bar lines there: the evidence is clear
+    r["chords"] = [{"start": a, "end": a + 4 * period, "label": ("C:maj", "G:maj")[k % 2]}
+                   for k, a in enumerate(downbeats[1::2])]
+    assert choose_tempo(r, level="half")["downbeats"] == downbeats[1::2]
+
+
+def _phrase_piece(bpm: float = 90.0, phrases: int = 3, lead_beats: int = 2):
+    """A rendered pop phrase at ``bpm`` in 4/4, two chords a bar as in pop909 001: | C G | Am F
+    | C G | F - |, with kick, snare, hi-hat and bass, after ``lead_beats`` beats of hi-hat.
+    Returns the notes, programs and the true bar-1 time."""
+    from musicapp_lab.analysis.render import Note
+
+    p = 60.0 / bpm
+    t0 = 0.5 + lead_beats * p
+    roots = {"C": 48, "G": 43, "Am": 45, "F": 41}
+    triads = {"C": (60, 64, 67), "G": (59, 62, 67), "Am": (57, 60, 64), "F": (57, 60, 65)}
+    bar = [("C", 2), ("G", 2), ("Am", 2), ("F", 2), ("C", 2), ("G", 2), ("F", 4)]
+    notes, t = [], t0
+    for _ in range(phrases):
+        for name, beats in bar:
+            end = t + beats * p
+            notes += [Note(t, end - 0.02, 0, k, 80) for k in triads[name]]
+            notes.append(Note(t, end - 0.05, 1, roots[name], 90))
+            t = end
+    total = int(round((t - 0.5) / p))
+    for i in range(total):
+        b = 0.5 + i * p
+        notes += [Note(b, b + 0.1, 9, 42, 60), Note(b + p / 2, b + p / 2 + 0.1, 9, 42, 50)]
+        if i >= lead_beats:
+            k = (i - lead_beats) % 4
+            notes.append(Note(b, b + 0.1, 9, 36 if k in (0, 2) else 38, 100 if k == 0 else 85))
+    return notes, {0: 0, 1: 33}, t0
+
+
+@needs_soundfont
+def test_half_time_of_a_rendered_phrase_keeps_bar_one():
+    """A rendered 90-BPM phrase, two chords a bar (| C G | Am F | C G | F - |), analysed with
+    the app's pipeline: halved to 45 BPM, the first bar line stays at the first analysed
+    downbeat, the song's bar 1, and each 45-BPM bar starts a 2-bar half of the phrase."""
+    from musicapp_lab.analysis.render import render_notes
+
+    from musicapp.pipeline import analyze_samples
+
+    notes, programs, bar1 = _phrase_piece()
+    y = render_notes(notes, programs, sample_rate=22050)
+    r = analyze_samples(y, 22050, tags=False).to_dict()
+    assert abs(r["tempo_bpm"] - 90.0) < 3.0 and r["meter"] == "4/4"
+    assert abs(r["downbeats"][0] - bar1) < 0.1  # the analysis finds bar 1
+    h = choose_tempo(r, level="half")
+    assert h["downbeats"][:3] == r["downbeats"][0:6:2]
+    bar2 = 4 * 60.0 / 45.0
+    assert np.allclose(np.array(h["downbeats"][:3]) - bar1, [0.0, bar2, 2 * bar2], atol=0.12)

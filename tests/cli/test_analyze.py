@@ -240,11 +240,11 @@ def test_tempo_level_and_key_changes_reach_the_text_and_the_midi(tmp_path, capsy
 
 
 def test_tempo_level_errors_are_clear(progression, tmp_path, capsys):
-    """--bpm that is no metrical level of the found tempo, --bpm with --tempo-level, and either
+    """--bpm that is no half/double level of the found tempo, --bpm with --tempo-level, and either
     with --no-music are refused with a message naming them (exit 2, no traceback)."""
     assert main(["analyze", "--no-tags", "--bpm", "77.7", str(progression)]) == 2
     err = capsys.readouterr().err
-    assert "musicapp: error:" in err and "--bpm 77.7" in err and "metrical level" in err
+    assert "musicapp: error:" in err and "--bpm 77.7" in err and "only half/double levels" in err
     assert main(["analyze", "--no-music", "--no-tags", "--tempo-level", "half",
                  str(progression)]) == 2
     assert "--no-music" in capsys.readouterr().err
@@ -252,6 +252,29 @@ def test_tempo_level_errors_are_clear(progression, tmp_path, capsys):
         main(["analyze", "--tempo-level", "half", "--bpm", "60", str(progression)])
     assert "not allowed with" in capsys.readouterr().err
 
+
+def test_bpm_at_a_triple_level_is_refused_and_half_double_count_the_beats(progression, capsys):
+    """`--bpm 60` on a track found at 90 printed 60 but kept the 90-BPM beats and wrote a MIDI
+    file at ~90 BPM; a --bpm at x2/3 or x3 of the found tempo is refused now (exit 2, the
+    message names the ratio and the levels that work), and --bpm at half the found tempo
+    gives half the beats in the JSON."""
+    assert main(["analyze", "--no-tags", "--json", str(progression)]) == 0
+    found = json.loads(capsys.readouterr().out)
+    bpm = float(found["tempo_bpm"])
+    for asked, name in ((round(bpm * 2 / 3, 1), "x2/3"), (round(bpm * 3, 1), "x3")):
+        assert main(["analyze", "--no-tags", "--json", "--bpm", str(asked),
+                     str(progression)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.startswith(f"musicapp: error: {progression}: --bpm {asked:g}: "
+                                       f"{asked:g} BPM is {name} of the found {bpm:.1f} BPM; "
+                                       f"only half/double levels ({bpm / 2:.1f}, {bpm * 2:.1f}, ")
+    assert main(["analyze", "--no-tags", "--json", "--bpm", f"{bpm / 2:.2f}",
+                 str(progression)]) == 0
+    half = json.loads(capsys.readouterr().out)
+    assert half["tempo_bpm"] == pytest.approx(bpm / 2, abs=0.01)
+    assert abs(len(half["beats"]) - len(found["beats"]) / 2) <= 1
+    assert set(half["beats"]) <= set(found["beats"])
 
 def test_summary_never_prints_a_negative_zero_for_valence_or_arousal():
     from musicapp.cli.analyze import summarise
