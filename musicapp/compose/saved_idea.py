@@ -84,6 +84,8 @@ def progression_to_dict(prog) -> dict:
         "meter": prog.meter.text, "style": prog.style,
         "loglik": float(prog.loglik), "fit": float(prog.fit), "score": float(prog.score),
         "notes": [str(n) for n in prog.notes],
+        # chords the user typed, played as typed (position -> token; see Progression.typed)
+        "typed": {str(i): t.token for i, t in sorted(prog.typed.items())},
     }
 
 
@@ -110,11 +112,19 @@ def progression_from_dict(data: dict):
             beats.append(b)
         meter = Meter.parse(_str(data["meter"]))
         style = data.get("style")
+        typed = data.get("typed") or {}
+        if not isinstance(typed, dict):
+            raise SavedIdeaError("the typed chords are not a mapping")
+        kept: dict[int, ChordToken] = {}
+        for pos, tok in typed.items():
+            if not (isinstance(pos, str) and pos.isdecimal() and int(pos) < len(tokens)):
+                raise SavedIdeaError(f"a typed chord at position {pos!r} outside the progression")
+            kept[int(pos)] = ChordToken.parse(_str(tok))
         return Progression(key, tokens, beats, _num(data["valence"]), _num(data["arousal"]),
                            loglik=_num(data.get("loglik", 0.0)), fit=_num(data.get("fit", 0.0)),
                            score=_num(data.get("score", 0.0)), meter=meter,
                            style=None if style is None else _str(style),
-                           notes=[_str(n) for n in data.get("notes", [])])
+                           notes=[_str(n) for n in data.get("notes", [])], typed=kept)
     except SavedIdeaError:
         raise
     except MusicappError as exc:

@@ -129,3 +129,19 @@ def test_clear_keeps_a_copy_and_previous_is_bounded(tmp_path):
     assert not f.path.exists()
     assert len(list(f.previous_dir.glob("idea-*.json"))) == KEEP_PREVIOUS
     assert f.load() is None
+
+
+def test_typed_chords_round_trip_and_still_play_as_typed():
+    """A jazz loop whose chords were typed (i7, V7) must not come back coloured (i9, V7b9)."""
+    tokens = [ChordToken.parse(t, "minor") for t in ("i7", "iv7", "V7", "i7")]
+    prog = Progression(Key("Bb", "minor"), tokens, [4.0] * 4, -0.4, 0.0, style="jazz",
+                       typed={0: tokens[0], 3: tokens[3]})
+    assert prog.names == ["Bbm7", "Ebm7", "F7(b9)", "Bbm7"]
+    back = progression_from_dict(json.loads(json.dumps(progression_to_dict(prog))))
+    assert back.typed == prog.typed and back.names == prog.names
+    data = progression_to_dict(prog)
+    data["typed"] = {"9": "I:m7"}
+    with pytest.raises(SavedIdeaError, match="outside the progression"):
+        progression_from_dict(data)
+    del data["typed"]  # an idea saved before typed chords were kept
+    assert progression_from_dict(data).names == ["Bbm9", "Ebm7", "F7(b9)", "Bbm9"]
