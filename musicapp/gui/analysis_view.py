@@ -150,6 +150,40 @@ def key_tooltip(key: Any, candidates: Any = None) -> str:
     return head + (f"\n{others}" if others else "")
 
 
+def bpm_text(result: dict[str, Any]) -> str | None:
+    """The tempo with its unit by the CLI's rule (:func:`musicapp.analysis.tempo_choice.tempo_label`):
+    "121.2 BPM", "~60.6 BPM" (low confidence), "60.6 BPM (or 121.2)" (a close half/double
+    level); None without a tempo."""
+    from musicapp.analysis.tempo_choice import tempo_label
+
+    label = tempo_label(result)
+    if label is None:
+        return None
+    head, sep, tail = label.partition(" (or ")
+    return f"{head} BPM{sep}{tail}"
+
+
+def _clock(seconds: float) -> str:
+    """4:59.6 (rounded to a tenth first, so 59.96 s reads 1:00.0, not 0:60.0)."""
+    tenths = round(float(seconds) * 10)
+    return f"{tenths // 600}:{(tenths % 600) / 10:04.1f}"
+
+
+def key_change_text(result: dict[str, Any]) -> str:
+    """"→ C major at 4:59.6" for each confident key change of the key timeline (the changes
+    the CLI's ``analyze`` prints as "changes to C major at 4:59.6", from
+    :func:`musicapp.analysis.export.key_changes`), joined by ", "; "" for a one-key track."""
+    from musicapp.analysis.export import key_changes
+
+    parts = []
+    for c in key_changes(result):
+        name = c.get("name") or f"{c.get('tonic')} {c.get('mode')}"
+        start = float(c.get("start") or 0.0)
+        parts.append(f"starts in {name}" if start <= 0
+                     else f"→ {name} at {_clock(start)}")
+    return ", ".join(parts)
+
+
 def summary_line(result: TrackAnalysis | dict | None) -> str:
     """The one-line summary shown when the panels are collapsed: "A minor · 120 BPM · 4/4 ·
     track energy 3/10" (the parts the analysis has; "" when it has none of them). "track"
@@ -164,8 +198,9 @@ def summary_line(result: TrackAnalysis | dict | None) -> str:
         parts.append(f"{key['tonic']} {key.get('mode', '')}".strip() if clear else "no clear key")
     elif key and not isinstance(key, dict):
         parts.append(str(key))
-    if f["tempo_bpm"]:
-        parts.append(f"{round(float(f['tempo_bpm']), 1):g} BPM")
+    tempo = bpm_text(as_analysis(result or {}).to_dict())
+    if tempo:
+        parts.append(tempo)
     if f["meter"]:
         parts.append(str(f["meter"]))
     if f["energy"] is not None:
@@ -310,7 +345,7 @@ class AnalysisPanel(QWidget):
         self.key_label.setWordWrap(True)
         # a BPM or a key never breaks across lines ("240.0 / BPM" did at 1024x640)
         fm = self.tempo_label.fontMetrics()
-        self.tempo_label.setMinimumWidth(fm.horizontalAdvance("000.0 BPM") + 6)
+        self.tempo_label.setMinimumWidth(fm.horizontalAdvance("~000.0 BPM") + 6)
         self.key_label.setMinimumWidth(fm.horizontalAdvance("G# minor · >0.99") + 6)
         self.meter_label = QLabel("–")
         self.genre_label = QLabel("–")  # names only; their percentiles in the tooltip
@@ -387,11 +422,16 @@ class AnalysisPanel(QWidget):
         # or rubato)"), as `musicapp analyze` does: a bare dash under a beat lane full of
         # beats reads as a failure
         key_reason = "" if f["key"] or status else str(f["key_reason"] or "")
-        self.key_label.setText(key_text(f["key"], f["key_candidates"], f["key_ambiguity"])
-                               if f["key"]
-                               else key_reason or none)
+        # a key change, as the Harmony tab, the chord lane and `musicapp analyze` tell it
+        change = key_change_text(analysis.to_dict()) if f["key"] else ""
+        text = key_text(f["key"], f["key_candidates"], f["key_ambiguity"]) if f["key"] else ""
+        if change:
+            head, nl, rest = text.partition("\n")
+            text = f"{head}\n{change}{nl}{rest}"
+        self.key_label.setText(text or key_reason or none)
+        tip = key_tooltip(f["key"], f["key_candidates"])
         self.key_label.setToolTip(f"No key: {key_reason}" if key_reason
-                                  else key_tooltip(f["key"], f["key_candidates"]))
+                                  else tip + (f"\nKey change: {change}" if change else ""))
         tempo_reason = "" if f["tempo_bpm"] or status else str(f["tempo_reason"] or "")
         from musicapp.analysis.tempo_choice import LOW_TEMPO_CONFIDENCE, close_level
 
@@ -403,7 +443,9 @@ class AnalysisPanel(QWidget):
         # "~" as in the CLI's analyze and library list (tempo_choice.TEMPO_LEGEND)
         tempo = (f"{'~' if low else ''}{float(f['tempo_bpm']):.1f} BPM" if f["tempo_bpm"]
                  else tempo_reason or none)
-        # a coin toss between two levels is shown, not only kept in the JSON
+        # a coin toss between two levels is shown, not only kept in the JSON; a BPM never
+        # wraps ("~120.0 / BPM" did at 1024x640), only a reason ("no steady beat (…)") does
+        self.tempo_label.setWordWrap(not f["tempo_bpm"])
         self.tempo_label.setText(tempo + (f"\nor {float(close['bpm']):.1f}?" if close else ""))
         tips = [f"Low tempo confidence ({float(conf):.2f}): the beat is not steady or not "
                 "clear, so this figure is a rough one"] if low else []

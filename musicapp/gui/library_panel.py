@@ -239,6 +239,11 @@ class LibraryPanel(QWidget):
         for name in ("Track", "Moods"):
             self.table.horizontalHeader().setSectionResizeMode(
                 COLUMNS.index(name), QHeaderView.ResizeMode.Stretch)
+        # the short columns fit their text ("~143.8 (or 71.9)" was cut to "~143.8 (or 7…" at
+        # 1024 px); the stretched name and moods give way
+        for name in ("Length", "Tempo", "Key"):
+            self.table.horizontalHeader().setSectionResizeMode(
+                COLUMNS.index(name), QHeaderView.ResizeMode.ResizeToContents)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)

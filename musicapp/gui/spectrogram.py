@@ -30,6 +30,8 @@ DEFAULT_LEVELS = (0.0, 3.5)
 #: most spectrogram values the automatic colour levels are computed from
 LEVEL_SAMPLE = 100_000
 LANE_HEIGHT = 26
+#: the chord lane with its time axis (a key row is added above the chords of a modulating track)
+CHORD_LANE_HEIGHT = LANE_HEIGHT + 32
 #: smallest height of the spectrogram itself (the lanes below have fixed heights)
 MIN_PLOT_HEIGHT = 90
 #: from this view height (pixels) on, the feel lane is twice as tall
@@ -283,7 +285,7 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.feel_lane_height = 2 * line + 8
         grid.setRowFixedHeight(2, self.feel_lane_height)
         grid.setRowFixedHeight(3, LANE_HEIGHT)
-        grid.setRowFixedHeight(4, LANE_HEIGHT + 32)
+        grid.setRowFixedHeight(4, CHORD_LANE_HEIGHT)
         self.setMinimumHeight(MIN_PLOT_HEIGHT + self.short_mood_height + self.feel_lane_height
                               + 2 * LANE_HEIGHT + 44)
         self.plot.sigXRangeChanged.connect(lambda *_: self._layout_chord_labels())
@@ -564,6 +566,8 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
             self.chord_plot.removeItem(item)
         self._key_marks = []
         self.key_timeline = []
+        self.ci.layout.setRowFixedHeight(4, CHORD_LANE_HEIGHT)  # no key row without marks
+        self._fit_key_row()
 
     @property
     def _chord_labels(self) -> list[tuple[float, float, list[str]]]:
@@ -629,17 +633,21 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         self.key_timeline = list(key_timeline or [])
         changes = key_changes(self.key_timeline)
         if not changes:
+            self.ci.layout.setRowFixedHeight(4, CHORD_LANE_HEIGHT)
+            self._fit_key_row()
             return
         first = entry_name(self.key_timeline[0])
         marks = [(float(self.key_timeline[0].get("start") or 0.0), first,
                   f"Key at the start: {first}")]
         marks += [(t, f"→ {after}", f"Key change: {before} → {after} at {time_text(t)}")
                   for t, before, after in changes]
+        # the marks get a row of their own above the chord blocks ("→ C major" hid "C#m7")
+        self.ci.layout.setRowFixedHeight(4, CHORD_LANE_HEIGHT + self._key_row_px())
         for i, (t, label, tip) in enumerate(marks):
             text = pg.TextItem(label, color="#ffffff", anchor=(0.0, 0.5),
                                fill=pg.mkBrush("#1b1e23e0"), border=pg.mkPen(ACCENT))
             text.setFont(self.lane_font)
-            text.setPos(t, 0.5)
+            text.setPos(t, self._key_row_y())
             text.setToolTip(tip)
             items = [text]
             if i:
@@ -657,8 +665,33 @@ class SpectrogramView(pg.GraphicsLayoutWidget):
         spells it), else the track's key."""
         return self.key_at(seconds) if len(self.key_timeline) > 1 else self.chord_key
 
+    def _key_row_px(self) -> int:
+        """Height in pixels of the key marks' row over the chord blocks (one lane line)."""
+        return QFontMetrics(self.lane_font).height() + 10  # a mark: text, margins, border
+
+    def _key_row_y(self) -> float:
+        """The y (lane coordinates) of the key row's middle: the chord blocks and their labels
+        keep 0..1, the row is the part of the lane above 1 (see :meth:`_fit_key_row`)."""
+        height = self.chord_plot.getViewBox().height()
+        row = self._key_row_px() if self._key_marks else 0
+        return 1.0 + row / 2 / max(height - row, 1.0)
+
+    def _fit_key_row(self) -> None:
+        """Keep the chord blocks and labels at y 0..1 under the key row: the lane's y range
+        reaches above 1 by the row's height when the track has key marks."""
+        height = self.chord_plot.getViewBox().height()
+        row = self._key_row_px() if self._key_marks else 0
+        top = 1.0 + row / max(height - row, 1.0)
+        if abs(self.chord_plot.getViewBox().viewRange()[1][1] - top) > 1e-6:
+            self.chord_plot.setYRange(0, top, padding=0)
+        y = self._key_row_y()
+        for item in self._key_marks:
+            if isinstance(item, pg.TextItem) and abs(item.pos().y() - y) > 1e-6:
+                item.setPos(item.pos().x(), y)
+
     def _layout_key_marks(self) -> None:
         """Hide a key mark's text where it would run into the next shown one at this zoom."""
+        self._fit_key_row()
         texts = [item for item in self._key_marks if isinstance(item, pg.TextItem)]
         if not texts:
             return

@@ -9,8 +9,24 @@ from musicapp.track_analysis import TrackAnalysis
 def test_summary_line_names_key_tempo_meter_and_energy():
     result = TrackAnalysis.from_dict({"key": {"tonic": "F#", "mode": "major", "confidence": 0.8},
                                       "tempo_bpm": 127.96, "meter": "3/4", "energy": 7})
-    assert summary_line(result) == "F# major · 128 BPM · 3/4 · track energy 7/10"
+    assert summary_line(result) == "F# major · 128.0 BPM · 3/4 · track energy 7/10"  # 0.1 BPM
     assert summary_line({"tempo_bpm": 92.5}) == "92.5 BPM"
+
+
+def test_summary_line_keeps_the_tempo_uncertainty_of_the_track_panel_and_library():
+    """The summary said "G major · 143.8 BPM" where the Track panel showed "~143.8" and the
+    library "~143.8 (or 71.9)": it uses the same rule (tempo_choice.tempo_label)."""
+    close = [{"bpm": 143.8, "relation": "tactus", "score": 0.5},
+             {"bpm": 71.9, "relation": "half", "score": 0.45}]
+    key = {"tonic": "G", "mode": "major", "confidence": 0.8}
+    low = TrackAnalysis.from_dict({"key": key, "tempo_bpm": 143.8, "tempo_confidence": 0.1})
+    assert summary_line(low) == "G major · ~143.8 BPM"
+    both = TrackAnalysis.from_dict({"key": key, "tempo_bpm": 143.8, "tempo_confidence": 0.1,
+                                    "tempo_candidates": close})
+    assert summary_line(both) == "G major · ~143.8 BPM (or 71.9)"
+    sure = TrackAnalysis.from_dict({"tempo_bpm": 143.8, "tempo_confidence": 0.9,
+                                    "tempo_candidates": close})
+    assert summary_line(sure) == "143.8 BPM (or 71.9)"
 
 
 def test_summary_line_of_an_empty_or_missing_analysis_is_empty():
@@ -142,3 +158,52 @@ def test_panel_marks_a_low_confidence_tempo_as_the_cli_does(qtbot):
         "duration_s": 90.0, "status": "ok", "tempo_bpm": 71.25, "tempo_confidence": 0.9,
         "meter": "4/4"}))
     assert not panel.tempo_label.text().startswith("~")
+
+
+def test_the_key_row_names_a_key_change_as_the_cli_does(qtbot):
+    """The Harmony tab and the chord lane showed a modulation, the Key row did not; it says
+    "→ C major at 4:59.6" (`analyze`: "changes to C major at 4:59.6"), the tooltip too."""
+    from musicapp.gui.analysis_view import AnalysisPanel, key_change_text
+
+    timeline = [{"start": 0.0, "end": 299.6, "tonic": "A", "mode": "major", "name": "A major",
+                 "confidence": 0.9},
+                {"start": 299.6, "end": 400.0, "tonic": "C", "mode": "major",
+                 "name": "C major", "confidence": 0.9}]
+    result = TrackAnalysis.from_dict({
+        "duration_s": 400.0, "status": "ok", "key_timeline": timeline,
+        "key": {"tonic": "A", "mode": "major", "confidence": 0.8}})
+    assert key_change_text(result.to_dict()) == "→ C major at 4:59.6"
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    panel.set_result(result)
+    assert panel.key_label.text().split("\n")[:2] == ["A major · 0.80", "→ C major at 4:59.6"]
+    assert "Key change: → C major at 4:59.6" in panel.key_label.toolTip()
+    one_key = TrackAnalysis.from_dict({
+        "duration_s": 400.0, "status": "ok", "key_timeline": timeline[:1],
+        "key": {"tonic": "A", "mode": "major", "confidence": 0.8}})
+    panel.set_result(one_key)
+    assert panel.key_label.text() == "A major · 0.80" and "→" not in panel.key_label.toolTip()
+
+
+def test_a_bpm_stays_on_one_line_in_a_1024_window(qtbot):
+    """At 1024x640 the Track panel wrapped "~120.0 / BPM" onto two lines: the BPM line is laid
+    out whole (a reason such as "no steady beat (…)" still wraps)."""
+    from musicapp.gui.analysis_view import AnalysisPanel
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 260)  # the panel's width in a 1024x640 window
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_result(TrackAnalysis.from_dict({
+        "duration_s": 90.0, "status": "ok", "tempo_bpm": 120.0, "tempo_confidence": 0.2,
+        "meter": "4/4", "key": {"tonic": "G#", "mode": "minor", "confidence": 0.5}}))
+    qtbot.wait(20)
+    label = panel.tempo_label
+    assert label.text() == "~120.0 BPM"
+    assert label.width() >= label.fontMetrics().horizontalAdvance("~120.0 BPM")
+    assert label.height() < 2 * label.fontMetrics().lineSpacing()
+    panel.set_result(TrackAnalysis.from_dict({
+        "duration_s": 90.0, "status": "ok", "tempo_bpm": None,
+        "tempo_reason": "no steady beat (free time or rubato)"}))
+    assert label.wordWrap()

@@ -47,8 +47,15 @@ def test_small_window_collapses_the_panels_to_a_summary(qtbot, window, track_fil
     _lanes_readable(window)
     assert window.tabs.height() <= window.tabs.tabBar().height() + 8  # one line
     summary = window.summary
-    assert summary.full_text == "A minor · 120 BPM · 4/4 · track energy 3/10"
+    assert summary.full_text == "A minor · 120.0 BPM · 4/4 · track energy 3/10"
     assert summary.text() == summary.full_text and _fits(summary)  # whole, not elided
+    # the longest tempo text (unsure, a close half level) still fits at 1024 px
+    window.set_analysis({**ANALYSIS, "tempo_bpm": 143.8, "tempo_confidence": 0.1,
+                         "tempo_candidates": [{"bpm": 143.8, "relation": "tactus", "score": 0.5},
+                                              {"bpm": 71.9, "relation": "half", "score": 0.45}]})
+    qtbot.wait(50)
+    assert summary.full_text == "A minor · ~143.8 BPM (or 71.9) · 4/4 · track energy 3/10"
+    assert summary.text() == summary.full_text and _fits(summary)
     assert window.details_button.text() == "▾ Show details" and _fits(window.details_button)
     bar = window.tabs.tabBar()
     for i in range(bar.count()):  # every tab title whole

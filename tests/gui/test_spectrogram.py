@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 
 from musicapp.gui.spectrogram import SpectrogramView, _note_ticks, note_name
@@ -300,3 +301,44 @@ def test_a_modulation_is_marked_and_its_chords_are_spelled_in_the_local_key(qtbo
     # a track in one key: no marks, the chords spelled in the track's key
     view.set_chords(chords, key="C major", key_timeline=timeline[:1])
     assert view.key_change_texts() == [] and [v[0] for _s, _e, v in view._chord_labels][6] == "Abm"
+
+
+@pytest.mark.parametrize("size", [(990, 300), (1880, 700)])  # the view in 1024x640 / 1920x1080
+def test_key_marks_have_their_own_row_over_the_chord_labels(qtbot, size):
+    """"→ C major" was drawn on the chord labels' line and hid the chord starting at the change
+    ("C#m7"): the marks sit in a row above the chord blocks, so no key mark's box meets a chord
+    label, and the chords keep the lane's 0..1 under it; a one-key track gets no row."""
+    from PySide6.QtCore import QPointF, QRectF
+
+    view = shown_spectrogram(qtbot, 40, size=size)
+    base_height = view.chord_plot.getViewBox().height()
+    timeline = [{"start": 0.0, "end": 20.0, "tonic": "A", "mode": "major", "name": "A major"},
+                {"start": 20.0, "end": 40.0, "tonic": "C", "mode": "major", "name": "C major"}]
+    chords = [{"start": 4.0 * i, "end": 4.0 * i + 4, "label": lab} for i, lab in enumerate(
+        ["A:maj", "C#:min7", "D:maj", "E:7", "A:maj", "C#:min7", "F:maj", "G:7", "C:maj", "C:maj"])]
+    chords[0]["start"] = 0.0
+    view.set_chords(chords, key="A major", key_timeline=timeline)
+    view.set_view_range(0, 40)
+    qtbot.wait(50)
+    vb = view.chord_plot.getViewBox()
+    assert vb.height() > base_height  # the key row is added, the chord blocks keep their height
+    assert vb.viewRange()[1][0] == pytest.approx(0.0) and vb.viewRange()[1][1] > 1.0
+    metrics = view.chord_label_item.metrics
+    labels = []
+    for text, x, _px in view.chord_label_item.shown:
+        mid = vb.mapViewToScene(QPointF(x, 0.5))
+        labels.append((text, QRectF(mid.x(), mid.y() - metrics.height() / 2,
+                                    metrics.horizontalAdvance(text), metrics.height())))
+    assert {"A", "C#m7", "C"} <= {t for t, _r in labels}  # the chords at both marks are named
+    marks = [item for item in view._key_marks if isinstance(item, pg.TextItem)]
+    assert [m.textItem.toPlainText() for m in marks if m.isVisible()] == ["A major", "→ C major"]
+    blocks_top = vb.mapViewToScene(QPointF(0, 1.0)).y()
+    for mark in marks:
+        box = mark.sceneBoundingRect()
+        assert box.bottom() <= blocks_top + 1  # above the chord blocks
+        for text, rect in labels:
+            assert not box.intersects(rect), (mark.textItem.toPlainText(), text)
+    view.set_chords(chords, key="A major", key_timeline=timeline[:1])
+    qtbot.wait(50)
+    assert view.key_change_texts() == []
+    assert vb.viewRange()[1][1] == pytest.approx(1.0) and vb.height() == pytest.approx(base_height)
