@@ -24,12 +24,25 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def duration_text(header_s: float, decodable_s: float | None = None) -> str:
+    """"0:40.765 (40.765 s)"; for a file whose data ends early (``decodable_s``, from
+    :func:`musicapp.audio.length_check.readable_end_frames`) the header's length is only a
+    claim: "0:40.8 (header says; about 0:20 decodes)"."""
+    if decodable_s is None:
+        minutes, seconds = divmod(header_s, 60)
+        return f"{int(minutes)}:{seconds:06.3f} ({header_s:.3f} s)"
+    tenths = round(header_s * 10)
+    whole = round(decodable_s)
+    return (f"{tenths // 600}:{(tenths % 600) / 10:04.1f} (header says; about "
+            f"{whole // 60}:{whole % 60:02d} decodes)")
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the info of each file; exit 2 if any file could not be read."""
     from dataclasses import replace
 
     from musicapp.audio import probe
-    from musicapp.audio.length_check import shortfall_warning
+    from musicapp.audio.length_check import readable_end_frames, shortfall_warning
     from musicapp.cli._text import shown
     from musicapp.errors import AudioDecodeError
 
@@ -41,16 +54,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"musicapp: error: {shown(exc)}", file=__import__("sys").stderr)
             status = 2
             continue
-        short = shortfall_warning(info)  # an MP3 cut short still declares its full length
+        # an MP3 or M4A cut short still declares its full length: the header's duration is
+        # then a claim, not what plays
+        real = readable_end_frames(info)
+        short = shortfall_warning(info) if real is not None else None
         if short:
             info = replace(info, warnings=(*info.warnings, short))
+        decodable = real / info.sample_rate if short and real is not None else None
         if args.json:
-            print(json.dumps(info.to_dict()))
+            d = info.to_dict()
+            if decodable is not None:
+                d["decodable_duration_s"] = round(decodable, 1)
+            print(json.dumps(d))
         else:
-            minutes, seconds = divmod(info.duration_s, 60)
             print(
                 f"{shown(info.path)}\n  format: {info.format} ({info.codec})\n"
-                f"  duration: {int(minutes)}:{seconds:06.3f} ({info.duration_s:.3f} s)\n"
+                f"  duration: {duration_text(info.duration_s, decodable)}\n"
                 f"  sample rate: {info.sample_rate} Hz\n  channels: {info.channels}"
             )
             for warning in info.warnings:

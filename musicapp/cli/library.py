@@ -252,24 +252,42 @@ def _print(args: argparse.Namespace, obj, text_lines, warnings=()) -> None:
         print(f"musicapp: warning: {display(w)}", file=sys.stderr)
 
 
-def _fmt_track(t: dict, mood: str | None = None) -> str:
-    """One library row: id, status, length, tempo and key in fixed columns ("-" when the track
-    has none), then moods (with the searched mood's percentile), tags and path."""
+def _length(seconds: float) -> str:
+    """A track's length as ``library add`` says it: "3:20", "20:03", "1:02:07" above an hour."""
+    total = round(float(seconds) * 10) // 10  # whole seconds of the tenths `add` rounds to
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _tempo_cell(t: dict) -> str:
+    """The tempo column's text: "121.2 bpm", "~60.6 bpm", "60.6 bpm (or 121.2)" (the marks of
+    :func:`musicapp.analysis.tempo_choice.tempo_label`, as `analyze` shows them), "-"."""
+    if not t.get("tempo_bpm"):
+        return "-"
+    number, sep, other = str(t.get("tempo_label") or "").partition(" ")
+    return f"{number or format(t['tempo_bpm'], '.1f')} bpm" + (f" {other}" if sep else "")
+
+
+def _widths(tracks: list[dict]) -> dict[str, int]:
+    """The length and tempo columns' widths: each the longest cell of ``tracks``, so a
+    "(or 121.2)" stays in the tempo column instead of pushing the key along."""
+    lengths = [len(_length(t["duration_s"])) for t in tracks if t.get("duration_s")]
+    return {"length": max([4, *lengths]), "tempo": max([9, *(len(_tempo_cell(t)) for t in tracks)])}
+
+
+def _fmt_track(t: dict, mood: str | None = None, widths: dict[str, int] | None = None) -> str:
+    """One library row: id, status, length (m:ss, h:mm:ss above an hour), tempo and key in
+    fixed columns ("-" when the track has none; ``widths`` from :func:`_widths` of all the rows
+    shown), then moods (with the searched mood's percentile), tags and path."""
     from musicapp.library.textsafe import display
     from musicapp.wording import percentile_ordinal
 
+    widths = widths or _widths([t])
     bits = [f"{t['id']:>5}", t["status"][:9].ljust(9)]
-    bits.append(f"{t['duration_s']:7.1f}s" if t.get("duration_s") else f"{'-':>7} ")
-    # "~60.6" for a low tempo confidence, "(or 121.2)" after the key for a close half/double
-    # level, as `analyze` shows them (musicapp.analysis.tempo_choice.tempo_label)
-    number, _, other = str(t.get("tempo_label") or "").partition(" ")
-    if t.get("tempo_bpm"):
-        bits.append(f"{number or format(t['tempo_bpm'], '.1f'):>6} bpm")
-    else:
-        bits.append(f"{'-':>6}    ")
+    bits.append((_length(t["duration_s"]) if t.get("duration_s") else "-").rjust(widths["length"]))
+    bits.append(_tempo_cell(t).ljust(widths["tempo"]))
     bits.append(display(t["key"]).ljust(8) if t.get("key") else "-".ljust(8))
-    if other:
-        bits.append(other)
     if t.get("bpm_note"):
         bits.append(f"({t['bpm_note']})")
     if t.get("mood_percentile") is not None:
@@ -372,7 +390,9 @@ def _run_list(args: argparse.Namespace) -> int:
     with Library(args.db, readonly=None) as lib:
         tracks = lib.list(args.status)
         empty = "(library is empty)" if args.status is None else f"(no track is {args.status})"
-        _print(args, tracks, [_fmt_track(t) for t in tracks] or [empty], lib.warnings)
+        widths = _widths(tracks)
+        _print(args, tracks, [_fmt_track(t, widths=widths) for t in tracks] or [empty],
+               lib.warnings)
     return 0
 
 
@@ -395,7 +415,8 @@ def _run_search(args: argparse.Namespace) -> int:
         from musicapp.moods import lookup
 
         mood = lookup(args.mood) if args.mood else None  # 'furious' is shown as angry, its mood
-        lines = ([_fmt_track(t, mood.word if mood else args.mood) for t in tracks]
+        widths = _widths(tracks)
+        lines = ([_fmt_track(t, mood.word if mood else args.mood, widths) for t in tracks]
                  or ["(no track matches)"])
         _print(args, tracks, lines, lib.warnings)
     return 0
@@ -412,7 +433,9 @@ def _run_similar(args: argparse.Namespace) -> int:
         # "93% alike": 100 % = the same sound, 0 % = no closer than two unrelated tracks; the
         # results come in the order of that measure, and those at 0 % are not listed
         alike = [h for h in hits if round(h["similarity_percent"]) > 0]
-        lines = [f"{h['similarity_percent']:4.0f}% alike  " + _fmt_track(h) for h in alike]
+        widths = _widths(alike)
+        lines = [f"{h['similarity_percent']:4.0f}% alike  " + _fmt_track(h, widths=widths)
+                 for h in alike]
         if len(alike) < len(hits):
             lines.append(f"({len(hits) - len(alike)} more of the {len(hits)} nearest tracks are "
                          "no more alike than two unrelated tracks)")
