@@ -109,8 +109,9 @@ def _is_terminal(stream) -> bool:
 
 
 def _clock(seconds: float) -> str:
-    """4:59.6"""
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+    """4:59.6 (rounded to a tenth first, so 59.96 s is 1:00.0, never 0:60.0)"""
+    tenths = round(float(seconds) * 10)
+    return f"{tenths // 600}:{(tenths % 600) / 10:04.1f}"
 
 
 def _key_changes_text(result: dict) -> str:

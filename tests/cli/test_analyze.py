@@ -283,3 +283,11 @@ def test_summary_never_prints_a_negative_zero_for_valence_or_arousal():
                       "arousal": -0.0031, "energy": 5})
     assert "valence +0.35, arousal 0.00, energy 5/10" in text
     assert "-0.00" not in text
+
+
+def test_key_change_clock_rounds_before_splitting_minutes():
+    from musicapp.cli.analyze import _clock
+
+    assert _clock(59.96) == "1:00.0"
+    assert _clock(299.6) == "4:59.6"
+    assert _clock(0.04) == "0:00.0"
