@@ -203,7 +203,7 @@ def test_gui_key_label_says_no_clear_key_once():
     text = key_text(d["key"], d["key_candidates"], d["key_ambiguity"])
     assert text.splitlines() == ["No clear key (best guess Ab major) · 0.10",
                                  "or Ab minor 0.10"]
-    assert summary_line({**d, "tempo_bpm": 65.0}) == "no clear key · 65 BPM"
+    assert summary_line({**d, "tempo_bpm": 65.0}) == "no clear key · 65.0 BPM"
     clear = kr.KeyReport(8, "major", 0.3, kr.shown_probabilities(p, 0.3), scores=p).to_dict()
     lines = key_text(clear["key"], clear["key_candidates"], clear["key_ambiguity"]).splitlines()
     assert lines[0] == "Ab major · 0.30" and lines[2] == "ambiguous between Ab major and Ab minor"
